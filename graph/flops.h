@@ -1,0 +1,25 @@
+// Estimated arithmetic per node for the ops that dominate RNN models: MatMul, Gemm, Conv, LSTM, GRU, RNN.
+// A multiply-add counts as 2 FLOPs; only the matrix work is counted (bias adds included, elementwise gate
+// math of the RNN cells not). The profiler's analytic GPU estimate and `tandem info` use these numbers.
+#pragma once
+
+#include <optional>
+#include <set>
+#include <string>
+
+#include "graph/graph.h"
+
+namespace tandem {
+
+struct FlopCount {
+  double flops = 0;
+  // Symbolic dimensions that were taken as 1: the count scales with each of them.
+  std::set<std::string> per_symbol;
+};
+
+bool is_flop_counted_op(const Node& n);
+
+// nullopt when the op is not one of the counted ones or a needed dimension is unknown (not even symbolic).
+std::optional<FlopCount> estimate_flops(const Graph& g, const Node& n);
+
+}  // namespace tandem

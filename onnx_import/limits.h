@@ -1,0 +1,19 @@
+// Sizes past which an input is treated as malformed rather than merely large. They keep a corrupt or
+// hostile file from making tandem allocate without bound, recurse without bound or overflow arithmetic.
+#pragma once
+
+#include <cstdint>
+
+namespace tandem::onnx_import {
+
+// Protobuf refuses messages of 2 GiB or more; bigger models must keep their weights as external data.
+inline constexpr int64_t kMaxModelFileBytes = (int64_t{1} << 31) - 1;
+// Protobuf's nesting limit while parsing; each If/Loop level costs several message levels.
+inline constexpr int kProtobufRecursionLimit = 1000;
+// Deepest chain of graphs inside graphs (If inside Loop inside If ...).
+inline constexpr int kMaxSubgraphDepth = 32;
+// No dimension or element count of a tensor or a declared value may exceed these.
+inline constexpr int64_t kMaxDimension = int64_t{1} << 40;
+inline constexpr int64_t kMaxElements = int64_t{1} << 40;
+
+}  // namespace tandem::onnx_import

@@ -1,0 +1,153 @@
+#include "onnx_import/onnx_import.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <google/protobuf/io/coded_stream.h>
+#include <onnx/onnx_pb.h>
+
+#include "onnx_import/graph_builder.h"
+#include "onnx_import/model_checks.h"
+#include "onnx_import/opsets.h"
+
+namespace tandem::onnx_import {
+namespace fs = std::filesystem;
+namespace {
+
+// IR versions tandem reads: 3 introduced opset_import; 11 is the newest this code was written against.
+constexpr int64_t kMinIrVersion = 3;
+constexpr int64_t kMaxIrVersion = 11;
+
+Status parse_model(std::string_view bytes, onnx::ModelProto& m) {
+  if (bytes.empty()) return Status::error("the file is empty");
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            static_cast<int>(bytes.size()));
+  in.SetRecursionLimit(kProtobufRecursionLimit);
+  in.SetTotalBytesLimit(static_cast<int>(kMaxModelFileBytes));
+  if (!m.ParseFromCodedStream(&in) || !in.ConsumedEntireMessage())
+    return Status::error("not a valid ONNX model: protobuf parsing failed (truncated, corrupt or not an ONNX "
+                         "file)");
+  if (!m.has_graph())
+    return Status::error("not an ONNX model: it has no graph (ir_version " + std::to_string(m.ir_version()) + ")");
+  if (m.ir_version() <= 0) return Status::error("not an ONNX model: ir_version is missing");
+  if (m.ir_version() < kMinIrVersion)
+    return Status::error("IR version " + std::to_string(m.ir_version()) + " predates opset imports (IR 3); "
+                         "re-export the model with a current exporter");
+  if (m.ir_version() > kMaxIrVersion)
+    return Status::error("IR version " + std::to_string(m.ir_version()) + " is newer than tandem supports (up to " +
+                         std::to_string(kMaxIrVersion) + ")");
+  return Status::ok();
+}
+
+// A symbol names one number everywhere in the model, so a value given for it replaces it in every declared
+// type: the inputs, and the outputs and value_info of every graph, nested ones included.
+void replace_symbols(onnx::GraphProto& g, const std::map<std::string, int64_t>& dims, std::set<std::string>& used) {
+  auto fix = [&](onnx::ValueInfoProto& vi) {
+    if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
+    for (auto& d : *vi.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) {
+      if (!d.has_dim_param()) continue;
+      auto it = dims.find(d.dim_param());
+      if (it == dims.end()) continue;
+      used.insert(it->first);
+      d.set_dim_value(it->second);  // clears dim_param (a oneof)
+    }
+  };
+  for (auto& vi : *g.mutable_input()) fix(vi);
+  for (auto& vi : *g.mutable_output()) fix(vi);
+  for (auto& vi : *g.mutable_value_info()) fix(vi);
+  for (auto& n : *g.mutable_node())
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_g()) replace_symbols(*a.mutable_g(), dims, used);
+      for (auto& sub : *a.mutable_graphs()) replace_symbols(sub, dims, used);
+    }
+}
+
+// Fixes the requested symbolic dimensions to numbers, in the proto, before anything reads shapes.
+Status apply_dim_values(onnx::ModelProto& m, const std::map<std::string, int64_t>& dims) {
+  if (dims.empty()) return Status::ok();
+  std::set<std::string> in_inputs;
+  for (const auto& in : m.graph().input())
+    for (const auto& d : in.type().tensor_type().shape().dim())
+      if (d.has_dim_param()) in_inputs.insert(d.dim_param());
+  for (const auto& [name, value] : dims) {
+    if (value < 0) return Status::error("dimension '" + name + "' set to " + std::to_string(value) + ", below 0");
+    if (!in_inputs.count(name)) return Status::error("no input has a dimension named '" + name + "'");
+  }
+  std::set<std::string> used;
+  replace_symbols(*m.mutable_graph(), dims, used);
+  return Status::ok();
+}
+
+// libonnx's passes know the default domain only as "", so "ai.onnx" is rewritten before they run.
+void normalize_default_domain(onnx::GraphProto& g) {
+  for (auto& n : *g.mutable_node()) {
+    if (n.domain() == "ai.onnx") n.set_domain("");
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_g()) normalize_default_domain(*a.mutable_g());
+      for (auto& sub : *a.mutable_graphs()) normalize_default_domain(sub);
+    }
+  }
+}
+
+Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir, const ImportOptions& options) {
+  ModelIR model;
+  model.ir_version = m.ir_version();
+  model.producer_name = m.producer_name();
+  model.producer_version = m.producer_version();
+  for (const auto& p : m.metadata_props()) model.metadata[p.key()] = p.value();
+  TANDEM_ASSIGN_OR_RETURN(auto opsets, read_opsets(m, model.opsets));
+  TANDEM_RETURN_IF_ERROR(apply_dim_values(m, options.dims));
+
+  ExternalDataReader external(model_dir);
+  BuildSettings settings;
+  settings.external = &external;
+  settings.opsets = &opsets;
+  settings.max_depth = options.max_subgraph_depth;
+  for (const auto& f : m.functions()) settings.local_functions.insert({f.domain(), f.name()});
+  TANDEM_ASSIGN_OR_RETURN(model.graph, build_graph(m.graph(), settings));
+  if (model.graph->name.empty()) model.graph->name = "main";
+  TANDEM_RETURN_IF_ERROR(sort_nodes(*model.graph, *m.mutable_graph()));
+  normalize_default_domain(*m.mutable_graph());
+  for (auto& imp : *m.mutable_opset_import())
+    if (imp.domain() == "ai.onnx") imp.set_domain("");
+
+  TANDEM_ASSIGN_OR_RETURN(model.checker_ran, run_onnx_checker(m, model_dir, model.notes));
+  TANDEM_RETURN_IF_ERROR(infer_shapes(m, *model.graph));
+  model.shapes_inferred = true;
+  return model;
+}
+
+}  // namespace
+
+Result<ModelIR> import_model_bytes(std::string_view bytes, const std::string& label, const std::string& model_dir,
+                                 const ImportOptions& options) {
+  const std::string context = "model '" + label + "': ";
+  onnx::ModelProto m;
+  TANDEM_RETURN_IF_ERROR(parse_model(bytes, m).with_context(context));
+  auto model = import_parsed(m, model_dir, options);
+  if (!model) return model.status().with_context(context);
+  model->source = label;
+  return model;
+}
+
+Result<ModelIR> import_model(const std::string& path, const ImportOptions& options) {
+  const std::string context = "model '" + path + "': ";
+  std::error_code ec;
+  const fs::file_status st = fs::status(path, ec);
+  if (ec || !fs::exists(st)) return Status::error(context + "file not found");
+  if (!fs::is_regular_file(st)) return Status::error(context + "not a regular file");
+  const auto size = fs::file_size(path, ec);
+  if (ec) return Status::error(context + "cannot read its size: " + ec.message());
+  if (static_cast<int64_t>(size) > kMaxModelFileBytes)
+    return Status::error(context + "the file is " + std::to_string(size) + " bytes; protobuf cannot parse 2 GiB "
+                         "or more, so larger models must keep their weights as external data");
+  std::string bytes(size, '\0');
+  std::ifstream in(path, std::ios::binary);
+  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return Status::error(context + "cannot be read");
+  fs::path dir = fs::path(path).parent_path();
+  if (dir.empty()) dir = ".";
+  return import_model_bytes(bytes, path, dir.string(), options);
+}
+
+}  // namespace tandem::onnx_import

@@ -1,0 +1,636 @@
+#include "onnx_import/schema_registry.h"
+
+#include <onnx/defs/schema.h>
+#include <onnx/defs/shape_inference.h>
+#include <onnx/defs/tensor_proto_util.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace tandem::onnx_import {
+namespace {
+
+using onnx::AttributeProto;
+using onnx::InferenceContext;
+using onnx::OpSchema;
+using onnx::TensorProto;
+using onnx::TensorShapeProto;
+
+constexpr int kOpset18 = 18;
+
+// Every default-domain op added or changed in opset 18: onnx/defs/operator_sets.h (OpSet_Onnx_ver18) and
+// docs/Changelog.md, "Version 18 of the default ONNX operator set".
+// clang-format off
+constexpr std::array<std::string_view, 25> kChangedInOpset18 = {
+    "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im", "GroupNormalization",
+    "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1", "ReduceL2",
+    "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
+    "ReduceSumSquare", "Resize", "ScatterElements", "ScatterND", "Split"};
+// clang-format on
+
+bool changed_in_opset18(std::string_view op_type) {
+  return std::find(kChangedInOpset18.begin(), kChangedInOpset18.end(), op_type) != kChangedInOpset18.end();
+}
+
+bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Inference helpers
+
+// What shape inference knows about an optional integer input such as `axes`, `split` or `pads`.
+enum class InputState {
+  kAbsent,    // not listed on the node
+  kConstant,  // an initializer or a Constant node's output: values known
+  kUnknown,   // computed at run time, or a value whose type is unknown (also how an empty name "" looks)
+};
+
+struct IntsInput {
+  InputState state = InputState::kAbsent;
+  std::vector<int64_t> values;
+};
+
+// Values of a constant int32/int64 input; nullopt for anything else (external data is not loaded here).
+std::optional<std::vector<int64_t>> constant_ints(InferenceContext& ctx, size_t index) {
+  const TensorProto* t = ctx.getInputData(index);
+  if (t == nullptr || t->data_location() == TensorProto::EXTERNAL) return std::nullopt;
+  if (t->data_type() == TensorProto::INT64) return onnx::ParseData<int64_t>(t);
+  if (t->data_type() == TensorProto::INT32) {
+    const auto v = onnx::ParseData<int32_t>(t);
+    return std::vector<int64_t>(v.begin(), v.end());
+  }
+  return std::nullopt;
+}
+
+IntsInput read_ints_input(InferenceContext& ctx, size_t index) {
+  if (index >= ctx.getNumInputs()) return {};
+  if (auto values = constant_ints(ctx, index)) return {InputState::kConstant, std::move(*values)};
+  return {InputState::kUnknown, {}};
+}
+
+int64_t normalize_axis(int64_t axis, int rank, const char* op) {
+  if (axis < -rank || axis >= rank) {
+    fail_shape_inference(op, ": axis ", axis, " is out of range for an input of rank ", rank);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Reduce*-18: `axes` moved from an attribute to an optional input; `noop_with_empty_axes` added.
+
+void infer_reduce(InferenceContext& ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  const bool keepdims = onnx::getAttribute(ctx, "keepdims", int64_t{1}) != 0;
+  const bool noop_when_empty = onnx::getAttribute(ctx, "noop_with_empty_axes", int64_t{0}) != 0;
+  const IntsInput axes = read_ints_input(ctx, 1);
+  // An empty constant `axes` means the same as no `axes`.
+  const bool no_axes =
+      axes.state == InputState::kAbsent || (axes.state == InputState::kConstant && axes.values.empty());
+
+  if (no_axes && noop_when_empty) {  // identity
+    if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+    return;
+  }
+  if (no_axes && !keepdims) {  // everything reduced away: a scalar, whatever the input rank
+    onnx::getOutputShape(ctx, 0);
+    return;
+  }
+  if (!onnx::hasInputShape(ctx, 0)) return;
+  const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+  const int rank = in.dim_size();
+
+  if (axes.state == InputState::kUnknown) {
+    // Which axes go is only known at run time: with keepdims the rank survives and size-1 dims stay 1.
+    if (!keepdims) return;
+    TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+    for (const auto& d : in.dim()) {
+      auto* o = out->add_dim();
+      if (d.has_dim_value() && d.dim_value() == 1) o->set_dim_value(1);
+    }
+    return;
+  }
+
+  std::vector<bool> reduced(rank, no_axes);
+  for (int64_t a : axes.values) reduced[normalize_axis(a, rank, "Reduce")] = true;
+  TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+  for (int i = 0; i < rank; ++i) {
+    if (!reduced[i]) {
+      *out->add_dim() = in.dim(i);  // unchanged, symbolic names included
+    } else if (keepdims) {
+      out->add_dim()->set_dim_value(1);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Split-18: attribute `num_outputs` added, exclusive with the `split` input.
+
+// Output sizes along the split axis, when they can be known before run time.
+std::optional<std::vector<int64_t>> split_sizes(const IntsInput& split, bool by_num_outputs,
+                                                const TensorShapeProto::Dimension& dim, size_t n) {
+  if (split.state == InputState::kConstant) {
+    if (split.values.size() != n) {
+      fail_shape_inference("Split: 'split' has ", split.values.size(), " values for ", n, " outputs");
+    }
+    int64_t total = 0;
+    for (int64_t v : split.values) {
+      if (v < 0) fail_shape_inference("Split: 'split' values must be >= 0, got ", v);
+      total += v;
+    }
+    if (dim.has_dim_value() && dim.dim_value() != total) {
+      fail_shape_inference("Split: 'split' sums to ", total, " but the axis has size ", dim.dim_value());
+    }
+    return split.values;
+  }
+  if ((split.state == InputState::kUnknown && !by_num_outputs) || !dim.has_dim_value() || n == 0) {
+    return std::nullopt;
+  }
+  const int64_t total = dim.dim_value();
+  const auto count = static_cast<int64_t>(n);
+  if (by_num_outputs) {
+    // Parts of ceil(total / n); the last part takes what is left and may be smaller (ONNX spec).
+    const int64_t chunk = ceil_div(total, count);
+    const int64_t last = total - chunk * (count - 1);
+    if (last < 0) fail_shape_inference("Split: an axis of size ", total, " cannot make ", n, " outputs");
+    std::vector<int64_t> sizes(n, chunk);
+    sizes.back() = last;
+    return sizes;
+  }
+  // Neither `split` nor `num_outputs` (the Split-13 way): equal parts, one per output.
+  if (total % count != 0) {
+    fail_shape_inference("Split: an axis of size ", total, " does not split evenly into ", n, " outputs");
+  }
+  return std::vector<int64_t>(n, total / count);
+}
+
+void infer_split(InferenceContext& ctx) {
+  const size_t n = ctx.getNumOutputs();
+  for (size_t i = 0; i < n; ++i) onnx::propagateElemTypeFromInputToOutput(ctx, 0, i);
+
+  const AttributeProto* num_outputs = ctx.getAttribute("num_outputs");
+  const IntsInput split = read_ints_input(ctx, 1);
+  if (num_outputs != nullptr) {
+    // A null type here is most likely an empty name, i.e. no `split`.
+    if (split.state == InputState::kConstant ||
+        (split.state == InputState::kUnknown && ctx.getInputType(1) != nullptr)) {
+      fail_shape_inference("Split: the 'split' input and the 'num_outputs' attribute exclude each other");
+    }
+    if (num_outputs->i() < 1 || static_cast<size_t>(num_outputs->i()) != n) {
+      fail_shape_inference("Split: num_outputs is ", num_outputs->i(), " but the node has ", n, " outputs");
+    }
+  }
+  if (!onnx::hasInputShape(ctx, 0)) return;
+  const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+  const int64_t axis = normalize_axis(onnx::getAttribute(ctx, "axis", int64_t{0}), in.dim_size(), "Split");
+  const auto sizes = split_sizes(split, num_outputs != nullptr, in.dim(static_cast<int>(axis)), n);
+
+  for (size_t i = 0; i < n; ++i) {
+    TensorShapeProto* out = onnx::getOutputShape(ctx, i);
+    *out = in;
+    auto* d = out->mutable_dim(static_cast<int>(axis));
+    d->Clear();
+    if (sizes) d->set_dim_value((*sizes)[i]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Pad-18: optional input `axes` added; `pads` then holds begin/end pairs for those axes only.
+
+std::vector<int64_t> pad_axes(const IntsInput& axes, int rank) {
+  std::vector<int64_t> out;
+  if (axes.state == InputState::kAbsent) {
+    for (int i = 0; i < rank; ++i) out.push_back(i);
+    return out;
+  }
+  std::vector<bool> seen(rank, false);
+  for (int64_t a : axes.values) {
+    const int64_t axis = normalize_axis(a, rank, "Pad");
+    if (seen[axis]) fail_shape_inference("Pad: axis ", a, " is listed twice in 'axes'");
+    seen[axis] = true;
+    out.push_back(axis);
+  }
+  return out;
+}
+
+void infer_pad(InferenceContext& ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  const std::string mode = onnx::getAttribute(ctx, "mode", std::string("constant"));
+  if (mode != "constant" && mode != "reflect" && mode != "edge") {
+    fail_shape_inference("Pad: mode '", mode, "' is not one of constant, reflect, edge (opset 18)");
+  }
+  if (!onnx::hasInputShape(ctx, 0)) return;
+  const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+  const int rank = in.dim_size();
+  const IntsInput pads = read_ints_input(ctx, 1);
+  const IntsInput axes_in = read_ints_input(ctx, 3);
+  TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+
+  if (axes_in.state == InputState::kUnknown) {  // any axis may grow: only the rank is known
+    for (int i = 0; i < rank; ++i) out->add_dim();
+    return;
+  }
+  const std::vector<int64_t> axes = pad_axes(axes_in, rank);
+  const bool pads_known = pads.state == InputState::kConstant;
+  if (pads_known && pads.values.size() != 2 * axes.size()) {
+    fail_shape_inference("Pad: 'pads' has ", pads.values.size(), " values for ", axes.size(), " axes");
+  }
+  *out = in;  // axes not listed keep their size (and symbolic name)
+  for (size_t k = 0; k < axes.size(); ++k) {
+    auto* d = out->mutable_dim(static_cast<int>(axes[k]));
+    if (!pads_known) {
+      d->Clear();
+      continue;
+    }
+    const int64_t begin = pads.values[k];
+    const int64_t end = pads.values[k + axes.size()];
+    if (begin == 0 && end == 0) continue;
+    if (!d->has_dim_value()) {
+      d->Clear();
+      continue;
+    }
+    const int64_t size = d->dim_value() + begin + end;
+    if (size < 0) fail_shape_inference("Pad: axis ", axes[k], " would get negative size ", size);
+    d->set_dim_value(size);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// LpPool-18: attributes `ceil_mode` and `dilations` added.
+
+struct PoolParams {
+  std::vector<int64_t> kernel, strides, dilations, pads;
+  std::string auto_pad;
+  bool ceil_mode = false;
+};
+
+std::vector<int64_t> ints_attr(InferenceContext& ctx, const char* name, size_t size, int64_t fill,
+                               int64_t min_value) {
+  std::vector<int64_t> v;
+  if (!onnx::getRepeatedAttribute(ctx, name, v)) v.assign(size, fill);
+  if (v.size() != size) fail_shape_inference("LpPool: '", name, "' needs ", size, " values, has ", v.size());
+  for (int64_t x : v) {
+    if (x < min_value) fail_shape_inference("LpPool: '", name, "' values must be >= ", min_value);
+  }
+  return v;
+}
+
+PoolParams read_pool_params(InferenceContext& ctx, size_t spatial) {
+  if (ctx.getAttribute("kernel_shape") == nullptr) fail_shape_inference("LpPool: 'kernel_shape' is required");
+  PoolParams p;
+  p.kernel = ints_attr(ctx, "kernel_shape", spatial, 1, 1);
+  p.strides = ints_attr(ctx, "strides", spatial, 1, 1);
+  p.dilations = ints_attr(ctx, "dilations", spatial, 1, 1);
+  p.pads = ints_attr(ctx, "pads", 2 * spatial, 0, 0);
+  p.auto_pad = onnx::getAttribute(ctx, "auto_pad", std::string("NOTSET"));
+  if (p.auto_pad != "NOTSET" && p.auto_pad != "SAME_UPPER" && p.auto_pad != "SAME_LOWER" &&
+      p.auto_pad != "VALID") {
+    fail_shape_inference("LpPool: unknown auto_pad '", p.auto_pad, "'");
+  }
+  if (p.auto_pad != "NOTSET" && std::any_of(p.pads.begin(), p.pads.end(), [](int64_t x) { return x != 0; })) {
+    fail_shape_inference("LpPool: 'pads' cannot be used together with auto_pad ", p.auto_pad);
+  }
+  const int64_t ceil_mode = onnx::getAttribute(ctx, "ceil_mode", int64_t{0});
+  if (ceil_mode != 0 && ceil_mode != 1) fail_shape_inference("LpPool: ceil_mode must be 0 or 1");
+  p.ceil_mode = ceil_mode == 1;
+  return p;
+}
+
+int64_t pooled_size(int64_t in, const PoolParams& p, size_t i) {
+  const size_t spatial = p.kernel.size();
+  const int64_t stride = p.strides[i];
+  const int64_t kernel = (p.kernel[i] - 1) * p.dilations[i] + 1;
+  if (p.auto_pad == "SAME_UPPER" || p.auto_pad == "SAME_LOWER") return ceil_div(in, stride);
+  const bool valid = p.auto_pad == "VALID";
+  const int64_t begin = valid ? 0 : p.pads[i];
+  const int64_t span = in + begin + (valid ? 0 : p.pads[i + spatial]) - kernel;
+  if (span < 0) fail_shape_inference("LpPool: the kernel is larger than the padded input (", in, ")");
+  if (valid || !p.ceil_mode) return span / stride + 1;
+  int64_t out = ceil_div(span, stride) + 1;
+  // A window that would start in the end padding is dropped (PyTorch, and ONNX's later pool specs).
+  if ((out - 1) * stride >= in + begin) --out;
+  return out;
+}
+
+void infer_lp_pool(InferenceContext& ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  if (!onnx::hasInputShape(ctx, 0)) return;
+  const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+  if (in.dim_size() < 2) fail_shape_inference("LpPool: the input needs rank >= 2, has ", in.dim_size());
+  const size_t spatial = static_cast<size_t>(in.dim_size()) - 2;
+  const PoolParams p = read_pool_params(ctx, spatial);
+
+  TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+  *out->add_dim() = in.dim(0);  // N
+  *out->add_dim() = in.dim(1);  // C
+  for (size_t i = 0; i < spatial; ++i) {
+    const auto& d = in.dim(static_cast<int>(i + 2));
+    auto* o = out->add_dim();
+    if (d.has_dim_value()) o->set_dim_value(pooled_size(d.dim_value(), p, i));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Ops new in opset 18, and the Scatter ops (18 adds reductions "max" and "min").
+
+void infer_bitwise_binary(InferenceContext& ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  if (onnx::hasNInputShapes(ctx, 2)) {
+    onnx::bidirectionalBroadcastShapeInference(onnx::getInputShape(ctx, 0), onnx::getInputShape(ctx, 1),
+                                               *onnx::getOutputShape(ctx, 0));
+  }
+}
+
+void infer_group_norm(InferenceContext& ctx) {
+  onnx::propagateShapeAndTypeFromFirstInput(ctx);
+  const AttributeProto* groups_attr = ctx.getAttribute("num_groups");
+  if (groups_attr == nullptr) fail_shape_inference("GroupNormalization: 'num_groups' is required");
+  const int64_t groups = groups_attr->i();
+  if (groups < 1) fail_shape_inference("GroupNormalization: num_groups must be >= 1, got ", groups);
+  if (onnx::hasInputShape(ctx, 0)) {
+    const TensorShapeProto& x = onnx::getInputShape(ctx, 0);
+    if (x.dim_size() < 2) fail_shape_inference("GroupNormalization: X needs rank >= 2 (N x C x ...)");
+    if (x.dim(1).has_dim_value() && x.dim(1).dim_value() % groups != 0) {
+      fail_shape_inference("GroupNormalization: ", x.dim(1).dim_value(), " channels do not split into ",
+                           groups, " groups");
+    }
+  }
+  // Opset 18 gives scale and bias one value per group (opset 21 changed that to one per channel).
+  for (size_t i : {size_t{1}, size_t{2}}) {
+    if (!onnx::hasInputShape(ctx, i)) continue;
+    const TensorShapeProto& s = onnx::getInputShape(ctx, i);
+    if (s.dim_size() != 1 || (s.dim(0).has_dim_value() && s.dim(0).dim_value() != groups)) {
+      fail_shape_inference("GroupNormalization-18: scale and bias must have shape (num_groups) = (", groups,
+                           ")");
+    }
+  }
+}
+
+void check_scatter_reduction(InferenceContext& ctx, const char* op) {
+  const std::string r = onnx::getAttribute(ctx, "reduction", std::string("none"));
+  if (r != "none" && r != "add" && r != "mul" && r != "max" && r != "min") {
+    fail_shape_inference(op, ": reduction '", r, "' is not one of none, add, mul, max, min");
+  }
+}
+
+void infer_scatter_elements(InferenceContext& ctx) {
+  check_scatter_reduction(ctx, "ScatterElements");
+  onnx::propagateShapeAndTypeFromFirstInput(ctx);
+  if (onnx::hasInputShape(ctx, 0)) {
+    normalize_axis(onnx::getAttribute(ctx, "axis", int64_t{0}), onnx::getInputShape(ctx, 0).dim_size(),
+                   "ScatterElements");
+  }
+}
+
+void infer_scatter_nd(InferenceContext& ctx) {
+  check_scatter_reduction(ctx, "ScatterND");
+  onnx::propagateShapeAndTypeFromFirstInput(ctx);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Schemas. Written out rather than copied from libonnx's older ones: libonnx 1.12's OpSchema::Finalize()
+// adds to the input/output counts it already holds, so re-finalizing an adjusted copy breaks Verify().
+
+OpSchema new_schema(const char* name, int line) {
+  OpSchema s;
+  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(kOpset18).SetLocation(__FILE__, line);
+  return s;
+}
+
+OpSchema reduce_schema(const char* name, std::vector<std::string> types) {
+  OpSchema s = new_schema(name, __LINE__);
+  s.SetDoc("Reduces `data` along `axes` (all axes when absent, unless noop_with_empty_axes).")
+      .Attr("keepdims", "Keep reduced dimensions (as size 1) when 1.", AttributeProto::INT, int64_t{1})
+      .Attr("noop_with_empty_axes", "With empty or absent axes: 1 means identity, 0 reduce all.",
+            AttributeProto::INT, int64_t{0})
+      .Input(0, "data", "An input tensor.", "T")
+      .Input(1, "axes", "Axes to reduce, in [-r, r-1].", "tensor(int64)", OpSchema::Optional)
+      .Output(0, "reduced", "Reduced output tensor.", "T")
+      .TypeConstraint("T", std::move(types), "Numeric tensors.")
+      .TypeAndShapeInferenceFunction(infer_reduce);
+  return s;
+}
+
+std::vector<std::string> reduce_max_min_types() {
+  auto types = OpSchema::numeric_types_for_math_reduction_with_bfloat();
+  types.push_back("tensor(uint8)");
+  types.push_back("tensor(int8)");
+  return types;
+}
+
+OpSchema split_schema() {
+  OpSchema s = new_schema("Split", __LINE__);
+  s.SetDoc("Splits a tensor along `axis`, by the sizes in `split` or into `num_outputs` parts.")
+      .Attr("axis", "Axis to split on, in [-r, r-1].", AttributeProto::INT, int64_t{0})
+      .Attr("num_outputs", "Number of equal parts; the last one may be smaller.", AttributeProto::INT,
+            /*required=*/false)
+      .Input(0, "input", "The tensor to split.", "T")
+      .Input(1, "split", "Length of each output.", "tensor(int64)", OpSchema::Optional)
+      .Output(0, "outputs", "The parts.", "T", OpSchema::Variadic)
+      .TypeConstraint("T", OpSchema::all_tensor_types_with_bfloat(), "All tensor types.")
+      .TypeAndShapeInferenceFunction(infer_split);
+  return s;
+}
+
+OpSchema pad_schema() {
+  OpSchema s = new_schema("Pad", __LINE__);
+  s.SetDoc("Pads (or crops, with negative pads) `data` on `axes` (all axes when absent).")
+      .Attr("mode", "constant, reflect or edge.", AttributeProto::STRING, std::string("constant"))
+      .Input(0, "data", "Input tensor.", "T")
+      .Input(1, "pads", "[begin..., end...] for each padded axis.", "tensor(int64)")
+      .Input(2, "constant_value", "Scalar used in constant mode.", "T", OpSchema::Optional)
+      .Input(3, "axes", "Axes that `pads` apply to, in [-r, r-1].", "Tind", OpSchema::Optional)
+      .Output(0, "output", "Tensor after padding.", "T")
+      .TypeConstraint("T", OpSchema::all_tensor_types_with_bfloat(), "All tensor types.")
+      .TypeConstraint("Tind", {"tensor(int32)", "tensor(int64)"}, "Integer axes.")
+      .TypeAndShapeInferenceFunction(infer_pad);
+  return s;
+}
+
+OpSchema lp_pool_schema() {
+  OpSchema s = new_schema("LpPool", __LINE__);
+  s.SetDoc("Lp pooling over the spatial axes of an N x C x D1 x ... tensor.")
+      .Attr("auto_pad", "NOTSET, SAME_UPPER, SAME_LOWER or VALID.", AttributeProto::STRING,
+            std::string("NOTSET"))
+      .Attr("ceil_mode", "1: ceil instead of floor for the output shape.", AttributeProto::INT, int64_t{0})
+      .Attr("dilations", "Dilation along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Attr("kernel_shape", "Kernel size along each spatial axis.", AttributeProto::INTS)
+      .Attr("p", "p of the Lp norm.", AttributeProto::INT, int64_t{2})
+      .Attr("pads", "[begin..., end...] along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Attr("strides", "Stride along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Pooled tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)"}, "Float tensors.")
+      .TypeAndShapeInferenceFunction(infer_lp_pool);
+  return s;
+}
+
+std::vector<std::string> integer_types() {
+  return {"tensor(uint8)", "tensor(uint16)", "tensor(uint32)", "tensor(uint64)",
+          "tensor(int8)",  "tensor(int16)",  "tensor(int32)",  "tensor(int64)"};
+}
+
+OpSchema bitwise_binary_schema(const char* name) {
+  OpSchema s = new_schema(name, __LINE__);
+  s.SetDoc("Elementwise bitwise operation with Numpy-style broadcasting.")
+      .Input(0, "A", "First operand.", "T")
+      .Input(1, "B", "Second operand.", "T")
+      .Output(0, "C", "Result.", "T")
+      .TypeConstraint("T", integer_types(), "Integer tensors.")
+      .TypeAndShapeInferenceFunction(infer_bitwise_binary);
+  return s;
+}
+
+OpSchema bitwise_not_schema() {
+  OpSchema s = new_schema("BitwiseNot", __LINE__);
+  s.SetDoc("Elementwise bitwise not.")
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Output tensor.", "T")
+      .TypeConstraint("T", integer_types(), "Integer tensors.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
+OpSchema mish_schema() {
+  OpSchema s = new_schema("Mish", __LINE__);
+  s.SetDoc("mish(x) = x * tanh(softplus(x)), elementwise.")
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Output tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)"}, "Float tensors.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
+OpSchema group_norm_schema() {
+  OpSchema s = new_schema("GroupNormalization", __LINE__);
+  s.SetDoc("Group normalization; scale and bias hold one value per group (opset 18).")
+      .Attr("epsilon", "Added to the variance.", AttributeProto::FLOAT, 1e-5f)
+      .Attr("num_groups", "Number of channel groups; divides C.", AttributeProto::INT)
+      .Input(0, "X", "N x C x D1 x ... input.", "T")
+      .Input(1, "scale", "Shape (num_groups).", "T")
+      .Input(2, "bias", "Shape (num_groups).", "T")
+      .Output(0, "Y", "Same shape as X.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeAndShapeInferenceFunction(infer_group_norm);
+  return s;
+}
+
+OpSchema scatter_elements_schema() {
+  OpSchema s = new_schema("ScatterElements", __LINE__);
+  s.SetDoc("Copy of `data` with `updates` written at `indices` along `axis`.")
+      .Attr("axis", "Axis to scatter on, in [-r, r-1].", AttributeProto::INT, int64_t{0})
+      .Attr("reduction", "none, add, mul, max or min.", AttributeProto::STRING, std::string("none"))
+      .Input(0, "data", "Tensor of rank r >= 1.", "T")
+      .Input(1, "indices", "Indices, same rank as data.", "Tind")
+      .Input(2, "updates", "Same shape as indices.", "T")
+      .Output(0, "output", "Same shape as data.", "T")
+      .TypeConstraint("T", OpSchema::all_tensor_types_with_bfloat(), "All tensor types.")
+      .TypeConstraint("Tind", {"tensor(int32)", "tensor(int64)"}, "Integer indices.")
+      .TypeAndShapeInferenceFunction(infer_scatter_elements);
+  return s;
+}
+
+OpSchema scatter_nd_schema() {
+  OpSchema s = new_schema("ScatterND", __LINE__);
+  s.SetDoc("Copy of `data` with slices replaced by `updates` at the index tuples in `indices`.")
+      .Attr("reduction", "none, add, mul, max or min.", AttributeProto::STRING, std::string("none"))
+      .Input(0, "data", "Tensor of rank r >= 1.", "T")
+      .Input(1, "indices", "Tensor of rank q >= 1.", "tensor(int64)")
+      .Input(2, "updates", "Tensor of rank q + r - indices.shape[-1] - 1.", "T")
+      .Output(0, "output", "Same shape as data.", "T")
+      .TypeConstraint("T", OpSchema::all_tensor_types_with_bfloat(), "All tensor types.")
+      .TypeAndShapeInferenceFunction(infer_scatter_nd);
+  return s;
+}
+
+std::vector<OpSchema> opset18_schemas() {
+  const auto reduce_types = OpSchema::numeric_types_for_math_reduction_with_bfloat();
+  std::vector<OpSchema> v;
+  for (const char* name : {"ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMean",
+                           "ReduceProd", "ReduceSumSquare"}) {
+    v.push_back(reduce_schema(name, reduce_types));
+  }
+  v.push_back(reduce_schema("ReduceMax", reduce_max_min_types()));
+  v.push_back(reduce_schema("ReduceMin", reduce_max_min_types()));
+  v.push_back(split_schema());
+  v.push_back(pad_schema());
+  v.push_back(lp_pool_schema());
+  for (const char* name : {"BitwiseAnd", "BitwiseOr", "BitwiseXor"}) v.push_back(bitwise_binary_schema(name));
+  v.push_back(bitwise_not_schema());
+  v.push_back(mish_schema());
+  v.push_back(group_norm_schema());
+  v.push_back(scatter_elements_schema());
+  v.push_back(scatter_nd_schema());
+  for (auto& s : v) s.Finalize();
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+class Registry final : public onnx::ISchemaRegistry {
+ public:
+  Registry() {
+    for (auto& s : opset18_schemas()) {
+      std::string name = s.Name();
+      own_.emplace(std::move(name), std::move(s));
+    }
+  }
+
+  const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,
+                            const std::string& domain) const override {
+    auto* library = onnx::OpSchemaRegistry::Instance();
+    if (!is_default_domain(domain)) return library->GetSchema(op_type, max_inclusive_version, domain);
+    const int library_max = library_max_default_opset();
+    int version = max_inclusive_version;
+    if (version > library_max) {
+      if (library_max < kOpset18 && version >= kOpset18) {
+        if (const OpSchema* own = find_own(op_type)) return own;
+        // Changed in 18 and not written here: the older schema would be wrong, so there is none.
+        if (changed_in_opset18(op_type)) return nullptr;
+      }
+      version = library_max;
+    }
+    return library->GetSchema(op_type, version, onnx::ONNX_DOMAIN);  // libonnx only knows "" by name
+  }
+
+  const OpSchema* find_own(const std::string& op_type) const {
+    const auto it = own_.find(op_type);
+    return it == own_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::unordered_map<std::string, OpSchema> own_;
+};
+
+const Registry& registry() {
+  static const Registry instance;
+  return instance;
+}
+
+}  // namespace
+
+const onnx::ISchemaRegistry& schema_registry() { return registry(); }
+
+bool is_unknown_newer_version(const std::string& op_type, int opset) {
+  const int library_max = library_max_default_opset();
+  if (opset <= library_max) return false;
+  if (opset > kMaxDefaultOpset) return true;
+  return changed_in_opset18(op_type) && registry().find_own(op_type) == nullptr;
+}
+
+int library_max_default_opset() {
+  // Read once: the library's table only changes when a custom domain is added.
+  static const int max_version =
+      onnx::OpSchemaRegistry::DomainToVersionRange::Instance().Map().at(onnx::ONNX_DOMAIN).second;
+  return max_version;
+}
+
+}  // namespace tandem::onnx_import

@@ -1,0 +1,70 @@
+#include "onnx_import/value_type.h"
+
+#include <onnx/onnx_pb.h>
+
+#include "onnx_import/limits.h"
+#include "onnx_import/tensor_import.h"
+
+namespace tandem::onnx_import {
+namespace {
+
+const char* type_kind(const onnx::TypeProto& t) {
+  switch (t.value_case()) {
+    case onnx::TypeProto::kTensorType: return "tensor";
+    case onnx::TypeProto::kSequenceType: return "sequence";
+    case onnx::TypeProto::kMapType: return "map";
+    case onnx::TypeProto::kOptionalType: return "optional";
+    case onnx::TypeProto::kSparseTensorType: return "sparse tensor";
+    default: return "no";
+  }
+}
+
+}  // namespace
+
+Result<ValueType> import_value_type(const onnx::TypeProto& t, const std::string& what, TypeRule rule) {
+  ValueType out;
+  const bool require_tensor = rule != TypeRule::kAny;
+  if (t.value_case() == onnx::TypeProto::VALUE_NOT_SET) {
+    if (rule == TypeRule::kTensorRequired) return Status::error(what + " has no type");
+    return out;
+  }
+  if (t.value_case() != onnx::TypeProto::kTensorType) {
+    if (require_tensor)
+      return Status::error(what + " has " + type_kind(t) + " type; tandem supports tensor values only");
+    return out;
+  }
+  const auto& tt = t.tensor_type();
+  if (tt.elem_type() != 0) {
+    auto dt = dtype_from_onnx(tt.elem_type());
+    if (!dt)
+      return Status::error(what + " has element type " + onnx_type_name(tt.elem_type()) +
+                           ", which tandem does not support");
+    out.dtype = *dt;
+  } else if (rule == TypeRule::kTensorRequired) {
+    return Status::error(what + " has no element type");
+  }
+  if (!tt.has_shape()) return out;
+
+  std::vector<Dim> dims;
+  int64_t count = 1;
+  for (const auto& d : tt.shape().dim()) {
+    if (d.has_dim_value()) {
+      const int64_t v = d.dim_value();
+      if (v < 0) return Status::error(what + " has negative dimension " + std::to_string(v));
+      if (v > kMaxDimension) return Status::error(what + " has absurd dimension " + std::to_string(v));
+      auto m = checked_mul(count, v);
+      if (!m || *m > kMaxElements)
+        return Status::error(what + " declares a shape whose element count overflows or exceeds 2^40");
+      count = *m;
+      dims.push_back(Dim::known(v));
+    } else if (d.has_dim_param() && !d.dim_param().empty()) {
+      dims.push_back(Dim::symbolic(d.dim_param()));
+    } else {
+      dims.push_back(Dim::unknown());
+    }
+  }
+  out.shape = Shape(std::move(dims));
+  return out;
+}
+
+}  // namespace tandem::onnx_import

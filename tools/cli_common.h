@@ -1,0 +1,28 @@
+// What every tandem subcommand shares: exit codes, option parsing helpers, number formatting.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace tandem::cli {
+
+// Exit codes of every subcommand.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitBadInput = 1;  // the input is bad or a check failed
+inline constexpr int kExitUsage = 2;     // the command line is wrong
+
+// Thrown for a malformed command line that CLI11 cannot see (e.g. "--dim batch" without a value).
+struct UsageError {
+  std::string message;
+};
+
+// Parses repeated "NAME=VALUE" dimension settings; throws UsageError.
+std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);
+
+std::string with_thousands(int64_t n);     // 1234567 -> "1,234,567"
+std::string human_bytes(int64_t bytes);    // "1.18 MiB"
+std::string human_flops(double flops);     // "2.10 MFLOP"
+
+}  // namespace tandem::cli

@@ -60,4 +60,7 @@ std::string Shape::to_string() const {
   return s + "]";
 }
 
+std::ostream& operator<<(std::ostream& os, const Dim& d) { return os << d.to_string(); }
+std::ostream& operator<<(std::ostream& os, const Shape& s) { return os << s.to_string(); }
+
 }  // namespace tandem

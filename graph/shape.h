@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -50,6 +51,9 @@ class Shape {
   std::vector<Dim> dims_;
   bool has_rank_ = false;
 };
+
+std::ostream& operator<<(std::ostream& os, const Dim& d);
+std::ostream& operator<<(std::ostream& os, const Shape& s);
 
 // Multiplies element counts, failing (nullopt) on negative factors or int64 overflow.
 std::optional<int64_t> checked_mul(int64_t a, int64_t b);

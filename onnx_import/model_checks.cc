@@ -6,6 +6,7 @@
 
 #include "graph/topo_order.h"
 #include "onnx_import/opsets.h"
+#include "onnx_import/proto_walk.h"
 #include "onnx_import/schema_registry.h"
 #include "onnx_import/value_type.h"
 
@@ -24,30 +25,6 @@ std::unordered_map<std::string, int> opset_map(const onnx::ModelProto& m) {
   std::unordered_map<std::string, int> out;
   for (const auto& imp : m.opset_import()) out[imp.domain()] = static_cast<int>(imp.version());
   return out;
-}
-
-// The Graph held by node `n`'s attribute `name` (index `k` for a list of graphs).
-Graph* nested_graph(Node& n, const std::string& name, int k) {
-  auto it = n.attributes.find(name);
-  if (it == n.attributes.end()) return nullptr;
-  Attribute& a = it->second;
-  if (a.kind == Attribute::Kind::kGraph) return a.g.get();
-  if (a.kind == Attribute::Kind::kGraphs && k < static_cast<int>(a.graphs.size())) return a.graphs[static_cast<std::size_t>(k)].get();
-  return nullptr;
-}
-
-// Calls f(Graph&, GraphProto&) for each nested graph of node i, pairing ours with the proto's.
-template <typename F>
-Status for_each_nested(Graph& g, onnx::GraphProto& gp, F&& f) {
-  for (int i = 0; i < gp.node_size(); ++i) {
-    for (auto& a : *gp.mutable_node(i)->mutable_attribute()) {
-      if (a.has_g())
-        if (Graph* sub = nested_graph(g.node(i), a.name(), 0)) TANDEM_RETURN_IF_ERROR(f(*sub, *a.mutable_g()));
-      for (int k = 0; k < a.graphs_size(); ++k)
-        if (Graph* sub = nested_graph(g.node(i), a.name(), k)) TANDEM_RETURN_IF_ERROR(f(*sub, *a.mutable_graphs(k)));
-    }
-  }
-  return Status::ok();
 }
 
 Status apply_types(Graph& g, onnx::GraphProto& gp, const Graph* parent) {
@@ -77,7 +54,7 @@ Status apply_types(Graph& g, onnx::GraphProto& gp, const Graph* parent) {
     g.value(v).dtype = parent->value(pv).dtype;
     g.value(v).shape = parent->value(pv).shape;
   }
-  return for_each_nested(g, gp, [&](Graph& sub, onnx::GraphProto& sub_gp) { return apply_types(sub, sub_gp, &g); });
+  return for_each_nested_pair(g, gp, [&](Graph& sub, onnx::GraphProto& sub_gp) { return apply_types(sub, sub_gp, &g); });
 }
 
 }  // namespace
@@ -96,11 +73,25 @@ Result<bool> run_onnx_checker(const onnx::ModelProto& m, const std::string& mode
   ctx.set_opset_imports(opset_map(m));
   ctx.set_schema_registry(&schema_registry());
   ctx.set_model_dir(model_dir);
+  // Node by node rather than check_graph on the main graph: tandem's builder has already checked the main
+  // graph's structure, tensors and declared types with messages that name the value, and libonnx 1.12's
+  // check_graph also demands a shape on every main-graph output, which the ONNX spec leaves optional.
+  // check_node still recurses into nested bodies through their attributes.
   onnx::checker::LexicalScopeContext lex;
-  try {
-    onnx::checker::check_graph(m.graph(), ctx, lex);
-  } catch (const std::exception& e) {
-    return Status::error("ONNX checker: " + trimmed(e.what()));
+  const auto& g = m.graph();
+  for (const auto& in : g.input()) lex.add(in.name());
+  for (const auto& t : g.initializer()) lex.add(t.name());
+  for (const auto& t : g.sparse_initializer()) lex.add(t.values().name());
+  for (int i = 0; i < g.node_size(); ++i) {
+    const auto& n = g.node(i);
+    try {
+      onnx::checker::check_node(n, ctx, lex);
+    } catch (const std::exception& e) {
+      return Status::error("node " + (n.name().empty() ? "#" + std::to_string(i) : "'" + n.name() + "'") + " (" +
+                           n.op_type() + "): ONNX checker: " + trimmed(e.what()));
+    }
+    for (const auto& out : n.output())
+      if (!out.empty()) lex.add(out);
   }
   return true;
 }
@@ -126,7 +117,7 @@ Status sort_nodes(Graph& g, onnx::GraphProto& gp) {
     for (NodeId id : order) nodes.Add()->Swap(gp.mutable_node(id));
     gp.mutable_node()->Swap(&nodes);
   }
-  return for_each_nested(g, gp, [](Graph& sub, onnx::GraphProto& sub_gp) { return sort_nodes(sub, sub_gp); });
+  return for_each_nested_pair(g, gp, [](Graph& sub, onnx::GraphProto& sub_gp) { return sort_nodes(sub, sub_gp); });
 }
 
 }  // namespace tandem::onnx_import

@@ -10,6 +10,7 @@
 #include "onnx_import/graph_builder.h"
 #include "onnx_import/model_checks.h"
 #include "onnx_import/opsets.h"
+#include "onnx_import/proto_walk.h"
 
 namespace tandem::onnx_import {
 namespace fs = std::filesystem;
@@ -42,25 +43,19 @@ Status parse_model(std::string_view bytes, onnx::ModelProto& m) {
 
 // A symbol names one number everywhere in the model, so a value given for it replaces it in every declared
 // type: the inputs, and the outputs and value_info of every graph, nested ones included.
-void replace_symbols(onnx::GraphProto& g, const std::map<std::string, int64_t>& dims, std::set<std::string>& used) {
+void replace_symbols(onnx::GraphProto& root, const std::map<std::string, int64_t>& dims) {
   auto fix = [&](onnx::ValueInfoProto& vi) {
     if (!vi.type().has_tensor_type() || !vi.type().tensor_type().has_shape()) return;
     for (auto& d : *vi.mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim()) {
-      if (!d.has_dim_param()) continue;
-      auto it = dims.find(d.dim_param());
-      if (it == dims.end()) continue;
-      used.insert(it->first);
-      d.set_dim_value(it->second);  // clears dim_param (a oneof)
+      auto it = d.has_dim_param() ? dims.find(d.dim_param()) : dims.end();
+      if (it != dims.end()) d.set_dim_value(it->second);  // clears dim_param (a oneof)
     }
   };
-  for (auto& vi : *g.mutable_input()) fix(vi);
-  for (auto& vi : *g.mutable_output()) fix(vi);
-  for (auto& vi : *g.mutable_value_info()) fix(vi);
-  for (auto& n : *g.mutable_node())
-    for (auto& a : *n.mutable_attribute()) {
-      if (a.has_g()) replace_symbols(*a.mutable_g(), dims, used);
-      for (auto& sub : *a.mutable_graphs()) replace_symbols(sub, dims, used);
-    }
+  for_each_proto_graph(root, [&](onnx::GraphProto& g) {
+    for (auto& vi : *g.mutable_input()) fix(vi);
+    for (auto& vi : *g.mutable_output()) fix(vi);
+    for (auto& vi : *g.mutable_value_info()) fix(vi);
+  });
 }
 
 // Fixes the requested symbolic dimensions to numbers, in the proto, before anything reads shapes.
@@ -74,20 +69,33 @@ Status apply_dim_values(onnx::ModelProto& m, const std::map<std::string, int64_t
     if (value < 0) return Status::error("dimension '" + name + "' set to " + std::to_string(value) + ", below 0");
     if (!in_inputs.count(name)) return Status::error("no input has a dimension named '" + name + "'");
   }
-  std::set<std::string> used;
-  replace_symbols(*m.mutable_graph(), dims, used);
+  replace_symbols(*m.mutable_graph(), dims);
   return Status::ok();
 }
 
-// libonnx's passes know the default domain only as "", so "ai.onnx" is rewritten before they run.
-void normalize_default_domain(onnx::GraphProto& g) {
-  for (auto& n : *g.mutable_node()) {
-    if (n.domain() == "ai.onnx") n.set_domain("");
-    for (auto& a : *n.mutable_attribute()) {
-      if (a.has_g()) normalize_default_domain(*a.mutable_g());
-      for (auto& sub : *a.mutable_graphs()) normalize_default_domain(sub);
-    }
+// libonnx's shape inference types sparse initializers as sparse tensors, which no op takes as input; the
+// model means them as constants, so the proto gets the dense tensors the builder already made.
+Status densify_sparse_initializers(Graph& g, onnx::GraphProto& gp) {
+  for (const auto& sp : gp.sparse_initializer()) {
+    const TensorData& data = *g.value(g.find_value(sp.values().name())).data;
+    auto* t = gp.add_initializer();
+    t->set_name(sp.values().name());
+    t->set_data_type(static_cast<int32_t>(data.dtype));
+    for (int64_t d : data.dims) t->add_dims(d);
+    t->set_raw_data(reinterpret_cast<const char*>(data.bytes.data()), data.bytes.size());
   }
+  gp.clear_sparse_initializer();
+  return for_each_nested_pair(g, gp, densify_sparse_initializers);
+}
+
+// libonnx's passes know the default domain only as "", so "ai.onnx" is rewritten before they run.
+void normalize_default_domain(onnx::ModelProto& m) {
+  for_each_proto_graph(*m.mutable_graph(), [](onnx::GraphProto& g) {
+    for (auto& n : *g.mutable_node())
+      if (n.domain() == "ai.onnx") n.set_domain("");
+  });
+  for (auto& imp : *m.mutable_opset_import())
+    if (imp.domain() == "ai.onnx") imp.set_domain("");
 }
 
 Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir, const ImportOptions& options) {
@@ -108,9 +116,8 @@ Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir,
   TANDEM_ASSIGN_OR_RETURN(model.graph, build_graph(m.graph(), settings));
   if (model.graph->name.empty()) model.graph->name = "main";
   TANDEM_RETURN_IF_ERROR(sort_nodes(*model.graph, *m.mutable_graph()));
-  normalize_default_domain(*m.mutable_graph());
-  for (auto& imp : *m.mutable_opset_import())
-    if (imp.domain() == "ai.onnx") imp.set_domain("");
+  normalize_default_domain(m);
+  TANDEM_RETURN_IF_ERROR(densify_sparse_initializers(*model.graph, *m.mutable_graph()));
 
   TANDEM_ASSIGN_OR_RETURN(model.checker_ran, run_onnx_checker(m, model_dir, model.notes));
   TANDEM_RETURN_IF_ERROR(infer_shapes(m, *model.graph));

@@ -12,6 +12,13 @@ namespace {
 
 Status fail(const std::string& what, const std::string& reason) { return Status::error(what + " " + reason); }
 
+// "[2,3]": a tensor's dims as messages write a shape.
+std::string dims_text(const google::protobuf::RepeatedField<int64_t>& dims) {
+  std::string s = "[";
+  for (int i = 0; i < dims.size(); ++i) s += (i ? "," : "") + std::to_string(dims.Get(i));
+  return s + "]";
+}
+
 // Copies a repeated field into little-endian elements of type Dst (a checked count, a plain cast).
 template <typename Dst, typename Field>
 std::vector<std::byte> pack(const Field& field) {
@@ -96,7 +103,8 @@ Result<TensorDataPtr> import_tensor(const onnx::TensorProto& t, const ExternalDa
     if (d > kMaxDimension) return fail(what, "has absurd dimension " + std::to_string(d));
     auto m = checked_mul(count, d);
     if (!m || *m > kMaxElements)
-      return fail(what, "declares more elements than tandem accepts (its dimensions overflow or exceed 2^40)");
+      return fail(what, "has dimensions " + dims_text(t.dims()) + ", more elements than tandem accepts (their "
+                  "product overflows int64 or exceeds 2^40)");
     count = *m;
     data->dims.push_back(d);
   }

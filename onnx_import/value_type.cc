@@ -19,6 +19,17 @@ const char* type_kind(const onnx::TypeProto& t) {
   }
 }
 
+// "[batch,3]": a declared shape as messages write it, before any of it is checked.
+std::string declared_shape(const onnx::TensorShapeProto& shape) {
+  std::string s = "[";
+  for (int i = 0; i < shape.dim_size(); ++i) {
+    const auto& d = shape.dim(i);
+    s += i ? "," : "";
+    s += d.has_dim_value() ? std::to_string(d.dim_value()) : d.dim_param().empty() ? "?" : d.dim_param();
+  }
+  return s + "]";
+}
+
 }  // namespace
 
 Result<ValueType> import_value_type(const onnx::TypeProto& t, const std::string& what, TypeRule rule) {
@@ -54,7 +65,8 @@ Result<ValueType> import_value_type(const onnx::TypeProto& t, const std::string&
       if (v > kMaxDimension) return Status::error(what + " has absurd dimension " + std::to_string(v));
       auto m = checked_mul(count, v);
       if (!m || *m > kMaxElements)
-        return Status::error(what + " declares a shape whose element count overflows or exceeds 2^40");
+        return Status::error(what + " declares shape " + declared_shape(tt.shape()) + ", more elements than "
+                             "tandem accepts (their product overflows int64 or exceeds 2^40)");
       count = *m;
       dims.push_back(Dim::known(v));
     } else if (d.has_dim_param() && !d.dim_param().empty()) {

@@ -31,11 +31,12 @@ std::string describe_cycle(const Graph& g, const std::vector<int>& pending, Node
     if (next == kNoNode) return g.node(start).label(start);  // cannot happen while pending > 0
     cur = next;
   }
-  // path[seen_at[cur]..] is the cycle, walked against the data flow; print it along the flow.
-  std::string s;
-  for (auto i = path.size(); i-- > static_cast<std::size_t>(seen_at[static_cast<std::size_t>(cur)]);)
-    s += g.node(path[i]).label(path[i]) + " -> ";
-  return s + g.node(cur).label(cur);
+  // path[seen_at[cur]..] is the cycle walked against the data flow (each node followed by its producer);
+  // print it along the flow, starting and ending at `cur`.
+  std::string s = g.node(cur).label(cur);
+  for (auto i = path.size(); i-- > static_cast<std::size_t>(seen_at[static_cast<std::size_t>(cur)]) + 1;)
+    s += " -> " + g.node(path[i]).label(path[i]);
+  return s + " -> " + g.node(cur).label(cur);
 }
 
 }  // namespace

@@ -151,6 +151,17 @@ class Builder {
     if (!schema) return Status::error(node_where + "uses " + op_desc + ", which ONNX does not define");
     if (schema->Deprecated())
       return Status::error(node_where + "uses " + op_desc + ", which is deprecated at that opset");
+    // Verify says only "Mismatched attribute type"; this names both types.
+    for (const auto& a : n.attribute()) {
+      const auto spec = schema->attributes().find(a.name());
+      if (spec == schema->attributes().end() || !a.ref_attr_name().empty() || a.type() == spec->second.type)
+        continue;
+      const std::string has = a.type() == onnx::AttributeProto::UNDEFINED
+                                  ? "has no type"
+                                  : "has type " + onnx::AttributeProto::AttributeType_Name(a.type());
+      return Status::error(node_where + "attribute '" + a.name() + "' " + has + ", but " + op_desc + " expects " +
+                           onnx::AttributeProto::AttributeType_Name(spec->second.type));
+    }
     try {
       schema->Verify(n);
     } catch (const std::exception& e) {

@@ -1,10 +1,13 @@
 #include "onnx_import/model_checks.h"
 
+#include <unordered_map>
+
 #include <onnx/checker.h>
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
 #include "graph/topo_order.h"
+#include "onnx_import/inference_errors.h"
 #include "onnx_import/opsets.h"
 #include "onnx_import/proto_walk.h"
 #include "onnx_import/schema_registry.h"
@@ -15,11 +18,6 @@ namespace {
 
 // The highest IR version libonnx 1.12's checker accepts.
 constexpr int64_t kLibraryMaxIrVersion = 8;
-
-std::string trimmed(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
-  return s;
-}
 
 std::unordered_map<std::string, int> opset_map(const onnx::ModelProto& m) {
   std::unordered_map<std::string, int> out;
@@ -88,7 +86,7 @@ Result<bool> run_onnx_checker(const onnx::ModelProto& m, const std::string& mode
       onnx::checker::check_node(n, ctx, lex);
     } catch (const std::exception& e) {
       return Status::error("node " + (n.name().empty() ? "#" + std::to_string(i) : "'" + n.name() + "'") + " (" +
-                           n.op_type() + "): ONNX checker: " + trimmed(e.what()));
+                           n.op_type() + "): " + describe_checker_failure(e.what()));
     }
     for (const auto& out : n.output())
       if (!out.empty()) lex.add(out);
@@ -102,7 +100,7 @@ Status infer_shapes(onnx::ModelProto& m, Graph& g) {
                                        onnx::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1,
                                                                    /*data_propagation=*/true));
   } catch (const std::exception& e) {
-    return Status::error("shape inference: " + trimmed(e.what()));
+    return Status::error(describe_inference_failure(e.what(), m.graph(), g, opset_map(m)));
   }
   return apply_types(g, *m.mutable_graph(), nullptr);
 }

@@ -21,7 +21,9 @@ Result<bool> run_onnx_checker(const onnx::ModelProto& m, const std::string& mode
                               std::vector<std::string>& notes);
 
 // Runs ONNX shape inference (strict, with data propagation) on `m`, whose nodes must be in the order of
-// `g`'s, and copies every inferred dtype and shape into `g` and its nested graphs.
+// `g`'s, and copies every inferred dtype and shape into `g` and its nested graphs. A failure is one line per
+// failing node, "node 'n' (Op): shape inference: reason (inputs: 'a' float32 [2,3], ...)", located inside
+// If/Loop/Scan bodies, where libonnx itself only reports the consequence at the owning node.
 Status infer_shapes(onnx::ModelProto& m, Graph& g);
 
 // Puts `g` (and its nested graphs) in topological order, and the nodes of `gp` in the same order, so

@@ -20,6 +20,22 @@ namespace {
 constexpr int64_t kMinIrVersion = 3;
 constexpr int64_t kMaxIrVersion = 11;
 
+// A model's names are arbitrary bytes, and messages quote them (and the file's path). A message must stay one
+// printable line, so control characters are written as escapes: "\n", "\t", "\r", "\x1b".
+std::string printable(const std::string& s) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\r') out += "\\r";
+    else if (c < 0x20 || c == 0x7f) out += std::string("\\x") + kHex[c >> 4] + kHex[c & 0xf];
+    else out += ch;
+  }
+  return out;
+}
+
 Status parse_model(std::string_view bytes, onnx::ModelProto& m) {
   if (bytes.empty()) return Status::error("the file is empty");
   google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(bytes.data()),
@@ -129,17 +145,17 @@ Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir,
 
 Result<ModelIR> import_model_bytes(std::string_view bytes, const std::string& label, const std::string& model_dir,
                                  const ImportOptions& options) {
-  const std::string context = "model '" + label + "': ";
+  const std::string context = "model '" + printable(label) + "': ";
   onnx::ModelProto m;
   TANDEM_RETURN_IF_ERROR(parse_model(bytes, m).with_context(context));
   auto model = import_parsed(m, model_dir, options);
-  if (!model) return model.status().with_context(context);
+  if (!model) return Status::error(context + printable(model.status().message()));
   model->source = label;
   return model;
 }
 
 Result<ModelIR> import_model(const std::string& path, const ImportOptions& options) {
-  const std::string context = "model '" + path + "': ";
+  const std::string context = "model '" + printable(path) + "': ";
   std::error_code ec;
   const fs::file_status st = fs::status(path, ec);
   if (ec || !fs::exists(st)) return Status::error(context + "file not found");

@@ -100,6 +100,13 @@ TEST(TopologicalOrder, ReportsTheNodesOfACycle) {
   EXPECT_NE(msg.find("'b' (Relu)"), std::string::npos) << msg;
   EXPECT_NE(msg.find("'c' (Relu)"), std::string::npos) << msg;
   EXPECT_EQ(msg.find("'d'"), std::string::npos) << "d is not on the cycle: " << msg;
+  // Along the data flow: a feeds b feeds c feeds a; the walk may start anywhere on the loop.
+  const std::vector<std::string> rotations = {"'a' (Add) -> 'b' (Relu) -> 'c' (Relu) -> 'a' (Add)",
+                                              "'b' (Relu) -> 'c' (Relu) -> 'a' (Add) -> 'b' (Relu)",
+                                              "'c' (Relu) -> 'a' (Add) -> 'b' (Relu) -> 'c' (Relu)"};
+  bool found = false;
+  for (const auto& r : rotations) found = found || msg.find(r) != std::string::npos;
+  EXPECT_TRUE(found) << msg;
 }
 
 TEST(Liveness, FirstAndLastUse) {

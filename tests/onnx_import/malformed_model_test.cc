@@ -1,0 +1,881 @@
+// Malformed models, one per way a file can be broken: each must be refused by the importer with a message
+// that starts with the model's name and names the problem (the node, the op, the value, the tensor, the
+// sizes), and `tandem info` must print that same message as one line on stderr and exit 1.
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+#include <tandem/tandem.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <ostream>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "onnx_import/onnx_import.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/run_cli.h"
+
+namespace tandem::test {
+namespace {
+
+using onnx::ModelProto;
+using onnx::TensorProto;
+
+constexpr int32_t kFloat = TensorProto::FLOAT;
+constexpr int32_t kBool = TensorProto::BOOL;
+constexpr int64_t k2Pow40 = int64_t{1} << 40;
+constexpr int64_t k2Pow41 = int64_t{1} << 41;
+
+// Lays out the case's files in the folder and returns the path of the model file.
+using Layout = std::function<std::string(const TempDir&)>;
+
+struct Case {
+  Case(std::string case_name, Layout case_layout, std::vector<std::string> case_words,
+       std::map<std::string, int64_t> case_dims = {}, bool also_api = false)
+      : name(std::move(case_name)), layout(std::move(case_layout)), words(std::move(case_words)),
+        dims(std::move(case_dims)), check_api(also_api) {}
+
+  std::string name;  // also the gtest parameter name: letters, digits and '_'
+  Layout layout;
+  std::vector<std::string> words;       // each must appear in the message
+  std::map<std::string, int64_t> dims;  // ImportOptions::dims, and `--dim NAME=VALUE` for the CLI
+  bool check_api = false;               // also load it through tandem::Model::load, expecting the same message
+};
+
+void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Layouts
+
+Layout model(std::function<ModelProto()> make) {
+  return [make](const TempDir& d) { return d.write_model("model.onnx", make()); };
+}
+
+Layout bytes(std::function<std::string()> make) {
+  return [make](const TempDir& d) { return d.write("model.onnx", make()); };
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Models
+
+// y = Relu(x), x: float [batch, 3]. Valid; cases break one thing in it.
+ModelProto relu_model(int64_t opset = 17, int64_t ir_version = 8) {
+  ModelProto m = make_model(opset, ir_version);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {std::string("batch"), int64_t{3}});
+  add_node(g, "Relu", {"x"}, {"y"}, "relu");
+  add_output(g, "y");
+  return m;
+}
+
+// y = Add(x, w): w is a float initializer of dims [2, 3] whose data `fill` provides (or breaks).
+ModelProto add_weight_model(const std::function<void(TensorProto&)>& fill) {
+  ModelProto m = make_model();
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {int64_t{2}, int64_t{3}});
+  auto* w = g.add_initializer();
+  w->set_name("w");
+  w->set_data_type(kFloat);
+  w->add_dims(2);
+  w->add_dims(3);
+  fill(*w);
+  add_node(g, "Add", {"x", "w"}, {"y"}, "add");
+  add_output(g, "y");
+  return m;
+}
+
+// The weight `w` of add_weight_model, stored in an external file.
+ModelProto external_weight_model(const std::string& location, const std::string& offset = "",
+                                 const std::string& length = "") {
+  return add_weight_model([&](TensorProto& w) {
+    w.set_data_location(TensorProto::EXTERNAL);
+    auto add = [&](const std::string& key, const std::string& value) {
+      auto* kv = w.add_external_data();
+      kv->set_key(key);
+      kv->set_value(value);
+    };
+    add("location", location);
+    if (!offset.empty()) add("offset", offset);
+    if (!length.empty()) add("length", length);
+  });
+}
+
+const std::string kWeightBytes(24, '\x01');  // 6 float32 values
+
+// A graph attribute of node `n`, named after the attribute (ONNX requires every graph to have a name).
+onnx::GraphProto* body(onnx::NodeProto* n, const std::string& attr) {
+  onnx::GraphProto* g = set_graph(n, attr);
+  g->set_name(n->name() + "_" + attr);
+  return g;
+}
+
+// Fills `g` (at nesting `level`) with If(cond) whose then_branch is filled the same way one level down, until
+// `levels` Ifs are nested; each else_branch is a flat Identity(x), and so is the innermost then_branch.
+void nest_ifs(onnx::GraphProto& g, int level, int levels) {
+  const std::string out = "y" + std::to_string(level);
+  if (level == levels) {
+    add_node(g, "Identity", {"x"}, {out}, "leaf");
+    add_output(g, out);
+    return;
+  }
+  auto* n = add_node(g, "If", {"cond"}, {out}, "if" + std::to_string(level));
+  nest_ifs(*body(n, "then_branch"), level + 1, levels);
+  auto* other = body(n, "else_branch");
+  add_node(*other, "Identity", {"x"}, {"e" + std::to_string(level)}, "else" + std::to_string(level));
+  add_output(*other, "e" + std::to_string(level));
+  add_output(g, out);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The cases
+
+std::vector<Case> cases() {
+  std::vector<Case> c;
+
+  // --- The file itself
+  c.push_back({"RandomBytes", bytes([] {
+                 std::mt19937 rng(1234);
+                 std::string s(4096, '\0');
+                 for (char& ch : s) ch = static_cast<char>(rng() & 0xff);
+                 return s;
+               }),
+               {"not a valid ONNX model", "protobuf parsing failed"}, {}, true});
+  c.push_back({"TextFile", bytes([] { return std::string("This is a README, not a model.\nSecond line.\n"); }),
+               {"not a valid ONNX model", "protobuf parsing failed"}});
+  c.push_back({"TruncatedRealModel", bytes([] {
+                 std::string s = read_file(source_path("models/silero_vad/silero_vad_16k_op15/model.onnx"));
+                 return s.substr(0, s.size() / 2);
+               }),
+               {"protobuf parsing failed", "truncated"}, {}, true});
+  c.push_back({"EmptyFile", bytes([] { return std::string(); }), {"the file is empty"}});
+  c.push_back({"FileNotFound", [](const TempDir& d) { return (d.path() / "nosuch.onnx").string(); },
+               {"nosuch.onnx", "file not found"}});
+  c.push_back({"FolderInsteadOfFile",
+               [](const TempDir& d) {
+                 std::filesystem::create_directories(d.path() / "folder.onnx");
+                 return (d.path() / "folder.onnx").string();
+               },
+               {"folder.onnx", "not a regular file"}});
+
+  // --- The model record
+  c.push_back({"NoGraph", model([] {
+                 ModelProto m = relu_model();
+                 m.clear_graph();
+                 return m;
+               }),
+               {"not an ONNX model", "has no graph"}});
+  c.push_back({"MissingIrVersion", model([] {
+                 ModelProto m = relu_model();
+                 m.clear_ir_version();
+                 return m;
+               }),
+               {"ir_version is missing"}});
+  c.push_back({"IrVersionTooNew", model([] { return relu_model(17, 99); }),
+               {"IR version 99", "newer than tandem supports", "up to 11"}, {}, true});
+  c.push_back({"NoOutputs", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->clear_output();
+                 return m;
+               }),
+               {"graph 'test_graph' has no outputs"}});
+  c.push_back({"NoOpsetImport", model([] {
+                 ModelProto m = relu_model();
+                 m.clear_opset_import();
+                 return m;
+               }),
+               {"opset_import is empty"}});
+  c.push_back({"DuplicateOpsetImport", model([] {
+                 ModelProto m = relu_model();
+                 auto* imp = m.add_opset_import();
+                 imp->set_domain("ai.onnx");
+                 imp->set_version(17);
+                 return m;
+               }),
+               {"imports domain 'ai.onnx' twice"}});
+  c.push_back({"Opset19", model([] { return relu_model(19); }),
+               {"opset 19 of domain 'ai.onnx'", "newer than tandem supports (up to 18)"}, {}, true});
+  c.push_back({"Opset99", model([] { return relu_model(99); }),
+               {"opset 99 of domain 'ai.onnx'", "newer than tandem supports (up to 18)"}});
+
+  // --- Names and structure
+  c.push_back({"DuplicateNodeOutputs", model([] {
+                 ModelProto m = relu_model();
+                 add_node(*m.mutable_graph(), "Sigmoid", {"x"}, {"y"}, "sigmoid");
+                 return m;
+               }),
+               {"value 'y' is defined twice", "node 'relu' (Relu)", "node 'sigmoid' (Sigmoid)"}});
+  c.push_back({"InputRedefinedByNode", model([] {
+                 ModelProto m = relu_model();
+                 add_node(*m.mutable_graph(), "Sigmoid", {"y"}, {"x"}, "sigmoid");
+                 return m;
+               }),
+               {"value 'x' is defined twice", "graph input 'x'", "node 'sigmoid' (Sigmoid)"}});
+  c.push_back({"DuplicateInitializers", model([] {
+                 ModelProto m = relu_model();
+                 add_float_initializer(*m.mutable_graph(), "w", {1}, {1.0f});
+                 add_float_initializer(*m.mutable_graph(), "w", {1}, {2.0f});
+                 return m;
+               }),
+               {"value 'w' is defined twice", "initializer 'w'"}});
+  c.push_back({"InputNeverProduced", model([] {
+                 ModelProto m = relu_model();
+                 auto& g = *m.mutable_graph();
+                 add_node(g, "Add", {"y", "nowhere"}, {"z"}, "n1");
+                 add_output(g, "z");
+                 return m;
+               }),
+               {"node 'n1' (Add)", "input 1 'nowhere' is not produced by any node, graph input or initializer"},
+               {}, true});
+  c.push_back({"ControlCharactersInNames", model([] {
+                 ModelProto m = relu_model();
+                 auto& g = *m.mutable_graph();
+                 add_node(g, "Add", {"y", "ghost\x1b[31m"}, {"z"}, "two\nlines");
+                 add_output(g, "z");
+                 return m;
+               }),
+               {"node 'two\\nlines' (Add)", "input 1 'ghost\\x1b[31m' is not produced"}});
+  c.push_back({"OutputNeverProduced", model([] {
+                 ModelProto m = relu_model();
+                 add_output(*m.mutable_graph(), "ghost");
+                 return m;
+               }),
+               {"graph output 'ghost' is not produced by any node, graph input or initializer"}});
+  c.push_back({"CycleOfThreeNodes", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 add_node(g, "Add", {"x", "c"}, {"a"}, "na");
+                 add_node(g, "Relu", {"a"}, {"b"}, "nb");
+                 add_node(g, "Relu", {"b"}, {"c"}, "nc");
+                 add_output(g, "c");
+                 return m;
+               }),
+               {"has a cycle", "'na' (Add)", "'nb' (Relu)", "'nc' (Relu)"}});
+
+  // --- Ops and domains
+  c.push_back({"UnknownOp", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_node(0)->set_op_type("FrobnicateAll");
+                 return m;
+               }),
+               {"node 'relu' (FrobnicateAll)", "op 'FrobnicateAll' of domain 'ai.onnx' at opset 17",
+                "which ONNX does not define"},
+               {}, true});
+  c.push_back({"CustomDomainNotImported", model([] {
+                 ModelProto m = relu_model();
+                 auto* n = m.mutable_graph()->mutable_node(0);
+                 n->set_op_type("MyOp");
+                 n->set_domain("com.example");
+                 return m;
+               }),
+               {"node 'relu' (MyOp)", "domain 'com.example'", "does not import in opset_import"}});
+  c.push_back({"CustomDomainImported", model([] {
+                 ModelProto m = relu_model();
+                 auto* n = m.mutable_graph()->mutable_node(0);
+                 n->set_op_type("MyOp");
+                 n->set_domain("com.example");
+                 auto* imp = m.add_opset_import();
+                 imp->set_domain("com.example");
+                 imp->set_version(1);
+                 return m;
+               }),
+               {"node 'relu' (MyOp)", "op 'MyOp' of domain 'com.example' at opset 1",
+                "tandem does not know domain 'com.example'"}});
+  c.push_back({"ResizeAtOpset18", model([] {
+                 ModelProto m = make_model(18);
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{4}, int64_t{4}});
+                 add_float_initializer(g, "scales", {4}, {1, 1, 2, 2});
+                 add_node(g, "Resize", {"x", "", "scales"}, {"y"}, "resize");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'resize' (Resize)", "op 'Resize' of domain 'ai.onnx' at opset 18",
+                "definition changed in an opset that tandem does not know"}});
+  c.push_back({"DeprecatedUpsample", model([] {
+                 ModelProto m = make_model(10);
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{4}, int64_t{4}});
+                 add_float_initializer(g, "scales", {4}, {1, 1, 2, 2});
+                 add_node(g, "Upsample", {"x", "scales"}, {"y"}, "up");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'up' (Upsample)", "op 'Upsample' of domain 'ai.onnx' at opset 10", "deprecated"}});
+  c.push_back({"DeprecatedScatter", model([] {
+                 ModelProto m = make_model(11);
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}, int64_t{3}});
+                 add_int64_initializer(g, "idx", {1, 3}, {0, 1, 2});
+                 add_float_initializer(g, "upd", {1, 3}, {1, 2, 3});
+                 add_node(g, "Scatter", {"x", "idx", "upd"}, {"y"}, "scatter");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'scatter' (Scatter)", "op 'Scatter' of domain 'ai.onnx' at opset 11", "deprecated"}});
+  c.push_back({"ReluWithTwoInputs", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_node(0)->add_input("x");
+                 return m;
+               }),
+               {"node 'relu' (Relu)", "not a valid op 'Relu'", "input size 2", "max=1"}});
+  c.push_back({"AttributeOfWrongType", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}, int64_t{3}});
+                 auto* n = add_node(g, "Concat", {"x", "x"}, {"y"}, "concat");
+                 set_float(n, "axis", 1.0f);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'concat' (Concat)", "attribute 'axis' has type FLOAT",
+                "op 'Concat' of domain 'ai.onnx' at opset 17 expects INT"}});
+  c.push_back({"UnknownAttribute", model([] {
+                 ModelProto m = relu_model();
+                 set_int(m.mutable_graph()->mutable_node(0), "frobnication", 3);
+                 return m;
+               }),
+               {"node 'relu' (Relu)", "Unrecognized attribute: frobnication"}});
+  c.push_back({"AttributeRefOutsideFunction", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "LeakyRelu", {"x"}, {"y"}, "leaky");
+                 auto* a = n->add_attribute();
+                 a->set_name("alpha");
+                 a->set_type(onnx::AttributeProto::FLOAT);
+                 a->set_ref_attr_name("slope");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'leaky' (LeakyRelu)", "attribute 'alpha'", "outside any function"}});
+  c.push_back({"ModelLocalFunctionCall", model([] {
+                 ModelProto m = relu_model();
+                 auto* n = m.mutable_graph()->mutable_node(0);
+                 n->set_op_type("MyRelu");
+                 n->set_domain("com.example");
+                 auto* imp = m.add_opset_import();
+                 imp->set_domain("com.example");
+                 imp->set_version(1);
+                 auto* f = m.add_functions();
+                 f->set_name("MyRelu");
+                 f->set_domain("com.example");
+                 f->add_input("a");
+                 f->add_output("b");
+                 auto* body = f->add_node();
+                 body->set_op_type("Relu");
+                 body->add_input("a");
+                 body->add_output("b");
+                 auto* fimp = f->add_opset_import();
+                 fimp->set_domain("");
+                 fimp->set_version(17);
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "model-local function", "'MyRelu' of domain 'com.example'"}});
+  c.push_back({"NoOpType", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_node(0)->clear_op_type();
+                 return m;
+               }),
+               {"node 'relu' ()", "has no op_type"}});
+  c.push_back({"EmptyInputName", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_node(0)->set_input(0, "");
+                 return m;
+               }),
+               {"node 'relu' (Relu)", "input 0", "empty string"}});
+  c.push_back({"IfMissingBranch", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+                 auto* then_g = body(n, "then_branch");
+                 add_node(*then_g, "Identity", {"x"}, {"t"}, "id");
+                 add_output(*then_g, "t");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'branch' (If)", "Required attribute 'else_branch' is missing"}});
+  c.push_back({"AttributeWithoutType", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "LeakyRelu", {"x"}, {"y"}, "leaky");
+                 n->add_attribute()->set_name("alpha");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'leaky' (LeakyRelu)", "attribute 'alpha' has no type", "expects FLOAT"}});
+  c.push_back({"AttributeValueFieldMismatch", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}, int64_t{3}});
+                 auto* n = add_node(g, "Concat", {"x", "x"}, {"y"}, "concat");
+                 auto* a = n->add_attribute();
+                 a->set_name("axis");
+                 a->set_type(onnx::AttributeProto::INT);
+                 a->set_f(1.0f);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'concat' (Concat)", "ONNX checker", "mismatch in attribute axis"}});
+
+  // --- Tensors
+  c.push_back({"RawDataSizeMismatch", model([] {
+                 return add_weight_model([](TensorProto& w) { w.set_raw_data(std::string(20, '\0')); });
+               }),
+               {"initializer 'w'", "20 bytes of raw_data", "need 24"}, {}, true});
+  c.push_back({"TypedDataCountMismatch", model([] {
+                 return add_weight_model([](TensorProto& w) {
+                   for (int i = 0; i < 4; ++i) w.add_float_data(1.0f);
+                 });
+               }),
+               {"initializer 'w'", "holds 4 values", "needs 6"}});
+  c.push_back({"DimsOverflowInt64", model([] {
+                 ModelProto m = relu_model();
+                 auto* t = m.mutable_graph()->add_initializer();
+                 t->set_name("huge");
+                 t->set_data_type(kFloat);
+                 t->add_dims(k2Pow40);
+                 t->add_dims(k2Pow40);
+                 return m;
+               }),
+               {"initializer 'huge'", "dimensions [1099511627776,1099511627776]", "overflows int64"}});
+  c.push_back({"InputShapeOverflowsInt64", model([] {
+                 ModelProto m = relu_model();
+                 add_input(*m.mutable_graph(), "big", kFloat, {k2Pow40, k2Pow40});
+                 return m;
+               }),
+               {"graph input 'big'", "shape [1099511627776,1099511627776]", "overflows int64"}});
+  c.push_back({"NegativeInitializerDim", model([] {
+                 return add_weight_model([](TensorProto& w) { w.set_dims(1, -3); });
+               }),
+               {"initializer 'w'", "negative dimension -3"}});
+  c.push_back({"NegativeInputDim", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
+                     ->mutable_dim(1)->set_dim_value(-1);
+                 return m;
+               }),
+               {"graph input 'x'", "negative dimension -1"}});
+  c.push_back({"AbsurdInputDim", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()
+                     ->mutable_dim(1)->set_dim_value(k2Pow41);
+                 return m;
+               }),
+               {"graph input 'x'", "absurd dimension 2199023255552"}});
+  c.push_back({"AbsurdInitializerDim", model([] {
+                 ModelProto m = relu_model();
+                 auto* t = m.mutable_graph()->add_initializer();
+                 t->set_name("big");
+                 t->set_data_type(kFloat);
+                 t->add_dims(k2Pow41);
+                 return m;
+               }),
+               {"initializer 'big'", "absurd dimension 2199023255552"}});
+  c.push_back({"Float8Initializer", model([] {
+                 ModelProto m = relu_model();
+                 auto* t = m.mutable_graph()->add_initializer();
+                 t->set_name("f8");
+                 t->set_data_type(17);
+                 t->add_dims(2);
+                 t->set_raw_data(std::string(2, '\0'));
+                 return m;
+               }),
+               {"initializer 'f8'", "float8e4m3fn (17)", "tandem does not support"}});
+  c.push_back({"ElementType999Input", model([] {
+                 ModelProto m = relu_model();
+                 m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(999);
+                 return m;
+               }),
+               {"graph input 'x'", "999", "tandem does not support"}});
+  c.push_back({"SequenceInput", model([] {
+                 ModelProto m = relu_model();
+                 auto* in = m.mutable_graph()->add_input();
+                 in->set_name("seq");
+                 in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
+                     ->set_elem_type(kFloat);
+                 return m;
+               }),
+               {"graph input 'seq'", "sequence type", "tensor values only"}});
+  c.push_back({"StringInitializerCount", model([] {
+                 ModelProto m = relu_model();
+                 auto* t = m.mutable_graph()->add_initializer();
+                 t->set_name("s");
+                 t->set_data_type(TensorProto::STRING);
+                 t->add_dims(1);
+                 t->add_string_data("a");
+                 t->add_string_data("b");
+                 return m;
+               }),
+               {"initializer 's'", "holds 2 values", "needs 1"}});
+
+  // --- External data
+  c.push_back({"ExternalAbsolutePath", model([] { return external_weight_model("/etc/passwd"); }),
+               {"initializer 'w'", "'/etc/passwd' is an absolute path"}});
+  c.push_back({"ExternalDotDot",
+               [](const TempDir& d) {
+                 d.write("weights.bin", kWeightBytes);
+                 return d.write_model("sub/model.onnx", external_weight_model("../weights.bin"));
+               },
+               {"initializer 'w'", "'../weights.bin' contains '..'"}});
+  c.push_back({"ExternalSymlinkOutside",
+               [](const TempDir& d) {
+                 static TempDir outside;  // lives to the end of the program, so the link's target exists
+                 const std::string target = outside.write("secret.bin", kWeightBytes);
+                 std::filesystem::create_symlink(target, d.path() / "weights.bin");
+                 return d.write_model("model.onnx", external_weight_model("weights.bin"));
+               },
+               {"initializer 'w'", "'weights.bin' resolves to", "secret.bin", "outside the model's folder"}});
+  c.push_back({"ExternalFileMissing", model([] { return external_weight_model("missing.bin"); }),
+               {"initializer 'w'", "'missing.bin' not found"}, {}, true});
+  c.push_back({"ExternalPastEndOfFile",
+               [](const TempDir& d) {
+                 d.write("weights.bin", kWeightBytes);
+                 return d.write_model("model.onnx", external_weight_model("weights.bin", "16", "24"));
+               },
+               {"initializer 'w'", "'weights.bin' has 24 bytes", "24 bytes at offset 16", "past its end"}});
+  c.push_back({"ExternalLengthDisagrees",
+               [](const TempDir& d) {
+                 d.write("weights.bin", kWeightBytes);
+                 return d.write_model("model.onnx", external_weight_model("weights.bin", "0", "12"));
+               },
+               {"initializer 'w'", "length 12", "need 24 bytes"}});
+  c.push_back({"ExternalOffsetNotANumber",
+               [](const TempDir& d) {
+                 d.write("weights.bin", kWeightBytes);
+                 return d.write_model("model.onnx", external_weight_model("weights.bin", "twelve"));
+               },
+               {"initializer 'w'", "'offset' is 'twelve', not a non-negative integer"}});
+
+  // --- Subgraphs
+  c.push_back({"IfNested40Deep", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 nest_ifs(g, 0, 40);
+                 return m;
+               }),
+               {"node 'if32' (If)", "nests subgraphs more than 32 levels deep"}});
+  c.push_back({"IfBranchUsesUnknownValue", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+                 auto* then_g = body(n, "then_branch");
+                 add_node(*then_g, "Add", {"x", "phantom"}, {"t"}, "use_phantom");
+                 add_output(*then_g, "t");
+                 auto* else_g = body(n, "else_branch");
+                 add_node(*else_g, "Identity", {"x"}, {"e"}, "id");
+                 add_output(*else_g, "e");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'branch' (If)", "then_branch", "node 'use_phantom' (Add)", "input 1 'phantom'",
+                "not produced"}});
+  c.push_back({"IfBranchOutputCount", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+                 auto* then_g = body(n, "then_branch");
+                 add_node(*then_g, "Identity", {"x"}, {"t"}, "id");
+                 add_node(*then_g, "Identity", {"x"}, {"t2"}, "id2");
+                 add_output(*then_g, "t");
+                 add_output(*then_g, "t2");
+                 auto* else_g = body(n, "else_branch");
+                 add_node(*else_g, "Identity", {"x"}, {"e"}, "ide");
+                 add_output(*else_g, "e");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'branch' (If)", "then_branch and else_branch produce different number of outputs. 2 != 1"}});
+  c.push_back({"IfBranchShapeError", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 add_input(g, "z", kFloat, {int64_t{4}});
+                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+                 auto* then_g = body(n, "then_branch");
+                 add_node(*then_g, "Add", {"x", "z"}, {"t"}, "inner_add");
+                 add_output(*then_g, "t");
+                 auto* else_g = body(n, "else_branch");
+                 add_node(*else_g, "Identity", {"x"}, {"e"}, "ide");
+                 add_output(*else_g, "e");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'branch' (If): in then_branch: node 'inner_add' (Add)", "Incompatible dimensions",
+                "'x' float32 [3], 'z' float32 [4]"}});
+  c.push_back({"LoopBodyWrongInputs", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 add_int64_initializer(g, "trip", {}, {2});
+                 auto* n = add_node(g, "Loop", {"trip", "", "x"}, {"y"}, "loop");
+                 auto* loop_body = body(n, "body");
+                 add_input(*loop_body, "i", TensorProto::INT64, {});
+                 add_node(*loop_body, "Relu", {"x"}, {"r"}, "inner");
+                 add_output(*loop_body, "r");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'loop' (Loop)", "Graph has 1 inputs but 3 were provided"}});
+  c.push_back({"NestedCheckerError", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "cond", kBool, {});
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+                 auto* then_g = body(n, "then_branch");
+                 auto* cat = add_node(*then_g, "Concat", {"x", "x"}, {"t"}, "inner_concat");
+                 auto* a = cat->add_attribute();
+                 a->set_name("axis");
+                 a->set_type(onnx::AttributeProto::INT);
+                 a->set_f(1.0f);
+                 add_output(*then_g, "t");
+                 auto* else_g = body(n, "else_branch");
+                 add_node(*else_g, "Concat", {"x", "x"}, {"e"}, "ide");
+                 set_int(else_g->mutable_node(0), "axis", 0);
+                 add_output(*else_g, "e");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'branch' (If)", "node 'inner_concat' (Concat)", "mismatch in attribute axis"}});
+
+  // --- Shape inference
+  c.push_back({"AddIncompatibleShapes", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "a", kFloat, {int64_t{2}, int64_t{3}});
+                 add_input(g, "b", kFloat, {int64_t{4}, int64_t{5}});
+                 add_node(g, "Add", {"a", "b"}, {"c"}, "sum");
+                 add_output(g, "c");
+                 return m;
+               }),
+               {"node 'sum' (Add)", "shape inference", "Incompatible dimensions", "'a' float32 [2,3]",
+                "'b' float32 [4,5]"},
+               {}, true});
+  c.push_back({"MatMulInnerDims", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "a", kFloat, {int64_t{2}, int64_t{3}});
+                 add_input(g, "b", kFloat, {int64_t{4}, int64_t{5}});
+                 add_node(g, "MatMul", {"a", "b"}, {"c"}, "mm");
+                 add_output(g, "c");
+                 return m;
+               }),
+               {"node 'mm' (MatMul)", "shape inference", "Incompatible dimensions for matrix multiplication",
+                "'a' float32 [2,3]", "'b' float32 [4,5]"}});
+  c.push_back({"TwoShapeInferenceErrors", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "a", kFloat, {int64_t{2}, int64_t{3}});
+                 add_input(g, "b", kFloat, {int64_t{4}, int64_t{5}});
+                 add_node(g, "Add", {"a", "b"}, {"c"}, "sum");
+                 add_node(g, "MatMul", {"a", "b"}, {"d"}, "mm");
+                 add_output(g, "c");
+                 add_output(g, "d");
+                 return m;
+               }),
+               {"node 'sum' (Add): shape inference: Incompatible dimensions", "'a' float32 [2,3], 'b' float32 [4,5]",
+                "node 'mm' (MatMul)", "Incompatible dimensions for matrix multiplication"}});
+  c.push_back({"InputTypesDisagree", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "a", kFloat, {int64_t{2}});
+                 add_input(g, "b", TensorProto::INT64, {int64_t{2}});
+                 add_node(g, "Add", {"a", "b"}, {"c"}, "sum");
+                 add_output(g, "c");
+                 return m;
+               }),
+               {"node 'sum' (Add)", "inconsistent type", "'a' float32 [2]", "'b' int64 [2]"}});
+  c.push_back({"DeclaredOutputShapeDisagrees", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}, int64_t{3}});
+                 add_node(g, "Relu", {"x"}, {"y"}, "relu");
+                 std::vector<DimSpec> d{int64_t{4}};
+                 add_output(g, "y", kFloat, &d);
+                 return m;
+               }),
+               {"node 'relu' (Relu)", "differ in rank", "'x' float32 [2,3]", "'y' float32 [4]"}});
+  c.push_back({"ValueInfoTypeDisagrees", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{3}});
+                 add_node(g, "Relu", {"x"}, {"y"}, "relu");
+                 auto* vi = g.add_value_info();
+                 vi->set_name("y");
+                 vi->mutable_type()->mutable_tensor_type()->set_elem_type(TensorProto::INT64);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'relu' (Relu)", "(FLOAT) vs (INT64)", "'y' int64"}});
+  c.push_back({"GatherAxisOutOfRange", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}, int64_t{3}});
+                 add_int64_initializer(g, "idx", {1}, {1});
+                 auto* n = add_node(g, "Gather", {"x", "idx"}, {"y"}, "gather");
+                 set_int(n, "axis", 5);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'gather' (Gather)", "axis must be in [-r, r-1]", "'x' float32 [2,3]"}});
+  c.push_back({"ConstantNoValue", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_node(g, "Constant", {}, {"y"}, "const");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'const' (Constant)", "One and only one of the attributes 'value'"}});
+
+  // --- Options
+  c.push_back({"DimForUnknownSymbol", model([] { return relu_model(); }), {"no input has a dimension named 'nosuch'"},
+               {{"nosuch", 3}}, true});
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+std::size_t count_lines(const std::string& s) {
+  std::size_t n = 0;
+  for (char ch : s) n += ch == '\n';
+  return n;
+}
+
+class MalformedModel : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MalformedModel, IsRefusedWithAMessageThatNamesTheProblem) {
+  const Case& c = GetParam();
+  TempDir dir;
+  const std::string path = c.layout(dir);
+
+  onnx_import::ImportOptions options;
+  options.dims = c.dims;
+  auto imported = onnx_import::import_model(path, options);
+  ASSERT_FALSE(imported) << "the model was imported";
+  const std::string& msg = imported.status().message();
+  RecordProperty("message", msg);  // in --gtest_output=xml, for reading every message at once
+  EXPECT_EQ(msg.rfind("model '" + path + "': ", 0), 0u) << msg;
+  EXPECT_EQ(msg.find('\n'), std::string::npos) << "the message spans lines: " << msg;
+  for (const std::string& w : c.words) EXPECT_NE(msg.find(w), std::string::npos) << "no '" << w << "' in: " << msg;
+
+  std::string args = "info '" + path + "'";
+  for (const auto& [name, value] : c.dims) args += " --dim " + name + "=" + std::to_string(value);
+  const CliResult cli = run_cli(args);
+  EXPECT_EQ(cli.exit_code, 1) << cli.err;
+  EXPECT_EQ(cli.out, "");
+  EXPECT_EQ(count_lines(cli.err), 1u) << cli.err;
+  EXPECT_EQ(cli.err.rfind("tandem: ", 0), 0u) << cli.err;
+  for (const std::string& w : c.words)
+    EXPECT_NE(cli.err.find(w), std::string::npos) << "no '" << w << "' in: " << cli.err;
+  EXPECT_EQ(cli.err, "tandem: " + msg + "\n");
+
+  if (c.check_api) {
+    LoadOptions load_options;
+    load_options.dims = c.dims;
+    try {
+      (void)Model::load(path, load_options);
+      ADD_FAILURE() << "Model::load did not throw";
+    } catch (const Error& e) {
+      EXPECT_EQ(std::string(e.what()), msg);
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, MalformedModel, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& p) { return p.param.name; });
+
+TEST(MalformedModelTable, HasAtLeastThirtyDistinctCases) {
+  const auto all = cases();
+  EXPECT_GE(all.size(), 30u);
+  std::set<std::string> names;
+  for (const Case& c : all) {
+    EXPECT_TRUE(names.insert(c.name).second) << c.name;
+    EXPECT_FALSE(c.words.empty()) << c.name;
+  }
+}
+
+// External data needs a folder to be looked up in; a model given as bytes has none.
+TEST(MalformedModelFromBytes, ExternalDataCannotBeResolved) {
+  const std::string b = external_weight_model("weights.bin").SerializeAsString();
+  auto imported = onnx_import::import_model_bytes(b, "in-memory.onnx", "");
+  ASSERT_FALSE(imported);
+  const std::string& msg = imported.status().message();
+  EXPECT_EQ(msg.rfind("model 'in-memory.onnx': ", 0), 0u) << msg;
+  EXPECT_NE(msg.find("initializer 'w'"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("'weights.bin' cannot be resolved"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("loaded from bytes"), std::string::npos) << msg;
+  try {
+    (void)Model::load_from_bytes(b.data(), b.size(), "in-memory.onnx");
+    ADD_FAILURE() << "Model::load_from_bytes did not throw";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), msg);
+  }
+}
+
+// A --dim value that is not a number is a usage error (exit 2), found before the model is read.
+TEST(MalformedModelCli, DimValueNotANumberIsAUsageError) {
+  TempDir dir;
+  const std::string path = dir.write_model("model.onnx", relu_model());
+  const CliResult cli = run_cli("info '" + path + "' --dim batch=x");
+  EXPECT_EQ(cli.exit_code, 2) << cli.err;
+  EXPECT_EQ(cli.out, "");
+  EXPECT_EQ(count_lines(cli.err), 1u) << cli.err;
+  EXPECT_EQ(cli.err.rfind("tandem: ", 0), 0u) << cli.err;
+  EXPECT_NE(cli.err.find("batch=x"), std::string::npos) << cli.err;
+}
+
+// The valid model every case starts from really is valid, so each case fails for its own reason.
+TEST(MalformedModelBase, TheUnbrokenModelsImport) {
+  auto relu = import_proto(relu_model());
+  EXPECT_TRUE(relu) << relu.status().message();
+  auto add = import_proto(add_weight_model([](TensorProto& w) {
+    for (int i = 0; i < 6; ++i) w.add_float_data(1.0f);
+  }));
+  EXPECT_TRUE(add) << add.status().message();
+  TempDir dir;
+  dir.write("weights.bin", kWeightBytes);
+  const std::string path = dir.write_model("model.onnx", external_weight_model("weights.bin", "0", "24"));
+  auto external = onnx_import::import_model(path);
+  EXPECT_TRUE(external) << external.status().message();
+  auto dims = onnx_import::import_model(dir.write_model("relu.onnx", relu_model()), {{{"batch", 2}}});
+  EXPECT_TRUE(dims) << dims.status().message();
+}
+
+// IfNested40Deep is refused for its depth alone: 32 levels, the most allowed, import.
+TEST(MalformedModelBase, IfsNested32DeepImport) {
+  ModelProto m = make_model();
+  auto& g = *m.mutable_graph();
+  add_input(g, "cond", kBool, {});
+  add_input(g, "x", kFloat, {int64_t{3}});
+  nest_ifs(g, 0, onnx_import::kMaxSubgraphDepth);
+  auto imported = import_proto(m);
+  EXPECT_TRUE(imported) << imported.status().message();
+}
+
+}  // namespace
+}  // namespace tandem::test

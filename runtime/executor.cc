@@ -1,0 +1,99 @@
+#include "runtime/executor.h"
+
+#include <exception>
+
+#include "graph/liveness.h"
+#include "graph/topo_order.h"
+
+namespace tandem {
+
+Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph& g, const Device& device) {
+  std::shared_ptr<GraphExecutor> ex(new GraphExecutor(g));
+  TANDEM_ASSIGN_OR_RETURN(ex->order_, topological_order(g));
+
+  ex->constants_.resize(g.num_values());
+  for (std::size_t v = 0; v < g.num_values(); ++v)
+    if (g.values()[v].data) ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
+
+  ex->kernels_.resize(g.num_nodes());
+  for (NodeId id : ex->order_) {
+    const Support s = device.supports(g, id);
+    if (!s.ok) return Status::error("node " + g.node(id).label(id) + ": " + s.reason);
+    KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
+    TANDEM_ASSIGN_OR_RETURN(ex->kernels_[static_cast<std::size_t>(id)], device.create_kernel(init));
+  }
+
+  // Free each intermediate as soon as its last reader has run, so peak memory follows liveness.
+  const std::vector<Lifetime> life = compute_liveness(g, ex->order_);
+  ex->frees_.resize(ex->order_.size());
+  for (std::size_t v = 0; v < life.size(); ++v) {
+    const Value& val = g.values()[v];
+    if (val.kind != ValueKind::kNodeOutput) continue;
+    const int last = life[v].last >= 0 ? life[v].last : life[v].first;  // unread outputs go right away
+    if (last >= 0 && last < static_cast<int>(ex->order_.size()))
+      ex->frees_[static_cast<std::size_t>(last)].push_back(static_cast<ValueId>(v));
+  }
+  return std::shared_ptr<const GraphExecutor>(std::move(ex));
+}
+
+Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> inputs,
+                                               std::span<const Tensor* const> outer) const {
+  const Graph& g = graph_;
+  if (inputs.size() != g.inputs().size())
+    return Status::error("graph '" + g.name + "' takes " + std::to_string(g.inputs().size()) + " inputs, got " +
+                         std::to_string(inputs.size()));
+  if (outer.size() != g.outer_refs().size())
+    return Status::error("graph '" + g.name + "' reads " + std::to_string(g.outer_refs().size()) +
+                         " outer values, got " + std::to_string(outer.size()));
+
+  std::vector<Tensor> values = constants_;  // shares the constants' storage
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const ValueId v = g.inputs()[i];
+    if (inputs[i]) values[static_cast<std::size_t>(v)] = *inputs[i];
+    else if (!values[static_cast<std::size_t>(v)].defined())
+      return Status::error("graph input '" + g.value(v).name + "' was not given");
+  }
+  for (std::size_t i = 0; i < outer.size(); ++i) values[static_cast<std::size_t>(g.outer_refs()[i])] = *outer[i];
+
+  std::vector<const Tensor*> in_ptrs, implicit_ptrs;
+  auto ptr = [&](ValueId v) -> const Tensor* {
+    if (v == kNoValue) return nullptr;
+    const Tensor& t = values[static_cast<std::size_t>(v)];
+    return t.defined() ? &t : nullptr;
+  };
+  for (std::size_t step = 0; step < order_.size(); ++step) {
+    const NodeId id = order_[step];
+    const Node& n = g.node(id);
+    in_ptrs.clear();
+    implicit_ptrs.clear();
+    for (ValueId v : n.inputs) in_ptrs.push_back(ptr(v));
+    for (ValueId v : n.implicit_inputs) implicit_ptrs.push_back(ptr(v));
+    std::vector<Tensor> outs(n.outputs.size());
+    KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs);
+    Status s;
+    try {
+      s = kernels_[static_cast<std::size_t>(id)]->run(ctx);
+    } catch (const std::exception& e) {
+      s = ctx.error(std::string("failed: ") + e.what());
+    }
+    TANDEM_RETURN_IF_ERROR(s);
+    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+      if (n.outputs[k] == kNoValue) continue;
+      if (!outs[k].defined()) return ctx.error("internal error: output " + std::to_string(k) + " was not produced");
+      values[static_cast<std::size_t>(n.outputs[k])] = std::move(outs[k]);
+    }
+    for (ValueId v : frees_[step])
+      if (!g.is_graph_output(v)) values[static_cast<std::size_t>(v)] = Tensor();
+  }
+
+  std::vector<Tensor> result;
+  result.reserve(g.outputs().size());
+  for (ValueId v : g.outputs()) {
+    if (!values[static_cast<std::size_t>(v)].defined())
+      return Status::error("graph output '" + g.value(v).name + "' was not computed");
+    result.push_back(values[static_cast<std::size_t>(v)]);
+  }
+  return result;
+}
+
+}  // namespace tandem

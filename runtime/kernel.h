@@ -1,0 +1,82 @@
+// Kernels: the code that computes one node on one device.
+//
+// A kernel is created once per node when a graph is compiled; its factory does all one-time work there
+// (reads attributes, validates them, packs and reorders weights from constant inputs). `run` only
+// computes: it reads its inputs and writes outputs it allocates through the context, and must be safe to
+// call from many threads at once on the same kernel (a Session serves concurrent requests with one set of
+// kernels), so it keeps no mutable state of its own.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/status.h"
+#include "runtime/tensor.h"
+
+namespace tandem {
+
+class GraphExecutor;
+
+class KernelContext {
+ public:
+  KernelContext(const Graph& graph, NodeId node_id, std::span<const Tensor* const> inputs,
+                std::span<const Tensor* const> implicit_inputs, std::vector<Tensor>& outputs)
+      : graph_(graph), node_id_(node_id), inputs_(inputs), implicit_inputs_(implicit_inputs), outputs_(outputs) {}
+
+  const Node& node() const { return graph_.node(node_id_); }
+  const Graph& graph() const { return graph_; }
+  NodeId node_id() const { return node_id_; }
+
+  std::size_t num_inputs() const { return inputs_.size(); }
+  // nullptr when the optional input is omitted (or beyond the inputs given).
+  const Tensor* input(std::size_t i) const { return i < inputs_.size() ? inputs_[i] : nullptr; }
+  bool has_input(std::size_t i) const { return input(i) != nullptr; }
+  // Enclosing-graph values read by this node's nested bodies, in node().implicit_inputs order.
+  std::span<const Tensor* const> implicit_inputs() const { return implicit_inputs_; }
+
+  std::size_t num_outputs() const { return outputs_.size(); }
+  // Whether the model uses output i (an omitted optional output need not be computed).
+  bool wants_output(std::size_t i) const;
+  // Allocates output i on the host and returns it for the kernel to fill.
+  Tensor& allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape);
+  // Sets output i to an existing tensor (e.g. a reshaped input: no copy).
+  void set_output(std::size_t i, Tensor t);
+
+  // "node 'n' (Op): " + reason, as every kernel error should read.
+  Status error(const std::string& reason) const;
+
+ private:
+  const Graph& graph_;
+  NodeId node_id_;
+  std::span<const Tensor* const> inputs_;
+  std::span<const Tensor* const> implicit_inputs_;
+  std::vector<Tensor>& outputs_;
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  virtual Status run(KernelContext& ctx) const = 0;
+};
+
+using KernelPtr = std::unique_ptr<const Kernel>;
+
+// What a kernel factory sees of its node: the node, its graph (constant inputs have Value::data), and a
+// way to compile nested bodies (for If/Loop/Scan) with the same device.
+struct KernelInit {
+  const Graph& graph;
+  NodeId node_id;
+  std::function<Result<std::shared_ptr<const GraphExecutor>>(const Graph&)> compile_subgraph;
+
+  const Node& node() const { return graph.node(node_id); }
+  // The constant behind input i (an initializer), or nullptr when it is computed at run time.
+  TensorDataPtr constant_input(std::size_t i) const;
+  Status error(const std::string& reason) const;
+};
+
+}  // namespace tandem

@@ -1,0 +1,84 @@
+#include "runtime/tensor.h"
+
+#include <cstdlib>
+#include <cstring>
+#include <new>
+
+namespace tandem {
+namespace {
+
+constexpr std::size_t kAlignment = 64;  // a cache line, and what AVX-512 loads like
+
+std::shared_ptr<void> allocate_host(std::size_t bytes) {
+  const std::size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  if (!p) throw std::bad_alloc();
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+}  // namespace
+
+int64_t shape_numel(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < shape.size(); ++i) s += (i ? "," : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+int64_t Tensor::numel() const { return shape_numel(shape_); }
+
+Tensor Tensor::empty(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  auto storage = allocate_host(t.nbytes());
+  t.data_ = storage.get();
+  t.owner_ = std::move(storage);
+  return t;
+}
+
+Tensor Tensor::zeros(DType dtype, std::vector<int64_t> shape) {
+  Tensor t = empty(dtype, std::move(shape));
+  if (t.nbytes()) std::memset(t.data_, 0, t.nbytes());
+  return t;
+}
+
+Tensor Tensor::wrap(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  t.device_ = device;
+  return t;
+}
+
+Tensor Tensor::from_constant(const TensorDataPtr& data) {
+  Tensor t;
+  t.dtype_ = data->dtype;
+  t.shape_ = data->dims;
+  // Constants are never written: kernels take inputs as const, so dropping const here is safe.
+  t.data_ = const_cast<std::byte*>(data->bytes.data());
+  t.owner_ = data;
+  return t;
+}
+
+Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
+  Tensor t = *this;
+  t.shape_ = std::move(shape);
+  return t;
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(dtype_, shape_);
+  if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  return t;
+}
+
+std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + " " + shape_string(shape_); }
+
+}  // namespace tandem

@@ -1,0 +1,70 @@
+// A tensor at run time: element type, dimensions and a pointer to its elements in some device's memory.
+// Copying a Tensor shares its storage (tensors are immutable once a kernel has produced them, so sharing is
+// safe and makes Reshape, Identity and friends free). A Tensor can also wrap a caller's buffer without a copy.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/dtype.h"
+#include "graph/tensor_data.h"
+
+namespace tandem {
+
+enum class DeviceKind { kCpu, kCuda };
+
+class Tensor {
+ public:
+  Tensor() = default;
+
+  // Host memory from the default host allocator, 64-byte aligned, uninitialised.
+  static Tensor empty(DType dtype, std::vector<int64_t> shape);
+  // Host memory filled with zeros.
+  static Tensor zeros(DType dtype, std::vector<int64_t> shape);
+  // The caller's buffer, not copied: it must outlive every copy of this Tensor.
+  static Tensor wrap(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device = DeviceKind::kCpu);
+  // A constant's elements, shared (the TensorData stays alive as long as the Tensor).
+  static Tensor from_constant(const TensorDataPtr& data);
+  // Same storage, other dimensions (same element count): how Reshape, Squeeze, Flatten share memory.
+  Tensor reshaped(std::vector<int64_t> shape) const;
+
+  bool defined() const { return dtype_ != DType::kUndefined; }
+  DType dtype() const { return dtype_; }
+  DeviceKind device() const { return device_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  std::size_t rank() const { return shape_.size(); }
+  int64_t dim(std::size_t i) const { return shape_[i]; }
+  int64_t numel() const;
+  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
+
+  void* raw() { return data_; }
+  const void* raw() const { return data_; }
+  template <typename T>
+  T* data() {
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
+
+  // A fresh host copy with its own storage.
+  Tensor clone() const;
+  std::string describe() const;  // "float32 [2,3]"
+
+ private:
+  DType dtype_ = DType::kUndefined;
+  DeviceKind device_ = DeviceKind::kCpu;
+  std::vector<int64_t> shape_;
+  std::shared_ptr<const void> owner_;  // keeps the storage alive; empty for wrapped buffers
+  void* data_ = nullptr;
+};
+
+// Element count of a shape (1 for a scalar). Shapes reaching here were validated, so no overflow check.
+int64_t shape_numel(const std::vector<int64_t>& shape);
+std::string shape_string(const std::vector<int64_t>& shape);  // "[2,3]"
+
+}  // namespace tandem

@@ -1,0 +1,21 @@
+#include "runtime_cpu/cpu_device.h"
+
+#include "runtime_cpu/kernel_registry.h"
+
+namespace tandem::cpu {
+
+Support CpuDevice::supports(const Graph& g, NodeId id) const {
+  const Node& n = g.node(id);
+  if (!n.domain.empty()) return {false, "no CPU kernel for domain '" + n.domain + "'"};
+  if (!cpu_kernels().find(n.op_type)) return {false, "no CPU kernel for op '" + n.op_type + "'"};
+  return {true, {}};
+}
+
+Result<KernelPtr> CpuDevice::create_kernel(const KernelInit& init) const {
+  const Node& n = init.node();
+  const KernelFactory* f = n.domain.empty() ? cpu_kernels().find(n.op_type) : nullptr;
+  if (!f) return init.error("no CPU kernel for op '" + n.op_type + "'");
+  return (*f)(init);
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,39 @@
+#include "runtime_cpu/kernel_registry.h"
+
+#include <stdexcept>
+
+#include "runtime_cpu/kernels/register.h"
+
+namespace tandem::cpu {
+
+void KernelRegistry::add(const std::string& op_type, KernelFactory factory) {
+  if (!factories_.emplace(op_type, std::move(factory)).second)
+    throw std::logic_error("CPU kernel for '" + op_type + "' registered twice");
+}
+
+const KernelFactory* KernelRegistry::find(const std::string& op_type) const {
+  auto it = factories_.find(op_type);
+  return it == factories_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> KernelRegistry::ops() const {
+  std::vector<std::string> out;
+  for (const auto& [op, f] : factories_) out.push_back(op);
+  return out;
+}
+
+const KernelRegistry& cpu_kernels() {
+  static const KernelRegistry registry = [] {
+    KernelRegistry r;
+    register_control_flow_kernels(r);
+    register_elementwise_kernels(r);
+    register_tensor_kernels(r);
+    register_reduce_kernels(r);
+    register_linear_algebra_kernels(r);
+    register_rnn_kernels(r);
+    return r;
+  }();
+  return registry;
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,8 @@
+// Placeholder registration, replaced by the kernel family's implementation.
+#include "runtime_cpu/kernels/register.h"
+
+namespace tandem::cpu {
+
+void register_linear_algebra_kernels(KernelRegistry&) {}
+
+}  // namespace tandem::cpu

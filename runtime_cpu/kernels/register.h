@@ -1,0 +1,15 @@
+// One registration function per kernel family; kernel_registry.cc calls them all.
+#pragma once
+
+#include "runtime_cpu/kernel_registry.h"
+
+namespace tandem::cpu {
+
+void register_control_flow_kernels(KernelRegistry& r);     // If, Constant, Identity
+void register_elementwise_kernels(KernelRegistry& r);      // unary, binary, comparison, logic, Where, Clip, Cast
+void register_tensor_kernels(KernelRegistry& r);           // shape, index and layout ops
+void register_reduce_kernels(KernelRegistry& r);           // Reduce*, Softmax, LogSoftmax, normalisations
+void register_linear_algebra_kernels(KernelRegistry& r);   // MatMul, Gemm, Conv, pooling
+void register_rnn_kernels(KernelRegistry& r);              // LSTM, GRU, RNN
+
+}  // namespace tandem::cpu

@@ -1,0 +1,1 @@
+// Tests of the linear_algebra kernels (being written).

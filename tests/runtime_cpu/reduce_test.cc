@@ -1,0 +1,1 @@
+// Tests of the reduce kernels (being written).

@@ -1,0 +1,1 @@
+// Tests of the tensor_ops kernels (being written).

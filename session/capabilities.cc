@@ -2,16 +2,20 @@
 
 #include "graph/summary.h"
 #include "graph/walk.h"
+#include "runtime_cpu/cpu_device.h"
 
 namespace tandem {
 
 std::vector<UnrunnableNode> unrunnable_nodes(const Graph& g) {
-  // No device has kernels yet: the CPU runtime issue adds the first kernel registry, and this will then
-  // ask each device's `supports(node)` and keep its reason.
+  // The CPU is the device every node must run on (the GPU is optional), so it decides.
+  static const cpu::CpuDevice cpu;
   std::vector<UnrunnableNode> out;
   for_each_node(g, [&](const NodeSite& s) {
-    const Node& n = s.graph.node(s.id);
-    out.push_back({s.where, n.label(s.id), qualified_op(n), "no device has kernels yet (no CPU runtime)"});
+    const Support support = cpu.supports(s.graph, s.id);
+    if (!support.ok) {
+      const Node& n = s.graph.node(s.id);
+      out.push_back({s.where, n.label(s.id), qualified_op(n), support.reason});
+    }
   });
   return out;
 }

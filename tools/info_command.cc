@@ -191,9 +191,12 @@ void print_report(std::ostream& out, const json& r) {
   if (cannot["count"].get<int64_t>() == 0) {
     out << "none: every node has a kernel\n";
   } else {
-    out << with_thousands(cannot["count"]) << " of " << with_thousands(nodes["total"]) << " nodes";
-    if (cannot["count"] == nodes["total"]) out << ": " << cannot["nodes"][0]["reason"].get<std::string>();
-    out << "\n";
+    out << with_thousands(cannot["count"]) << " of " << with_thousands(nodes["total"]) << " nodes:\n";
+    for (const auto& n : cannot["nodes"]) {
+      out << "  " << n["node"].get<std::string>() << ": " << n["reason"].get<std::string>();
+      if (n["graph"] != "main") out << "  in " << n["graph"].get<std::string>();
+      out << "\n";
+    }
   }
 }
 

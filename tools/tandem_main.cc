@@ -4,8 +4,11 @@
 #include <CLI/CLI.hpp>
 #include <tandem/tandem.h>
 
+#include "tools/bench_command.h"
+#include "tools/check_command.h"
 #include "tools/cli_common.h"
 #include "tools/info_command.h"
+#include "tools/run_command.h"
 #include "tools/version_text.h"
 
 int main(int argc, char** argv) {
@@ -15,6 +18,9 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", [] { return tandem::cli::version_text(); });
   int exit_code = kExitOk;
   add_info_command(app, exit_code);
+  add_run_command(app, exit_code);
+  add_check_command(app, exit_code);
+  add_bench_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -33,12 +33,72 @@ struct TensorSpec {
   bool has_default = false;            // an input backed by an initializer: feeding it is optional
 };
 
+// Element types, numbered as ONNX numbers them.
+enum class ElementType : int32_t {
+  kFloat32 = 1, kUInt8 = 2, kInt8 = 3, kUInt16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7, kBool = 9,
+  kFloat16 = 10, kFloat64 = 11, kUInt32 = 12, kUInt64 = 13, kBFloat16 = 16,
+};
+std::string element_type_name(ElementType t);  // "float32", ...
+std::size_t element_size(ElementType t);
+
+template <typename T>
+constexpr ElementType element_type_of();
+template <> constexpr ElementType element_type_of<float>() { return ElementType::kFloat32; }
+template <> constexpr ElementType element_type_of<double>() { return ElementType::kFloat64; }
+template <> constexpr ElementType element_type_of<int64_t>() { return ElementType::kInt64; }
+template <> constexpr ElementType element_type_of<int32_t>() { return ElementType::kInt32; }
+template <> constexpr ElementType element_type_of<int8_t>() { return ElementType::kInt8; }
+template <> constexpr ElementType element_type_of<uint8_t>() { return ElementType::kUInt8; }
+template <> constexpr ElementType element_type_of<bool>() { return ElementType::kBool; }
+
+// A tensor in host memory, as the API takes and returns them. It owns its elements, or wraps a caller's
+// buffer without copying it (the caller keeps that buffer alive while the tensor or a copy of it is used).
+// Copies share the elements.
+class HostTensor {
+ public:
+  HostTensor() = default;
+  HostTensor(ElementType type, std::vector<int64_t> shape);  // owned, zero-filled
+  static HostTensor wrap(ElementType type, std::vector<int64_t> shape, void* data);
+  template <typename T>
+  static HostTensor of(std::vector<int64_t> shape, const std::vector<T>& values) {
+    HostTensor t(element_type_of<T>(), std::move(shape));
+    if (static_cast<std::size_t>(t.numel()) != values.size())
+      throw Error("HostTensor::of: " + std::to_string(values.size()) + " values for " +
+                  std::to_string(t.numel()) + " elements");
+    T* out = t.data<T>();
+    for (std::size_t i = 0; i < values.size(); ++i) out[i] = values[i];
+    return t;
+  }
+
+  ElementType type() const { return type_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t numel() const;
+  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * element_size(type_); }
+  void* raw() { return data_; }
+  const void* raw() const { return data_; }
+  template <typename T>
+  T* data() {
+    return static_cast<T*>(data_);
+  }
+  template <typename T>
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
+
+ private:
+  ElementType type_ = ElementType::kFloat32;
+  std::vector<int64_t> shape_;
+  std::shared_ptr<void> owner_;
+  void* data_ = nullptr;
+};
+
 struct LoadOptions {
   // Values for symbolic input dimensions ("batch" -> 1), fixed before shape inference.
   std::map<std::string, int64_t> dims;
 };
 
 // An imported and validated ONNX model.
+class Session;
 class Model {
  public:
   static Model load(const std::string& path, const LoadOptions& options = {});
@@ -62,6 +122,32 @@ class Model {
 
  private:
   explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
+  std::shared_ptr<const Impl> impl_;
+};
+
+struct SessionOptions {
+  LoadOptions load;  // used when the Session loads the model itself
+  int threads = 0;   // threads for one run's kernels; 0: every core
+};
+
+// A model ready to run. Construction compiles every kernel once (weights packed then); `run` may be
+// called from many threads at once, each call with its own intermediate values.
+class Session {
+ public:
+  explicit Session(const std::string& model_path, const SessionOptions& options = {});
+  explicit Session(Model model, const SessionOptions& options = {});
+
+  // Inputs by name (inputs with a default may be left out); returns every output by name. Inputs are
+  // checked against the model: names, element types, ranks, fixed dimensions, and symbolic dimensions
+  // that must agree across inputs ("batch").
+  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& inputs) const;
+
+  const Model& model() const;
+
+  struct Impl;
+  const Impl& impl() const { return *impl_; }
+
+ private:
   std::shared_ptr<const Impl> impl_;
 };
 

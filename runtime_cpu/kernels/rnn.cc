@@ -1,8 +1,597 @@
-// Placeholder registration, replaced by the kernel family's implementation.
+// LSTM, GRU and RNN (ONNX opsets 7 and 14): float32, every attribute of the spec.
+//
+// Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias); then each step is one
+// GEMM for the recurrent projection of the whole batch (H·Rᵀ) and a fused elementwise cell update. With
+// sequence_lens, a batch row takes part in step k only while k < its length; a reverse direction walks each
+// sequence from its own last valid step backwards, so at step k row b reads time len[b]-1-k.
+#include <oneapi/dnnl/dnnl.h>
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/register.h"
+#include "runtime_cpu/kernels/rnn_activation.h"
 
 namespace tandem::cpu {
+namespace {
 
-void register_rnn_kernels(KernelRegistry&) {}
+enum class CellKind { kRnn, kGru, kLstm };
+
+// Input and output slots shared by the three ops (initial_c and P exist for LSTM only, as does Y_c).
+constexpr std::size_t kX = 0, kW = 1, kR = 2, kB = 3, kSeqLens = 4, kInitH = 5, kInitC = 6, kP = 7;
+constexpr std::size_t kY = 0, kYh = 1, kYc = 2;
+
+int64_t gates_of(CellKind k) { return k == CellKind::kRnn ? 1 : k == CellKind::kGru ? 3 : 4; }
+std::size_t activations_per_direction(CellKind k) {
+  return k == CellKind::kRnn ? 1 : k == CellKind::kGru ? 2 : 3;
+}
+std::size_t max_inputs(CellKind k) { return k == CellKind::kLstm ? 8 : 6; }
+std::size_t max_outputs(CellKind k) { return k == CellKind::kLstm ? 3 : 2; }
+
+using Dims = std::vector<int64_t>;
+
+struct RnnAttrs {
+  CellKind kind = CellKind::kLstm;
+  int64_t gates = 4;
+  int64_t num_dirs = 1;
+  bool reverse = false;  // direction == "reverse"
+  int64_t hidden = -1;   // hidden_size; -1 when absent (then taken from W's shape)
+  int64_t layout = 0;
+  bool has_clip = false;
+  float clip = 0.0f;
+  bool input_forget = false;         // LSTM
+  bool linear_before_reset = false;  // GRU
+  std::vector<RnnActivation> acts;   // activations_per_direction(kind) per direction, forward first
+};
+
+// A float array of known shape: a constant's contents or a run-time tensor's.
+struct ArrayView {
+  DType dtype = DType::kUndefined;
+  Dims shape;
+  const float* data = nullptr;
+};
+
+// Weights rearranged for the GEMMs; direction d's part starts at d times the per-direction size.
+struct PackedWeights {
+  int64_t input_size = 0, hidden = 0;
+  std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
+  std::vector<float> rt;    // [dirs][H][G*H]: R transposed
+  std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
+  std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
+  std::vector<float> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
+};
+
+// ------------------------------------------------------------------------------------------------------
+// Shapes
+
+struct WeightSizes {
+  int64_t input_size = -1;  // -1: not known yet
+  int64_t hidden = -1;
+};
+
+// Checks the weight shapes known so far (nullptr: not known or absent) against the attributes and each
+// other, and works out the hidden and input sizes.
+Result<WeightSizes> check_weight_shapes(const RnnAttrs& a, const Dims* w, const Dims* r, const Dims* b,
+                                        const Dims* p) {
+  const int64_t g = a.gates, dirs = a.num_dirs;
+  WeightSizes s;
+  s.hidden = a.hidden;
+  if (s.hidden < 0 && w && w->size() == 3) {
+    if ((*w)[1] % g != 0 || (*w)[1] == 0)
+      return Status::error("W " + shape_string(*w) + " must have " + std::to_string(g) +
+                           "*hidden_size rows in dimension 1");
+    s.hidden = (*w)[1] / g;
+  }
+  if (s.hidden < 0 && r && r->size() == 3) s.hidden = (*r)[2];
+  const int64_t h = s.hidden;
+  const std::string hs = h < 0 ? "hidden_size" : std::to_string(h);
+  const std::string rows = std::to_string(g) + "*" + hs;
+  const std::string why = a.hidden >= 0 ? " (hidden_size " + std::to_string(a.hidden) + ", " : " (";
+  const std::string dirs_s = std::to_string(dirs) + " direction" + (dirs == 2 ? "s)" : ")");
+  if (w) {
+    if (w->size() != 3 || (*w)[0] != dirs || (h >= 0 && (*w)[1] != g * h))
+      return Status::error("W must have shape [" + std::to_string(dirs) + ", " + rows + ", input_size]" +
+                           why + dirs_s + ", got " + shape_string(*w));
+    s.input_size = (*w)[2];
+  }
+  if (r && (r->size() != 3 || (*r)[0] != dirs || (h >= 0 && ((*r)[1] != g * h || (*r)[2] != h))))
+    return Status::error("R must have shape [" + std::to_string(dirs) + ", " + rows + ", " + hs + "]" + why +
+                         dirs_s + ", got " + shape_string(*r));
+  if (b && (b->size() != 2 || (*b)[0] != dirs || (h >= 0 && (*b)[1] != 2 * g * h)))
+    return Status::error("B must have shape [" + std::to_string(dirs) + ", 2*" + rows + "]" + why + dirs_s +
+                         ", got " + shape_string(*b));
+  if (p && (p->size() != 2 || (*p)[0] != dirs || (h >= 0 && (*p)[1] != 3 * h)))
+    return Status::error("P must have shape [" + std::to_string(dirs) + ", 3*" + hs + "]" + why + dirs_s +
+                         ", got " + shape_string(*p));
+  return s;
+}
+
+Status check_float(const ArrayView& v, const char* name) {
+  if (v.dtype != DType::kFloat32)
+    return Status::error(std::string(name) + " must be float32 (the only type supported), got " +
+                         std::string(dtype_name(v.dtype)));
+  return Status::ok();
+}
+
+// Validates W, R and the optional B and P (data nullptr when absent) and packs them.
+Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const ArrayView& r,
+                                   const ArrayView* b, const ArrayView* p) {
+  TANDEM_RETURN_IF_ERROR(check_float(w, "W"));
+  TANDEM_RETURN_IF_ERROR(check_float(r, "R"));
+  if (b) TANDEM_RETURN_IF_ERROR(check_float(*b, "B"));
+  if (p) TANDEM_RETURN_IF_ERROR(check_float(*p, "P"));
+  TANDEM_ASSIGN_OR_RETURN(WeightSizes s, check_weight_shapes(a, &w.shape, &r.shape, b ? &b->shape : nullptr,
+                                                             p ? &p->shape : nullptr));
+  const int64_t dirs = a.num_dirs, h = s.hidden, in = s.input_size, gh = a.gates * h;
+  PackedWeights pw;
+  pw.input_size = in;
+  pw.hidden = h;
+  pw.wt.resize(static_cast<std::size_t>(dirs * in * gh));
+  pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
+  for (int64_t d = 0; d < dirs; ++d) {
+    const float* wd = w.data + d * gh * in;
+    float* wtd = pw.wt.data() + d * in * gh;
+    for (int64_t row = 0; row < gh; ++row)
+      for (int64_t k = 0; k < in; ++k) wtd[k * gh + row] = wd[row * in + k];
+    const float* rd = r.data + d * gh * h;
+    float* rtd = pw.rt.data() + d * h * gh;
+    for (int64_t row = 0; row < gh; ++row)
+      for (int64_t k = 0; k < h; ++k) rtd[k * gh + row] = rd[row * h + k];
+  }
+  if (b) {
+    // Wb and Rb add up, except where GRU's linear_before_reset puts Rbh inside the reset product.
+    const bool split_rbh = a.kind == CellKind::kGru && a.linear_before_reset;
+    pw.bias.resize(static_cast<std::size_t>(dirs * gh));
+    if (split_rbh) pw.rbh.resize(static_cast<std::size_t>(dirs * h));
+    for (int64_t d = 0; d < dirs; ++d) {
+      const float* wb = b->data + d * 2 * gh;
+      const float* rb = wb + gh;
+      for (int64_t j = 0; j < gh; ++j) {
+        const bool h_gate = j >= 2 * h;
+        pw.bias[static_cast<std::size_t>(d * gh + j)] = split_rbh && h_gate ? wb[j] : wb[j] + rb[j];
+        if (split_rbh && h_gate) pw.rbh[static_cast<std::size_t>(d * h + j - 2 * h)] = rb[j];
+      }
+    }
+  }
+  if (p) pw.peep.assign(p->data, p->data + dirs * 3 * h);
+  return pw;
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Compute
+
+Status sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+             float beta, float* c, int64_t ldc) {
+  if (m == 0 || n == 0) return Status::ok();
+  if (k == 0) {  // an empty sum: C = beta * C
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return Status::ok();
+  }
+  const dnnl_status_t st = dnnl_sgemm('N', 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  if (st != dnnl_success)
+    return Status::error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for M=" +
+                         std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
+  return Status::ok();
+}
+
+void clip_in_place(float* x, int64_t n, float limit) {
+  for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], -limit), limit);
+}
+
+// What a cell update of one direction needs besides the row data.
+struct CellArgs {
+  int64_t hidden = 0;
+  bool has_clip = false;
+  float clip = 0.0f;
+  const RnnActivation* acts = nullptr;  // f (g, h) of this direction
+  const float* peep = nullptr;          // LSTM: p_i, p_o, p_f; nullptr: none
+  const float* rbh = nullptr;           // GRU with linear_before_reset: Rbh; nullptr: zero
+  bool input_forget = false;
+  bool linear_before_reset = false;
+
+  // Clips (if asked) and applies activation `which` to a gate's pre-activations.
+  void activate(float* x, std::size_t which) const {
+    if (has_clip) clip_in_place(x, hidden, clip);
+    acts[which].apply(x, hidden);
+  }
+};
+
+// g: the row's recurrent projection H·Rᵀ, used as scratch; xw: X·Wᵀ + bias at this row's time step.
+void rnn_row(const CellArgs& c, const float* xw, float* g, float* h) {
+  for (int64_t j = 0; j < c.hidden; ++j) g[j] += xw[j];
+  c.activate(g, 0);
+  std::memcpy(h, g, static_cast<std::size_t>(c.hidden) * sizeof(float));
+}
+
+// LSTM gates i, o, f, c; `cell` holds C(t-1) and receives C(t), `h` receives H(t).
+void lstm_row(const CellArgs& c, const float* xw, float* g, float* cell, float* h) {
+  const int64_t n = c.hidden;
+  float *gi = g, *go = g + n, *gf = g + 2 * n, *gc = g + 3 * n;
+  const float *xi = xw, *xo = xw + n, *xf = xw + 2 * n, *xc = xw + 3 * n;
+  const float* pi = c.peep;
+  const float* po = c.peep ? c.peep + n : nullptr;
+  const float* pf = c.peep ? c.peep + 2 * n : nullptr;
+  for (int64_t j = 0; j < n; ++j) gi[j] += xi[j] + (pi ? pi[j] * cell[j] : 0.0f);
+  c.activate(gi, 0);
+  if (c.input_forget) {
+    for (int64_t j = 0; j < n; ++j) gf[j] = 1.0f - gi[j];
+  } else {
+    for (int64_t j = 0; j < n; ++j) gf[j] += xf[j] + (pf ? pf[j] * cell[j] : 0.0f);
+    c.activate(gf, 0);
+  }
+  for (int64_t j = 0; j < n; ++j) gc[j] += xc[j];
+  c.activate(gc, 1);
+  for (int64_t j = 0; j < n; ++j) cell[j] = gf[j] * cell[j] + gi[j] * gc[j];
+  for (int64_t j = 0; j < n; ++j) go[j] += xo[j] + (po ? po[j] * cell[j] : 0.0f);  // peephole on C(t)
+  c.activate(go, 0);
+  std::memcpy(gc, cell, static_cast<std::size_t>(n) * sizeof(float));  // h(C(t)) without clip
+  c.acts[2].apply(gc, n);
+  for (int64_t j = 0; j < n; ++j) h[j] = go[j] * gc[j];
+}
+
+// GRU gates z and r (g[0:2H]); with rh, also r (.) H(t-1) for the h gate's separate GEMM.
+void gru_zr(const CellArgs& c, const float* xw, float* g, const float* h, float* rh) {
+  const int64_t n = c.hidden;
+  for (int64_t j = 0; j < 2 * n; ++j) g[j] += xw[j];
+  c.activate(g, 0);
+  c.activate(g + n, 0);
+  if (rh)
+    for (int64_t j = 0; j < n; ++j) rh[j] = g[n + j] * h[j];
+}
+
+// GRU's h gate and new state; g[2H:3H] holds (r (.) H)·Rhᵀ, or H·Rhᵀ with linear_before_reset.
+void gru_finish(const CellArgs& c, const float* xw, float* g, float* h) {
+  const int64_t n = c.hidden;
+  const float *z = g, *r = g + n;
+  float* gh = g + 2 * n;
+  const float* xh = xw + 2 * n;
+  if (c.linear_before_reset) {
+    for (int64_t j = 0; j < n; ++j) gh[j] = xh[j] + r[j] * (gh[j] + (c.rbh ? c.rbh[j] : 0.0f));
+  } else {
+    for (int64_t j = 0; j < n; ++j) gh[j] += xh[j];
+  }
+  c.activate(gh, 1);
+  for (int64_t j = 0; j < n; ++j) h[j] = (1.0f - z[j]) * gh[j] + z[j] * h[j];
+}
+
+// Sizes and layout of one run.
+struct RunShape {
+  int64_t seq = 0, batch = 0, input = 0, hidden = 0, dirs = 1, layout = 0;
+  int64_t x_row(int64_t t, int64_t b) const { return layout == 0 ? t * batch + b : b * seq + t; }
+  // Offset of [t, d, b, :] in Y.
+  int64_t y_offset(int64_t t, int64_t d, int64_t b) const {
+    return (layout == 0 ? (t * dirs + d) * batch + b : (b * seq + t) * dirs + d) * hidden;
+  }
+  // Offset of [d, b, :] in initial_h, initial_c, Y_h and Y_c.
+  int64_t state_offset(int64_t d, int64_t b) const {
+    return (layout == 0 ? d * batch + b : b * dirs + d) * hidden;
+  }
+};
+
+struct DirectionIO {
+  const float* x = nullptr;
+  const std::vector<int64_t>* lens = nullptr;
+  const float* init_h = nullptr;  // nullptr: zeros
+  const float* init_c = nullptr;
+  float* y = nullptr;  // nullptr: not wanted
+  float* y_h = nullptr;
+  float* y_c = nullptr;
+};
+
+Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d, bool reverse,
+                     const DirectionIO& io) {
+  const int64_t n = s.hidden, gh = a.gates * n, batch = s.batch;
+  const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
+  const std::vector<int64_t>& lens = *io.lens;
+
+  // Input projection of every time step at once, bias folded in.
+  std::vector<float> xw(static_cast<std::size_t>(s.seq * batch * gh));
+  const float* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
+  if (bias)
+    for (int64_t row = 0; row < s.seq * batch; ++row)
+      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(float));
+  TANDEM_RETURN_IF_ERROR(sgemm(s.seq * batch, gh, s.input, io.x, s.input, w.wt.data() + d * s.input * gh, gh,
+                               bias ? 1.0f : 0.0f, xw.data(), gh));
+
+  std::vector<float> h(static_cast<std::size_t>(batch * n), 0.0f), cell;
+  const bool lstm = a.kind == CellKind::kLstm;
+  if (lstm) cell.assign(static_cast<std::size_t>(batch * n), 0.0f);
+  for (int64_t b = 0; b < batch; ++b) {
+    if (io.init_h) std::memcpy(h.data() + b * n, io.init_h + s.state_offset(d, b), hsize);
+    if (lstm && io.init_c) std::memcpy(cell.data() + b * n, io.init_c + s.state_offset(d, b), hsize);
+  }
+
+  CellArgs c;
+  c.hidden = n;
+  c.has_clip = a.has_clip;
+  c.clip = a.clip;
+  c.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
+  c.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * n;
+  c.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * n;
+  c.input_forget = a.input_forget;
+  c.linear_before_reset = a.linear_before_reset;
+
+  const float* rt = w.rt.data() + d * n * gh;
+  const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
+  std::vector<float> g(static_cast<std::size_t>(batch * gh), 0.0f), rh;
+  if (gru_split) rh.assign(static_cast<std::size_t>(batch * n), 0.0f);
+  const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
+  auto time_of = [&](int64_t b, int64_t k) {
+    return reverse ? lens[static_cast<std::size_t>(b)] - 1 - k : k;
+  };
+  auto active = [&](int64_t b, int64_t k) { return k < lens[static_cast<std::size_t>(b)]; };
+
+  for (int64_t k = 0; k < steps; ++k) {
+    // GRU without linear_before_reset needs r before its h gate's GEMM: z and r first, then h.
+    TANDEM_RETURN_IF_ERROR(sgemm(batch, gru_split ? 2 * n : gh, n, h.data(), n, rt, gh, 0.0f, g.data(), gh));
+    if (gru_split) {
+      for (int64_t b = 0; b < batch; ++b) {
+        if (active(b, k))
+          gru_zr(c, xw.data() + s.x_row(time_of(b, k), b) * gh, g.data() + b * gh, h.data() + b * n,
+                 rh.data() + b * n);
+        else
+          std::fill_n(rh.data() + b * n, n, 0.0f);
+      }
+      TANDEM_RETURN_IF_ERROR(sgemm(batch, n, n, rh.data(), n, rt + 2 * n, gh, 0.0f, g.data() + 2 * n, gh));
+    }
+    for (int64_t b = 0; b < batch; ++b) {
+      if (!active(b, k)) continue;
+      const int64_t t = time_of(b, k);
+      const float* xrow = xw.data() + s.x_row(t, b) * gh;
+      float* grow = g.data() + b * gh;
+      float* hrow = h.data() + b * n;
+      switch (a.kind) {
+        case CellKind::kRnn:
+          rnn_row(c, xrow, grow, hrow);
+          break;
+        case CellKind::kGru:
+          if (!gru_split) gru_zr(c, xrow, grow, hrow, nullptr);
+          gru_finish(c, xrow, grow, hrow);
+          break;
+        case CellKind::kLstm:
+          lstm_row(c, xrow, grow, cell.data() + b * n, hrow);
+          break;
+      }
+      if (io.y) std::memcpy(io.y + s.y_offset(t, d, b), hrow, hsize);
+    }
+  }
+  // Rows keep the state of their last valid step (the initial state for length 0).
+  for (int64_t b = 0; b < batch; ++b) {
+    if (io.y_h) std::memcpy(io.y_h + s.state_offset(d, b), h.data() + b * n, hsize);
+    if (io.y_c) std::memcpy(io.y_c + s.state_offset(d, b), cell.data() + b * n, hsize);
+  }
+  return Status::ok();
+}
+
+ArrayView view_of(const Tensor& t) { return {t.dtype(), t.shape(), t.data<float>()}; }
+ArrayView view_of(const TensorData& t) {
+  return {t.dtype, t.dims, reinterpret_cast<const float*>(t.bytes.data())};
+}
+
+class RnnKernel final : public Kernel {
+ public:
+  RnnKernel(RnnAttrs attrs, std::shared_ptr<const PackedWeights> packed)
+      : a_(std::move(attrs)), packed_(std::move(packed)) {}
+
+  Status run(KernelContext& ctx) const override {
+    const Tensor* x = ctx.input(kX);
+    if (!x) return ctx.error("input 0 (X) is missing");
+    if (x->dtype() != DType::kFloat32) return ctx.error("X must be float32, got " + x->describe());
+    if (x->rank() != 3) return ctx.error("X must have rank 3, got " + x->describe());
+    RunShape s;
+    s.layout = a_.layout;
+    s.dirs = a_.num_dirs;
+    s.seq = x->dim(a_.layout == 0 ? 0 : 1);
+    s.batch = x->dim(a_.layout == 0 ? 1 : 0);
+    s.input = x->dim(2);
+
+    PackedWeights local;
+    const PackedWeights* w = packed_.get();
+    if (!w) {
+      const Tensor* wt = ctx.input(kW);
+      const Tensor* rt = ctx.input(kR);
+      if (!wt || !rt) return ctx.error("inputs 1 (W) and 2 (R) are required");
+      const Tensor* bt = ctx.input(kB);
+      const Tensor* pt = a_.kind == CellKind::kLstm ? ctx.input(kP) : nullptr;
+      ArrayView bv = bt ? view_of(*bt) : ArrayView{}, pv = pt ? view_of(*pt) : ArrayView{};
+      auto packed = pack_weights(a_, view_of(*wt), view_of(*rt), bt ? &bv : nullptr, pt ? &pv : nullptr);
+      if (!packed) return ctx.error(packed.status().message());
+      local = std::move(packed).value();
+      w = &local;
+    }
+    s.hidden = w->hidden;
+    if (s.input != w->input_size)
+      return ctx.error("X " + x->describe() + " has input size " + std::to_string(s.input) +
+                       " but W expects " + std::to_string(w->input_size));
+
+    std::vector<int64_t> lens(static_cast<std::size_t>(s.batch), s.seq);
+    if (const Tensor* sl = ctx.input(kSeqLens)) {
+      auto values = read_int_list(*sl, "sequence_lens (input 4)");
+      if (!values) return ctx.error(values.status().message());
+      if (sl->rank() != 1 || static_cast<int64_t>(values->size()) != s.batch)
+        return ctx.error("sequence_lens (input 4) must have shape [" + std::to_string(s.batch) +
+                         "] (batch), got " + sl->describe());
+      for (std::size_t b = 0; b < values->size(); ++b)
+        if ((*values)[b] < 0 || (*values)[b] > s.seq)
+          return ctx.error("sequence_lens[" + std::to_string(b) + "] = " + std::to_string((*values)[b]) +
+                           " is outside [0, " + std::to_string(s.seq) + "] (seq_length)");
+      lens = std::move(values).value();
+    }
+
+    const Dims state_shape =
+        a_.layout == 0 ? Dims{s.dirs, s.batch, s.hidden} : Dims{s.batch, s.dirs, s.hidden};
+    const float* init[2] = {nullptr, nullptr};
+    const std::size_t init_slots[2] = {kInitH, kInitC};
+    const char* init_names[2] = {"initial_h (input 5)", "initial_c (input 6)"};
+    for (int i = 0; i < (a_.kind == CellKind::kLstm ? 2 : 1); ++i) {
+      const Tensor* t = ctx.input(init_slots[i]);
+      if (!t) continue;
+      if (t->dtype() != DType::kFloat32 || t->shape() != state_shape)
+        return ctx.error(std::string(init_names[i]) + " must be float32 " + shape_string(state_shape) +
+                         ", got " + t->describe());
+      init[i] = t->data<float>();
+    }
+
+    DirectionIO io;
+    io.x = x->data<float>();
+    io.lens = &lens;
+    io.init_h = init[0];
+    io.init_c = init[1];
+    if (ctx.wants_output(kY)) {
+      Tensor& y = ctx.allocate_output(
+          kY, DType::kFloat32,
+          a_.layout == 0 ? Dims{s.seq, s.dirs, s.batch, s.hidden} : Dims{s.batch, s.seq, s.dirs, s.hidden});
+      std::memset(y.raw(), 0, y.nbytes());  // steps past a sequence's end stay zero
+      io.y = y.data<float>();
+    }
+    if (ctx.wants_output(kYh)) io.y_h = ctx.allocate_output(kYh, DType::kFloat32, state_shape).data<float>();
+    if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc))
+      io.y_c = ctx.allocate_output(kYc, DType::kFloat32, state_shape).data<float>();
+
+    for (int64_t d = 0; d < s.dirs; ++d) {
+      const bool reverse = a_.reverse || d == 1;
+      Status st = run_direction(a_, *w, s, d, reverse, io);
+      if (!st) return ctx.error(st.message());
+    }
+    return Status::ok();
+  }
+
+ private:
+  RnnAttrs a_;
+  std::shared_ptr<const PackedWeights> packed_;  // null: some weight is computed, so packing happens per run
+};
+
+// ------------------------------------------------------------------------------------------------------
+// Factory
+
+Status check_attr_kind(const Node& n, const char* name, Attribute::Kind kind) {
+  const Attribute* at = n.attribute(name);
+  if (at && at->kind != kind)
+    return Status::error("attribute '" + std::string(name) + "' must be of kind " +
+                         std::string(attribute_kind_name(kind)) + ", got " +
+                         std::string(attribute_kind_name(at->kind)));
+  return Status::ok();
+}
+
+Result<RnnAttrs> read_attrs(const Node& n, CellKind kind) {
+  using K = Attribute::Kind;
+  for (auto [name, k] : {std::pair{"direction", K::kString},
+                         {"hidden_size", K::kInt},
+                         {"layout", K::kInt},
+                         {"clip", K::kFloat},
+                         {"activations", K::kStrings},
+                         {"activation_alpha", K::kFloats},
+                         {"activation_beta", K::kFloats},
+                         {"input_forget", K::kInt},
+                         {"linear_before_reset", K::kInt}})
+    TANDEM_RETURN_IF_ERROR(check_attr_kind(n, name, k));
+  RnnAttrs a;
+  a.kind = kind;
+  a.gates = gates_of(kind);
+  const std::string direction = attr_string(n, "direction", "forward");
+  if (direction == "bidirectional") {
+    a.num_dirs = 2;
+  } else if (direction == "reverse") {
+    a.reverse = true;
+  } else if (direction != "forward") {
+    return Status::error("direction '" + direction + "' is not one of forward, reverse, bidirectional");
+  }
+  if (has_attr(n, "hidden_size")) {
+    a.hidden = attr_int(n, "hidden_size", 0);
+    if (a.hidden <= 0) return Status::error("hidden_size must be positive, got " + std::to_string(a.hidden));
+  }
+  a.layout = attr_int(n, "layout", 0);
+  if (a.layout != 0 && a.layout != 1)
+    return Status::error("layout must be 0 or 1, got " + std::to_string(a.layout));
+  if (a.layout != 0 && n.opset < 14)
+    return Status::error("layout=1 needs opset 14 or later (the model imports opset " +
+                         std::to_string(n.opset) + ")");
+  if (has_attr(n, "clip")) {
+    a.has_clip = true;
+    a.clip = attr_float(n, "clip", 0.0f);
+    if (!(a.clip > 0.0f)) return Status::error("clip must be positive, got " + std::to_string(a.clip));
+  }
+  if (kind == CellKind::kLstm) {
+    const int64_t f = attr_int(n, "input_forget", 0);
+    if (f != 0 && f != 1) return Status::error("input_forget must be 0 or 1, got " + std::to_string(f));
+    a.input_forget = f == 1;
+  }
+  if (kind == CellKind::kGru) a.linear_before_reset = attr_int(n, "linear_before_reset", 0) != 0;
+
+  const std::size_t per = activations_per_direction(kind);
+  const std::vector<std::string> defaults = kind == CellKind::kRnn ? std::vector<std::string>{"Tanh"}
+                                            : kind == CellKind::kGru
+                                                ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                : std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"};
+  std::vector<std::string> names;
+  for (int64_t d = 0; d < a.num_dirs; ++d) names.insert(names.end(), defaults.begin(), defaults.end());
+  if (has_attr(n, "activations")) names = attr_strings(n, "activations");
+  const std::size_t want = per * static_cast<std::size_t>(a.num_dirs);
+  // RNN's schema default lists two functions even for one direction: the first one applies.
+  if (kind == CellKind::kRnn && a.num_dirs == 1 && names.size() == 2) names.resize(1);
+  if (names.size() != want)
+    return Status::error("activations has " + std::to_string(names.size()) + " functions; " + direction +
+                         " needs " + std::to_string(want) + " (" + std::to_string(per) + " per direction)");
+  TANDEM_ASSIGN_OR_RETURN(a.acts, parse_rnn_activations(names, attr_floats(n, "activation_alpha"),
+                                                        attr_floats(n, "activation_beta")));
+  return a;
+}
+
+Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
+  const Node& n = init.node();
+  auto attrs = read_attrs(n, kind);
+  if (!attrs) return init.error(attrs.status().message());
+  RnnAttrs a = std::move(attrs).value();
+
+  const std::size_t nin = n.inputs.size();
+  if (nin < 3 || n.inputs[kX] == kNoValue || n.inputs[kW] == kNoValue || n.inputs[kR] == kNoValue)
+    return init.error("inputs 0 (X), 1 (W) and 2 (R) are required");
+  if (nin > max_inputs(kind))
+    return init.error("has " + std::to_string(nin) + " inputs, at most " + std::to_string(max_inputs(kind)));
+  if (n.outputs.size() > max_outputs(kind))
+    return init.error("has " + std::to_string(n.outputs.size()) + " outputs, at most " +
+                      std::to_string(max_outputs(kind)));
+  auto present = [&](std::size_t i) { return i < nin && n.inputs[i] != kNoValue; };
+  for (std::size_t i : {kX, kW, kR, kB, kInitH, kInitC, kP}) {
+    if (!present(i)) continue;
+    const DType dt = init.graph.value(n.inputs[i]).dtype;
+    if (dt != DType::kUndefined && dt != DType::kFloat32)
+      return init.error("input " + std::to_string(i) + " is " + std::string(dtype_name(dt)) +
+                        "; only float32 is supported");
+  }
+
+  // Constant weights: validated and packed once here. Otherwise check what is visible now and pack per run.
+  const std::size_t p_slot = kind == CellKind::kLstm ? kP : nin;
+  TensorDataPtr w = init.constant_input(kW), r = init.constant_input(kR);
+  TensorDataPtr b = present(kB) ? init.constant_input(kB) : nullptr;
+  TensorDataPtr p = present(p_slot) ? init.constant_input(p_slot) : nullptr;
+  const bool all_constant = w && r && (!present(kB) || b) && (!present(p_slot) || p);
+  std::shared_ptr<const PackedWeights> packed;
+  if (all_constant) {
+    ArrayView bv = b ? view_of(*b) : ArrayView{}, pv = p ? view_of(*p) : ArrayView{};
+    auto pw = pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr, p ? &pv : nullptr);
+    if (!pw) return init.error(pw.status().message());
+    packed = std::make_shared<const PackedWeights>(std::move(pw).value());
+  } else {
+    auto sizes = check_weight_shapes(a, w ? &w->dims : nullptr, r ? &r->dims : nullptr,
+                                     b ? &b->dims : nullptr, p ? &p->dims : nullptr);
+    if (!sizes) return init.error(sizes.status().message());
+  }
+  return KernelPtr(new RnnKernel(std::move(a), std::move(packed)));
+}
+
+}  // namespace
+
+void register_rnn_kernels(KernelRegistry& r) {
+  r.add("LSTM", [](const KernelInit& init) { return make_rnn(init, CellKind::kLstm); });
+  r.add("GRU", [](const KernelInit& init) { return make_rnn(init, CellKind::kGru); });
+  r.add("RNN", [](const KernelInit& init) { return make_rnn(init, CellKind::kRnn); });
+}
 
 }  // namespace tandem::cpu

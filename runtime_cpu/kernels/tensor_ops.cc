@@ -1,8 +1,212 @@
-// Placeholder registration, replaced by the kernel family's implementation.
+// Shape, index and layout kernels: their registration, and the element-size-generic copying they share.
+#include "runtime_cpu/kernels/tensor_ops.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/register.h"
 
 namespace tandem::cpu {
 
-void register_tensor_kernels(KernelRegistry&) {}
+void register_tensor_kernels(KernelRegistry& r) {
+  register_shape_ops(r);
+  register_layout_ops(r);
+  register_index_ops(r);
+  register_generator_ops(r);
+}
+
+Result<const Tensor*> required_input(const KernelContext& ctx, std::size_t i, const std::string& what) {
+  const Tensor* t = ctx.input(i);
+  if (!t) return ctx.error("input " + std::to_string(i) + " (" + what + ") is missing");
+  return t;
+}
+
+Status check_movable(const KernelContext& ctx, const Tensor& t, const std::string& what) {
+  if (dtype_size(t.dtype()) == 0)
+    return ctx.error(what + " has element type " + std::string(dtype_name(t.dtype())) +
+                     ", which is not supported");
+  if (t.device() != DeviceKind::kCpu) return ctx.error(what + " is not in host memory");
+  return Status::ok();
+}
+
+Result<std::vector<int64_t>> read_ints(const KernelContext& ctx, const Tensor& t, const std::string& what) {
+  if (t.device() != DeviceKind::kCpu) return ctx.error(what + " is not in host memory");
+  auto r = read_int_list(t, what);
+  if (!r) return ctx.error(r.status().message());
+  return r;
+}
+
+Result<std::vector<int64_t>> normalize_axes(const KernelContext& ctx, const std::vector<int64_t>& axes,
+                                            int64_t rank, const std::string& what) {
+  std::vector<int64_t> out;
+  std::vector<bool> seen(static_cast<std::size_t>(rank), false);
+  for (int64_t a : axes) {
+    auto n = normalize_axis(a, rank, "axis");
+    if (!n) return ctx.error(what + " " + shape_string(axes) + ": " + n.status().message());
+    if (seen[static_cast<std::size_t>(*n)])
+      return ctx.error(what + " " + shape_string(axes) + " name axis " + std::to_string(*n) + " twice");
+    seen[static_cast<std::size_t>(*n)] = true;
+    out.push_back(*n);
+  }
+  return out;
+}
+
+Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& shape, DType dtype) {
+  constexpr int64_t kLimit = int64_t{1} << 48;  // bytes: far beyond any memory, far below overflow
+  int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(dtype_size(dtype), 1));
+  for (int64_t d : shape) {
+    if (d < 0) return ctx.error("output shape " + shape_string(shape) + " has a negative dimension");
+    if (d == 0) return Status::ok();
+  }
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kLimit)
+      return ctx.error("output shape " + shape_string(shape) + " is too large");
+  return Status::ok();
+}
+
+std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape) {
+  std::vector<int64_t> strides(shape.size(), 1);
+  for (std::size_t d = shape.size(); d-- > 1;) strides[d - 1] = strides[d] * shape[d];
+  return strides;
+}
+
+namespace {
+
+// The copy itself, once the dimensions are coalesced: rows of the innermost dimension, walked with an
+// odometer over the others.
+template <typename U>
+void copy_rows(const U* src, const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, U* dst) {
+  const std::size_t rank = shape.size();
+  const int64_t inner = shape[rank - 1], step = strides[rank - 1];
+  int64_t rows = 1;
+  for (std::size_t d = 0; d + 1 < rank; ++d) rows *= shape[d];
+  std::vector<int64_t> index(rank - 1, 0);
+  int64_t offset = 0;
+  for (int64_t r = 0; r < rows; ++r, dst += inner) {
+    const U* s = src + offset;
+    if (step == 1) {
+      std::memcpy(dst, s, static_cast<std::size_t>(inner) * sizeof(U));
+    } else {
+      for (int64_t k = 0; k < inner; ++k) dst[k] = s[k * step];
+    }
+    for (std::size_t d = rank - 1; d-- > 0;) {
+      offset += strides[d];
+      if (++index[d] < shape[d]) break;
+      offset -= strides[d] * shape[d];
+      index[d] = 0;
+    }
+  }
+}
+
+uint16_t float_to_half_bits(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
+  const uint32_t a = x & 0x7fffffffu;
+  if (a >= 0x7f800000u) return sign | (a > 0x7f800000u ? 0x7e00 : 0x7c00);  // NaN, infinity
+  if (a >= 0x477ff000u) return sign | 0x7c00;                               // rounds past 65504
+  if (a < 0x38800000u) {
+    // Below the smallest normal half (2^-14): a multiple of 2^-24, rounded to nearest even.
+    const float scaled = std::bit_cast<float>(a) * 16777216.0f;  // exact: a power of two
+    return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)));
+  }
+  uint32_t h = (a - 0x38000000u) >> 13;  // rebias the exponent (127 -> 15), keep 10 mantissa bits
+  const uint32_t rest = a & 0x1fffu;
+  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct
+  return static_cast<uint16_t>(sign | h);
+}
+
+uint16_t float_to_bfloat16_bits(float f) {
+  const uint32_t x = std::bit_cast<uint32_t>(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
+  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
+}
+
+template <typename T>
+std::vector<std::byte> bytes_of(T v) {
+  std::vector<std::byte> b(sizeof(T));
+  std::memcpy(b.data(), &v, sizeof(T));
+  return b;
+}
+
+template <typename T>
+Result<std::vector<std::byte>> integer_bytes(double v, DType dtype) {
+  if (!(v >= static_cast<double>(std::numeric_limits<T>::lowest()) &&
+        v < static_cast<double>(std::numeric_limits<T>::max()) + 1.0))
+    return Status::error("value " + std::to_string(v) + " does not fit " + std::string(dtype_name(dtype)));
+  return bytes_of(static_cast<T>(v));
+}
+
+}  // namespace
+
+void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& strides, void* dst) {
+  // Drop dimensions of size 1 and merge neighbours that are contiguous in the source too, so a copy that
+  // is really a few long runs runs as memcpy.
+  std::vector<int64_t> dims, steps;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    if (shape[d] == 0) return;
+    if (shape[d] == 1) continue;
+    if (!dims.empty() && steps.back() == strides[d] * shape[d]) {
+      dims.back() *= shape[d];
+      steps.back() = strides[d];
+    } else {
+      dims.push_back(shape[d]);
+      steps.push_back(strides[d]);
+    }
+  }
+  if (dims.empty()) dims = {1}, steps = {1};
+  const auto* base = static_cast<const std::byte*>(src) + offset * static_cast<int64_t>(elem_size);
+  with_element_size(elem_size, [&](auto tag) {
+    using U = decltype(tag);
+    copy_rows(reinterpret_cast<const U*>(base), dims, steps, static_cast<U*>(dst));
+  });
+}
+
+void fill_elements(void* dst, int64_t count, const void* value, std::size_t elem_size) {
+  with_element_size(elem_size, [&](auto tag) {
+    using U = decltype(tag);
+    U v;
+    std::memcpy(&v, value, sizeof(U));
+    U* out = static_cast<U*>(dst);
+    for (int64_t i = 0; i < count; ++i) out[i] = v;
+  });
+}
+
+Result<std::vector<std::byte>> scalar_bytes(DType dtype, double v) {
+  switch (dtype) {
+    case DType::kFloat32:
+      return bytes_of(static_cast<float>(v));
+    case DType::kFloat64:
+      return bytes_of(v);
+    case DType::kFloat16:
+      return bytes_of(float_to_half_bits(static_cast<float>(v)));
+    case DType::kBFloat16:
+      return bytes_of(float_to_bfloat16_bits(static_cast<float>(v)));
+    case DType::kInt8:
+      return integer_bytes<int8_t>(v, dtype);
+    case DType::kInt16:
+      return integer_bytes<int16_t>(v, dtype);
+    case DType::kInt32:
+      return integer_bytes<int32_t>(v, dtype);
+    case DType::kInt64:
+      return integer_bytes<int64_t>(v, dtype);
+    case DType::kUInt8:
+      return integer_bytes<uint8_t>(v, dtype);
+    case DType::kUInt16:
+      return integer_bytes<uint16_t>(v, dtype);
+    case DType::kUInt32:
+      return integer_bytes<uint32_t>(v, dtype);
+    case DType::kUInt64:
+      return integer_bytes<uint64_t>(v, dtype);
+    case DType::kBool:
+      return bytes_of(static_cast<uint8_t>(v != 0.0));
+    default:
+      return Status::error("no numeric value of type " + std::string(dtype_name(dtype)));
+  }
+}
 
 }  // namespace tandem::cpu

@@ -1,1 +1,935 @@
-// Tests of the rnn kernels (being written).
+// LSTM, GRU and RNN on the CPU. Expected values come from a double-precision reference written here straight
+// from the ONNX equations (one batch row and one step at a time), on random weights and inputs with fixed
+// seeds; plus ONNX's own test cases, PyTorch exports, and the errors the kernels must report.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "onnx_import/tensor_import.h"
+#include "runtime/executor.h"
+#include "runtime_cpu/cpu_device.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+
+namespace tandem {
+namespace {
+
+using namespace tandem::test;
+using onnx::TensorProto;
+
+constexpr double kRtol = 1e-4, kAtol = 1e-5;
+
+enum class Op { kRnn, kGru, kLstm };
+const char* op_name(Op op) { return op == Op::kRnn ? "RNN" : op == Op::kGru ? "GRU" : "LSTM"; }
+int64_t gates(Op op) { return op == Op::kRnn ? 1 : op == Op::kGru ? 3 : 4; }
+std::size_t acts_per_dir(Op op) { return op == Op::kRnn ? 1 : op == Op::kGru ? 2 : 3; }
+
+// ---------------------------------------------------------------------------------------------------------
+// Activations as the spec's table defines them; nullopt alpha/beta means the ONNX operator's default.
+
+struct Act {
+  Act(std::string n, std::optional<double> a = std::nullopt, std::optional<double> b = std::nullopt)
+      : name(std::move(n)), alpha(a), beta(b) {}
+  Act(const char* n, std::optional<double> a = std::nullopt, std::optional<double> b = std::nullopt)
+      : Act(std::string(n), a, b) {}
+  std::string name;
+  std::optional<double> alpha, beta;
+};
+
+bool takes_alpha(const std::string& n) {
+  return n == "Affine" || n == "LeakyRelu" || n == "ThresholdedRelu" || n == "ScaledTanh" ||
+         n == "HardSigmoid" || n == "Elu";
+}
+bool takes_beta(const std::string& n) { return n == "Affine" || n == "ScaledTanh" || n == "HardSigmoid"; }
+
+double default_alpha(const std::string& n) {
+  if (n == "LeakyRelu") return 0.01;
+  if (n == "HardSigmoid") return 0.2;
+  if (n == "ThresholdedRelu" || n == "Elu") return 1.0;
+  ADD_FAILURE() << n << " has no default alpha in the spec; the test must give one";
+  return 0.0;
+}
+double default_beta(const std::string& n) {
+  if (n == "HardSigmoid") return 0.5;
+  ADD_FAILURE() << n << " has no default beta in the spec; the test must give one";
+  return 0.0;
+}
+
+double ref_act(const Act& a, double x) {
+  const double al = !takes_alpha(a.name) ? 0.0 : a.alpha ? *a.alpha : default_alpha(a.name);
+  const double be = !takes_beta(a.name) ? 0.0 : a.beta ? *a.beta : default_beta(a.name);
+  if (a.name == "Sigmoid") return 1.0 / (1.0 + std::exp(-x));
+  if (a.name == "Tanh") return std::tanh(x);
+  if (a.name == "Relu") return std::max(0.0, x);
+  if (a.name == "Affine") return al * x + be;
+  if (a.name == "LeakyRelu") return x >= 0 ? x : al * x;
+  if (a.name == "ThresholdedRelu") return x >= al ? x : 0.0;
+  if (a.name == "ScaledTanh") return al * std::tanh(be * x);
+  if (a.name == "HardSigmoid") return std::min(std::max(al * x + be, 0.0), 1.0);
+  if (a.name == "Elu") return x >= 0 ? x : al * (std::exp(x) - 1.0);
+  if (a.name == "Softsign") return x / (1.0 + std::abs(x));
+  if (a.name == "Softplus") return std::log(1.0 + std::exp(x));
+  ADD_FAILURE() << "unknown activation " << a.name;
+  return 0.0;
+}
+
+std::vector<Act> default_acts(Op op) {
+  if (op == Op::kRnn) return {{"Tanh"}};
+  if (op == Op::kGru) return {{"Sigmoid"}, {"Tanh"}};
+  return {{"Sigmoid"}, {"Tanh"}, {"Tanh"}};
+}
+
+// Non-default activation sets, two directions' worth each (a single direction uses the first half, or the
+// second half for reverse). Set 0 means "no attribute".
+std::vector<Act> act_profile(Op op, int profile) {
+  if (op == Op::kLstm) {
+    if (profile == 1)
+      return {{"HardSigmoid", 0.3, 0.45},
+              {"ScaledTanh", 1.3, 0.7},
+              {"LeakyRelu", 0.05},
+              {"Sigmoid"},
+              {"Softsign"},
+              {"Elu", 0.7}};
+    return {{"HardSigmoid"}, {"Tanh"}, {"LeakyRelu"}, {"Sigmoid"}, {"Elu"}, {"Softplus"}};
+  }
+  if (op == Op::kGru) {
+    if (profile == 1) return {{"HardSigmoid", 0.25, 0.55}, {"Softplus"}, {"Sigmoid"}, {"Affine", 0.8, 0.1}};
+    return {{"HardSigmoid"}, {"Relu"}, {"Sigmoid"}, {"Elu"}};
+  }
+  if (profile == 1) return {{"LeakyRelu", 0.1}, {"ScaledTanh", 0.9, 1.2}};
+  if (profile == 2) return {{"Relu"}, {"HardSigmoid"}};
+  if (profile == 3) return {{"Softsign"}, {"Elu", 0.5}};
+  return {{"ThresholdedRelu", 0.05}, {"Affine", 0.6, -0.1}};
+}
+int num_profiles(Op op) { return op == Op::kRnn ? 5 : 3; }
+
+// ---------------------------------------------------------------------------------------------------------
+// A case, its data, and the reference
+
+enum class Lens { kNone, kFull, kMixed };
+enum class Outs { kAll, kYOnly, kYhOnly, kYcOnly };
+
+struct Case {
+  Op op = Op::kLstm;
+  std::string direction = "forward";
+  int64_t layout = 0;
+  int64_t seq = 7, batch = 3, input = 4, hidden = 5;
+  Lens lens = Lens::kNone;
+  bool init_h = false, init_c = false, bias = true, peep = false;
+  std::optional<float> clip;
+  int profile = 0;  // activations: 0 = attribute absent
+  // When set: the activations exactly as given, with the alpha/beta lists written as given.
+  std::vector<Act> custom_acts;
+  std::vector<float> raw_alpha, raw_beta;
+  bool lowercase_names = false;  // writes custom_acts' names in lower case
+  bool input_forget = false, lbr = false;
+  Outs outs = Outs::kAll;
+  bool const_weights = false;  // W, R, B, P as initializers (else graph inputs: computed at run time)
+  bool hidden_attr = true;
+  int64_t opset = 14;
+  uint32_t seed = 1;
+
+  int64_t dirs() const { return direction == "bidirectional" ? 2 : 1; }
+  bool wants_y() const { return outs == Outs::kAll || outs == Outs::kYOnly; }
+  bool wants_yh() const { return outs == Outs::kAll || outs == Outs::kYhOnly; }
+  bool wants_yc() const { return op == Op::kLstm && (outs == Outs::kAll || outs == Outs::kYcOnly); }
+
+  // The activations per direction in attribute order.
+  std::vector<Act> acts() const {
+    if (!custom_acts.empty()) return custom_acts;
+    if (profile == 0) {
+      std::vector<Act> out;
+      for (int64_t d = 0; d < dirs(); ++d)
+        for (const Act& a : default_acts(op)) out.push_back(a);
+      return out;
+    }
+    std::vector<Act> all = act_profile(op, profile);
+    const auto per = static_cast<std::ptrdiff_t>(acts_per_dir(op));
+    if (dirs() == 2) return all;
+    if (direction == "reverse") return std::vector<Act>(all.begin() + per, all.end());
+    return std::vector<Act>(all.begin(), all.begin() + per);
+  }
+
+  std::string describe() const {
+    std::ostringstream s;
+    s << op_name(op) << " " << direction << " layout=" << layout << " seq=" << seq << " batch=" << batch
+      << " input=" << input << " hidden=" << hidden << " lens=" << static_cast<int>(lens)
+      << " init_h=" << init_h << " init_c=" << init_c << " bias=" << bias << " peep=" << peep
+      << " clip=" << (clip ? *clip : 0.0f) << " acts=" << profile << " input_forget=" << input_forget
+      << " lbr=" << lbr << " outs=" << static_cast<int>(outs) << " const=" << const_weights
+      << " hidden_attr=" << hidden_attr << " opset=" << opset << " custom_acts=" << custom_acts.size()
+      << " seed=" << seed;
+    return s.str();
+  }
+};
+
+struct Data {
+  std::vector<float> x, w, r, b, p, h0, c0;
+  std::vector<int32_t> lens;  // empty: no sequence_lens input
+};
+
+Data make_data(const Case& c) {
+  std::mt19937 rng(c.seed);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto fill = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (float& e : v) e = u(rng);
+    return v;
+  };
+  const int64_t gh = gates(c.op) * c.hidden, d = c.dirs();
+  const auto state = static_cast<std::size_t>(d * c.batch * c.hidden);
+  Data out;
+  out.x = fill(static_cast<std::size_t>(c.seq * c.batch * c.input));
+  out.w = fill(static_cast<std::size_t>(d * gh * c.input));
+  out.r = fill(static_cast<std::size_t>(d * gh * c.hidden));
+  if (c.bias) out.b = fill(static_cast<std::size_t>(d * 2 * gh));
+  if (c.peep) out.p = fill(static_cast<std::size_t>(d * 3 * c.hidden));
+  if (c.init_h) out.h0 = fill(state);
+  if (c.init_c) out.c0 = fill(state);
+  if (c.lens == Lens::kFull) out.lens.assign(static_cast<std::size_t>(c.batch), static_cast<int32_t>(c.seq));
+  if (c.lens == Lens::kMixed) {
+    for (int64_t b = 0; b < c.batch; ++b) {
+      const int64_t len = c.batch == 1 ? c.seq - 1
+                          : b % 3 == 0 ? c.seq - 1
+                          : b % 3 == 1 ? 0
+                                       : (c.seq + 1) / 2;
+      out.lens.push_back(static_cast<int32_t>(std::max<int64_t>(len, 0)));
+    }
+  }
+  return out;
+}
+
+struct Expected {
+  std::vector<double> y, yh, yc;
+};
+
+// The ONNX equations, one batch row and one direction at a time.
+Expected reference(const Case& c, const Data& d) {
+  const int64_t T = c.seq, B = c.batch, I = c.input, H = c.hidden, D = c.dirs(), G = gates(c.op), GH = G * H;
+  const std::vector<Act> acts = c.acts();
+  const std::size_t per = acts_per_dir(c.op);
+  auto xat = [&](int64_t t, int64_t b, int64_t k) {
+    return double(d.x[static_cast<std::size_t>((c.layout == 0 ? t * B + b : b * T + t) * I + k)]);
+  };
+  auto state_at = [&](int64_t dir, int64_t b, int64_t j) {
+    return static_cast<std::size_t>((c.layout == 0 ? dir * B + b : b * D + dir) * H + j);
+  };
+  auto y_at = [&](int64_t t, int64_t dir, int64_t b, int64_t j) {
+    return static_cast<std::size_t>((c.layout == 0 ? (t * D + dir) * B + b : (b * T + t) * D + dir) * H + j);
+  };
+  auto clip = [&](double v) { return c.clip ? std::min(std::max(v, -double(*c.clip)), double(*c.clip)) : v; };
+
+  Expected e;
+  e.y.assign(static_cast<std::size_t>(T * D * B * H), 0.0);
+  e.yh.assign(static_cast<std::size_t>(D * B * H), 0.0);
+  e.yc = e.yh;
+  for (int64_t dir = 0; dir < D; ++dir) {
+    const bool rev = c.direction == "reverse" || dir == 1;
+    const Act& f = acts[static_cast<std::size_t>(dir) * per];
+    const Act& g = acts[std::min(static_cast<std::size_t>(dir) * per + 1, acts.size() - 1)];
+    const Act& hact = acts[std::min(static_cast<std::size_t>(dir) * per + 2, acts.size() - 1)];
+    // Xt·W[row]ᵀ + Wb[row] and v·R[row]ᵀ + Rb[row] for one gate row.
+    auto xpart = [&](int64_t t, int64_t b, int64_t row) {
+      double s = c.bias ? double(d.b[static_cast<std::size_t>(dir * 2 * GH + row)]) : 0.0;
+      for (int64_t k = 0; k < I; ++k)
+        s += xat(t, b, k) * double(d.w[static_cast<std::size_t>((dir * GH + row) * I + k)]);
+      return s;
+    };
+    auto rpart = [&](const std::vector<double>& v, int64_t row) {
+      double s = c.bias ? double(d.b[static_cast<std::size_t>(dir * 2 * GH + GH + row)]) : 0.0;
+      for (int64_t k = 0; k < H; ++k)
+        s += v[static_cast<std::size_t>(k)] * double(d.r[static_cast<std::size_t>((dir * GH + row) * H + k)]);
+      return s;
+    };
+    auto peep = [&](int64_t gate, int64_t j) {
+      return c.peep ? double(d.p[static_cast<std::size_t>(dir * 3 * H + gate * H + j)]) : 0.0;
+    };
+    for (int64_t b = 0; b < B; ++b) {
+      std::vector<double> h(static_cast<std::size_t>(H), 0.0), cs(static_cast<std::size_t>(H), 0.0);
+      for (int64_t j = 0; j < H; ++j) {
+        if (c.init_h) h[static_cast<std::size_t>(j)] = d.h0[state_at(dir, b, j)];
+        if (c.init_c) cs[static_cast<std::size_t>(j)] = d.c0[state_at(dir, b, j)];
+      }
+      const int64_t len = d.lens.empty() ? T : d.lens[static_cast<std::size_t>(b)];
+      for (int64_t step = 0; step < len; ++step) {
+        const int64_t t = rev ? len - 1 - step : step;
+        std::vector<double> hn(static_cast<std::size_t>(H)), cn = cs;
+        if (c.op == Op::kRnn) {
+          for (int64_t j = 0; j < H; ++j)
+            hn[static_cast<std::size_t>(j)] = ref_act(f, clip(xpart(t, b, j) + rpart(h, j)));
+        } else if (c.op == Op::kGru) {
+          std::vector<double> z(static_cast<std::size_t>(H)), r(static_cast<std::size_t>(H)),
+              rh(static_cast<std::size_t>(H));
+          for (int64_t j = 0; j < H; ++j) {
+            const auto jj = static_cast<std::size_t>(j);
+            z[jj] = ref_act(f, clip(xpart(t, b, j) + rpart(h, j)));
+            r[jj] = ref_act(f, clip(xpart(t, b, H + j) + rpart(h, H + j)));
+            rh[jj] = r[jj] * h[jj];
+          }
+          for (int64_t j = 0; j < H; ++j) {
+            const auto jj = static_cast<std::size_t>(j);
+            const double pre = c.lbr ? xpart(t, b, 2 * H + j) + r[jj] * rpart(h, 2 * H + j)
+                                     : xpart(t, b, 2 * H + j) + rpart(rh, 2 * H + j);
+            const double ht = ref_act(g, clip(pre));
+            hn[jj] = (1.0 - z[jj]) * ht + z[jj] * h[jj];
+          }
+        } else {  // LSTM, gates i, o, f, c
+          for (int64_t j = 0; j < H; ++j) {
+            const auto jj = static_cast<std::size_t>(j);
+            const double it = ref_act(f, clip(xpart(t, b, j) + rpart(h, j) + peep(0, j) * cs[jj]));
+            const double ft =
+                c.input_forget
+                    ? 1.0 - it
+                    : ref_act(f, clip(xpart(t, b, 2 * H + j) + rpart(h, 2 * H + j) + peep(2, j) * cs[jj]));
+            const double ct = ref_act(g, clip(xpart(t, b, 3 * H + j) + rpart(h, 3 * H + j)));
+            cn[jj] = ft * cs[jj] + it * ct;
+            const double ot = ref_act(f, clip(xpart(t, b, H + j) + rpart(h, H + j) + peep(1, j) * cn[jj]));
+            hn[jj] = ot * ref_act(hact, cn[jj]);
+          }
+        }
+        h = hn;
+        cs = cn;
+        for (int64_t j = 0; j < H; ++j) e.y[y_at(t, dir, b, j)] = h[static_cast<std::size_t>(j)];
+      }
+      for (int64_t j = 0; j < H; ++j) {
+        e.yh[state_at(dir, b, j)] = h[static_cast<std::size_t>(j)];
+        e.yc[state_at(dir, b, j)] = cs[static_cast<std::size_t>(j)];
+      }
+    }
+  }
+  return e;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// The model
+
+void set_strings(onnx::NodeProto* n, const std::string& name, const std::vector<std::string>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRINGS);
+  for (const auto& s : v) a->add_strings(s);
+}
+void set_floats(onnx::NodeProto* n, const std::string& name, const std::vector<float>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOATS);
+  for (float f : v) a->add_floats(f);
+}
+
+struct Built {
+  onnx::ModelProto model;
+  std::vector<Tensor> feeds;
+  onnx::NodeProto* node = nullptr;
+};
+
+Built build(const Case& c, const Data& d) {
+  Built out;
+  out.model = make_model(c.opset);
+  auto& g = *out.model.mutable_graph();
+  const int64_t D = c.dirs(), GH = gates(c.op) * c.hidden;
+  auto feed = [&](const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v,
+                  bool weight) {
+    if (weight && c.const_weights) {
+      add_float_initializer(g, name, dims, v);
+      return;
+    }
+    std::vector<DimSpec> ds(dims.begin(), dims.end());
+    add_input(g, name, TensorProto::FLOAT, ds);
+    out.feeds.push_back(make_tensor<float>(dims, v));
+  };
+  const std::vector<int64_t> state =
+      c.layout == 0 ? std::vector<int64_t>{D, c.batch, c.hidden} : std::vector<int64_t>{c.batch, D, c.hidden};
+  feed("X",
+       c.layout == 0 ? std::vector<int64_t>{c.seq, c.batch, c.input}
+                     : std::vector<int64_t>{c.batch, c.seq, c.input},
+       d.x, false);
+  feed("W", {D, GH, c.input}, d.w, true);
+  feed("R", {D, GH, c.hidden}, d.r, true);
+  std::vector<std::string> ins = {"X", "W", "R", "", "", "", "", ""};
+  if (c.bias) feed("B", {D, 2 * GH}, d.b, true), ins[3] = "B";
+  if (!d.lens.empty()) {
+    add_input(g, "lens", TensorProto::INT32, {c.batch});
+    out.feeds.push_back(make_tensor<int32_t>({c.batch}, d.lens));
+    ins[4] = "lens";
+  }
+  if (c.init_h) feed("h0", state, d.h0, false), ins[5] = "h0";
+  if (c.init_c) feed("c0", state, d.c0, false), ins[6] = "c0";
+  if (c.peep) feed("P", {D, 3 * c.hidden}, d.p, true), ins[7] = "P";
+  while (!ins.empty() && ins.back().empty()) ins.pop_back();
+  std::vector<std::string> outs = {c.wants_y() ? "Y" : "", c.wants_yh() ? "Y_h" : "",
+                                   c.wants_yc() ? "Y_c" : ""};
+  if (c.op != Op::kLstm) outs.pop_back();
+  while (!outs.empty() && outs.back().empty()) outs.pop_back();
+  auto* n = add_node(g, op_name(c.op), ins, outs, "cell");
+  if (c.hidden_attr) set_int(n, "hidden_size", c.hidden);
+  if (c.direction != "forward") set_string(n, "direction", c.direction);
+  if (c.layout != 0) set_int(n, "layout", c.layout);
+  if (c.clip) set_float(n, "clip", *c.clip);
+  if (c.input_forget) set_int(n, "input_forget", 1);
+  if (c.lbr) set_int(n, "linear_before_reset", 1);
+  if (!c.custom_acts.empty()) {
+    std::vector<std::string> names;
+    for (const Act& a : c.custom_acts) {
+      names.push_back(a.name);
+      if (c.lowercase_names)
+        for (char& ch : names.back()) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    }
+    set_strings(n, "activations", names);
+    if (!c.raw_alpha.empty()) set_floats(n, "activation_alpha", c.raw_alpha);
+    if (!c.raw_beta.empty()) set_floats(n, "activation_beta", c.raw_beta);
+  } else if (c.profile != 0) {
+    std::vector<std::string> names;
+    std::vector<float> alphas, betas;
+    bool alpha_defaulted = false, beta_defaulted = false;
+    for (const Act& a : c.acts()) {
+      names.push_back(a.name);
+      // Values are consumed in order by the functions that take them, so a default can only come last.
+      if (takes_alpha(a.name)) {
+        if (a.alpha) {
+          EXPECT_FALSE(alpha_defaulted) << "test bug: explicit alpha after a defaulted one";
+          alphas.push_back(static_cast<float>(*a.alpha));
+        } else {
+          alpha_defaulted = true;
+        }
+      }
+      if (takes_beta(a.name)) {
+        if (a.beta) {
+          EXPECT_FALSE(beta_defaulted) << "test bug: explicit beta after a defaulted one";
+          betas.push_back(static_cast<float>(*a.beta));
+        } else {
+          beta_defaulted = true;
+        }
+      }
+    }
+    set_strings(n, "activations", names);
+    if (!alphas.empty()) set_floats(n, "activation_alpha", alphas);
+    if (!betas.empty()) set_floats(n, "activation_beta", betas);
+  }
+  for (const auto& o : outs)
+    if (!o.empty()) add_output(g, o, TensorProto::FLOAT);
+  out.node = n;
+  return out;
+}
+
+::testing::AssertionResult close_to(const Tensor& got, const std::vector<int64_t>& shape,
+                                    const std::vector<double>& want, const std::string& what) {
+  if (got.dtype() != DType::kFloat32 || got.shape() != shape)
+    return ::testing::AssertionFailure()
+           << what << ": got " << got.describe() << ", expected float32 " << shape_string(shape);
+  const float* p = got.data<float>();
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    const double diff = std::abs(double(p[i]) - want[i]);
+    if (!(diff <= kAtol + kRtol * std::abs(want[i])))
+      return ::testing::AssertionFailure()
+             << what << "[" << i << "] = " << p[i] << ", expected " << want[i] << " (diff " << diff << ")";
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Runs the case and compares every output it asks for; returns false on a mismatch.
+bool check_case(const Case& c) {
+  SCOPED_TRACE(c.describe());
+  const Data d = make_data(c);
+  Built b = build(c, d);
+  auto r = run_on_cpu(b.model, b.feeds);
+  if (!r) {
+    ADD_FAILURE() << "run failed: " << r.status().message();
+    return false;
+  }
+  const Expected e = reference(c, d);
+  const int64_t D = c.dirs();
+  const std::vector<int64_t> yshape = c.layout == 0 ? std::vector<int64_t>{c.seq, D, c.batch, c.hidden}
+                                                    : std::vector<int64_t>{c.batch, c.seq, D, c.hidden};
+  const std::vector<int64_t> sshape =
+      c.layout == 0 ? std::vector<int64_t>{D, c.batch, c.hidden} : std::vector<int64_t>{c.batch, D, c.hidden};
+  std::size_t k = 0;
+  bool ok = true;
+  const std::size_t expected_outputs = std::size_t(c.wants_y()) + c.wants_yh() + c.wants_yc();
+  if (r->size() != expected_outputs) {
+    ADD_FAILURE() << "got " << r->size() << " outputs, expected " << expected_outputs;
+    return false;
+  }
+  auto expect = [&](const std::vector<int64_t>& shape, const std::vector<double>& want, const char* what) {
+    auto res = close_to((*r)[k++], shape, want, what);
+    EXPECT_TRUE(res);
+    ok = ok && res;
+  };
+  if (c.wants_y()) expect(yshape, e.y, "Y");
+  if (c.wants_yh()) expect(sshape, e.yh, "Y_h");
+  if (c.wants_yc()) expect(sshape, e.yc, "Y_c");
+  return ok;
+}
+
+// Stops a long sweep after a few failures, so one bug does not print hundreds of cases.
+struct Sweep {
+  int failures = 0, cases = 0;
+  void run(const Case& c) {
+    if (failures >= 5) return;
+    ++cases;
+    if (!check_case(c)) ++failures;
+  }
+};
+
+const char* const kDirections[] = {"forward", "reverse", "bidirectional"};
+
+// ---------------------------------------------------------------------------------------------------------
+// Sweeps
+
+// Every op x direction x layout x sequence_lens x hidden {3,5,13} x batch {1,3} x seq {1,7}; the other
+// features drawn per case from a seeded generator, so each combination meets many of them.
+TEST(RnnFamily, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+  Sweep sweep;
+  std::mt19937 pick(2024);
+  uint32_t seed = 100;
+  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+    for (const char* dir : kDirections)
+      for (int64_t layout : {0, 1})
+        for (Lens lens : {Lens::kNone, Lens::kFull, Lens::kMixed})
+          for (int64_t hidden : {3, 5, 13})
+            for (int64_t batch : {1, 3})
+              for (int64_t seq : {1, 7}) {
+                Case c;
+                c.op = op, c.direction = dir, c.layout = layout, c.lens = lens, c.hidden = hidden;
+                c.batch = batch, c.seq = seq, c.input = hidden == 13 ? 6 : 3, c.seed = seed++;
+                auto coin = [&] { return (pick() & 1) != 0; };
+                c.init_h = coin();
+                c.init_c = op == Op::kLstm && coin();
+                c.bias = coin();
+                c.peep = op == Op::kLstm && coin();
+                if (coin()) c.clip = 0.4f;
+                c.profile = static_cast<int>(pick() % static_cast<uint32_t>(num_profiles(op)));
+                c.input_forget = op == Op::kLstm && coin();
+                c.lbr = op == Op::kGru && coin();
+                c.outs = static_cast<Outs>(pick() % (op == Op::kLstm ? 4 : 3));
+                c.const_weights = coin();
+                sweep.run(c);
+              }
+  EXPECT_EQ(sweep.cases, 648);
+}
+
+// For each op, the full product of its features at one shape with mixed lengths (0 included).
+TEST(RnnFamily, LstmFeatureProduct) {
+  Sweep sweep;
+  uint32_t seed = 5000;
+  for (const char* dir : kDirections)
+    for (int64_t layout : {0, 1})
+      for (bool init : {false, true})
+        for (bool peep : {false, true})
+          for (bool clip : {false, true})
+            for (int profile : {0, 1, 2})
+              for (bool input_forget : {false, true})
+                for (bool bias : {false, true}) {
+                  Case c;
+                  c.op = Op::kLstm, c.direction = dir, c.layout = layout, c.lens = Lens::kMixed;
+                  c.init_h = c.init_c = init, c.peep = peep, c.profile = profile,
+                  c.input_forget = input_forget;
+                  c.bias = bias, c.seed = seed++;
+                  if (clip) c.clip = 0.3f;
+                  c.const_weights = seed % 2 == 0;
+                  sweep.run(c);
+                }
+}
+
+TEST(RnnFamily, GruFeatureProduct) {
+  Sweep sweep;
+  uint32_t seed = 7000;
+  for (const char* dir : kDirections)
+    for (int64_t layout : {0, 1})
+      for (bool init : {false, true})
+        for (bool clip : {false, true})
+          for (int profile : {0, 1, 2})
+            for (bool lbr : {false, true})
+              for (bool bias : {false, true}) {
+                Case c;
+                c.op = Op::kGru, c.direction = dir, c.layout = layout, c.lens = Lens::kMixed, c.hidden = 13;
+                c.init_h = init, c.profile = profile, c.lbr = lbr, c.bias = bias, c.seed = seed++;
+                if (clip) c.clip = 0.3f;
+                c.const_weights = seed % 2 == 0;
+                sweep.run(c);
+              }
+}
+
+TEST(RnnFamily, RnnFeatureProduct) {
+  Sweep sweep;
+  uint32_t seed = 9000;
+  for (const char* dir : kDirections)
+    for (int64_t layout : {0, 1})
+      for (bool init : {false, true})
+        for (bool clip : {false, true})
+          for (int profile = 0; profile < num_profiles(Op::kRnn); ++profile)
+            for (bool bias : {false, true}) {
+              Case c;
+              c.op = Op::kRnn, c.direction = dir, c.layout = layout, c.lens = Lens::kMixed, c.hidden = 3;
+              c.init_h = init, c.profile = profile, c.bias = bias, c.seed = seed++;
+              if (clip) c.clip = 0.3f;
+              c.const_weights = seed % 2 == 0;
+              sweep.run(c);
+            }
+}
+
+// Each output alone (the others omitted from the node), for each op and direction.
+TEST(RnnFamily, OmittedOutputs) {
+  Sweep sweep;
+  uint32_t seed = 11000;
+  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+    for (const char* dir : kDirections)
+      for (Outs outs : {Outs::kYOnly, Outs::kYhOnly, Outs::kYcOnly}) {
+        if (outs == Outs::kYcOnly && op != Op::kLstm) continue;
+        Case c;
+        c.op = op, c.direction = dir, c.outs = outs, c.lens = Lens::kMixed, c.init_h = true;
+        c.init_c = op == Op::kLstm, c.seed = seed++;
+        sweep.run(c);
+      }
+}
+
+// Opset 7 (no layout attribute), hidden_size left to the weights' shape, larger sizes.
+TEST(RnnFamily, Opset7AndInferredHiddenSize) {
+  Sweep sweep;
+  uint32_t seed = 12000;
+  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+    for (const char* dir : kDirections)
+      for (bool const_weights : {false, true}) {
+        Case c;
+        c.op = op, c.direction = dir, c.opset = 7, c.lens = Lens::kMixed, c.init_h = true, c.seed = seed++;
+        c.const_weights = const_weights;
+        sweep.run(c);
+        c.opset = 14, c.hidden_attr = false, c.seed = seed++;
+        sweep.run(c);
+        c.hidden_attr = true, c.seq = 12, c.batch = 9, c.input = 33, c.hidden = 37, c.seed = seed++;
+        c.layout = 1;
+        sweep.run(c);
+      }
+}
+
+// Alpha/beta go, in order, to the functions that take them (Sigmoid and Tanh take none): the attribute lists
+// are written by hand here and the Act values state what each function must receive.
+TEST(RnnFamily, AlphaAndBetaAreConsumedInOrder) {
+  Sweep sweep;
+  Case c;
+  c.lens = Lens::kMixed, c.seed = 13000;
+  c.custom_acts = {{"HardSigmoid", 0.3, 0.6}, {"LeakyRelu", 0.7}, {"Tanh"}};
+  c.raw_alpha = {0.3f, 0.7f}, c.raw_beta = {0.6f};
+  sweep.run(c);
+  c.direction = "bidirectional", c.seed = 13001;
+  c.custom_acts = {{"Sigmoid"},  {"LeakyRelu", 0.3},      {"Tanh"}, {"HardSigmoid", 0.25, 0.6},
+                   {"Elu", 0.7}, {"ScaledTanh", 0.9, 2.0}};
+  c.raw_alpha = {0.3f, 0.25f, 0.7f, 0.9f}, c.raw_beta = {0.6f, 2.0f};
+  sweep.run(c);
+  // Lists that run out: the later functions get their defaults (HardSigmoid 0.2/0.5, Elu 1).
+  c.op = Op::kGru, c.direction = "bidirectional", c.seed = 13002;
+  c.custom_acts = {{"LeakyRelu", 0.2}, {"Tanh"}, {"HardSigmoid"}, {"Elu"}};
+  c.raw_alpha = {0.2f}, c.raw_beta = {};
+  sweep.run(c);
+  // Names are matched without regard to case, as other runtimes do.
+  c.op = Op::kRnn, c.direction = "forward", c.seed = 13003;
+  c.custom_acts = {{"LeakyRelu", 0.2}}, c.lowercase_names = true;
+  c.raw_alpha = {0.2f};
+  sweep.run(c);
+  EXPECT_EQ(sweep.failures, 0);
+}
+
+// RNN's schema default lists two activations (Tanh, Tanh) even for one direction; with two names and one
+// direction, the first is the one that applies.
+TEST(RnnFamily, RnnWithTwoActivationsForOneDirectionUsesTheFirst) {
+  Sweep sweep;
+  Case c;
+  c.op = Op::kRnn, c.seed = 13500;
+  c.custom_acts = {{"Relu"}, {"Tanh"}};
+  sweep.run(c);
+  c.direction = "reverse", c.seed = 13501;
+  c.custom_acts = {{"Softsign"}, {"Relu"}};
+  sweep.run(c);
+  EXPECT_EQ(sweep.failures, 0);
+}
+
+// Empty extents: no time steps (Y empty, Y_h = initial_h) and an empty batch.
+TEST(RnnFamily, ZeroSequenceLengthAndZeroBatch) {
+  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn}) {
+    Case c;
+    c.op = op, c.direction = "bidirectional", c.seq = 0, c.init_h = true, c.init_c = op == Op::kLstm,
+    c.seed = 14000;
+    EXPECT_TRUE(check_case(c));
+    c.seq = 4, c.batch = 0, c.layout = 1;
+    EXPECT_TRUE(check_case(c));
+  }
+}
+
+// One compiled kernel run from several threads at once gives every caller the right result (run keeps no
+// state of its own).
+TEST(RnnFamily, ConcurrentRunsShareOneKernel) {
+  for (bool const_weights : {true, false}) {
+    Case c;
+    c.direction = "bidirectional", c.lens = Lens::kMixed, c.peep = true, c.const_weights = const_weights;
+    c.outs = Outs::kYOnly, c.seed = 15000;
+    const Data d = make_data(c);
+    Built b = build(c, d);
+    auto ir = import_proto(b.model);
+    ASSERT_TRUE(ir) << ir.status().message();
+    const cpu::CpuDevice device;
+    auto exec = GraphExecutor::compile(*ir->graph, device);
+    ASSERT_TRUE(exec) << exec.status().message();
+    std::vector<const Tensor*> feeds;
+    for (const Tensor& t : b.feeds) feeds.push_back(&t);
+    const Expected e = reference(c, d);
+    std::atomic<int> bad{0};
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 4; ++i)
+      threads.emplace_back([&] {
+        for (int k = 0; k < 20; ++k) {
+          auto r = (*exec)->run(feeds);
+          if (!r || !close_to((*r)[0], {c.seq, 2, c.batch, c.hidden}, e.y, "Y")) ++bad;
+        }
+      });
+    for (auto& t : threads) t.join();
+    EXPECT_EQ(bad.load(), 0);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Errors
+
+// Makes every graph input's shape symbolic, so the importer lets any shape through to the kernel.
+void make_inputs_symbolic(onnx::ModelProto& m) {
+  for (auto& in : *m.mutable_graph()->mutable_input()) {
+    auto* shape = in.mutable_type()->mutable_tensor_type()->mutable_shape();
+    for (int i = 0; i < shape->dim_size(); ++i) shape->mutable_dim(i)->set_dim_param("d" + std::to_string(i));
+  }
+}
+
+void expect_error(const onnx::ModelProto& m, const std::vector<Tensor>& feeds, const std::string& needle) {
+  auto r = run_on_cpu(m, feeds);
+  ASSERT_FALSE(r) << "expected an error mentioning '" << needle << "'";
+  EXPECT_NE(r.status().message().find(needle), std::string::npos) << r.status().message();
+}
+
+onnx::AttributeProto* find_attr(onnx::NodeProto* n, const std::string& name) {
+  for (auto& a : *n->mutable_attribute())
+    if (a.name() == name) return &a;
+  return nullptr;
+}
+
+// Gives W (initializer or graph input) other dimensions and zero values.
+void replace_w(Built& b, bool is_constant, const std::vector<int64_t>& dims) {
+  std::vector<float> zeros(static_cast<std::size_t>(shape_numel(dims)), 0.0f);
+  if (is_constant) {
+    for (auto& t : *b.model.mutable_graph()->mutable_initializer()) {
+      if (t.name() != "W") continue;
+      t.clear_dims();
+      t.clear_float_data();
+      for (int64_t d : dims) t.add_dims(d);
+      for (float v : zeros) t.add_float_data(v);
+    }
+  } else {
+    b.feeds[1] = make_tensor<float>(dims, zeros);
+    make_inputs_symbolic(b.model);
+  }
+}
+
+TEST(RnnErrors, WrongWShape) {
+  for (bool const_weights : {true, false}) {
+    SCOPED_TRACE(const_weights ? "constant W" : "W fed at run time");
+    Case c;
+    c.const_weights = const_weights;
+    Built b = build(c, make_data(c));
+    replace_w(b, const_weights, {1, 21, 4});  // one row too many for 4*5
+    expect_error(b.model, b.feeds,
+                 "W must have shape [1, 4*5, input_size] (hidden_size 5, 1 direction), got [1,21,4]");
+    replace_w(b, const_weights, {2, 20, 4});  // two directions' worth for a forward LSTM
+    expect_error(b.model, b.feeds, "W must have shape [1, 4*5, input_size]");
+  }
+}
+
+TEST(RnnErrors, HiddenSizeMismatch) {
+  for (bool const_weights : {true, false}) {
+    Case c;
+    c.const_weights = const_weights;
+    Built b = build(c, make_data(c));
+    find_attr(b.node, "hidden_size")->set_i(4);
+    make_inputs_symbolic(b.model);
+    expect_error(b.model, b.feeds, "(hidden_size 4");
+  }
+  // Without hidden_size, W's rows must divide into the gates.
+  Case c;
+  c.op = Op::kGru, c.hidden_attr = false, c.const_weights = true;
+  Built b = build(c, make_data(c));
+  replace_w(b, true, {1, 14, 4});
+  expect_error(b.model, b.feeds, "3*hidden_size rows");
+}
+
+TEST(RnnErrors, OtherWeightShapes) {
+  Case c;
+  c.peep = true, c.init_h = true;
+  const Data d = make_data(c);
+  {
+    Built b = build(c, d);
+    b.feeds[3] = make_tensor<float>({1, 39}, std::vector<float>(39, 0.0f));  // B: 2*4*5 = 40 wanted
+    make_inputs_symbolic(b.model);
+    expect_error(b.model, b.feeds, "B must have shape");
+  }
+  {
+    Built b = build(c, d);
+    b.feeds[5] = make_tensor<float>({1, 16}, std::vector<float>(16, 0.0f));  // P: 3*5 wanted
+    make_inputs_symbolic(b.model);
+    expect_error(b.model, b.feeds, "P must have shape");
+  }
+  {
+    Built b = build(c, d);
+    b.feeds[4] = make_tensor<float>({1, 2, 5}, std::vector<float>(10, 0.0f));  // initial_h: batch is 3
+    make_inputs_symbolic(b.model);
+    expect_error(b.model, b.feeds, "initial_h (input 5) must be float32 [1,3,5]");
+  }
+  {
+    Built b = build(c, d);
+    b.feeds[0] = make_tensor<float>({7, 3, 2}, std::vector<float>(42, 0.0f));  // X: input size 4 wanted
+    make_inputs_symbolic(b.model);
+    expect_error(b.model, b.feeds, "has input size 2 but W expects 4");
+  }
+  {
+    Built b = build(c, d);
+    b.feeds[0] = make_tensor<float>({21, 4}, std::vector<float>(84, 0.0f));
+    b.model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+    expect_error(b.model, b.feeds, "X must have rank 3");
+  }
+}
+
+TEST(RnnErrors, SequenceLensOutOfRange) {
+  for (int32_t bad : {8, -1}) {
+    Case c;
+    c.lens = Lens::kFull;
+    const Data d = make_data(c);
+    Built b = build(c, d);
+    b.feeds[4] = make_tensor<int32_t>({3}, {7, bad, 2});
+    expect_error(b.model, b.feeds, "sequence_lens[1] = " + std::to_string(bad) + " is outside [0, 7]");
+  }
+  Case c;
+  c.lens = Lens::kFull;
+  const Data d = make_data(c);
+  Built b = build(c, d);
+  b.feeds[4] = make_tensor<int32_t>({2}, {7, 7});
+  make_inputs_symbolic(b.model);
+  expect_error(b.model, b.feeds, "sequence_lens (input 4) must have shape [3]");
+}
+
+TEST(RnnErrors, BadAttributes) {
+  Case c;
+  c.direction = "bidirectional";
+  const Data d = make_data(c);
+  auto with = [&](const std::function<void(onnx::NodeProto*)>& edit, const std::string& needle) {
+    Built b = build(c, d);
+    edit(b.node);
+    SCOPED_TRACE(needle);
+    expect_error(b.model, b.feeds, needle);
+  };
+  with(
+      [](onnx::NodeProto* n) {
+        set_strings(n, "activations", {"Sigmoid", "Swish", "Tanh", "Sigmoid", "Tanh", "Tanh"});
+      },
+      "unknown activation 'Swish'");
+  with(
+      [](onnx::NodeProto* n) {
+        set_strings(n, "activations", {"Sigmoid", "Tanh", "Tanh"});
+      },
+      "activations has 3 functions; bidirectional needs 6");
+  with([](onnx::NodeProto* n) { find_attr(n, "direction")->set_s("sideways"); }, "direction 'sideways'");
+  with([](onnx::NodeProto* n) { set_float(n, "clip", -1.0f); }, "clip must be positive");
+  with([](onnx::NodeProto* n) { set_int(n, "input_forget", 2); }, "input_forget must be 0 or 1");
+  with([](onnx::NodeProto* n) { set_int(n, "layout", 2); }, "layout must be 0 or 1");
+  with([](onnx::NodeProto* n) { find_attr(n, "hidden_size")->set_i(0); }, "hidden_size must be positive");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// ONNX's backend node tests and PyTorch exports
+
+Tensor read_pb(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << f.rdbuf();
+  onnx::TensorProto t;
+  EXPECT_TRUE(t.ParseFromString(bytes.str())) << path;
+  auto data = onnx_import::import_tensor(t, onnx_import::ExternalDataReader(""), path.string());
+  EXPECT_TRUE(data) << path << ": " << data.status().message();
+  return data ? Tensor::from_constant(*data) : Tensor();
+}
+
+onnx::ModelProto read_model(const std::filesystem::path& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << f.rdbuf();
+  onnx::ModelProto m;
+  EXPECT_TRUE(m.ParseFromString(bytes.str())) << path;
+  return m;
+}
+
+std::vector<Tensor> read_all(const std::filesystem::path& dir, const std::string& prefix) {
+  std::vector<Tensor> out;
+  for (int i = 0; std::filesystem::exists(dir / (prefix + std::to_string(i) + ".pb")); ++i)
+    out.push_back(read_pb(dir / (prefix + std::to_string(i) + ".pb")));
+  return out;
+}
+
+// Runs a test-case folder (model.onnx + test_data_set_0) and compares every output. Returns the run's error
+// message when it could not run.
+std::optional<std::string> run_case_folder(const std::filesystem::path& dir) {
+  SCOPED_TRACE(dir.string());
+  if (!std::filesystem::exists(dir / "model.onnx")) return "no model.onnx in " + dir.string();
+  const onnx::ModelProto m = read_model(dir / "model.onnx");
+  const std::vector<Tensor> inputs = read_all(dir / "test_data_set_0", "input_");
+  const std::vector<Tensor> outputs = read_all(dir / "test_data_set_0", "output_");
+  EXPECT_FALSE(outputs.empty()) << "no expected outputs in " << dir;
+  auto r = run_on_cpu(m, inputs);
+  if (!r) return r.status().message();
+  EXPECT_EQ(r->size(), outputs.size());
+  for (std::size_t i = 0; i < outputs.size() && i < r->size(); ++i) {
+    const Tensor& want = outputs[i];
+    std::vector<double> values(want.data<float>(), want.data<float>() + want.numel());
+    EXPECT_TRUE(close_to((*r)[i], want.shape(), values, "output " + std::to_string(i)));
+  }
+  return std::nullopt;
+}
+
+TEST(RnnOnnxCases, BackendNodeTests) {
+  const std::filesystem::path root = "/usr/share/libonnx-testdata/data/node";
+  if (!std::filesystem::exists(root)) GTEST_SKIP() << "libonnx-testdata is not installed at " << root;
+  std::vector<std::string> names;
+  for (const auto& e : std::filesystem::directory_iterator(root)) {
+    const std::string n = e.path().filename().string();
+    for (const char* prefix : {"test_lstm_", "test_gru_", "test_rnn_", "test_simple_rnn_"})
+      if (n.rfind(prefix, 0) == 0) names.push_back(n);
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_GE(names.size(), 12u);
+  for (const std::string& n : names) {
+    auto err = run_case_folder(root / n);
+    EXPECT_FALSE(err) << n << ": " << err.value_or("");
+  }
+}
+
+// PyTorch exports: the RNN ops come with Transpose, Squeeze, Slice, Concat... from other kernel families.
+// Until every one exists, a model that needs a missing kernel is skipped and says which.
+class RnnPyTorchModels : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RnnPyTorchModels, MatchPyTorch) {
+  const std::filesystem::path dir = source_path("tests/data/pytorch/" + GetParam());
+  auto err = run_case_folder(dir);
+  if (err && err->find("no CPU kernel for op '") != std::string::npos) GTEST_SKIP() << *err;
+  EXPECT_FALSE(err) << err.value_or("");
+}
+
+INSTANTIATE_TEST_SUITE_P(Exports, RnnPyTorchModels,
+                         ::testing::Values("lstm_initial_state", "lstm_opset17", "gru_batch_first",
+                                           "rnn_tanh_2layer", "lstm_2layer_bidir"));
+
+}  // namespace
+}  // namespace tandem

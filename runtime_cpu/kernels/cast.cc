@@ -1,0 +1,98 @@
+#include "runtime_cpu/kernels/cast.h"
+
+#include <string>
+
+#include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/element_types.h"
+
+namespace tandem::cpu {
+namespace {
+
+using CastTypes = TypeList<float, double, Half, BFloat16, int8_t, int16_t, int32_t, int64_t, uint8_t,
+                           uint16_t, uint32_t, uint64_t, Bool>;
+
+// The output is `in` itself when the type does not change (tensors are immutable, so sharing is safe).
+Status cast_output(KernelContext& ctx, const Tensor& in, DType to) {
+  if (!castable(in.dtype()))
+    return ctx.error("input 0 has type " + std::string(dtype_name(in.dtype())) +
+                     ", which Cast does not take (it takes " + type_names(CastTypes{}) + ")");
+  if (in.dtype() == to) {
+    ctx.set_output(0, in);
+    return Status::ok();
+  }
+  Tensor& out = ctx.allocate_output(0, to, in.shape());
+  Status s = cast_into(in, out);
+  return s ? s : ctx.error(s.message());
+}
+
+class CastKernel final : public Kernel {
+ public:
+  explicit CastKernel(DType to) : to_(to) {}
+  Status run(KernelContext& ctx) const override {
+    if (!ctx.input(0)) return ctx.error("input 0 is missing");
+    return cast_output(ctx, *ctx.input(0), to_);
+  }
+
+ private:
+  const DType to_;
+};
+
+Result<KernelPtr> make_cast(const KernelInit& init) {
+  const Node& n = init.node();
+  const Attribute* a = n.attribute("to");
+  if (!a || a->kind != Attribute::Kind::kInt) return init.error("attribute 'to' (an int) is missing");
+  const auto to = a->i >= 0 && a->i <= 1000 ? dtype_from_onnx(static_cast<int32_t>(a->i)) : std::nullopt;
+  if (!to || !castable(*to))
+    return init.error("cannot cast to type " + (to ? std::string(dtype_name(*to)) : std::to_string(a->i)) +
+                      " (supported: " + type_names(CastTypes{}) + ")");
+  if (*to == DType::kBFloat16 && n.opset < 13) return init.error("bfloat16 needs opset 13 or later");
+  return KernelPtr(new CastKernel(*to));
+}
+
+// The target type is the type of input 1, whose elements are never read.
+class CastLikeKernel final : public Kernel {
+ public:
+  Status run(KernelContext& ctx) const override {
+    if (!ctx.input(0) || !ctx.input(1))
+      return ctx.error("needs 2 inputs: the tensor and one of the target type");
+    const DType to = ctx.input(1)->dtype();
+    if (!castable(to))
+      return ctx.error("cannot cast to type " + std::string(dtype_name(to)) + " (input 1 is " +
+                       ctx.input(1)->describe() + ")");
+    return cast_output(ctx, *ctx.input(0), to);
+  }
+};
+
+Result<KernelPtr> make_cast_like(const KernelInit&) { return KernelPtr(new CastLikeKernel()); }
+
+}  // namespace
+
+bool castable(DType t) {
+  return dispatch(t, CastTypes{}, [](auto) {});
+}
+
+Status cast_into(const Tensor& in, Tensor& out) {
+  if (in.numel() != out.numel())
+    return Status::error("cast of " + in.describe() + " into " + out.describe() + ": element counts differ");
+  bool known_out = false;
+  const bool known_in = dispatch(in.dtype(), CastTypes{}, [&](auto s) {
+    known_out = dispatch(out.dtype(), CastTypes{}, [&](auto d) {
+      using S = typename decltype(s)::type;
+      using D = typename decltype(d)::type;
+      const S* p = in.data<S>();
+      D* q = out.data<D>();
+      for (int64_t i = 0, n = in.numel(); i < n; ++i) q[i] = convert_element<D>(p[i]);
+    });
+  });
+  if (!known_in || !known_out)
+    return Status::error("cannot cast " + std::string(dtype_name(in.dtype())) + " to " +
+                         std::string(dtype_name(out.dtype())));
+  return Status::ok();
+}
+
+void register_cast_kernels(KernelRegistry& r) {
+  r.add("Cast", make_cast);
+  r.add("CastLike", make_cast_like);
+}
+
+}  // namespace tandem::cpu

@@ -1,0 +1,16 @@
+// Row-major single-precision matrix products through oneDNN, for MatMul, Gemm and Conv.
+#pragma once
+
+#include <cstdint>
+
+#include "graph/status.h"
+
+namespace tandem::cpu {
+
+// C[m x n] = alpha * op(A) * op(B) + beta * C, all row-major; op(A) is [m x k] (A itself [k x m] when
+// trans_a), op(B) is [k x n]. Leading dimensions are in elements. Thread-safe; empty products are fine
+// (k == 0 scales C by beta). Fails only when oneDNN refuses the arguments.
+Status sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+             int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+
+}  // namespace tandem::cpu

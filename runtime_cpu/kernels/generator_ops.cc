@@ -1,0 +1,164 @@
+// Ops that make tensors from a few numbers (ConstantOfShape, Range), and Dropout, which at inference is the
+// identity.
+#include <cmath>
+#include <cstring>
+#include <type_traits>
+
+#include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/tensor_ops.h"
+
+namespace tandem::cpu {
+namespace {
+
+class ConstantOfShapeKernel final : public Kernel {
+ public:
+  ConstantOfShapeKernel(DType dtype, std::vector<std::byte> value)
+      : dtype_(dtype), value_(std::move(value)) {}
+
+  Status run(KernelContext& ctx) const override {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* shape_in, required_input(ctx, 0, "input"));
+    TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> shape, read_ints(ctx, *shape_in, "shape"));
+    for (int64_t d : shape)
+      if (d < 0) return ctx.error("shape " + shape_string(shape) + " has a negative dimension");
+    TANDEM_RETURN_IF_ERROR(check_output_size(ctx, shape, dtype_));
+    Tensor& y = ctx.allocate_output(0, dtype_, std::move(shape));  // an empty shape gives a scalar
+    fill_elements(y.raw(), y.numel(), value_.data(), value_.size());
+    return Status::ok();
+  }
+
+ private:
+  DType dtype_;
+  std::vector<std::byte> value_;
+};
+
+Result<KernelPtr> make_constant_of_shape(const KernelInit& init) {
+  const Attribute* a = init.node().attribute("value");
+  if (!a) return KernelPtr(new ConstantOfShapeKernel(DType::kFloat32, std::vector<std::byte>(sizeof(float))));
+  if (a->kind != Attribute::Kind::kTensor || !a->t) return init.error("attribute 'value' is not a tensor");
+  const TensorData& t = *a->t;
+  if (dtype_size(t.dtype) == 0)
+    return init.error("value of type " + std::string(dtype_name(t.dtype)) + " is not supported");
+  if (t.num_elements() != 1 || t.bytes.size() != dtype_size(t.dtype))
+    return init.error("value must hold one element, got " + std::to_string(t.num_elements()));
+  return KernelPtr(new ConstantOfShapeKernel(t.dtype, t.bytes));
+}
+
+// Range: start + i * delta for i < max(ceil((limit - start) / delta), 0), computed in the element type as
+// the spec writes it.
+class RangeKernel final : public Kernel {
+ public:
+  Status run(KernelContext& ctx) const override {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* start, required_input(ctx, 0, "start"));
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* limit, required_input(ctx, 1, "limit"));
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* delta, required_input(ctx, 2, "delta"));
+    for (const Tensor* t : {start, limit, delta}) {
+      if (t->numel() != 1 || t->rank() > 1)
+        return ctx.error("start, limit and delta must be scalars, got " + t->describe());
+      if (t->dtype() != start->dtype())
+        return ctx.error("start, limit and delta must have one type, got " + start->describe() + " and " +
+                         t->describe());
+    }
+    switch (start->dtype()) {
+      case DType::kFloat32:
+        return fill<float>(ctx, *start, *limit, *delta);
+      case DType::kFloat64:
+        return fill<double>(ctx, *start, *limit, *delta);
+      case DType::kInt16:
+        return fill<int16_t>(ctx, *start, *limit, *delta);
+      case DType::kInt32:
+        return fill<int32_t>(ctx, *start, *limit, *delta);
+      case DType::kInt64:
+        return fill<int64_t>(ctx, *start, *limit, *delta);
+      default:
+        return ctx.error("type " + std::string(dtype_name(start->dtype())) +
+                         " is not supported (float32, float64, int16, int32, int64 are)");
+    }
+  }
+
+ private:
+  template <typename T>
+  static Status fill(KernelContext& ctx, const Tensor& s, const Tensor& l, const Tensor& d) {
+    const T start = s.data<T>()[0], limit = l.data<T>()[0], delta = d.data<T>()[0];
+    if (delta == T(0)) return ctx.error("delta is 0");
+    int64_t n = 0;
+    if constexpr (std::is_floating_point_v<T>) {
+      const double c =
+          std::ceil(static_cast<double>(static_cast<T>(limit - start)) / static_cast<double>(delta));
+      if (!(c < 9.0e15)) return ctx.error("start, limit and delta give no finite element count");
+      n = c > 0 ? static_cast<int64_t>(c) : 0;
+    } else {
+      // Unsigned differences: exact for any pair of int64 values, where a signed one could overflow.
+      const auto ustart = static_cast<uint64_t>(static_cast<int64_t>(start));
+      const auto ulimit = static_cast<uint64_t>(static_cast<int64_t>(limit));
+      const auto udelta = static_cast<uint64_t>(static_cast<int64_t>(delta));
+      uint64_t count = 0;
+      if (delta > 0 && limit > start) count = (ulimit - ustart - 1) / udelta + 1;
+      if (delta < 0 && start > limit) count = (ustart - ulimit - 1) / (0 - udelta) + 1;
+      if (count > (uint64_t{1} << 48))
+        return ctx.error("start, limit and delta give " + std::to_string(count) +
+                         " elements, which is too many");
+      n = static_cast<int64_t>(count);
+    }
+    TANDEM_RETURN_IF_ERROR(check_output_size(ctx, {n}, s.dtype()));
+    Tensor& y = ctx.allocate_output(0, s.dtype(), {n});
+    T* out = y.data<T>();
+    for (int64_t i = 0; i < n; ++i) {
+      if constexpr (std::is_floating_point_v<T>) {
+        out[i] = start + static_cast<T>(i) * delta;
+      } else {  // wraps modulo 2^64 on the way, lands in range
+        out[i] = static_cast<T>(static_cast<int64_t>(static_cast<uint64_t>(static_cast<int64_t>(start)) +
+                                                     static_cast<uint64_t>(i) *
+                                                         static_cast<uint64_t>(static_cast<int64_t>(delta))));
+      }
+    }
+    return Status::ok();
+  }
+};
+
+// Dropout at inference passes its input through; the optional mask is all ones (true). Opsets 12+ take
+// training_mode as an input, and a true one asks for training, which tandem does not do.
+class DropoutKernel final : public Kernel {
+ public:
+  explicit DropoutKernel(int opset) : opset_(opset) {}
+
+  Status run(KernelContext& ctx) const override {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    if (opset_ >= 12) {
+      if (const Tensor* training = ctx.input(2)) {
+        if (training->dtype() != DType::kBool || training->numel() != 1)
+          return ctx.error("training_mode must be one bool, got " + training->describe());
+        if (training->data<uint8_t>()[0])
+          return ctx.error("training_mode is true, but tandem runs inference only");
+      }
+    }
+    if (ctx.num_outputs() > 1 && ctx.wants_output(1)) {
+      if (opset_ >= 10) {
+        Tensor& mask = ctx.allocate_output(1, DType::kBool, x->shape());
+        if (mask.numel()) std::memset(mask.raw(), 1, static_cast<std::size_t>(mask.numel()));
+      } else {  // before opset 10 the mask has the data's type
+        TANDEM_RETURN_IF_ERROR(check_movable(ctx, *x, "input 0"));
+        auto one = scalar_bytes(x->dtype(), 1.0);
+        if (!one) return ctx.error("mask: " + one.status().message());
+        Tensor& mask = ctx.allocate_output(1, x->dtype(), x->shape());
+        fill_elements(mask.raw(), mask.numel(), one->data(), one->size());
+      }
+    }
+    ctx.set_output(0, *x);
+    return Status::ok();
+  }
+
+ private:
+  int opset_;
+};
+
+}  // namespace
+
+void register_generator_ops(KernelRegistry& r) {
+  r.add("ConstantOfShape", make_constant_of_shape);
+  r.add("Range", [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new RangeKernel()); });
+  r.add("Dropout", [](const KernelInit& init) -> Result<KernelPtr> {
+    return KernelPtr(new DropoutKernel(init.node().opset));
+  });
+}
+
+}  // namespace tandem::cpu

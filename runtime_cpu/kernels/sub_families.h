@@ -1,0 +1,14 @@
+// Kernel families that register.h's functions pull in from files of their own: reduce.cc registers
+// softmax and the normalisations, linear_algebra.cc registers convolution and pooling.
+#pragma once
+
+#include "runtime_cpu/kernel_registry.h"
+
+namespace tandem::cpu {
+
+void register_softmax_kernels(KernelRegistry& r);        // Softmax, LogSoftmax (softmax.cc)
+void register_normalization_kernels(KernelRegistry& r);  // Layer/Batch/InstanceNormalization
+void register_conv_kernels(KernelRegistry& r);           // Conv (conv.cc)
+void register_pool_kernels(KernelRegistry& r);           // MaxPool, AveragePool, Global*Pool (pool.cc)
+
+}  // namespace tandem::cpu

@@ -1,0 +1,85 @@
+// Shared by the shape, index and layout kernels (tensor_ops.cc and the *_ops.cc files it registers). These
+// kernels only move elements, so they work on element sizes rather than element types: one instantiation
+// per size (1, 2, 4, 8, 16 bytes) serves every type the Tensor holds.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+#include "runtime/kernel.h"
+#include "runtime_cpu/kernel_registry.h"
+
+namespace tandem::cpu {
+
+void register_shape_ops(KernelRegistry& r);      // Shape, Size, Reshape, Flatten, Squeeze, Unsqueeze
+void register_layout_ops(KernelRegistry& r);     // Transpose, Expand, Tile, Concat, Split
+void register_index_ops(KernelRegistry& r);      // Gather, Slice, Pad
+void register_generator_ops(KernelRegistry& r);  // ConstantOfShape, Range, Dropout
+
+// A 16-byte element (complex128), copied as a whole.
+struct Bytes16 {
+  uint64_t lo, hi;
+};
+
+// Calls f(U{}) with U the unsigned integer (or Bytes16) type of `elem_size` bytes. Sizes come from
+// dtype_size of a type check_movable accepted, so there is no other case.
+template <typename F>
+void with_element_size(std::size_t elem_size, F&& f) {
+  switch (elem_size) {
+    case 1:
+      f(uint8_t{});
+      break;
+    case 2:
+      f(uint16_t{});
+      break;
+    case 4:
+      f(uint32_t{});
+      break;
+    case 8:
+      f(uint64_t{});
+      break;
+    default:
+      f(Bytes16{});
+      break;
+  }
+}
+
+// Input i, or an error naming it when the node omitted it.
+Result<const Tensor*> required_input(const KernelContext& ctx, std::size_t i, const std::string& what);
+
+// An error unless `t` holds elements of a fixed size (every type but string) on the host.
+Status check_movable(const KernelContext& ctx, const Tensor& t, const std::string& what);
+
+// The elements of a small 1-D int64 or int32 tensor (axes, shape, pads...), or an error naming `what`.
+Result<std::vector<int64_t>> read_ints(const KernelContext& ctx, const Tensor& t, const std::string& what);
+
+// `axes` with negative ones made non-negative, in their order; an error names `what` when one is out of
+// [-rank, rank-1] or repeats.
+Result<std::vector<int64_t>> normalize_axes(const KernelContext& ctx, const std::vector<int64_t>& axes,
+                                            int64_t rank, const std::string& what);
+
+// An error unless a `dtype` tensor of `shape` (built from run-time numbers: Expand's shape, Tile's
+// repeats...) has a byte size that fits in memory arithmetic, so a hostile shape cannot overflow the element
+// count.
+Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& shape, DType dtype);
+
+// Row-major element strides of `shape`.
+std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape);
+
+// Fills the row-major `dst` of `shape` with dst[i_0, ..., i_k] = src[offset + sum_d i_d * strides[d]], for
+// elements of `elem_size` bytes. Strides are in elements and may be 0 (broadcast) or negative (reversed).
+// Transpose, Expand, Tile and Slice are all this one copy with different strides.
+void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const std::vector<int64_t>& shape,
+                  const std::vector<int64_t>& strides, void* dst);
+
+// `count` copies of the `elem_size`-byte element at `value`.
+void fill_elements(void* dst, int64_t count, const void* value, std::size_t elem_size);
+
+// One element of the numeric `dtype` holding `v` (float16 and bfloat16 rounded to nearest even), or an
+// error when `dtype` is not numeric or `v` does not fit an integer type.
+Result<std::vector<std::byte>> scalar_bytes(DType dtype, double v);
+
+}  // namespace tandem::cpu

@@ -1,0 +1,151 @@
+#include "session/tensor_io.h"
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <onnx/onnx_pb.h>
+
+#include "graph/shape.h"
+#include "onnx_import/external_data.h"
+#include "onnx_import/limits.h"
+#include "onnx_import/tensor_import.h"
+
+namespace tandem {
+namespace {
+
+const std::string kNpyMagic = "\x93NUMPY";
+
+// NumPy descr strings for the types tandem reads and writes (little-endian, or byte-sized '|').
+const std::map<std::string, DType>& npy_types() {
+  static const std::map<std::string, DType> m = {
+      {"<f4", DType::kFloat32}, {"<f8", DType::kFloat64}, {"<f2", DType::kFloat16}, {"<i8", DType::kInt64},
+      {"<i4", DType::kInt32},   {"<i2", DType::kInt16},   {"|i1", DType::kInt8},    {"|u1", DType::kUInt8},
+      {"<u2", DType::kUInt16},  {"<u4", DType::kUInt32},  {"<u8", DType::kUInt64},  {"|b1", DType::kBool}};
+  return m;
+}
+
+// The value of `key` in the header's Python dict literal, e.g. 'descr': '<f4' -> "'<f4'".
+std::string dict_value(const std::string& header, const std::string& key) {
+  const auto k = header.find("'" + key + "'");
+  if (k == std::string::npos) return {};
+  auto colon = header.find(':', k);
+  if (colon == std::string::npos) return {};
+  auto start = header.find_first_not_of(' ', colon + 1);
+  if (start == std::string::npos) return {};
+  const char open = header[start];
+  const char close = open == '(' ? ')' : open == '\'' ? '\'' : ',';
+  const auto end = header.find(close, start + 1);
+  if (end == std::string::npos) return {};
+  return header.substr(start, end - start + (close == ',' ? 0 : 1));
+}
+
+Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
+  const std::string what = "'" + path + "': ";
+  if (bytes.size() < 10) return Status::error(what + "truncated .npy header");
+  const int major = static_cast<unsigned char>(bytes[6]);
+  std::size_t header_len = 0, offset = 0;
+  if (major == 1) {
+    header_len = static_cast<unsigned char>(bytes[8]) | static_cast<std::size_t>(static_cast<unsigned char>(bytes[9])) << 8;
+    offset = 10;
+  } else if (major == 2 || major == 3) {
+    if (bytes.size() < 12) return Status::error(what + "truncated .npy header");
+    for (int i = 0; i < 4; ++i) header_len |= static_cast<std::size_t>(static_cast<unsigned char>(bytes[8 + i])) << (8 * i);
+    offset = 12;
+  } else {
+    return Status::error(what + ".npy version " + std::to_string(major) + " is not supported");
+  }
+  if (bytes.size() < offset + header_len) return Status::error(what + "truncated .npy header");
+  const std::string header = bytes.substr(offset, header_len);
+  std::string descr = dict_value(header, "descr");
+  if (descr.size() < 2) return Status::error(what + ".npy header has no 'descr'");
+  descr = descr.substr(1, descr.size() - 2);
+  if (descr == "=f4") descr = "<f4";
+  auto type = npy_types().find(descr);
+  if (type == npy_types().end())
+    return Status::error(what + ".npy element type '" + descr + "' is not supported (little-endian numbers and bool only)");
+  if (dict_value(header, "fortran_order").rfind("True", 0) == 0)
+    return Status::error(what + "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
+  std::string shape_text = dict_value(header, "shape");
+  if (shape_text.size() < 2 || shape_text.front() != '(') return Status::error(what + ".npy header has no 'shape'");
+  std::vector<int64_t> shape;
+  std::stringstream ss(shape_text.substr(1, shape_text.size() - 2));
+  std::string item;
+  int64_t count = 1;
+  while (std::getline(ss, item, ',')) {
+    const auto first = item.find_first_not_of(' ');
+    if (first == std::string::npos) continue;
+    int64_t d = -1;
+    try {
+      d = std::stoll(item.substr(first));
+    } catch (...) {
+    }
+    if (d < 0 || d > onnx_import::kMaxDimension) return Status::error(what + ".npy shape " + shape_text + " is invalid");
+    auto m = checked_mul(count, d);
+    if (!m || *m > onnx_import::kMaxElements) return Status::error(what + ".npy shape " + shape_text + " is too large");
+    count = *m;
+    shape.push_back(d);
+  }
+  Tensor t = Tensor::empty(type->second, shape);
+  const std::size_t data_at = offset + header_len;
+  if (bytes.size() - data_at != t.nbytes())
+    return Status::error(what + ".npy holds " + std::to_string(bytes.size() - data_at) + " bytes of data, its shape " +
+                         shape_text + " needs " + std::to_string(t.nbytes()));
+  if (t.nbytes()) std::memcpy(t.raw(), bytes.data() + data_at, t.nbytes());
+  return t;
+}
+
+Result<NamedTensor> parse_pb(const std::string& bytes, const std::string& path) {
+  onnx::TensorProto proto;
+  if (!proto.ParseFromString(bytes))
+    return Status::error("'" + path + "': neither a .npy file nor an ONNX TensorProto");
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  onnx_import::ExternalDataReader external(dir.empty() ? "." : dir);
+  TANDEM_ASSIGN_OR_RETURN(TensorDataPtr data, onnx_import::import_tensor(proto, external, "'" + path + "': tensor"));
+  if (data->dtype == DType::kString) return Status::error("'" + path + "': string tensors are not supported");
+  return NamedTensor{proto.name(), Tensor::from_constant(data)};
+}
+
+}  // namespace
+
+Result<NamedTensor> read_tensor_file(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) return Status::error("'" + path + "': file not found");
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string bytes = ss.str();
+  if (bytes.rfind(kNpyMagic, 0) == 0) {
+    TANDEM_ASSIGN_OR_RETURN(Tensor t, parse_npy(bytes, path));
+    return NamedTensor{"", std::move(t)};
+  }
+  return parse_pb(bytes, path);
+}
+
+Status write_npy(const std::string& path, const Tensor& t) {
+  std::string descr;
+  for (const auto& [d, type] : npy_types())
+    if (type == t.dtype()) descr = d;
+  if (descr.empty()) return Status::error("cannot write " + t.describe() + " as .npy");
+  std::string shape = "(";
+  for (int64_t d : t.shape()) shape += std::to_string(d) + ",";
+  if (t.rank() > 1) shape.pop_back();
+  shape += ")";
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline.
+  const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
+  header.append(total - 10 - header.size() - 1, ' ');
+  header += '\n';
+  std::ofstream out(path, std::ios::binary);
+  out << kNpyMagic << '\x01' << '\x00';
+  out.put(static_cast<char>(header.size() & 0xff));
+  out.put(static_cast<char>(header.size() >> 8));
+  out << header;
+  out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  if (!out) return Status::error("cannot write '" + path + "'");
+  return Status::ok();
+}
+
+}  // namespace tandem

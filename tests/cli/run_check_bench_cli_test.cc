@@ -1,0 +1,119 @@
+// `tandem run`, `tandem check` and `tandem bench` as a user runs them.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "session/tensor_io.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+#include "tests/support/run_cli.h"
+
+namespace tandem {
+namespace {
+
+using test::run_cli;
+using test::source_path;
+namespace fs = std::filesystem;
+
+const std::string kOp15Dir = source_path("models/silero_vad/silero_vad_16k_op15");
+const std::string kLstm = source_path("tests/data/pytorch/lstm_initial_state/model.onnx");
+
+TEST(CheckCli, SileroPassesEveryStep) {
+  auto r = run_cli("check " + kOp15Dir);
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("check: 16 passed, 0 failed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("PASS test_data_set_15"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("output: max abs error"), std::string::npos) << r.out;
+}
+
+// A copy of a case with one expected output changed must fail with exit 1 and name the output.
+TEST(CheckCli, AMismatchExitsOneAndShowsTheError) {
+  test::TempDir tmp;
+  const fs::path src = source_path("tests/data/pytorch/gru_batch_first");
+  fs::copy(src, tmp.path() / "case", fs::copy_options::recursive);
+  const std::string out0 = (tmp.path() / "case/test_data_set_0/output_0.pb").string();
+  auto t = read_tensor_file(out0);
+  ASSERT_TRUE(t) << t.status().message();
+  Tensor changed = t->tensor.clone();
+  changed.data<float>()[3] += 0.5f;
+  // Rewrite as .npy (check reads either format by content).
+  ASSERT_TRUE(write_npy(out0, changed).is_ok());
+  auto r = run_cli("check " + (tmp.path() / "case").string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("FAIL test_data_set_0"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("max abs error 5.00e-01"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("check: 0 passed, 1 failed"), std::string::npos) << r.out;
+  // A looser tolerance accepts it.
+  EXPECT_EQ(run_cli("check --atol 0.6 " + (tmp.path() / "case").string()).exit_code, 0);
+}
+
+TEST(CheckCli, AFolderWithoutAModelIsAnError) {
+  test::TempDir tmp;
+  auto r = run_cli("check " + tmp.path().string());
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("no model.onnx"), std::string::npos) << r.out;
+}
+
+TEST(RunCli, WritesEveryOutputAsNpyAndSummarises) {
+  test::TempDir tmp;
+  const std::string set = kOp15Dir + "/test_data_set_12/";
+  auto r = run_cli("run " + kOp15Dir + "/model.onnx --input input=" + set + "input_0.pb --input state=" + set +
+                   "input_1.pb --input sr=" + set + "input_2.pb --output-dir " + tmp.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("output output: float32 [1,1]"), std::string::npos) << r.out;
+  auto prob = read_tensor_file((tmp.path() / "output.npy").string());
+  auto want = read_tensor_file(set + "output_0.pb");
+  ASSERT_TRUE(prob && want);
+  EXPECT_NEAR(prob->tensor.data<float>()[0], want->tensor.data<float>()[0], 1e-5);
+  auto state = read_tensor_file((tmp.path() / "stateN.npy").string());
+  ASSERT_TRUE(state);
+  EXPECT_EQ(state->tensor.shape(), (std::vector<int64_t>{2, 1, 128}));
+}
+
+TEST(RunCli, RandomInputsUseDeclaredShapesAndDims) {
+  test::TempDir tmp;
+  auto r = run_cli("run " + kLstm + " --dim seq=4 --output-dir " + tmp.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("input  x: random float32 [4,1,8] (taking batch=1; set with --dim)"), std::string::npos) << r.out;
+  auto y = read_tensor_file((tmp.path() / "y.npy").string());
+  ASSERT_TRUE(y);
+  EXPECT_EQ(y->tensor.shape(), (std::vector<int64_t>{4, 1, 16}));
+}
+
+TEST(RunCli, BadInputsExitOneWithTheReason) {
+  test::TempDir tmp;
+  // x as int64 instead of float32.
+  ASSERT_TRUE(write_npy((tmp.path() / "x.npy").string(), test::make_tensor<int64_t>({2, 1, 8}, std::vector<int64_t>(16, 1))).is_ok());
+  auto wrong_type = run_cli("run " + kLstm + " --input x=" + (tmp.path() / "x.npy").string() + " --output-dir " +
+                            tmp.path().string());
+  EXPECT_EQ(wrong_type.exit_code, 1);
+  EXPECT_NE(wrong_type.err.find("input 'x' must be float32, got int64"), std::string::npos) << wrong_type.err;
+
+  auto no_such = run_cli("run " + kLstm + " --input nope=" + (tmp.path() / "x.npy").string());
+  EXPECT_EQ(no_such.exit_code, 1);
+  EXPECT_NE(no_such.err.find("the model has no input named 'nope'"), std::string::npos) << no_such.err;
+
+  auto missing_file = run_cli("run " + kLstm + " --input x=/nonexistent.npy");
+  EXPECT_EQ(missing_file.exit_code, 1);
+  EXPECT_NE(missing_file.err.find("'/nonexistent.npy': file not found"), std::string::npos) << missing_file.err;
+
+  EXPECT_EQ(run_cli("run " + kLstm + " --input x").exit_code, 2) << "NAME=FILE required";
+}
+
+TEST(BenchCli, ReportsPercentilesAsJson) {
+  auto r = run_cli("bench " + kLstm + " --dim seq=5 --dim batch=1 --warmup 2 --runs 20 --threads 1 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["runs"], 20);
+  EXPECT_GT(j["median_us"].get<double>(), 0);
+  EXPECT_LE(j["min_us"].get<double>(), j["median_us"].get<double>());
+  EXPECT_LE(j["median_us"].get<double>(), j["p90_us"].get<double>());
+  EXPECT_LE(j["p90_us"].get<double>(), j["p99_us"].get<double>());
+  EXPECT_LE(j["p99_us"].get<double>(), j["max_us"].get<double>());
+  EXPECT_EQ(run_cli("bench " + kLstm + " --runs 0").exit_code, 2);
+}
+
+}  // namespace
+}  // namespace tandem

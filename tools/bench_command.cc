@@ -1,0 +1,89 @@
+#include "tools/bench_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <iostream>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+#include <tandem/tandem.h>
+
+#include "session/model_impl.h"
+#include "session/session_impl.h"
+#include "tools/cli_common.h"
+#include "tools/random_inputs.h"
+
+namespace tandem::cli {
+namespace {
+
+struct BenchArgs {
+  std::string model;
+  std::vector<std::string> dims;
+  int threads = 0, warmup = 10, runs = 100;
+  bool as_json = false;
+};
+
+double percentile(std::vector<double> sorted, double p) {
+  const double at = p * static_cast<double>(sorted.size() - 1);
+  const auto lo = static_cast<std::size_t>(at);
+  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - static_cast<double>(lo));
+}
+
+int run(const BenchArgs& args) {
+  SessionOptions options;
+  options.load.dims = parse_dims(args.dims);
+  options.threads = args.threads;
+  Session session(args.model, options);
+  const Graph& g = session.impl().executor->graph();
+  std::vector<Tensor> tensors;
+  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
+  tensors.reserve(g.inputs().size());
+  for (std::size_t k = 0; k < g.inputs().size(); ++k) {
+    const Value& v = g.value(g.inputs()[k]);
+    if (v.data) continue;
+    tensors.push_back(random_input(v, 1 + k).tensor);
+    feeds[k] = &tensors.back();
+  }
+  const bool tty = isatty(STDERR_FILENO) && !args.as_json;
+  std::vector<double> us;
+  us.reserve(static_cast<std::size_t>(args.runs));
+  for (int i = 0; i < args.warmup + args.runs; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto outs = session.impl().run(feeds);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!outs) throw Error("model '" + args.model + "': " + outs.status().message());
+    if (i >= args.warmup) us.push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
+    if (tty && (i % 10 == 0 || i + 1 == args.warmup + args.runs))
+      std::cerr << "\rbench: " << i + 1 << "/" << args.warmup + args.runs << " runs" << std::flush;
+  }
+  if (tty) std::cerr << "\n";
+  std::sort(us.begin(), us.end());
+  const double median = percentile(us, 0.5), p90 = percentile(us, 0.9), p99 = percentile(us, 0.99);
+  if (args.as_json) {
+    nlohmann::json j = {{"model", args.model}, {"runs", args.runs}, {"warmup", args.warmup},
+                        {"threads", args.threads}, {"median_us", median}, {"p90_us", p90}, {"p99_us", p99},
+                        {"min_us", us.front()}, {"max_us", us.back()}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << "model   " << args.model << "\nruns    " << args.runs << " (after " << args.warmup << " warm-up)\n"
+              << "latency median " << median << " us, p90 " << p90 << " us, p99 " << p99 << " us\n";
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<BenchArgs>();
+  CLI::App* cmd = app.add_subcommand("bench", "Measure the latency of running a model on random inputs");
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
+  cmd->add_option("--threads", args->threads, "Threads per run (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup", args->warmup, "Runs before timing (default 10)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--runs", args->runs, "Timed runs (default 100)")->check(CLI::PositiveNumber);
+  cmd->add_flag("--json", args->as_json, "Print the result as JSON");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace tandem::cli

@@ -2,7 +2,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <cmath>
 #include <new>
+
+#include "graph/float16.h"
 
 namespace tandem {
 namespace {
@@ -77,6 +80,25 @@ Tensor Tensor::clone() const {
   Tensor t = empty(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
   return t;
+}
+
+double element_as_double(const Tensor& t, int64_t i) {
+  switch (t.dtype()) {
+    case DType::kFloat32: return t.data<float>()[i];
+    case DType::kFloat64: return t.data<double>()[i];
+    case DType::kFloat16: return half_to_float(t.data<uint16_t>()[i]);
+    case DType::kBFloat16: return bfloat16_to_float(t.data<uint16_t>()[i]);
+    case DType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
+    case DType::kInt32: return t.data<int32_t>()[i];
+    case DType::kInt16: return t.data<int16_t>()[i];
+    case DType::kInt8: return t.data<int8_t>()[i];
+    case DType::kUInt8: return t.data<uint8_t>()[i];
+    case DType::kBool: return t.data<uint8_t>()[i] != 0;
+    case DType::kUInt16: return t.data<uint16_t>()[i];
+    case DType::kUInt32: return t.data<uint32_t>()[i];
+    case DType::kUInt64: return static_cast<double>(t.data<uint64_t>()[i]);
+    default: return std::nan("");
+  }
 }
 
 std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + " " + shape_string(shape_); }

@@ -63,6 +63,10 @@ class Tensor {
   void* data_ = nullptr;
 };
 
+// Element i of a numeric or bool tensor, widened to double (16-bit floats converted); NaN for other types.
+// For reporting and comparing values, not for kernels' inner loops.
+double element_as_double(const Tensor& t, int64_t i);
+
 // Element count of a shape (1 for a scalar). Shapes reaching here were validated, so no overflow check.
 int64_t shape_numel(const std::vector<int64_t>& shape);
 std::string shape_string(const std::vector<int64_t>& shape);  // "[2,3]"

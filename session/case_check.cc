@@ -6,7 +6,6 @@
 
 #include <tandem/tandem.h>
 
-#include "runtime_cpu/kernels/element_types.h"
 #include "session/model_impl.h"
 #include "session/session_impl.h"
 #include "session/tensor_io.h"
@@ -14,25 +13,6 @@
 namespace tandem {
 namespace fs = std::filesystem;
 namespace {
-
-double element(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::kFloat32: return t.data<float>()[i];
-    case DType::kFloat64: return t.data<double>()[i];
-    case DType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
-    case DType::kInt32: return t.data<int32_t>()[i];
-    case DType::kInt16: return t.data<int16_t>()[i];
-    case DType::kInt8: return t.data<int8_t>()[i];
-    case DType::kUInt8:
-    case DType::kBool: return t.data<uint8_t>()[i];
-    case DType::kUInt16: return t.data<uint16_t>()[i];
-    case DType::kUInt32: return t.data<uint32_t>()[i];
-    case DType::kUInt64: return static_cast<double>(t.data<uint64_t>()[i]);
-    case DType::kFloat16: return cpu::half_to_float(t.data<uint16_t>()[i]);
-    case DType::kBFloat16: return cpu::bfloat16_to_float(t.data<uint16_t>()[i]);
-    default: return std::nan("");
-  }
-}
 
 // Test-data files sorted by their index J (input_10 after input_9).
 std::vector<fs::path> numbered(const fs::path& dir, const std::string& prefix) {
@@ -73,7 +53,7 @@ OutputComparison compare_tensors(const std::string& name, const Tensor& got, con
                      got.dtype() != DType::kFloat16 && got.dtype() != DType::kBFloat16;
   c.pass = true;
   for (int64_t i = 0; i < got.numel(); ++i) {
-    const double g = element(got, i), w = element(want, i);
+    const double g = element_as_double(got, i), w = element_as_double(want, i);
     if (std::isnan(g) || std::isnan(w)) {
       if (std::isnan(g) != std::isnan(w)) c.pass = false, c.max_abs_error = INFINITY;
       continue;

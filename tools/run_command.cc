@@ -26,19 +26,6 @@ struct RunArgs {
   uint64_t seed = 1;
 };
 
-double as_double(const Tensor& t, int64_t i) {
-  switch (t.dtype()) {
-    case DType::kFloat32: return t.data<float>()[i];
-    case DType::kFloat64: return t.data<double>()[i];
-    case DType::kInt64: return static_cast<double>(t.data<int64_t>()[i]);
-    case DType::kInt32: return t.data<int32_t>()[i];
-    case DType::kBool:
-    case DType::kUInt8: return t.data<uint8_t>()[i];
-    case DType::kInt8: return t.data<int8_t>()[i];
-    default: return std::nan("");
-  }
-}
-
 // "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"
 std::string summary(const Tensor& t) {
   std::ostringstream s;
@@ -47,11 +34,11 @@ std::string summary(const Tensor& t) {
   if (n == 0) return "(empty)";
   double lo = INFINITY, hi = -INFINITY, sum = 0;
   for (int64_t i = 0; i < n; ++i) {
-    const double v = as_double(t, i);
+    const double v = element_as_double(t, i);
     lo = std::min(lo, v), hi = std::max(hi, v), sum += v;
   }
   s << "min " << lo << "  max " << hi << "  mean " << sum / static_cast<double>(n) << "  [";
-  for (int64_t i = 0; i < std::min<int64_t>(n, 6); ++i) s << (i ? ", " : "") << as_double(t, i);
+  for (int64_t i = 0; i < std::min<int64_t>(n, 6); ++i) s << (i ? ", " : "") << element_as_double(t, i);
   s << (n > 6 ? ", ...]" : "]");
   return s.str();
 }

@@ -610,20 +610,8 @@ TEST(Pool, GlobalPools) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The ONNX node test suite's cases for these ops. Skipped, and why: none so far (cases built from ops that
-// have no CPU kernel yet are skipped automatically, with the op named).
-const std::map<std::string, std::string> kSkippedCases = {};
-
-class LinearAlgebraNodeCase : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(LinearAlgebraNodeCase, MatchesExpectedOutputs) { run_node_case(GetParam(), kSkippedCases); }
-
-INSTANTIATE_TEST_SUITE_P(Onnx, LinearAlgebraNodeCase,
-                         ::testing::ValuesIn(node_cases({"test_matmul_", "test_gemm_", "test_conv_",
-                                                         "test_maxpool_", "test_averagepool_",
-                                                         "test_globalaveragepool", "test_globalmaxpool"})),
-                         [](const ::testing::TestParamInfo<std::string>& c) { return c.param; });
+// The ONNX node test cases for these ops run in tests/conformance/onnx_node_test.cc, with every other
+// in-scope case and one skip list.
 
 }  // namespace
 }  // namespace tandem::test

@@ -582,25 +582,8 @@ TEST(InstanceNormalization, SpecExampleAndRandom) {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// The ONNX node test suite's cases for these ops. Skipped, and why (cases named *_expanded are built
-// from other ops and are also skipped, automatically, while one of those ops has no CPU kernel):
-const std::map<std::string, std::string> kSkippedCases = {
-    {"test_batchnorm_epsilon_training_mode",
-     "training_mode=1 is refused (see BatchNormalization.TrainingRefused)"},
-    {"test_batchnorm_example_training_mode",
-     "training_mode=1 is refused (see BatchNormalization.TrainingRefused)"},
-};
-
-class ReduceNodeCase : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(ReduceNodeCase, MatchesExpectedOutputs) { run_node_case(GetParam(), kSkippedCases); }
-
-INSTANTIATE_TEST_SUITE_P(Onnx, ReduceNodeCase,
-                         ::testing::ValuesIn(node_cases({"test_reduce_", "test_softmax_", "test_logsoftmax_",
-                                                         "test_layer_normalization_", "test_batchnorm_",
-                                                         "test_instancenorm_"})),
-                         [](const ::testing::TestParamInfo<std::string>& c) { return c.param; });
+// The ONNX node test cases for these ops run in tests/conformance/onnx_node_test.cc, with every other
+// in-scope case and one skip list.
 
 }  // namespace
 }  // namespace tandem::test

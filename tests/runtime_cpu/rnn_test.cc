@@ -849,87 +849,8 @@ TEST(RnnErrors, BadAttributes) {
   with([](onnx::NodeProto* n) { find_attr(n, "hidden_size")->set_i(0); }, "hidden_size must be positive");
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// ONNX's backend node tests and PyTorch exports
-
-Tensor read_pb(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << f.rdbuf();
-  onnx::TensorProto t;
-  EXPECT_TRUE(t.ParseFromString(bytes.str())) << path;
-  auto data = onnx_import::import_tensor(t, onnx_import::ExternalDataReader(""), path.string());
-  EXPECT_TRUE(data) << path << ": " << data.status().message();
-  return data ? Tensor::from_constant(*data) : Tensor();
-}
-
-onnx::ModelProto read_model(const std::filesystem::path& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream bytes;
-  bytes << f.rdbuf();
-  onnx::ModelProto m;
-  EXPECT_TRUE(m.ParseFromString(bytes.str())) << path;
-  return m;
-}
-
-std::vector<Tensor> read_all(const std::filesystem::path& dir, const std::string& prefix) {
-  std::vector<Tensor> out;
-  for (int i = 0; std::filesystem::exists(dir / (prefix + std::to_string(i) + ".pb")); ++i)
-    out.push_back(read_pb(dir / (prefix + std::to_string(i) + ".pb")));
-  return out;
-}
-
-// Runs a test-case folder (model.onnx + test_data_set_0) and compares every output. Returns the run's error
-// message when it could not run.
-std::optional<std::string> run_case_folder(const std::filesystem::path& dir) {
-  SCOPED_TRACE(dir.string());
-  if (!std::filesystem::exists(dir / "model.onnx")) return "no model.onnx in " + dir.string();
-  const onnx::ModelProto m = read_model(dir / "model.onnx");
-  const std::vector<Tensor> inputs = read_all(dir / "test_data_set_0", "input_");
-  const std::vector<Tensor> outputs = read_all(dir / "test_data_set_0", "output_");
-  EXPECT_FALSE(outputs.empty()) << "no expected outputs in " << dir;
-  auto r = run_on_cpu(m, inputs);
-  if (!r) return r.status().message();
-  EXPECT_EQ(r->size(), outputs.size());
-  for (std::size_t i = 0; i < outputs.size() && i < r->size(); ++i) {
-    const Tensor& want = outputs[i];
-    std::vector<double> values(want.data<float>(), want.data<float>() + want.numel());
-    EXPECT_TRUE(close_to((*r)[i], want.shape(), values, "output " + std::to_string(i)));
-  }
-  return std::nullopt;
-}
-
-TEST(RnnOnnxCases, BackendNodeTests) {
-  const std::filesystem::path root = "/usr/share/libonnx-testdata/data/node";
-  if (!std::filesystem::exists(root)) GTEST_SKIP() << "libonnx-testdata is not installed at " << root;
-  std::vector<std::string> names;
-  for (const auto& e : std::filesystem::directory_iterator(root)) {
-    const std::string n = e.path().filename().string();
-    for (const char* prefix : {"test_lstm_", "test_gru_", "test_rnn_", "test_simple_rnn_"})
-      if (n.rfind(prefix, 0) == 0) names.push_back(n);
-  }
-  std::sort(names.begin(), names.end());
-  EXPECT_GE(names.size(), 12u);
-  for (const std::string& n : names) {
-    auto err = run_case_folder(root / n);
-    EXPECT_FALSE(err) << n << ": " << err.value_or("");
-  }
-}
-
-// PyTorch exports: the RNN ops come with Transpose, Squeeze, Slice, Concat... from other kernel families.
-// Until every one exists, a model that needs a missing kernel is skipped and says which.
-class RnnPyTorchModels : public ::testing::TestWithParam<std::string> {};
-
-TEST_P(RnnPyTorchModels, MatchPyTorch) {
-  const std::filesystem::path dir = source_path("tests/data/pytorch/" + GetParam());
-  auto err = run_case_folder(dir);
-  if (err && err->find("no CPU kernel for op '") != std::string::npos) GTEST_SKIP() << *err;
-  EXPECT_FALSE(err) << err.value_or("");
-}
-
-INSTANTIATE_TEST_SUITE_P(Exports, RnnPyTorchModels,
-                         ::testing::Values("lstm_initial_state", "lstm_opset17", "gru_batch_first",
-                                           "rnn_tanh_2layer", "lstm_2layer_bidir"));
+// The libonnx-testdata LSTM/GRU/RNN cases run in tests/conformance/onnx_node_test.cc and the PyTorch exports
+// in tests/session/session_test.cc, through the same code as `tandem check`.
 
 }  // namespace
 }  // namespace tandem

@@ -123,8 +123,8 @@ Result<TensorDataPtr> import_tensor(const onnx::TensorProto& t, const ExternalDa
     if (t.raw_data().size() != want_bytes)
       return fail(what, "has " + std::to_string(t.raw_data().size()) + " bytes of raw_data but its shape and type "
                   "need " + std::to_string(want_bytes));
-    data->bytes.resize(want_bytes);
-    std::memcpy(data->bytes.data(), t.raw_data().data(), want_bytes);
+    data->bytes.assign(reinterpret_cast<const std::byte*>(t.raw_data().data()),
+                       reinterpret_cast<const std::byte*>(t.raw_data().data()) + want_bytes);
     return TensorDataPtr(std::move(data));
   }
   const TypedField field = typed_field(t, *dt);

@@ -125,12 +125,11 @@ class ConcatKernel final : public Kernel {
     }
     // Exporters sometimes concatenate an empty 1-D tensor onto others; it contributes nothing, so it is
     // skipped even when its rank differs (as other runtimes do).
-    const Tensor* first = ctx.input(0);
-    for (std::size_t k = 0; k < ctx.num_inputs(); ++k)
-      if (ctx.input(k)->shape() != std::vector<int64_t>{0}) {
-        first = ctx.input(k);
-        break;
-      }
+    std::size_t reference = 0;
+    while (reference + 1 < ctx.num_inputs() && ctx.input(reference)->shape() == std::vector<int64_t>{0})
+      ++reference;
+    const Tensor* first = ctx.input(reference);
+    const std::string others = "input " + std::to_string(reference) + " ";
     const auto rank = static_cast<int64_t>(first->rank());
     auto axis = normalize_axis(axis_, rank, "axis");
     if (!axis) return ctx.error(axis.status().message());
@@ -141,15 +140,14 @@ class ConcatKernel final : public Kernel {
     for (std::size_t k = 0; k < ctx.num_inputs(); ++k) {
       const Tensor* t = ctx.input(k);
       if (t->dtype() != first->dtype())
-        return ctx.error("input " + std::to_string(k) + " is " + t->describe() + " but input 0 is " +
+        return ctx.error("input " + std::to_string(k) + " is " + t->describe() + " but " + others + "is " +
                          first->describe());
       if (t->rank() != first->rank() && t->shape() == std::vector<int64_t>{0}) continue;
       bool same = t->rank() == first->rank();
       for (std::size_t d = 0; same && d < t->rank(); ++d) same = d == a || t->dim(d) == first->dim(d);
       if (!same)
-        return ctx.error("input " + std::to_string(k) + " " + shape_string(t->shape()) +
-                         " does not match the others " + shape_string(first->shape()) + " outside axis " +
-                         std::to_string(a));
+        return ctx.error("input " + std::to_string(k) + " " + shape_string(t->shape()) + " does not match " +
+                         others + shape_string(first->shape()) + " outside axis " + std::to_string(a));
       out[a] += t->dim(a);
       parts.push_back(t);
     }

@@ -171,7 +171,7 @@ class SqueezeKernel final : public Kernel {
     TANDEM_ASSIGN_OR_RETURN(auto given, axes_.read(ctx));
     const auto& in = x->shape();
     std::vector<bool> drop(in.size(), false);
-    if (!given) {
+    if (!given || given->empty()) {  // no axes (or an empty list, as onnxruntime reads it): every 1
       for (std::size_t d = 0; d < in.size(); ++d) drop[d] = in[d] == 1;
     } else {
       TANDEM_ASSIGN_OR_RETURN(auto axes,

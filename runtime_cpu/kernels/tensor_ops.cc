@@ -2,11 +2,10 @@
 #include "runtime_cpu/kernels/tensor_ops.h"
 
 #include <algorithm>
-#include <bit>
-#include <cmath>
 #include <cstring>
 #include <limits>
 
+#include "graph/float16.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/register.h"
 
@@ -58,10 +57,9 @@ Result<std::vector<int64_t>> normalize_axes(const KernelContext& ctx, const std:
 Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& shape, DType dtype) {
   constexpr int64_t kLimit = int64_t{1} << 48;  // bytes: far beyond any memory, far below overflow
   int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(dtype_size(dtype), 1));
-  for (int64_t d : shape) {
+  for (int64_t d : shape)
     if (d < 0) return ctx.error("output shape " + shape_string(shape) + " has a negative dimension");
-    if (d == 0) return Status::ok();
-  }
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return Status::ok();
   for (int64_t d : shape)
     if (__builtin_mul_overflow(bytes, d, &bytes) || bytes > kLimit)
       return ctx.error("output shape " + shape_string(shape) + " is too large");
@@ -100,29 +98,6 @@ void copy_rows(const U* src, const std::vector<int64_t>& shape, const std::vecto
       index[d] = 0;
     }
   }
-}
-
-uint16_t float_to_half_bits(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
-  const auto sign = static_cast<uint16_t>((x >> 16) & 0x8000u);
-  const uint32_t a = x & 0x7fffffffu;
-  if (a >= 0x7f800000u) return sign | (a > 0x7f800000u ? 0x7e00 : 0x7c00);  // NaN, infinity
-  if (a >= 0x477ff000u) return sign | 0x7c00;                               // rounds past 65504
-  if (a < 0x38800000u) {
-    // Below the smallest normal half (2^-14): a multiple of 2^-24, rounded to nearest even.
-    const float scaled = std::bit_cast<float>(a) * 16777216.0f;  // exact: a power of two
-    return static_cast<uint16_t>(sign | static_cast<uint16_t>(std::nearbyint(scaled)));
-  }
-  uint32_t h = (a - 0x38000000u) >> 13;  // rebias the exponent (127 -> 15), keep 10 mantissa bits
-  const uint32_t rest = a & 0x1fffu;
-  if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) ++h;  // a carry into the exponent is correct
-  return static_cast<uint16_t>(sign | h);
-}
-
-uint16_t float_to_bfloat16_bits(float f) {
-  const uint32_t x = std::bit_cast<uint32_t>(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u);  // quiet NaN
-  return static_cast<uint16_t>((x + 0x7fffu + ((x >> 16) & 1u)) >> 16);
 }
 
 template <typename T>
@@ -183,9 +158,9 @@ Result<std::vector<std::byte>> scalar_bytes(DType dtype, double v) {
     case DType::kFloat64:
       return bytes_of(v);
     case DType::kFloat16:
-      return bytes_of(float_to_half_bits(static_cast<float>(v)));
+      return bytes_of(round_to_narrow_float<5, 10>(v));
     case DType::kBFloat16:
-      return bytes_of(float_to_bfloat16_bits(static_cast<float>(v)));
+      return bytes_of(round_to_narrow_float<8, 7>(v));
     case DType::kInt8:
       return integer_bytes<int8_t>(v, dtype);
     case DType::kInt16:

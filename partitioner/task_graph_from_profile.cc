@@ -1,0 +1,133 @@
+// build_task_graph: a model's main graph plus its Profile as a TaskGraph.
+#include <algorithm>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "graph/topo_order.h"
+#include "partitioner/task_graph.h"
+
+namespace tandem::partition {
+
+namespace {
+
+DeviceCost cost_from(const NodeProfile& np, Device d) {
+  auto it = np.devices.find(std::string(device_name(d)));
+  if (it == np.devices.end())
+    return DeviceCost::unsupported("not profiled on " + std::string(device_name(d)));
+  const NodeDeviceProfile& p = it->second;
+  if (!p.supported)
+    return DeviceCost::unsupported(p.reason.empty() ? "unsupported (no reason given)" : p.reason);
+  return DeviceCost::runs(p.median_us, p.weight_bytes, p.workspace_bytes);
+}
+
+// Size of a value at the profiled shapes: the profile's figure, else a static shape, else (for a node's only
+// output) the node's output_bytes, else 0.
+int64_t value_bytes(const Graph& g, ValueId v, const std::unordered_map<std::string, int64_t>& profiled,
+                    const NodeProfile* producer_profile) {
+  const Value& val = g.value(v);
+  if (auto it = profiled.find(val.name); it != profiled.end()) return it->second;
+  if (auto n = val.shape.num_elements(); n && dtype_size(val.dtype) > 0)
+    return *n * static_cast<int64_t>(dtype_size(val.dtype));
+  if (producer_profile && val.producer != kNoNode && g.node(val.producer).outputs.size() == 1) {
+    int64_t most = 0;
+    for (const auto& [key, d] : producer_profile->devices) most = std::max(most, d.output_bytes);
+    return most;
+  }
+  return 0;
+}
+
+// ONNX Runtime keeps shape arithmetic on the CPU: Shape and Size, and int64 nodes fed only by such nodes
+// and constants. The fallback baseline copies that policy.
+bool is_shape_arithmetic(const Graph& g, const Node& n, const std::vector<bool>& host_preferred) {
+  if (n.domain.empty() && (n.op_type == "Shape" || n.op_type == "Size")) return true;
+  bool fed_by_shape = false;
+  for (ValueId v : n.inputs) {
+    if (v == kNoValue) continue;
+    const Value& val = g.value(v);
+    if (val.kind == ValueKind::kInitializer) continue;
+    if (val.kind != ValueKind::kNodeOutput || !host_preferred[static_cast<std::size_t>(val.producer)])
+      return false;
+    fed_by_shape = true;
+  }
+  if (!fed_by_shape || !n.implicit_inputs.empty()) return false;
+  for (ValueId v : n.outputs)
+    if (v != kNoValue && g.value(v).dtype != DType::kInt64) return false;
+  return true;
+}
+
+}  // namespace
+
+Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
+  std::unordered_map<int64_t, const NodeProfile*> by_index;
+  for (const NodeProfile& np : p.nodes) {
+    if (np.index < 0 || np.index >= static_cast<int64_t>(g.num_nodes()))
+      return Status::error("profile: node #" + std::to_string(np.index) + " ('" + np.name +
+                           "') is not in the model (" + std::to_string(g.num_nodes()) +
+                           " nodes); was the profile taken of another model?");
+    by_index[np.index] = &np;
+  }
+  std::unordered_map<std::string, int64_t> value_sizes;
+  for (const ValueProfile& vp : p.values) value_sizes[vp.name] = vp.bytes;
+  TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
+  std::vector<bool> host_preferred(g.num_nodes(), false);
+  for (NodeId id : order)
+    host_preferred[static_cast<std::size_t>(id)] = is_shape_arithmetic(g, g.node(id), host_preferred);
+
+  TaskGraph tg;
+  std::unordered_set<std::string> names;
+  bool any_gpu = false;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    auto it = by_index.find(static_cast<int64_t>(i));
+    if (it == by_index.end())
+      return Status::error("profile: no entry for node " + n.label(static_cast<NodeId>(i)) + " (#" +
+                           std::to_string(i) + ")");
+    const NodeProfile& np = *it->second;
+    if (np.name != n.name)
+      return Status::error("profile: node #" + std::to_string(i) + " is '" + np.name +
+                           "' in the profile but " + n.label(static_cast<NodeId>(i)) +
+                           " in the model; was the profile taken of another model?");
+    Task t;
+    // Plans and pins need unique names; ONNX does not promise them.
+    t.name = n.name.empty() ? "#" + std::to_string(i) : n.name;
+    if (names.count(t.name)) t.name += "#" + std::to_string(i);
+    names.insert(t.name);
+    t.op_type = n.op_type;
+    t.node_index = static_cast<int64_t>(i);
+    t.cost = {cost_from(np, Device::kCpu), cost_from(np, Device::kGpu)};
+    t.host_preferred = host_preferred[i];
+    any_gpu = any_gpu || t.supports(Device::kGpu);
+    tg.add_task(std::move(t));
+  }
+
+  for (std::size_t v = 0; v < g.num_values(); ++v) {
+    const Value& val = g.value(static_cast<ValueId>(v));
+    const bool output = g.is_graph_output(static_cast<ValueId>(v));
+    int producer = kHost;
+    if (val.kind == ValueKind::kNodeOutput && val.producer != kNoNode) {
+      producer = val.producer;
+    } else if (val.kind != ValueKind::kGraphInput) {
+      continue;  // initializers are weights (in weight_bytes); outer-scope values do not occur in a main
+                 // graph
+    }
+    if (producer == kHost && val.consumers.empty()) continue;  // an unread input moves nothing
+    const NodeProfile* pp = producer == kHost ? nullptr : by_index[producer];
+    const int d = tg.add_data(val.name, value_bytes(g, static_cast<ValueId>(v), value_sizes, pp), producer);
+    for (NodeId c : val.consumers) tg.add_use(d, c);
+    if (output) tg.mark_output(d);
+  }
+
+  for (Device from : kDevices) {
+    const std::string key = std::string(device_name(from)) + "->" + std::string(device_name(other(from)));
+    auto it = p.links.find(key);
+    if (it != p.links.end()) {
+      tg.set_link(from, Link{it->second.alpha_us, it->second.beta_bytes_per_us});
+    } else if (any_gpu) {
+      return Status::error("profile: links.\"" + key + "\" is missing, and some nodes can run on cuda");
+    }
+  }
+  TANDEM_RETURN_IF_ERROR(tg.finalize());
+  return tg;
+}
+
+}  // namespace tandem::partition

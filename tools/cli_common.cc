@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <utility>
 
 namespace tandem::cli {
 
@@ -20,6 +21,38 @@ std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs)
     dims[s.substr(0, eq)] = v;
   }
   return dims;
+}
+
+namespace {
+// Splits "12.5ms" into 12.5 and "ms"; throws UsageError when there is no number or it is negative.
+std::pair<double, std::string> number_and_unit(const std::string& text, const std::string& option) {
+  std::size_t used = 0;
+  double v = -1;
+  try {
+    v = std::stod(text, &used);
+  } catch (...) {
+  }
+  if (used == 0 || !(v >= 0)) throw UsageError{option + " expects a non-negative number with a unit, got '" + text + "'"};
+  return {v, text.substr(used)};
+}
+}  // namespace
+
+double parse_duration_us(const std::string& text, const std::string& option) {
+  const auto [v, unit] = number_and_unit(text, option);
+  if (unit.empty() || unit == "ms") return v * 1e3;
+  if (unit == "us") return v;
+  if (unit == "s") return v * 1e6;
+  throw UsageError{option + ": unknown unit '" + unit + "' (use us, ms or s)"};
+}
+
+int64_t parse_bytes(const std::string& text, const std::string& option) {
+  const auto [v, unit] = number_and_unit(text, option);
+  static const std::map<std::string, double> units = {
+      {"", 1},       {"B", 1},         {"KiB", 1024.0},   {"MiB", 1048576.0}, {"GiB", 1073741824.0},
+      {"KB", 1e3},   {"MB", 1e6},      {"GB", 1e9}};
+  auto it = units.find(unit);
+  if (it == units.end()) throw UsageError{option + ": unknown unit '" + unit + "' (use B, KiB, MiB, GiB, KB, MB or GB)"};
+  return static_cast<int64_t>(v * it->second);
 }
 
 std::string with_thousands(int64_t n) {

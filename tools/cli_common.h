@@ -21,6 +21,11 @@ struct UsageError {
 // Parses repeated "NAME=VALUE" dimension settings; throws UsageError.
 std::map<std::string, int64_t> parse_dims(const std::vector<std::string>& specs);
 
+// "5ms", "250us", "1.5s" or a plain number of milliseconds -> microseconds; throws UsageError.
+double parse_duration_us(const std::string& text, const std::string& option);
+// "2GiB", "512MiB", "64KiB", "1000000" (bytes); also GB/MB/KB as powers of 1000; throws UsageError.
+int64_t parse_bytes(const std::string& text, const std::string& option);
+
 std::string with_thousands(int64_t n);     // 1234567 -> "1,234,567"
 std::string human_bytes(int64_t bytes);    // "1.18 MiB"
 std::string human_flops(double flops);     // "2.10 MFLOP"

@@ -1,0 +1,103 @@
+#include "tools/partition_command.h"
+
+#include <iomanip>
+#include <sstream>
+#include <iostream>
+
+#include <tandem/tandem.h>
+
+#include "partitioner/partitioner.h"
+#include "partitioner/profile.h"
+#include "session/model_impl.h"
+#include "tools/cli_common.h"
+
+namespace tandem::cli {
+namespace {
+
+struct PartitionArgs {
+  std::string model, profile, mode = "latency", slo, gpu_mem, output;
+  std::vector<std::string> pins, dims;
+  bool exact = false;
+};
+
+std::string ms(double us) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(3) << us / 1e3 << " ms";
+  return s.str();
+}
+
+int run(const PartitionArgs& args) {
+  partition::PartitionOptions options;
+  const auto objective = partition::parse_objective(args.mode);
+  if (!objective) throw UsageError{"--mode must be latency or memory, got '" + args.mode + "'"};
+  options.objective = *objective;
+  if (!args.slo.empty()) options.slo_us = parse_duration_us(args.slo, "--slo");
+  if (options.objective == partition::Objective::kMemory && !options.slo_us)
+    throw UsageError{"--mode memory needs --slo (the latency the plan must stay within)"};
+  if (!args.gpu_mem.empty()) options.gpu_budget_bytes = parse_bytes(args.gpu_mem, "--gpu-mem");
+  for (const std::string& pin : args.pins) {
+    auto p = partition::parse_pin(pin);
+    if (!p) throw UsageError{"--pin " + pin + ": " + p.status().message()};
+    options.pins[p->first] = p->second;
+  }
+  options.exact = args.exact;
+
+  LoadOptions load;
+  load.dims = parse_dims(args.dims);
+  Model model = Model::load(args.model, load);
+  const std::string context = "model '" + args.model + "': ";
+  auto profile = partition::load_profile(args.profile);
+  if (!profile) throw Error(profile.status().message());
+  auto tasks = partition::build_task_graph(*model.impl().ir.graph, *profile);
+  if (!tasks) throw Error(context + tasks.status().message());
+
+  auto plan = partition::partition(*tasks, options);
+  if (!plan) throw Error(context + plan.status().message());
+  if (!args.output.empty()) {
+    const Status s = partition::save_plan(*plan, args.output);
+    if (!s.is_ok()) throw Error(s.message());
+  }
+
+  // The plan beside the baselines, all predicted by the same cost model.
+  std::cout << std::left << std::setw(22) << "plan" << std::setw(14) << "latency" << "peak GPU memory\n";
+  auto row = [](const std::string& name, const partition::Plan& p) {
+    std::cout << std::left << std::setw(22) << name << std::setw(14) << ms(p.predicted_latency_us)
+              << human_bytes(p.predicted_peak_gpu_bytes) << "\n";
+  };
+  row(std::string(partition::objective_name(options.objective)) + " (" + plan->algorithm + ")", *plan);
+  for (const std::string& b : partition::baseline_names()) {
+    partition::PartitionOptions base;
+    base.baseline = b;
+    auto p = partition::partition(*tasks, base);
+    if (p) row("baseline " + b, *p);
+    else std::cout << std::left << std::setw(22) << ("baseline " + b) << "not possible: " << p.status().message() << "\n";
+  }
+  int on_gpu = 0;
+  for (const auto& n : plan->nodes) on_gpu += n.device == partition::Device::kGpu ? 1 : 0;
+  std::cout << "\n" << on_gpu << " of " << plan->nodes.size() << " nodes on the GPU, " << plan->copies.size()
+            << " copies";
+  if (options.slo_us) std::cout << "; SLO " << ms(*options.slo_us) << (plan->slo_met ? " met" : " NOT met");
+  std::cout << "\n";
+  for (const std::string& note : plan->notes) std::cout << "note: " << note << "\n";
+  if (!args.output.empty()) std::cout << "plan written to " << args.output << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_partition_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<PartitionArgs>();
+  CLI::App* cmd = app.add_subcommand("partition", "Choose a device for every node from a profile");
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("--profile", args->profile, "Profile JSON (tandem profile)")->required();
+  cmd->add_option("--mode", args->mode, "latency (default) or memory");
+  cmd->add_option("--slo", args->slo, "Latency limit for --mode memory, e.g. 5ms or 800us");
+  cmd->add_option("--gpu-mem", args->gpu_mem, "Cap on predicted peak GPU memory, e.g. 2GiB");
+  cmd->add_option("--pin", args->pins, "NODE=cpu or NODE=cuda (repeatable)");
+  cmd->add_flag("--exact", args->exact, "Branch and bound (graphs of up to 24 nodes)");
+  cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
+  cmd->add_option("-o,--output", args->output, "Write the plan as JSON to this file");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace tandem::cli

@@ -1,9 +1,11 @@
 #include "tools/partition_command.h"
 
+#include <algorithm>
 #include <iomanip>
 #include <sstream>
 #include <iostream>
 
+#include <nlohmann/json.hpp>
 #include <tandem/tandem.h>
 
 #include "partitioner/partitioner.h"
@@ -17,8 +19,33 @@ namespace {
 struct PartitionArgs {
   std::string model, profile, mode = "latency", slo, gpu_mem, output;
   std::vector<std::string> pins, dims;
-  bool exact = false;
+  bool exact = false, sweep = false, as_json = false;
 };
+
+struct FrontierPoint {
+  double slo_us, latency_us;
+  int64_t peak_gpu_bytes;
+};
+
+// Memory-mode plans at SLOs spread from the fastest plan's latency to the all-CPU latency, keeping those no
+// other point beats on both latency and GPU memory: the trade-off a user chooses an SLO from.
+std::vector<FrontierPoint> pareto_sweep(const partition::TaskGraph& tasks, partition::PartitionOptions options,
+                                        double fastest_us, double slowest_us) {
+  constexpr int kSteps = 12;
+  std::vector<FrontierPoint> points;
+  options.objective = partition::Objective::kMemory;
+  for (int k = 0; k < kSteps; ++k) {
+    options.slo_us = fastest_us + (slowest_us - fastest_us) * k / (kSteps - 1);
+    auto p = partition::partition(tasks, options);
+    if (p && p->slo_met) points.push_back({*options.slo_us, p->predicted_latency_us, p->predicted_peak_gpu_bytes});
+  }
+  std::sort(points.begin(), points.end(),
+            [](const auto& a, const auto& b) { return a.latency_us < b.latency_us; });
+  std::vector<FrontierPoint> frontier;
+  for (const FrontierPoint& pt : points)
+    if (frontier.empty() || pt.peak_gpu_bytes < frontier.back().peak_gpu_bytes) frontier.push_back(pt);
+  return frontier;
+}
 
 std::string ms(double us) {
   std::ostringstream s;
@@ -32,7 +59,7 @@ int run(const PartitionArgs& args) {
   if (!objective) throw UsageError{"--mode must be latency or memory, got '" + args.mode + "'"};
   options.objective = *objective;
   if (!args.slo.empty()) options.slo_us = parse_duration_us(args.slo, "--slo");
-  if (options.objective == partition::Objective::kMemory && !options.slo_us)
+  if (options.objective == partition::Objective::kMemory && !options.slo_us && !args.sweep)
     throw UsageError{"--mode memory needs --slo (the latency the plan must stay within)"};
   if (!args.gpu_mem.empty()) options.gpu_budget_bytes = parse_bytes(args.gpu_mem, "--gpu-mem");
   for (const std::string& pin : args.pins) {
@@ -50,6 +77,32 @@ int run(const PartitionArgs& args) {
   if (!profile) throw Error(profile.status().message());
   auto tasks = partition::build_task_graph(*model.impl().ir.graph, *profile);
   if (!tasks) throw Error(context + tasks.status().message());
+
+  if (args.sweep) {
+    partition::PartitionOptions fastest_options = options;
+    fastest_options.objective = partition::Objective::kLatency;
+    fastest_options.slo_us.reset();
+    auto fastest = partition::partition(*tasks, fastest_options);
+    if (!fastest) throw Error(context + fastest.status().message());
+    partition::PartitionOptions cpu_options;
+    cpu_options.baseline = "cpu";
+    auto cpu = partition::partition(*tasks, cpu_options);
+    const double slowest = cpu ? cpu->predicted_latency_us : fastest->predicted_latency_us * 2;
+    const auto frontier = pareto_sweep(*tasks, options, fastest->predicted_latency_us, slowest);
+    if (args.as_json) {
+      nlohmann::json j = nlohmann::json::array();
+      for (const auto& pt : frontier)
+        j.push_back({{"slo_us", pt.slo_us}, {"latency_us", pt.latency_us}, {"peak_gpu_bytes", pt.peak_gpu_bytes}});
+      std::cout << j.dump(2) << "\n";
+    } else {
+      std::cout << "Pareto frontier (memory mode across SLOs; predicted by the cost model)\n"
+                << std::left << std::setw(14) << "SLO" << std::setw(14) << "latency" << "peak GPU memory\n";
+      for (const auto& pt : frontier)
+        std::cout << std::left << std::setw(14) << ms(pt.slo_us) << std::setw(14) << ms(pt.latency_us)
+                  << human_bytes(pt.peak_gpu_bytes) << "\n";
+    }
+    return kExitOk;
+  }
 
   auto plan = partition::partition(*tasks, options);
   if (!plan) throw Error(context + plan.status().message());
@@ -97,6 +150,8 @@ void add_partition_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--exact", args->exact, "Branch and bound (graphs of up to 24 nodes)");
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
   cmd->add_option("-o,--output", args->output, "Write the plan as JSON to this file");
+  cmd->add_flag("--sweep", args->sweep, "Print the Pareto frontier of latency against GPU memory instead");
+  cmd->add_flag("--json", args->as_json, "With --sweep: print the frontier as JSON");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

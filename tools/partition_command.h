@@ -1,5 +1,6 @@
 // `tandem partition MODEL --profile P --mode latency|memory [--slo 5ms] [--gpu-mem 2GiB] [--pin NODE=cpu]...
-// [--exact] -o plan.json`: a device plan from a profile, with a summary against the baselines.
+// [--exact] -o plan.json`: a device plan from a profile, with a summary against the baselines; `--sweep` prints
+// the Pareto frontier of latency against GPU memory instead.
 #pragma once
 
 #include <CLI/CLI.hpp>

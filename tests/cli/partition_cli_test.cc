@@ -95,6 +95,24 @@ TEST(PartitionCli, PinsAreHonoured) {
   EXPECT_EQ(plan->find_node(lstm)->device, Device::kCpu);
 }
 
+TEST(PartitionCli, SweepPrintsAFrontierThatTradesLatencyForMemory) {
+  Fixture f;
+  auto r = run_cli("partition " + kModel + " --profile " + f.profile_path + " --sweep --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_GE(j.size(), 2u) << "the fastest plan uses the GPU, the slowest need not: at least two points";
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    EXPECT_LE(j[i]["latency_us"].get<double>(), j[i]["slo_us"].get<double>() + 1e-6) << j.dump();
+    if (i == 0) continue;
+    // Along the frontier, more latency always buys strictly less GPU memory.
+    EXPECT_GE(j[i]["latency_us"].get<double>(), j[i - 1]["latency_us"].get<double>()) << j.dump();
+    EXPECT_LT(j[i]["peak_gpu_bytes"].get<int64_t>(), j[i - 1]["peak_gpu_bytes"].get<int64_t>()) << j.dump();
+  }
+  EXPECT_EQ(j.back()["peak_gpu_bytes"], 0) << "at the all-CPU latency no GPU memory is needed";
+  auto text = run_cli("partition " + kModel + " --profile " + f.profile_path + " --sweep");
+  EXPECT_NE(text.out.find("Pareto frontier"), std::string::npos) << text.out;
+}
+
 TEST(PartitionCli, BadArgumentsAndFiles) {
   Fixture f;
   EXPECT_EQ(run_cli("partition " + kModel + " --profile " + f.profile_path + " --mode memory").exit_code, 2)

@@ -46,21 +46,21 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     return Status::error("graph '" + g.name + "' reads " + std::to_string(g.outer_refs().size()) +
                          " outer values, got " + std::to_string(outer.size()));
 
-  std::vector<Tensor> values = constants_;  // shares the constants' storage
+  // Per run: the tensors this run produces or was given, and for every value where its tensor lives (the
+  // constants are read in place, so a run touches no reference count of theirs).
+  std::vector<Tensor> owned(g.num_values());
+  std::vector<const Tensor*> at(g.num_values(), nullptr);
+  for (std::size_t v = 0; v < constants_.size(); ++v)
+    if (constants_[v].defined()) at[v] = &constants_[v];
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const ValueId v = g.inputs()[i];
-    if (inputs[i]) values[static_cast<std::size_t>(v)] = *inputs[i];
-    else if (!values[static_cast<std::size_t>(v)].defined())
-      return Status::error("graph input '" + g.value(v).name + "' was not given");
+    const auto v = static_cast<std::size_t>(g.inputs()[i]);
+    if (inputs[i]) at[v] = inputs[i];
+    else if (!at[v]) return Status::error("graph input '" + g.value(g.inputs()[i]).name + "' was not given");
   }
-  for (std::size_t i = 0; i < outer.size(); ++i) values[static_cast<std::size_t>(g.outer_refs()[i])] = *outer[i];
+  for (std::size_t i = 0; i < outer.size(); ++i) at[static_cast<std::size_t>(g.outer_refs()[i])] = outer[i];
 
   std::vector<const Tensor*> in_ptrs, implicit_ptrs;
-  auto ptr = [&](ValueId v) -> const Tensor* {
-    if (v == kNoValue) return nullptr;
-    const Tensor& t = values[static_cast<std::size_t>(v)];
-    return t.defined() ? &t : nullptr;
-  };
+  auto ptr = [&](ValueId v) { return v == kNoValue ? nullptr : at[static_cast<std::size_t>(v)]; };
   for (std::size_t step = 0; step < order_.size(); ++step) {
     const NodeId id = order_[step];
     const Node& n = g.node(id);
@@ -80,18 +80,23 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     for (std::size_t k = 0; k < n.outputs.size(); ++k) {
       if (n.outputs[k] == kNoValue) continue;
       if (!outs[k].defined()) return ctx.error("internal error: output " + std::to_string(k) + " was not produced");
-      values[static_cast<std::size_t>(n.outputs[k])] = std::move(outs[k]);
+      const auto v = static_cast<std::size_t>(n.outputs[k]);
+      owned[v] = std::move(outs[k]);
+      at[v] = &owned[v];
     }
     for (ValueId v : frees_[step])
-      if (!g.is_graph_output(v)) values[static_cast<std::size_t>(v)] = Tensor();
+      if (!g.is_graph_output(v)) {
+        owned[static_cast<std::size_t>(v)] = Tensor();
+        at[static_cast<std::size_t>(v)] = nullptr;
+      }
   }
 
   std::vector<Tensor> result;
   result.reserve(g.outputs().size());
   for (ValueId v : g.outputs()) {
-    if (!values[static_cast<std::size_t>(v)].defined())
-      return Status::error("graph output '" + g.value(v).name + "' was not computed");
-    result.push_back(values[static_cast<std::size_t>(v)]);
+    const Tensor* t = at[static_cast<std::size_t>(v)];
+    if (!t) return Status::error("graph output '" + g.value(v).name + "' was not computed");
+    result.push_back(*t);  // shares the storage: an input, a constant or this run's own
   }
   return result;
 }

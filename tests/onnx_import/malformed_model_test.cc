@@ -123,6 +123,23 @@ onnx::GraphProto* body(onnx::NodeProto* n, const std::string& attr) {
   return g;
 }
 
+// A model whose node 'branch' is If(cond) -> y, with inputs cond and x [3] (and any `more_inputs` adds);
+// `then_fill` and `else_fill` write the bodies, an empty one leaving that branch out.
+ModelProto if_model(const std::function<void(onnx::GraphProto&)>& then_fill,
+                    const std::function<void(onnx::GraphProto&)>& else_fill,
+                    const std::function<void(onnx::GraphProto&)>& more_inputs = {}) {
+  ModelProto m = make_model();
+  auto& g = *m.mutable_graph();
+  add_input(g, "cond", kBool, {});
+  add_input(g, "x", kFloat, {int64_t{3}});
+  if (more_inputs) more_inputs(g);
+  auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
+  if (then_fill) then_fill(*body(n, "then_branch"));
+  if (else_fill) else_fill(*body(n, "else_branch"));
+  add_output(g, "y");
+  return m;
+}
+
 // Fills `g` (at nesting `level`) with If(cond) whose then_branch is filled the same way one level down, until
 // `levels` Ifs are nested; each else_branch is a flat Identity(x), and so is the innermost then_branch.
 void nest_ifs(onnx::GraphProto& g, int level, int levels) {
@@ -399,16 +416,12 @@ std::vector<Case> cases() {
                }),
                {"node 'relu' (Relu)", "input 0", "empty string"}});
   c.push_back({"IfMissingBranch", model([] {
-                 ModelProto m = make_model();
-                 auto& g = *m.mutable_graph();
-                 add_input(g, "cond", kBool, {});
-                 add_input(g, "x", kFloat, {int64_t{3}});
-                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
-                 auto* then_g = body(n, "then_branch");
-                 add_node(*then_g, "Identity", {"x"}, {"t"}, "id");
-                 add_output(*then_g, "t");
-                 add_output(g, "y");
-                 return m;
+                 return if_model(
+                     [](onnx::GraphProto& t) {
+                       add_node(t, "Identity", {"x"}, {"t"}, "id");
+                       add_output(t, "t");
+                     },
+                     {});
                }),
                {"node 'branch' (If)", "Required attribute 'else_branch' is missing"}});
   c.push_back({"AttributeWithoutType", model([] {
@@ -575,55 +588,43 @@ std::vector<Case> cases() {
                }),
                {"node 'if32' (If)", "nests subgraphs more than 32 levels deep"}});
   c.push_back({"IfBranchUsesUnknownValue", model([] {
-                 ModelProto m = make_model();
-                 auto& g = *m.mutable_graph();
-                 add_input(g, "cond", kBool, {});
-                 add_input(g, "x", kFloat, {int64_t{3}});
-                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
-                 auto* then_g = body(n, "then_branch");
-                 add_node(*then_g, "Add", {"x", "phantom"}, {"t"}, "use_phantom");
-                 add_output(*then_g, "t");
-                 auto* else_g = body(n, "else_branch");
-                 add_node(*else_g, "Identity", {"x"}, {"e"}, "id");
-                 add_output(*else_g, "e");
-                 add_output(g, "y");
-                 return m;
+                 return if_model(
+                     [](onnx::GraphProto& t) {
+                       add_node(t, "Add", {"x", "phantom"}, {"t"}, "use_phantom");
+                       add_output(t, "t");
+                     },
+                     [](onnx::GraphProto& e) {
+                       add_node(e, "Identity", {"x"}, {"e"}, "id");
+                       add_output(e, "e");
+                     });
                }),
                {"node 'branch' (If)", "then_branch", "node 'use_phantom' (Add)", "input 1 'phantom'",
                 "not produced"}});
   c.push_back({"IfBranchOutputCount", model([] {
-                 ModelProto m = make_model();
-                 auto& g = *m.mutable_graph();
-                 add_input(g, "cond", kBool, {});
-                 add_input(g, "x", kFloat, {int64_t{3}});
-                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
-                 auto* then_g = body(n, "then_branch");
-                 add_node(*then_g, "Identity", {"x"}, {"t"}, "id");
-                 add_node(*then_g, "Identity", {"x"}, {"t2"}, "id2");
-                 add_output(*then_g, "t");
-                 add_output(*then_g, "t2");
-                 auto* else_g = body(n, "else_branch");
-                 add_node(*else_g, "Identity", {"x"}, {"e"}, "ide");
-                 add_output(*else_g, "e");
-                 add_output(g, "y");
-                 return m;
+                 return if_model(
+                     [](onnx::GraphProto& t) {
+                       add_node(t, "Identity", {"x"}, {"t"}, "id");
+                       add_node(t, "Identity", {"x"}, {"t2"}, "id2");
+                       add_output(t, "t");
+                       add_output(t, "t2");
+                     },
+                     [](onnx::GraphProto& e) {
+                       add_node(e, "Identity", {"x"}, {"e"}, "ide");
+                       add_output(e, "e");
+                     });
                }),
                {"node 'branch' (If)", "then_branch and else_branch produce different number of outputs. 2 != 1"}});
   c.push_back({"IfBranchShapeError", model([] {
-                 ModelProto m = make_model();
-                 auto& g = *m.mutable_graph();
-                 add_input(g, "cond", kBool, {});
-                 add_input(g, "x", kFloat, {int64_t{3}});
-                 add_input(g, "z", kFloat, {int64_t{4}});
-                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
-                 auto* then_g = body(n, "then_branch");
-                 add_node(*then_g, "Add", {"x", "z"}, {"t"}, "inner_add");
-                 add_output(*then_g, "t");
-                 auto* else_g = body(n, "else_branch");
-                 add_node(*else_g, "Identity", {"x"}, {"e"}, "ide");
-                 add_output(*else_g, "e");
-                 add_output(g, "y");
-                 return m;
+                 return if_model(
+                     [](onnx::GraphProto& t) {
+                       add_node(t, "Add", {"x", "z"}, {"t"}, "inner_add");
+                       add_output(t, "t");
+                     },
+                     [](onnx::GraphProto& e) {
+                       add_node(e, "Identity", {"x"}, {"e"}, "ide");
+                       add_output(e, "e");
+                     },
+                     [](onnx::GraphProto& g) { add_input(g, "z", kFloat, {int64_t{4}}); });
                }),
                {"node 'branch' (If): in then_branch: node 'inner_add' (Add)", "Incompatible dimensions",
                 "'x' float32 [3], 'z' float32 [4]"}});
@@ -642,24 +643,19 @@ std::vector<Case> cases() {
                }),
                {"node 'loop' (Loop)", "Graph has 1 inputs but 3 were provided"}});
   c.push_back({"NestedCheckerError", model([] {
-                 ModelProto m = make_model();
-                 auto& g = *m.mutable_graph();
-                 add_input(g, "cond", kBool, {});
-                 add_input(g, "x", kFloat, {int64_t{3}});
-                 auto* n = add_node(g, "If", {"cond"}, {"y"}, "branch");
-                 auto* then_g = body(n, "then_branch");
-                 auto* cat = add_node(*then_g, "Concat", {"x", "x"}, {"t"}, "inner_concat");
-                 auto* a = cat->add_attribute();
-                 a->set_name("axis");
-                 a->set_type(onnx::AttributeProto::INT);
-                 a->set_f(1.0f);
-                 add_output(*then_g, "t");
-                 auto* else_g = body(n, "else_branch");
-                 add_node(*else_g, "Concat", {"x", "x"}, {"e"}, "ide");
-                 set_int(else_g->mutable_node(0), "axis", 0);
-                 add_output(*else_g, "e");
-                 add_output(g, "y");
-                 return m;
+                 return if_model(
+                     [](onnx::GraphProto& t) {
+                       auto* cat = add_node(t, "Concat", {"x", "x"}, {"t"}, "inner_concat");
+                       auto* a = cat->add_attribute();  // declared INT, holding a float
+                       a->set_name("axis");
+                       a->set_type(onnx::AttributeProto::INT);
+                       a->set_f(1.0f);
+                       add_output(t, "t");
+                     },
+                     [](onnx::GraphProto& e) {
+                       set_int(add_node(e, "Concat", {"x", "x"}, {"e"}, "ide"), "axis", 0);
+                       add_output(e, "e");
+                     });
                }),
                {"node 'branch' (If)", "node 'inner_concat' (Concat)", "mismatch in attribute axis"}});
 

@@ -7,8 +7,6 @@
 #include <atomic>
 #include <cctype>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
 #include <functional>
 #include <optional>
 #include <random>
@@ -17,7 +15,6 @@
 #include <thread>
 #include <vector>
 
-#include "onnx_import/tensor_import.h"
 #include "runtime/executor.h"
 #include "runtime_cpu/cpu_device.h"
 #include "tests/support/model_builder.h"

@@ -37,7 +37,8 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
 }
 
 Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> inputs,
-                                               std::span<const Tensor* const> outer) const {
+                                               std::span<const Tensor* const> outer,
+                                               const NodeObserver* observer) const {
   const Graph& g = graph_;
   if (inputs.size() != g.inputs().size())
     return Status::error("graph '" + g.name + "' takes " + std::to_string(g.inputs().size()) + " inputs, got " +
@@ -71,12 +72,14 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     std::vector<Tensor> outs(n.outputs.size());
     KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs);
     Status s;
+    const auto start = observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {
       s = kernels_[static_cast<std::size_t>(id)]->run(ctx);
     } catch (const std::exception& e) {
       s = ctx.error(std::string("failed: ") + e.what());
     }
     TANDEM_RETURN_IF_ERROR(s);
+    if (observer) (*observer)(NodeEvent{id, start, std::chrono::steady_clock::now(), outs, in_ptrs, implicit_ptrs});
     for (std::size_t k = 0; k < n.outputs.size(); ++k) {
       if (n.outputs[k] == kNoValue) continue;
       if (!outs[k].defined()) return ctx.error("internal error: output " + std::to_string(k) + " was not produced");

@@ -2,6 +2,8 @@
 // kernel once; `run` may be called from many threads at once, each call with its own values.
 #pragma once
 
+#include <chrono>
+#include <functional>
 #include <memory>
 #include <span>
 #include <vector>
@@ -13,6 +15,17 @@
 
 namespace tandem {
 
+// What a run reports about each node it executes (for the profiler and traces). `outputs` are the node's
+// results, shared with the run: keep a copy of a Tensor to hold on to one after the run frees it.
+struct NodeEvent {
+  NodeId node = kNoNode;
+  std::chrono::steady_clock::time_point start, end;
+  std::span<const Tensor> outputs;
+  std::span<const Tensor* const> inputs;  // nullptr for an omitted optional input
+  std::span<const Tensor* const> implicit_inputs;
+};
+using NodeObserver = std::function<void(const NodeEvent&)>;
+
 class GraphExecutor {
  public:
   // `g` must outlive the executor. Nested bodies are compiled by the kernels that own them (If, Loop).
@@ -20,8 +33,10 @@ class GraphExecutor {
 
   // `inputs`: one per g.inputs(), nullptr to use an input's default (an overridable initializer).
   // `outer`: one per g.outer_refs(), for a nested body. Returns one tensor per g.outputs().
+  // `observer`, when given, is called after every node of this graph (not of nested bodies).
   Result<std::vector<Tensor>> run(std::span<const Tensor* const> inputs,
-                                  std::span<const Tensor* const> outer = {}) const;
+                                  std::span<const Tensor* const> outer = {},
+                                  const NodeObserver* observer = nullptr) const;
 
   const Graph& graph() const { return graph_; }
 

@@ -1,0 +1,57 @@
+// GPU memory for tandem: a CachingPool over cudaMalloc/cudaFree on one device, and DeviceBuffer, the RAII
+// handle kernels and weights hold. Accounting (current and peak per category, reserved) comes from the pool.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+
+#include "graph/status.h"
+#include "runtime_cuda/caching_pool.h"
+
+namespace tandem::cuda {
+
+class CudaAllocator {
+ public:
+  // Allocations go to device `device` (cudaSetDevice is called around each raw allocation).
+  explicit CudaAllocator(int device = 0);
+  CudaAllocator(const CudaAllocator&) = delete;
+  CudaAllocator& operator=(const CudaAllocator&) = delete;
+
+  int device() const { return device_; }
+  Result<void*> allocate(std::size_t bytes, MemoryCategory category) { return pool_.allocate(bytes, category); }
+  Status free(void* ptr) { return pool_.free(ptr); }
+  void release_cached() { pool_.release_cached(); }
+  PoolStats stats() const { return pool_.stats(); }
+  void reset_peaks() { pool_.reset_peaks(); }
+
+ private:
+  int device_;
+  CachingPool pool_;
+};
+
+// A block of device memory from a CudaAllocator, returned to it on destruction. Move-only.
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  static Result<DeviceBuffer> allocate(CudaAllocator& allocator, std::size_t bytes, MemoryCategory category);
+  DeviceBuffer(DeviceBuffer&& o) noexcept { *this = std::move(o); }
+  DeviceBuffer& operator=(DeviceBuffer&& o) noexcept;
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  ~DeviceBuffer() { reset(); }
+
+  void reset();
+  void* get() const { return ptr_; }
+  template <typename T>
+  T* as() const {
+    return static_cast<T*>(ptr_);
+  }
+  std::size_t size() const { return bytes_; }
+
+ private:
+  CudaAllocator* allocator_ = nullptr;
+  void* ptr_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+}  // namespace tandem::cuda

@@ -1,0 +1,35 @@
+// Turns CUDA runtime and cuBLAS return codes into tandem::Status, naming the call that failed, so GPU code
+// reports errors the way the rest of tandem does ("cudaMalloc(4096 bytes): out of memory").
+// C++17-clean: .cu files include it.
+#pragma once
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <string>
+
+#include "graph/status.h"
+
+namespace tandem::cuda {
+
+inline Status cuda_status(cudaError_t err, const std::string& call) {
+  if (err == cudaSuccess) return Status::ok();
+  return Status::error(call + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
+}
+
+inline Status cublas_status(cublasStatus_t st, const std::string& call) {
+  if (st == CUBLAS_STATUS_SUCCESS) return Status::ok();
+  return Status::error(call + ": " + cublasGetStatusName(st) + " (" + cublasGetStatusString(st) + ")");
+}
+
+// A kernel launch reports bad configurations through cudaGetLastError, not through a return value.
+inline Status launch_status(const char* kernel) {
+  return cuda_status(cudaGetLastError(), std::string("launch of ") + kernel);
+}
+
+}  // namespace tandem::cuda
+
+// Returns from the enclosing function (which returns Status or Result<T>) when the call fails.
+#define TANDEM_CUDA_RETURN_IF_ERROR(call) TANDEM_RETURN_IF_ERROR(::tandem::cuda::cuda_status((call), #call))
+#define TANDEM_CUBLAS_RETURN_IF_ERROR(call) \
+  TANDEM_RETURN_IF_ERROR(::tandem::cuda::cublas_status((call), #call))

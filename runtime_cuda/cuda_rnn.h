@@ -1,0 +1,130 @@
+// LSTM, GRU and RNN on the GPU with the full ONNX semantics: directions, sequence_lens, initial states,
+// clip, peepholes, input_forget, activations with alpha/beta, linear_before_reset 0/1, layout 0/1.
+//
+// CudaRnn holds the weights on the device, prepared once (bias halves summed, GRU's Rbh kept apart) and
+// immutable, so one CudaRnn serves any number of streams. A run, per direction: the input projection of all
+// time steps is one cuBLAS GEMM (X·Wᵀ + bias); then each step is a recurrent GEMM (H·Rᵀ) and one fused
+// cell kernel (rnn_cell.h). The time loop of all directions is captured once into a CUDA Graph per
+// (seq, batch, steps) and replayed, which removes the per-launch CPU cost that dominates small sizes.
+// CudaRnnWorkspace holds what a run mutates (buffers, cuBLAS handle, cached graphs): one per stream.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/status.h"
+#include "runtime_cuda/cuda_allocator.h"
+#include "runtime_cuda/kernels/gemm.h"
+#include "runtime_cuda/kernels/rnn_cell.h"
+
+namespace tandem::cuda {
+
+struct CudaRnnSpec {
+  RnnCellKind kind = RnnCellKind::kLstm;
+  int64_t num_dirs = 1;  // 2: bidirectional
+  bool reverse = false;  // direction == "reverse" (with one direction)
+  int64_t input_size = 0, hidden = 0;
+  int64_t layout = 0;
+  std::optional<float> clip;
+  bool input_forget = false;
+  bool linear_before_reset = false;
+  // activations_per_direction(kind) per direction, forward direction first: f (g, h).
+  std::vector<RnnActivationSpec> activations;
+};
+
+std::size_t activations_per_direction(RnnCellKind kind);
+std::size_t gates_of(RnnCellKind kind);
+
+// ONNX activation names (case-insensitive) with activation_alpha/beta consumed in order, defaults as the
+// ONNX operators of the same name (as runtime_cpu's RNN kernels read them).
+Result<std::vector<RnnActivationSpec>> resolve_rnn_activations(const std::vector<std::string>& names,
+                                                               const std::vector<float>& alphas,
+                                                               const std::vector<float>& betas);
+// The default activations of `kind` for `num_dirs` directions.
+std::vector<RnnActivationSpec> default_rnn_activations(RnnCellKind kind, int64_t num_dirs);
+
+// Host-side weights in ONNX layout: W [dirs, G*H, I], R [dirs, G*H, H], B [dirs, 2*G*H] (nullptr: zero),
+// P [dirs, 3H] (LSTM; nullptr: none).
+struct RnnHostWeights {
+  const float* w = nullptr;
+  const float* r = nullptr;
+  const float* b = nullptr;
+  const float* p = nullptr;
+};
+
+// One run's tensors. x, init_h, init_c and the outputs are device memory in the spec's layout; lens is
+// host memory ([batch], values in [0, seq]; nullptr: every row has length seq). Outputs may be nullptr.
+struct RnnRunIo {
+  int64_t seq = 0, batch = 0;
+  const float* x = nullptr;
+  const int32_t* lens = nullptr;
+  const float* init_h = nullptr;
+  const float* init_c = nullptr;
+  float* y = nullptr;
+  float* y_h = nullptr;
+  float* y_c = nullptr;
+};
+
+class CudaRnnWorkspace;
+
+class CudaRnn {
+ public:
+  // Validates the spec, uploads and prepares the weights (weights category of `allocator`, which must
+  // outlive the CudaRnn). Synchronous.
+  static Result<std::shared_ptr<const CudaRnn>> create(const CudaRnnSpec& spec, const RnnHostWeights& weights,
+                                                       CudaAllocator& allocator);
+
+  // Enqueues a run on `stream`; returns before it completes. `ws` must not be used by another run until
+  // this one has finished on `stream`.
+  Status run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t stream) const;
+
+  const CudaRnnSpec& spec() const { return spec_; }
+
+ private:
+  CudaRnn() = default;
+  Status enqueue_time_loop(CudaRnnWorkspace& ws, int64_t seq, int64_t batch, int64_t steps, float* y,
+                           cudaStream_t stream) const;
+
+  CudaRnnSpec spec_;
+  DeviceBuffer w_, r_, bias_, rbh_, peep_;  // bias_: [dirs, G*H] Wb+Rb (GRU lbr: Wbh alone for h)
+  bool has_bias_ = false, has_rbh_ = false, has_peep_ = false;
+};
+
+class CudaRnnWorkspace {
+ public:
+  // use_graph=false launches the time loop directly (for comparison and debugging).
+  static Result<std::unique_ptr<CudaRnnWorkspace>> create(CudaAllocator& allocator, bool use_graph = true);
+  ~CudaRnnWorkspace();
+  CudaRnnWorkspace(const CudaRnnWorkspace&) = delete;
+  CudaRnnWorkspace& operator=(const CudaRnnWorkspace&) = delete;
+
+  bool uses_graph() const { return use_graph_; }
+  int graphs_captured() const { return graphs_captured_; }
+
+ private:
+  friend class CudaRnn;
+  explicit CudaRnnWorkspace(CudaAllocator& allocator) : allocator_(allocator) {}
+  // Grows the buffers to fit a run; a reallocation drops the cached graph (it holds the old pointers).
+  Status reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y);
+  void drop_graph();
+
+  CudaAllocator& allocator_;
+  bool use_graph_ = true;
+  CublasHandle cublas_;
+  DeviceBuffer cublas_workspace_;
+  DeviceBuffer xw_, gates_, h_, c_, rh_, lens_, y_;
+  std::size_t xw_cap_ = 0, gates_cap_ = 0, state_cap_ = 0, lens_cap_ = 0, y_cap_ = 0;  // elements
+  // The cached graph and the run shape it was captured for.
+  cudaGraphExec_t graph_ = nullptr;
+  const CudaRnn* graph_rnn_ = nullptr;  // the RNN whose weights the graph reads
+  int64_t graph_seq_ = -1, graph_batch_ = -1, graph_steps_ = -1;
+  bool graph_want_y_ = false;
+  int graphs_captured_ = 0;
+};
+
+}  // namespace tandem::cuda

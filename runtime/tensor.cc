@@ -67,6 +67,7 @@ Tensor Tensor::from_constant(const TensorDataPtr& data) {
   // Constants are never written: kernels take inputs as const, so dropping const here is safe.
   t.data_ = const_cast<std::byte*>(data->bytes.data());
   t.owner_ = data;
+  t.constant_ = true;
   return t;
 }
 

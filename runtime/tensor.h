@@ -42,6 +42,11 @@ class Tensor {
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }
+  // Identifies the storage behind this tensor (shared by its copies and reshaped views; nullptr for a
+  // wrapped buffer), so memory accounting counts a buffer once however many values alias it.
+  const void* storage() const { return owner_.get(); }
+  // Whether the storage is a constant's (weights from the model), not memory a run allocated.
+  bool is_constant() const { return constant_; }
   template <typename T>
   T* data() {
     return static_cast<T*>(data_);
@@ -61,6 +66,7 @@ class Tensor {
   std::vector<int64_t> shape_;
   std::shared_ptr<const void> owner_;  // keeps the storage alive; empty for wrapped buffers
   void* data_ = nullptr;
+  bool constant_ = false;
 };
 
 // Element i of a numeric or bool tensor, widened to double (16-bit floats converted); NaN for other types.

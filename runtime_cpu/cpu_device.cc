@@ -1,5 +1,7 @@
 #include "runtime_cpu/cpu_device.h"
 
+#include <omp.h>
+
 #include "runtime_cpu/kernel_registry.h"
 
 namespace tandem::cpu {
@@ -16,6 +18,11 @@ Result<KernelPtr> CpuDevice::create_kernel(const KernelInit& init) const {
   const KernelFactory* f = n.domain.empty() ? cpu_kernels().find(n.op_type) : nullptr;
   if (!f) return init.error("no CPU kernel for op '" + n.op_type + "'");
   return (*f)(init);
+}
+
+// oneDNN's sgemm parallelises with OpenMP, whose team size is per calling thread.
+void CpuDevice::bind_thread() const {
+  if (threads_ > 0) omp_set_num_threads(threads_);
 }
 
 }  // namespace tandem::cpu

@@ -1,0 +1,387 @@
+#include "runtime/plan_executor.h"
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <exception>
+#include <mutex>
+#include <unordered_map>
+
+namespace tandem {
+namespace {
+
+// Live activation storage of one device in one run: each buffer once, however many values alias it.
+class MemoryTally {
+ public:
+  void charge(const void* storage, int64_t bytes) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto [it, added] = live_.try_emplace(storage, Entry{bytes, 0});
+    ++it->second.refs;
+    if (added) {
+      current_ += bytes;
+      peak_ = std::max(peak_, current_);
+    }
+  }
+  void release(const void* storage) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = live_.find(storage);
+    if (it == live_.end() || --it->second.refs > 0) return;
+    current_ -= it->second.bytes;
+    live_.erase(it);
+  }
+  int64_t peak() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return peak_;
+  }
+
+ private:
+  struct Entry {
+    int64_t bytes = 0;
+    int refs = 0;
+  };
+  mutable std::mutex mu_;
+  std::unordered_map<const void*, Entry> live_;
+  int64_t current_ = 0, peak_ = 0;
+};
+
+}  // namespace
+
+struct PlanExecutor::RunState {
+  RunState(const PlanExecutor& ex, std::size_t num_devices)
+      : owned(ex.graph_.num_values()),
+        base(ex.graph_.num_values(), nullptr),
+        received(ex.slots_.size()),
+        received_charged(ex.slots_.size(), 0),
+        slot_uses(ex.slots_.size()),
+        uses(new std::atomic<int>[ex.graph_.num_values()]),
+        done(new std::atomic<uint8_t>[ex.graph_.num_nodes()]),
+        memory(new MemoryTally[num_devices]),
+        stats(num_devices) {
+    for (std::size_t v = 0; v < ex.uses_.size(); ++v) uses[v].store(ex.uses_[v], std::memory_order_relaxed);
+    for (std::size_t n = 0; n < ex.graph_.num_nodes(); ++n) done[n].store(0, std::memory_order_relaxed);
+    for (std::size_t s = 0; s < ex.slots_.size(); ++s) slot_uses[s] = ex.slots_[s].uses;
+  }
+
+  std::vector<Tensor> owned;              // by ValueId: node outputs, on their producer's device
+  std::vector<const Tensor*> base;        // by ValueId: graph inputs (the caller's or the default)
+  std::vector<Tensor> received;           // by slot; each touched by its receiving device's thread only
+  std::vector<uint8_t> received_charged;  // by slot: the receiver holds a copy, tallied on its device
+  std::vector<int> slot_uses;             // by slot: reads left on the receiving device
+  std::unique_ptr<std::atomic<int>[]> uses;       // by ValueId: reads left before a node output is freed
+  std::unique_ptr<std::atomic<uint8_t>[]> done;   // by NodeId, for nodes other devices wait on
+  std::vector<const void*> caller_storage;        // inputs' buffers: the caller's, not the run's
+  std::unique_ptr<MemoryTally[]> memory;          // by device
+  std::vector<DeviceRunStats> stats;              // by device, each written by its device's thread
+
+  std::mutex mu;
+  std::condition_variable cv;
+  std::atomic<bool> failed{false};
+  Status error;     // the first failure, under mu
+  int running = 0;  // device threads still working, under mu
+
+  // Storage a device's tally counts: memory the run allocated (not constants, inputs or wrapped buffers).
+  const void* tallied(const Tensor& t) const {
+    if (!t.defined() || t.is_constant() || !t.storage()) return nullptr;
+    for (const void* p : caller_storage)
+      if (p == t.storage()) return nullptr;
+    return t.storage();
+  }
+  void charge(std::size_t d, const Tensor& t) {
+    if (const void* s = tallied(t)) memory[d].charge(s, static_cast<int64_t>(t.nbytes()));
+  }
+  void release(std::size_t d, const Tensor& t) {
+    if (const void* s = tallied(t)) memory[d].release(s);
+  }
+  void fail(Status s) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!failed.load(std::memory_order_relaxed)) error = std::move(s);
+      failed.store(true, std::memory_order_release);
+    }
+    cv.notify_all();
+  }
+};
+
+Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g, std::vector<const Device*> devices,
+                                                                   Placement placement) {
+  if (devices.empty()) return Status::error("plan executor: no devices");
+  std::vector<std::string> names;
+  for (const Device* dev : devices) names.push_back(dev->name());
+  TANDEM_RETURN_IF_ERROR(validate_placement(g, placement, names));
+  placement.order.resize(devices.size());
+
+  std::shared_ptr<PlanExecutor> ex(new PlanExecutor(g));
+  ex->devices_ = std::move(devices);
+  ex->placement_ = std::move(placement);
+  const std::size_t num_devices = ex->devices_.size();
+
+  ex->constants_.resize(g.num_values());
+  for (std::size_t v = 0; v < g.num_values(); ++v)
+    if (g.values()[v].data) ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
+
+  ex->kernels_.resize(g.num_nodes());
+  for (std::size_t d = 0; d < num_devices; ++d) {
+    const Device& device = *ex->devices_[d];
+    for (NodeId id : ex->placement_.order[d]) {
+      const Support s = device.supports(g, id);
+      if (!s.ok) return Status::error("node " + g.node(id).label(id) + " on device '" + device.name() + "': " + s.reason);
+      KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
+      TANDEM_ASSIGN_OR_RETURN(ex->kernels_[static_cast<std::size_t>(id)], device.create_kernel(init));
+    }
+  }
+
+  ex->producer_device_.assign(g.num_values(), -1);
+  for (std::size_t v = 0; v < g.num_values(); ++v) {
+    const Value& val = g.values()[v];
+    if (val.kind == ValueKind::kNodeOutput && val.producer != kNoNode)
+      ex->producer_device_[v] = ex->placement_.device[static_cast<std::size_t>(val.producer)];
+  }
+  ex->uses_.assign(g.num_values(), 0);
+  std::vector<std::vector<int>> slot_of(num_devices, std::vector<int>(g.num_values(), -1));
+  std::vector<bool> notify(g.num_nodes(), false);
+
+  // Where each read of a node on device d comes from; counts the reads that keep a value alive.
+  auto source = [&](std::size_t d, ValueId v, Step& st) -> Result<Source> {
+    if (v == kNoValue) return Source{};
+    const auto vi = static_cast<std::size_t>(v);
+    const Value& val = g.value(v);
+    switch (val.kind) {
+      case ValueKind::kInitializer: return Source{SourceKind::kConstant, v};
+      case ValueKind::kOuterScope:
+        return Status::error("node " + g.node(st.id).label(st.id) + ": reads outer value '" + val.name +
+                             "', but the plan executor runs main graphs only");
+      case ValueKind::kGraphInput:
+      case ValueKind::kNodeOutput: break;
+    }
+    const int from = ex->producer_device_[vi];
+    if (val.kind == ValueKind::kNodeOutput && from < 0)
+      return Status::error("node " + g.node(st.id).label(st.id) + ": reads '" + val.name + "', which has no producer");
+    if (from == static_cast<int>(d)) {
+      ++ex->uses_[vi];
+      return Source{SourceKind::kOwned, v};
+    }
+    int& slot = slot_of[d][vi];
+    if (slot < 0) {
+      slot = static_cast<int>(ex->slots_.size());
+      ex->slots_.push_back(Slot{v, from, 0});
+      if (from >= 0) ++ex->uses_[vi];  // the receiving device holds the producer's tensor until it is done
+    }
+    ++ex->slots_[static_cast<std::size_t>(slot)].uses;
+    if (from >= 0) {
+      if (std::find(st.waits.begin(), st.waits.end(), val.producer) == st.waits.end()) st.waits.push_back(val.producer);
+      notify[static_cast<std::size_t>(val.producer)] = true;
+    }
+    return Source{SourceKind::kReceived, slot};
+  };
+
+  ex->steps_.resize(num_devices);
+  for (std::size_t d = 0; d < num_devices; ++d)
+    for (NodeId id : ex->placement_.order[d]) {
+      Step st;
+      st.id = id;
+      for (ValueId v : g.node(id).inputs) {
+        TANDEM_ASSIGN_OR_RETURN(Source s, source(d, v, st));
+        st.inputs.push_back(s);
+      }
+      for (ValueId v : g.node(id).implicit_inputs) {
+        TANDEM_ASSIGN_OR_RETURN(Source s, source(d, v, st));
+        st.implicit_inputs.push_back(s);
+      }
+      ex->steps_[d].push_back(std::move(st));
+    }
+  for (auto& steps : ex->steps_)
+    for (Step& st : steps) st.notify = notify[static_cast<std::size_t>(st.id)];
+  for (ValueId v : g.outputs()) ex->uses_[static_cast<std::size_t>(v)] = -1;
+
+  ex->pools_.resize(num_devices);
+  for (std::size_t d = 1; d < num_devices; ++d)
+    if (!ex->steps_[d].empty()) ex->pools_[d] = std::make_unique<WorkerPool>();
+  return std::shared_ptr<const PlanExecutor>(std::move(ex));
+}
+
+Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inputs,
+                                              const PlanRunOptions& options) const {
+  const Graph& g = graph_;
+  if (inputs.size() != g.inputs().size())
+    return Status::error("graph '" + g.name + "' takes " + std::to_string(g.inputs().size()) + " inputs, got " +
+                         std::to_string(inputs.size()));
+  const std::size_t num_devices = devices_.size();
+  RunState rs(*this, num_devices);
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const auto v = static_cast<std::size_t>(g.inputs()[i]);
+    if (inputs[i]) rs.base[v] = inputs[i];
+    else if (constants_[v].defined()) rs.base[v] = &constants_[v];
+    else return Status::error("graph input '" + g.value(g.inputs()[i]).name + "' was not given");
+    if (rs.base[v]->storage()) rs.caller_storage.push_back(rs.base[v]->storage());
+  }
+
+  {
+    std::lock_guard<std::mutex> lock(rs.mu);
+    for (std::size_t d = 1; d < num_devices; ++d) rs.running += steps_[d].empty() ? 0 : 1;
+  }
+  for (std::size_t d = 1; d < num_devices; ++d) {
+    if (steps_[d].empty()) continue;
+    pools_[d]->submit([this, &rs, d, &options] {
+      run_device(rs, d, options);
+      {
+        std::lock_guard<std::mutex> lock(rs.mu);
+        --rs.running;
+      }
+      rs.cv.notify_all();
+    });
+  }
+  if (!steps_[0].empty()) run_device(rs, 0, options);
+  {
+    // Every device thread must be done with `rs` (it lives on this stack) before returning, error or not.
+    std::unique_lock<std::mutex> lock(rs.mu);
+    rs.cv.wait(lock, [&rs] { return rs.running == 0; });
+    if (rs.failed.load(std::memory_order_relaxed)) return rs.error;
+  }
+
+  std::vector<Tensor> result;
+  result.reserve(g.outputs().size());
+  for (ValueId v : g.outputs()) {
+    const auto vi = static_cast<std::size_t>(v);
+    const Tensor* t = rs.owned[vi].defined() ? &rs.owned[vi] : rs.base[vi] ? rs.base[vi]
+                      : constants_[vi].defined()                           ? &constants_[vi]
+                                                                           : nullptr;
+    if (!t) return Status::error("graph output '" + g.value(v).name + "' was not computed");
+    result.push_back(*t);
+  }
+  if (options.stats) {
+    options.stats->devices = rs.stats;
+    for (std::size_t d = 0; d < num_devices; ++d) options.stats->devices[d].peak_bytes = rs.memory[d].peak();
+  }
+  return result;
+}
+
+void PlanExecutor::run_device(RunState& rs, std::size_t d, const PlanRunOptions& options) const {
+  try {
+    devices_[d]->bind_thread();
+    for (const Step& st : steps_[d]) {
+      if (rs.failed.load(std::memory_order_acquire)) return;
+      // Wait for producers on other devices; the lock-free check covers the common case of done ones.
+      const auto ready = [&] {
+        for (NodeId p : st.waits)
+          if (!rs.done[static_cast<std::size_t>(p)].load(std::memory_order_acquire)) return false;
+        return true;
+      };
+      if (!ready()) {
+        std::unique_lock<std::mutex> lock(rs.mu);
+        rs.cv.wait(lock, [&] { return rs.failed.load(std::memory_order_relaxed) || ready(); });
+        if (rs.failed.load(std::memory_order_relaxed)) return;
+      }
+      Status s = run_step(rs, d, st, options);
+      if (!s.is_ok()) return rs.fail(std::move(s));
+    }
+  } catch (const std::exception& e) {
+    rs.fail(Status::error("device '" + devices_[d]->name() + "': " + e.what()));
+  }
+}
+
+Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const PlanRunOptions& options) const {
+  const Graph& g = graph_;
+  const Node& n = g.node(st.id);
+  std::vector<const Tensor*> in_ptrs, implicit_ptrs;
+  in_ptrs.reserve(st.inputs.size());
+  implicit_ptrs.reserve(st.implicit_inputs.size());
+  for (const Source& src : st.inputs) {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* t, resolve(rs, d, src, options));
+    in_ptrs.push_back(t);
+  }
+  for (const Source& src : st.implicit_inputs) {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* t, resolve(rs, d, src, options));
+    implicit_ptrs.push_back(t);
+  }
+
+  std::vector<Tensor> outs(n.outputs.size());
+  KernelContext ctx(g, st.id, in_ptrs, implicit_ptrs, outs);
+  Status s;
+  const auto start = options.on_node ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+  try {
+    s = kernels_[static_cast<std::size_t>(st.id)]->run(ctx);
+  } catch (const std::exception& e) {
+    s = ctx.error(std::string("failed: ") + e.what());
+  }
+  TANDEM_RETURN_IF_ERROR(s);
+  if (options.on_node)
+    (*options.on_node)(NodeEvent{st.id, start, std::chrono::steady_clock::now(), outs, in_ptrs, implicit_ptrs});
+  ++rs.stats[d].nodes;
+
+  for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+    if (n.outputs[k] == kNoValue) continue;
+    if (!outs[k].defined()) return ctx.error("internal error: output " + std::to_string(k) + " was not produced");
+    const auto v = static_cast<std::size_t>(n.outputs[k]);
+    rs.owned[v] = std::move(outs[k]);
+    rs.charge(d, rs.owned[v]);
+  }
+  // Free what this node was the last to read before waking its readers, so memory a device holds does
+  // not depend on how fast the other devices wake up.
+  for (ValueId v : n.outputs)
+    if (v != kNoValue && uses_[static_cast<std::size_t>(v)] == 0) drop_value(rs, v);  // nothing reads it
+  for (const Source& src : st.inputs) release_use(rs, d, src);
+  for (const Source& src : st.implicit_inputs) release_use(rs, d, src);
+  if (st.notify) {
+    {
+      std::lock_guard<std::mutex> lock(rs.mu);
+      rs.done[static_cast<std::size_t>(st.id)].store(1, std::memory_order_release);
+    }
+    rs.cv.notify_all();
+  }
+  return Status::ok();
+}
+
+Result<const Tensor*> PlanExecutor::resolve(RunState& rs, std::size_t d, const Source& src,
+                                            const PlanRunOptions& options) const {
+  switch (src.kind) {
+    case SourceKind::kNone: return nullptr;
+    case SourceKind::kConstant: return &constants_[static_cast<std::size_t>(src.index)];
+    case SourceKind::kOwned: return &rs.owned[static_cast<std::size_t>(src.index)];
+    case SourceKind::kReceived: break;
+  }
+  const auto slot_index = static_cast<std::size_t>(src.index);
+  Tensor& got = rs.received[slot_index];
+  if (got.defined()) return &got;
+  const Slot& slot = slots_[slot_index];
+  const auto v = static_cast<std::size_t>(slot.value);
+  const Tensor& from = slot.from >= 0 ? rs.owned[v] : *rs.base[v];
+  const Device* from_device = slot.from >= 0 ? devices_[static_cast<std::size_t>(slot.from)] : nullptr;
+  const auto start = std::chrono::steady_clock::now();
+  auto r = devices_[d]->receive(from, from_device);
+  if (!r) return Status::error("value '" + graph_.value(slot.value).name + "': " + r.status().message());
+  got = std::move(r).value();
+  const bool shared = got.storage() == from.storage() && got.raw() == from.raw();
+  DeviceRunStats& st = rs.stats[d];
+  ++st.received;
+  if (!shared) {
+    st.copied_bytes += static_cast<int64_t>(got.nbytes());
+    rs.received_charged[slot_index] = 1;
+    rs.charge(d, got);
+  }
+  if (options.on_copy)
+    (*options.on_copy)(CopyEvent{slot.value, slot.from, static_cast<int>(d), start, std::chrono::steady_clock::now(),
+                                 got.nbytes(), shared});
+  return &got;
+}
+
+void PlanExecutor::release_use(RunState& rs, std::size_t d, const Source& src) const {
+  if (src.kind == SourceKind::kOwned) return drop_value(rs, src.index);
+  if (src.kind != SourceKind::kReceived) return;
+  const auto slot_index = static_cast<std::size_t>(src.index);
+  if (--rs.slot_uses[slot_index] > 0) return;
+  if (rs.received_charged[slot_index]) rs.release(d, rs.received[slot_index]);
+  rs.received[slot_index] = Tensor();
+  const Slot& slot = slots_[slot_index];
+  if (slot.from >= 0) drop_value(rs, slot.value);
+}
+
+// One read of node output `v` is over; the last one frees it (graph outputs stay).
+void PlanExecutor::drop_value(RunState& rs, ValueId v) const {
+  const auto vi = static_cast<std::size_t>(v);
+  if (uses_[vi] < 0) return;
+  if (uses_[vi] > 0 && rs.uses[vi].fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  rs.release(static_cast<std::size_t>(producer_device_[vi]), rs.owned[vi]);
+  rs.owned[vi] = Tensor();
+}
+
+}  // namespace tandem

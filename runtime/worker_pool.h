@@ -1,0 +1,42 @@
+// Persistent worker threads that run submitted jobs, one job per idle thread, growing when all are busy.
+//
+// Why persistent threads rather than a std::thread per run: OpenMP (oneDNN's threading) keeps a team of
+// threads per thread that starts parallel regions, so a fresh thread per run would build a new team on its
+// first GEMM of every run; a persistent worker keeps its team (and its caches) warm. Why growing: two
+// concurrent runs each need a thread per device, so a device's pool holds as many threads as the most
+// runs it has served at once, and each run still gets its own.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace tandem {
+
+class WorkerPool {
+ public:
+  WorkerPool() = default;
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~WorkerPool();  // finishes queued jobs, then joins the threads
+
+  // Runs `job` on an idle worker, starting a new one when none is idle; returns at once. The job must
+  // not throw (the caller reports its own errors).
+  void submit(std::function<void()> job);
+  std::size_t size() const;  // threads started so far
+
+ private:
+  void work();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> jobs_;
+  std::vector<std::thread> threads_;
+  std::size_t idle_ = 0;
+  bool stopping_ = false;
+};
+
+}  // namespace tandem

@@ -1,0 +1,483 @@
+// The plan executor over several CPU devices (each with its own thread arena): random placements of the
+// test models give outputs bit-identical to the single-device GraphExecutor; plans from the partitioner
+// convert and run; failures on either device come back as the node's message without hanging; per-device
+// memory peaks follow liveness across devices; many threads share executors safely.
+#include <gtest/gtest.h>
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <random>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <tandem/tandem.h>
+
+#include "graph/topo_order.h"
+#include "runtime/executor.h"
+#include "runtime/plan_executor.h"
+#include "runtime_cpu/cpu_device.h"
+#include "session/model_impl.h"
+#include "session/tensor_io.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+using test::source_path;
+
+// A model with the inputs of its first test data set.
+struct Case {
+  std::string name;
+  Model model;
+  std::vector<Tensor> inputs;
+  const Graph& graph() const { return *model.impl().ir.graph; }
+  std::vector<const Tensor*> feeds() const {
+    std::vector<const Tensor*> f;
+    for (const Tensor& t : inputs) f.push_back(t.defined() ? &t : nullptr);
+    return f;
+  }
+};
+
+Case load_case(const std::string& dir) {
+  Case c{dir, Model::load(source_path(dir + "/model.onnx")), {}};
+  const Graph& g = c.graph();
+  c.inputs.resize(g.inputs().size());
+  std::vector<std::size_t> fed;  // inputs without defaults, in order, as the test data lists them
+  for (std::size_t k = 0; k < g.inputs().size(); ++k)
+    if (!g.value(g.inputs()[k]).data) fed.push_back(k);
+  for (std::size_t j = 0;; ++j) {
+    const fs::path p = fs::path(source_path(dir)) / "test_data_set_0" / ("input_" + std::to_string(j) + ".pb");
+    if (!fs::exists(p)) break;
+    auto t = read_tensor_file(p.string());
+    if (!t) throw std::runtime_error(t.status().message());
+    std::size_t k = j < fed.size() ? fed[j] : j;
+    for (std::size_t q = 0; q < g.inputs().size(); ++q)
+      if (!t->name.empty() && g.value(g.inputs()[q]).name == t->name) k = q;
+    c.inputs[k] = std::move(t->tensor);
+  }
+  return c;
+}
+
+const std::vector<std::string>& case_dirs() {
+  static const std::vector<std::string> dirs = {
+      "models/silero_vad/silero_vad_16k_op15",  "models/silero_vad/silero_vad_op18_ifless",
+      "tests/data/pytorch/lstm_2layer_bidir",   "tests/data/pytorch/lstm_initial_state",
+      "tests/data/pytorch/lstm_opset17",        "tests/data/pytorch/gru_batch_first",
+      "tests/data/pytorch/rnn_tanh_2layer",     "tests/data/pytorch/tagger",
+      "tests/data/pytorch/crnn",                "tests/data/pytorch/two_encoders"};
+  return dirs;
+}
+
+// Every device and the reference use the same OpenMP team size, so oneDNN splits each GEMM the same way
+// and results can be compared bit for bit.
+constexpr int kThreads = 2;
+
+std::vector<Tensor> reference_run(const Case& c) {
+  cpu::CpuDevice ref(kThreads, "ref");
+  ref.bind_thread();
+  auto ex = GraphExecutor::compile(c.graph(), ref);
+  if (!ex) throw std::runtime_error(ex.status().message());
+  auto feeds = c.feeds();
+  auto out = (*ex)->run(feeds);
+  if (!out) throw std::runtime_error(out.status().message());
+  return *out;
+}
+
+// A random device per node, and per device the nodes in the order of one random topological order (so the
+// orders never deadlock).
+Placement random_placement(const Graph& g, std::size_t num_devices, std::mt19937& rng) {
+  std::vector<int> pending(g.num_nodes(), 0);
+  std::vector<std::vector<NodeId>> readers(g.num_nodes());
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    auto dep = [&](ValueId v) {
+      if (v == kNoValue || g.value(v).kind != ValueKind::kNodeOutput) return;
+      ++pending[i];
+      readers[static_cast<std::size_t>(g.value(v).producer)].push_back(static_cast<NodeId>(i));
+    };
+    for (ValueId v : n.inputs) dep(v);
+    for (ValueId v : n.implicit_inputs) dep(v);
+  }
+  std::vector<NodeId> ready;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    if (!pending[i]) ready.push_back(static_cast<NodeId>(i));
+  Placement p;
+  p.device.assign(g.num_nodes(), 0);
+  p.order.resize(num_devices);
+  std::uniform_int_distribution<int> pick_device(0, static_cast<int>(num_devices) - 1);
+  while (!ready.empty()) {
+    const std::size_t k = std::uniform_int_distribution<std::size_t>(0, ready.size() - 1)(rng);
+    const NodeId id = ready[k];
+    ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(k));
+    const int d = pick_device(rng);
+    p.device[static_cast<std::size_t>(id)] = d;
+    p.order[static_cast<std::size_t>(d)].push_back(id);
+    for (NodeId r : readers[static_cast<std::size_t>(id)])
+      if (--pending[static_cast<std::size_t>(r)] == 0) ready.push_back(r);
+  }
+  return p;
+}
+
+// Empty when equal; otherwise what differs.
+std::string bitwise_difference(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
+  if (got.size() != want.size()) return std::to_string(got.size()) + " outputs, want " + std::to_string(want.size());
+  for (std::size_t k = 0; k < got.size(); ++k) {
+    if (got[k].dtype() != want[k].dtype() || got[k].shape() != want[k].shape())
+      return "output " + std::to_string(k) + " is " + got[k].describe() + ", want " + want[k].describe();
+    if (got[k].nbytes() && std::memcmp(got[k].raw(), want[k].raw(), got[k].nbytes()) != 0)
+      return "output " + std::to_string(k) + " differs in its bits";
+  }
+  return "";
+}
+
+struct Devices {
+  cpu::CpuDevice a{kThreads, "cpu0"}, b{kThreads, "cpu1"}, c{kThreads, "cpu2"};
+  std::vector<const Device*> first(std::size_t n) const {
+    std::vector<const Device*> all{&a, &b, &c};
+    all.resize(n);
+    return all;
+  }
+};
+
+class RandomPlans : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RandomPlans, OutputsAreBitIdenticalToTheSingleDeviceRun) {
+  const Case c = load_case(GetParam());
+  const std::vector<Tensor> want = reference_run(c);
+  Devices devs;
+  std::mt19937 rng(1234);
+  const auto feeds = c.feeds();
+  int cross_plans = 0;
+  for (int trial = 0; trial < 12; ++trial) {
+    const std::size_t num_devices = trial % 3 == 2 ? 3 : 2;
+    Placement p = random_placement(c.graph(), num_devices, rng);
+    auto ex = PlanExecutor::compile(c.graph(), devs.first(num_devices), p);
+    ASSERT_TRUE(ex) << ex.status().message();
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    auto got = (*ex)->run(feeds, opts);
+    ASSERT_TRUE(got) << got.status().message();
+    EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial;
+    // Every node ran once, on its own device.
+    ASSERT_EQ(stats.devices.size(), num_devices);
+    for (std::size_t d = 0; d < num_devices; ++d)
+      EXPECT_EQ(stats.devices[d].nodes, static_cast<int64_t>(p.order[d].size())) << "device " << d;
+    // Two CPUs share storage: values cross devices without copies.
+    int64_t received = 0;
+    for (const DeviceRunStats& s : stats.devices) {
+      EXPECT_EQ(s.copied_bytes, 0);
+      received += s.received;
+    }
+    cross_plans += received > 0;
+  }
+  EXPECT_GT(cross_plans, 0);  // the plans did move values between devices
+}
+
+INSTANTIATE_TEST_SUITE_P(Models, RandomPlans, ::testing::ValuesIn(case_dirs()), [](const auto& param_info) {
+  return fs::path(param_info.param).filename().string();
+});
+
+TEST(PlanExecutor, EachDeviceRunsWithItsOwnOpenMpTeamSize) {
+  const Case c = load_case("tests/data/pytorch/tagger");
+  cpu::CpuDevice one(1, "one"), three(3, "three");
+  std::mt19937 rng(7);
+  Placement p = random_placement(c.graph(), 2, rng);
+  auto ex = PlanExecutor::compile(c.graph(), {&one, &three}, p);
+  ASSERT_TRUE(ex) << ex.status().message();
+  std::mutex mu;
+  std::map<int, std::set<int>> seen;  // device -> team sizes its nodes ran with
+  NodeObserver obs = [&](const NodeEvent& e) {
+    const int team = omp_get_max_threads();
+    std::lock_guard<std::mutex> lock(mu);
+    seen[p.device[static_cast<std::size_t>(e.node)]].insert(team);
+  };
+  PlanRunOptions opts;
+  opts.on_node = &obs;
+  auto feeds = c.feeds();
+  ASSERT_TRUE((*ex)->run(feeds, opts));
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[0], std::set<int>{1});
+  EXPECT_EQ(seen[1], std::set<int>{3});
+}
+
+TEST(PlanExecutor, RunsAPartitionerPlanAndMapsItsDevices) {
+  const Case c = load_case("tests/data/pytorch/lstm_2layer_bidir");
+  const Graph& g = c.graph();
+  const std::vector<Tensor> want = reference_run(c);
+  std::mt19937 rng(99);
+  Placement random = random_placement(g, 2, rng);
+  // The plan lists nodes in some other order; `order` is the position in one global topological order.
+  partition::Plan plan;
+  std::vector<int> rank(g.num_nodes());
+  auto topo = topological_order(g);
+  ASSERT_TRUE(topo);
+  int position = 0;
+  for (NodeId id : *topo) rank[static_cast<std::size_t>(id)] = position++;
+  for (std::size_t i = g.num_nodes(); i-- > 0;) {
+    partition::PlanNode pn;
+    pn.node_index = static_cast<int64_t>(i);
+    pn.name = g.node(static_cast<NodeId>(i)).name.empty() ? "#" + std::to_string(i) : g.node(static_cast<NodeId>(i)).name;
+    pn.device = random.device[i] == 0 ? partition::Device::kCpu : partition::Device::kGpu;
+    pn.order = rank[i];
+    plan.nodes.push_back(pn);
+  }
+  auto p = placement_from_plan(g, plan, {0, 1});
+  ASSERT_TRUE(p) << p.status().message();
+  EXPECT_EQ(p->device, random.device);
+  Devices devs;
+  auto ex = PlanExecutor::compile(g, devs.first(2), *p);
+  ASSERT_TRUE(ex) << ex.status().message();
+  auto feeds = c.feeds();
+  auto got = (*ex)->run(feeds);
+  ASSERT_TRUE(got) << got.status().message();
+  EXPECT_EQ(bitwise_difference(*got, want), "");
+
+  // Both plan devices on one executor device: one merged order.
+  auto single = placement_from_plan(g, plan, {0, 0});
+  ASSERT_TRUE(single) << single.status().message();
+  ASSERT_EQ(single->order.size(), 1u);
+  EXPECT_EQ(single->order[0].size(), g.num_nodes());
+  EXPECT_TRUE(validate_placement(g, *single, {"cpu"}).is_ok());
+
+  // A plan for another model, or with a hole, is refused by name.
+  partition::Plan bad = plan;
+  bad.nodes[0].name = "not_a_node";
+  auto r = placement_from_plan(g, bad, {0, 1});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("was the plan made for another model?"), std::string::npos) << r.status().message();
+  bad = plan;
+  bad.nodes.pop_back();
+  r = placement_from_plan(g, bad, {0, 1});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("has no entry"), std::string::npos) << r.status().message();
+  r = placement_from_plan(g, plan, {0, -1});
+  if (random.device != std::vector<int>(g.num_nodes(), 0)) {
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.status().message().find("placed on 'cuda', which this run does not have"), std::string::npos)
+        << r.status().message();
+  }
+}
+
+// x -> Relu a -> Relu b -> Relu c -> y, and x -> Neg d -> z: small enough to place by hand.
+onnx::ModelProto chain_model() {
+  onnx::ModelProto m = test::make_model();
+  onnx::GraphProto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {int64_t{1000}});
+  test::add_node(g, "Relu", {"x"}, {"a"}, "a");
+  test::add_node(g, "Relu", {"a"}, {"b"}, "b");
+  test::add_node(g, "Relu", {"b"}, {"c"}, "c");
+  test::add_node(g, "Neg", {"x"}, {"d"}, "d");
+  test::add_output(g, "c");
+  test::add_output(g, "d");
+  return m;
+}
+
+struct Imported {
+  ModelIR ir;
+  const Graph& g() const { return *ir.graph; }
+  NodeId node(const std::string& name) const {
+    for (std::size_t i = 0; i < g().num_nodes(); ++i)
+      if (g().node(static_cast<NodeId>(i)).name == name) return static_cast<NodeId>(i);
+    throw std::runtime_error("no node " + name);
+  }
+  // Nodes by name per device.
+  Placement place(const std::vector<std::vector<std::string>>& orders) const {
+    Placement p;
+    p.device.assign(g().num_nodes(), -1);
+    for (std::size_t d = 0; d < orders.size(); ++d) {
+      p.order.emplace_back();
+      for (const std::string& n : orders[d]) {
+        p.device[static_cast<std::size_t>(node(n))] = static_cast<int>(d);
+        p.order.back().push_back(node(n));
+      }
+    }
+    return p;
+  }
+};
+
+Imported import(const onnx::ModelProto& m) {
+  auto ir = test::import_proto(m);
+  if (!ir) throw std::runtime_error(ir.status().message());
+  return Imported{std::move(*ir)};
+}
+
+TEST(PlanExecutor, PeakMemoryPerDeviceFollowsLivenessAcrossDevices) {
+  const Imported m = import(chain_model());
+  Devices devs;
+  const Tensor x = test::make_tensor<float>({1000}, std::vector<float>(1000, 0.5f));
+  const std::vector<const Tensor*> feeds{&x};
+  auto peaks = [&](const Placement& p) {
+    auto ex = PlanExecutor::compile(m.g(), devs.first(p.order.size()), p);
+    if (!ex) throw std::runtime_error(ex.status().message());
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    auto out = (*ex)->run(feeds, opts);
+    if (!out) throw std::runtime_error(out.status().message());
+    std::vector<int64_t> bytes;
+    for (const DeviceRunStats& s : stats.devices) bytes.push_back(s.peak_bytes);
+    return bytes;
+  };
+  // One device: d (returned) stays; a and b are live together, then b and c (also returned).
+  EXPECT_EQ(peaks(m.place({{"d", "a", "b", "c"}})), (std::vector<int64_t>{12000}));
+  EXPECT_EQ(peaks(m.place({{"a", "b", "c", "d"}})), (std::vector<int64_t>{8000}));
+  // a on 0, b on 1, c and d on 0: a is freed (by device 1, after b) before c can start, so device 0 never
+  // holds more than one of a, c besides d; device 1 holds b only. The input x is the caller's: not counted.
+  EXPECT_EQ(peaks(m.place({{"a", "c", "d"}, {"b"}})), (std::vector<int64_t>{8000, 4000}));
+  EXPECT_EQ(peaks(m.place({{"a", "d", "c"}, {"b"}})), (std::vector<int64_t>{8000, 4000}));
+  EXPECT_EQ(peaks(m.place({{"d"}, {"a", "b", "c"}})), (std::vector<int64_t>{4000, 8000}));
+}
+
+TEST(PlanExecutor, OrdersThatWouldDeadlockAreRefusedAtCompileTime) {
+  const Imported m = import(chain_model());
+  Devices devs;
+  auto ex = PlanExecutor::compile(m.g(), devs.first(2), m.place({{"c", "a", "d"}, {"b"}}));
+  ASSERT_FALSE(ex);
+  EXPECT_NE(ex.status().message().find("the device orders deadlock: 'cpu0' waits at 'c' (Relu) for 'b' (Relu) on "
+                                       "'cpu1'; 'cpu1' waits at 'b' (Relu) for 'a' (Relu) on 'cpu0'"),
+            std::string::npos)
+      << ex.status().message();
+  ex = PlanExecutor::compile(m.g(), devs.first(2), m.place({{"a", "c", "d", "a"}, {"b"}}));
+  ASSERT_FALSE(ex);
+  EXPECT_NE(ex.status().message().find("'a' (Relu) is listed twice"), std::string::npos) << ex.status().message();
+  Placement missing = m.place({{"a", "c"}, {"b"}});
+  missing.device[static_cast<std::size_t>(m.node("d"))] = 1;
+  ex = PlanExecutor::compile(m.g(), devs.first(2), missing);
+  ASSERT_FALSE(ex);
+  EXPECT_NE(ex.status().message().find("'d' (Neg) is on device 'cpu1' but not in its order"), std::string::npos)
+      << ex.status().message();
+}
+
+// The CPU device, except that one named node fails when it runs (by returning an error or by throwing).
+class FailingDevice final : public Device {
+ public:
+  FailingDevice(std::string name, std::string victim, bool throws) : cpu_(kThreads, std::move(name)), victim_(std::move(victim)), throws_(throws) {}
+  std::string name() const override { return cpu_.name(); }
+  DeviceKind kind() const override { return DeviceKind::kCpu; }
+  Support supports(const Graph& g, NodeId id) const override { return cpu_.supports(g, id); }
+  void bind_thread() const override { cpu_.bind_thread(); }
+  Result<KernelPtr> create_kernel(const KernelInit& init) const override {
+    if (init.node().name != victim_) return cpu_.create_kernel(init);
+    return KernelPtr(new Failing(throws_));
+  }
+
+ private:
+  class Failing final : public Kernel {
+   public:
+    explicit Failing(bool throws) : throws_(throws) {}
+    Status run(KernelContext& ctx) const override {
+      if (throws_) throw std::runtime_error("thrown on purpose");
+      return ctx.error("failed on purpose");
+    }
+
+   private:
+    bool throws_;
+  };
+  cpu::CpuDevice cpu_;
+  std::string victim_;
+  bool throws_;
+};
+
+TEST(PlanExecutor, AFailingNodeOnEitherDeviceStopsTheRunWithItsMessage) {
+  const Imported m = import(chain_model());
+  const Tensor x = test::make_tensor<float>({1000}, std::vector<float>(1000, 0.5f));
+  const std::vector<const Tensor*> feeds{&x};
+  struct Scenario {
+    std::vector<std::vector<std::string>> orders;
+    std::size_t failing_device;
+    std::string victim;
+  };
+  // Each: the other device is waiting on (or would later wait on) what the failing node holds up.
+  const std::vector<Scenario> scenarios = {
+      {{{"a", "c", "d"}, {"b"}}, 1, "b"},  // device 0 waits at c for b, which fails on device 1
+      {{{"a", "c", "d"}, {"b"}}, 0, "a"},  // device 1 waits at b for a, which fails on device 0
+      {{{"d", "a"}, {"b", "c"}}, 0, "d"},  // device 1 waits at b for a, which comes after the failure
+      {{{"d", "a"}, {"b", "c"}}, 1, "c"},  // the last node fails; nothing waits
+  };
+  for (bool throws : {false, true})
+    for (const Scenario& s : scenarios) {
+      cpu::CpuDevice plain(kThreads, "plain");
+      FailingDevice failing(s.failing_device == 0 ? "fail0" : "fail1", s.victim, throws);
+      std::vector<const Device*> devices = s.failing_device == 0 ? std::vector<const Device*>{&failing, &plain}
+                                                                 : std::vector<const Device*>{&plain, &failing};
+      auto ex = PlanExecutor::compile(m.g(), devices, m.place(s.orders));
+      ASSERT_TRUE(ex) << ex.status().message();
+      for (int repeat = 0; repeat < 20; ++repeat) {
+        auto out = (*ex)->run(feeds);
+        ASSERT_FALSE(out) << s.victim;
+        const std::string want = throws ? "node '" + s.victim + "' (" + m.g().node(m.node(s.victim)).op_type +
+                                              "): failed: thrown on purpose"
+                                        : "node '" + s.victim + "' (" + m.g().node(m.node(s.victim)).op_type +
+                                              "): failed on purpose";
+        EXPECT_EQ(out.status().message(), want);
+      }
+    }
+}
+
+TEST(PlanExecutor, MissingInputsAreNamed) {
+  const Imported m = import(chain_model());
+  Devices devs;
+  auto ex = PlanExecutor::compile(m.g(), devs.first(2), m.place({{"a", "c", "d"}, {"b"}}));
+  ASSERT_TRUE(ex);
+  const std::vector<const Tensor*> none{nullptr};
+  auto out = (*ex)->run(none);
+  ASSERT_FALSE(out);
+  EXPECT_EQ(out.status().message(), "graph input 'x' was not given");
+}
+
+// 8 threads, each running many times with plans drawn at random from a set compiled up front (several
+// executors per model, shared by all threads) on two models: every result bit-identical to the reference.
+TEST(PlanExecutorStress, EightThreadsManyRunsRandomPlans) {
+  const std::vector<Case> cases = {load_case("tests/data/pytorch/tagger"),
+                                   load_case("tests/data/pytorch/lstm_2layer_bidir"),
+                                   load_case("models/silero_vad/silero_vad_16k_op15")};
+  std::vector<std::vector<Tensor>> want;
+  for (const Case& c : cases) want.push_back(reference_run(c));
+  Devices devs;
+  std::mt19937 rng(2024);
+  std::vector<std::pair<std::size_t, std::shared_ptr<const PlanExecutor>>> executors;
+  for (std::size_t k = 0; k < cases.size(); ++k)
+    for (int i = 0; i < 4; ++i) {
+      const std::size_t num_devices = i == 3 ? 3 : 2;
+      auto ex = PlanExecutor::compile(cases[k].graph(), devs.first(num_devices),
+                                      random_placement(cases[k].graph(), num_devices, rng));
+      ASSERT_TRUE(ex) << ex.status().message();
+      executors.emplace_back(k, *ex);
+    }
+  constexpr int kThreadsRunning = 8, kRuns = 40;
+  std::atomic<int> failures{0}, runs{0};
+  std::mutex mu;
+  std::string first_failure;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreadsRunning; ++t)
+    threads.emplace_back([&, t] {
+      std::mt19937 pick(static_cast<unsigned>(t));
+      for (int r = 0; r < kRuns; ++r) {
+        const auto& [k, ex] = executors[pick() % executors.size()];
+        const auto feeds = cases[k].feeds();
+        auto out = ex->run(feeds);
+        const std::string diff = out ? bitwise_difference(*out, want[k]) : out.status().message();
+        ++runs;
+        if (!diff.empty()) {
+          ++failures;
+          std::lock_guard<std::mutex> lock(mu);
+          if (first_failure.empty()) first_failure = cases[k].name + ": " + diff;
+        }
+      }
+    });
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(runs.load(), kThreadsRunning * kRuns);
+  EXPECT_EQ(failures.load(), 0) << first_failure;
+}
+
+}  // namespace
+}  // namespace tandem

@@ -32,27 +32,36 @@ class DimReader {
   bool unknown_ = false;
 };
 
-const Shape* input_shape(const Graph& g, const Node& n, std::size_t i) {
-  if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;
-  const Shape& s = g.value(n.inputs[i]).shape;
-  return s.has_rank() ? &s : nullptr;
-}
-const Shape* output_shape(const Graph& g, const Node& n, std::size_t i) {
-  if (i >= n.outputs.size() || n.outputs[i] == kNoValue) return nullptr;
-  const Shape& s = g.value(n.outputs[i]).shape;
-  return s.has_rank() ? &s : nullptr;
-}
+// Where shapes come from: the run-time shapes when known, else the inferred ones.
+struct Shapes {
+  const Graph& g;
+  std::span<const Shape> run;
 
-std::optional<double> matmul(const Graph& g, const Node& n, DimReader& dim) {
-  const Shape* a = input_shape(g, n, 0);
-  const Shape* y = output_shape(g, n, 0);
+  // nullptr without a rank.
+  const Shape* of(ValueId v) const {
+    const auto i = static_cast<std::size_t>(v);
+    if (i < run.size() && run[i].has_rank()) return &run[i];
+    const Shape& s = g.value(v).shape;
+    return s.has_rank() ? &s : nullptr;
+  }
+  const Shape* input(const Node& n, std::size_t i) const {
+    return i < n.inputs.size() && n.inputs[i] != kNoValue ? of(n.inputs[i]) : nullptr;
+  }
+  const Shape* output(const Node& n, std::size_t i) const {
+    return i < n.outputs.size() && n.outputs[i] != kNoValue ? of(n.outputs[i]) : nullptr;
+  }
+};
+
+std::optional<double> matmul(const Shapes& g, const Node& n, DimReader& dim) {
+  const Shape* a = g.input(n, 0);
+  const Shape* y = g.output(n, 0);
   if (!a || !y || a->rank() == 0) return std::nullopt;
   return 2.0 * dim.elements(*y) * dim((*a)[a->rank() - 1]);  // each output element is a K-long dot product
 }
 
-std::optional<double> gemm(const Graph& g, const Node& n, DimReader& dim) {
-  const Shape* a = input_shape(g, n, 0);
-  const Shape* y = output_shape(g, n, 0);
+std::optional<double> gemm(const Shapes& g, const Node& n, DimReader& dim) {
+  const Shape* a = g.input(n, 0);
+  const Shape* y = g.output(n, 0);
   if (!a || !y || a->rank() != 2) return std::nullopt;
   const double k = dim((*a)[n.attribute_int("transA", 0) ? 0 : 1]);
   const double mn = dim.elements(*y);
@@ -60,9 +69,9 @@ std::optional<double> gemm(const Graph& g, const Node& n, DimReader& dim) {
   return 2.0 * mn * k + (has_c ? mn : 0.0);
 }
 
-std::optional<double> conv(const Graph& g, const Node& n, DimReader& dim) {
-  const Shape* w = input_shape(g, n, 1);
-  const Shape* y = output_shape(g, n, 0);
+std::optional<double> conv(const Shapes& g, const Node& n, DimReader& dim) {
+  const Shape* w = g.input(n, 1);
+  const Shape* y = g.output(n, 0);
   if (!w || !y || w->rank() < 3) return std::nullopt;
   double per_output = 1;  // (C_in / group) * kernel volume
   for (std::size_t i = 1; i < w->rank(); ++i) per_output *= dim((*w)[i]);
@@ -71,10 +80,10 @@ std::optional<double> conv(const Graph& g, const Node& n, DimReader& dim) {
   return 2.0 * outputs * per_output + (has_bias ? outputs : 0.0);
 }
 
-std::optional<double> recurrent(const Graph& g, const Node& n, DimReader& dim) {
-  const Shape* x = input_shape(g, n, 0);
-  const Shape* w = input_shape(g, n, 1);  // [directions, gates*hidden, input]
-  const Shape* r = input_shape(g, n, 2);  // [directions, gates*hidden, hidden]
+std::optional<double> recurrent(const Shapes& g, const Node& n, DimReader& dim) {
+  const Shape* x = g.input(n, 0);
+  const Shape* w = g.input(n, 1);  // [directions, gates*hidden, input]
+  const Shape* r = g.input(n, 2);  // [directions, gates*hidden, hidden]
   if (!x || !w || !r || x->rank() != 3 || w->rank() != 3 || r->rank() != 3) return std::nullopt;
   const bool batch_major = n.attribute_int("layout", 0) == 1;
   const double steps = dim((*x)[batch_major ? 1 : 0]);
@@ -96,8 +105,9 @@ bool is_flop_counted_op(const Node& n) {
          n.op_type == "GRU" || n.op_type == "RNN";
 }
 
-std::optional<FlopCount> estimate_flops(const Graph& g, const Node& n) {
+std::optional<FlopCount> estimate_flops(const Graph& graph, const Node& n, std::span<const Shape> run_shapes) {
   if (!is_flop_counted_op(n)) return std::nullopt;
+  const Shapes g{graph, run_shapes};
   FlopCount out;
   DimReader dim(out);
   std::optional<double> f;

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 
 #include "graph/graph.h"
@@ -20,6 +21,8 @@ struct FlopCount {
 bool is_flop_counted_op(const Node& n);
 
 // nullopt when the op is not one of the counted ones or a needed dimension is unknown (not even symbolic).
-std::optional<FlopCount> estimate_flops(const Graph& g, const Node& n);
+// `run_shapes`, by ValueId, are shapes seen at run time (the profiler's); where one has a rank it is used
+// instead of the inferred shape.
+std::optional<FlopCount> estimate_flops(const Graph& g, const Node& n, std::span<const Shape> run_shapes = {});
 
 }  // namespace tandem

@@ -18,6 +18,7 @@ struct OpsetImport {
 
 struct ModelIR {
   std::string source;  // file path, or a caller-given label for bytes; messages name the model by it
+  std::string sha256;  // of the model file's bytes (hex): profiles and plans name the model by it
   int64_t ir_version = 0;
   std::string producer_name, producer_version;
   std::vector<OpsetImport> opsets;

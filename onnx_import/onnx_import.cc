@@ -9,6 +9,7 @@
 
 #include "onnx_import/graph_builder.h"
 #include "onnx_import/model_checks.h"
+#include "onnx_import/model_hash.h"
 #include "onnx_import/opsets.h"
 #include "onnx_import/proto_walk.h"
 
@@ -151,6 +152,7 @@ Result<ModelIR> import_model_bytes(std::string_view bytes, const std::string& la
   auto model = import_parsed(m, model_dir, options);
   if (!model) return Status::error(context + printable(model.status().message()));
   model->source = label;
+  model->sha256 = sha256_hex(bytes);
   return model;
 }
 

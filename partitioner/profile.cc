@@ -125,8 +125,8 @@ Status from_json(const json& root, Profile* p) {
     Fields l(links, "links");
     TANDEM_RETURN_IF_ERROR(l.expect_object());
     for (const auto& [key, lj] : links.items()) {
-      if (key != "cpu->cuda" && key != "cuda->cpu")
-        return l.error(key.c_str(), "unknown link (expected \"cpu->cuda\" or \"cuda->cpu\")");
+      if (key != "cpu->cuda" && key != "cuda->cpu" && key != "cpu->cpu")
+        return l.error(key.c_str(), "unknown link (expected \"cpu->cuda\", \"cuda->cpu\" or \"cpu->cpu\")");
       Fields f(lj, l.path_of(key.c_str()));
       TANDEM_RETURN_IF_ERROR(f.expect_object());
       LinkProfile lp;
@@ -134,7 +134,32 @@ Status from_json(const json& root, Profile* p) {
       TANDEM_RETURN_IF_ERROR(f.number("beta_bytes_per_us", &lp.beta_bytes_per_us, true));
       if (!(lp.beta_bytes_per_us > 0)) return f.error("beta_bytes_per_us", "must be above 0");
       TANDEM_RETURN_IF_ERROR(f.number("residual_us", &lp.residual_us, false));
-      p->links[key] = lp;
+      TANDEM_RETURN_IF_ERROR(f.number("max_residual_us", &lp.max_residual_us, false));
+      TANDEM_RETURN_IF_ERROR(f.boolean("estimated", &lp.estimated, false));
+      if (f.has("samples")) {
+        const json& samples = f.at("samples");
+        if (!samples.is_array())
+          return f.error("samples", "expected an array, got " + json_fields::describe(samples));
+        for (std::size_t i = 0; i < samples.size(); ++i) {
+          Fields sf(samples[i], f.path_of("samples") + "[" + std::to_string(i) + "]");
+          TANDEM_RETURN_IF_ERROR(sf.expect_object());
+          LinkSample sample;
+          TANDEM_RETURN_IF_ERROR(sf.integer("bytes", &sample.bytes, true));
+          TANDEM_RETURN_IF_ERROR(sf.number("us", &sample.us, true));
+          lp.samples.push_back(sample);
+        }
+      }
+      p->links[key] = std::move(lp);
+    }
+  }
+  if (top.has("notes")) {
+    const json& notes = top.at("notes");
+    if (!notes.is_array()) return top.error("notes", "expected an array, got " + json_fields::describe(notes));
+    for (std::size_t i = 0; i < notes.size(); ++i) {
+      if (!notes[i].is_string())
+        return top.error("notes", "entry " + std::to_string(i) + " is " + json_fields::describe(notes[i]) +
+                                      ", expected a string");
+      p->notes.push_back(notes[i].get<std::string>());
     }
   }
   return Status::ok();
@@ -178,9 +203,18 @@ std::string profile_to_json(const Profile& p) {
   for (const ValueProfile& v : p.values) values.push_back({{"name", v.name}, {"bytes", v.bytes}});
   root["values"] = std::move(values);
   root["links"] = json::object();
-  for (const auto& [key, l] : p.links)
-    root["links"][key] = {
-        {"alpha_us", l.alpha_us}, {"beta_bytes_per_us", l.beta_bytes_per_us}, {"residual_us", l.residual_us}};
+  for (const auto& [key, l] : p.links) {
+    json lj = {{"alpha_us", l.alpha_us},
+               {"beta_bytes_per_us", l.beta_bytes_per_us},
+               {"residual_us", l.residual_us},
+               {"max_residual_us", l.max_residual_us},
+               {"estimated", l.estimated}};
+    json samples = json::array();
+    for (const LinkSample& sample : l.samples) samples.push_back({{"bytes", sample.bytes}, {"us", sample.us}});
+    lj["samples"] = std::move(samples);
+    root["links"][key] = std::move(lj);
+  }
+  root["notes"] = p.notes;
   return root.dump(2) + "\n";
 }
 

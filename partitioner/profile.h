@@ -17,7 +17,8 @@
 
 namespace tandem::partition {
 
-inline constexpr int kProfileSchemaVersion = 1;
+// 2 added link samples, max residual and "estimated", the "cpu->cpu" link and notes; 1 is still read.
+inline constexpr int kProfileSchemaVersion = 2;
 
 struct MachineInfo {
   std::string cpu_model;
@@ -50,11 +51,27 @@ struct ValueProfile {
   int64_t bytes = 0;  // size at the profiled input shapes
 };
 
+struct LinkSample {
+  int64_t bytes = 0;
+  double us = 0;  // median time of one copy of that size
+};
+
 // Copy cost in one direction, fitted as alpha + bytes / beta over measured copies.
 struct LinkProfile {
   double alpha_us = 0;
   double beta_bytes_per_us = 0;  // > 0
-  double residual_us = 0;        // RMS error of the fit, informative
+  double residual_us = 0;        // RMS error of the fit over the samples
+  double max_residual_us = 0;    // the largest |fit - sample|: every sample lies within it
+  bool estimated = false;        // from a device's data sheet rather than measured
+  std::vector<LinkSample> samples;  // what the fit was made from (empty when estimated)
+
+  static LinkProfile of(double alpha_us, double beta_bytes_per_us, double residual_us = 0) {
+    LinkProfile l;
+    l.alpha_us = alpha_us;
+    l.beta_bytes_per_us = beta_bytes_per_us;
+    l.residual_us = residual_us;
+    return l;
+  }
 };
 
 struct Profile {
@@ -64,7 +81,9 @@ struct Profile {
   std::map<std::string, int64_t> input_shapes;  // symbolic dimension -> the value it was profiled at
   std::vector<NodeProfile> nodes;
   std::vector<ValueProfile> values;
-  std::map<std::string, LinkProfile> links;  // "cpu->cuda", "cuda->cpu"
+  // "cpu->cuda", "cuda->cpu"; "cpu->cpu" is the hand-over between two CPU devices (a pair of thread arenas).
+  std::map<std::string, LinkProfile> links;
+  std::vector<std::string> notes;  // how it was taken, e.g. which costs are estimated and from what
 
   // nullptr when absent.
   const NodeProfile* find_node(int64_t index) const;

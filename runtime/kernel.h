@@ -7,7 +7,9 @@
 // kernels), so it keeps no mutable state of its own.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <span>
@@ -50,18 +52,27 @@ class KernelContext {
   // "node 'n' (Op): " + reason, as every kernel error should read.
   Status error(const std::string& reason) const;
 
+  // Scratch memory a kernel needs while it runs (beyond its outputs): kernels that allocate scratch say
+  // how much at its peak, so the profiler can report it and the partitioner can count it.
+  void note_workspace(std::size_t bytes) { workspace_bytes_ = std::max(workspace_bytes_, bytes); }
+  std::size_t workspace_bytes() const { return workspace_bytes_; }
+
  private:
   const Graph& graph_;
   NodeId node_id_;
   std::span<const Tensor* const> inputs_;
   std::span<const Tensor* const> implicit_inputs_;
   std::vector<Tensor>& outputs_;
+  std::size_t workspace_bytes_ = 0;
 };
 
 class Kernel {
  public:
   virtual ~Kernel() = default;
   virtual Status run(KernelContext& ctx) const = 0;
+  // Bytes of weights the kernel keeps of its own (packed, reordered, or uploaded to its device); -1 when it
+  // reads its constant inputs in place. What a node's weights cost on a device is what the profiler reports.
+  virtual int64_t own_weight_bytes() const { return -1; }
 };
 
 using KernelPtr = std::unique_ptr<const Kernel>;

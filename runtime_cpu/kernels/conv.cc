@@ -118,6 +118,7 @@ class ConvKernel final : public Kernel {
     const int64_t band =
         direct ? rows : std::max<int64_t>(1, std::min(rows, kPatchBudget / std::max<int64_t>(1, k * width)));
     std::vector<float> col(direct ? 0 : static_cast<std::size_t>(k * band * width));
+    ctx.note_workspace(col.size() * sizeof(float));
     const float* px = x->data<float>();
     const float* pw = w->data<float>();
     float* py = y.data<float>();

@@ -284,6 +284,16 @@ struct DirectionIO {
   float* y_c = nullptr;
 };
 
+// The scratch run_direction allocates (directions run one after another, so this is the kernel's peak):
+// the input projection of all steps, the state(s), the gate pre-activations and GRU's r*h.
+std::size_t direction_workspace_bytes(const RnnAttrs& a, const RunShape& s) {
+  const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
+  int64_t floats = s.seq * s.batch * gh + state + s.batch * gh;
+  if (a.kind == CellKind::kLstm) floats += state;
+  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
+  return static_cast<std::size_t>(floats) * sizeof(float);
+}
+
 Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d, bool reverse,
                      const DirectionIO& io) {
   const int64_t n = s.hidden, gh = a.gates * n, batch = s.batch;
@@ -379,6 +389,13 @@ class RnnKernel final : public Kernel {
   RnnKernel(RnnAttrs attrs, std::shared_ptr<const PackedWeights> packed)
       : a_(std::move(attrs)), packed_(std::move(packed)) {}
 
+  int64_t own_weight_bytes() const override {
+    if (!packed_) return -1;  // some weight is computed: packs per run, keeps nothing of its own
+    const PackedWeights& w = *packed_;
+    return static_cast<int64_t>((w.wt.size() + w.rt.size() + w.bias.size() + w.rbh.size() + w.peep.size()) *
+                                sizeof(float));
+  }
+
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(kX);
     if (!x) return ctx.error("input 0 (X) is missing");
@@ -454,6 +471,7 @@ class RnnKernel final : public Kernel {
     if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc))
       io.y_c = ctx.allocate_output(kYc, DType::kFloat32, state_shape).data<float>();
 
+    ctx.note_workspace(direction_workspace_bytes(a_, s));
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
       Status st = run_direction(a_, *w, s, d, reverse, io);

@@ -33,8 +33,8 @@ Profile two_encoder_profile(const Graph& g) {
     np.devices["cuda"] = NodeDeviceProfile{true, "", rnn ? 10.0 : 50.0, rnn ? 10.0 : 50.0, 1000, 64, 0, false};
     p.nodes.push_back(np);
   }
-  p.links["cpu->cuda"] = LinkProfile{1, 10000, 0};
-  p.links["cuda->cpu"] = LinkProfile{1, 10000, 0};
+  p.links["cpu->cuda"] = LinkProfile::of(1, 10000, 0);
+  p.links["cuda->cpu"] = LinkProfile::of(1, 10000, 0);
   return p;
 }
 

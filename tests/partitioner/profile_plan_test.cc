@@ -33,8 +33,13 @@ Profile sample_profile() {
   shape.devices["cuda"] = NodeDeviceProfile{false, "Shape runs on the host", 0, 0, 0, 0, 0, false};
   p.nodes = {lstm, shape};
   p.values = {{"h", 4096}, {"s", 16}};
-  p.links["cpu->cuda"] = LinkProfile{8.5, 12000, 0.25};
-  p.links["cuda->cpu"] = LinkProfile{9, 11000.5, 0.5};
+  p.links["cpu->cuda"] = LinkProfile::of(8.5, 12000, 0.25);
+  p.links["cuda->cpu"] = LinkProfile::of(9, 11000.5, 0.5);
+  p.links["cpu->cuda"].max_residual_us = 0.75;
+  p.links["cpu->cuda"].samples = {{4, 8.5}, {1 << 20, 96.25}};
+  p.links["cuda->cpu"].estimated = true;
+  p.links["cpu->cpu"] = LinkProfile::of(1.5, 50000, 0.125);
+  p.notes = {"cuda costs estimated"};
   return p;
 }
 
@@ -56,6 +61,13 @@ TEST(ProfileJson, RoundTripsEveryField) {
   EXPECT_FALSE(back->nodes[1].devices.at("cuda").supported);
   EXPECT_EQ(back->nodes[1].devices.at("cuda").reason, "Shape runs on the host");
   EXPECT_DOUBLE_EQ(back->links.at("cuda->cpu").beta_bytes_per_us, 11000.5);
+  EXPECT_TRUE(back->links.at("cuda->cpu").estimated);
+  EXPECT_DOUBLE_EQ(back->links.at("cpu->cuda").max_residual_us, 0.75);
+  ASSERT_EQ(back->links.at("cpu->cuda").samples.size(), 2u);
+  EXPECT_EQ(back->links.at("cpu->cuda").samples[1].bytes, 1 << 20);
+  EXPECT_DOUBLE_EQ(back->links.at("cpu->cuda").samples[1].us, 96.25);
+  EXPECT_DOUBLE_EQ(back->links.at("cpu->cpu").alpha_us, 1.5);
+  EXPECT_EQ(back->notes, std::vector<std::string>{"cuda costs estimated"});
   EXPECT_EQ(back->find_value("h")->bytes, 4096);
 }
 
@@ -98,8 +110,8 @@ TEST(ProfileJson, MalformedFilesAreErrorsNamingTheField) {
   EXPECT_EQ(profile_error("\"cuda\": {\n          \"estimated\": true",
                           "\"tpu\": {\n          \"estimated\": true"),
             "profile: nodes[0].devices.tpu: unknown device (expected \"cpu\" or \"cuda\")");
-  EXPECT_EQ(profile_error("\"schema_version\": 1", "\"schema_version\": 9"),
-            "profile: schema_version: 9 is newer than this build reads (1)");
+  EXPECT_EQ(profile_error("\"schema_version\": 2", "\"schema_version\": 9"),
+            "profile: schema_version: 9 is newer than this build reads (2)");
   EXPECT_EQ(profile_error("\"schema\": \"tandem.profile\"", "\"schema\": \"tandem.plan\""),
             "profile: schema: this is a 'tandem.plan' file, not a profile ('tandem.profile')");
   EXPECT_EQ(profile_error("\"beta_bytes_per_us\": 12000.0", "\"beta_bytes_per_us\": 0"),
@@ -169,8 +181,8 @@ Profile profile_for(const Graph& g) {
     p.nodes.push_back(n);
   }
   p.values = {{"h", 777}};
-  p.links["cpu->cuda"] = LinkProfile{5, 1000, 0};
-  p.links["cuda->cpu"] = LinkProfile{6, 2000, 0};
+  p.links["cpu->cuda"] = LinkProfile::of(5, 1000, 0);
+  p.links["cuda->cpu"] = LinkProfile::of(6, 2000, 0);
   return p;
 }
 

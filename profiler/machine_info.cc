@@ -1,0 +1,21 @@
+#include "profiler/machine_info.h"
+
+#include <fstream>
+
+namespace tandem::profiler {
+
+std::string cpu_model_name() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const auto colon = line.find(':');
+    if (colon == std::string::npos) continue;
+    std::string name = line.substr(colon + 1);
+    const auto first = name.find_first_not_of(" \t");
+    return first == std::string::npos ? "unknown CPU" : name.substr(first);
+  }
+  return "unknown CPU";
+}
+
+}  // namespace tandem::profiler

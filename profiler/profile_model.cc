@@ -1,0 +1,226 @@
+#include "profiler/profile_model.h"
+
+#include <chrono>
+#include <exception>
+
+#include "graph/topo_order.h"
+#include "profiler/link_fit.h"
+#include "runtime/executor.h"
+
+namespace tandem::profiler {
+
+using partition::NodeDeviceProfile;
+using partition::NodeProfile;
+using partition::Profile;
+
+namespace {
+
+int64_t initializer_bytes(const Graph& g) {
+  int64_t total = 0;
+  for (const Value& v : g.values())
+    if (v.kind == ValueKind::kInitializer && v.data) total += static_cast<int64_t>(v.data->bytes.size());
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    for (const Graph* body : g.node(static_cast<NodeId>(i)).subgraphs()) total += initializer_bytes(*body);
+  return total;
+}
+
+Shape shape_from(const Tensor& t) {
+  std::vector<Dim> dims;
+  for (int64_t d : t.shape()) dims.push_back(Dim::known(d));
+  return Shape(std::move(dims));
+}
+
+// Every value of the main graph after one run: constants, inputs and each node's outputs.
+Result<std::vector<Tensor>> reference_run(const Graph& g, const Device& device, const std::vector<Tensor>& inputs) {
+  TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+  std::vector<Tensor> values(g.num_values());
+  for (std::size_t v = 0; v < g.num_values(); ++v)
+    if (g.values()[v].data) values[v] = Tensor::from_constant(g.values()[v].data);
+  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
+  for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
+    if (inputs[i].defined()) {
+      feeds[i] = &inputs[i];
+      values[static_cast<std::size_t>(g.inputs()[i])] = inputs[i];
+    }
+  const NodeObserver keep = [&](const NodeEvent& e) {
+    const Node& n = g.node(e.node);
+    for (std::size_t k = 0; k < n.outputs.size(); ++k)
+      if (n.outputs[k] != kNoValue) values[static_cast<std::size_t>(n.outputs[k])] = e.outputs[k];
+  };
+  TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &keep).status());
+  return values;
+}
+
+Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& device,
+                                       const std::vector<Tensor>& values, const TimingOptions& timing) {
+  NodeDeviceProfile p;
+  const Support support = device.supports(g, id);
+  if (!support.ok) {
+    p.supported = false;
+    p.reason = support.reason;
+    return p;
+  }
+  const Node& n = g.node(id);
+  KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
+  TANDEM_ASSIGN_OR_RETURN(KernelPtr kernel, device.create_kernel(init));
+
+  std::vector<const Tensor*> in, implicit;
+  auto at = [&](ValueId v) -> const Tensor* {
+    if (v == kNoValue) return nullptr;
+    const Tensor& t = values[static_cast<std::size_t>(v)];
+    return t.defined() ? &t : nullptr;
+  };
+  for (ValueId v : n.inputs) in.push_back(at(v));
+  for (ValueId v : n.implicit_inputs) implicit.push_back(at(v));
+
+  std::size_t workspace = 0;
+  const auto once = [&]() -> Result<double> {
+    std::vector<Tensor> outs(n.outputs.size());
+    KernelContext ctx(g, id, in, implicit, outs);
+    const auto t0 = std::chrono::steady_clock::now();
+    Status s;
+    try {
+      s = kernel->run(ctx);
+    } catch (const std::exception& e) {
+      s = ctx.error(std::string("failed: ") + e.what());
+    }
+    const auto t1 = std::chrono::steady_clock::now();
+    TANDEM_RETURN_IF_ERROR(s);
+    int64_t out_bytes = 0;
+    for (const Tensor& t : outs)
+      if (t.defined()) out_bytes += static_cast<int64_t>(t.nbytes());
+    p.output_bytes = out_bytes;
+    workspace = std::max(workspace, ctx.workspace_bytes());
+    return std::chrono::duration<double, std::micro>(t1 - t0).count();
+  };
+  TANDEM_ASSIGN_OR_RETURN(Timing t, measure(once, timing));
+  p.median_us = t.median_us;
+  p.p90_us = t.p90_us;
+  p.workspace_bytes = static_cast<int64_t>(workspace);
+  const int64_t own = kernel->own_weight_bytes();
+  p.weight_bytes = own >= 0 ? own : constant_bytes(g, id);
+  return p;
+}
+
+NodeFacts facts_of(const Graph& g, NodeId id, const std::vector<Tensor>& values, const std::vector<Shape>& shapes,
+                   int64_t workspace) {
+  const Node& n = g.node(id);
+  NodeFacts f;
+  f.run_shapes = shapes;
+  for (ValueId v : n.inputs)
+    if (v != kNoValue && !g.value(v).data && values[static_cast<std::size_t>(v)].defined())
+      f.input_bytes += static_cast<int64_t>(values[static_cast<std::size_t>(v)].nbytes());
+  for (ValueId v : n.outputs)
+    if (v != kNoValue && values[static_cast<std::size_t>(v)].defined())
+      f.output_bytes += static_cast<int64_t>(values[static_cast<std::size_t>(v)].nbytes());
+  f.weight_bytes = constant_bytes(g, id);
+  f.workspace_bytes = workspace;
+  return f;
+}
+
+}  // namespace
+
+int64_t constant_bytes(const Graph& g, NodeId id) {
+  const Node& n = g.node(id);
+  int64_t total = 0;
+  auto add = [&](ValueId v) {
+    if (v == kNoValue) return;
+    const Value& val = g.value(v);
+    if (val.kind == ValueKind::kInitializer && val.data) total += static_cast<int64_t>(val.data->bytes.size());
+  };
+  for (ValueId v : n.inputs) add(v);
+  for (ValueId v : n.implicit_inputs) add(v);
+  for (const Graph* body : n.subgraphs()) total += initializer_bytes(*body);
+  return total;
+}
+
+Result<Profile> profile_model(const ProfileRequest& r) {
+  if (!r.model || !r.model->graph) return Status::error("profiler: no model given");
+  if (r.devices.empty()) return Status::error("profiler: no device to measure on");
+  const Graph& g = *r.model->graph;
+  for (const MeasuredDevice& d : r.devices) {
+    if (d.key != "cpu" && d.key != "cuda")
+      return Status::error("profiler: unknown device key '" + d.key + "' (expected cpu or cuda)");
+    if (d.key == "cuda" && r.estimate_gpu)
+      return Status::error("profiler: 'cuda' is both measured and estimated; choose one");
+  }
+  if (r.inputs.size() != g.inputs().size())
+    return Status::error("profiler: the model takes " + std::to_string(g.inputs().size()) + " inputs, got " +
+                         std::to_string(r.inputs.size()));
+  auto report = [&](const std::string& stage, int done, int total, const std::string& item) {
+    if (r.on_progress) r.on_progress(Progress{stage, done, total, item});
+  };
+
+  Profile p;
+  p.machine = r.machine;
+  p.model_hash = r.model->sha256;
+  for (std::size_t i = 0; i < g.inputs().size(); ++i) {
+    const Value& v = g.value(g.inputs()[i]);
+    if (!r.inputs[i].defined() || !v.shape.has_rank() || v.shape.rank() != r.inputs[i].rank()) continue;
+    for (std::size_t k = 0; k < v.shape.rank(); ++k)
+      if (v.shape[k].is_symbolic()) p.input_shapes[v.shape[k].symbol] = r.inputs[i].dim(k);
+  }
+
+  report("reference run", 0, 1, "");
+  auto values = reference_run(g, *r.devices.front().device, r.inputs);
+  if (!values) return Status::error("profiler: reference run on " + r.devices.front().key + ": " +
+                                    values.status().message());
+  report("reference run", 1, 1, "");
+  std::vector<Shape> shapes(values->size());
+  for (std::size_t v = 0; v < values->size(); ++v)
+    if ((*values)[v].defined()) shapes[v] = shape_from((*values)[v]);
+
+  TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
+  const int total = static_cast<int>(order.size() * r.devices.size());
+  int done = 0;
+  p.nodes.resize(g.num_nodes());
+  for (NodeId id : order) {
+    const Node& n = g.node(id);
+    NodeProfile& np = p.nodes[static_cast<std::size_t>(id)];
+    np.index = id;
+    np.name = n.name;
+    np.op_type = n.op_type;
+    for (const MeasuredDevice& d : r.devices) {
+      report("nodes", done, total, d.key + " " + n.label(id));
+      auto m = measure_node(g, id, *d.device, *values, r.timing);
+      if (!m) return Status::error("profiler: on " + d.key + ": " + m.status().message());
+      np.devices[d.key] = *m;
+      report("nodes", ++done, total, d.key + " " + n.label(id));
+    }
+    if (r.estimate_gpu) {
+      const auto& first = np.devices[r.devices.front().key];
+      np.devices["cuda"] =
+          estimate_gpu_node(g, id, facts_of(g, id, *values, shapes, first.workspace_bytes), *r.estimate_gpu);
+    }
+  }
+
+  for (std::size_t v = 0; v < g.num_values(); ++v) {
+    const Value& val = g.values()[v];
+    if ((val.kind != ValueKind::kNodeOutput && val.kind != ValueKind::kGraphInput) || !(*values)[v].defined())
+      continue;
+    p.values.push_back({val.name, static_cast<int64_t>((*values)[v].nbytes())});
+  }
+
+  const std::vector<int64_t> sizes = r.link_sizes.empty() ? calibration_sizes() : r.link_sizes;
+  for (const auto& [key, timer] : r.links) {
+    auto fit = calibrate_link(timer, sizes, r.link_timing, [&](int k, int count) {
+      report("link " + key, k, count, std::to_string(sizes[static_cast<std::size_t>(k - 1)]) + " B");
+    });
+    if (!fit) return Status::error("profiler: calibrating " + key + ": " + fit.status().message());
+    p.links[key] = std::move(fit).value();
+  }
+  if (r.estimate_gpu) {
+    for (const char* key : {"cpu->cuda", "cuda->cpu"})
+      if (!p.links.count(key)) p.links[key] = estimate_gpu_link(*r.estimate_gpu);
+    p.notes.push_back("cuda costs and the cpu<->cuda link are estimated (no GPU measured) for " +
+                      describe_gpu_spec(*r.estimate_gpu));
+  }
+  p.notes.push_back("timing: " + std::to_string(r.timing.warmup) + " warm-up, " +
+                    std::to_string(r.timing.min_reps) + ".." + std::to_string(r.timing.max_reps) +
+                    " repetitions per node until the median is stable within " +
+                    std::to_string(static_cast<int>(r.timing.stable_tolerance * 100)) + "% or " +
+                    std::to_string(static_cast<int>(r.timing.budget_ms)) + " ms");
+  return p;
+}
+
+}  // namespace tandem::profiler

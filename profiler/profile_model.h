@@ -1,0 +1,68 @@
+// The profiler: measures every node of a model on every device, with the same prepared kernels the runtime
+// uses, and fills a Profile (partitioner/profile.h) for the partitioner.
+//
+// 1. One reference run on the first device records every intermediate tensor (the executor's observer).
+// 2. Each node, on each device: the device's own kernel is created once (weights packed then), then run on
+//    the recorded inputs: warm-up, then repetitions until the median is stable (profiler/timing.h). A node
+//    with nested bodies (If) is measured as a whole.
+// 3. Per node and device: median and p90, the weight bytes as that device's kernel stores them, output and
+//    workspace bytes; per value: its size.
+// 4. Devices that cannot be measured here (no GPU) get analytic estimates (gpu_estimate.h), flagged.
+// 5. Links are calibrated by the caller's copy functions (link_fit.h) or estimated from the GPU spec.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "graph/model_ir.h"
+#include "partitioner/profile.h"
+#include "profiler/gpu_estimate.h"
+#include "profiler/timing.h"
+#include "runtime/device.h"
+#include "runtime/tensor.h"
+
+namespace tandem::profiler {
+
+struct MeasuredDevice {
+  std::string key;  // "cpu" or "cuda": the profile's name for it
+  const Device* device = nullptr;
+};
+
+// A copy function for link calibration: performs one copy of `bytes` and returns its time in µs.
+using CopyTimer = std::function<Result<double>(int64_t bytes)>;
+
+struct Progress {
+  std::string stage;  // "reference run", "nodes", "link cpu->cuda", ...
+  int done = 0;
+  int total = 0;
+  std::string item;  // the node or size being measured
+};
+
+struct ProfileRequest {
+  // The model's main graph (model.graph) and its hash go into the profile.
+  const ModelIR* model = nullptr;
+  // One per graph input, in order; an undefined Tensor uses the input's default (an initializer).
+  std::vector<Tensor> inputs;
+  // Measured devices, the first also runs the reference run (the CPU).
+  std::vector<MeasuredDevice> devices;
+  // When set, "cuda" is estimated from this spec (and any measured "cuda" device is an error).
+  std::optional<GpuSpec> estimate_gpu;
+  TimingOptions timing;
+  // Links to calibrate ("cpu->cuda", "cuda->cpu", "cpu->cpu"), with the sizes to use.
+  std::map<std::string, CopyTimer> links;
+  std::vector<int64_t> link_sizes;  // empty: calibration_sizes()
+  TimingOptions link_timing = {1, 3, 20, 50, 0.05};
+  partition::MachineInfo machine;
+  std::function<void(const Progress&)> on_progress;
+};
+
+Result<partition::Profile> profile_model(const ProfileRequest& request);
+
+// Bytes of the constants node `id` reads: its constant inputs, captured outer constants, and the
+// initializers of its nested bodies. What a kernel that reads its weights in place keeps on its device.
+int64_t constant_bytes(const Graph& g, NodeId id);
+
+}  // namespace tandem::profiler

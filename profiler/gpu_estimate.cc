@@ -30,8 +30,10 @@ const std::set<std::string>& gpu_ops() {
       "Softmax", "LogSoftmax", "LayerNormalization",
       // data movement
       "Gather", "Concat", "Split", "Slice", "Transpose", "Expand", "Pad",
-      // views: free on any device
-      "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity",
+      // views and constants: free on any device (constants are uploaded once, like weights)
+      "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Constant",
+      // generators
+      "ConstantOfShape", "Range", "Tile",
       // recurrent
       "LSTM", "GRU", "RNN",
       // control flow: the host reads the condition, the branch runs on the GPU
@@ -40,8 +42,11 @@ const std::set<std::string>& gpu_ops() {
 }
 
 bool is_view(const std::string& op) {
-  return op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Flatten" || op == "Identity";
+  return op == "Reshape" || op == "Squeeze" || op == "Unsqueeze" || op == "Flatten" || op == "Identity" ||
+         op == "Constant";
 }
+
+bool is_host_bookkeeping(const Node& n) { return n.domain.empty() && (n.op_type == "Shape" || n.op_type == "Size"); }
 
 double us_for_flops(double flops, const GpuSpec& s) { return flops / (s.fp32_tflops * 1e6 * s.efficiency); }
 double us_for_bytes(double bytes, double gbps, const GpuSpec& s) { return bytes / (gbps * 1e3 * s.efficiency); }
@@ -118,11 +123,12 @@ double node_us(const Graph& g, NodeId id, const NodeFacts& f, const GpuSpec& s, 
   return s.launch_us + std::max(us_for_flops(flops, s), us_for_bytes(bytes, s.memory_gbps, s));
 }
 
+// A branch body: host-side bookkeeping (Shape, Size) stays on the host inside it, at about a microsecond.
 double graph_us(const Graph& g, const GpuSpec& s, bool* all_supported) {
   double total = 0;
   for (std::size_t i = 0; i < g.num_nodes(); ++i) {
     const auto id = static_cast<NodeId>(i);
-    total += node_us(g, id, inferred_facts(g, g.node(id)), s, all_supported);
+    total += is_host_bookkeeping(g.node(id)) ? 1.0 : node_us(g, id, inferred_facts(g, g.node(id)), s, all_supported);
   }
   return total;
 }
@@ -182,7 +188,7 @@ NodeDeviceProfile estimate_gpu_node(const Graph& g, NodeId id, const NodeFacts& 
   const Node& n = g.node(id);
   NodeDeviceProfile p;
   p.estimated = true;
-  if (n.domain.empty() && (n.op_type == "Shape" || n.op_type == "Size")) {
+  if (is_host_bookkeeping(n)) {
     p.supported = false;
     p.reason = n.op_type + " is host-side bookkeeping (runs on the CPU)";
     return p;

@@ -154,6 +154,7 @@ Result<Profile> profile_model(const ProfileRequest& r) {
   Profile p;
   p.machine = r.machine;
   p.model_hash = r.model->sha256;
+  p.input_shapes = r.dims;
   for (std::size_t i = 0; i < g.inputs().size(); ++i) {
     const Value& v = g.value(g.inputs()[i]);
     if (!r.inputs[i].defined() || !v.shape.has_rank() || v.shape.rank() != r.inputs[i].rank()) continue;

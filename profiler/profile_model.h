@@ -46,6 +46,8 @@ struct ProfileRequest {
   const ModelIR* model = nullptr;
   // One per graph input, in order; an undefined Tensor uses the input's default (an initializer).
   std::vector<Tensor> inputs;
+  // Symbolic dimensions fixed when the model was loaded (--dim); recorded with those read off the inputs.
+  std::map<std::string, int64_t> dims;
   // Measured devices, the first also runs the reference run (the CPU).
   std::vector<MeasuredDevice> devices;
   // When set, "cuda" is estimated from this spec (and any measured "cuda" device is an error).

@@ -32,7 +32,7 @@ Result<Timing> measure(const std::function<Result<double>()>& once, const Timing
   while (static_cast<int>(samples.size()) < max_reps) {
     TANDEM_ASSIGN_OR_RETURN(double us, once());
     samples.push_back(us);
-    if (static_cast<int>(samples.size()) < min_reps) continue;
+    if (static_cast<int>(samples.size()) < min_reps || samples.size() < 2) continue;  // a half needs one sample
     const std::vector<double> first_half(samples.begin(), samples.begin() + static_cast<long>(samples.size() / 2));
     const double all = median_of(samples), half = median_of(first_half);
     if (std::abs(all - half) <= options.stable_tolerance * std::max(all, 1e-3)) {

@@ -75,6 +75,11 @@ int run(const PartitionArgs& args) {
   const std::string context = "model '" + args.model + "': ";
   auto profile = partition::load_profile(args.profile);
   if (!profile) throw Error(profile.status().message());
+  // Hand-written profiles may leave the hash out; a profiler-written one must match the model.
+  if (!profile->model_hash.empty() && profile->model_hash != model.impl().ir.sha256)
+    throw Error("profile '" + args.profile + "' was taken of another model (model hash " +
+                profile->model_hash.substr(0, 12) + "..., this model's is " + model.impl().ir.sha256.substr(0, 12) +
+                "...)");
   auto tasks = partition::build_task_graph(*model.impl().ir.graph, *profile);
   if (!tasks) throw Error(context + tasks.status().message());
 

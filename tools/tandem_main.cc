@@ -9,6 +9,7 @@
 #include "tools/cli_common.h"
 #include "tools/info_command.h"
 #include "tools/partition_command.h"
+#include "tools/profile_command.h"
 #include "tools/run_command.h"
 #include "tools/version_text.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char** argv) {
   add_run_command(app, exit_code);
   add_check_command(app, exit_code);
   add_bench_command(app, exit_code);
+  add_profile_command(app, exit_code);
   add_partition_command(app, exit_code);
   try {
     app.parse(argc, argv);

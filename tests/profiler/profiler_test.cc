@@ -1,0 +1,479 @@
+// The profiler: timing loop, link fits, GPU estimates, whole-model profiles, merging, traces. No timing
+// thresholds: what is asserted is structure, bookkeeping and arithmetic that must hold on any machine.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include <nlohmann/json.hpp>
+
+#include "onnx_import/model_hash.h"
+#include "partitioner/profile.h"
+#include "profiler/cpu_handoff.h"
+#include "profiler/gpu_estimate.h"
+#include "profiler/link_fit.h"
+#include "profiler/profile_merge.h"
+#include "profiler/profile_model.h"
+#include "profiler/profile_summary.h"
+#include "profiler/run_trace.h"
+#include "profiler/timing.h"
+#include "runtime_cpu/cpu_device.h"
+#include "tests/support/model_builder.h"
+
+namespace tandem {
+namespace {
+
+using namespace tandem::profiler;
+using partition::LinkSample;
+using partition::Profile;
+
+// --- timing --------------------------------------------------------------------------------------------
+
+TEST(Timing, PercentileInterpolatesBetweenRanks) {
+  const std::vector<double> v = {1, 2, 3, 4, 5};
+  EXPECT_DOUBLE_EQ(percentile(v, 0.5), 3);
+  EXPECT_DOUBLE_EQ(percentile(v, 0.9), 4.6);
+  EXPECT_DOUBLE_EQ(percentile(v, 0), 1);
+  EXPECT_DOUBLE_EQ(percentile(v, 1), 5);
+}
+
+TEST(Timing, StableSamplesStopAtTheMinimumCount) {
+  TimingOptions o;
+  o.warmup = 1;
+  o.min_reps = 4;
+  o.max_reps = 50;
+  int calls = 0;
+  auto t = measure([&]() -> Result<double> { ++calls; return 5.0; }, o);
+  ASSERT_TRUE(t.is_ok());
+  EXPECT_TRUE(t->stable);
+  EXPECT_EQ(t->reps, 4);
+  EXPECT_EQ(calls, 5);  // one warm-up
+  EXPECT_DOUBLE_EQ(t->median_us, 5);
+  EXPECT_DOUBLE_EQ(t->p90_us, 5);
+}
+
+TEST(Timing, DriftingSamplesStopAtTheMaximumCount) {
+  TimingOptions o;
+  o.warmup = 0;
+  o.min_reps = 3;
+  o.max_reps = 17;
+  o.budget_ms = 1e9;
+  double next = 1;
+  auto t = measure([&]() -> Result<double> { return next *= 2; }, o);  // the median never settles
+  ASSERT_TRUE(t.is_ok());
+  EXPECT_FALSE(t->stable);
+  EXPECT_EQ(t->reps, 17);
+  EXPECT_GE(t->p90_us, t->median_us);
+}
+
+TEST(Timing, AnErrorStopsTheMeasurement) {
+  int calls = 0;
+  auto t = measure([&]() -> Result<double> {
+    if (++calls == 3) return Status::error("node 'x' (Foo): broke");
+    return 1.0;
+  }, TimingOptions{});
+  ASSERT_FALSE(t.is_ok());
+  EXPECT_EQ(t.status().message(), "node 'x' (Foo): broke");
+}
+
+// --- link fits -----------------------------------------------------------------------------------------
+
+TEST(LinkFit, CalibrationSizesArePowersOfFourFrom4BTo64MiB) {
+  const std::vector<int64_t> s = calibration_sizes();
+  ASSERT_EQ(s.size(), 13u);
+  EXPECT_EQ(s.front(), 4);
+  EXPECT_EQ(s.back(), int64_t{64} << 20);
+  for (std::size_t i = 1; i < s.size(); ++i) EXPECT_EQ(s[i], 4 * s[i - 1]);
+}
+
+TEST(LinkFit, RecoversAKnownLatencyAndBandwidth) {
+  std::vector<LinkSample> samples;
+  for (int64_t b : calibration_sizes()) samples.push_back({b, 7.0 + static_cast<double>(b) / 1234.0});
+  const auto fit = fit_link(samples);
+  EXPECT_NEAR(fit.alpha_us, 7.0, 1e-6);
+  EXPECT_NEAR(fit.beta_bytes_per_us, 1234.0, 1e-6);
+  EXPECT_LT(fit.max_residual_us, 1e-6);
+  EXPECT_EQ(fit.samples.size(), samples.size());
+  EXPECT_FALSE(fit.estimated);
+}
+
+TEST(LinkFit, EverySampleLiesWithinTheStatedResidual) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<double> noise(0.85, 1.15);
+  std::vector<LinkSample> samples;
+  for (int64_t b : calibration_sizes()) samples.push_back({b, (3.0 + static_cast<double>(b) / 25000.0) * noise(rng)});
+  const auto fit = fit_link(samples);
+  EXPECT_GE(fit.alpha_us, 0);
+  EXPECT_GT(fit.beta_bytes_per_us, 0);
+  EXPECT_LE(fit.residual_us, fit.max_residual_us);
+  for (const LinkSample& s : samples)
+    EXPECT_LE(std::abs(fit.alpha_us + static_cast<double>(s.bytes) / fit.beta_bytes_per_us - s.us),
+              fit.max_residual_us + 1e-9);
+  // Within the noise of the bandwidth it was drawn around.
+  EXPECT_NEAR(fit.beta_bytes_per_us, 25000.0, 25000.0 * 0.2);
+}
+
+TEST(LinkFit, SizeIndependentCostsGiveALatencyAndNoBandwidthLimit) {
+  const auto fit = fit_link({{4, 5}, {4096, 5}, {1 << 20, 5}});
+  EXPECT_NEAR(fit.alpha_us, 5, 1e-9);
+  EXPECT_GT(fit.beta_bytes_per_us, 1e9);
+}
+
+TEST(LinkFit, CpuHandoffCalibrationReproducesItsOwnMeasurements) {
+  CpuHandoff handoff;
+  const std::vector<int64_t> sizes = calibration_sizes(4, 1 << 20);
+  auto fit = calibrate_link([&](int64_t b) { return handoff(b); }, sizes, TimingOptions{1, 3, 10, 50, 0.05});
+  ASSERT_TRUE(fit.is_ok()) << fit.status().message();
+  ASSERT_EQ(fit->samples.size(), sizes.size());
+  EXPECT_GT(fit->beta_bytes_per_us, 0);
+  for (const LinkSample& s : fit->samples) {
+    EXPECT_GT(s.us, 0);
+    EXPECT_LE(std::abs(fit->alpha_us + static_cast<double>(s.bytes) / fit->beta_bytes_per_us - s.us),
+              fit->max_residual_us + 1e-9);
+  }
+}
+
+TEST(LinkFit, ACopyErrorNamesTheSize) {
+  auto fit = calibrate_link([](int64_t b) -> Result<double> {
+    if (b > 16) return Status::error("out of pinned memory");
+    return 1.0;
+  }, {4, 16, 64}, TimingOptions{0, 1, 1, 10, 0.1});
+  ASSERT_FALSE(fit.is_ok());
+  EXPECT_EQ(fit.status().message(), "copying 64 bytes: out of pinned memory");
+}
+
+// --- GPU specs -----------------------------------------------------------------------------------------
+
+TEST(GpuSpec, NamedDevicesAndOverrides) {
+  auto h100 = parse_gpu_spec("h100");
+  ASSERT_TRUE(h100.is_ok());
+  auto h200 = parse_gpu_spec("h200,launch_us=7,efficiency=0.5");
+  ASSERT_TRUE(h200.is_ok()) << h200.status().message();
+  EXPECT_GT(h200->memory_gbps, h100->memory_gbps);
+  EXPECT_DOUBLE_EQ(h200->launch_us, 7);
+  EXPECT_DOUBLE_EQ(h200->efficiency, 0.5);
+  EXPECT_NE(describe_gpu_spec(*h200).find("NVIDIA H200"), std::string::npos);
+}
+
+TEST(GpuSpec, BadSpecsAreNamed) {
+  EXPECT_EQ(parse_gpu_spec("a100").status().message(),
+            "unknown GPU 'a100' for estimates (expected h100 or h200, then optional ',key=value' overrides)");
+  EXPECT_NE(parse_gpu_spec("h100,warp=3").status().message().find("unknown GPU spec key 'warp' (known: "),
+            std::string::npos);
+  EXPECT_EQ(parse_gpu_spec("h100,launch_us=fast").status().message(),
+            "GPU spec 'launch_us=fast': expected a non-negative number");
+  EXPECT_EQ(parse_gpu_spec("h100,memory_gbps=0").status().message(), "GPU spec 'memory_gbps' must be above 0");
+  EXPECT_EQ(parse_gpu_spec("h100,efficiency=2").status().message(), "GPU spec 'efficiency' must be at most 1");
+  EXPECT_EQ(parse_gpu_spec("h100,launch_us").status().message(), "GPU spec override 'launch_us' is not key=value");
+}
+
+TEST(GpuSpec, SlowerDevicesEstimateSlower) {
+  // The estimate must move the right way with the spec: half the bandwidth cannot make a node faster.
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {256, 256});
+  test::add_float_initializer(g, "w", {256, 256}, std::vector<float>(256 * 256, 0.5f));
+  test::add_node(g, "MatMul", {"x", "w"}, {"y"}, "mm");
+  test::add_output(g, "y");
+  auto ir = test::import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  NodeFacts f;
+  f.input_bytes = f.output_bytes = f.weight_bytes = 256 * 256 * 4;
+  const auto fast = estimate_gpu_node(*ir->graph, 0, f, *parse_gpu_spec("h100"));
+  const auto slow = estimate_gpu_node(*ir->graph, 0, f, *parse_gpu_spec("h100,memory_gbps=100,fp32_tflops=1"));
+  ASSERT_TRUE(fast.supported && slow.supported);
+  EXPECT_TRUE(fast.estimated);
+  EXPECT_GT(slow.median_us, fast.median_us);
+  EXPECT_EQ(fast.weight_bytes, 256 * 256 * 4);
+}
+
+// --- whole-model profiles ------------------------------------------------------------------------------
+
+// x[seq,2,3] -> MatMul(W0) -> Add(B0) -> LSTM(W,R,B,P; hidden 4) -> Y, Y_h; Shape(Y) -> s.
+onnx::ModelProto lstm_model() {
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {std::string("seq"), 2, 3});
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  auto values = [&](std::size_t n) {
+    std::vector<float> v(n);
+    for (float& x : v) x = u(rng);
+    return v;
+  };
+  test::add_float_initializer(g, "W0", {3, 3}, values(9));
+  test::add_float_initializer(g, "B0", {3}, values(3));
+  test::add_float_initializer(g, "W", {1, 16, 3}, values(48));
+  test::add_float_initializer(g, "R", {1, 16, 4}, values(64));
+  test::add_float_initializer(g, "B", {1, 32}, values(32));
+  test::add_float_initializer(g, "P", {1, 12}, values(12));
+  test::add_node(g, "MatMul", {"x", "W0"}, {"xm"}, "project");
+  test::add_node(g, "Add", {"xm", "B0"}, {"xa"}, "bias");
+  auto* lstm = test::add_node(g, "LSTM", {"xa", "W", "R", "B", "", "", "", "P"}, {"Y", "Y_h"}, "lstm");
+  test::set_int(lstm, "hidden_size", 4);
+  test::add_node(g, "Shape", {"Y"}, {"s"}, "shape");
+  test::add_output(g, "Y_h");
+  test::add_output(g, "s");
+  return m;
+}
+
+Tensor random_tensor(std::vector<int64_t> shape, uint32_t seed) {
+  Tensor t = Tensor::empty(DType::kFloat32, std::move(shape));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+struct Profiled {
+  ModelIR ir;
+  Profile profile;
+};
+
+Profiled profile_lstm(int64_t seq = 5) {
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  EXPECT_TRUE(ir.is_ok()) << ir.status().message();
+  Profiled out{std::move(ir).value(), {}};
+  static const cpu::CpuDevice cpu(1, "cpu");
+  ProfileRequest r;
+  r.model = &out.ir;
+  r.inputs = {random_tensor({seq, 2, 3}, 11)};
+  r.devices = {{"cpu", &cpu}};
+  r.estimate_gpu = *parse_gpu_spec("h100");
+  r.timing = TimingOptions{1, 3, 10, 20, 0.05};
+  r.machine.cpu_model = "test CPU";
+  r.machine.threads = 1;
+  auto p = profile_model(r);
+  EXPECT_TRUE(p.is_ok()) << p.status().message();
+  if (p.is_ok()) out.profile = std::move(p).value();
+  return out;
+}
+
+const partition::NodeProfile& node_named(const Profile& p, const std::string& name) {
+  for (const auto& n : p.nodes)
+    if (n.name == name) return n;
+  throw std::runtime_error("no node " + name);
+}
+
+TEST(ProfileModel, EveryNodeHasEveryDeviceAndEveryValueItsSize) {
+  const Profiled pr = profile_lstm();
+  const Profile& p = pr.profile;
+  const Graph& g = *pr.ir.graph;
+  ASSERT_EQ(p.nodes.size(), g.num_nodes());
+  for (std::size_t i = 0; i < p.nodes.size(); ++i) {
+    const auto& n = p.nodes[i];
+    EXPECT_EQ(n.index, static_cast<int64_t>(i));
+    EXPECT_EQ(n.name, g.node(static_cast<NodeId>(i)).name);
+    ASSERT_TRUE(n.devices.count("cpu") && n.devices.count("cuda")) << n.name;
+    const auto& cpu = n.devices.at("cpu");
+    EXPECT_TRUE(cpu.supported);
+    EXPECT_FALSE(cpu.estimated);
+    EXPECT_GT(cpu.median_us, 0);
+    EXPECT_GE(cpu.p90_us, cpu.median_us);
+  }
+  // Value sizes follow from the shapes of the run: seq 5, batch 2.
+  EXPECT_EQ(p.find_value("x")->bytes, 5 * 2 * 3 * 4);
+  EXPECT_EQ(p.find_value("xa")->bytes, 5 * 2 * 3 * 4);
+  EXPECT_EQ(p.find_value("Y")->bytes, 5 * 1 * 2 * 4 * 4);
+  EXPECT_EQ(p.find_value("Y_h")->bytes, 1 * 2 * 4 * 4);
+  EXPECT_EQ(p.find_value("s")->bytes, 4 * 8);
+  EXPECT_EQ(node_named(p, "lstm").devices.at("cpu").output_bytes, (5 * 2 * 4 + 2 * 4) * 4);
+  EXPECT_EQ(p.input_shapes.at("seq"), 5);
+  EXPECT_EQ(p.model_hash, pr.ir.sha256);
+  EXPECT_EQ(p.model_hash.size(), 64u);
+  EXPECT_EQ(p.machine.cpu_model, "test CPU");
+}
+
+TEST(ProfileModel, WeightBytesAgreeWithTheInitializers) {
+  const Profile p = profile_lstm().profile;
+  // Nodes that read their weights in place: exactly their initializers.
+  EXPECT_EQ(node_named(p, "project").devices.at("cpu").weight_bytes, 9 * 4);
+  EXPECT_EQ(node_named(p, "bias").devices.at("cpu").weight_bytes, 3 * 4);
+  EXPECT_EQ(node_named(p, "shape").devices.at("cpu").weight_bytes, 0);
+  // The CPU LSTM keeps W and R transposed, Wb+Rb folded into one bias, and the peepholes.
+  EXPECT_EQ(node_named(p, "lstm").devices.at("cpu").weight_bytes, (48 + 64 + 16 + 12) * 4);
+  // The GPU estimate counts the initializers as stored in the file.
+  EXPECT_EQ(node_named(p, "lstm").devices.at("cuda").weight_bytes, (48 + 64 + 32 + 12) * 4);
+  // Workspace of the CPU LSTM: the input projection of all steps, h, c and one step's gates.
+  EXPECT_EQ(node_named(p, "lstm").devices.at("cpu").workspace_bytes, (5 * 2 * 16 + 8 + 8 + 2 * 16) * 4);
+}
+
+TEST(ProfileModel, EstimatedNumbersAreFlaggedAsSuch) {
+  const Profile p = profile_lstm().profile;
+  for (const auto& n : p.nodes) EXPECT_TRUE(n.devices.at("cuda").estimated) << n.name;
+  EXPECT_FALSE(node_named(p, "shape").devices.at("cuda").supported);
+  EXPECT_EQ(node_named(p, "shape").devices.at("cuda").reason, "Shape is host-side bookkeeping (runs on the CPU)");
+  EXPECT_TRUE(node_named(p, "lstm").devices.at("cuda").supported);
+  ASSERT_TRUE(p.links.count("cpu->cuda") && p.links.count("cuda->cpu"));
+  EXPECT_TRUE(p.links.at("cpu->cuda").estimated);
+  bool noted = false;
+  for (const auto& note : p.notes) noted = noted || note.find("estimated") != std::string::npos;
+  EXPECT_TRUE(noted);
+  const std::string summary = profile_summary(p);
+  EXPECT_NE(summary.find("cuda (estimated)"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("(estimated)\n"), std::string::npos) << summary;  // the link lines
+}
+
+TEST(ProfileModel, LongerSequencesCostTheLstmMoreOnTheEstimatedGpu) {
+  // The RNN estimate is per time step: 50 steps must cost more than 5.
+  const double short_us = node_named(profile_lstm(5).profile, "lstm").devices.at("cuda").median_us;
+  const double long_us = node_named(profile_lstm(50).profile, "lstm").devices.at("cuda").median_us;
+  EXPECT_GT(long_us, short_us);
+}
+
+TEST(ProfileModel, TheFileRoundTrips) {
+  const Profile p = profile_lstm().profile;
+  const std::string text = partition::profile_to_json(p);
+  auto back = partition::profile_from_json(text);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  EXPECT_EQ(partition::profile_to_json(*back), text);
+}
+
+TEST(ProfileModel, ABadInputIsAnErrorFromTheReferenceRun) {
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok());
+  const cpu::CpuDevice cpu(1, "cpu");
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {random_tensor({5, 2, 7}, 1)};  // 7 features where MatMul's W0 takes 3
+  r.devices = {{"cpu", &cpu}};
+  auto p = profile_model(r);
+  ASSERT_FALSE(p.is_ok());
+  EXPECT_EQ(p.status().message().rfind("profiler: reference run on cpu: node 'project' (MatMul): ", 0), 0u)
+      << p.status().message();
+  r.inputs = {};
+  EXPECT_EQ(profile_model(r).status().message(), "profiler: the model takes 1 inputs, got 0");
+}
+
+TEST(ProfileModel, AnIfIsMeasuredAsAWholeWithItsBodiesWeights) {
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "c", onnx::TensorProto::BOOL, {});
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {4});
+  auto* node = test::add_node(g, "If", {"c"}, {"y"}, "branch");
+  for (const char* attr : {"then_branch", "else_branch"}) {
+    onnx::GraphProto* body = test::set_graph(node, attr);
+    body->set_name(attr);
+    test::add_float_initializer(*body, "k", {4}, {1, 2, 3, 4});
+    test::add_node(*body, std::string(attr) == "then_branch" ? "Add" : "Mul", {"x", "k"}, {"out"});
+    std::vector<test::DimSpec> dims = {4};
+    test::add_output(*body, "out", onnx::TensorProto::FLOAT, &dims);
+  }
+  test::add_output(g, "y");
+  auto ir = test::import_proto(m, "if.onnx");
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const cpu::CpuDevice cpu(1, "cpu");
+  Tensor c = Tensor::empty(DType::kBool, {});
+  *c.data<bool>() = true;
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {c, random_tensor({4}, 2)};
+  r.devices = {{"cpu", &cpu}};
+  r.timing = TimingOptions{0, 2, 4, 10, 0.1};
+  auto p = profile_model(r);
+  ASSERT_TRUE(p.is_ok()) << p.status().message();
+  ASSERT_EQ(p->nodes.size(), 1u);
+  EXPECT_EQ(p->nodes[0].op_type, "If");
+  EXPECT_EQ(p->nodes[0].devices.at("cpu").weight_bytes, 2 * 4 * 4);  // k in each branch
+  EXPECT_EQ(p->nodes[0].devices.at("cpu").output_bytes, 4 * 4);
+}
+
+// --- merging -------------------------------------------------------------------------------------------
+
+// The same profile as a "GPU machine" would have written it: measured cuda numbers, no cpu.
+Profile as_gpu_profile(Profile p) {
+  for (auto& n : p.nodes) {
+    n.devices.erase("cpu");
+    n.devices.at("cuda").estimated = false;
+    n.devices.at("cuda").median_us = 1.5;
+  }
+  for (auto& [key, l] : p.links) l.estimated = false;
+  p.notes.clear();
+  p.machine = {"GPU host CPU", 16, "NVIDIA H100 80GB HBM3", "570.1"};
+  return p;
+}
+
+TEST(ProfileMerge, MeasuredGpuNumbersReplaceEstimatesAndTheMachineIsCombined) {
+  const Profile cpu_here = profile_lstm().profile;  // cpu measured, cuda estimated
+  const Profile gpu_there = as_gpu_profile(cpu_here);
+  auto m = merge_profiles(cpu_here, gpu_there);
+  ASSERT_TRUE(m.is_ok()) << m.status().message();
+  for (const auto& n : m->nodes) {
+    EXPECT_FALSE(n.devices.at("cuda").estimated) << n.name;
+    EXPECT_FALSE(n.devices.at("cpu").estimated) << n.name;
+  }
+  EXPECT_DOUBLE_EQ(node_named(*m, "lstm").devices.at("cuda").median_us, 1.5);
+  EXPECT_DOUBLE_EQ(node_named(*m, "lstm").devices.at("cpu").median_us,
+                   node_named(cpu_here, "lstm").devices.at("cpu").median_us);
+  EXPECT_EQ(m->machine.cpu_model, "test CPU");
+  EXPECT_EQ(m->machine.gpu_name, "NVIDIA H100 80GB HBM3");
+  EXPECT_FALSE(m->links.at("cpu->cuda").estimated);
+  for (const auto& note : m->notes) EXPECT_EQ(note.find("estimated"), std::string::npos) << note;
+  // Order does not matter.
+  auto reverse = merge_profiles(gpu_there, cpu_here);
+  ASSERT_TRUE(reverse.is_ok()) << reverse.status().message();
+  EXPECT_FALSE(node_named(*reverse, "lstm").devices.at("cuda").estimated);
+}
+
+TEST(ProfileMerge, RefusesProfilesOfAnotherModelOrShape) {
+  const Profile a = profile_lstm().profile;
+  Profile b = as_gpu_profile(a);
+  b.model_hash = std::string(64, 'f');
+  EXPECT_EQ(merge_profiles(a, b).status().message().rfind(
+                "cannot merge profiles: they were taken of different models (model hash ", 0),
+            0u);
+  b = as_gpu_profile(a);
+  b.model_hash.clear();
+  EXPECT_EQ(merge_profiles(a, b).status().message(),
+            "cannot merge profiles: a profile without a model hash cannot be matched to the other");
+  b = as_gpu_profile(a);
+  b.input_shapes["seq"] = 50;
+  EXPECT_EQ(merge_profiles(a, b).status().message(),
+            "cannot merge profiles: they were taken at different input shapes (seq=5 vs seq=50)");
+  b = as_gpu_profile(a);
+  b.nodes[2].name = "other";
+  EXPECT_EQ(merge_profiles(a, b).status().message(),
+            "cannot merge profiles: node 2 is #2 'lstm' in one and #2 'other' in the other");
+  b = as_gpu_profile(a);
+  b.values[0].bytes += 4;
+  EXPECT_NE(merge_profiles(a, b).status().message().find("is " + std::to_string(a.values[0].bytes) + " bytes in one"),
+            std::string::npos);
+}
+
+TEST(ProfileMerge, TwoMeasurementsOfOneDeviceAreAConflict) {
+  const Profile a = profile_lstm().profile;
+  EXPECT_EQ(merge_profiles(a, a).status().message(),
+            "cannot merge profiles: node 'project' on cpu is measured in both profiles; keep one of them");
+}
+
+// --- traces --------------------------------------------------------------------------------------------
+
+TEST(RunTrace, OneEventPerNodeInOneLane) {
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok());
+  const cpu::CpuDevice cpu(1, "cpu");
+  auto events = trace_run(*ir->graph, cpu, {random_tensor({5, 2, 3}, 4)}, "cpu");
+  ASSERT_TRUE(events.is_ok()) << events.status().message();
+  ASSERT_EQ(events->size(), ir->graph->num_nodes());
+  double last_end = 0;
+  for (const TraceEvent& e : *events) {
+    EXPECT_EQ(e.lane, "cpu");
+    EXPECT_GE(e.duration_us, 0);
+    EXPECT_GE(e.start_us + 1e-9, last_end);  // one device runs its nodes one after another
+    last_end = e.start_us + e.duration_us;
+  }
+  EXPECT_EQ((*events)[2].name, "lstm");
+  EXPECT_EQ((*events)[2].category, "LSTM");
+  EXPECT_EQ((*events)[2].args.at("output 0"), "float32 [5,1,2,4]");
+  const auto j = nlohmann::json::parse(chrome_trace_json(*events));
+  int complete = 0, names = 0;
+  for (const auto& e : j.at("traceEvents")) {
+    complete += e.at("ph") == "X";
+    names += e.at("ph") == "M";
+  }
+  EXPECT_EQ(complete, 4);
+  EXPECT_EQ(names, 1);
+}
+
+}  // namespace
+}  // namespace tandem

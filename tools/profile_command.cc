@@ -1,0 +1,185 @@
+#include "tools/profile_command.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include <tandem/tandem.h>
+
+#include "partitioner/profile.h"
+#include "profiler/cpu_handoff.h"
+#include "profiler/link_fit.h"
+#include "profiler/machine_info.h"
+#include "profiler/profile_merge.h"
+#include "profiler/profile_model.h"
+#include "profiler/profile_summary.h"
+#include "profiler/run_trace.h"
+#include "runtime_cpu/cpu_device.h"
+#include "session/model_impl.h"
+#include "tools/cli_common.h"
+#include "tools/input_feeds.h"
+#include "tools/progress_bar.h"
+
+#ifdef TANDEM_WITH_CUDA
+#include "runtime_cuda/copy_timing.h"
+#include "runtime_cuda/cuda_probe.h"
+#endif
+
+namespace tandem::cli {
+namespace {
+
+struct ProfileArgs {
+  std::string model, output, trace, merge, devices = "cpu,cuda", gpu_spec = "h100", link_max = "64MiB";
+  std::vector<std::string> dims, inputs;
+  int reps = 200, threads = 0, top = 10;
+  double budget_ms = 200;
+  uint64_t seed = 1;
+};
+
+struct GpuHere {
+  bool present = false;
+  std::string name, driver, why_not;
+};
+
+GpuHere probe_gpu() {
+  GpuHere g;
+#ifdef TANDEM_WITH_CUDA
+  const cuda::CudaProbe p = cuda::probe_cuda();
+  if (p.gpus.empty()) {
+    g.why_not = p.reason;
+  } else {
+    g.present = true;
+    g.name = p.gpus.front().name;
+    g.driver = std::to_string(p.driver_version / 1000) + "." + std::to_string(p.driver_version % 1000 / 10);
+  }
+#else
+  g.why_not = "this build has no CUDA device";
+#endif
+  return g;
+}
+
+int run(const ProfileArgs& args) {
+  bool want_cpu = false, want_cuda = false;
+  {
+    std::stringstream in(args.devices);
+    std::string d;
+    while (std::getline(in, d, ',')) {
+      if (d == "cpu") want_cpu = true;
+      else if (d == "cuda") want_cuda = true;
+      else throw UsageError{"--devices: unknown device '" + d + "' (expected cpu, cuda or cpu,cuda)"};
+    }
+  }
+  if (!want_cpu && !want_cuda) throw UsageError{"--devices names no device"};
+  if (args.reps < 1) throw UsageError{"--reps must be at least 1"};
+  const int64_t link_max = parse_bytes(args.link_max, "--link-max");
+  if (link_max < 4) throw UsageError{"--link-max must be at least 4 bytes"};
+
+  LoadOptions load;
+  load.dims = parse_dims(args.dims);
+  Model model = Model::load(args.model, load);
+  const ModelIR& ir = model.impl().ir;
+  const Graph& g = *ir.graph;
+  const std::string context = "model '" + args.model + "': ";
+  Feeds feeds = make_feeds(g, args.inputs, args.seed, context, &std::cout);
+
+  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  omp_set_num_threads(threads);
+  const cpu::CpuDevice cpu_device(threads, "cpu");
+
+  profiler::ProfileRequest request;
+  request.model = &ir;
+  request.inputs = feeds.tensors;
+  request.dims = load.dims;
+  // The CPU always runs the reference run (it records the inputs every node is measured on); its costs
+  // are kept only when asked for.
+  request.devices.push_back({"cpu", &cpu_device});
+  request.timing.max_reps = args.reps;
+  request.timing.min_reps = std::min(5, args.reps);
+  request.timing.budget_ms = args.budget_ms;
+  request.machine.cpu_model = profiler::cpu_model_name();
+  request.machine.threads = threads;
+  request.link_sizes = profiler::calibration_sizes(4, link_max);
+
+  profiler::CpuHandoff handoff;
+  if (want_cpu) request.links["cpu->cpu"] = [&handoff](int64_t bytes) { return handoff(bytes); };
+  const GpuHere gpu = want_cuda ? probe_gpu() : GpuHere{};
+  if (want_cuda) {
+    auto spec = profiler::parse_gpu_spec(args.gpu_spec);
+    if (!spec) throw UsageError{"--gpu-spec: " + spec.status().message()};
+    // No CUDA Device runs nodes yet (the CUDA runtime issue), so node costs on the GPU are estimated even
+    // where a GPU is present; the link is measured when there is one.
+    request.estimate_gpu = *spec;
+    if (gpu.present) {
+      request.machine.gpu_name = gpu.name;
+      request.machine.driver = gpu.driver;
+#ifdef TANDEM_WITH_CUDA
+      request.links["cpu->cuda"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), true, 1); };
+      request.links["cuda->cpu"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), false, 1); };
+#endif
+      std::cout << "GPU: " << gpu.name << " (link measured; node costs estimated: no CUDA kernels yet)\n";
+    } else {
+      std::cout << "GPU: none here (" << gpu.why_not << "); cuda costs are estimated for "
+                << profiler::describe_gpu_spec(*spec) << "\n";
+    }
+  }
+
+  ProgressBar bar(std::cerr, isatty(STDERR_FILENO) != 0);
+  request.on_progress = [&bar](const profiler::Progress& p) { bar.update(p.stage, p.done, p.total, p.item); };
+  auto profile = profiler::profile_model(request);
+  bar.finish();
+  if (!profile) throw Error(context + profile.status().message());
+  if (!want_cpu) {
+    for (auto& n : profile->nodes) n.devices.erase("cpu");
+    profile->notes.push_back("cpu costs left out (--devices " + args.devices + ")");
+  }
+
+  if (!args.merge.empty()) {
+    auto other = partition::load_profile(args.merge);
+    if (!other) throw Error(other.status().message());
+    auto merged = profiler::merge_profiles(*profile, *other);
+    if (!merged) throw Error("--merge " + args.merge + ": " + merged.status().message());
+    profile = std::move(merged);
+  }
+  const Status saved = partition::save_profile(*profile, args.output);
+  if (!saved.is_ok()) throw Error(saved.message());
+
+  if (!args.trace.empty()) {
+    auto events = profiler::trace_run(g, cpu_device, feeds.tensors, "cpu");
+    if (!events) throw Error(context + "--trace: " + events.status().message());
+    const Status s = write_chrome_trace(*events, args.trace);
+    if (!s.is_ok()) throw Error(s.message());
+    std::cout << "trace  " << args.trace << " (" << events->size() << " nodes; open in ui.perfetto.dev)\n";
+  }
+  std::cout << profiler::profile_summary(*profile, args.top) << "profile written to " << args.output << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+
+void add_profile_command(CLI::App& app, int& exit_code) {
+  auto args = std::make_shared<ProfileArgs>();
+  CLI::App* cmd = app.add_subcommand("profile", "Measure every node on every device and write a profile");
+  cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("-o,--output", args->output, "Profile JSON to write")->required();
+  cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
+  cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); random when not given");
+  cmd->add_option("--devices", args->devices, "Devices to profile: cpu, cuda or cpu,cuda (default)");
+  cmd->add_option("--reps", args->reps, "Most timed repetitions per node and device (default 200)");
+  cmd->add_option("--budget-ms", args->budget_ms, "Time budget per node and device (default 200 ms)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--threads", args->threads, "CPU threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--gpu-spec", args->gpu_spec,
+                  "GPU to estimate when none is measured: h100 (default) or h200, then ,key=value overrides");
+  cmd->add_option("--link-max", args->link_max, "Largest copy for link calibration (default 64MiB)");
+  cmd->add_option("--merge", args->merge, "Merge with a profile of the same model taken elsewhere (e.g. a GPU)");
+  cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace of one real run on the CPU");
+  cmd->add_option("--top", args->top, "Nodes listed per device in the summary (default 10)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--seed", args->seed, "Seed for random inputs");
+  cmd->callback([args, &exit_code] { exit_code = run(*args); });
+}
+
+}  // namespace tandem::cli

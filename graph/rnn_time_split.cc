@@ -1,7 +1,9 @@
 #include "graph/rnn_time_split.h"
 
+#include <algorithm>
 #include <cstring>
 
+#include "graph/dead_nodes.h"
 #include "graph/topo_order.h"
 
 namespace tandem {
@@ -30,6 +32,93 @@ std::string fresh_name(const Graph& g, const std::string& base) {
 
 ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
 ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
+
+// Reads a one-dimensional int64 constant (Slice starts/ends/axes, Squeeze/Unsqueeze axes).
+bool read_int64s(const Graph& g, ValueId v, std::vector<int64_t>* out) {
+  if (v == kNoValue || !g.value(v).data || g.value(v).data->dtype != DType::kInt64) return false;
+  const auto& bytes = g.value(v).data->bytes;
+  out->resize(bytes.size() / 8);
+  std::memcpy(out->data(), bytes.data(), out->size() * 8);
+  return true;
+}
+
+bool ends_with(const std::string& s, const std::string& tail) {
+  return s.size() >= tail.size() && s.compare(s.size() - tail.size(), tail.size(), tail) == 0;
+}
+
+// Whether `n` maps time step t of its input to time step t of its output on `time_axis`: unary elementwise
+// ops, and Squeeze/Unsqueeze of axes after the time axis (which therefore keeps its index).
+bool keeps_time_axis(const Graph& g, const Node& n, int64_t time_axis) {
+  static const char* const kUnary[] = {"Identity", "Relu", "Tanh", "Sigmoid", "LeakyRelu", "Elu", "Neg", "Abs"};
+  if (!n.domain.empty() || n.outputs.size() != 1) return false;
+  for (const char* op : kUnary)
+    if (n.op_type == op) return n.inputs.size() == 1;
+  if (n.op_type != "Squeeze" && n.op_type != "Unsqueeze") return false;
+  std::vector<int64_t> axes;
+  if (const Attribute* a = n.attribute("axes")) axes = a->ints;
+  else if (!read_int64s(g, n.inputs.size() > 1 ? n.inputs[1] : kNoValue, &axes)) return false;
+  if (axes.empty()) return false;  // Squeeze without axes drops every 1, the time axis possibly too
+  for (int64_t a : axes)
+    if (a <= time_axis) return false;  // negative or at/before time: the time axis could move
+  return true;
+}
+
+// After node `name` was split into `chunks`: when its X is P(Concat(Y parts of a node split the same way))
+// with P keeping the time axis, chunk k reads P(Y part k) instead of a slice of the joined whole, so it can
+// start as soon as chunk k of the layer below has finished. This is what makes stacked layers a wavefront.
+void link_to_layer_below(Graph& g, const std::string& name, int chunks) {
+  std::vector<NodeId> part(static_cast<std::size_t>(chunks), kNoNode), slice(static_cast<std::size_t>(chunks), kNoNode);
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    for (int k = 0; k < chunks; ++k)
+      if (g.node(static_cast<NodeId>(i)).name == name + "/chunk" + std::to_string(k)) part[static_cast<std::size_t>(k)] = static_cast<NodeId>(i);
+  ValueId x = kNoValue;
+  int64_t time_axis = -1;
+  for (int k = 0; k < chunks; ++k) {
+    if (part[static_cast<std::size_t>(k)] == kNoNode) return;
+    const NodeId sl = g.value(g.node(part[static_cast<std::size_t>(k)]).inputs[0]).producer;
+    if (sl == kNoNode || g.node(sl).op_type != "Slice") return;
+    std::vector<int64_t> axes;
+    if (!read_int64s(g, g.node(sl).inputs[3], &axes) || axes.size() != 1) return;
+    if (k == 0) x = g.node(sl).inputs[0], time_axis = axes[0];
+    if (g.node(sl).inputs[0] != x || axes[0] != time_axis) return;
+    slice[static_cast<std::size_t>(k)] = sl;
+  }
+  const NodeId p = g.value(x).producer;
+  if (p == kNoNode || !keeps_time_axis(g, g.node(p), time_axis)) return;
+  const NodeId c = g.value(g.node(p).inputs[0]).producer;
+  if (c == kNoNode || g.node(c).op_type != "Concat" || g.node(c).inputs.size() != static_cast<std::size_t>(chunks) ||
+      g.node(c).attribute_int("axis", -1) != time_axis)
+    return;
+  // The parts must be the chunks of one node, in time order, over the same length as ours.
+  const Shape& joined = g.value(g.node(c).outputs[0]).shape;
+  const Shape& ours = g.value(x).shape;
+  if (!joined.has_rank() || !ours.has_rank() || joined.rank() <= static_cast<std::size_t>(time_axis) ||
+      ours.rank() <= static_cast<std::size_t>(time_axis) || !joined[static_cast<std::size_t>(time_axis)].is_known() ||
+      joined[static_cast<std::size_t>(time_axis)].value != ours[static_cast<std::size_t>(time_axis)].value)
+    return;
+  for (int k = 0; k < chunks; ++k) {
+    const NodeId producer = g.value(g.node(c).inputs[static_cast<std::size_t>(k)]).producer;
+    if (producer == kNoNode || !ends_with(g.node(producer).name, "/chunk" + std::to_string(k))) return;
+  }
+
+  const Node pn = g.node(p);
+  const std::vector<ValueId> y_parts = g.node(c).inputs;
+  for (int k = 0; k < chunks; ++k) {
+    Node pk = pn;
+    pk.name = fresh_name(g, pn.name + "/chunk" + std::to_string(k));
+    pk.inputs[0] = y_parts[static_cast<std::size_t>(k)];
+    const ValueId out = g.add_value(fresh_name(g, g.value(pn.outputs[0]).name + "/chunk" + std::to_string(k)),
+                                    ValueKind::kNodeOutput);
+    g.value(out).dtype = g.value(pn.outputs[0]).dtype;
+    pk.outputs = {out};
+    g.add_node(std::move(pk));
+    g.node(part[static_cast<std::size_t>(k)]).inputs[0] = out;
+  }
+  std::vector<bool> remove(g.num_nodes(), false);
+  for (NodeId sl : slice) remove[static_cast<std::size_t>(sl)] = true;
+  g.remove_nodes(remove);        // the slices; uses are rebuilt
+  eliminate_dead_nodes(g);       // P and the Concat, unless something else still reads them
+}
 
 }  // namespace
 
@@ -119,6 +208,46 @@ Status split_rnn_in_time(Graph& g, NodeId id, int chunks) {
   TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
   g.reorder_nodes(order);
   return Status::ok();
+}
+
+TimeSplitReport split_rnns_in_time(Graph& g, int chunks) {
+  TimeSplitReport report;
+  // Node ids change with every split, so the recurrent nodes are found again by name each time.
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN")) {
+      if (n.name.empty()) report.refused.push_back("node " + n.label(static_cast<NodeId>(i)) + ": unnamed nodes are not split");
+      else names.push_back(n.name);
+    }
+  }
+  for (const std::string& name : names) {
+    NodeId id = kNoNode;
+    int same_name = 0;
+    for (std::size_t i = 0; i < g.num_nodes(); ++i)
+      if (g.node(static_cast<NodeId>(i)).name == name) id = static_cast<NodeId>(i), ++same_name;
+    if (same_name != 1) {
+      report.refused.push_back("node '" + name + "': its name is not unique");
+      continue;
+    }
+    const Shape& x = g.value(g.node(id).inputs[0]).shape;
+    const std::size_t time_axis = g.node(id).attribute_int("layout", 0) == 1 ? 1 : 0;
+    int n = chunks;
+    if (x.has_rank() && x.rank() == 3 && x[time_axis].is_known())
+      n = static_cast<int>(std::min<int64_t>(chunks, std::max<int64_t>(1, x[time_axis].value)));
+    const Status s = split_rnn_in_time(g, id, n);
+    if (!s.is_ok()) {
+      report.refused.push_back(s.message());
+      continue;
+    }
+    report.split.push_back(name);
+    if (n > 1) link_to_layer_below(g, name, n);
+  }
+  if (!report.split.empty()) {
+    auto order = topological_order(g);
+    if (order) g.reorder_nodes(*order);
+  }
+  return report;
 }
 
 }  // namespace tandem

@@ -4,6 +4,9 @@
 // works on chunk k+1 while layer l+1 works on chunk k.
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "graph/graph.h"
 #include "graph/status.h"
 
@@ -15,5 +18,14 @@ namespace tandem {
 // a time length that is not a known number, more chunks than steps, and opsets below 10 (Slice then
 // takes attributes).
 Status split_rnn_in_time(Graph& g, NodeId id, int chunks);
+
+// Every LSTM, GRU and RNN node of the main graph that can be split, split into `chunks` (or into as many
+// as it has steps, when fewer). What the partitioner does to a model when it chooses time chunks, and what
+// the runtime repeats to run that plan: the same graph and chunk count always give the same result.
+struct TimeSplitReport {
+  std::vector<std::string> split;    // the names of the nodes that were split
+  std::vector<std::string> refused;  // one line per recurrent node left whole, with the reason
+};
+TimeSplitReport split_rnns_in_time(Graph& g, int chunks);
 
 }  // namespace tandem

@@ -57,6 +57,9 @@ struct Plan {
   bool slo_met = true;  // predicted latency <= slo_us (true when there is no SLO)
   int cpu_lanes = 1;
   int gpu_lanes = 1;
+  // The plan is for the model with its LSTM/GRU/RNN nodes split into this many time chunks
+  // (graph/rnn_time_split.h, split_rnns_in_time): a runtime repeats that split before running the plan.
+  int time_chunks = 1;
   double predicted_latency_us = 0;
   int64_t predicted_peak_gpu_bytes = 0;  // = the three parts below
   int64_t gpu_weight_bytes = 0;

@@ -10,6 +10,7 @@
 
 #include "partitioner/partitioner.h"
 #include "partitioner/profile.h"
+#include "partitioner/time_chunks.h"
 #include "session/model_impl.h"
 #include "tools/cli_common.h"
 
@@ -17,7 +18,7 @@ namespace tandem::cli {
 namespace {
 
 struct PartitionArgs {
-  std::string model, profile, mode = "latency", slo, gpu_mem, output;
+  std::string model, profile, mode = "latency", slo, gpu_mem, output, chunks = "auto";
   std::vector<std::string> pins, dims;
   bool exact = false, sweep = false, as_json = false;
 };
@@ -109,17 +110,40 @@ int run(const PartitionArgs& args) {
     return kExitOk;
   }
 
-  auto plan = partition::partition(*tasks, options);
+  // Time chunks: `auto` keeps a split only when it is predicted to gain; a number forces that split.
+  int forced_chunks = 0;
+  if (args.chunks != "auto") {
+    try {
+      std::size_t used = 0;
+      forced_chunks = std::stoi(args.chunks, &used);
+      if (used != args.chunks.size() || forced_chunks < 1) throw std::invalid_argument("");
+    } catch (const std::exception&) {
+      throw UsageError{"--chunks must be auto or a positive whole number, got '" + args.chunks + "'"};
+    }
+  }
+  const Graph& graph = *model.impl().ir.graph;
+  const std::vector<int> candidates = forced_chunks ? std::vector<int>{forced_chunks} : std::vector<int>{2, 4, 8};
+  auto chunking = forced_chunks == 1 ? Result<partition::TimeChunking>(Status::error("one chunk"))
+                                     : partition::choose_time_chunks(graph, *profile, options, candidates,
+                                                                     forced_chunks ? -1e9 : 0.02);
+  Result<partition::Plan> plan = chunking ? Result<partition::Plan>(chunking->plan) : partition::partition(*tasks, options);
   if (!plan) throw Error(context + plan.status().message());
+  if (forced_chunks > 1 && !chunking) throw Error(context + chunking.status().message());
+  if (forced_chunks > 1 && plan->time_chunks != forced_chunks) {
+    std::string why = "no recurrent node could be split";
+    for (const auto& t : chunking->trials)
+      if (t.chunks == forced_chunks && !t.note.empty()) why = t.note;
+    throw Error(context + "--chunks " + args.chunks + ": " + why);
+  }
   if (!args.output.empty()) {
     const Status s = partition::save_plan(*plan, args.output);
     if (!s.is_ok()) throw Error(s.message());
   }
 
   // The plan beside the baselines, all predicted by the same cost model.
-  std::cout << std::left << std::setw(22) << "plan" << std::setw(14) << "latency" << "peak GPU memory\n";
+  std::cout << std::left << std::setw(30) << "plan" << std::setw(14) << "latency" << "peak GPU memory\n";
   auto row = [](const std::string& name, const partition::Plan& p) {
-    std::cout << std::left << std::setw(22) << name << std::setw(14) << ms(p.predicted_latency_us)
+    std::cout << std::left << std::setw(30) << name << std::setw(14) << ms(p.predicted_latency_us)
               << human_bytes(p.predicted_peak_gpu_bytes) << "\n";
   };
   row(std::string(partition::objective_name(options.objective)) + " (" + plan->algorithm + ")", *plan);
@@ -128,7 +152,7 @@ int run(const PartitionArgs& args) {
     base.baseline = b;
     auto p = partition::partition(*tasks, base);
     if (p) row("baseline " + b, *p);
-    else std::cout << std::left << std::setw(22) << ("baseline " + b) << "not possible: " << p.status().message() << "\n";
+    else std::cout << std::left << std::setw(30) << ("baseline " + b) << "not possible: " << p.status().message() << "\n";
   }
   int on_gpu = 0;
   for (const auto& n : plan->nodes) on_gpu += n.device == partition::Device::kGpu ? 1 : 0;
@@ -136,6 +160,18 @@ int run(const PartitionArgs& args) {
             << " copies";
   if (options.slo_us) std::cout << "; SLO " << ms(*options.slo_us) << (plan->slo_met ? " met" : " NOT met");
   std::cout << "\n";
+  if (chunking && chunking->trials.size() > 1) {
+    std::cout << "time chunks (predicted latency):";
+    for (const auto& t : chunking->trials)
+      std::cout << "  " << t.chunks << ": " << (t.note.empty() ? ms(t.predicted_latency_us) : "not possible");
+    std::cout << "\n  chose " << plan->time_chunks
+              << (plan->time_chunks > 1 ? " (" + std::to_string(chunking->split_nodes.size()) +
+                                              " recurrent nodes split; the plan names the split graph's nodes)"
+                                        : " (no split gains enough)")
+              << "\n";
+    for (const auto& t : chunking->trials)
+      if (!t.note.empty()) std::cout << "  " << t.chunks << " chunks: " << t.note << "\n";
+  }
   for (const std::string& note : plan->notes) std::cout << "note: " << note << "\n";
   if (!args.output.empty()) std::cout << "plan written to " << args.output << "\n";
   return kExitOk;
@@ -153,6 +189,8 @@ void add_partition_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--gpu-mem", args->gpu_mem, "Cap on predicted peak GPU memory, e.g. 2GiB");
   cmd->add_option("--pin", args->pins, "NODE=cpu or NODE=cuda (repeatable)");
   cmd->add_flag("--exact", args->exact, "Branch and bound (graphs of up to 24 nodes)");
+  cmd->add_option("--chunks", args->chunks,
+                  "Split LSTM/GRU/RNN nodes into time chunks: auto (default: when predicted to gain) or a count");
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
   cmd->add_option("-o,--output", args->output, "Write the plan as JSON to this file");
   cmd->add_flag("--sweep", args->sweep, "Print the Pareto frontier of latency against GPU memory instead");

@@ -1,0 +1,209 @@
+#include "partitioner/time_chunks.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+
+#include "graph/rnn_time_split.h"
+
+namespace tandem::partition {
+
+namespace {
+
+int64_t scaled(int64_t bytes, double fraction) { return static_cast<int64_t>(static_cast<double>(bytes) * fraction); }
+
+// A recurrent node of the unsplit graph, as the split nodes derived from it need it.
+struct WholeRnn {
+  const NodeProfile* profile = nullptr;
+  int64_t steps = 0;
+  int64_t x_bytes = 0, y_bytes = 0, state_bytes = 0;  // X, Y and one of Y_h/Y_c at the profiled shapes
+};
+
+// "<rnn>/chunk<k>", "<rnn>/chunk<k>/slice" or "<rnn>/concat_Y" -> "<rnn>".
+std::string whole_name_of(const std::string& name) {
+  auto at = name.rfind("/chunk");
+  if (at == std::string::npos) at = name.rfind("/concat_Y");
+  return at == std::string::npos ? "" : name.substr(0, at);
+}
+
+}  // namespace
+
+Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split) {
+  std::map<std::string, const NodeProfile*> by_name;
+  std::map<std::string, int> name_count;
+  for (const NodeProfile& np : p.nodes) {
+    by_name[np.name] = &np;
+    ++name_count[np.name];
+  }
+  std::map<std::string, int64_t> value_bytes;
+  for (const ValueProfile& v : p.values) value_bytes[v.name] = v.bytes;
+  auto bytes_of = [&](const Graph& graph, ValueId v) -> int64_t {
+    if (v == kNoValue) return 0;
+    auto it = value_bytes.find(graph.value(v).name);
+    return it == value_bytes.end() ? 0 : it->second;
+  };
+  // The fixed cost per node on each device: the cheapest node measured there.
+  std::map<std::string, double> fixed;
+  for (const NodeProfile& np : p.nodes)
+    for (const auto& [key, d] : np.devices)
+      if (d.supported) fixed[key] = fixed.count(key) ? std::min(fixed[key], d.median_us) : d.median_us;
+  // Copy bandwidth for Slice/Concat: the CPU hand-over's when measured, else 10 GB/s.
+  const double copy_bytes_per_us = p.links.count("cpu->cpu") ? p.links.at("cpu->cpu").beta_bytes_per_us : 1e4;
+
+  std::map<std::string, WholeRnn> rnns;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN")) continue;
+    const Shape& x = g.value(n.inputs[0]).shape;
+    const std::size_t axis = n.attribute_int("layout", 0) == 1 ? 1 : 0;
+    auto prof = by_name.find(n.name);
+    if (!x.has_rank() || x.rank() != 3 || !x[axis].is_known() || prof == by_name.end()) continue;
+    WholeRnn w;
+    w.profile = prof->second;
+    w.steps = x[axis].value;
+    w.x_bytes = bytes_of(g, n.inputs[0]);
+    w.y_bytes = bytes_of(g, n.outputs.empty() ? kNoValue : n.outputs[0]);
+    w.state_bytes = bytes_of(g, n.outputs.size() > 1 ? n.outputs[1] : kNoValue);
+    rnns[n.name] = w;
+  }
+
+  Profile out = p;
+  out.nodes.clear();
+  for (std::size_t i = 0; i < split.num_nodes(); ++i) {
+    const Node& n = split.node(static_cast<NodeId>(i));
+    NodeProfile np;
+    np.index = static_cast<int64_t>(i);
+    np.name = n.name;
+    np.op_type = n.op_type;
+    auto same = by_name.find(n.name);
+    if (same != by_name.end() && name_count[n.name] == 1 && same->second->op_type == n.op_type &&
+        !rnns.count(n.name)) {
+      np.devices = same->second->devices;  // untouched by the split
+      out.nodes.push_back(std::move(np));
+      continue;
+    }
+    const std::string whole_name = whole_name_of(n.name);
+    auto whole = rnns.find(whole_name);
+    if (whole == rnns.end()) {
+      // A time-preserving node between two split layers, now one per chunk (link_to_layer_below): its
+      // share of the time steps is one chunk's.
+      auto op = by_name.find(whole_name);
+      if (op == by_name.end() || op->second->op_type != n.op_type)
+        return Status::error("split node '" + n.name + "' has no counterpart in the profile");
+      int parts = 0;
+      for (const Node& other : split.nodes()) parts += whole_name_of(other.name) == whole_name && other.op_type == n.op_type;
+      const double fraction = 1.0 / std::max(1, parts);
+      for (const auto& [key, d] : op->second->devices) {
+        NodeDeviceProfile c = d;
+        const double f = std::min(fixed[key], d.median_us);
+        c.median_us = f + (d.median_us - f) * fraction;
+        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
+        c.output_bytes = scaled(d.output_bytes, fraction);
+        c.estimated = true;
+        np.devices[key] = c;
+      }
+      for (ValueId v : n.outputs)
+        if (v != kNoValue) {
+          const Node& whole_node = g.node(static_cast<NodeId>(op->second->index));
+          out.values.push_back({split.value(v).name, scaled(bytes_of(g, whole_node.outputs[0]), fraction)});
+        }
+      out.nodes.push_back(std::move(np));
+      continue;
+    }
+    const WholeRnn& w = whole->second;
+    const bool chunk = n.op_type == w.profile->op_type;
+    // A chunk's (and its X slice's) share of the steps: chunk k of n over T steps has T/n steps, one more
+    // for the first T%n (graph/rnn_time_split.cc); the Concat joins all.
+    double fraction = 1;
+    if (n.op_type != "Concat") {
+      int parts = 0;
+      for (const Node& other : split.nodes()) parts += other.op_type == w.profile->op_type && whole_name_of(other.name) == whole_name;
+      const auto at = n.name.rfind("/chunk");
+      const int k = std::atoi(n.name.c_str() + at + 6);
+      if (parts > 0 && w.steps > 0)
+        fraction = static_cast<double>(w.steps / parts + (k < w.steps % parts ? 1 : 0)) / static_cast<double>(w.steps);
+    }
+    for (const auto& [key, d] : w.profile->devices) {
+      NodeDeviceProfile c = d;
+      const double f = std::min(fixed[key], d.median_us);
+      if (chunk) {
+        c.median_us = f + (d.median_us - f) * fraction;
+        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
+        c.output_bytes = scaled(w.y_bytes, fraction) + (d.output_bytes - w.y_bytes > 0 ? d.output_bytes - w.y_bytes : 0);
+        c.workspace_bytes = scaled(d.workspace_bytes, fraction);
+      } else {
+        const int64_t moved = n.op_type == "Slice" ? scaled(w.x_bytes, fraction) : w.y_bytes;
+        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_bytes_per_us;
+        c.weight_bytes = 0;
+        c.output_bytes = moved;
+        c.workspace_bytes = 0;
+      }
+      c.estimated = true;
+      np.devices[key] = c;
+    }
+    // The values the split made: X parts, Y parts, and the states handed from chunk to chunk.
+    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+      const ValueId v = n.outputs[k];
+      if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
+      int64_t bytes = 0;
+      if (n.op_type == "Slice") bytes = scaled(w.x_bytes, fraction);
+      else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, fraction) : w.state_bytes;
+      out.values.push_back({split.value(v).name, bytes});
+    }
+    out.nodes.push_back(std::move(np));
+  }
+  out.notes.push_back("time chunks: costs of the split nodes derived from the whole nodes' measurements");
+  return out;
+}
+
+Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const PartitionOptions& options,
+                                        const std::vector<int>& candidates, double min_gain) {
+  TimeChunking best;
+  best.graph = std::make_shared<Graph>(g);
+  best.profile = p;
+  TANDEM_ASSIGN_OR_RETURN(TaskGraph whole_tasks, build_task_graph(g, p));
+  TANDEM_ASSIGN_OR_RETURN(best.plan, partition(whole_tasks, options));
+  best.trials.push_back({1, best.plan.predicted_latency_us, best.plan.predicted_peak_gpu_bytes, ""});
+  const double whole_latency = best.plan.predicted_latency_us;
+
+  for (int k : candidates) {
+    if (k <= 1) continue;
+    ChunkTrial trial;
+    trial.chunks = k;
+    auto split = std::make_shared<Graph>(g);
+    const TimeSplitReport report = split_rnns_in_time(*split, k);
+    if (report.split.empty()) {
+      trial.note = report.refused.empty() ? "no recurrent node to split" : report.refused.front();
+      best.trials.push_back(trial);
+      continue;
+    }
+    auto derived = derive_split_profile(g, p, *split);
+    auto tasks = derived ? build_task_graph(*split, *derived) : Result<TaskGraph>(derived.status());
+    auto plan = tasks ? partition(*tasks, options) : Result<Plan>(tasks.status());
+    if (!plan) {
+      trial.note = plan.status().message();
+      best.trials.push_back(trial);
+      continue;
+    }
+    trial.predicted_latency_us = plan->predicted_latency_us;
+    trial.predicted_peak_gpu_bytes = plan->predicted_peak_gpu_bytes;
+    best.trials.push_back(trial);
+    // A split must pay for itself: at least min_gain below the unsplit plan, and better than the best so far;
+    // in memory mode the SLO must still hold.
+    const bool meets = !options.slo_us || options.objective != Objective::kMemory || plan->slo_met;
+    const bool better = options.objective == Objective::kMemory && best.chunks > 1
+                            ? plan->predicted_peak_gpu_bytes < best.plan.predicted_peak_gpu_bytes
+                            : plan->predicted_latency_us < best.plan.predicted_latency_us;
+    if (meets && better && plan->predicted_latency_us <= whole_latency * (1 - min_gain)) {
+      best.chunks = k;
+      best.graph = split;
+      best.profile = std::move(derived).value();
+      best.plan = std::move(plan).value();
+      best.split_nodes = report.split;
+    }
+  }
+  best.plan.time_chunks = best.chunks;
+  return best;
+}
+
+}  // namespace tandem::partition

@@ -1,0 +1,48 @@
+// Choosing how many time chunks to split the recurrent nodes into (graph/rnn_time_split.h): for each
+// candidate count, split the model, derive the split graph's costs from the profile of the whole one,
+// partition it, and keep the count with the least predicted latency (one chunk, the model as it is, unless
+// splitting is predicted to gain at least `min_gain`).
+//
+// A chunk of T_k of a node's T steps is predicted to cost  f_d + (t_d - f_d) * T_k / T  on device d, where
+// t_d is the whole node's measured time and f_d the fixed cost any node pays there (the cheapest node the
+// profile has on d: a kernel launch or dispatch). The Slice and Concat nodes the split adds cost f_d plus
+// their bytes at the device's copy bandwidth. Weights are counted in full for every chunk, so a memory
+// prediction never understates a split plan. These are derived numbers: a profile of the split model is
+// better, and `tandem profile` of the split graph can replace them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+#include "graph/status.h"
+#include "partitioner/partitioner.h"
+#include "partitioner/profile.h"
+
+namespace tandem::partition {
+
+struct ChunkTrial {
+  int chunks = 1;
+  double predicted_latency_us = 0;
+  int64_t predicted_peak_gpu_bytes = 0;
+  std::string note;  // why a candidate was not usable, when it was not
+};
+
+struct TimeChunking {
+  int chunks = 1;  // the choice; 1 = the model unchanged
+  std::vector<ChunkTrial> trials;
+  std::vector<std::string> split_nodes;  // recurrent nodes split (empty when chunks == 1)
+  std::shared_ptr<Graph> graph;          // the graph the plan is for
+  Profile profile;                       // its (derived) profile
+  Plan plan;
+};
+
+// The profile of `split` (g after split_rnns_in_time) derived from `p`, the profile of `g`.
+Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split);
+
+// Tries 1 and every count in `candidates`; errors only when the unsplit model cannot be partitioned.
+Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const PartitionOptions& options,
+                                        const std::vector<int>& candidates = {2, 4, 8}, double min_gain = 0.02);
+
+}  // namespace tandem::partition

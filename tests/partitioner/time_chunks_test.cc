@@ -1,0 +1,191 @@
+// Choosing the time-chunk count: a split must pay for itself in predicted latency, the derived costs follow
+// the stated rule, and the split model still computes what the whole one did.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "graph/rnn_time_split.h"
+#include "partitioner/time_chunks.h"
+#include "runtime/executor.h"
+#include "runtime_cpu/cpu_device.h"
+#include "tests/support/model_builder.h"
+
+namespace tandem {
+namespace {
+
+using namespace tandem::partition;
+using onnx::TensorProto;
+
+constexpr int64_t kSteps = 8, kHidden = 4, kLayers = 4;
+
+std::vector<float> random_values(std::size_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(-0.5f, 0.5f);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
+// x[8,1,4] -> (LSTM -> Squeeze(axis 1)) x 4 -> y[8,1,4]: a stacked LSTM as exporters write it.
+ModelIR stacked_lstm() {
+  auto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", TensorProto::FLOAT, {kSteps, 1, kHidden});
+  test::add_int64_initializer(g, "axis1", {1}, {1});
+  std::string in = "x";
+  for (int l = 0; l < kLayers; ++l) {
+    const std::string s = std::to_string(l);
+    test::add_float_initializer(g, "W" + s, {1, 4 * kHidden, kHidden}, random_values(4 * kHidden * kHidden, 10 + l));
+    test::add_float_initializer(g, "R" + s, {1, 4 * kHidden, kHidden}, random_values(4 * kHidden * kHidden, 20 + l));
+    test::add_float_initializer(g, "B" + s, {1, 8 * kHidden}, random_values(8 * kHidden, 30 + l));
+    auto* n = test::add_node(g, "LSTM", {in, "W" + s, "R" + s, "B" + s}, {"Y" + s}, "lstm" + s);
+    test::set_int(n, "hidden_size", kHidden);
+    const std::string out = l + 1 == kLayers ? "y" : "h" + s;
+    test::add_node(g, "Squeeze", {"Y" + s, "axis1"}, {out}, "squeeze" + s);
+    in = out;
+  }
+  test::add_output(g, "y");
+  auto ir = test::import_proto(m, "stacked.onnx");
+  EXPECT_TRUE(ir.is_ok()) << ir.status().message();
+  return std::move(ir).value();
+}
+
+// Each LSTM layer costs `lstm_cpu` / `lstm_gpu`; a Squeeze 1 us anywhere. Value sizes from the shapes.
+Profile stacked_profile(const Graph& g, double lstm_cpu, double lstm_gpu, double link_alpha, double link_beta) {
+  Profile p;
+  p.model_hash = "h";
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    NodeProfile np;
+    np.index = static_cast<int64_t>(i);
+    np.name = n.name;
+    np.op_type = n.op_type;
+    const bool lstm = n.op_type == "LSTM";
+    const int64_t out = kSteps * kHidden * 4;
+    np.devices["cpu"] = NodeDeviceProfile{true, "", lstm ? lstm_cpu : 1, lstm ? lstm_cpu : 1, lstm ? 512 : 0, out, 0, false};
+    np.devices["cuda"] = NodeDeviceProfile{true, "", lstm ? lstm_gpu : 1, lstm ? lstm_gpu : 1, lstm ? 512 : 0, out, 0, false};
+    p.nodes.push_back(np);
+  }
+  for (const Value& v : g.values())
+    if (v.kind != ValueKind::kInitializer) p.values.push_back({v.name, kSteps * kHidden * 4});
+  p.links["cpu->cuda"] = LinkProfile::of(link_alpha, link_beta);
+  p.links["cuda->cpu"] = LinkProfile::of(link_alpha, link_beta);
+  return p;
+}
+
+int count_op(const Graph& g, const std::string& op) {
+  int n = 0;
+  for (const Node& node : g.nodes()) n += node.op_type == op;
+  return n;
+}
+
+TEST(TimeChunks, StackedLayersOnTwoEqualDevicesPipelineAndTheSplitIsChosen) {
+  const ModelIR ir = stacked_lstm();
+  const Profile p = stacked_profile(*ir.graph, 1000, 1000, 1, 1e4);
+  auto c = choose_time_chunks(*ir.graph, p, PartitionOptions{});
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  ASSERT_EQ(c->trials.size(), 4u);  // 1, 2, 4, 8
+  const double whole = c->trials[0].predicted_latency_us;
+  // Unsplit, the four layers run one after another whatever the devices: about 4 x 1000 us.
+  EXPECT_GE(whole, 4000);
+  EXPECT_GT(c->chunks, 1);
+  EXPECT_LT(c->plan.predicted_latency_us, whole * 0.98);
+  EXPECT_EQ(c->plan.time_chunks, c->chunks);
+  EXPECT_EQ(count_op(*c->graph, "LSTM"), kLayers * c->chunks);
+  EXPECT_EQ(c->split_nodes.size(), static_cast<std::size_t>(kLayers));
+  // Both devices are used: that is where the gain comes from.
+  bool cpu = false, gpu = false;
+  for (const PlanNode& n : c->plan.nodes) (n.device == partition::Device::kCpu ? cpu : gpu) = true;
+  EXPECT_TRUE(cpu && gpu);
+  // The plan names the split graph's nodes.
+  EXPECT_NE(c->plan.find_node("lstm0/chunk0"), nullptr);
+  auto back = plan_from_json(plan_to_json(c->plan));
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_EQ(back->time_chunks, c->chunks);
+}
+
+TEST(TimeChunks, NoGainMeansNoSplit) {
+  // The GPU is 100x faster and copies are dear: everything stays on the GPU, and chunks only add overhead.
+  const ModelIR ir = stacked_lstm();
+  const Profile p = stacked_profile(*ir.graph, 1000, 10, 500, 100);
+  auto c = choose_time_chunks(*ir.graph, p, PartitionOptions{});
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  EXPECT_EQ(c->chunks, 1);
+  EXPECT_EQ(c->plan.time_chunks, 1);
+  EXPECT_EQ(count_op(*c->graph, "LSTM"), kLayers);
+  for (std::size_t i = 1; i < c->trials.size(); ++i) {
+    EXPECT_EQ(c->trials[i].note, "");
+    EXPECT_GE(c->trials[i].predicted_latency_us, c->trials[0].predicted_latency_us * 0.98);
+  }
+}
+
+TEST(TimeChunks, DerivedChunkCostsFollowTheStatedRule) {
+  const ModelIR ir = stacked_lstm();
+  const Profile p = stacked_profile(*ir.graph, 1000, 400, 1, 1e4);
+  Graph split = *ir.graph;
+  const TimeSplitReport report = split_rnns_in_time(split, 2);
+  ASSERT_EQ(report.split.size(), static_cast<std::size_t>(kLayers));
+  auto d = derive_split_profile(*ir.graph, p, split);
+  ASSERT_TRUE(d.is_ok()) << d.status().message();
+  ASSERT_EQ(d->nodes.size(), split.num_nodes());
+  for (const NodeProfile& n : d->nodes) {
+    ASSERT_EQ(n.name, split.node(static_cast<NodeId>(n.index)).name);
+    if (n.op_type != "LSTM") continue;
+    // f + (t - f) * T_k / T with f = 1 us (the Squeeze, the cheapest node) and T_k / T = 1/2.
+    EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1 + 999 * 0.5) << n.name;
+    EXPECT_DOUBLE_EQ(n.devices.at("cuda").median_us, 1 + 399 * 0.5) << n.name;
+    EXPECT_TRUE(n.devices.at("cpu").estimated);
+    EXPECT_EQ(n.devices.at("cpu").weight_bytes, 512);  // weights in full for every chunk
+  }
+  // Every value the split made has a size, so copies of it are costed.
+  for (const Value& v : split.values())
+    if (v.kind == ValueKind::kNodeOutput) {
+      EXPECT_NE(d->find_value(v.name), nullptr) << v.name;
+    }
+  EXPECT_TRUE(build_task_graph(split, *d).is_ok());
+}
+
+TEST(TimeChunks, TheChosenSplitComputesWhatTheWholeModelDid) {
+  const ModelIR ir = stacked_lstm();
+  Graph split = *ir.graph;
+  ASSERT_EQ(split_rnns_in_time(split, 3).split.size(), static_cast<std::size_t>(kLayers));
+  const cpu::CpuDevice cpu(1, "cpu");
+  auto whole_exec = GraphExecutor::compile(*ir.graph, cpu);
+  auto split_exec = GraphExecutor::compile(split, cpu);
+  ASSERT_TRUE(whole_exec.is_ok() && split_exec.is_ok());
+  Tensor x = Tensor::empty(DType::kFloat32, {kSteps, 1, kHidden});
+  const std::vector<float> values = random_values(kSteps * kHidden, 99);
+  std::copy(values.begin(), values.end(), x.data<float>());
+  const Tensor* feeds[] = {&x};
+  auto a = (*whole_exec)->run(feeds);
+  auto b = (*split_exec)->run(feeds);
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  ASSERT_EQ((*a)[0].shape(), (*b)[0].shape());
+  for (int64_t i = 0; i < (*a)[0].numel(); ++i)
+    EXPECT_NEAR((*a)[0].data<float>()[i], (*b)[0].data<float>()[i], 1e-6f) << i;
+}
+
+TEST(TimeChunks, RefusalsAreReportedNotFatal) {
+  // A bidirectional layer is left whole with its reason; the others are split.
+  auto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", TensorProto::FLOAT, {kSteps, 1, kHidden});
+  test::add_float_initializer(g, "W", {2, 4 * kHidden, kHidden}, random_values(2 * 4 * kHidden * kHidden, 1));
+  test::add_float_initializer(g, "R", {2, 4 * kHidden, kHidden}, random_values(2 * 4 * kHidden * kHidden, 2));
+  auto* n = test::add_node(g, "LSTM", {"x", "W", "R"}, {"Y"}, "bidi");
+  test::set_int(n, "hidden_size", kHidden);
+  test::set_string(n, "direction", "bidirectional");
+  test::add_output(g, "Y");
+  auto ir = test::import_proto(m, "bidi.onnx");
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  Graph split = *ir->graph;
+  const TimeSplitReport r = split_rnns_in_time(split, 2);
+  EXPECT_TRUE(r.split.empty());
+  ASSERT_EQ(r.refused.size(), 1u);
+  EXPECT_EQ(r.refused[0],
+            "node 'bidi' (LSTM): a bidirectional node cannot be split: its directions walk time in opposite orders");
+}
+
+}  // namespace
+}  // namespace tandem

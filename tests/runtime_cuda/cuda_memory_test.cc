@@ -1,0 +1,86 @@
+// GPU memory and copies: the device allocator's accounting over real cudaMalloc, pinned staging round
+// trips across chunk boundaries, and copy timing. Without a GPU, what can be checked is that every entry
+// point fails with a Status naming the CUDA call instead of crashing; those tests run everywhere.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "runtime_cuda/copy_timing.h"
+#include "runtime_cuda/cuda_allocator.h"
+#include "runtime_cuda/cuda_probe.h"
+#include "runtime_cuda/pinned_staging.h"
+#include "tests/runtime_cuda/gpu_test_util.h"
+
+namespace tandem::cuda {
+namespace {
+
+bool have_gpu() { return !probe_cuda().gpus.empty(); }
+
+TEST(CudaWithoutGpu, AllocationAndTimingFailWithTheCallNamed) {
+  if (have_gpu()) GTEST_SKIP() << "a GPU is present: this test checks the no-GPU paths";
+  CudaAllocator alloc(0);
+  Result<void*> p = alloc.allocate(1024, MemoryCategory::kWeights);
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.status().message().find("cuda"), std::string::npos) << p.status().message();
+  EXPECT_EQ(alloc.stats().in_use.current, 0u);
+  Result<double> t = time_copy_us(1 << 20, true, 3);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.status().message().find("cuda"), std::string::npos) << t.status().message();
+  EXPECT_FALSE(time_copy_us(1024, true, 0));
+}
+
+class CudaMemoryTest : public test::GpuTest {};
+
+TEST_F(CudaMemoryTest, AllocatorAccountsPerCategoryAndReusesBlocks) {
+  CudaAllocator alloc(0);
+  {
+    auto w = DeviceBuffer::allocate(alloc, 3 << 20, MemoryCategory::kWeights);
+    auto a = DeviceBuffer::allocate(alloc, 1000, MemoryCategory::kActivations);
+    ASSERT_TRUE(w && a);
+    EXPECT_EQ(alloc.stats().of(MemoryCategory::kWeights).current, 3u << 20);
+    EXPECT_EQ(alloc.stats().of(MemoryCategory::kActivations).current, 1000u);
+    // The memory is usable.
+    EXPECT_EQ(cudaMemset(w->get(), 1, w->size()), cudaSuccess);
+    DeviceBuffer moved = std::move(*a);
+    EXPECT_EQ(moved.size(), 1000u);
+  }
+  PoolStats st = alloc.stats();
+  EXPECT_EQ(st.in_use.current, 0u);
+  EXPECT_EQ(st.in_use.peak, (3u << 20) + 1000u);
+  EXPECT_GT(st.cached_bytes, 0u);
+  auto again = DeviceBuffer::allocate(alloc, 3 << 20, MemoryCategory::kWorkspace);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(alloc.stats().cache_hits, 1u);
+  again->reset();
+  alloc.release_cached();
+  EXPECT_EQ(alloc.stats().reserved.current, 0u);
+}
+
+TEST_F(CudaMemoryTest, PinnedStagingRoundTripsAcrossChunks) {
+  auto staging = PinnedStaging::create(1 << 16);
+  ASSERT_TRUE(staging) << staging.status().message();
+  for (std::size_t n : {std::size_t{1}, std::size_t{1} << 14, (std::size_t{1} << 16) + 3, std::size_t{5} << 18}) {
+    std::vector<uint8_t> src(n), back(n, 0);
+    std::iota(src.begin(), src.end(), static_cast<uint8_t>(n));
+    DeviceBuffer d = device<uint8_t>(static_cast<int64_t>(n));
+    ASSERT_TRUE(staging->upload(d.get(), src.data(), n, stream()));
+    ASSERT_TRUE(staging->download(back.data(), d.get(), n, stream()));
+    EXPECT_EQ(back, src) << n << " bytes";
+  }
+}
+
+TEST_F(CudaMemoryTest, CopyTimingIsPositiveInBothDirections) {
+  for (bool h2d : {true, false}) {
+    Result<double> small = time_copy_us(4096, h2d, 5), big = time_copy_us(64 << 20, h2d, 5);
+    ASSERT_TRUE(small) << small.status().message();
+    ASSERT_TRUE(big) << big.status().message();
+    EXPECT_GT(*small, 0.0);
+    EXPECT_TRUE(std::isfinite(*big));
+    EXPECT_GT(*big, *small) << "64 MiB cannot cross the link faster than 4 KiB";
+  }
+}
+
+}  // namespace
+}  // namespace tandem::cuda

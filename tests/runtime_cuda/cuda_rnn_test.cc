@@ -1,0 +1,319 @@
+// LSTM, GRU and RNN on the GPU against tandem's CPU kernels (runtime_cpu/kernels/rnn.cc, itself tested
+// against the ONNX equations in double precision), on random weights and inputs over the options of the
+// spec: directions, layouts, sequence_lens, initial states, clip, peepholes, input_forget,
+// linear_before_reset, activations with alpha/beta, missing bias, omitted outputs; with and without the
+// CUDA Graph. Skips when no GPU is present.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "runtime_cuda/cuda_rnn.h"
+#include "tests/runtime_cpu/kernel_test_util.h"
+#include "tests/runtime_cuda/gpu_test_util.h"
+
+namespace tandem::cuda {
+namespace {
+
+using test::GpuTest;
+using test::random_vector;
+using tandem::test::OneNode;
+using tandem::test::set_float;
+using tandem::test::set_int;
+using tandem::test::set_string;
+
+struct Case {
+  RnnCellKind kind = RnnCellKind::kLstm;
+  std::string direction = "forward";
+  int64_t layout = 0, seq = 7, batch = 3, input = 5, hidden = 6;
+  bool mixed_lens = false, init_h = false, init_c = false, bias = true, peep = false;
+  std::optional<float> clip;
+  std::vector<std::string> acts;  // empty: attribute absent
+  std::vector<float> alphas, betas;
+  bool input_forget = false, lbr = false, use_graph = true;
+  bool want_y = true, want_yh = true, want_yc = true;
+  uint32_t seed = 1;
+
+  int64_t dirs() const { return direction == "bidirectional" ? 2 : 1; }
+  int64_t gates() const { return static_cast<int64_t>(gates_of(kind)); }
+  const char* op() const { return kind == RnnCellKind::kRnn ? "RNN" : kind == RnnCellKind::kGru ? "GRU" : "LSTM"; }
+  std::string describe() const {
+    std::ostringstream s;
+    s << op() << " " << direction << " layout=" << layout << " seq=" << seq << " batch=" << batch << " input=" << input
+      << " hidden=" << hidden << " mixed_lens=" << mixed_lens << " init_h=" << init_h << " init_c=" << init_c
+      << " bias=" << bias << " peep=" << peep << " clip=" << clip.value_or(0.0f) << " acts=" << acts.size()
+      << " input_forget=" << input_forget << " lbr=" << lbr << " graph=" << use_graph << " outs=" << want_y << want_yh
+      << want_yc << " seed=" << seed;
+    return s.str();
+  }
+};
+
+struct Data {
+  std::vector<float> x, w, r, b, p, h0, c0;
+  std::vector<int32_t> lens;
+};
+
+Data make_data(const Case& c) {
+  uint32_t seed = c.seed * 16;
+  const int64_t gh = c.gates() * c.hidden, d = c.dirs(), state = d * c.batch * c.hidden;
+  Data out;
+  out.x = random_vector(c.seq * c.batch * c.input, seed++);
+  // Weights scaled so gates are neither saturated nor negligible at the larger sizes.
+  const float ws = 1.0f / std::sqrt(static_cast<float>(std::max(c.input, c.hidden)));
+  out.w = random_vector(d * gh * c.input, seed++, -ws, ws);
+  out.r = random_vector(d * gh * c.hidden, seed++, -ws, ws);
+  if (c.bias) out.b = random_vector(d * 2 * gh, seed++, -0.5f, 0.5f);
+  if (c.peep) out.p = random_vector(d * 3 * c.hidden, seed++, -0.5f, 0.5f);
+  if (c.init_h) out.h0 = random_vector(state, seed++);
+  if (c.init_c) out.c0 = random_vector(state, seed++);
+  if (c.mixed_lens)
+    for (int64_t b = 0; b < c.batch; ++b)
+      out.lens.push_back(static_cast<int32_t>(b % 3 == 0 ? c.seq : b % 3 == 1 ? 0 : (c.seq + 1) / 2));
+  return out;
+}
+
+std::vector<int64_t> x_shape(const Case& c) {
+  return c.layout == 0 ? std::vector<int64_t>{c.seq, c.batch, c.input} : std::vector<int64_t>{c.batch, c.seq, c.input};
+}
+std::vector<int64_t> state_shape(const Case& c) {
+  return c.layout == 0 ? std::vector<int64_t>{c.dirs(), c.batch, c.hidden}
+                       : std::vector<int64_t>{c.batch, c.dirs(), c.hidden};
+}
+
+void add_strings(onnx::NodeProto* n, const std::string& name, const std::vector<std::string>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::STRINGS);
+  for (const auto& s : v) a->add_strings(s);
+}
+void add_floats(onnx::NodeProto* n, const std::string& name, const std::vector<float>& v) {
+  auto* a = n->add_attribute();
+  a->set_name(name);
+  a->set_type(onnx::AttributeProto::FLOATS);
+  for (float f : v) a->add_floats(f);
+}
+
+// The CPU kernel's outputs (Y, Y_h, Y_c; undefined tensors where not wanted).
+std::vector<Tensor> run_cpu(const Case& c, Data& d) {
+  OneNode n(14, c.op());
+  onnx::NodeProto* node = n.node();
+  set_int(node, "hidden_size", c.hidden);
+  set_string(node, "direction", c.direction);
+  set_int(node, "layout", c.layout);
+  if (c.clip) set_float(node, "clip", *c.clip);
+  if (!c.acts.empty()) add_strings(node, "activations", c.acts);
+  if (!c.alphas.empty()) add_floats(node, "activation_alpha", c.alphas);
+  if (!c.betas.empty()) add_floats(node, "activation_beta", c.betas);
+  if (c.kind == RnnCellKind::kLstm && c.input_forget) set_int(node, "input_forget", 1);
+  if (c.kind == RnnCellKind::kGru && c.lbr) set_int(node, "linear_before_reset", 1);
+  const int64_t gh = c.gates() * c.hidden, dirs = c.dirs();
+  auto f32 = [](std::vector<int64_t> shape, std::vector<float>& v) {
+    return Tensor::wrap(DType::kFloat32, std::move(shape), v.data());
+  };
+  n.input(f32(x_shape(c), d.x)).input(f32({dirs, gh, c.input}, d.w)).input(f32({dirs, gh, c.hidden}, d.r));
+  // An absent optional input or output is an empty name in its slot.
+  auto in = [&n](bool present, const Tensor& t) { present ? n.input(t) : n.no_input(); };
+  auto out = [&n](bool wanted) { wanted ? n.output() : n.no_output(); };
+  in(c.bias, c.bias ? f32({dirs, 2 * gh}, d.b) : Tensor());
+  in(!d.lens.empty(), d.lens.empty() ? Tensor() : Tensor::wrap(DType::kInt32, {c.batch}, d.lens.data()));
+  in(c.init_h, c.init_h ? f32(state_shape(c), d.h0) : Tensor());
+  if (c.kind == RnnCellKind::kLstm) {
+    in(c.init_c, c.init_c ? f32(state_shape(c), d.c0) : Tensor());
+    if (c.peep) n.input(f32({dirs, 3 * c.hidden}, d.p));
+  }
+  out(c.want_y);
+  out(c.want_yh);
+  if (c.kind == RnnCellKind::kLstm) out(c.want_yc);
+  auto ran = n.run();
+  EXPECT_TRUE(ran) << ran.status().message();
+  if (!ran) return {};
+  // Graph outputs come back in the order the node declared the wanted ones.
+  std::vector<Tensor> full(3);
+  std::size_t next = 0;
+  const bool wanted[3] = {c.want_y, c.want_yh, c.kind == RnnCellKind::kLstm && c.want_yc};
+  for (int i = 0; i < 3; ++i)
+    if (wanted[i] && next < ran->size()) full[static_cast<std::size_t>(i)] = (*ran)[next++];
+  return full;
+}
+
+std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
+
+class CudaRnnTest : public GpuTest {
+ protected:
+  void check(const Case& c) {
+    SCOPED_TRACE(c.describe());
+    Data d = make_data(c);
+    const std::vector<Tensor> want = run_cpu(c, d);
+    ASSERT_EQ(want.size(), 3u);
+
+    CudaRnnSpec spec;
+    spec.kind = c.kind;
+    spec.num_dirs = c.dirs();
+    spec.reverse = c.direction == "reverse";
+    spec.input_size = c.input;
+    spec.hidden = c.hidden;
+    spec.layout = c.layout;
+    spec.clip = c.clip;
+    spec.input_forget = c.input_forget;
+    spec.linear_before_reset = c.lbr;
+    if (c.acts.empty()) {
+      spec.activations = default_rnn_activations(c.kind, c.dirs());
+    } else {
+      auto acts = resolve_rnn_activations(c.acts, c.alphas, c.betas);
+      ASSERT_TRUE(acts) << acts.status().message();
+      spec.activations = *acts;
+    }
+    RnnHostWeights hw;
+    hw.w = d.w.data();
+    hw.r = d.r.data();
+    hw.b = c.bias ? d.b.data() : nullptr;
+    hw.p = c.peep ? d.p.data() : nullptr;
+    auto rnn = CudaRnn::create(spec, hw, allocator_);
+    ASSERT_TRUE(rnn) << rnn.status().message();
+    auto ws = CudaRnnWorkspace::create(allocator_, c.use_graph);
+    ASSERT_TRUE(ws) << ws.status().message();
+
+    const int64_t y_n = c.seq * c.dirs() * c.batch * c.hidden, s_n = c.dirs() * c.batch * c.hidden;
+    DeviceBuffer x = upload(d.x), h0 = upload(d.h0), c0 = upload(d.c0);
+    DeviceBuffer y = device<float>(y_n), yh = device<float>(s_n), yc = device<float>(s_n);
+    RnnRunIo io;
+    io.seq = c.seq;
+    io.batch = c.batch;
+    io.x = x.as<float>();
+    io.lens = d.lens.empty() ? nullptr : d.lens.data();
+    io.init_h = c.init_h ? h0.as<float>() : nullptr;
+    io.init_c = c.init_c ? c0.as<float>() : nullptr;
+    io.y = c.want_y ? y.as<float>() : nullptr;
+    io.y_h = c.want_yh ? yh.as<float>() : nullptr;
+    io.y_c = c.want_yc ? yc.as<float>() : nullptr;
+    // Twice: the second run replays the cached graph and must give the same answer.
+    for (int run = 0; run < 2; ++run) {
+      SCOPED_TRACE("run " + std::to_string(run));
+      Status st = (*rnn)->run(io, **ws, stream());
+      ASSERT_TRUE(st) << st.message();
+      if (c.want_y) test::expect_near_all(download<float>(y, y_n), values(want[0]), "Y", 1e-4, 1e-4);
+      if (c.want_yh) test::expect_near_all(download<float>(yh, s_n), values(want[1]), "Y_h", 1e-4, 1e-4);
+      if (c.want_yc && c.kind == RnnCellKind::kLstm)
+        test::expect_near_all(download<float>(yc, s_n), values(want[2]), "Y_c", 1e-4, 1e-4);
+    }
+    if (c.use_graph) {
+      EXPECT_EQ((*ws)->graphs_captured(), 1) << "the second run must reuse the graph";
+    }
+  }
+};
+
+// Every cell kind, direction and layout, with the options rotating through the combinations.
+TEST_F(CudaRnnTest, MatchesCpuAcrossOptions) {
+  uint32_t seed = 1;
+  int i = 0;
+  for (RnnCellKind kind : {RnnCellKind::kLstm, RnnCellKind::kGru, RnnCellKind::kRnn})
+    for (const char* dir : {"forward", "reverse", "bidirectional"})
+      for (int64_t layout : {0, 1})
+        for (int variant = 0; variant < 4; ++variant, ++i) {
+          Case c;
+          c.kind = kind;
+          c.direction = dir;
+          c.layout = layout;
+          c.seed = seed++;
+          c.mixed_lens = variant % 2 == 1;
+          c.init_h = variant >= 2;
+          c.init_c = variant == 3;
+          c.bias = variant != 2;
+          c.peep = kind == RnnCellKind::kLstm && variant % 2 == 0;
+          if (variant == 3) c.clip = 0.7f;
+          c.input_forget = kind == RnnCellKind::kLstm && variant == 1;
+          c.lbr = kind == RnnCellKind::kGru && variant % 2 == 0;
+          c.use_graph = i % 5 != 4;
+          check(c);
+        }
+}
+
+// Activations with alpha/beta consumed in order (each direction has its own functions).
+TEST_F(CudaRnnTest, MatchesCpuWithCustomActivations) {
+  Case c;
+  c.direction = "bidirectional";
+  c.kind = RnnCellKind::kLstm;
+  c.acts = {"HardSigmoid", "ScaledTanh", "LeakyRelu", "Sigmoid", "Softsign", "Elu"};
+  c.alphas = {0.3f, 1.3f, 0.05f, 0.7f};
+  c.betas = {0.45f, 0.7f};
+  check(c);
+  c.kind = RnnCellKind::kGru;
+  c.lbr = true;
+  c.acts = {"HardSigmoid", "Softplus", "Sigmoid", "Affine"};
+  c.alphas = {0.25f, 0.8f};
+  c.betas = {0.55f, 0.1f};
+  check(c);
+  c.kind = RnnCellKind::kRnn;
+  c.direction = "forward";
+  for (auto acts : std::vector<std::vector<std::string>>{{"Relu"}, {"thresholdedrelu"}, {"Softsign"}, {"elu"}}) {
+    c.acts = acts;
+    c.alphas = {0.05f};
+    c.betas = {};
+    c.seed++;
+    check(c);
+  }
+}
+
+// Sizes around warp and block boundaries and the benchmark's shapes.
+TEST_F(CudaRnnTest, MatchesCpuAtLargerSizes) {
+  struct S {
+    int64_t seq, batch, input, hidden;
+  };
+  uint32_t seed = 100;
+  for (S s : {S{20, 4, 64, 64}, S{5, 1, 32, 257}, S{3, 64, 16, 128}, S{100, 1, 256, 256}, S{10, 64, 1024, 64}})
+    for (RnnCellKind kind : {RnnCellKind::kLstm, RnnCellKind::kGru}) {
+      Case c;
+      c.kind = kind;
+      c.seq = s.seq, c.batch = s.batch, c.input = s.input, c.hidden = s.hidden;
+      c.lbr = true;
+      c.mixed_lens = s.batch > 1;
+      c.seed = seed++;
+      check(c);
+    }
+}
+
+TEST_F(CudaRnnTest, ComputesOnlyTheOutputsAsked) {
+  for (int outs = 0; outs < 3; ++outs) {
+    Case c;
+    c.want_y = outs == 0, c.want_yh = outs == 1, c.want_yc = outs == 2;
+    c.mixed_lens = true;
+    c.seed = 40 + static_cast<uint32_t>(outs);
+    check(c);
+  }
+}
+
+TEST_F(CudaRnnTest, RejectsBadSequenceLengthsAndSpecs) {
+  Case c;
+  Data d = make_data(c);
+  CudaRnnSpec spec;
+  spec.input_size = c.input;
+  spec.hidden = c.hidden;
+  spec.activations = default_rnn_activations(spec.kind, 1);
+  auto rnn = CudaRnn::create(spec, {d.w.data(), d.r.data(), nullptr, nullptr}, allocator_);
+  ASSERT_TRUE(rnn) << rnn.status().message();
+  auto ws = CudaRnnWorkspace::create(allocator_);
+  ASSERT_TRUE(ws);
+  DeviceBuffer x = upload(d.x);
+  std::vector<int32_t> lens = {1, static_cast<int32_t>(c.seq) + 1, 2};
+  RnnRunIo io;
+  io.seq = c.seq;
+  io.batch = c.batch;
+  io.x = x.as<float>();
+  io.lens = lens.data();
+  Status st = (*rnn)->run(io, **ws, stream());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("sequence_lens[1]"), std::string::npos) << st.message();
+
+  spec.activations.pop_back();
+  auto bad = CudaRnn::create(spec, {d.w.data(), d.r.data(), nullptr, nullptr}, allocator_);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("activations"), std::string::npos) << bad.status().message();
+  EXPECT_FALSE(resolve_rnn_activations({"Swish"}, {}, {}));
+}
+
+}  // namespace
+}  // namespace tandem::cuda

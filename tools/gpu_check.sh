@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# GPU validation in two halves, for a GPU machine that has nvcc, CMake and PyTorch+cuDNN but none of
+# tandem's Debian libraries (docs/gpu-validation.md says how runs are recorded).
+#
+#   tools/gpu_check.sh --pack   (here, on the dev machine) builds with CUDA and gathers the GPU test and
+#                               benchmark binaries plus the non-system shared libraries they load (per
+#                               ldd), stripped, into .gpu-pack/ (git-ignored), and checks it is < 64 MiB.
+#   tools/gpu_check.sh --run    (on the GPU machine, from the repository root) runs the GPU tests from
+#                               .gpu-pack/, then the RNN benchmark: tandem vs PyTorch+cuDNN, as a table.
+#
+# CUDA's own libraries (libcudart, libcublas, libcublasLt: hundreds of MB) are not packed: the GPU machine's
+# CUDA toolkit provides them. Environment: BUILD_DIR (default build-gpu), PACK_DIR (default .gpu-pack),
+# REPS (benchmark repetitions, default 50), PYTHON (default: the first python3 that imports torch).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${BUILD_DIR:-$root/build-gpu}
+pack=${PACK_DIR:-$root/.gpu-pack}
+limit=$((64 * 1024 * 1024))
+gpu_tests=(cuda_caching_pool_test cuda_rnn_test cuda_kernels_test cuda_memory_test)
+bench=gpu_rnn_bench
+
+# Libraries the GPU machine has anyway: glibc's family and the CUDA runtime/driver/cuBLAS (from its toolkit).
+is_system_lib() {
+  case "$(basename "$1")" in
+    linux-vdso.so*|ld-linux*|libc.so*|libm.so*|libpthread.so*|libdl.so*|librt.so*|libresolv.so*) return 0 ;;
+    libcuda.so*|libcudart.so*|libcublas.so*|libcublasLt.so*|libnvidia-*) return 0 ;;
+  esac
+  return 1
+}
+
+do_pack() {
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON -DTANDEM_BUILD_BENCH=OFF >/dev/null
+  local targets=()
+  for t in "${gpu_tests[@]}" "$bench"; do
+    # Only targets that exist in this tree (the list may name tests still to come).
+    if cmake --build "$build" --target help | grep -q "^$t:"; then targets+=("$t"); fi
+  done
+  cmake --build "$build" --target "${targets[@]}" -j"${JOBS:-2}"
+  rm -rf "$pack"
+  mkdir -p "$pack/bin" "$pack/lib"
+  for t in "${targets[@]}"; do
+    local bin
+    bin=$(find "$build" -type f -name "$t" -perm -u+x | head -n1)
+    [[ -n $bin ]] || { echo "gpu_check: built $t but cannot find its binary" >&2; exit 1; }
+    cp "$bin" "$pack/bin/"
+    # ldd lists the whole closure, so one pass per binary finds every library it loads.
+    while read -r lib; do
+      [[ -n $lib && -f $lib ]] || continue
+      is_system_lib "$lib" && continue
+      cp -L -n "$lib" "$pack/lib/" 2>/dev/null || true
+    done < <(ldd "$bin" | awk '/=>/ { print $3 }')
+  done
+  cp "$root/runtime_cuda/bench/torch_rnn_bench.py" "$pack/bin/"
+  chmod -R u+w "$pack"
+  strip --strip-unneeded "$pack"/bin/* "$pack"/lib/* 2>/dev/null || true
+  local total
+  total=$(du -cb "$pack" | tail -n1 | cut -f1)
+  echo "gpu_check: packed ${#targets[@]} binaries and $(ls "$pack/lib" | wc -l) libraries, $((total / 1024 / 1024)) MiB:"
+  du -h "$pack"/bin/* "$pack"/lib/* | sort -h | tail -n 8
+  if (( total > limit )); then
+    echo "gpu_check: the pack is $total bytes, over the 64 MiB limit" >&2
+    exit 1
+  fi
+}
+
+# cuBLAS 13 from the GPU machine's CUDA toolkit or from pip's nvidia wheels, whichever exists.
+find_cuda_libs() {
+  local d
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 \
+           /usr/lib/x86_64-linux-gnu; do
+    [[ -e $d/libcublas.so.13 ]] && { echo "$d"; return; }
+  done
+  d=$(find / -xdev -name 'libcublas.so.13' -path '*nvidia*' 2>/dev/null | head -n1 || true)
+  [[ -n $d ]] && dirname "$d"
+}
+
+find_python_with_torch() {
+  local p
+  for p in ${PYTHON:-} python3 /usr/bin/python3 /opt/conda/bin/python3; do
+    command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' 2>/dev/null && { echo "$p"; return; }
+  done
+}
+
+do_run() {
+  [[ -d $pack/bin ]] || { echo "gpu_check: no $pack; run tools/gpu_check.sh --pack first (and carry it)" >&2; exit 1; }
+  local cuda_libs
+  cuda_libs=$(find_cuda_libs || true)
+  export LD_LIBRARY_PATH="$pack/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+  local missing
+  missing=$(ldd "$pack"/bin/* 2>/dev/null | grep 'not found' | sort -u || true)
+  if [[ -n $missing ]]; then
+    echo "gpu_check: libraries not found (LD_LIBRARY_PATH=$LD_LIBRARY_PATH):" >&2
+    echo "$missing" >&2
+    exit 1
+  fi
+  local failed=0 t
+  for t in "${gpu_tests[@]}"; do
+    [[ -x $pack/bin/$t ]] || continue
+    echo "== $t"
+    # A skip here would mean the GPU was not seen: say so loudly rather than pass.
+    if ! out=$("$pack/bin/$t" --gtest_brief=1 2>&1); then failed=1; fi
+    echo "$out" | tail -n 40
+    if grep -q "SKIPPED" <<<"$out"; then echo "gpu_check: $t skipped tests on the GPU machine" >&2; failed=1; fi
+  done
+  echo "== $bench"
+  local results
+  results=$(mktemp)
+  "$pack/bin/$bench" "${REPS:-50}" | tee "$results"
+  local py
+  py=$(find_python_with_torch || true)
+  if [[ -z $py ]]; then
+    echo "gpu_check: no python3 with torch found; tandem's numbers are above, cuDNN's are missing" >&2
+    exit 1
+  fi
+  "$py" "$pack/bin/torch_rnn_bench.py" "$results" --reps "${REPS:-50}"
+  rm -f "$results"
+  return $failed
+}
+
+case "${1:-}" in
+  --pack) do_pack ;;
+  --run) do_run ;;
+  *) echo "usage: tools/gpu_check.sh --pack | --run" >&2; exit 2 ;;
+esac

@@ -1,6 +1,8 @@
 // tandem::Session: compile once, run many times from any thread.
 #include <omp.h>
 
+#include <algorithm>
+#include <iostream>
 #include <thread>
 
 #include "session/host_tensor_bridge.h"
@@ -11,12 +13,45 @@
 namespace tandem {
 namespace {
 
+int session_threads(const SessionOptions& options) {
+  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  return threads > 0 ? threads : 1;
+}
+
+// The plan's devices: "cpu" is the CPU; "cuda" is a second CPU with its own threads until tandem has a
+// CUDA device to put there, which the user is told once. The two share the session's threads.
+Status compile_plan(Session::Impl& impl, const Graph& g) {
+  TANDEM_ASSIGN_OR_RETURN(impl.plan, partition::load_plan(impl.options.plan_path));
+  std::size_t on_gpu = 0;
+  for (const partition::PlanNode& n : impl.plan->nodes) on_gpu += n.device == partition::Device::kGpu;
+  const int threads = session_threads(impl.options);
+  if (on_gpu == 0) {
+    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(threads, "cpu"));
+  } else {
+    const int half = std::max(1, threads / 2);
+    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(half, "cpu"));
+    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(std::max(1, threads - half), "cpu1"));
+    std::cerr << "tandem: plan '" << impl.options.plan_path << "' puts " << on_gpu
+              << " nodes on cuda; tandem has no CUDA device to run them yet, so a second CPU device ('cpu1', "
+              << std::max(1, threads - half) << (threads - half > 1 ? " threads" : " thread") << ") runs them in its place\n";
+  }
+  TANDEM_ASSIGN_OR_RETURN(Placement placement, placement_from_plan(g, *impl.plan, {0, on_gpu ? 1 : 0}));
+  std::vector<const Device*> devices;
+  for (const auto& d : impl.plan_devices) devices.push_back(d.get());
+  TANDEM_ASSIGN_OR_RETURN(impl.plan_executor, PlanExecutor::compile(g, std::move(devices), std::move(placement)));
+  return Status::ok();
+}
+
 std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& options) {
-  auto impl = std::make_shared<Session::Impl>(Session::Impl{std::move(model), options, {}, nullptr});
+  auto impl = std::make_shared<Session::Impl>(Session::Impl{std::move(model), options, {}, nullptr, {}, {}, nullptr});
   const Graph& g = *impl->model.impl().ir.graph;
   auto exec = GraphExecutor::compile(g, impl->cpu);
   if (!exec) throw Error("model '" + impl->model.source() + "': " + exec.status().message());
   impl->executor = std::move(exec).value();
+  if (!options.plan_path.empty()) {
+    const Status s = compile_plan(*impl, g);
+    if (!s.is_ok()) throw Error("model '" + impl->model.source() + "': " + s.message());
+  }
   return impl;
 }
 
@@ -24,9 +59,9 @@ std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& o
 
 Result<std::vector<Tensor>> Session::Impl::run(const std::vector<const Tensor*>& feeds) const {
   TANDEM_RETURN_IF_ERROR(validate_inputs(executor->graph(), feeds));
+  if (plan_executor) return plan_executor->run(feeds);  // each device sets its own threads
   // oneDNN's OpenMP team size is per calling thread: set it for this thread's runs.
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  omp_set_num_threads(threads > 0 ? threads : 1);
+  omp_set_num_threads(session_threads(options));
   return executor->run(feeds);
 }
 

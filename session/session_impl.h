@@ -2,11 +2,14 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include <tandem/tandem.h>
 
+#include "partitioner/plan.h"
 #include "runtime/executor.h"
+#include "runtime/plan_executor.h"
 #include "runtime_cpu/cpu_device.h"
 
 namespace tandem {
@@ -16,6 +19,11 @@ struct Session::Impl {
   SessionOptions options;
   cpu::CpuDevice cpu;
   std::shared_ptr<const GraphExecutor> executor;
+  // With SessionOptions::plan_path: the plan, its devices (the CPU, and a second CPU standing in for the
+  // GPU) and the executor that runs it; `run` then uses it instead of `executor`.
+  std::optional<partition::Plan> plan;
+  std::vector<std::unique_ptr<cpu::CpuDevice>> plan_devices;
+  std::shared_ptr<const PlanExecutor> plan_executor;
 
   // The runtime-level entry: one tensor per graph input (nullptr: not given), outputs in graph order.
   // Validates the inputs first. Messages are not yet prefixed with the model's name.

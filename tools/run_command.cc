@@ -1,16 +1,20 @@
 #include "tools/run_command.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <mutex>
 #include <sstream>
 
 #include <tandem/tandem.h>
 
 #include "session/model_impl.h"
+#include "session/input_validation.h"
 #include "session/session_impl.h"
+#include "runtime/chrome_trace.h"
 #include "session/tensor_io.h"
 #include "tools/cli_common.h"
 #include "tools/random_inputs.h"
@@ -24,6 +28,8 @@ struct RunArgs {
   std::string output_dir = ".";
   int threads = 0;
   uint64_t seed = 1;
+  std::string plan, trace;
+  int repeat = 1;
 };
 
 // "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"
@@ -51,10 +57,89 @@ std::string file_name(const std::string& name) {
   return out.empty() ? "output" : out;
 }
 
+std::string mib(int64_t bytes) {
+  std::ostringstream s;
+  s << std::fixed << std::setprecision(1);
+  if (bytes < 1024 * 1024) s << static_cast<double>(bytes) / 1024.0 << " KiB";
+  else s << static_cast<double>(bytes) / (1024.0 * 1024.0) << " MiB";
+  return s.str();
+}
+
+// Runs the session's plan `repeat` times: prints the measured median latency and each device's peak
+// activation memory beside the plan's predictions, and writes the last run's trace when asked.
+Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args,
+                                     const std::vector<const Tensor*>& feeds) {
+  const Session::Impl& impl = session.impl();
+  const PlanExecutor& ex = *impl.plan_executor;
+  const Graph& g = ex.graph();
+  std::vector<double> ms;
+  std::vector<int64_t> peaks(ex.devices().size(), 0);
+  Result<std::vector<Tensor>> outs = Status::error("no run");
+  std::mutex mu;
+  std::vector<TraceEvent> events;
+  std::chrono::steady_clock::time_point t0;
+  auto us = [&](std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double, std::micro>(t - t0).count();
+  };
+  NodeObserver on_node = [&](const NodeEvent& e) {
+    const Node& n = g.node(e.node);
+    const auto d = static_cast<std::size_t>(ex.placement().device[static_cast<std::size_t>(e.node)]);
+    std::lock_guard<std::mutex> lock(mu);
+    events.push_back({n.name.empty() ? "#" + std::to_string(e.node) : n.name, n.op_type, ex.devices()[d]->name(),
+                      us(e.start), us(e.end) - us(e.start), {}});
+  };
+  CopyObserver on_copy = [&](const CopyEvent& e) {
+    if (e.shared) return;  // a hand-over without a copy takes no copy engine's time
+    const std::string from = e.from < 0 ? "host" : ex.devices()[static_cast<std::size_t>(e.from)]->name();
+    std::lock_guard<std::mutex> lock(mu);
+    events.push_back({g.value(e.value).name, "copy", from + "->" + ex.devices()[static_cast<std::size_t>(e.to)]->name(),
+                      us(e.start), us(e.end) - us(e.start), {{"bytes", std::to_string(e.bytes)}}});
+  };
+  TANDEM_RETURN_IF_ERROR(validate_inputs(g, feeds));
+  for (int r = 0; r < args.repeat; ++r) {
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    const bool traced = !args.trace.empty() && r == args.repeat - 1;
+    if (traced) opts.on_node = &on_node, opts.on_copy = &on_copy;
+    t0 = std::chrono::steady_clock::now();
+    outs = ex.run(feeds, opts);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!outs) return outs;
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    for (std::size_t d = 0; d < peaks.size(); ++d) peaks[d] = std::max(peaks[d], stats.devices[d].peak_bytes);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+  const partition::Plan& plan = *impl.plan;
+  std::cout << std::fixed << std::setprecision(3) << "plan   " << args.plan << " (" << plan.algorithm << ", "
+            << partition::objective_name(plan.objective) << ")\n"
+            << "latency: median " << median << " ms over " << ms.size() << " runs; plan predicts "
+            << plan.predicted_latency_us / 1000.0 << " ms\n";
+  for (std::size_t d = 0; d < peaks.size(); ++d) {
+    const bool gpu_stand_in = d == 1;
+    std::cout << "peak memory " << ex.devices()[d]->name() << (gpu_stand_in ? " (in place of cuda)" : "") << ": "
+              << mib(peaks[d]) << " of activations";
+    if (gpu_stand_in)
+      std::cout << "; plan predicts " << mib(plan.gpu_activation_bytes) << " of activations (GPU peak "
+                << mib(plan.predicted_peak_gpu_bytes) << " with weights and workspace)";
+    std::cout << "\n";
+  }
+  if (peaks.size() == 1) std::cout << "peak memory cuda: unused; plan predicts " << mib(plan.predicted_peak_gpu_bytes) << "\n";
+  if (!args.trace.empty()) {
+    TANDEM_RETURN_IF_ERROR(write_chrome_trace(events, args.trace));
+    std::cout << "trace  " << args.trace << " (last run; one lane per device and copy direction)\n";
+  }
+  return outs;
+}
+
 int run(const RunArgs& args) {
+  if ((args.repeat != 1 || !args.trace.empty()) && args.plan.empty())
+    throw UsageError{"--repeat and --trace need --plan (tandem bench measures the CPU alone)"};
   SessionOptions options;
   options.load.dims = parse_dims(args.dims);
   options.threads = args.threads;
+  options.plan_path = args.plan;
   Session session(args.model, options);
   const Graph& g = session.impl().executor->graph();
   const std::string context = "model '" + args.model + "': ";
@@ -88,7 +173,7 @@ int run(const RunArgs& args) {
     feeds[k] = &tensors[k];
   }
 
-  auto outs = session.impl().run(feeds);
+  auto outs = args.plan.empty() ? session.impl().run(feeds) : run_plan(session, args, feeds);
   if (!outs) throw Error(context + outs.status().message());
 
   std::filesystem::create_directories(args.output_dir);
@@ -114,6 +199,10 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--output-dir", args->output_dir, "Where NAME.npy files go (default: current folder)");
   cmd->add_option("--threads", args->threads, "Threads per run (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", args->seed, "Seed for random inputs");
+  cmd->add_option("--plan", args->plan, "Run this device plan (from tandem partition) instead of the CPU alone");
+  cmd->add_option("--repeat", args->repeat, "With --plan: runs to take the median latency of (default 1)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--trace", args->trace, "With --plan: write the last run as a Chrome trace (ui.perfetto.dev)");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -128,6 +128,10 @@ class Model {
 struct SessionOptions {
   LoadOptions load;  // used when the Session loads the model itself
   int threads = 0;   // threads for one run's kernels; 0: every core
+  // A device plan (`tandem partition` writes one) to run instead of the CPU alone. Nodes it puts on "cuda"
+  // run on a second CPU device with its own threads while tandem has no CUDA device to run them (said
+  // once on stderr); the two devices then share `threads`, half each.
+  std::string plan_path;
 };
 
 // A model ready to run. Construction compiles every kernel once (weights packed then); `run` may be

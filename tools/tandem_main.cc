@@ -10,6 +10,7 @@
 #include "tools/info_command.h"
 #include "tools/partition_command.h"
 #include "tools/profile_command.h"
+#include "tools/report_command.h"
 #include "tools/run_command.h"
 #include "tools/version_text.h"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
   add_bench_command(app, exit_code);
   add_profile_command(app, exit_code);
   add_partition_command(app, exit_code);
+  add_report_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -223,10 +223,9 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
     if (steps_[d].empty()) continue;
     pools_[d]->submit([this, &rs, d, &options] {
       run_device(rs, d, options);
-      {
-        std::lock_guard<std::mutex> lock(rs.mu);
-        --rs.running;
-      }
+      // Notify under the lock: once the caller sees running == 0 it destroys `rs`, cv included.
+      std::lock_guard<std::mutex> lock(rs.mu);
+      --rs.running;
       rs.cv.notify_all();
     });
   }

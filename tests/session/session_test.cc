@@ -59,6 +59,12 @@ INSTANTIATE_TEST_SUITE_P(Models, PyTorchExport,
 
 const std::string kLstm = source_path("tests/data/pytorch/lstm_initial_state/model.onnx");  // x [seq,batch,8], h0, c0 [1,batch,16]
 
+SessionOptions one_thread() {
+  SessionOptions o;
+  o.threads = 1;
+  return o;
+}
+
 std::map<std::string, HostTensor> lstm_inputs(int64_t seq, int64_t batch, float scale = 0.1f) {
   std::vector<float> x(static_cast<std::size_t>(seq * batch * 8)), h(static_cast<std::size_t>(batch * 16));
   for (std::size_t i = 0; i < x.size(); ++i) x[i] = scale * static_cast<float>((i * 37) % 17) - 0.8f;
@@ -144,7 +150,7 @@ TEST(Session, WrappedCallerBuffersAreNotCopiedOrChanged) {
 }
 
 TEST(Session, EightThreadsTimesTwoHundredRunsMatchTheSingleThreadedResult) {
-  Session s(kLstm, SessionOptions{{}, 1});
+  Session s(kLstm, one_thread());
   // Each thread uses its own inputs (two shapes), so wrong sharing of intermediates would show.
   const auto small = lstm_inputs(3, 1, 0.1f), large = lstm_inputs(7, 3, 0.07f);
   const auto want_small = s.run(small), want_large = s.run(large);
@@ -174,7 +180,7 @@ TEST(Session, EightThreadsTimesTwoHundredRunsMatchTheSingleThreadedResult) {
 
 TEST(Session, SileroOnManyThreads) {
   // The op15 model: If bodies, LSTMs, convolutions. Every thread runs all 16 steps of the stream.
-  Session s(source_path("models/silero_vad/silero_vad_op18_ifless/model.onnx"), SessionOptions{{}, 1});
+  Session s(source_path("models/silero_vad/silero_vad_op18_ifless/model.onnx"), one_thread());
   std::vector<float> audio(576);
   for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = 0.3f * std::sin(0.05f * static_cast<float>(i));
   std::map<std::string, HostTensor> in = {{"input", HostTensor::of<float>({1, 576}, audio)},

@@ -33,6 +33,7 @@ Shape shape_from(const Tensor& t) {
 // Every value of the main graph after one run: constants, inputs and each node's outputs.
 Result<std::vector<Tensor>> reference_run(const Graph& g, const Device& device, const std::vector<Tensor>& inputs) {
   TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+  device.bind_thread();
   std::vector<Tensor> values(g.num_values());
   for (std::size_t v = 0; v < g.num_values(); ++v)
     if (g.values()[v].data) values[v] = Tensor::from_constant(g.values()[v].data);
@@ -61,6 +62,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
     return p;
   }
   const Node& n = g.node(id);
+  device.bind_thread();  // the device's own threads (the CPU's OpenMP team size), as the runtime runs it
   KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
   TANDEM_ASSIGN_OR_RETURN(KernelPtr kernel, device.create_kernel(init));
 

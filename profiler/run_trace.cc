@@ -7,6 +7,7 @@ namespace tandem::profiler {
 Result<std::vector<TraceEvent>> trace_run(const Graph& g, const Device& device, const std::vector<Tensor>& inputs,
                                           const std::string& lane) {
   TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+  device.bind_thread();
   std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
   for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
     if (inputs[i].defined()) feeds[i] = &inputs[i];

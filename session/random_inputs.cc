@@ -1,8 +1,8 @@
-#include "tools/random_inputs.h"
+#include "session/random_inputs.h"
 
 #include <random>
 
-namespace tandem::cli {
+namespace tandem {
 namespace {
 
 template <typename T, typename Dist>
@@ -38,4 +38,4 @@ RandomInput random_input(const Value& v, uint64_t seed) {
   return r;
 }
 
-}  // namespace tandem::cli
+}  // namespace tandem

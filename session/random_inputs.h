@@ -1,5 +1,6 @@
-// Inputs for `tandem run` and `tandem bench` when the user gives none: random values of the declared
-// shapes, with symbolic or unknown dimensions taken as 1 unless fixed with --dim.
+// Random inputs of a graph's declared shapes, with symbolic or unknown dimensions taken as 1 unless fixed
+// with --dim: what `tandem run`, `bench` and `profile` feed when given no files, and what a Session that
+// profiles itself measures with.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include "graph/graph.h"
 #include "runtime/tensor.h"
 
-namespace tandem::cli {
+namespace tandem {
 
 struct RandomInput {
   Tensor tensor;
@@ -20,4 +21,4 @@ struct RandomInput {
 // Floats uniform in [-1, 1]; integers uniform in [0, 10); bools fair coins. Deterministic for a seed.
 RandomInput random_input(const Value& v, uint64_t seed);
 
-}  // namespace tandem::cli
+}  // namespace tandem

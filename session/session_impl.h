@@ -19,11 +19,14 @@ struct Session::Impl {
   SessionOptions options;
   cpu::CpuDevice cpu;
   std::shared_ptr<const GraphExecutor> executor;
-  // With SessionOptions::plan_path: the plan, its devices (the CPU, and a second CPU standing in for the
+  // With a plan (SessionOptions::plan_path, or one the session made itself in "latency"/"memory" mode): the plan, its devices (the CPU, and a second CPU standing in for the
   // GPU) and the executor that runs it; `run` then uses it instead of `executor`.
   std::optional<partition::Plan> plan;
   std::vector<std::unique_ptr<cpu::CpuDevice>> plan_devices;
   std::shared_ptr<const PlanExecutor> plan_executor;
+  // The graph the plan is for: the model's, or a copy with its recurrent nodes split into the plan's time
+  // chunks (the PlanExecutor refers to it, so it lives as long as the session).
+  std::shared_ptr<const Graph> plan_graph;
 
   // The runtime-level entry: one tensor per graph input (nullptr: not given), outputs in graph order.
   // Validates the inputs first. Messages are not yet prefixed with the model's name.

@@ -11,7 +11,7 @@
 #include "session/model_impl.h"
 #include "session/session_impl.h"
 #include "tools/cli_common.h"
-#include "tools/random_inputs.h"
+#include "session/random_inputs.h"
 
 namespace tandem::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "session/tensor_io.h"
 #include "tools/cli_common.h"
-#include "tools/random_inputs.h"
+#include "session/random_inputs.h"
 
 namespace tandem::cli {
 

@@ -1,5 +1,5 @@
 // The inputs a command runs a model on: files named with --input NAME=FILE (.npy or TensorProto .pb), the
-// rest random (tools/random_inputs.h). Shared by `run` and `profile`, so both read inputs the same way.
+// rest random (session/random_inputs.h). Shared by `run` and `profile`, so both read inputs the same way.
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,7 @@
 #include "runtime/chrome_trace.h"
 #include "session/tensor_io.h"
 #include "tools/cli_common.h"
-#include "tools/random_inputs.h"
+#include "tools/input_feeds.h"
 
 namespace tandem::cli {
 namespace {
@@ -30,6 +30,7 @@ struct RunArgs {
   uint64_t seed = 1;
   std::string plan, trace;
   int repeat = 1;
+  std::string mode = "cpu", slo, gpu_mem, devices = "auto", profile;
 };
 
 // "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"
@@ -112,7 +113,8 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
   std::sort(ms.begin(), ms.end());
   const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
   const partition::Plan& plan = *impl.plan;
-  std::cout << std::fixed << std::setprecision(3) << "plan   " << args.plan << " (" << plan.algorithm << ", "
+  std::cout << std::fixed << std::setprecision(3) << "plan   "
+            << (args.plan.empty() ? "made by the session" : args.plan) << " (" << plan.algorithm << ", "
             << partition::objective_name(plan.objective) << ")\n"
             << "latency: median " << median << " ms over " << ms.size() << " runs; plan predicts "
             << plan.predicted_latency_us / 1000.0 << " ms\n";
@@ -134,46 +136,28 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
 }
 
 int run(const RunArgs& args) {
-  if ((args.repeat != 1 || !args.trace.empty()) && args.plan.empty())
-    throw UsageError{"--repeat and --trace need --plan (tandem bench measures the CPU alone)"};
+  if ((args.repeat != 1 || !args.trace.empty()) && args.plan.empty() && args.mode == "cpu")
+    throw UsageError{"--repeat and --trace need --plan or --mode (tandem bench measures the CPU alone)"};
+  if (!args.plan.empty() && args.mode != "cpu") throw UsageError{"--plan and --mode exclude each other"};
   SessionOptions options;
   options.load.dims = parse_dims(args.dims);
   options.threads = args.threads;
   options.plan_path = args.plan;
+  options.mode = args.mode;
+  if (args.mode != "cpu" && args.mode != "latency" && args.mode != "memory")
+    throw UsageError{"--mode must be cpu, latency or memory, got '" + args.mode + "'"};
+  if (!args.slo.empty()) options.slo_ms = parse_duration_us(args.slo, "--slo") / 1e3;
+  if (args.mode == "memory" && args.slo.empty()) throw UsageError{"--mode memory needs --slo"};
+  if (!args.gpu_mem.empty()) options.gpu_memory_budget = parse_bytes(args.gpu_mem, "--gpu-mem");
+  options.devices = args.devices;
+  options.profile_path = args.profile;
   Session session(args.model, options);
   const Graph& g = session.impl().executor->graph();
   const std::string context = "model '" + args.model + "': ";
 
-  std::vector<Tensor> tensors(g.inputs().size());
-  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
-  for (const std::string& spec : args.inputs) {
-    const auto eq = spec.find('=');
-    if (eq == std::string::npos || eq == 0) throw UsageError{"--input expects NAME=FILE, got '" + spec + "'"};
-    const std::string name = spec.substr(0, eq);
-    std::size_t k = 0;
-    while (k < g.inputs().size() && g.value(g.inputs()[k]).name != name) ++k;
-    if (k == g.inputs().size()) throw Error(context + "--input " + name + ": the model has no input named '" + name + "'");
-    auto t = read_tensor_file(spec.substr(eq + 1));
-    if (!t) throw Error(context + "--input " + name + ": " + t.status().message());
-    tensors[k] = std::move(t->tensor);
-    feeds[k] = &tensors[k];
-  }
-  for (std::size_t k = 0; k < g.inputs().size(); ++k) {
-    const Value& v = g.value(g.inputs()[k]);
-    if (feeds[k] || v.data) continue;
-    RandomInput r = random_input(v, args.seed + k);
-    std::cout << "input  " << v.name << ": random " << r.tensor.describe();
-    if (!r.defaulted_dims.empty()) {
-      std::cout << " (taking";
-      for (const auto& d : r.defaulted_dims) std::cout << " " << d << "=1";
-      std::cout << "; set with --dim)";
-    }
-    std::cout << "\n";
-    tensors[k] = std::move(r.tensor);
-    feeds[k] = &tensors[k];
-  }
+  const Feeds feeds = make_feeds(g, args.inputs, args.seed, context, &std::cout);
 
-  auto outs = args.plan.empty() ? session.impl().run(feeds) : run_plan(session, args, feeds);
+  auto outs = session.impl().plan_executor ? run_plan(session, args, feeds.ptrs) : session.impl().run(feeds.ptrs);
   if (!outs) throw Error(context + outs.status().message());
 
   std::filesystem::create_directories(args.output_dir);
@@ -203,6 +187,13 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--repeat", args->repeat, "With --plan: runs to take the median latency of (default 1)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--trace", args->trace, "With --plan: write the last run as a Chrome trace (ui.perfetto.dev)");
+  cmd->add_option("--mode", args->mode,
+                  "Without --plan: cpu (default), or latency / memory to profile, partition and run a plan");
+  cmd->add_option("--slo", args->slo, "With --mode memory: the latency the plan must stay within, e.g. 5ms");
+  cmd->add_option("--gpu-mem", args->gpu_mem, "With --mode: cap on predicted peak GPU memory, e.g. 2GiB");
+  cmd->add_option("--devices", args->devices,
+                  "With --mode: auto (default), cpu, or cpu,cpu (two CPU devices standing in for CPU and GPU)");
+  cmd->add_option("--profile", args->profile, "With --mode: reuse this profile if it exists, else save the one taken");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }
 

@@ -132,6 +132,21 @@ struct SessionOptions {
   // run on a second CPU device with its own threads while tandem has no CUDA device to run them (said
   // once on stderr); the two devices then share `threads`, half each.
   std::string plan_path;
+
+  // Without a plan: how the Session places nodes itself.
+  //  "cpu" (default): everything on the CPU; nothing is measured.
+  //  "latency" / "memory": profile the model (or reuse `profile_path` when that file exists and was taken
+  //  of this model at these dimensions), partition it for the least latency, or for the least GPU memory
+  //  within `slo_ms`, under `gpu_memory_budget`, then run that plan. With no second device to use (no GPU
+  //  and `devices` not "cpu,cpu") the Session runs on the CPU and says so once on stderr.
+  std::string mode = "cpu";
+  double slo_ms = 0;              // required by "memory"
+  int64_t gpu_memory_budget = 0;  // bytes of predicted peak GPU memory; 0: no cap
+  // Where the profile is reused from, or saved to after it is taken ("" : neither).
+  std::string profile_path;
+  // "auto": the CPU and a GPU when one can run nodes; "cpu": the CPU alone; "cpu,cpu": two CPU devices with
+  // their own threads (half each) standing in for a CPU and a GPU.
+  std::string devices = "auto";
 };
 
 // A model ready to run. Construction compiles every kernel once (weights packed then); `run` may be

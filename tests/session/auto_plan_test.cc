@@ -1,0 +1,134 @@
+// A Session that plans itself: profile (or reuse a profile), partition, run the plan on two CPU devices.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include <tandem/tandem.h>
+
+#include "partitioner/profile.h"
+#include "session/model_impl.h"
+#include "session/session_impl.h"
+#include "tests/support/model_builder.h"
+
+namespace tandem {
+namespace {
+
+const std::string kModel = test::source_path("tests/data/pytorch/rnn_tanh_2layer/model.onnx");
+const std::string kOther = test::source_path("tests/data/pytorch/gru_batch_first/model.onnx");
+
+SessionOptions auto_options(const std::string& profile_path) {
+  SessionOptions o;
+  o.load.dims = {{"seq", 16}, {"batch", 2}};
+  o.threads = 2;
+  o.mode = "latency";
+  o.devices = "cpu,cpu";
+  o.profile_path = profile_path;
+  return o;
+}
+
+HostTensor random_x() {
+  std::vector<float> v(16 * 2 * 5);
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> u(-1, 1);
+  for (float& x : v) x = u(rng);
+  return HostTensor::of<float>({16, 2, 5}, v);
+}
+
+TEST(AutoPlan, ProfilesPartitionsAndRunsWithTheSameOutputsAsTheCpu) {
+  test::TempDir dir;
+  const std::string profile = (dir.path() / "p.json").string();
+  Session planned(kModel, auto_options(profile));
+  ASSERT_TRUE(planned.impl().plan.has_value());
+  ASSERT_TRUE(planned.impl().plan_executor != nullptr);
+  SessionOptions plain;
+  plain.load.dims = {{"seq", 16}, {"batch", 2}};
+  Session cpu(kModel, plain);
+  const auto a = planned.run({{"x", random_x()}});
+  const auto b = cpu.run({{"x", random_x()}});
+  const HostTensor& ya = a.at("y");
+  const HostTensor& yb = b.at("y");
+  ASSERT_EQ(ya.shape(), yb.shape());
+  // Time chunks may split the RNN's input projection differently; otherwise the same kernels compute it.
+  for (int64_t i = 0; i < ya.numel(); ++i) EXPECT_NEAR(ya.data<float>()[i], yb.data<float>()[i], 1e-6) << i;
+
+  // The profile was saved, of this model, at these dimensions.
+  auto p = partition::load_profile(profile);
+  ASSERT_TRUE(p.is_ok()) << p.status().message();
+  EXPECT_EQ(p->model_hash, planned.model().impl().ir.sha256);
+  EXPECT_EQ(p->input_shapes.at("seq"), 16);
+  for (const auto& n : p->nodes) {
+    EXPECT_TRUE(n.devices.at("cpu").supported);
+    EXPECT_FALSE(n.devices.at("cuda").estimated);  // measured on the second CPU
+  }
+}
+
+TEST(AutoPlan, ASavedProfileIsReusedNotRetaken) {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "p.json").string();
+  { Session first(kModel, auto_options(path)); }
+  // Make the second device look free for the RNNs and the CPU dear: a reused profile must move them.
+  auto p = partition::load_profile(path);
+  ASSERT_TRUE(p.is_ok());
+  for (auto& n : p->nodes) {
+    n.devices.at("cpu").median_us = n.devices.at("cpu").p90_us = n.op_type == "RNN" ? 1e6 : 1;
+    n.devices.at("cuda").median_us = n.devices.at("cuda").p90_us = 1;
+  }
+  ASSERT_TRUE(partition::save_profile(*p, path).is_ok());
+  Session second(kModel, auto_options(path));
+  ASSERT_TRUE(second.impl().plan.has_value());
+  int rnn_on_second = 0;
+  for (const auto& n : second.impl().plan->nodes)
+    if (n.name.find("RNN") != std::string::npos) rnn_on_second += n.device == partition::Device::kGpu;
+  EXPECT_GE(rnn_on_second, 2);
+}
+
+TEST(AutoPlan, AProfileOfAnotherModelOrShapeIsRefused) {
+  test::TempDir dir;
+  const std::string path = (dir.path() / "p.json").string();
+  { Session first(kModel, auto_options(path)); }
+  try {
+    Session s(kOther, auto_options(path));
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("was taken of another model"), std::string::npos) << e.what();
+  }
+  SessionOptions other_shape = auto_options(path);
+  other_shape.load.dims["seq"] = 32;
+  try {
+    Session s(kModel, other_shape);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("was taken at seq=16, not 32"), std::string::npos) << e.what();
+  }
+}
+
+TEST(AutoPlan, WithoutASecondDeviceItRunsOnTheCpuAndBadOptionsAreErrors) {
+  SessionOptions o = auto_options("");
+  o.devices = "auto";
+  testing::internal::CaptureStderr();
+  Session s(kModel, o);
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_FALSE(s.impl().plan.has_value());
+  EXPECT_NE(err.find("running on the CPU"), std::string::npos) << err;
+  EXPECT_EQ(s.run({{"x", random_x()}}).at("y").shape(), (std::vector<int64_t>{16, 2, 7}));
+
+  o = auto_options("");
+  o.mode = "memory";
+  EXPECT_THROW(Session(kModel, o), Error);  // no slo_ms
+  o.mode = "fastest";
+  try {
+    Session bad(kModel, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("SessionOptions::mode must be cpu, latency or memory, not 'fastest'"),
+              std::string::npos);
+  }
+  o = auto_options("");
+  o.devices = "tpu";
+  EXPECT_THROW(Session(kModel, o), Error);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -194,7 +194,8 @@ Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const 
     const bool better = options.objective == Objective::kMemory && best.chunks > 1
                             ? plan->predicted_peak_gpu_bytes < best.plan.predicted_peak_gpu_bytes
                             : plan->predicted_latency_us < best.plan.predicted_latency_us;
-    if (meets && better && plan->predicted_latency_us <= whole_latency * (1 - min_gain)) {
+    const bool forced = min_gain < 0;  // --chunks N: the split is the user's choice
+    if (forced || (meets && better && plan->predicted_latency_us <= whole_latency * (1 - min_gain))) {
       best.chunks = k;
       best.graph = split;
       best.profile = std::move(derived).value();

@@ -41,7 +41,8 @@ struct TimeChunking {
 // The profile of `split` (g after split_rnns_in_time) derived from `p`, the profile of `g`.
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split);
 
-// Tries 1 and every count in `candidates`; errors only when the unsplit model cannot be partitioned.
+// Tries 1 and every count in `candidates`; errors only when the unsplit model cannot be partitioned. A
+// negative `min_gain` takes the last usable candidate whatever its prediction (a user's `--chunks N`).
 Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const PartitionOptions& options,
                                         const std::vector<int>& candidates = {2, 4, 8}, double min_gain = 0.02);
 

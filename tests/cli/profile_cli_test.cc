@@ -5,8 +5,10 @@
 #include <nlohmann/json.hpp>
 #include <tandem/tandem.h>
 
+#include "partitioner/plan.h"
 #include "partitioner/profile.h"
 #include "session/model_impl.h"
+#include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/run_cli.h"
 
@@ -94,6 +96,48 @@ TEST(ProfileCli, BadArgumentsAreUsageErrors) {
   r = run_cli("profile " + (dir.path() / "missing.onnx").string() + out);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("file not found"), std::string::npos) << r.err;
+}
+
+TEST(ProfileCli, APlanWithTimeChunksRunsTheSplitModelExactly) {
+  // profile -> partition --chunks 2 -> run --plan: the plan names split nodes, and the run repeats the split.
+  test::TempDir dir;
+  const std::string model = test::source_path("tests/data/pytorch/rnn_tanh_2layer/model.onnx");
+  const std::string dims = " --dim seq=8 --dim batch=1";
+  const std::string profile = (dir.path() / "p.json").string(), plan = (dir.path() / "plan.json").string();
+  auto r = run_cli("profile " + model + dims + " --reps 3 --budget-ms 20 --link-max 64KiB --threads 1 -o " + profile);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("partition " + model + dims + " --profile " + profile + " --chunks 2 -o " + plan);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("chose 2 (2 recurrent nodes split"), std::string::npos) << r.out;
+  auto p = partition::load_plan(plan);
+  ASSERT_TRUE(p.is_ok());
+  EXPECT_EQ(p->time_chunks, 2);
+  EXPECT_NE(p->find_node("/rnn/RNN/chunk1"), nullptr);
+
+  const std::string split_out = (dir.path() / "split").string(), whole_out = (dir.path() / "whole").string();
+  r = run_cli("run " + model + dims + " --plan " + plan + " --output-dir " + split_out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("run " + model + dims + " --output-dir " + whole_out);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto a = read_tensor_file(split_out + "/y.npy");
+  auto b = read_tensor_file(whole_out + "/y.npy");
+  ASSERT_TRUE(a.is_ok() && b.is_ok());
+  ASSERT_EQ(a->tensor.shape(), b->tensor.shape());
+  for (int64_t i = 0; i < a->tensor.numel(); ++i)
+    EXPECT_NEAR(a->tensor.data<float>()[i], b->tensor.data<float>()[i], 1e-6) << i;
+
+  // --chunks that cannot apply is an error, not a silent unsplit plan.
+  // A split that cannot apply (the sequence length is symbolic) is an error, not a silent unsplit plan.
+  const std::string symbolic = (dir.path() / "symbolic.json").string();
+  r = run_cli("profile " + model + " --reps 3 --budget-ms 20 --link-max 64KiB --threads 1 -o " + symbolic);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("partition " + model + " --profile " + symbolic + " --chunks 2 -o " + plan);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--chunks 2: node '/rnn/RNN' (RNN): the sequence length must be a known number"),
+            std::string::npos)
+      << r.err;
+  r = run_cli("partition " + model + dims + " --profile " + profile + " --chunks two -o " + plan);
+  EXPECT_EQ(r.exit_code, 2);
 }
 
 }  // namespace

@@ -31,6 +31,10 @@ class Device {
   // make itself the thread's current device.
   virtual void bind_thread() const {}
 
+  // Where this device's kernels allocate their outputs (KernelContext::allocate_output); nullptr: host
+  // memory. The executors pass it into every KernelContext of this device's nodes.
+  virtual const OutputAllocator* output_allocator() const { return nullptr; }
+
   // Cross-device hand-off: `t` was produced on `from` (nullptr: the caller's host memory, i.e. a graph
   // input) and a node of this device is about to read it. Returns a tensor this device's kernels can read.
   // Called on this device's thread, once per value and run, after `t`'s producer has finished.
@@ -39,13 +43,25 @@ class Device {
   //    after the producer's work (an event) and before its own later work (its compute stream waits on an
   //    event), and returns at once: the copy overlaps compute on both sides. When this device is the host
   //    and `from` a GPU, it returns once the copy has landed, since CPU kernels cannot wait on an event.
-  // The default (host memory only) shares `t`, and refuses a tensor that lives elsewhere.
+  // The default (host memory) shares a host tensor, and fetches one in another device's memory through
+  // that device's to_host.
   virtual Result<Tensor> receive(const Tensor& t, const Device* from) const {
-    if (t.device() != DeviceKind::kCpu)
-      return Status::error("device '" + name() + "' cannot read a tensor from device '" +
-                           (from ? from->name() : std::string("?")) + "'");
-    return t;
+    if (t.device() == DeviceKind::kCpu) return t;
+    if (!from)
+      return Status::error("device '" + name() + "' cannot read a tensor in device memory from the caller");
+    return from->to_host(t);
   }
+
+  // A host copy of `t`, a tensor this device produced; returns once the data is on the host (after the
+  // work that produced it). May be called from any thread. Host devices return `t` itself.
+  virtual Result<Tensor> to_host(const Tensor& t) const {
+    if (t.device() == DeviceKind::kCpu) return t;
+    return Status::error("device '" + name() + "' cannot copy a tensor in device memory to the host");
+  }
+
+  // Called on the device's thread after its last node of a run (success or not), so a device with
+  // queued asynchronous work finishes it before the run returns: then nothing a run enqueued outlives it.
+  virtual Status finish_run() const { return Status::ok(); }
 };
 
 }  // namespace tandem

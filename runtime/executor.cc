@@ -8,7 +8,7 @@
 namespace tandem {
 
 Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph& g, const Device& device) {
-  std::shared_ptr<GraphExecutor> ex(new GraphExecutor(g));
+  std::shared_ptr<GraphExecutor> ex(new GraphExecutor(g, device));
   TANDEM_ASSIGN_OR_RETURN(ex->order_, topological_order(g));
 
   ex->constants_.resize(g.num_values());
@@ -70,7 +70,7 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     for (ValueId v : n.inputs) in_ptrs.push_back(ptr(v));
     for (ValueId v : n.implicit_inputs) implicit_ptrs.push_back(ptr(v));
     std::vector<Tensor> outs(n.outputs.size());
-    KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs);
+    KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs, device_.output_allocator());
     Status s;
     const auto start = observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     try {

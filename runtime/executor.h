@@ -41,9 +41,10 @@ class GraphExecutor {
   const Graph& graph() const { return graph_; }
 
  private:
-  GraphExecutor(const Graph& g) : graph_(g) {}
+  GraphExecutor(const Graph& g, const Device& device) : graph_(g), device_(device) {}
 
   const Graph& graph_;
+  const Device& device_;  // its output allocator serves every node
   std::vector<NodeId> order_;
   std::vector<KernelPtr> kernels_;           // by NodeId
   std::vector<Tensor> constants_;            // by ValueId: initializers and input defaults

@@ -1,5 +1,7 @@
 #include "runtime/kernel.h"
 
+#include <stdexcept>
+
 namespace tandem {
 
 bool KernelContext::wants_output(std::size_t i) const {
@@ -8,8 +10,24 @@ bool KernelContext::wants_output(std::size_t i) const {
 }
 
 Tensor& KernelContext::allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape) {
-  outputs_[i] = Tensor::empty(dtype, std::move(shape));
-  return outputs_[i];
+  if (!allocator_) {
+    outputs_[i] = Tensor::empty(dtype, std::move(shape));
+    return outputs_[i];
+  }
+  auto r = try_allocate_output(i, dtype, std::move(shape));
+  if (!r) throw std::runtime_error(r.status().message());
+  return **r;
+}
+
+Result<Tensor*> KernelContext::try_allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape) {
+  if (!allocator_) {
+    outputs_[i] = Tensor::empty(dtype, std::move(shape));
+    return &outputs_[i];
+  }
+  auto r = allocator_->allocate(dtype, std::move(shape));
+  if (!r) return error("output " + std::to_string(i) + ": " + r.status().message());
+  outputs_[i] = std::move(r).value();
+  return &outputs_[i];
 }
 
 void KernelContext::set_output(std::size_t i, Tensor t) { outputs_[i] = std::move(t); }

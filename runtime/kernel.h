@@ -24,11 +24,22 @@ namespace tandem {
 
 class GraphExecutor;
 
+// Where a device's kernels put their outputs. The executor takes it from the node's device
+// (Device::output_allocator) and hands it to each KernelContext; nullptr means host memory from
+// Tensor::empty, which is what the CPU uses. A GPU returns tensors in its own memory (Tensor::adopt).
+class OutputAllocator {
+ public:
+  virtual ~OutputAllocator() = default;
+  virtual Result<Tensor> allocate(DType dtype, std::vector<int64_t> shape) const = 0;
+};
+
 class KernelContext {
  public:
   KernelContext(const Graph& graph, NodeId node_id, std::span<const Tensor* const> inputs,
-                std::span<const Tensor* const> implicit_inputs, std::vector<Tensor>& outputs)
-      : graph_(graph), node_id_(node_id), inputs_(inputs), implicit_inputs_(implicit_inputs), outputs_(outputs) {}
+                std::span<const Tensor* const> implicit_inputs, std::vector<Tensor>& outputs,
+                const OutputAllocator* allocator = nullptr)
+      : graph_(graph), node_id_(node_id), inputs_(inputs), implicit_inputs_(implicit_inputs), outputs_(outputs),
+        allocator_(allocator) {}
 
   const Node& node() const { return graph_.node(node_id_); }
   const Graph& graph() const { return graph_; }
@@ -44,8 +55,12 @@ class KernelContext {
   std::size_t num_outputs() const { return outputs_.size(); }
   // Whether the model uses output i (an omitted optional output need not be computed).
   bool wants_output(std::size_t i) const;
-  // Allocates output i on the host and returns it for the kernel to fill.
+  // Allocates output i in the device's memory (host memory without an allocator) and returns it for the
+  // kernel to fill. Throws std::runtime_error when the allocator fails (the executors turn exceptions
+  // into the node's error); try_allocate_output returns the failure instead.
   Tensor& allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape);
+  Result<Tensor*> try_allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape);
+  const OutputAllocator* allocator() const { return allocator_; }
   // Sets output i to an existing tensor (e.g. a reshaped input: no copy).
   void set_output(std::size_t i, Tensor t);
 
@@ -63,6 +78,7 @@ class KernelContext {
   std::span<const Tensor* const> inputs_;
   std::span<const Tensor* const> implicit_inputs_;
   std::vector<Tensor>& outputs_;
+  const OutputAllocator* allocator_ = nullptr;
   std::size_t workspace_bytes_ = 0;
 };
 

@@ -245,7 +245,14 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
                       : constants_[vi].defined()                           ? &constants_[vi]
                                                                            : nullptr;
     if (!t) return Status::error("graph output '" + g.value(v).name + "' was not computed");
-    result.push_back(*t);
+    if (t->device() == DeviceKind::kCpu) {
+      result.push_back(*t);
+      continue;
+    }
+    // Outputs left in a device's memory come back to the host: the caller reads them there.
+    auto host = devices_[static_cast<std::size_t>(producer_device_[vi])]->to_host(*t);
+    if (!host) return Status::error("graph output '" + g.value(v).name + "': " + host.status().message());
+    result.push_back(std::move(host).value());
   }
   if (options.stats) {
     options.stats->devices = rs.stats;
@@ -257,6 +264,17 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
 void PlanExecutor::run_device(RunState& rs, std::size_t d, const PlanRunOptions& options) const {
   try {
     devices_[d]->bind_thread();
+    run_steps(rs, d, options);
+    // Whether or not the list ran to the end: work the device queued must be done before run() returns.
+    if (Status s = devices_[d]->finish_run(); !s.is_ok())
+      rs.fail(Status::error("device '" + devices_[d]->name() + "': " + s.message()));
+  } catch (const std::exception& e) {
+    rs.fail(Status::error("device '" + devices_[d]->name() + "': " + e.what()));
+  }
+}
+
+void PlanExecutor::run_steps(RunState& rs, std::size_t d, const PlanRunOptions& options) const {
+  {
     for (const Step& st : steps_[d]) {
       if (rs.failed.load(std::memory_order_acquire)) return;
       // Wait for producers on other devices; the lock-free check covers the common case of done ones.
@@ -273,8 +291,6 @@ void PlanExecutor::run_device(RunState& rs, std::size_t d, const PlanRunOptions&
       Status s = run_step(rs, d, st, options);
       if (!s.is_ok()) return rs.fail(std::move(s));
     }
-  } catch (const std::exception& e) {
-    rs.fail(Status::error("device '" + devices_[d]->name() + "': " + e.what()));
   }
 }
 
@@ -294,7 +310,7 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
   }
 
   std::vector<Tensor> outs(n.outputs.size());
-  KernelContext ctx(g, st.id, in_ptrs, implicit_ptrs, outs);
+  KernelContext ctx(g, st.id, in_ptrs, implicit_ptrs, outs, devices_[d]->output_allocator());
   Status s;
   const auto start = options.on_node ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   try {

@@ -18,7 +18,9 @@
 //     received copy after the last reader on its device. Each device tallies the bytes of live activation
 //     storage it holds (each buffer counted once, however many values alias it; constants, graph inputs
 //     and wrapped buffers not at all), and reports its peak in PlanRunStats.
-//  5. The first failing node stops the run: its Status is recorded, every waiting device wakes and stops
+//  5. After its last node each device thread calls Device::finish_run (a GPU waits for the work it queued),
+//     and outputs left in a device's memory come back to the host through Device::to_host.
+//  6. The first failing node stops the run: its Status is recorded, every waiting device wakes and stops
 //     before its next node, and run() returns that node's message once all device threads are done.
 // Each run has its own values, flags and tallies, so run() may be called from many threads at once.
 #pragma once
@@ -78,7 +80,7 @@ class PlanExecutor {
                                                              Placement placement);
 
   // `inputs`: one per g.inputs(), nullptr to use an input's default. Returns one tensor per g.outputs(),
-  // where its producer left it (host memory for CPU devices).
+  // in host memory (an output a GPU produced is copied back through its device's to_host).
   Result<std::vector<Tensor>> run(std::span<const Tensor* const> inputs, const PlanRunOptions& options = {}) const;
 
   const Graph& graph() const { return graph_; }
@@ -108,6 +110,7 @@ class PlanExecutor {
 
   explicit PlanExecutor(const Graph& g) : graph_(g) {}
   void run_device(RunState& rs, std::size_t d, const PlanRunOptions& options) const;
+  void run_steps(RunState& rs, std::size_t d, const PlanRunOptions& options) const;
   Status run_step(RunState& rs, std::size_t d, const Step& st, const PlanRunOptions& options) const;
   Result<const Tensor*> resolve(RunState& rs, std::size_t d, const Source& src, const PlanRunOptions& options) const;
   void release_use(RunState& rs, std::size_t d, const Source& src) const;

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <cmath>
 #include <new>
+#include <stdexcept>
 
 #include "graph/float16.h"
 
@@ -60,6 +61,17 @@ Tensor Tensor::wrap(DType dtype, std::vector<int64_t> shape, void* data, DeviceK
   return t;
 }
 
+Tensor Tensor::adopt(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device,
+                     std::shared_ptr<const void> owner) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = data;
+  t.device_ = device;
+  t.owner_ = std::move(owner);
+  return t;
+}
+
 Tensor Tensor::from_constant(const TensorDataPtr& data) {
   Tensor t;
   t.dtype_ = data->dtype;
@@ -78,6 +90,7 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
 }
 
 Tensor Tensor::clone() const {
+  if (device_ != DeviceKind::kCpu) throw std::logic_error("Tensor::clone of a tensor in device memory");
   Tensor t = empty(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
   return t;

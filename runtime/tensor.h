@@ -26,6 +26,11 @@ class Tensor {
   static Tensor zeros(DType dtype, std::vector<int64_t> shape);
   // The caller's buffer, not copied: it must outlive every copy of this Tensor.
   static Tensor wrap(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device = DeviceKind::kCpu);
+  // Memory of any device (a GPU's, from its allocator), kept alive by `owner`: the storage is given back
+  // (e.g. to the caching allocator) when the last copy of the Tensor goes. Elements of a tensor that is
+  // not kCpu cannot be read on the host (clone, element_as_double, data<T>() are for host tensors).
+  static Tensor adopt(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device,
+                      std::shared_ptr<const void> owner);
   // A constant's elements, shared (the TensorData stays alive as long as the Tensor).
   static Tensor from_constant(const TensorDataPtr& data);
   // Same storage, other dimensions (same element count): how Reshape, Squeeze, Flatten share memory.
@@ -56,7 +61,7 @@ class Tensor {
     return static_cast<const T*>(data_);
   }
 
-  // A fresh host copy with its own storage.
+  // A fresh host copy with its own storage (host tensors only: throws std::logic_error otherwise).
   Tensor clone() const;
   std::string describe() const;  // "float32 [2,3]"
 

@@ -1,0 +1,151 @@
+#include "runtime_cuda/cuda_device.h"
+
+#include <atomic>
+#include <cstdio>
+
+#include "runtime_cuda/cuda_check.h"
+#include "runtime_cuda/cuda_kernel.h"
+#include "runtime_cuda/cuda_thread_state.h"
+
+namespace tandem::cuda {
+namespace {
+
+std::atomic<uint64_t> next_serial{1};
+
+// The calling thread's state per device, by the device's serial (never reused, unlike its address).
+struct ThreadSlot {
+  uint64_t serial;
+  CudaThreadState* state;
+};
+thread_local std::vector<ThreadSlot> thread_slots;
+
+CudaThreadState* find_slot(uint64_t serial) {
+  for (const ThreadSlot& s : thread_slots)
+    if (s.serial == serial) return s.state;
+  return nullptr;
+}
+
+}  // namespace
+
+CudaDevice::CudaDevice(int device)
+    : device_(device),
+      name_("cuda:" + std::to_string(device)),
+      serial_(next_serial.fetch_add(1)),
+      allocator_(device),
+      blocks_(allocator_, [this]() -> Result<cudaStream_t> {
+        TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
+        return s->compute.get();
+      }) {}
+
+CudaDevice::~CudaDevice() {
+  // Kernels and tensors are gone by now; wait for every stream so the pending blocks can go back.
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& s : states_) {
+    Status a = s->compute.synchronize(), b = s->copy.synchronize();
+    if (!a) std::fprintf(stderr, "tandem: %s\n", a.message().c_str());
+    if (!b) std::fprintf(stderr, "tandem: %s\n", b.message().c_str());
+  }
+  Status r = blocks_.reap(/*wait=*/true);
+  if (!r) std::fprintf(stderr, "tandem: %s\n", r.message().c_str());
+}
+
+Support CudaDevice::supports(const Graph& g, NodeId id) const { return cuda_supports(g, id); }
+
+Result<KernelPtr> CudaDevice::create_kernel(const KernelInit& init) const {
+  const Node& n = init.node();
+  const CudaOp* op = n.domain.empty() ? find_cuda_op(n.op_type) : nullptr;
+  if (!op) return init.error("no CUDA kernel for op '" + n.op_type + "'");
+  switch (op->family) {
+    case CudaFamily::kLinear: return make_linear_kernel(*this, init);
+    case CudaFamily::kElementwise: return make_elementwise_kernel(*this, init);
+    case CudaFamily::kNormalization: return make_normalization_kernel(*this, init);
+    case CudaFamily::kLayout: return make_layout_kernel(*this, init);
+    case CudaFamily::kView: return make_view_kernel(*this, init);
+    case CudaFamily::kRnn: return make_rnn_kernel(*this, init);
+  }
+  return init.error("no CUDA kernel for op '" + n.op_type + "'");
+}
+
+Result<CudaThreadState*> CudaDevice::thread_state() const {
+  if (CudaThreadState* s = find_slot(serial_)) return s;
+  auto made = CudaThreadState::create(device_);
+  if (!made) return Status::error("device '" + name_ + "': " + made.status().message());
+  CudaThreadState* s = made->get();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    states_.push_back(std::move(made).value());
+  }
+  thread_slots.push_back(ThreadSlot{serial_, s});
+  return s;
+}
+
+// Errors surface from the first kernel, which asks for the state again.
+void CudaDevice::bind_thread() const {
+  (void)cudaSetDevice(device_);
+  (void)cudaGetLastError();
+  auto s = thread_state();
+  (void)s;
+}
+
+Result<Tensor> CudaDevice::allocate(DType dtype, std::vector<int64_t> shape, MemoryCategory category) const {
+  TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
+  return blocks_.allocate(dtype, std::move(shape), category, s->compute.get());
+}
+
+Result<Tensor> CudaDevice::upload_now(const Tensor& host, MemoryCategory category) const {
+  if (host.device() != DeviceKind::kCpu) return Status::error("upload_now: the tensor is not in host memory");
+  TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
+  TANDEM_ASSIGN_OR_RETURN(Tensor d, blocks_.allocate(host.dtype(), host.shape(), category, s->compute.get()));
+  if (host.nbytes()) {
+    // On the compute stream and waited for: a pageable cudaMemcpy may return before the DMA has landed.
+    TANDEM_CUDA_RETURN_IF_ERROR(
+        cudaMemcpyAsync(d.raw(), host.raw(), host.nbytes(), cudaMemcpyHostToDevice, s->compute.get()));
+    TANDEM_RETURN_IF_ERROR(s->compute.synchronize());
+  }
+  return d;
+}
+
+Result<Tensor> CudaDevice::receive(const Tensor& t, const Device* from) const {
+  const std::string source = from ? "device '" + from->name() + "'" : std::string("the caller");
+  if (t.device() == DeviceKind::kCuda) {
+    if (blocks_.block_of(t)) return t;  // already in this device's memory
+    return Status::error("device '" + name_ + "' cannot read a GPU tensor from " + source);
+  }
+  if (t.dtype() == DType::kString || t.dtype() == DType::kUndefined)
+    return Status::error("device '" + name_ + "' cannot hold a " + t.describe() + " tensor");
+  TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
+  TANDEM_ASSIGN_OR_RETURN(Tensor d,
+                          blocks_.allocate(t.dtype(), t.shape(), MemoryCategory::kActivations, s->compute.get()));
+  if (t.nbytes()) {
+    // The source is host memory its producer has finished; the staging returns once it has read it.
+    TANDEM_RETURN_IF_ERROR(s->staging.upload(d.raw(), t.raw(), t.nbytes(), s->copy.get()));
+    TANDEM_RETURN_IF_ERROR(s->copied.record(s->copy.get()));
+    TANDEM_RETURN_IF_ERROR(s->compute.wait(s->copied.get()));
+  }
+  return d;
+}
+
+Result<Tensor> CudaDevice::to_host(const Tensor& t) const {
+  if (t.device() == DeviceKind::kCpu) return t;
+  const DeviceBlock* b = blocks_.block_of(t);
+  if (!b) return Status::error("device '" + name_ + "' did not make this GPU tensor (" + t.describe() + ")");
+  TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
+  Tensor host = Tensor::empty(t.dtype(), t.shape());
+  if (t.nbytes()) {
+    // After everything queued so far on the producer's stream (its producer included), then wait.
+    TANDEM_RETURN_IF_ERROR(s->mark.record(b->stream));
+    TANDEM_RETURN_IF_ERROR(s->copy.wait(s->mark.get()));
+    TANDEM_RETURN_IF_ERROR(s->staging.download(host.raw(), t.raw(), t.nbytes(), s->copy.get()));
+  }
+  return host;
+}
+
+Status CudaDevice::finish_run() const {
+  CudaThreadState* s = find_slot(serial_);
+  if (!s) return Status::ok();
+  TANDEM_RETURN_IF_ERROR(s->compute.synchronize());
+  TANDEM_RETURN_IF_ERROR(s->copy.synchronize());
+  return blocks_.reap(/*wait=*/false);
+}
+
+}  // namespace tandem::cuda

@@ -1,0 +1,405 @@
+// CudaDevice behind the Device interface. Without a GPU (everywhere, CI included): the device is made and
+// answers supports() with reasons naming the op, the input or the type. With a GPU: single nodes on
+// random data of several shapes match the CPU device, and PyTorch models run on a plan across the CPU and
+// the GPU match the CPU-only run within 1e-4. The GPU tests skip, saying why, when no GPU is present.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <functional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <tandem/tandem.h>
+
+#include "graph/topo_order.h"
+#include "runtime/executor.h"
+#include "runtime/placement.h"
+#include "runtime/plan_executor.h"
+#include "runtime_cpu/cpu_device.h"
+#include "runtime_cuda/cuda_device.h"
+#include "runtime_cuda/cuda_probe.h"
+#include "session/model_impl.h"
+#include "session/tensor_io.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+using Shape = std::vector<int64_t>;
+using test::add_float_initializer;
+using test::add_input;
+using test::add_int64_initializer;
+using test::add_node;
+using test::add_output;
+using test::make_model;
+
+constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
+constexpr int32_t kInt64 = onnx::TensorProto::INT64;
+
+std::vector<test::DimSpec> dims_of(const Shape& s) { return std::vector<test::DimSpec>(s.begin(), s.end()); }
+
+ModelIR import(const onnx::ModelProto& m) {
+  auto ir = test::import_proto(m);
+  if (!ir) throw std::runtime_error(ir.status().message());
+  return std::move(ir).value();
+}
+
+NodeId node_named(const Graph& g, const std::string& name) {
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    if (g.node(static_cast<NodeId>(i)).name == name) return static_cast<NodeId>(i);
+  throw std::runtime_error("no node " + name);
+}
+
+// ---- supports(): no GPU needed ----------------------------------------------------------------------
+
+TEST(CudaDeviceNoGpu, ConstructsAndNamesItself) {
+  cuda::CudaDevice dev;
+  EXPECT_EQ(dev.name(), "cuda:0");
+  EXPECT_EQ(dev.kind(), DeviceKind::kCuda);
+  EXPECT_NE(dev.output_allocator(), nullptr);
+  const cuda::PoolStats s = dev.memory();
+  EXPECT_EQ(s.in_use.current, 0u);
+  EXPECT_EQ(s.of(cuda::MemoryCategory::kWeights).peak, 0u);
+}
+
+TEST(CudaDeviceNoGpu, SupportsSaysWhyNot) {
+  onnx::ModelProto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {2, 3});
+  add_input(g, "i", kInt64, {2, 3});
+  add_float_initializer(g, "w", {3, 4}, std::vector<float>(12, 0.5f));
+  add_int64_initializer(g, "shape", {2}, {3, 2});
+  add_node(g, "MatMul", {"x", "w"}, {"mm"}, "matmul");
+  add_node(g, "Shape", {"x"}, {"sh"}, "shape_op");
+  add_node(g, "Reshape", {"x", "sh"}, {"r1"}, "reshape_computed");
+  add_node(g, "Reshape", {"x", "shape"}, {"r2"}, "reshape_const");
+  add_node(g, "Max", {"x", "x", "x"}, {"mx"}, "max3");
+  add_node(g, "Sigmoid", {"x"}, {"sg"}, "sigmoid");
+  add_node(g, "Add", {"i", "i"}, {"ai"}, "add_int");
+  add_node(g, "Relu", {"i"}, {"ri"}, "relu_int");
+  add_node(g, "Gather", {"x", "i"}, {"ga"}, "gather");
+  for (const char* out : {"mm", "r1", "r2", "mx", "sg", "ai", "ri", "ga"}) add_output(g, out);
+  const ModelIR ir = import(m);
+  const Graph& graph = *ir.graph;
+  cuda::CudaDevice dev;
+  auto sup = [&](const char* name) { return dev.supports(graph, node_named(graph, name)); };
+
+  EXPECT_TRUE(sup("matmul").ok) << sup("matmul").reason;
+  EXPECT_TRUE(sup("reshape_const").ok) << sup("reshape_const").reason;
+  EXPECT_TRUE(sup("sigmoid").ok);
+  EXPECT_TRUE(sup("add_int").ok) << sup("add_int").reason;
+  EXPECT_TRUE(sup("gather").ok) << sup("gather").reason;
+
+  EXPECT_FALSE(sup("shape_op").ok);
+  EXPECT_EQ(sup("shape_op").reason, "no CUDA kernel for op 'Shape'");
+  EXPECT_FALSE(sup("reshape_computed").ok);
+  EXPECT_NE(sup("reshape_computed").reason.find("input 1 ('sh')"), std::string::npos) << sup("reshape_computed").reason;
+  EXPECT_NE(sup("reshape_computed").reason.find("must be a constant"), std::string::npos);
+  EXPECT_FALSE(sup("max3").ok);
+  EXPECT_NE(sup("max3").reason.find("Max with 3 inputs"), std::string::npos) << sup("max3").reason;
+  EXPECT_FALSE(sup("relu_int").ok);
+  EXPECT_NE(sup("relu_int").reason.find("takes float32, not int64"), std::string::npos) << sup("relu_int").reason;
+}
+
+TEST(CudaDeviceNoGpu, SupportsTheRecurrentModelsRecurrentNodes) {
+  const Model model = Model::load(test::source_path("tests/data/pytorch/lstm_opset17/model.onnx"));
+  const Graph& g = *model.impl().ir.graph;
+  cuda::CudaDevice dev;
+  int rnn_nodes = 0;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (n.op_type != "LSTM") continue;
+    ++rnn_nodes;
+    const Support s = dev.supports(g, static_cast<NodeId>(i));
+    EXPECT_TRUE(s.ok) << n.name << ": " << s.reason;
+  }
+  EXPECT_GT(rnn_nodes, 0);
+}
+
+// ---- on a GPU ------------------------------------------------------------------------------------------
+
+class CudaDeviceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const cuda::CudaProbe probe = cuda::probe_cuda();
+    if (probe.gpus.empty()) GTEST_SKIP() << "no CUDA GPU: " << probe.reason;
+  }
+};
+
+Tensor random_tensor(const Shape& shape, uint32_t seed) {
+  Tensor t = Tensor::empty(DType::kFloat32, shape);
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = dist(gen);
+  return t;
+}
+
+void expect_close(const Tensor& got, const Tensor& want, const std::string& what, double tol = 1e-4) {
+  ASSERT_EQ(got.device(), DeviceKind::kCpu) << what;
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.shape(), want.shape()) << what << ": " << got.describe() << " vs " << want.describe();
+  int bad = 0;
+  for (int64_t i = 0; i < want.numel() && bad < 5; ++i) {
+    const double g = element_as_double(got, i), w = element_as_double(want, i);
+    if (!(std::abs(g - w) <= tol * (1.0 + std::abs(w)))) {
+      ADD_FAILURE() << what << ": element " << i << ": GPU " << g << ", CPU " << w;
+      ++bad;
+    }
+  }
+}
+
+// Runs `m` on the CPU device and, with every node on the GPU, on the CudaDevice; compares every output.
+void compare_one_node(const onnx::ModelProto& m, const std::vector<Tensor>& inputs, const std::string& what) {
+  SCOPED_TRACE(what);
+  const ModelIR ir = import(m);
+  const Graph& g = *ir.graph;
+  cpu::CpuDevice cpu;
+  cuda::CudaDevice gpu;
+  std::vector<const Tensor*> feeds;
+  for (const Tensor& t : inputs) feeds.push_back(&t);
+
+  auto cpu_ex = GraphExecutor::compile(g, cpu);
+  ASSERT_TRUE(cpu_ex) << cpu_ex.status().message();
+  auto want = (*cpu_ex)->run(feeds);
+  ASSERT_TRUE(want) << want.status().message();
+
+  auto placement = single_device_placement(g);
+  ASSERT_TRUE(placement) << placement.status().message();
+  {
+    auto gpu_ex = PlanExecutor::compile(g, {&gpu}, *placement);
+    ASSERT_TRUE(gpu_ex) << gpu_ex.status().message();
+    for (int rep = 0; rep < 2; ++rep) {  // the second run reuses cached blocks and workspaces
+      auto got = (*gpu_ex)->run(feeds);
+      ASSERT_TRUE(got) << got.status().message();
+      ASSERT_EQ(got->size(), want->size());
+      for (std::size_t k = 0; k < want->size(); ++k) expect_close((*got)[k], (*want)[k], "output " + std::to_string(k));
+    }
+  }
+  Status settled = gpu.release_pending();
+  EXPECT_TRUE(settled) << settled.message();
+  const cuda::PoolStats s = gpu.memory();
+  EXPECT_EQ(s.of(cuda::MemoryCategory::kActivations).current, 0u) << "activations left after the runs";
+}
+
+onnx::ModelProto unary_model(const std::string& op, const Shape& shape) {
+  onnx::ModelProto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, dims_of(shape));
+  add_node(g, op, {"x"}, {"y"}, "n");
+  add_output(g, "y");
+  return m;
+}
+
+TEST_F(CudaDeviceTest, ElementwiseMatchesCpu) {
+  uint32_t seed = 1;
+  for (const Shape& s : {Shape{7}, Shape{3, 5}, Shape{2, 3, 4, 5}}) {
+    for (const char* op : {"Relu", "Sigmoid", "Tanh", "Neg", "Abs", "Exp", "Erf"})
+      compare_one_node(unary_model(op, s), {random_tensor(s, seed++)}, std::string(op) + " " + shape_string(s));
+    for (const char* op : {"Add", "Sub", "Mul", "Max", "Min"}) {
+      const Shape b = {s.back()};  // broadcast along the last axis
+      onnx::ModelProto m = make_model(17);
+      auto& g = *m.mutable_graph();
+      add_input(g, "a", kFloat, dims_of(s));
+      add_input(g, "b", kFloat, dims_of(b));
+      add_node(g, op, {"a", "b"}, {"y"}, "n");
+      add_output(g, "y");
+      compare_one_node(m, {random_tensor(s, seed++), random_tensor(b, seed++)}, std::string(op) + " " + shape_string(s));
+    }
+  }
+}
+
+TEST_F(CudaDeviceTest, MatMulAndGemmMatchCpu) {
+  uint32_t seed = 100;
+  for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{{{4, 8}, {8, 5}}, {{3, 4, 8}, {8, 6}}, {{2, 3, 5, 7}, {2, 3, 7, 4}}}) {
+    onnx::ModelProto m = make_model(17);
+    auto& g = *m.mutable_graph();
+    add_input(g, "a", kFloat, dims_of(a));
+    add_input(g, "b", kFloat, dims_of(b));
+    add_node(g, "MatMul", {"a", "b"}, {"y"}, "n");
+    add_output(g, "y");
+    compare_one_node(m, {random_tensor(a, seed++), random_tensor(b, seed++)}, "MatMul " + shape_string(a) + shape_string(b));
+  }
+  for (int64_t trans_b : {0, 1}) {
+    onnx::ModelProto m = make_model(17);
+    auto& g = *m.mutable_graph();
+    add_input(g, "a", kFloat, {6, 9});
+    const Shape ws = trans_b ? Shape{5, 9} : Shape{9, 5};
+    const Tensor w = random_tensor(ws, seed++), c = random_tensor({5}, seed++);
+    add_float_initializer(g, "w", ws, std::vector<float>(w.data<float>(), w.data<float>() + w.numel()));
+    add_float_initializer(g, "c", {5}, std::vector<float>(c.data<float>(), c.data<float>() + 5));
+    auto* n = add_node(g, "Gemm", {"a", "w", "c"}, {"y"}, "n");
+    test::set_int(n, "transB", trans_b);
+    test::set_float(n, "alpha", 0.5f);
+    add_output(g, "y");
+    compare_one_node(m, {random_tensor({6, 9}, seed++)}, "Gemm transB=" + std::to_string(trans_b));
+  }
+}
+
+TEST_F(CudaDeviceTest, NormalizationAndReductionsMatchCpu) {
+  uint32_t seed = 200;
+  for (const Shape& s : {Shape{4, 10}, Shape{2, 3, 17}}) {
+    for (const char* op : {"Softmax", "LogSoftmax"}) compare_one_node(unary_model(op, s), {random_tensor(s, seed++)}, op);
+    {
+      onnx::ModelProto m = make_model(17);
+      auto& g = *m.mutable_graph();
+      add_input(g, "x", kFloat, dims_of(s));
+      const Tensor sc = random_tensor({s.back()}, seed++), bi = random_tensor({s.back()}, seed++);
+      add_float_initializer(g, "scale", {s.back()}, std::vector<float>(sc.data<float>(), sc.data<float>() + sc.numel()));
+      add_float_initializer(g, "bias", {s.back()}, std::vector<float>(bi.data<float>(), bi.data<float>() + bi.numel()));
+      add_node(g, "LayerNormalization", {"x", "scale", "bias"}, {"y"}, "n");
+      add_output(g, "y");
+      compare_one_node(m, {random_tensor(s, seed++)}, "LayerNormalization " + shape_string(s));
+    }
+    for (const char* op : {"ReduceMean", "ReduceMax", "ReduceL2"}) {
+      onnx::ModelProto m = make_model(17);
+      auto& g = *m.mutable_graph();
+      add_input(g, "x", kFloat, dims_of(s));
+      auto* n = add_node(g, op, {"x"}, {"y"}, "n");
+      test::set_ints(n, "axes", {-1});
+      add_output(g, "y");
+      compare_one_node(m, {random_tensor(s, seed++)}, std::string(op) + " " + shape_string(s));
+    }
+  }
+}
+
+TEST_F(CudaDeviceTest, LayoutAndViewOpsMatchCpu) {
+  uint32_t seed = 300;
+  const Shape s = {2, 3, 4};
+  {
+    onnx::ModelProto m = unary_model("Transpose", s);
+    test::set_ints(m.mutable_graph()->mutable_node(0), "perm", {2, 0, 1});
+    compare_one_node(m, {random_tensor(s, seed++)}, "Transpose");
+  }
+  {
+    onnx::ModelProto m = make_model(17);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", kFloat, dims_of(s));
+    add_int64_initializer(g, "starts", {2}, {1, -1});
+    add_int64_initializer(g, "ends", {2}, {3, -5});
+    add_int64_initializer(g, "axes", {2}, {1, 2});
+    add_int64_initializer(g, "steps", {2}, {1, -2});
+    add_node(g, "Slice", {"x", "starts", "ends", "axes", "steps"}, {"y"}, "n");
+    add_output(g, "y");
+    compare_one_node(m, {random_tensor(s, seed++)}, "Slice");
+  }
+  {
+    onnx::ModelProto m = make_model(17);
+    auto& g = *m.mutable_graph();
+    add_input(g, "a", kFloat, dims_of(s));
+    add_input(g, "b", kFloat, {2, 5, 4});
+    auto* n = add_node(g, "Concat", {"a", "b"}, {"c"}, "concat");
+    test::set_int(n, "axis", 1);
+    add_int64_initializer(g, "split", {3}, {2, 4, 2});
+    auto* sp = add_node(g, "Split", {"c", "split"}, {"p", "q", "r"}, "split");
+    test::set_int(sp, "axis", 1);
+    for (const char* o : {"p", "q", "r"}) add_output(g, o);
+    compare_one_node(m, {random_tensor(s, seed++), random_tensor({2, 5, 4}, seed++)}, "Concat+Split");
+  }
+  {
+    onnx::ModelProto m = make_model(17);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", kFloat, dims_of(s));
+    add_int64_initializer(g, "idx", {2, 2}, {2, 0, -1, 1});
+    auto* n = add_node(g, "Gather", {"x", "idx"}, {"y"}, "gather");
+    test::set_int(n, "axis", 1);
+    add_int64_initializer(g, "shape", {2}, {4, -1});
+    add_node(g, "Reshape", {"y", "shape"}, {"z"}, "reshape");
+    add_int64_initializer(g, "eshape", {3}, {3, 1, 1});
+    add_node(g, "Expand", {"z", "eshape"}, {"e"}, "expand");
+    add_int64_initializer(g, "uaxes", {1}, {0});
+    add_node(g, "Unsqueeze", {"e", "uaxes"}, {"u"}, "unsqueeze");
+    add_node(g, "Flatten", {"u"}, {"f"}, "flatten");
+    add_output(g, "f");
+    compare_one_node(m, {random_tensor(s, seed++)}, "Gather+Reshape+Expand+Unsqueeze+Flatten");
+  }
+}
+
+// ---- PyTorch models on a plan across the CPU and the GPU ----------------------------------------------
+
+struct Case {
+  Model model;
+  std::vector<Tensor> inputs;
+  const Graph& graph() const { return *model.impl().ir.graph; }
+};
+
+Case load_case(const std::string& dir) {
+  Case c{Model::load(test::source_path(dir + "/model.onnx")), {}};
+  const Graph& g = c.graph();
+  c.inputs.resize(g.inputs().size());
+  std::vector<std::size_t> fed;
+  for (std::size_t k = 0; k < g.inputs().size(); ++k)
+    if (!g.value(g.inputs()[k]).data) fed.push_back(k);
+  for (std::size_t j = 0;; ++j) {
+    const fs::path p = fs::path(test::source_path(dir)) / "test_data_set_0" / ("input_" + std::to_string(j) + ".pb");
+    if (!fs::exists(p)) break;
+    auto t = read_tensor_file(p.string());
+    if (!t) throw std::runtime_error(t.status().message());
+    std::size_t k = j < fed.size() ? fed[j] : j;
+    for (std::size_t q = 0; q < g.inputs().size(); ++q)
+      if (!t->name.empty() && g.value(g.inputs()[q]).name == t->name) k = q;
+    c.inputs[k] = std::move(t->tensor);
+  }
+  return c;
+}
+
+class CudaPlanTest : public CudaDeviceTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(CudaPlanTest, CpuPlusGpuMatchesCpuOnly) {
+  const Case c = load_case(GetParam());
+  const Graph& g = c.graph();
+  cpu::CpuDevice cpu;
+  cuda::CudaDevice gpu;
+  std::vector<const Tensor*> feeds;
+  for (const Tensor& t : c.inputs) feeds.push_back(t.defined() ? &t : nullptr);
+
+  auto cpu_ex = GraphExecutor::compile(g, cpu);
+  ASSERT_TRUE(cpu_ex) << cpu_ex.status().message();
+  auto want = (*cpu_ex)->run(feeds);
+  ASSERT_TRUE(want) << want.status().message();
+
+  // Every node the GPU supports on the GPU, the rest on the CPU, both in one topological order.
+  auto order = topological_order(g);
+  ASSERT_TRUE(order) << order.status().message();
+  Placement p;
+  p.device.assign(g.num_nodes(), 0);
+  p.order.resize(2);
+  int on_gpu = 0;
+  for (NodeId id : *order) {
+    const int d = gpu.supports(g, id).ok ? 1 : 0;
+    on_gpu += d;
+    p.device[static_cast<std::size_t>(id)] = d;
+    p.order[static_cast<std::size_t>(d)].push_back(id);
+  }
+  EXPECT_GT(on_gpu, 0) << "no node of " << GetParam() << " runs on the GPU";
+  auto ex = PlanExecutor::compile(g, {&cpu, &gpu}, p);
+  ASSERT_TRUE(ex) << ex.status().message();
+  for (int rep = 0; rep < 2; ++rep) {
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    auto got = (*ex)->run(feeds, opts);
+    ASSERT_TRUE(got) << got.status().message();
+    ASSERT_EQ(got->size(), want->size());
+    for (std::size_t k = 0; k < want->size(); ++k) expect_close((*got)[k], (*want)[k], "output " + std::to_string(k));
+    EXPECT_GT(stats.devices[1].nodes, 0);
+  }
+  const cuda::PoolStats s = gpu.memory();
+  EXPECT_GT(s.of(cuda::MemoryCategory::kWeights).current, 0u);
+  EXPECT_GT(s.of(cuda::MemoryCategory::kActivations).peak, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(PyTorch, CudaPlanTest,
+                         ::testing::Values("tests/data/pytorch/two_encoders", "tests/data/pytorch/lstm_opset17",
+                                           "tests/data/pytorch/gru_batch_first",
+                                           "tests/data/pytorch/lstm_2layer_bidir",
+                                           "tests/data/pytorch/rnn_tanh_2layer"),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return fs::path(i.param).filename().string();
+                         });
+
+}  // namespace
+}  // namespace tandem

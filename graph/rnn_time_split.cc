@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "graph/dead_nodes.h"
+#include "graph/shape_folding.h"
 #include "graph/topo_order.h"
 
 namespace tandem {
@@ -33,10 +34,18 @@ std::string fresh_name(const Graph& g, const std::string& base) {
 ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
 ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
 
-// Reads a one-dimensional int64 constant (Slice starts/ends/axes, Squeeze/Unsqueeze axes).
+// Reads a one-dimensional int64 constant (Slice starts/ends/axes, Squeeze/Unsqueeze axes): an initializer,
+// or the output of a Constant node (exporters write Squeeze's axes that way).
 bool read_int64s(const Graph& g, ValueId v, std::vector<int64_t>* out) {
-  if (v == kNoValue || !g.value(v).data || g.value(v).data->dtype != DType::kInt64) return false;
-  const auto& bytes = g.value(v).data->bytes;
+  if (v == kNoValue) return false;
+  TensorDataPtr data = g.value(v).data;
+  if (!data && g.value(v).producer != kNoNode) {
+    const Node& c = g.node(g.value(v).producer);
+    const Attribute* value = c.op_type == "Constant" && c.domain.empty() ? c.attribute("value") : nullptr;
+    if (value && value->kind == Attribute::Kind::kTensor) data = value->t;
+  }
+  if (!data || data->dtype != DType::kInt64) return false;
+  const auto& bytes = data->bytes;
   out->resize(bytes.size() / 8);
   std::memcpy(out->data(), bytes.data(), out->size() * 8);
   return true;
@@ -212,6 +221,7 @@ Status split_rnn_in_time(Graph& g, NodeId id, int chunks) {
 
 TimeSplitReport split_rnns_in_time(Graph& g, int chunks) {
   TimeSplitReport report;
+  if (chunks > 1) fold_static_shapes(g);  // Shape(layer input) would join every layer's chunks again
   // Node ids change with every split, so the recurrent nodes are found again by name each time.
   std::vector<std::string> names;
   for (std::size_t i = 0; i < g.num_nodes(); ++i) {

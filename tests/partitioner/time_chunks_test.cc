@@ -166,6 +166,55 @@ TEST(TimeChunks, TheChosenSplitComputesWhatTheWholeModelDid) {
     EXPECT_NEAR((*a)[0].data<float>()[i], (*b)[0].data<float>()[i], 1e-6f) << i;
 }
 
+TEST(TimeChunks, InitialStatesComputedFromShapeDoNotJoinTheLayersAgain) {
+  // As exporters write it: layer 1's initial state is Expand(zeros, [1] ++ Shape(its input)[1:3]).
+  auto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", TensorProto::FLOAT, {kSteps, 1, kHidden});
+  test::add_int64_initializer(g, "axis1", {1}, {1});
+  test::add_int64_initializer(g, "one", {1}, {1});
+  test::add_int64_initializer(g, "s1", {1}, {1});
+  test::add_int64_initializer(g, "e3", {1}, {3});
+  test::add_float_initializer(g, "zeros", {1, 1, kHidden}, std::vector<float>(kHidden, 0.0f));
+  for (int l = 0; l < 2; ++l) {
+    const std::string s = std::to_string(l);
+    test::add_float_initializer(g, "W" + s, {1, 4 * kHidden, kHidden}, random_values(4 * kHidden * kHidden, 40 + l));
+    test::add_float_initializer(g, "R" + s, {1, 4 * kHidden, kHidden}, random_values(4 * kHidden * kHidden, 50 + l));
+  }
+  test::set_int(test::add_node(g, "LSTM", {"x", "W0", "R0"}, {"Y0"}, "lstm0"), "hidden_size", kHidden);
+  test::add_node(g, "Squeeze", {"Y0", "axis1"}, {"h0"}, "squeeze0");
+  test::add_node(g, "Shape", {"h0"}, {"shape"}, "shape");
+  test::add_node(g, "Slice", {"shape", "s1", "e3"}, {"bh"}, "batch_hidden");
+  test::set_int(test::add_node(g, "Concat", {"one", "bh"}, {"state_shape"}, "state_shape"), "axis", 0);
+  test::add_node(g, "Expand", {"zeros", "state_shape"}, {"init"}, "init");
+  test::set_int(test::add_node(g, "LSTM", {"h0", "W1", "R1", "", "", "init"}, {"Y1"}, "lstm1"), "hidden_size", kHidden);
+  test::add_output(g, "Y1");
+  auto ir = test::import_proto(m, "shape_state.onnx");
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  Graph split = *ir->graph;
+  ASSERT_EQ(split_rnns_in_time(split, 2).split.size(), 2u);
+  // Layer 1's chunks read Squeeze(chunk k of layer 0): nothing joins layer 0's Y any more.
+  for (const Node& n : split.nodes()) {
+    EXPECT_NE(n.name, "lstm0/concat_Y");
+    EXPECT_NE(n.op_type, "Shape");
+  }
+  EXPECT_NE(split.find_value("h0/chunk1"), kNoValue);
+  // And it still computes what the whole model did.
+  const cpu::CpuDevice cpu(1, "cpu");
+  auto whole_exec = GraphExecutor::compile(*ir->graph, cpu);
+  auto split_exec = GraphExecutor::compile(split, cpu);
+  ASSERT_TRUE(whole_exec.is_ok() && split_exec.is_ok());
+  Tensor x = Tensor::empty(DType::kFloat32, {kSteps, 1, kHidden});
+  const std::vector<float> values = random_values(kSteps * kHidden, 77);
+  std::copy(values.begin(), values.end(), x.data<float>());
+  const Tensor* feeds[] = {&x};
+  auto a = (*whole_exec)->run(feeds);
+  auto b = (*split_exec)->run(feeds);
+  ASSERT_TRUE(a.is_ok() && b.is_ok()) << (a.is_ok() ? b.status().message() : a.status().message());
+  for (int64_t i = 0; i < (*a)[0].numel(); ++i)
+    EXPECT_NEAR((*a)[0].data<float>()[i], (*b)[0].data<float>()[i], 1e-6f) << i;
+}
+
 TEST(TimeChunks, RefusalsAreReportedNotFatal) {
   // A bidirectional layer is left whole with its reason; the others are split.
   auto m = test::make_model(17);

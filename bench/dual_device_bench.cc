@@ -1,0 +1,184 @@
+// Issue 6's benchmark: does running a plan on two devices at once beat the best single device, does memory
+// mode save the second device's memory, and does the measured latency match the cost model's prediction?
+//
+//   dual_device_bench MODEL.onnx... [--runs N] [--threads N]
+//
+// For each model: profile on the two devices, plan (latency mode with its time-chunk choice; memory mode
+// at an SLO of 1.25x the second-device-only latency; the single-device baselines), run every plan N times
+// through a Session and print predicted against measured. The second device is a CPU with its own threads
+// standing in for the GPU until tandem's CUDA device runs nodes; on a GPU machine the same program will
+// measure the real pair. Models: bench/models/make_bench_models.py. A plain program (no Google
+// Benchmark) so it runs where only the built binary is carried.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <tandem/tandem.h>
+
+#include "partitioner/partitioner.h"
+#include "partitioner/time_chunks.h"
+#include "profiler/cpu_handoff.h"
+#include "profiler/link_fit.h"
+#include "profiler/profile_model.h"
+#include "runtime_cpu/cpu_device.h"
+#include "session/model_impl.h"
+#include "session/random_inputs.h"
+#include "session/session_impl.h"
+
+namespace tandem {
+namespace {
+
+struct Measured {
+  double median_ms = 0;
+  int64_t second_peak_bytes = 0;  // the second device's peak live activations
+};
+
+[[noreturn]] void fail(const std::string& what) {
+  std::cerr << "dual_device_bench: " << what << "\n";
+  std::exit(1);
+}
+
+Measured run_plan(const std::string& model, const partition::Plan& plan, int threads, int runs,
+                  const std::vector<const Tensor*>& feeds) {
+  const std::string path = (std::filesystem::temp_directory_path() / "tandem_dual_bench_plan.json").string();
+  if (!partition::save_plan(plan, path).is_ok()) fail("cannot write " + path);
+  SessionOptions o;
+  o.threads = threads;
+  o.plan_path = path;
+  o.devices = "cpu,cpu";
+  Session session(model, o);
+  const PlanExecutor& ex = *session.impl().plan_executor;
+  std::vector<double> ms;
+  Measured m;
+  for (int r = 0; r < runs + 2; ++r) {  // two warm-up runs
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    const auto t0 = std::chrono::steady_clock::now();
+    auto outs = ex.run(feeds, opts);
+    const auto t1 = std::chrono::steady_clock::now();
+    if (!outs) fail(model + ": " + outs.status().message());
+    if (r < 2) continue;
+    ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (stats.devices.size() > 1) m.second_peak_bytes = std::max(m.second_peak_bytes, stats.devices[1].peak_bytes);
+  }
+  std::sort(ms.begin(), ms.end());
+  m.median_ms = ms[ms.size() / 2];
+  return m;
+}
+
+void bench_model(const std::string& path, int threads, int runs) {
+  Model model = Model::load(path);
+  const ModelIR& ir = model.impl().ir;
+  const Graph& g = *ir.graph;
+  std::vector<Tensor> inputs;
+  std::vector<const Tensor*> feeds;
+  inputs.reserve(g.inputs().size());
+  for (std::size_t k = 0; k < g.inputs().size(); ++k) {
+    const Value& v = g.value(g.inputs()[k]);
+    inputs.push_back(v.data ? Tensor() : random_input(v, 1 + k).tensor);
+    feeds.push_back(inputs.back().defined() ? &inputs.back() : nullptr);
+  }
+
+  // Profile: the same devices (threads split in two) as the Session will build for the plans.
+  const int half = std::max(1, threads / 2);
+  const cpu::CpuDevice cpu(half, "cpu"), second(std::max(1, threads - half), "cpu1");
+  profiler::ProfileRequest r;
+  r.model = &ir;
+  r.inputs = inputs;
+  r.devices = {{"cpu", &cpu}, {"cuda", &second}};
+  r.timing = profiler::TimingOptions{2, 5, 30, 300, 0.03};
+  profiler::CpuHandoff handoff;
+  r.links["cpu->cuda"] = [&handoff](int64_t b) { return handoff(b); };
+  r.link_sizes = profiler::calibration_sizes(4, 4 << 20);
+  std::cerr << "profiling " << path << " ...\n";
+  auto profile = profiler::profile_model(r);
+  if (!profile) fail(path + ": " + profile.status().message());
+  profile->links["cuda->cpu"] = profile->links.at("cpu->cuda");
+
+  auto tasks = partition::build_task_graph(g, *profile);
+  if (!tasks) fail(path + ": " + tasks.status().message());
+  auto baseline = [&](const std::string& name) {
+    partition::PartitionOptions o;
+    o.baseline = name;
+    auto p = partition::partition(*tasks, o);
+    if (!p) fail(path + ": baseline " + name + ": " + p.status().message());
+    return *p;
+  };
+  const partition::Plan cpu_only = baseline("cpu"), second_only = baseline("gpu");
+  auto latency = partition::choose_time_chunks(g, *profile, partition::PartitionOptions{});
+  if (!latency) fail(path + ": " + latency.status().message());
+  partition::PartitionOptions mem;
+  mem.objective = partition::Objective::kMemory;
+  mem.slo_us = 1.25 * second_only.predicted_latency_us;
+  auto memory = partition::partition(*tasks, mem);
+  if (!memory) fail(path + ": " + memory.status().message());
+
+  struct Row {
+    std::string name;
+    const partition::Plan* plan;
+    Measured m;
+  };
+  std::vector<Row> rows = {{"cpu only", &cpu_only, {}},
+                           {"second only", &second_only, {}},
+                           {"latency (" + std::to_string(latency->chunks) + " chunks)", &latency->plan, {}},
+                           {"memory @1.25x", &*memory, {}}};
+  for (Row& row : rows) {
+    std::cerr << "  running " << row.name << " ...\n";
+    row.m = run_plan(path, *row.plan, threads, runs, feeds);
+  }
+
+  const double best_single_measured = std::min(rows[0].m.median_ms, rows[1].m.median_ms);
+  const double best_single_predicted =
+      std::min(cpu_only.predicted_latency_us, second_only.predicted_latency_us) / 1e3;
+  std::printf("\n%s\n", path.c_str());
+  std::printf("  %-22s %12s %12s %10s %16s %16s\n", "plan", "predicted ms", "measured ms", "meas/pred",
+              "pred 2nd MiB", "meas 2nd act MiB");
+  for (const Row& row : rows)
+    std::printf("  %-22s %12.3f %12.3f %10.2f %16.2f %16.2f\n", row.name.c_str(),
+                row.plan->predicted_latency_us / 1e3, row.m.median_ms,
+                row.m.median_ms / (row.plan->predicted_latency_us / 1e3),
+                static_cast<double>(row.plan->predicted_peak_gpu_bytes) / (1 << 20),
+                static_cast<double>(row.m.second_peak_bytes) / (1 << 20));
+  std::printf("  latency mode vs best single device: predicted %.1f%% lower, measured %.1f%% lower\n",
+              100 * (1 - latency->plan.predicted_latency_us / 1e3 / best_single_predicted),
+              100 * (1 - rows[2].m.median_ms / best_single_measured));
+  std::printf("  memory mode vs second-device-only memory: predicted %.1f%% less\n",
+              second_only.predicted_peak_gpu_bytes > 0
+                  ? 100 * (1 - static_cast<double>(memory->predicted_peak_gpu_bytes) /
+                                   static_cast<double>(second_only.predicted_peak_gpu_bytes))
+                  : 0.0);
+}
+
+}  // namespace
+}  // namespace tandem
+
+int main(int argc, char** argv) {
+  int runs = 20, threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  std::vector<std::string> models;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "--runs" || a == "--threads") && i + 1 < argc) (a == "--runs" ? runs : threads) = std::atoi(argv[++i]);
+    else models.push_back(a);
+  }
+  if (models.empty() || runs < 1 || threads < 2) {
+    std::cerr << "usage: dual_device_bench MODEL.onnx... [--runs N] [--threads N>=2]\n";
+    return 2;
+  }
+  std::printf("dual_device_bench: the second device is a CPU with %d of %d threads standing in for the GPU\n",
+              threads - std::max(1, threads / 2), threads);
+  try {
+    for (const std::string& m : models) tandem::bench_model(m, threads, runs);
+  } catch (const tandem::Error& e) {
+    std::cerr << "dual_device_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,68 @@
+#!/usr/bin/python3
+"""Export the three models of the dual-device benchmark (issue 6's target) to ONNX.
+
+    /usr/bin/python3 bench/models/make_bench_models.py OUT_DIR [--hidden 256] [--seq 100]
+
+Writes OUT_DIR/two_branch.onnx (an LSTM and a GRU encoder side by side on one input), OUT_DIR/bidir2.onnx
+(a 2-layer bidirectional LSTM) and OUT_DIR/stacked4.onnx (a 4-layer LSTM, which the partitioner may split
+into time chunks), all at batch 1 with fixed shapes. Weights are random with a fixed seed: the benchmark
+measures time and memory, not accuracy.
+"""
+
+import argparse
+import os
+
+import torch
+import torch.nn as nn
+
+
+class TwoBranch(nn.Module):
+    def __init__(self, n_in, hidden):
+        super().__init__()
+        self.lstm = nn.LSTM(n_in, hidden)
+        self.gru = nn.GRU(n_in, hidden)
+
+    def forward(self, x):
+        a, _ = self.lstm(x)
+        b, _ = self.gru(x)
+        return a + b
+
+
+class Bidir2(nn.Module):
+    def __init__(self, n_in, hidden):
+        super().__init__()
+        self.rnn = nn.LSTM(n_in, hidden, num_layers=2, bidirectional=True)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return y
+
+
+class Stacked4(nn.Module):
+    def __init__(self, n_in, hidden):
+        super().__init__()
+        self.rnn = nn.LSTM(n_in, hidden, num_layers=4)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return y
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("--hidden", type=int, default=256)
+    ap.add_argument("--seq", type=int, default=100)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    torch.manual_seed(0)
+    x = torch.randn(args.seq, 1, args.hidden)
+    for name, cls in [("two_branch", TwoBranch), ("bidir2", Bidir2), ("stacked4", Stacked4)]:
+        model = cls(args.hidden, args.hidden).eval()
+        path = os.path.join(args.out, name + ".onnx")
+        torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"], opset_version=14)
+        print(path)
+
+
+if __name__ == "__main__":
+    main()

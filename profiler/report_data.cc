@@ -40,6 +40,15 @@ bool any_estimated(const Profile& p, const std::string& device) {
   return false;
 }
 
+std::vector<std::string> estimated_parts(const Profile& p) {
+  std::vector<std::string> parts;
+  for (const char* d : {kCpu, kCuda})
+    if (any_estimated(p, d)) parts.push_back(std::string(d) + " node costs");
+  for (const auto& [key, l] : p.links)
+    if (l.estimated) parts.push_back(key + " link");
+  return parts;
+}
+
 std::string cost_text(const NodeProfile& n, const std::string& device, bool p90) {
   const NodeDeviceProfile* d = on(n, device);
   if (!d) return "-";

@@ -22,6 +22,8 @@ std::string node_label(const partition::NodeProfile& n);
 std::vector<const partition::NodeProfile*> slowest_nodes(const partition::Profile& p, int n);
 // Whether any node's cost on `device` is estimated.
 bool any_estimated(const partition::Profile& p, const std::string& device);
+// What in the profile is estimated rather than measured: "cuda node costs", "cpu->cuda link", ...
+std::vector<std::string> estimated_parts(const partition::Profile& p);
 // "12.3 us", "12.3 us (estimated)" or "-" (cannot run) for a node's median or p90 on a device.
 std::string cost_text(const partition::NodeProfile& n, const std::string& device, bool p90);
 // CPU median / CUDA median as "2.41x (estimated)", or "-" when either cannot run.

@@ -82,11 +82,7 @@ void header(std::ostringstream& o, const Profile& p) {
   for (const auto& [k, v] : p.input_shapes) o << "<code>" << html_escape(k) << "=" << v << "</code> ";
   o << "</dd>\n</dl>\n";
 
-  std::vector<std::string> estimated;
-  for (const char* d : {kCpu, kCuda})
-    if (any_estimated(p, d)) estimated.push_back(std::string(d) + " node costs");
-  for (const auto& [key, l] : p.links)
-    if (l.estimated) estimated.push_back(key + " link");
+  const std::vector<std::string> estimated = estimated_parts(p);
   if (!estimated.empty()) {
     o << "<p class=\"warn\">Estimated, not measured:";
     for (std::size_t i = 0; i < estimated.size(); ++i) o << (i ? ", " : " ") << html_escape(estimated[i]);

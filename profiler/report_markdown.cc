@@ -32,11 +32,7 @@ std::string report_markdown(const Profile& p, const std::vector<ReportPlan>& pla
   if (p.input_shapes.empty()) o << " (none symbolic)";
   for (const auto& [k, v] : p.input_shapes) o << " " << md_escape(k) << "=" << v;
   o << "\n";
-  std::vector<std::string> estimated;
-  for (const char* d : {kCpu, kCuda})
-    if (any_estimated(p, d)) estimated.push_back(std::string(d) + " node costs");
-  for (const auto& [key, l] : p.links)
-    if (l.estimated) estimated.push_back(key + " link");
+  const std::vector<std::string> estimated = estimated_parts(p);
   if (!estimated.empty()) {
     o << "- **estimated, not measured:**";
     for (std::size_t i = 0; i < estimated.size(); ++i) o << (i ? ", " : " ") << md_escape(estimated[i]);

@@ -1,5 +1,6 @@
 #include "profiler/profile_model.h"
 
+#include <algorithm>
 #include <chrono>
 #include <exception>
 
@@ -104,6 +105,43 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   return p;
 }
 
+// Each node's times inside whole runs of `g` on `device`: repetitions of the whole run until its median is
+// stable, recording every node's duration in every run.
+Result<std::vector<Timing>> in_run_timings(const Graph& g, const Device& device, const std::vector<Tensor>& inputs,
+                                           const TimingOptions& timing) {
+  TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+  device.bind_thread();
+  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
+  for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
+    if (inputs[i].defined()) feeds[i] = &inputs[i];
+  std::vector<std::vector<double>> samples(g.num_nodes());
+  bool record = false;
+  const NodeObserver observe = [&](const NodeEvent& e) {
+    if (record)
+      samples[static_cast<std::size_t>(e.node)].push_back(std::chrono::duration<double, std::micro>(e.end - e.start).count());
+  };
+  for (int i = 0; i < timing.warmup; ++i) TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &observe).status());
+  record = true;
+  TimingOptions whole = timing;
+  whole.warmup = 0;
+  whole.budget_ms = timing.budget_ms * 5;  // a run holds many nodes: a larger budget for the whole
+  const auto one_run = [&]() -> Result<double> {
+    const auto t0 = std::chrono::steady_clock::now();
+    TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &observe).status());
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+  };
+  TANDEM_RETURN_IF_ERROR(measure(one_run, whole).status());
+  std::vector<Timing> out(g.num_nodes());
+  for (std::size_t i = 0; i < samples.size(); ++i) {
+    if (samples[i].empty()) continue;
+    std::sort(samples[i].begin(), samples[i].end());
+    out[i].median_us = percentile(samples[i], 0.5);
+    out[i].p90_us = percentile(samples[i], 0.9);
+    out[i].reps = static_cast<int>(samples[i].size());
+  }
+  return out;
+}
+
 NodeFacts facts_of(const Graph& g, NodeId id, const std::vector<Tensor>& values, const std::vector<Shape>& shapes,
                    int64_t workspace) {
   const Node& n = g.node(id);
@@ -195,6 +233,24 @@ Result<Profile> profile_model(const ProfileRequest& r) {
       np.devices["cuda"] =
           estimate_gpu_node(g, id, facts_of(g, id, *values, shapes, first.workspace_bytes), *r.estimate_gpu);
     }
+  }
+
+  for (const MeasuredDevice& d : r.devices) {
+    if (!r.time_in_runs) break;
+    bool runs_all = true;
+    for (const NodeProfile& np : p.nodes) runs_all = runs_all && np.devices.at(d.key).supported;
+    if (!runs_all) continue;
+    report("whole runs", 0, 1, d.key);
+    auto t = in_run_timings(g, *d.device, r.inputs, r.timing);
+    if (!t) return Status::error("profiler: whole runs on " + d.key + ": " + t.status().message());
+    for (NodeProfile& np : p.nodes) {
+      const Timing& nt = (*t)[static_cast<std::size_t>(np.index)];
+      if (nt.reps == 0) continue;
+      np.devices.at(d.key).median_us = nt.median_us;
+      np.devices.at(d.key).p90_us = std::max(nt.p90_us, nt.median_us);
+    }
+    report("whole runs", 1, 1, d.key);
+    p.notes.push_back(d.key + ": node times measured inside whole runs of the model");
   }
 
   for (std::size_t v = 0; v < g.num_values(); ++v) {

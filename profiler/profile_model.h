@@ -4,7 +4,8 @@
 // 1. One reference run on the first device records every intermediate tensor (the executor's observer).
 // 2. Each node, on each device: the device's own kernel is created once (weights packed then), then run on
 //    the recorded inputs: warm-up, then repetitions until the median is stable (profiler/timing.h). A node
-//    with nested bodies (If) is measured as a whole.
+//    with nested bodies (If) is measured as a whole. On a device that runs every node, the times are then
+//    taken again inside whole runs (time_in_runs), which is what a plan's run will see.
 // 3. Per node and device: median and p90, the weight bytes as that device's kernel stores them, output and
 //    workspace bytes; per value: its size.
 // 4. Devices that cannot be measured here (no GPU) get analytic estimates (gpu_estimate.h), flagged.
@@ -53,6 +54,10 @@ struct ProfileRequest {
   // When set, "cuda" is estimated from this spec (and any measured "cuda" device is an error).
   std::optional<GpuSpec> estimate_gpu;
   TimingOptions timing;
+  // Time each node inside whole runs of the model on a device that runs every node (else alone, on the
+  // recorded inputs). A node repeated alone keeps its weights in cache and looks cheaper than it is in a
+  // run, where the other nodes evict them; the partitioner predicts runs.
+  bool time_in_runs = true;
   // Links to calibrate ("cpu->cuda", "cuda->cpu", "cpu->cpu"), with the sizes to use.
   std::map<std::string, CopyTimer> links;
   std::vector<int64_t> link_sizes;  // empty: calibration_sizes()

@@ -2,6 +2,7 @@
 // thresholds: what is asserted is structure, bookkeeping and arithmetic that must hold on any machine.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -319,6 +320,26 @@ TEST(ProfileModel, LongerSequencesCostTheLstmMoreOnTheEstimatedGpu) {
   const double short_us = node_named(profile_lstm(5).profile, "lstm").devices.at("cuda").median_us;
   const double long_us = node_named(profile_lstm(50).profile, "lstm").devices.at("cuda").median_us;
   EXPECT_GT(long_us, short_us);
+}
+
+TEST(ProfileModel, NodeTimesComeFromWholeRunsWhenTheDeviceRunsEveryNode) {
+  const Profile p = profile_lstm().profile;
+  EXPECT_NE(std::find(p.notes.begin(), p.notes.end(), "cpu: node times measured inside whole runs of the model"),
+            p.notes.end());
+  // Without it, the note is absent and the numbers still well formed.
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok());
+  const cpu::CpuDevice cpu(1, "cpu");
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {random_tensor({5, 2, 3}, 11)};
+  r.devices = {{"cpu", &cpu}};
+  r.timing = TimingOptions{1, 3, 10, 20, 0.05};
+  r.time_in_runs = false;
+  auto alone = profile_model(r);
+  ASSERT_TRUE(alone.is_ok()) << alone.status().message();
+  for (const auto& note : alone->notes) EXPECT_EQ(note.find("whole runs"), std::string::npos);
+  for (const auto& n : alone->nodes) EXPECT_GE(n.devices.at("cpu").p90_us, n.devices.at("cpu").median_us);
 }
 
 TEST(ProfileModel, TheFileRoundTrips) {

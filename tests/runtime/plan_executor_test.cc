@@ -25,6 +25,7 @@
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
+#include "tests/support/model_case.h"
 #include "tests/support/op_runner.h"
 
 namespace tandem {
@@ -33,38 +34,8 @@ namespace {
 namespace fs = std::filesystem;
 using test::source_path;
 
-// A model with the inputs of its first test data set.
-struct Case {
-  std::string name;
-  Model model;
-  std::vector<Tensor> inputs;
-  const Graph& graph() const { return *model.impl().ir.graph; }
-  std::vector<const Tensor*> feeds() const {
-    std::vector<const Tensor*> f;
-    for (const Tensor& t : inputs) f.push_back(t.defined() ? &t : nullptr);
-    return f;
-  }
-};
-
-Case load_case(const std::string& dir) {
-  Case c{dir, Model::load(source_path(dir + "/model.onnx")), {}};
-  const Graph& g = c.graph();
-  c.inputs.resize(g.inputs().size());
-  std::vector<std::size_t> fed;  // inputs without defaults, in order, as the test data lists them
-  for (std::size_t k = 0; k < g.inputs().size(); ++k)
-    if (!g.value(g.inputs()[k]).data) fed.push_back(k);
-  for (std::size_t j = 0;; ++j) {
-    const fs::path p = fs::path(source_path(dir)) / "test_data_set_0" / ("input_" + std::to_string(j) + ".pb");
-    if (!fs::exists(p)) break;
-    auto t = read_tensor_file(p.string());
-    if (!t) throw std::runtime_error(t.status().message());
-    std::size_t k = j < fed.size() ? fed[j] : j;
-    for (std::size_t q = 0; q < g.inputs().size(); ++q)
-      if (!t->name.empty() && g.value(g.inputs()[q]).name == t->name) k = q;
-    c.inputs[k] = std::move(t->tensor);
-  }
-  return c;
-}
+using Case = test::ModelCase;
+Case load_case(const std::string& dir) { return test::load_model_case(dir); }
 
 const std::vector<std::string>& case_dirs() {
   static const std::vector<std::string> dirs = {

@@ -18,4 +18,11 @@ std::string cpu_model_name() {
   return "unknown CPU";
 }
 
+double load_average() {
+  std::ifstream in("/proc/loadavg");
+  double load = -1;
+  if (!(in >> load)) return -1;
+  return load;
+}
+
 }  // namespace tandem::profiler

@@ -9,4 +9,9 @@ namespace tandem::profiler {
 // "model name" from /proc/cpuinfo, or "unknown CPU".
 std::string cpu_model_name();
 
+// The 1-minute load average (/proc/loadavg), or a negative number when it cannot be read. Profiles taken
+// while other work shares the cores are inflated (OpenMP teams spin against the other work), so the
+// profiler warns when this is high.
+double load_average();
+
 }  // namespace tandem::profiler

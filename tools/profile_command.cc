@@ -126,11 +126,24 @@ int run(const ProfileArgs& args) {
     }
   }
 
+  // A busy machine inflates every timing (OpenMP teams spin against the other work): say so, in the file too.
+  const double load_avg = profiler::load_average();
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  std::string busy;
+  if (load_avg > 0.5 * cores) {
+    std::ostringstream o;
+    o << "the machine was busy while profiling (load average " << load_avg << " on " << cores
+      << " cores): timings are likely inflated";
+    busy = o.str();
+    std::cerr << "tandem: warning: " << busy << "\n";
+  }
+
   ProgressBar bar(std::cerr, isatty(STDERR_FILENO) != 0);
   request.on_progress = [&bar](const profiler::Progress& p) { bar.update(p.stage, p.done, p.total, p.item); };
   auto profile = profiler::profile_model(request);
   bar.finish();
   if (!profile) throw Error(context + profile.status().message());
+  if (!busy.empty()) profile->notes.push_back(busy);
   if (!want_cpu) {
     for (auto& n : profile->nodes) n.devices.erase("cpu");
     profile->notes.push_back("cpu costs left out (--devices " + args.devices + ")");

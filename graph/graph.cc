@@ -14,6 +14,11 @@ int64_t Node::attribute_int(const std::string& attr_name, int64_t fallback) cons
   return a && a->kind == Attribute::Kind::kInt ? a->i : fallback;
 }
 
+float Node::attribute_float(const std::string& attr_name, float fallback) const {
+  const Attribute* a = attribute(attr_name);
+  return a && a->kind == Attribute::Kind::kFloat ? a->f : fallback;
+}
+
 std::string Node::attribute_string(const std::string& attr_name, const std::string& fallback) const {
   const Attribute* a = attribute(attr_name);
   return a && a->kind == Attribute::Kind::kString ? a->s : fallback;

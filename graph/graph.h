@@ -56,6 +56,7 @@ struct Node {
 
   const Attribute* attribute(const std::string& attr_name) const;
   int64_t attribute_int(const std::string& attr_name, int64_t fallback) const;
+  float attribute_float(const std::string& attr_name, float fallback) const;
   std::string attribute_string(const std::string& attr_name, const std::string& fallback) const;
   // Nested graphs held by graph and graphs attributes, in attribute-name order.
   std::vector<const Graph*> subgraphs() const;

@@ -67,6 +67,11 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     rnns[n.name] = w;
   }
 
+  // How many split nodes of each op a whole node became ("<whole>/chunk<k>"), counted once.
+  std::map<std::pair<std::string, std::string>, int> parts_of;
+  for (const Node& other : split.nodes())
+    if (const std::string w = whole_name_of(other.name); !w.empty()) ++parts_of[{w, other.op_type}];
+
   Profile out = p;
   out.nodes.clear();
   for (std::size_t i = 0; i < split.num_nodes(); ++i) {
@@ -90,8 +95,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       auto op = by_name.find(whole_name);
       if (op == by_name.end() || op->second->op_type != n.op_type)
         return Status::error("split node '" + n.name + "' has no counterpart in the profile");
-      int parts = 0;
-      for (const Node& other : split.nodes()) parts += whole_name_of(other.name) == whole_name && other.op_type == n.op_type;
+      const int parts = parts_of[{whole_name, n.op_type}];
       const double fraction = 1.0 / std::max(1, parts);
       for (const auto& [key, d] : op->second->devices) {
         NodeDeviceProfile c = d;
@@ -116,8 +120,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     // for the first T%n (graph/rnn_time_split.cc); the Concat joins all.
     double fraction = 1;
     if (n.op_type != "Concat") {
-      int parts = 0;
-      for (const Node& other : split.nodes()) parts += other.op_type == w.profile->op_type && whole_name_of(other.name) == whole_name;
+      const int parts = parts_of[{whole_name, w.profile->op_type}];
       const auto at = n.name.rfind("/chunk");
       const int k = std::atoi(n.name.c_str() + at + 6);
       if (parts > 0 && w.steps > 0)

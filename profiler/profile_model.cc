@@ -31,25 +31,23 @@ Shape shape_from(const Tensor& t) {
   return Shape(std::move(dims));
 }
 
-// Every value of the main graph after one run: constants, inputs and each node's outputs.
-Result<std::vector<Tensor>> reference_run(const Graph& g, const Device& device, const std::vector<Tensor>& inputs) {
-  TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+// Every value of the main graph after one run on `executor`'s device: constants, inputs and each node's
+// outputs. `inputs` has one tensor per graph input (checked by the caller).
+Result<std::vector<Tensor>> reference_run(const Graph& g, const GraphExecutor& executor, const Device& device,
+                                          const std::vector<Tensor>& inputs) {
   device.bind_thread();
   std::vector<Tensor> values(g.num_values());
   for (std::size_t v = 0; v < g.num_values(); ++v)
     if (g.values()[v].data) values[v] = Tensor::from_constant(g.values()[v].data);
-  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
-  for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
-    if (inputs[i].defined()) {
-      feeds[i] = &inputs[i];
-      values[static_cast<std::size_t>(g.inputs()[i])] = inputs[i];
-    }
+  const std::vector<const Tensor*> feeds = pointers_to(inputs);
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    if (inputs[i].defined()) values[static_cast<std::size_t>(g.inputs()[i])] = inputs[i];
   const NodeObserver keep = [&](const NodeEvent& e) {
     const Node& n = g.node(e.node);
     for (std::size_t k = 0; k < n.outputs.size(); ++k)
       if (n.outputs[k] != kNoValue) values[static_cast<std::size_t>(n.outputs[k])] = e.outputs[k];
   };
-  TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &keep).status());
+  TANDEM_RETURN_IF_ERROR(executor.run(feeds, {}, &keep).status());
   return values;
 }
 
@@ -107,27 +105,24 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
 
 // Each node's times inside whole runs of `g` on `device`: repetitions of the whole run until its median is
 // stable, recording every node's duration in every run.
-Result<std::vector<Timing>> in_run_timings(const Graph& g, const Device& device, const std::vector<Tensor>& inputs,
-                                           const TimingOptions& timing) {
-  TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
+Result<std::vector<Timing>> in_run_timings(const Graph& g, const GraphExecutor& executor, const Device& device,
+                                           const std::vector<Tensor>& inputs, const TimingOptions& timing) {
   device.bind_thread();
-  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
-  for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
-    if (inputs[i].defined()) feeds[i] = &inputs[i];
+  const std::vector<const Tensor*> feeds = pointers_to(inputs);
   std::vector<std::vector<double>> samples(g.num_nodes());
   bool record = false;
   const NodeObserver observe = [&](const NodeEvent& e) {
     if (record)
       samples[static_cast<std::size_t>(e.node)].push_back(std::chrono::duration<double, std::micro>(e.end - e.start).count());
   };
-  for (int i = 0; i < timing.warmup; ++i) TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &observe).status());
+  for (int i = 0; i < timing.warmup; ++i) TANDEM_RETURN_IF_ERROR(executor.run(feeds, {}, &observe).status());
   record = true;
   TimingOptions whole = timing;
   whole.warmup = 0;
   whole.budget_ms = timing.budget_ms * 5;  // a run holds many nodes: a larger budget for the whole
   const auto one_run = [&]() -> Result<double> {
     const auto t0 = std::chrono::steady_clock::now();
-    TANDEM_RETURN_IF_ERROR(executor->run(feeds, {}, &observe).status());
+    TANDEM_RETURN_IF_ERROR(executor.run(feeds, {}, &observe).status());
     return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
   };
   TANDEM_RETURN_IF_ERROR(measure(one_run, whole).status());
@@ -203,7 +198,18 @@ Result<Profile> profile_model(const ProfileRequest& r) {
   }
 
   report("reference run", 0, 1, "");
-  auto values = reference_run(g, *r.devices.front().device, r.inputs);
+  // One executor per measured device that runs the whole graph, compiled once: the reference run and the
+  // in-run timings share it.
+  std::vector<std::shared_ptr<const GraphExecutor>> executors(r.devices.size());
+  auto executor_for = [&](std::size_t d) -> Result<std::shared_ptr<const GraphExecutor>> {
+    if (!executors[d]) {
+      TANDEM_ASSIGN_OR_RETURN(executors[d], GraphExecutor::compile(g, *r.devices[d].device));
+    }
+    return executors[d];
+  };
+  auto front = executor_for(0);
+  auto values = front ? reference_run(g, **front, *r.devices.front().device, r.inputs)
+                      : Result<std::vector<Tensor>>(front.status());
   if (!values) return Status::error("profiler: reference run on " + r.devices.front().key + ": " +
                                     values.status().message());
   report("reference run", 1, 1, "");
@@ -235,13 +241,14 @@ Result<Profile> profile_model(const ProfileRequest& r) {
     }
   }
 
-  for (const MeasuredDevice& d : r.devices) {
-    if (!r.time_in_runs) break;
+  for (std::size_t di = 0; di < r.devices.size() && r.time_in_runs; ++di) {
+    const MeasuredDevice& d = r.devices[di];
     bool runs_all = true;
     for (const NodeProfile& np : p.nodes) runs_all = runs_all && np.devices.at(d.key).supported;
     if (!runs_all) continue;
     report("whole runs", 0, 1, d.key);
-    auto t = in_run_timings(g, *d.device, r.inputs, r.timing);
+    auto ex = executor_for(di);
+    auto t = ex ? in_run_timings(g, **ex, *d.device, r.inputs, r.timing) : Result<std::vector<Timing>>(ex.status());
     if (!t) return Status::error("profiler: whole runs on " + d.key + ": " + t.status().message());
     for (NodeProfile& np : p.nodes) {
       const Timing& nt = (*t)[static_cast<std::size_t>(np.index)];

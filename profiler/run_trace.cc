@@ -8,9 +8,8 @@ Result<std::vector<TraceEvent>> trace_run(const Graph& g, const Device& device, 
                                           const std::string& lane) {
   TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(g, device));
   device.bind_thread();
-  std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
-  for (std::size_t i = 0; i < inputs.size() && i < feeds.size(); ++i)
-    if (inputs[i].defined()) feeds[i] = &inputs[i];
+  std::vector<const Tensor*> feeds = pointers_to(inputs);
+  feeds.resize(g.inputs().size(), nullptr);
   std::vector<TraceEvent> events;
   const auto origin = std::chrono::steady_clock::now();
   const NodeObserver record = [&](const NodeEvent& e) {

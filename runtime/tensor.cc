@@ -117,4 +117,11 @@ double element_as_double(const Tensor& t, int64_t i) {
 
 std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + " " + shape_string(shape_); }
 
+std::vector<const Tensor*> pointers_to(const std::vector<Tensor>& tensors) {
+  std::vector<const Tensor*> out;
+  out.reserve(tensors.size());
+  for (const Tensor& t : tensors) out.push_back(t.defined() ? &t : nullptr);
+  return out;
+}
+
 }  // namespace tandem

@@ -78,6 +78,10 @@ class Tensor {
 // For reporting and comparing values, not for kernels' inner loops.
 double element_as_double(const Tensor& t, int64_t i);
 
+// One pointer per tensor, nullptr for an undefined one: how executors take inputs (nullptr = the input's
+// default) from a vector of tensors.
+std::vector<const Tensor*> pointers_to(const std::vector<Tensor>& tensors);
+
 // Element count of a shape (1 for a scalar). Shapes reaching here were validated, so no overflow check.
 int64_t shape_numel(const std::vector<int64_t>& shape);
 std::string shape_string(const std::vector<int64_t>& shape);  // "[2,3]"

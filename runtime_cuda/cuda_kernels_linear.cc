@@ -29,8 +29,8 @@ class GemmKernel final : public CudaKernel {
  public:
   GemmKernel(const CudaDevice& d, const Node& n)
       : CudaKernel(d),
-        alpha_(n.attribute("alpha") ? n.attribute("alpha")->f : 1.0f),
-        beta_(n.attribute("beta") ? n.attribute("beta")->f : 1.0f),
+        alpha_(n.attribute_float("alpha", 1.0f)),
+        beta_(n.attribute_float("beta", 1.0f)),
         trans_a_(n.attribute_int("transA", 0) != 0),
         trans_b_(n.attribute_int("transB", 0) != 0) {}
 

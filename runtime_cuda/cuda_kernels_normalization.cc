@@ -47,7 +47,7 @@ class LayerNormKernel final : public CudaKernel {
  public:
   LayerNormKernel(const CudaDevice& d, const Node& n)
       : CudaKernel(d), axis_(n.attribute_int("axis", -1)),
-        epsilon_(n.attribute("epsilon") ? n.attribute("epsilon")->f : 1e-5f) {}
+        epsilon_(n.attribute_float("epsilon", 1e-5f)) {}
 
  private:
   Status compute(CudaRun& r) const override {

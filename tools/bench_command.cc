@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <tandem/tandem.h>
 
+#include "profiler/timing.h"
 #include "session/model_impl.h"
 #include "session/session_impl.h"
 #include "tools/cli_common.h"
@@ -23,12 +24,6 @@ struct BenchArgs {
   bool as_json = false;
 };
 
-double percentile(std::vector<double> sorted, double p) {
-  const double at = p * static_cast<double>(sorted.size() - 1);
-  const auto lo = static_cast<std::size_t>(at);
-  const std::size_t hi = std::min(lo + 1, sorted.size() - 1);
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - static_cast<double>(lo));
-}
 
 int run(const BenchArgs& args) {
   SessionOptions options;
@@ -59,7 +54,8 @@ int run(const BenchArgs& args) {
   }
   if (tty) std::cerr << "\n";
   std::sort(us.begin(), us.end());
-  const double median = percentile(us, 0.5), p90 = percentile(us, 0.9), p99 = percentile(us, 0.99);
+  const double median = profiler::percentile(us, 0.5), p90 = profiler::percentile(us, 0.9),
+               p99 = profiler::percentile(us, 0.99);
   if (args.as_json) {
     nlohmann::json j = {{"model", args.model}, {"runs", args.runs}, {"warmup", args.warmup},
                         {"threads", args.threads}, {"median_us", median}, {"p90_us", p90}, {"p99_us", p99},

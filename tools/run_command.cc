@@ -11,6 +11,7 @@
 
 #include <tandem/tandem.h>
 
+#include "profiler/timing.h"
 #include "session/model_impl.h"
 #include "session/input_validation.h"
 #include "session/session_impl.h"
@@ -111,7 +112,7 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
     for (std::size_t d = 0; d < peaks.size(); ++d) peaks[d] = std::max(peaks[d], stats.devices[d].peak_bytes);
   }
   std::sort(ms.begin(), ms.end());
-  const double median = ms.size() % 2 ? ms[ms.size() / 2] : (ms[ms.size() / 2 - 1] + ms[ms.size() / 2]) / 2;
+  const double median = profiler::percentile(ms, 0.5);
   const partition::Plan& plan = *impl.plan;
   std::cout << std::fixed << std::setprecision(3) << "plan   "
             << (args.plan.empty() ? "made by the session" : args.plan) << " (" << plan.algorithm << ", "

@@ -4,19 +4,12 @@ namespace tandem::cpu {
 
 bool has_attr(const Node& n, const std::string& name) { return n.attribute(name) != nullptr; }
 
-int64_t attr_int(const Node& n, const std::string& name, int64_t fallback) {
-  const Attribute* a = n.attribute(name);
-  return a && a->kind == Attribute::Kind::kInt ? a->i : fallback;
-}
+int64_t attr_int(const Node& n, const std::string& name, int64_t fallback) { return n.attribute_int(name, fallback); }
 
-float attr_float(const Node& n, const std::string& name, float fallback) {
-  const Attribute* a = n.attribute(name);
-  return a && a->kind == Attribute::Kind::kFloat ? a->f : fallback;
-}
+float attr_float(const Node& n, const std::string& name, float fallback) { return n.attribute_float(name, fallback); }
 
 std::string attr_string(const Node& n, const std::string& name, const std::string& fallback) {
-  const Attribute* a = n.attribute(name);
-  return a && a->kind == Attribute::Kind::kString ? a->s : fallback;
+  return n.attribute_string(name, fallback);
 }
 
 std::vector<int64_t> attr_ints(const Node& n, const std::string& name, std::vector<int64_t> fallback) {

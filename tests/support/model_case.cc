@@ -13,11 +13,7 @@ namespace fs = std::filesystem;
 
 const Graph& ModelCase::graph() const { return *model.impl().ir.graph; }
 
-std::vector<const Tensor*> ModelCase::feeds() const {
-  std::vector<const Tensor*> f;
-  for (const Tensor& t : inputs) f.push_back(t.defined() ? &t : nullptr);
-  return f;
-}
+std::vector<const Tensor*> ModelCase::feeds() const { return pointers_to(inputs); }
 
 ModelCase load_model_case(const std::string& dir) {
   ModelCase c{dir, Model::load(source_path(dir + "/model.onnx")), {}};

@@ -35,21 +35,30 @@ class Device {
   // memory. The executors pass it into every KernelContext of this device's nodes.
   virtual const OutputAllocator* output_allocator() const { return nullptr; }
 
+  // Devices of one memory space read each other's tensors in place (two CPU devices: host memory, space
+  // 0); a device of another space (a GPU: its own memory) reads them through a copy. The static memory
+  // plan (graph/memory_plan.h) follows the same rule.
+  virtual int memory_space() const { return 0; }
+
   // Cross-device hand-off: `t` was produced on `from` (nullptr: the caller's host memory, i.e. a graph
   // input) and a node of this device is about to read it. Returns a tensor this device's kernels can read.
   // Called on this device's thread, once per value and run, after `t`'s producer has finished.
-  //  - Two CPU devices share host memory, so a CPU returns `t` itself (shared storage, no copy).
+  //  - Devices of one memory space share: the result is `t` itself (shared storage, no copy).
   //  - A CUDA device enqueues an asynchronous copy through pinned staging on its copy stream, ordered
   //    after the producer's work (an event) and before its own later work (its compute stream waits on an
   //    event), and returns at once: the copy overlaps compute on both sides. When this device is the host
   //    and `from` a GPU, it returns once the copy has landed, since CPU kernels cannot wait on an event.
-  // The default (host memory) shares a host tensor, and fetches one in another device's memory through
-  // that device's to_host.
-  virtual Result<Tensor> receive(const Tensor& t, const Device* from) const {
-    if (t.device() == DeviceKind::kCpu) return t;
-    if (!from)
-      return Status::error("device '" + name() + "' cannot read a tensor in device memory from the caller");
-    return from->to_host(t);
+  // `into`, when not nullptr, is where a copy should go: a tensor of t's type and shape in this device's
+  // memory (a slot of the run's memory plan); a device that copies uses it rather than allocating.
+  // The default (host memory) shares a tensor of its own space, and fetches one of another space through
+  // its device's to_host.
+  virtual Result<Tensor> receive(const Tensor& t, const Device* from, const Tensor* into) const {
+    (void)into;
+    const int source_space = from ? from->memory_space() : 0;
+    if (source_space == memory_space() && t.device() == DeviceKind::kCpu) return t;
+    if (memory_space() == 0 && from) return from->to_host(t);
+    return Status::error("device '" + name() + "' cannot read " + t.describe() + " from " +
+                         (from ? "device '" + from->name() + "'" : std::string("the caller")));
   }
 
   // A host copy of `t`, a tensor this device produced; returns once the data is on the host (after the

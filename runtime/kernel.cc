@@ -10,16 +10,21 @@ bool KernelContext::wants_output(std::size_t i) const {
 }
 
 Tensor& KernelContext::allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape) {
-  if (!allocator_) {
-    outputs_[i] = Tensor::empty(dtype, std::move(shape));
-    return outputs_[i];
-  }
   auto r = try_allocate_output(i, dtype, std::move(shape));
   if (!r) throw std::runtime_error(r.status().message());
   return **r;
 }
 
 Result<Tensor*> KernelContext::try_allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape) {
+  mark_allocated(i, true);
+  if (planned_ && i < planned_->offset.size() && planned_->offset[i] >= 0) {
+    const int64_t need = shape_numel(shape) * static_cast<int64_t>(dtype_size(dtype));
+    if (need == planned_->bytes[i]) {
+      outputs_[i] = planned_->arena->view(static_cast<std::size_t>(planned_->offset[i]), dtype, std::move(shape));
+      return &outputs_[i];
+    }
+    ++planned_misses_;
+  }
   if (!allocator_) {
     outputs_[i] = Tensor::empty(dtype, std::move(shape));
     return &outputs_[i];
@@ -30,7 +35,15 @@ Result<Tensor*> KernelContext::try_allocate_output(std::size_t i, DType dtype, s
   return &outputs_[i];
 }
 
-void KernelContext::set_output(std::size_t i, Tensor t) { outputs_[i] = std::move(t); }
+void KernelContext::set_output(std::size_t i, Tensor t) {
+  mark_allocated(i, false);
+  outputs_[i] = std::move(t);
+}
+
+void KernelContext::mark_allocated(std::size_t i, bool yes) {
+  if (allocated_.size() <= i) allocated_.resize(outputs_.size() > i ? outputs_.size() : i + 1, 0);
+  allocated_[i] = yes ? 1 : 0;
+}
 
 Status KernelContext::error(const std::string& reason) const {
   return Status::error("node " + node().label(node_id_) + ": " + reason);

@@ -33,6 +33,15 @@ class OutputAllocator {
   virtual Result<Tensor> allocate(DType dtype, std::vector<int64_t> shape) const = 0;
 };
 
+// Where a static memory plan puts a node's outputs: byte offsets in the arena of the node's device for
+// this run (runtime/plan_executor.h). allocate_output takes output i from there when the plan has a slot
+// of exactly its size, and from the allocator otherwise.
+struct PlannedOutputs {
+  const Tensor* arena = nullptr;
+  std::span<const int64_t> offset;  // by output index: -1 when not planned
+  std::span<const int64_t> bytes;   // by output index: the size the plan made room for
+};
+
 class KernelContext {
  public:
   KernelContext(const Graph& graph, NodeId node_id, std::span<const Tensor* const> inputs,
@@ -64,6 +73,12 @@ class KernelContext {
   // Sets output i to an existing tensor (e.g. a reshaped input: no copy).
   void set_output(std::size_t i, Tensor t);
 
+  void set_planned_outputs(const PlannedOutputs* planned) { planned_ = planned; }
+  // Whether output i was made by allocate_output (rather than set to an existing tensor).
+  bool allocated(std::size_t i) const { return i < allocated_.size() && allocated_[i]; }
+  // Outputs the plan had a slot for but which asked for another size (a data-dependent shape).
+  int planned_misses() const { return planned_misses_; }
+
   // "node 'n' (Op): " + reason, as every kernel error should read.
   Status error(const std::string& reason) const;
 
@@ -80,6 +95,10 @@ class KernelContext {
   std::vector<Tensor>& outputs_;
   const OutputAllocator* allocator_ = nullptr;
   std::size_t workspace_bytes_ = 0;
+  const PlannedOutputs* planned_ = nullptr;
+  std::vector<uint8_t> allocated_;  // by output index
+  int planned_misses_ = 0;
+  void mark_allocated(std::size_t i, bool yes);
 };
 
 class Kernel {

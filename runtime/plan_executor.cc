@@ -5,7 +5,10 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <sstream>
 #include <unordered_map>
+
+#include "graph/memory_plan.h"
 
 namespace tandem {
 namespace {
@@ -56,7 +59,8 @@ struct PlanExecutor::RunState {
         uses(new std::atomic<int>[ex.graph_.num_values()]),
         done(new std::atomic<uint8_t>[ex.graph_.num_nodes()]),
         memory(new MemoryTally[num_devices]),
-        stats(num_devices) {
+        stats(num_devices),
+        arena(num_devices) {
     for (std::size_t v = 0; v < ex.uses_.size(); ++v) uses[v].store(ex.uses_[v], std::memory_order_relaxed);
     for (std::size_t n = 0; n < ex.graph_.num_nodes(); ++n) done[n].store(0, std::memory_order_relaxed);
     for (std::size_t s = 0; s < ex.slots_.size(); ++s) slot_uses[s] = ex.slots_[s].uses;
@@ -72,6 +76,10 @@ struct PlanExecutor::RunState {
   std::vector<const void*> caller_storage;        // inputs' buffers: the caller's, not the run's
   std::unique_ptr<MemoryTally[]> memory;          // by device
   std::vector<DeviceRunStats> stats;              // by device, each written by its device's thread
+  std::shared_ptr<const MemoryPlan> plan;         // the static memory plan for these shapes, if made yet
+  std::vector<Tensor> arena;                      // by device, with a plan; each set by its device's thread
+  bool recording = false;                         // no plan yet: record what the run allocates
+  std::vector<Recorded> recorded;                 // by ValueId, each written by its producer's thread
 
   std::mutex mu;
   std::condition_variable cv;
@@ -103,7 +111,8 @@ struct PlanExecutor::RunState {
 };
 
 Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g, std::vector<const Device*> devices,
-                                                                   Placement placement) {
+                                                                   Placement placement,
+                                                                   PlanCompileOptions options) {
   if (devices.empty()) return Status::error("plan executor: no devices");
   std::vector<std::string> names;
   for (const Device* dev : devices) names.push_back(dev->name());
@@ -111,6 +120,7 @@ Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g
   placement.order.resize(devices.size());
 
   std::shared_ptr<PlanExecutor> ex(new PlanExecutor(g));
+  ex->static_memory_ = options.static_memory;
   ex->devices_ = std::move(devices);
   ex->placement_ = std::move(placement);
   const std::size_t num_devices = ex->devices_.size();
@@ -163,7 +173,7 @@ Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g
     int& slot = slot_of[d][vi];
     if (slot < 0) {
       slot = static_cast<int>(ex->slots_.size());
-      ex->slots_.push_back(Slot{v, from, 0});
+      ex->slots_.push_back(Slot{v, from, static_cast<int>(d), 0});
       if (from >= 0) ++ex->uses_[vi];  // the receiving device holds the producer's tensor until it is done
     }
     ++ex->slots_[static_cast<std::size_t>(slot)].uses;
@@ -214,6 +224,22 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
     else return Status::error("graph input '" + g.value(g.inputs()[i]).name + "' was not given");
     if (rs.base[v]->storage()) rs.caller_storage.push_back(rs.base[v]->storage());
   }
+  std::string key;
+  if (static_memory_) {
+    std::vector<const Tensor*> given;
+    for (ValueId v : g.inputs()) given.push_back(rs.base[static_cast<std::size_t>(v)]);
+    key = shape_key(given);
+    {
+      std::lock_guard<std::mutex> lock(plans_mu_);
+      if (auto it = plans_.find(key); it != plans_.end()) rs.plan = it->second;
+    }
+    if (!rs.plan) {
+      rs.recording = true;
+      rs.recorded.resize(g.num_values());
+      for (ValueId v : g.inputs()) rs.recorded[static_cast<std::size_t>(v)].bytes =
+          static_cast<int64_t>(rs.base[static_cast<std::size_t>(v)]->nbytes());
+    }
+  }
 
   {
     std::lock_guard<std::mutex> lock(rs.mu);
@@ -245,18 +271,28 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
                       : constants_[vi].defined()                           ? &constants_[vi]
                                                                            : nullptr;
     if (!t) return Status::error("graph output '" + g.value(v).name + "' was not computed");
-    if (t->device() == DeviceKind::kCpu) {
+    const int producer = producer_device_[vi];
+    if (t->device() == DeviceKind::kCpu &&
+        (producer < 0 || devices_[static_cast<std::size_t>(producer)]->memory_space() == 0)) {
       result.push_back(*t);
       continue;
     }
     // Outputs left in a device's memory come back to the host: the caller reads them there.
-    auto host = devices_[static_cast<std::size_t>(producer_device_[vi])]->to_host(*t);
+    auto host = devices_[static_cast<std::size_t>(producer)]->to_host(*t);
     if (!host) return Status::error("graph output '" + g.value(v).name + "': " + host.status().message());
     result.push_back(std::move(host).value());
   }
+  if (rs.recording) {
+    auto plan = make_memory_plan(rs.recorded);
+    std::lock_guard<std::mutex> lock(plans_mu_);
+    if (plans_.size() < 64) plans_.emplace(key, std::move(plan));  // bounded: shapes a server sees are few
+  }
   if (options.stats) {
     options.stats->devices = rs.stats;
-    for (std::size_t d = 0; d < num_devices; ++d) options.stats->devices[d].peak_bytes = rs.memory[d].peak();
+    for (std::size_t d = 0; d < num_devices; ++d) {
+      options.stats->devices[d].peak_bytes = rs.memory[d].peak();
+      options.stats->devices[d].arena_bytes = rs.plan ? rs.plan->arena_bytes[d] : 0;
+    }
   }
   return result;
 }
@@ -264,7 +300,22 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
 void PlanExecutor::run_device(RunState& rs, std::size_t d, const PlanRunOptions& options) const {
   try {
     devices_[d]->bind_thread();
-    run_steps(rs, d, options);
+    Status arena_ok;
+    if (rs.plan && rs.plan->arena_bytes[d] > 0) {
+      // On the device's own thread: a GPU allocates on the thread's stream.
+      const int64_t bytes = rs.plan->arena_bytes[d];
+      const OutputAllocator* a = devices_[d]->output_allocator();
+      Result<Tensor> r = a ? a->allocate(DType::kUInt8, {bytes}) : Result<Tensor>(Tensor::empty(DType::kUInt8, {bytes}));
+      if (r) {
+        rs.arena[d] = std::move(r).value();
+        rs.charge(d, rs.arena[d]);
+      } else {
+        arena_ok = Status::error("device '" + devices_[d]->name() + "': the run's memory arena (" +
+                                 std::to_string(bytes) + " bytes): " + r.status().message());
+      }
+    }
+    if (arena_ok.is_ok()) run_steps(rs, d, options);
+    else rs.fail(std::move(arena_ok));
     // Whether or not the list ran to the end: work the device queued must be done before run() returns.
     if (Status s = devices_[d]->finish_run(); !s.is_ok())
       rs.fail(Status::error("device '" + devices_[d]->name() + "': " + s.message()));
@@ -311,6 +362,12 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
 
   std::vector<Tensor> outs(n.outputs.size());
   KernelContext ctx(g, st.id, in_ptrs, implicit_ptrs, outs, devices_[d]->output_allocator());
+  PlannedOutputs planned;
+  if (rs.plan && rs.arena[d].defined()) {
+    const auto id = static_cast<std::size_t>(st.id);
+    planned = PlannedOutputs{&rs.arena[d], rs.plan->offset[id], rs.plan->bytes[id]};
+    ctx.set_planned_outputs(&planned);
+  }
   Status s;
   const auto start = options.on_node ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   try {
@@ -319,6 +376,7 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
     s = ctx.error(std::string("failed: ") + e.what());
   }
   TANDEM_RETURN_IF_ERROR(s);
+  TANDEM_RETURN_IF_ERROR(check_outputs(rs, d, st, in_ptrs, implicit_ptrs, outs, ctx));
   if (options.on_node)
     (*options.on_node)(NodeEvent{st.id, start, std::chrono::steady_clock::now(), outs, in_ptrs, implicit_ptrs});
   ++rs.stats[d].nodes;
@@ -361,8 +419,13 @@ Result<const Tensor*> PlanExecutor::resolve(RunState& rs, std::size_t d, const S
   const auto v = static_cast<std::size_t>(slot.value);
   const Tensor& from = slot.from >= 0 ? rs.owned[v] : *rs.base[v];
   const Device* from_device = slot.from >= 0 ? devices_[static_cast<std::size_t>(slot.from)] : nullptr;
+  // The plan's slot for a copy, when this device copies what it receives (another memory space).
+  Tensor into;
+  if (rs.plan && rs.arena[d].defined() && rs.plan->received_offset[slot_index] >= 0 &&
+      static_cast<int64_t>(from.nbytes()) == rs.plan->received_bytes[slot_index])
+    into = rs.arena[d].view(static_cast<std::size_t>(rs.plan->received_offset[slot_index]), from.dtype(), from.shape());
   const auto start = std::chrono::steady_clock::now();
-  auto r = devices_[d]->receive(from, from_device);
+  auto r = devices_[d]->receive(from, from_device, into.defined() ? &into : nullptr);
   if (!r) return Status::error("value '" + graph_.value(slot.value).name + "': " + r.status().message());
   got = std::move(r).value();
   const bool shared = got.storage() == from.storage() && got.raw() == from.raw();
@@ -397,6 +460,140 @@ void PlanExecutor::drop_value(RunState& rs, ValueId v) const {
   if (uses_[vi] > 0 && rs.uses[vi].fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   rs.release(static_cast<std::size_t>(producer_device_[vi]), rs.owned[vi]);
   rs.owned[vi] = Tensor();
+}
+
+}  // namespace tandem
+
+namespace tandem {
+
+std::string PlanExecutor::shape_key(std::span<const Tensor* const> inputs) {
+  std::ostringstream key;
+  for (const Tensor* t : inputs) {
+    key << static_cast<int>(t ? t->dtype() : DType::kUndefined);
+    if (t)
+      for (int64_t d : t->shape()) key << ',' << d;
+    key << ';';
+  }
+  return key.str();
+}
+
+std::vector<int64_t> PlanExecutor::planned_arena_bytes(std::span<const Tensor* const> inputs) const {
+  std::vector<const Tensor*> given;
+  for (std::size_t i = 0; i < graph_.inputs().size(); ++i) {
+    const auto v = static_cast<std::size_t>(graph_.inputs()[i]);
+    given.push_back(i < inputs.size() && inputs[i] ? inputs[i] : constants_[v].defined() ? &constants_[v] : nullptr);
+  }
+  std::lock_guard<std::mutex> lock(plans_mu_);
+  auto it = plans_.find(shape_key(given));
+  return it == plans_.end() ? std::vector<int64_t>{} : it->second->arena_bytes;
+}
+
+// Records what the kernel made (first run with these shapes), or, in a planned run, makes sure no output
+// views the run's arenas where the plan did not expect it: such a view would outlive the bytes the plan
+// gave its storage (a data-dependent kernel that viewed an input in the recorded run but not now, say).
+Status PlanExecutor::check_outputs(RunState& rs, std::size_t d, const Step& st, std::span<const Tensor* const> ins,
+                                   std::span<const Tensor* const> implicit_ins, std::vector<Tensor>& outs,
+                                   const KernelContext& ctx) const {
+  const Node& n = graph_.node(st.id);
+  rs.stats[d].plan_misses += ctx.planned_misses();
+  // The input value whose tensor has storage `s`, or kNoValue.
+  auto input_with_storage = [&](const void* s) {
+    for (std::size_t j = 0; j < ins.size(); ++j)
+      if (ins[j] && ins[j]->storage() == s) return n.inputs[j];
+    for (std::size_t j = 0; j < implicit_ins.size(); ++j)
+      if (implicit_ins[j] && implicit_ins[j]->storage() == s) return n.implicit_inputs[j];
+    return kNoValue;
+  };
+  for (std::size_t k = 0; k < n.outputs.size() && k < outs.size(); ++k) {
+    const ValueId v = n.outputs[k];
+    if (v == kNoValue || !outs[k].defined()) continue;
+    const void* storage = outs[k].storage();
+    if (rs.recording) {
+      Recorded& r = rs.recorded[static_cast<std::size_t>(v)];
+      r.bytes = static_cast<int64_t>(outs[k].nbytes());
+      r.allocated = ctx.allocated(k);
+      r.view_of = !r.allocated && storage ? input_with_storage(storage) : kNoValue;
+      continue;
+    }
+    if (!rs.plan || ctx.allocated(k) || !storage) continue;
+    bool in_arena = false;
+    for (const Tensor& a : rs.arena) in_arena = in_arena || (a.defined() && a.storage() == storage);
+    if (!in_arena) continue;
+    // Planned buffers share their arena's storage, so a view is told by its bytes: within the input's.
+    const ValueId expected = rs.plan->view_of[static_cast<std::size_t>(v)];
+    const Tensor* viewed = nullptr;
+    for (std::size_t j = 0; j < ins.size(); ++j)
+      if (ins[j] && n.inputs[j] == expected) viewed = ins[j];
+    for (std::size_t j = 0; j < implicit_ins.size(); ++j)
+      if (implicit_ins[j] && n.implicit_inputs[j] == expected) viewed = implicit_ins[j];
+    const auto* begin = static_cast<const std::byte*>(outs[k].raw());
+    if (viewed && viewed->storage() == storage && begin >= static_cast<const std::byte*>(viewed->raw()) &&
+        begin + outs[k].nbytes() <= static_cast<const std::byte*>(viewed->raw()) + viewed->nbytes())
+      continue;
+    ++rs.stats[d].plan_misses;
+    if (outs[k].device() != DeviceKind::kCpu)
+      return Status::error("node " + n.label(st.id) + ": output " + std::to_string(k) +
+                           " views memory the run's memory plan gave to another value");
+    outs[k] = outs[k].clone();
+  }
+  return Status::ok();
+}
+
+std::shared_ptr<const PlanExecutor::MemoryPlan> PlanExecutor::make_memory_plan(
+    const std::vector<Recorded>& recorded) const {
+  const Graph& g = graph_;
+  const std::size_t num_devices = devices_.size();
+  MemoryPlanInput in;
+  in.device = placement_.device;
+  for (const auto& order : placement_.order) in.order.emplace_back(order.begin(), order.end());
+  for (const Device* dev : devices_) in.memory_space.push_back(dev->memory_space());
+  in.items.resize(g.num_values());
+  for (std::size_t v = 0; v < g.num_values(); ++v) {
+    const Value& val = g.values()[v];
+    auto& item = in.items[v];
+    item.bytes = recorded[v].bytes;
+    if (val.kind == ValueKind::kNodeOutput) {
+      item.producer = val.producer;
+      item.view_of = recorded[v].view_of;
+      item.unplanned = !recorded[v].allocated && item.view_of == kNoValue;
+    } else {
+      item.unplanned = val.kind != ValueKind::kGraphInput;
+    }
+  }
+  for (ValueId v : g.outputs()) in.items[static_cast<std::size_t>(v)].graph_output = true;
+  for (std::size_t d = 0; d < num_devices; ++d)
+    for (const Step& st : steps_[d])
+      for (const auto* sources : {&st.inputs, &st.implicit_inputs})
+        for (const Source& src : *sources) {
+          const ValueId v = src.kind == SourceKind::kOwned      ? src.index
+                            : src.kind == SourceKind::kReceived ? slots_[static_cast<std::size_t>(src.index)].value
+                                                                : kNoValue;
+          if (v == kNoValue) continue;
+          auto& readers = in.items[static_cast<std::size_t>(v)].readers;
+          if (readers.empty() || readers.back() != st.id) readers.push_back(st.id);
+        }
+
+  const std::vector<DeviceMemoryPlan> plans = plan_memory(in);
+  auto plan = std::make_shared<MemoryPlan>();
+  for (const auto& p : plans) plan->arena_bytes.push_back(p.arena_bytes);
+  plan->offset.resize(g.num_nodes());
+  plan->bytes.resize(g.num_nodes());
+  for (std::size_t id = 0; id < g.num_nodes(); ++id) {
+    const auto& outputs = g.nodes()[id].outputs;
+    const auto& p = plans[static_cast<std::size_t>(placement_.device[id])];
+    for (ValueId v : outputs) {
+      const auto vi = static_cast<std::size_t>(v);
+      plan->offset[id].push_back(v == kNoValue ? -1 : p.produced_offset[vi]);
+      plan->bytes[id].push_back(v == kNoValue ? 0 : in.items[vi].bytes);
+    }
+  }
+  for (const Slot& slot : slots_) {
+    const auto vi = static_cast<std::size_t>(slot.value);
+    plan->received_offset.push_back(plans[static_cast<std::size_t>(slot.to)].received_offset[vi]);
+    plan->received_bytes.push_back(in.items[vi].bytes);
+  }
+  for (const Recorded& r : recorded) plan->view_of.push_back(r.view_of);
+  return plan;
 }
 
 }  // namespace tandem

@@ -14,10 +14,15 @@
 //  3. A value crossing devices goes through the reading device's Device::receive, once per value, device
 //     and run (graph inputs too: they live in the caller's host memory); for two CPUs that shares the
 //     storage, for a GPU it is an asynchronous copy (see runtime/device.h).
-//  4. Values are freed after their last reader on any device (an atomic use count per value and run); a
-//     received copy after the last reader on its device. Each device tallies the bytes of live activation
-//     storage it holds (each buffer counted once, however many values alias it; constants, graph inputs
-//     and wrapped buffers not at all), and reports its peak in PlanRunStats.
+//  4. Memory. The first run with given input shapes records every value's size and which outputs are
+//     views of an input; from then on, runs with those shapes follow a static memory plan
+//     (graph/memory_plan.h): each device allocates one arena at the start of the run and its kernels'
+//     outputs (and a GPU's copies of what it receives) are placed at planned offsets, buffers whose
+//     lifetimes do not overlap sharing bytes. What the plan did not foresee (a data-dependent size, the
+//     graph outputs handed to the caller) is allocated as the run goes. Values are released after their
+//     last reader on any device (an atomic use count per value and run). Each device tallies the bytes
+//     of live activation storage it holds (each buffer counted once, however many values alias it: the
+//     arena once; constants, graph inputs and wrapped buffers not at all), and reports its peak.
 //  5. After its last node each device thread calls Device::finish_run (a GPU waits for the work it queued),
 //     and outputs left in a device's memory come back to the host through Device::to_host.
 //  6. The first failing node stops the run: its Status is recorded, every waiting device wakes and stops
@@ -28,7 +33,10 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -56,11 +64,18 @@ using CopyObserver = std::function<void(const CopyEvent&)>;
 struct DeviceRunStats {
   int64_t nodes = 0;
   int64_t peak_bytes = 0;      // peak of the live activation storage the device held during the run
+  int64_t arena_bytes = 0;     // its static memory plan's arena; 0 when the run had no plan (first shapes)
+  int64_t plan_misses = 0;     // outputs the plan had a slot for that came out another size or shape
   int64_t received = 0;        // values received from other devices or the caller
   int64_t copied_bytes = 0;    // bytes of those that were copied rather than shared
 };
 struct PlanRunStats {
   std::vector<DeviceRunStats> devices;  // by device index
+};
+
+struct PlanCompileOptions {
+  // Runs with input shapes seen before use a static memory plan (see above); false: allocate as they go.
+  bool static_memory = true;
 };
 
 struct PlanRunOptions {
@@ -77,7 +92,8 @@ class PlanExecutor {
   // each node's device supports it, and creates every kernel on its node's device (nested bodies are
   // compiled for the same device by their owning kernels, and run on that device's thread).
   static Result<std::shared_ptr<const PlanExecutor>> compile(const Graph& g, std::vector<const Device*> devices,
-                                                             Placement placement);
+                                                             Placement placement,
+                                                             PlanCompileOptions options = {});
 
   // `inputs`: one per g.inputs(), nullptr to use an input's default. Returns one tensor per g.outputs(),
   // in host memory (an output a GPU produced is copied back through its device's to_host).
@@ -86,6 +102,10 @@ class PlanExecutor {
   const Graph& graph() const { return graph_; }
   const Placement& placement() const { return placement_; }
   const std::vector<const Device*>& devices() const { return devices_; }
+
+  // The arena bytes per device of the static memory plan for inputs of these types and shapes; empty until
+  // a run with them has recorded the sizes (or without static memory).
+  std::vector<int64_t> planned_arena_bytes(std::span<const Tensor* const> inputs) const;
 
  private:
   // Where a node's input comes from in a run.
@@ -104,7 +124,21 @@ class PlanExecutor {
   struct Slot {
     ValueId value = kNoValue;
     int from = -1;  // device index, -1 for a graph input
+    int to = -1;    // the receiving device
     int uses = 0;   // reads by nodes of the receiving device
+  };
+  // The static memory plan for one set of input shapes.
+  struct MemoryPlan {
+    std::vector<int64_t> arena_bytes;                   // by device
+    std::vector<std::vector<int64_t>> offset, bytes;    // by NodeId and output: -1 where not planned
+    std::vector<int64_t> received_offset, received_bytes;  // by slot
+    std::vector<ValueId> view_of;                       // by ValueId: the input it was recorded viewing
+  };
+  // What a recording run saw of a value.
+  struct Recorded {
+    int64_t bytes = 0;
+    ValueId view_of = kNoValue;
+    bool allocated = false;  // made by allocate_output
   };
   struct RunState;
 
@@ -113,6 +147,11 @@ class PlanExecutor {
   void run_steps(RunState& rs, std::size_t d, const PlanRunOptions& options) const;
   Status run_step(RunState& rs, std::size_t d, const Step& st, const PlanRunOptions& options) const;
   Result<const Tensor*> resolve(RunState& rs, std::size_t d, const Source& src, const PlanRunOptions& options) const;
+  Status check_outputs(RunState& rs, std::size_t d, const Step& st, std::span<const Tensor* const> ins,
+                       std::span<const Tensor* const> implicit_ins, std::vector<Tensor>& outs,
+                       const KernelContext& ctx) const;
+  std::shared_ptr<const MemoryPlan> make_memory_plan(const std::vector<Recorded>& recorded) const;
+  static std::string shape_key(std::span<const Tensor* const> inputs);
   void release_use(RunState& rs, std::size_t d, const Source& src) const;
   void drop_value(RunState& rs, ValueId v) const;
 
@@ -126,6 +165,9 @@ class PlanExecutor {
   std::vector<int> producer_device_;     // by ValueId: the device of its producer, -1 if not a node output
   std::vector<int> uses_;                // by ValueId: reads of a node output before it is freed; -1: never freed
   std::vector<std::unique_ptr<WorkerPool>> pools_;  // by device; [0] is empty (device 0 uses the caller)
+  bool static_memory_ = true;
+  mutable std::mutex plans_mu_;
+  mutable std::map<std::string, std::shared_ptr<const MemoryPlan>> plans_;  // by shape_key of the inputs
 };
 
 }  // namespace tandem

@@ -89,6 +89,18 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
   return t;
 }
 
+Tensor Tensor::view(std::size_t byte_offset, DType dtype, std::vector<int64_t> shape) const {
+  const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
+  if (byte_offset > nbytes() || bytes > nbytes() - byte_offset)
+    throw std::out_of_range("Tensor::view: " + std::to_string(bytes) + " bytes at offset " + std::to_string(byte_offset) +
+                            " do not fit in " + describe());
+  Tensor t = *this;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.data_ = static_cast<std::byte*>(data_) + byte_offset;
+  return t;
+}
+
 Tensor Tensor::clone() const {
   if (device_ != DeviceKind::kCpu) throw std::logic_error("Tensor::clone of a tensor in device memory");
   Tensor t = empty(dtype_, shape_);

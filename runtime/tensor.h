@@ -35,6 +35,10 @@ class Tensor {
   static Tensor from_constant(const TensorDataPtr& data);
   // Same storage, other dimensions (same element count): how Reshape, Squeeze, Flatten share memory.
   Tensor reshaped(std::vector<int64_t> shape) const;
+  // Elements inside this tensor's storage, `byte_offset` bytes in, with their own type and shape (how a
+  // memory plan places a run's buffers in one arena). Keeps the whole storage alive; the bytes must lie
+  // within this tensor's: throws std::out_of_range otherwise.
+  Tensor view(std::size_t byte_offset, DType dtype, std::vector<int64_t> shape) const;
 
   bool defined() const { return dtype_ != DType::kUndefined; }
   DType dtype() const { return dtype_; }

@@ -105,7 +105,7 @@ Result<Tensor> CudaDevice::upload_now(const Tensor& host, MemoryCategory categor
   return d;
 }
 
-Result<Tensor> CudaDevice::receive(const Tensor& t, const Device* from) const {
+Result<Tensor> CudaDevice::receive(const Tensor& t, const Device* from, const Tensor* into) const {
   const std::string source = from ? "device '" + from->name() + "'" : std::string("the caller");
   if (t.device() == DeviceKind::kCuda) {
     if (blocks_.block_of(t)) return t;  // already in this device's memory
@@ -114,8 +114,12 @@ Result<Tensor> CudaDevice::receive(const Tensor& t, const Device* from) const {
   if (t.dtype() == DType::kString || t.dtype() == DType::kUndefined)
     return Status::error("device '" + name_ + "' cannot hold a " + t.describe() + " tensor");
   TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
-  TANDEM_ASSIGN_OR_RETURN(Tensor d,
-                          blocks_.allocate(t.dtype(), t.shape(), MemoryCategory::kActivations, s->compute.get()));
+  Tensor d;
+  if (into && into->defined() && into->nbytes() == t.nbytes() && blocks_.block_of(*into)) {
+    d = into->view(0, t.dtype(), t.shape());  // the memory plan's slot in this run's arena
+  } else {
+    TANDEM_ASSIGN_OR_RETURN(d, blocks_.allocate(t.dtype(), t.shape(), MemoryCategory::kActivations, s->compute.get()));
+  }
   if (t.nbytes()) {
     // The source is host memory its producer has finished; the staging returns once it has read it.
     TANDEM_RETURN_IF_ERROR(s->staging.upload(d.raw(), t.raw(), t.nbytes(), s->copy.get()));

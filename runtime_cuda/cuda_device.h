@@ -45,7 +45,9 @@ class CudaDevice final : public Device {
   Result<KernelPtr> create_kernel(const KernelInit& init) const override;
   void bind_thread() const override;
   const OutputAllocator* output_allocator() const override { return &blocks_; }
-  Result<Tensor> receive(const Tensor& t, const Device* from) const override;
+  Result<Tensor> receive(const Tensor& t, const Device* from, const Tensor* into) const override;
+  // Its own memory: what it reads from the host (or another GPU) comes through a copy.
+  int memory_space() const override { return 1 + device_; }
   Result<Tensor> to_host(const Tensor& t) const override;
   Status finish_run() const override;
 

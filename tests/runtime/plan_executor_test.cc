@@ -1,7 +1,10 @@
 // The plan executor over several CPU devices (each with its own thread arena): random placements of the
 // test models give outputs bit-identical to the single-device GraphExecutor; plans from the partitioner
 // convert and run; failures on either device come back as the node's message without hanging; per-device
-// memory peaks follow liveness across devices; many threads share executors safely.
+// memory peaks follow liveness across devices; from the second run with the same shapes, every device
+// runs in its static memory plan's arena (graph/memory_plan.h) with the same bits; a device with a memory
+// space of its own (a GPU's behaviour, played by a copying CPU device) holds exactly its arena; many
+// threads share executors safely.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -25,6 +28,7 @@
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
+#include "tests/support/copying_device.h"
 #include "tests/support/model_case.h"
 #include "tests/support/op_runner.h"
 
@@ -139,25 +143,79 @@ TEST_P(RandomPlans, OutputsAreBitIdenticalToTheSingleDeviceRun) {
     Placement p = random_placement(c.graph(), num_devices, rng);
     auto ex = PlanExecutor::compile(c.graph(), devs.first(num_devices), p);
     ASSERT_TRUE(ex) << ex.status().message();
-    PlanRunStats stats;
-    PlanRunOptions opts;
-    opts.stats = &stats;
-    auto got = (*ex)->run(feeds, opts);
-    ASSERT_TRUE(got) << got.status().message();
-    EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial;
-    // Every node ran once, on its own device.
-    ASSERT_EQ(stats.devices.size(), num_devices);
-    for (std::size_t d = 0; d < num_devices; ++d)
-      EXPECT_EQ(stats.devices[d].nodes, static_cast<int64_t>(p.order[d].size())) << "device " << d;
-    // Two CPUs share storage: values cross devices without copies.
-    int64_t received = 0;
-    for (const DeviceRunStats& s : stats.devices) {
-      EXPECT_EQ(s.copied_bytes, 0);
-      received += s.received;
+    // The first run records the sizes; the next ones run in the static memory plan.
+    for (int run = 0; run < 3; ++run) {
+      PlanRunStats stats;
+      PlanRunOptions opts;
+      opts.stats = &stats;
+      auto got = (*ex)->run(feeds, opts);
+      ASSERT_TRUE(got) << got.status().message();
+      EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial << " run " << run;
+      // Every node ran once, on its own device.
+      ASSERT_EQ(stats.devices.size(), num_devices);
+      for (std::size_t d = 0; d < num_devices; ++d)
+        EXPECT_EQ(stats.devices[d].nodes, static_cast<int64_t>(p.order[d].size())) << "device " << d;
+      // Two CPUs share storage: values cross devices without copies.
+      int64_t received = 0;
+      for (const DeviceRunStats& s : stats.devices) {
+        EXPECT_EQ(s.copied_bytes, 0);
+        EXPECT_EQ(s.plan_misses, 0);
+        received += s.received;
+      }
+      if (run == 0) {
+        cross_plans += received > 0;
+        for (const DeviceRunStats& s : stats.devices) EXPECT_EQ(s.arena_bytes, 0);
+        continue;
+      }
+      const std::vector<int64_t> arenas = (*ex)->planned_arena_bytes(feeds);
+      ASSERT_EQ(arenas.size(), num_devices);
+      for (std::size_t d = 0; d < num_devices; ++d) {
+        EXPECT_EQ(stats.devices[d].arena_bytes, arenas[d]);
+        EXPECT_GE(stats.devices[d].peak_bytes, arenas[d]);
+      }
     }
-    cross_plans += received > 0;
   }
   EXPECT_GT(cross_plans, 0);  // the plans did move values between devices
+}
+
+bool has_nested_graphs(const Graph& g) {
+  for (const Node& n : g.nodes())
+    if (!n.subgraphs().empty()) return true;
+  return false;
+}
+
+// A CPU and a device with a memory space of its own: every value crossing devices is copied (the GPU's
+// rule), the copies land in the plan's slots, and outputs stay bit-identical. Such a device plans all it
+// holds (its graph outputs too: they go to the host at the end), so its measured peak is its arena, the
+// number the partitioner predicts, except where a nested graph's results come out unplanned.
+TEST_P(RandomPlans, ADeviceOfItsOwnMemorySpaceHoldsExactlyItsArena) {
+  const Case c = load_case(GetParam());
+  const std::vector<Tensor> want = reference_run(c);
+  cpu::CpuDevice host(kThreads, "cpu");
+  test::CopyingDevice other(kThreads, "gpu-like");
+  std::mt19937 rng(99);
+  const auto feeds = c.feeds();
+  int64_t copied = 0;
+  for (int trial = 0; trial < 6; ++trial) {
+    Placement p = random_placement(c.graph(), 2, rng);
+    auto ex = PlanExecutor::compile(c.graph(), {&host, &other}, p);
+    ASSERT_TRUE(ex) << ex.status().message();
+    for (int run = 0; run < 2; ++run) {
+      PlanRunStats stats;
+      PlanRunOptions opts;
+      opts.stats = &stats;
+      auto got = (*ex)->run(feeds, opts);
+      ASSERT_TRUE(got) << got.status().message();
+      EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial << " run " << run;
+      copied += stats.devices[1].copied_bytes;
+      if (run == 0) continue;
+      const DeviceRunStats& s = stats.devices[1];
+      EXPECT_EQ(s.plan_misses, 0);
+      if (has_nested_graphs(c.graph())) EXPECT_GE(s.peak_bytes, s.arena_bytes);
+      else EXPECT_EQ(s.peak_bytes, s.arena_bytes) << c.name << " trial " << trial;
+    }
+  }
+  EXPECT_GT(copied, 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, RandomPlans, ::testing::ValuesIn(case_dirs()), [](const auto& param_info) {
@@ -314,6 +372,47 @@ TEST(PlanExecutor, PeakMemoryPerDeviceFollowsLivenessAcrossDevices) {
   EXPECT_EQ(peaks(m.place({{"a", "c", "d"}, {"b"}})), (std::vector<int64_t>{8000, 4000}));
   EXPECT_EQ(peaks(m.place({{"a", "d", "c"}, {"b"}})), (std::vector<int64_t>{8000, 4000}));
   EXPECT_EQ(peaks(m.place({{"d"}, {"a", "b", "c"}})), (std::vector<int64_t>{4000, 8000}));
+}
+
+// The second run of each placement above runs in the static memory plan: the arena holds what is live at
+// once, graph outputs (handed to the caller) are outside it, and the peak is the arena plus those.
+TEST(PlanExecutor, TheStaticPlanReusesBytesAndCountsOutputsApart) {
+  const Imported m = import(chain_model());
+  Devices devs;
+  const Tensor x = test::make_tensor<float>({1000}, std::vector<float>(1000, 0.5f));
+  const std::vector<const Tensor*> feeds{&x};
+  auto planned = [&](const Placement& p) {
+    auto ex = PlanExecutor::compile(m.g(), devs.first(p.order.size()), p);
+    if (!ex) throw std::runtime_error(ex.status().message());
+    std::vector<std::pair<int64_t, int64_t>> arena_and_peak;
+    for (int run = 0; run < 2; ++run) {
+      PlanRunStats stats;
+      PlanRunOptions opts;
+      opts.stats = &stats;
+      auto out = (*ex)->run(feeds, opts);
+      if (!out) throw std::runtime_error(out.status().message());
+      if (run == 1)
+        for (const DeviceRunStats& s : stats.devices) arena_and_peak.emplace_back(s.arena_bytes, s.peak_bytes);
+    }
+    return arena_and_peak;
+  };
+  using V = std::vector<std::pair<int64_t, int64_t>>;
+  // a and b are live together (a is read by b): 8000 in the arena; c and d are outputs, outside it.
+  EXPECT_EQ(planned(m.place({{"a", "b", "c", "d"}})), (V{{8192, 16192}}));  // 256-byte aligned
+  // a on 0 is read by b on 1, and device 0 never waits for device 1 afterwards: a stays to the end.
+  EXPECT_EQ(planned(m.place({{"a", "c", "d"}, {"b"}})), (V{{4096, 12096}, {4096, 4096}}));
+  // Without static memory the same run allocates as it goes.
+  auto ex = PlanExecutor::compile(m.g(), devs.first(1), m.place({{"a", "b", "c", "d"}}), PlanCompileOptions{false});
+  ASSERT_TRUE(ex);
+  for (int run = 0; run < 2; ++run) {
+    PlanRunStats stats;
+    PlanRunOptions opts;
+    opts.stats = &stats;
+    ASSERT_TRUE((*ex)->run(feeds, opts));
+    EXPECT_EQ(stats.devices[0].arena_bytes, 0);
+    EXPECT_EQ(stats.devices[0].peak_bytes, 8000);
+  }
+  EXPECT_TRUE((*ex)->planned_arena_bytes(feeds).empty());
 }
 
 TEST(PlanExecutor, OrdersThatWouldDeadlockAreRefusedAtCompileTime) {

@@ -51,7 +51,12 @@ Result<std::vector<Tensor>> reference_run(const Graph& g, const GraphExecutor& e
   return values;
 }
 
-Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& device,
+// Node `id` on `device`, on the values the reference run on `reference` (a host device) recorded, run as
+// the plan executor runs it: constants are read in place; every other input is received onto the device
+// (Device::receive) once, before timing, since a plan pays for copies on its links; outputs come from the
+// device's allocator. A repetition is the kernel's run, the release of its outputs and the device's
+// finish_run, so a device that only enqueues work (a GPU) is timed until that work is done.
+Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& device, const Device& reference,
                                        const std::vector<Tensor>& values, const TimingOptions& timing) {
   NodeDeviceProfile p;
   const Support support = device.supports(g, id);
@@ -65,19 +70,41 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
   TANDEM_ASSIGN_OR_RETURN(KernelPtr kernel, device.create_kernel(init));
 
-  std::vector<const Tensor*> in, implicit;
-  auto at = [&](ValueId v) -> const Tensor* {
+  std::map<ValueId, Tensor> received;  // one receive per value, as in a run (a node may read a value twice)
+  auto at = [&](ValueId v) -> Result<const Tensor*> {
     if (v == kNoValue) return nullptr;
     const Tensor& t = values[static_cast<std::size_t>(v)];
-    return t.defined() ? &t : nullptr;
+    if (!t.defined()) return nullptr;
+    const Value& val = g.value(v);
+    // Constants are read in place; the reference device's own values need no hand-over to itself.
+    if (val.kind == ValueKind::kInitializer || (val.kind == ValueKind::kNodeOutput && &device == &reference))
+      return &t;
+    auto it = received.find(v);
+    if (it == received.end()) {
+      // A graph input comes from the caller (no device), anything else from the reference device.
+      auto r = device.receive(t, val.kind == ValueKind::kGraphInput ? nullptr : &reference, nullptr);
+      if (!r) return Status::error("node " + n.label(id) + ": receiving '" + val.name + "': " + r.status().message());
+      it = received.emplace(v, std::move(r).value()).first;
+    }
+    return &it->second;
   };
-  for (ValueId v : n.inputs) in.push_back(at(v));
-  for (ValueId v : n.implicit_inputs) implicit.push_back(at(v));
+  std::vector<const Tensor*> in, implicit;
+  for (ValueId v : n.inputs) {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* t, at(v));
+    in.push_back(t);
+  }
+  for (ValueId v : n.implicit_inputs) {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* t, at(v));
+    implicit.push_back(t);
+  }
+  // The copies the receives enqueued land before the first timed repetition.
+  if (Status s = device.finish_run(); !s.is_ok()) return Status::error("node " + n.label(id) + ": " + s.message());
 
+  const OutputAllocator* allocator = device.output_allocator();
   std::size_t workspace = 0;
   const auto once = [&]() -> Result<double> {
     std::vector<Tensor> outs(n.outputs.size());
-    KernelContext ctx(g, id, in, implicit, outs);
+    KernelContext ctx(g, id, in, implicit, outs, allocator);
     const auto t0 = std::chrono::steady_clock::now();
     Status s;
     try {
@@ -85,13 +112,18 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
     } catch (const std::exception& e) {
       s = ctx.error(std::string("failed: ") + e.what());
     }
-    const auto t1 = std::chrono::steady_clock::now();
-    TANDEM_RETURN_IF_ERROR(s);
     int64_t out_bytes = 0;
     for (const Tensor& t : outs)
       if (t.defined()) out_bytes += static_cast<int64_t>(t.nbytes());
-    p.output_bytes = out_bytes;
     workspace = std::max(workspace, ctx.workspace_bytes());
+    // Released as a run releases a value after its last reader (device memory goes back once the device's
+    // stream has passed this point), then the device finishes what the kernel enqueued: both timed.
+    outs.clear();
+    const Status finished = device.finish_run();
+    const auto t1 = std::chrono::steady_clock::now();
+    TANDEM_RETURN_IF_ERROR(s);
+    if (!finished.is_ok()) return ctx.error("waiting for device '" + device.name() + "': " + finished.message());
+    p.output_bytes = out_bytes;
     return std::chrono::duration<double, std::micro>(t1 - t0).count();
   };
   TANDEM_ASSIGN_OR_RETURN(Timing t, measure(once, timing));
@@ -100,6 +132,12 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   p.workspace_bytes = static_cast<int64_t>(workspace);
   const int64_t own = kernel->own_weight_bytes();
   p.weight_bytes = own >= 0 ? own : constant_bytes(g, id);
+  // The received inputs and the kernel (its weights) go; finish_run lets the device take their memory back.
+  in.clear();
+  implicit.clear();
+  received.clear();
+  kernel.reset();
+  if (Status s = device.finish_run(); !s.is_ok()) return Status::error("node " + n.label(id) + ": " + s.message());
   return p;
 }
 
@@ -179,6 +217,9 @@ Result<Profile> profile_model(const ProfileRequest& r) {
     if (d.key == "cuda" && r.estimate_gpu)
       return Status::error("profiler: 'cuda' is both measured and estimated; choose one");
   }
+  if (r.devices.front().device->kind() != DeviceKind::kCpu)
+    return Status::error("profiler: the first device ('" + r.devices.front().key +
+                         "') runs the reference run, so it must be the CPU");
   if (r.inputs.size() != g.inputs().size())
     return Status::error("profiler: the model takes " + std::to_string(g.inputs().size()) + " inputs, got " +
                          std::to_string(r.inputs.size()));
@@ -229,7 +270,7 @@ Result<Profile> profile_model(const ProfileRequest& r) {
     np.op_type = n.op_type;
     for (const MeasuredDevice& d : r.devices) {
       report("nodes", done, total, d.key + " " + n.label(id));
-      auto m = measure_node(g, id, *d.device, *values, r.timing);
+      auto m = measure_node(g, id, *d.device, *r.devices.front().device, *values, r.timing);
       if (!m) return Status::error("profiler: on " + d.key + ": " + m.status().message());
       np.devices[d.key] = *m;
       report("nodes", ++done, total, d.key + " " + n.label(id));
@@ -243,6 +284,12 @@ Result<Profile> profile_model(const ProfileRequest& r) {
 
   for (std::size_t di = 0; di < r.devices.size() && r.time_in_runs; ++di) {
     const MeasuredDevice& d = r.devices[di];
+    if (d.device->kind() != DeviceKind::kCpu) {
+      // A run on one device alone reports when each kernel was enqueued, not when its work was done: the
+      // per-node times (each repetition waited for) stand.
+      p.notes.push_back(d.key + ": node times measured node by node, each repetition waiting for the device");
+      continue;
+    }
     bool runs_all = true;
     for (const NodeProfile& np : p.nodes) runs_all = runs_all && np.devices.at(d.key).supported;
     if (!runs_all) continue;

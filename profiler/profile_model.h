@@ -2,10 +2,12 @@
 // uses, and fills a Profile (partitioner/profile.h) for the partitioner.
 //
 // 1. One reference run on the first device records every intermediate tensor (the executor's observer).
-// 2. Each node, on each device: the device's own kernel is created once (weights packed then), then run on
-//    the recorded inputs: warm-up, then repetitions until the median is stable (profiler/timing.h). A node
-//    with nested bodies (If) is measured as a whole. On a device that runs every node, the times are then
-//    taken again inside whole runs (time_in_runs), which is what a plan's run will see.
+// 2. Each node, on each device: the device's own kernel is created once (weights packed then), and the
+//    recorded inputs are received onto the device (Device::receive, untimed; constants are read in place),
+//    then the kernel is run: warm-up, then repetitions until the median is stable (profiler/timing.h), each
+//    repetition ending with the device's finish_run, so a GPU is timed until its queued work is done. A
+//    node with nested bodies (If) is measured as a whole. On a host device that runs every node, the times
+//    are then taken again inside whole runs (time_in_runs), which is what a plan's run will see.
 // 3. Per node and device: median and p90, the weight bytes as that device's kernel stores them, output and
 //    workspace bytes; per value: its size.
 // 4. Devices that cannot be measured here (no GPU) get analytic estimates (gpu_estimate.h), flagged.
@@ -49,7 +51,8 @@ struct ProfileRequest {
   std::vector<Tensor> inputs;
   // Symbolic dimensions fixed when the model was loaded (--dim); recorded with those read off the inputs.
   std::map<std::string, int64_t> dims;
-  // Measured devices, the first also runs the reference run (the CPU).
+  // Measured devices, the first also runs the reference run (the CPU; an error otherwise). Any Device
+  // can be measured, a CudaDevice included.
   std::vector<MeasuredDevice> devices;
   // When set, "cuda" is estimated from this spec (and any measured "cuda" device is an error).
   std::optional<GpuSpec> estimate_gpu;

@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <random>
+#include <set>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -397,6 +400,179 @@ TEST(ProfileModel, AnIfIsMeasuredAsAWholeWithItsBodiesWeights) {
   EXPECT_EQ(p->nodes[0].op_type, "If");
   EXPECT_EQ(p->nodes[0].devices.at("cpu").weight_bytes, 2 * 4 * 4);  // k in each branch
   EXPECT_EQ(p->nodes[0].devices.at("cpu").output_bytes, 4 * 4);
+}
+
+// --- measuring through the Device interface -------------------------------------------------------------
+
+// A device the way the profiler sees a GPU, wrapping the CPU so it runs anywhere: it says it is not a host
+// device, `receive` copies (and remembers what it handed out), its kernels' outputs come from its own
+// allocator (which counts the live ones), and `finish_run` takes a while, as waiting for a GPU's queued
+// work does. Everything it is asked to do is logged in order.
+class RecordingDevice final : public Device {
+ public:
+  struct Event {
+    std::string what;  // "create", "receive", "run", "finish"
+    NodeId node = kNoNode;
+    std::string detail;  // receive: where from ("caller" or a device); run: "foreign input" if one was not received
+    int live_outputs = 0;  // finish: outputs of this device's kernels still alive
+  };
+
+  std::string name() const override { return "recorder"; }
+  DeviceKind kind() const override { return DeviceKind::kCuda; }
+  Support supports(const Graph& g, NodeId id) const override { return cpu_.supports(g, id); }
+  Result<KernelPtr> create_kernel(const KernelInit& init) const override {
+    TANDEM_ASSIGN_OR_RETURN(KernelPtr k, cpu_.create_kernel(init));
+    current_ = init.node_id;
+    events_.push_back({"create", init.node_id, "", 0});
+    return KernelPtr(new Logged(std::move(k), *this, init.node_id));
+  }
+  void bind_thread() const override { cpu_.bind_thread(); }
+  const OutputAllocator* output_allocator() const override { return &allocator_; }
+  int memory_space() const override { return 1; }  // memory of its own, as a GPU's: what it reads is copied
+  Result<Tensor> receive(const Tensor& t, const Device* from, const Tensor* /*into*/) const override {
+    Tensor copy = t.clone();
+    received_.push_back(copy.storage());
+    events_.push_back({"receive", current_, from ? from->name() : "caller", 0});
+    return copy;
+  }
+  Status finish_run() const override {
+    std::this_thread::sleep_for(std::chrono::microseconds(kFinishUs));
+    events_.push_back({"finish", current_, "", *allocator_.live});
+    return Status::ok();
+  }
+
+  static constexpr int kFinishUs = 1000;
+  const std::vector<Event>& events() const { return events_; }
+  int allocated() const { return allocator_.allocated; }
+
+ private:
+  class Logged final : public Kernel {
+   public:
+    Logged(KernelPtr inner, const RecordingDevice& device, NodeId id)
+        : inner_(std::move(inner)), device_(device), id_(id) {}
+    Status run(KernelContext& ctx) const override {
+      std::string detail;
+      for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
+        const Tensor* t = ctx.input(i);
+        if (t && !t->is_constant() &&
+            std::find(device_.received_.begin(), device_.received_.end(), t->storage()) == device_.received_.end())
+          detail = "foreign input";
+      }
+      device_.events_.push_back({"run", id_, detail, 0});
+      return inner_->run(ctx);
+    }
+    int64_t own_weight_bytes() const override { return inner_->own_weight_bytes(); }
+
+   private:
+    KernelPtr inner_;
+    const RecordingDevice& device_;
+    NodeId id_;
+  };
+  struct CountingAllocator final : OutputAllocator {
+    Result<Tensor> allocate(DType dtype, std::vector<int64_t> shape) const override {
+      auto block = std::make_shared<Tensor>(Tensor::empty(dtype, shape));
+      void* data = block->raw();
+      ++*live;
+      ++allocated;
+      std::shared_ptr<const void> owner(new std::shared_ptr<Tensor>(std::move(block)), [c = live](const void* p) {
+        delete static_cast<const std::shared_ptr<Tensor>*>(p);
+        --*c;
+      });
+      return Tensor::adopt(dtype, std::move(shape), data, DeviceKind::kCpu, std::move(owner));
+    }
+    std::shared_ptr<int> live = std::make_shared<int>(0);
+    mutable int allocated = 0;
+  };
+
+  cpu::CpuDevice cpu_{1, "recorder"};
+  CountingAllocator allocator_;
+  mutable NodeId current_ = kNoNode;
+  mutable std::vector<const void*> received_;
+  mutable std::vector<Event> events_;
+};
+
+TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& g = *ir->graph;
+  const cpu::CpuDevice cpu(1, "cpu");
+  const RecordingDevice recorder;
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {random_tensor({5, 2, 3}, 11)};
+  r.devices = {{"cpu", &cpu}, {"cuda", &recorder}};
+  r.timing = TimingOptions{1, 3, 3, 1e6, 0.05};  // exactly one warm-up and three timed repetitions
+  auto p = profile_model(r);
+  ASSERT_TRUE(p.is_ok()) << p.status().message();
+
+  // Every node on both devices, measured (not estimated); each repetition on the recorder waited for its
+  // finish_run, so no node can look faster than that wait.
+  ASSERT_EQ(p->nodes.size(), g.num_nodes());
+  for (const auto& n : p->nodes)
+    for (const char* key : {"cpu", "cuda"}) {
+      ASSERT_TRUE(n.devices.count(key)) << n.name << " " << key;
+      const auto& d = n.devices.at(key);
+      EXPECT_TRUE(d.supported) << n.name;
+      EXPECT_FALSE(d.estimated) << n.name;
+      EXPECT_GE(d.p90_us, d.median_us) << n.name;
+    }
+  for (const auto& n : p->nodes) EXPECT_GE(n.devices.at("cuda").median_us, RecordingDevice::kFinishUs) << n.name;
+  EXPECT_EQ(node_named(*p, "lstm").devices.at("cuda").output_bytes, (5 * 2 * 4 + 2 * 4) * 4);
+  // The CPU is timed in whole runs; the recorder is not a host device, so its per-node times stand.
+  EXPECT_NE(std::find(p->notes.begin(), p->notes.end(), "cpu: node times measured inside whole runs of the model"),
+            p->notes.end());
+  EXPECT_NE(std::find(p->notes.begin(), p->notes.end(),
+                      "cuda: node times measured node by node, each repetition waiting for the device"),
+            p->notes.end());
+
+  // Per node, in order: the kernel is made; each input that is not a constant is received once (a graph
+  // input from the caller, the rest from the reference device) and the copies finish, untimed; then four
+  // runs (warm-up and three timed), each followed by finish_run with the run's outputs already released;
+  // a last finish_run once the inputs and the kernel are gone. Kernels only ever read received copies.
+  const auto& ev = recorder.events();
+  std::size_t i = 0;
+  for (std::size_t k = 0; k < g.num_nodes(); ++k) {
+    ASSERT_LT(i, ev.size());
+    ASSERT_EQ(ev[i].what, "create");
+    const NodeId id = ev[i].node;
+    const Node& n = g.node(id);
+    ++i;
+    std::set<ValueId> expected;
+    for (ValueId v : n.inputs)
+      if (v != kNoValue && g.value(v).kind != ValueKind::kInitializer) expected.insert(v);
+    std::size_t receives = 0;
+    for (; i < ev.size() && ev[i].what == "receive"; ++i, ++receives) {
+      const bool from_caller = receives == 0 && g.value(*expected.begin()).kind == ValueKind::kGraphInput;
+      EXPECT_EQ(ev[i].detail, from_caller ? "caller" : "cpu") << n.name;
+    }
+    EXPECT_EQ(receives, expected.size()) << n.name;
+    ASSERT_LT(i, ev.size());
+    EXPECT_EQ(ev[i++].what, "finish") << n.name;  // the received copies land before timing
+    for (int rep = 0; rep < 4; ++rep) {
+      ASSERT_LT(i + 1, ev.size());
+      EXPECT_EQ(ev[i].what, "run") << n.name << " repetition " << rep;
+      EXPECT_EQ(ev[i].detail, "") << n.name;
+      EXPECT_EQ(ev[i + 1].what, "finish") << n.name << " repetition " << rep;
+      EXPECT_EQ(ev[i + 1].live_outputs, 0) << n.name;
+      i += 2;
+    }
+    ASSERT_LT(i, ev.size());
+    EXPECT_EQ(ev[i++].what, "finish") << n.name;
+  }
+  EXPECT_EQ(i, ev.size());
+  EXPECT_GT(recorder.allocated(), 0);  // outputs came from the device's allocator
+}
+
+TEST(ProfileModel, TheReferenceRunNeedsTheCpuFirst) {
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok());
+  const RecordingDevice recorder;
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {random_tensor({5, 2, 3}, 11)};
+  r.devices = {{"cuda", &recorder}};
+  EXPECT_EQ(profile_model(r).status().message(),
+            "profiler: the first device ('cuda') runs the reference run, so it must be the CPU");
 }
 
 // --- merging -------------------------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 // Issue 6's benchmark: does running a plan on two devices at once beat the best single device, does memory
 // mode save the second device's memory, and does the measured latency match the cost model's prediction?
 //
-//   dual_device_bench MODEL.onnx... [--runs N] [--threads N]
+//   dual_device_bench MODEL.onnx... [--runs N] [--threads N] [--devices auto|cpu,cpu|cpu,cuda]
 //
 // For each model: profile on the two devices, plan (latency mode with its time-chunk choice; memory mode
 // at an SLO of 1.25x the second-device-only latency; the single-device baselines), run every plan N times
-// through a Session and print predicted against measured. The second device is a CPU with its own threads
-// standing in for the GPU until tandem's CUDA device runs nodes; on a GPU machine the same program will
-// measure the real pair. Models: bench/models/make_bench_models.py. A plain program (no Google
-// Benchmark) so it runs where only the built binary is carried.
+// through a Session and print predicted against measured. The devices come from session/device_set.h, as
+// the Session's do: the GPU when there is one (auto), else a CPU with its own threads standing in for it.
+// Models: bench/models/make_bench_models.py. A plain program (no Google Benchmark) so it runs where only
+// the built binary is carried.
 #include <omp.h>
 
 #include <algorithm>
@@ -24,10 +24,10 @@
 
 #include "partitioner/partitioner.h"
 #include "partitioner/time_chunks.h"
-#include "profiler/cpu_handoff.h"
 #include "profiler/link_fit.h"
 #include "profiler/profile_model.h"
 #include "runtime_cpu/cpu_device.h"
+#include "session/device_set.h"
 #include "session/model_impl.h"
 #include "session/random_inputs.h"
 #include "session/session_impl.h"
@@ -45,14 +45,14 @@ struct Measured {
   std::exit(1);
 }
 
-Measured run_plan(const std::string& model, const partition::Plan& plan, int threads, int runs,
-                  const std::vector<const Tensor*>& feeds) {
+Measured run_plan(const std::string& model, const partition::Plan& plan, int threads, const std::string& devices,
+                  int runs, const std::vector<const Tensor*>& feeds) {
   const std::string path = (std::filesystem::temp_directory_path() / "tandem_dual_bench_plan.json").string();
   if (!partition::save_plan(plan, path).is_ok()) fail("cannot write " + path);
   SessionOptions o;
   o.threads = threads;
   o.plan_path = path;
-  o.devices = "cpu,cpu";
+  o.devices = devices;
   Session session(model, o);
   const PlanExecutor& ex = *session.impl().plan_executor;
   std::vector<double> ms;
@@ -74,7 +74,8 @@ Measured run_plan(const std::string& model, const partition::Plan& plan, int thr
   return m;
 }
 
-void bench_model(const std::string& path, int threads, int runs) {
+void bench_model(const std::string& path, int threads, const std::string& option, const DeviceSet& devices,
+                 int runs) {
   Model model = Model::load(path);
   const ModelIR& ir = model.impl().ir;
   const Graph& g = *ir.graph;
@@ -87,21 +88,17 @@ void bench_model(const std::string& path, int threads, int runs) {
     feeds.push_back(inputs.back().defined() ? &inputs.back() : nullptr);
   }
 
-  // Profile: the same devices (threads split in two) as the Session will build for the plans.
-  const int half = std::max(1, threads / 2);
-  const cpu::CpuDevice cpu(half, "cpu"), second(std::max(1, threads - half), "cpu1");
+  // Profile: on the same kind of devices, with the same threads, as the Session builds for the plans.
   profiler::ProfileRequest r;
   r.model = &ir;
   r.inputs = inputs;
-  r.devices = {{"cpu", &cpu}, {"cuda", &second}};
+  r.devices = {{"cpu", &devices.cpu()}, {"cuda", devices.second()}};
   r.timing = profiler::TimingOptions{2, 5, 30, 300, 0.03};
-  profiler::CpuHandoff handoff;
-  r.links["cpu->cuda"] = [&handoff](int64_t b) { return handoff(b); };
+  r.links = devices.link_timers();
   r.link_sizes = profiler::calibration_sizes(4, 4 << 20);
   std::cerr << "profiling " << path << " ...\n";
   auto profile = profiler::profile_model(r);
   if (!profile) fail(path + ": " + profile.status().message());
-  profile->links["cuda->cpu"] = profile->links.at("cpu->cuda");
 
   auto tasks = partition::build_task_graph(g, *profile);
   if (!tasks) fail(path + ": " + tasks.status().message());
@@ -132,7 +129,7 @@ void bench_model(const std::string& path, int threads, int runs) {
                            {"memory @1.25x", &*memory, {}}};
   for (Row& row : rows) {
     std::cerr << "  running " << row.name << " ...\n";
-    row.m = run_plan(path, *row.plan, threads, runs, feeds);
+    row.m = run_plan(path, *row.plan, threads, option, runs, feeds);
   }
 
   const double best_single_measured = std::min(rows[0].m.median_ms, rows[1].m.median_ms);
@@ -162,20 +159,35 @@ void bench_model(const std::string& path, int threads, int runs) {
 
 int main(int argc, char** argv) {
   int runs = 20, threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  std::string option = "auto";
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--runs" || a == "--threads") && i + 1 < argc) (a == "--runs" ? runs : threads) = std::atoi(argv[++i]);
+    else if (a == "--devices" && i + 1 < argc) option = argv[++i];
     else models.push_back(a);
   }
-  if (models.empty() || runs < 1 || threads < 2) {
-    std::cerr << "usage: dual_device_bench MODEL.onnx... [--runs N] [--threads N>=2]\n";
+  if (models.empty() || runs < 1 || threads < 2 || option == "cpu") {
+    std::cerr << "usage: dual_device_bench MODEL.onnx... [--runs N] [--threads N>=2] [--devices auto|cpu,cpu|cpu,cuda]\n";
     return 2;
   }
-  std::printf("dual_device_bench: the second device is a CPU with %d of %d threads standing in for the GPU\n",
-              threads - std::max(1, threads / 2), threads);
+  auto devices = tandem::make_device_set(option, threads);
+  if (!devices) {
+    std::cerr << "dual_device_bench: " << devices.status().message() << "\n";
+    return 2;
+  }
+  if (!devices->note.empty()) std::cerr << "dual_device_bench: the plans' cuda nodes: " << devices->note << "\n";
+  // Said once here: the sessions that run the plans are given the choice by name, so they stay quiet.
+  const std::string chosen = devices->stand_in() ? "cpu,cpu" : "cpu,cuda";
+  if (devices->stand_in())
+    std::printf("dual_device_bench: the second device is '%s', a CPU with %d of %d threads standing in for the GPU\n",
+                devices->second()->name().c_str(),
+                static_cast<const tandem::cpu::CpuDevice*>(devices->second())->threads(), threads);
+  else
+    std::printf("dual_device_bench: the second device is the GPU %s ('%s')\n", devices->gpu.name.c_str(),
+                devices->second()->name().c_str());
   try {
-    for (const std::string& m : models) tandem::bench_model(m, threads, runs);
+    for (const std::string& m : models) tandem::bench_model(m, threads, chosen, *devices, runs);
   } catch (const tandem::Error& e) {
     std::cerr << "dual_device_bench: " << e.what() << "\n";
     return 1;

@@ -1,18 +1,20 @@
 #include "session/auto_plan.h"
 
+#include <algorithm>
 #include <filesystem>
-#include <thread>
 
 #include "partitioner/profile.h"
 #include "partitioner/time_chunks.h"
 #include "profiler/machine_info.h"
 #include "profiler/profile_model.h"
-#include "runtime_cpu/cpu_device.h"
 #include "session/random_inputs.h"
 
 namespace tandem {
 
 namespace {
+
+// How a profile says its "cuda" was a second CPU device.
+constexpr const char* kStandInNote = "'cuda' is a second CPU device (devices \"cpu,cpu\")";
 
 // A saved profile is reused only for the same model file at the same dimensions.
 Status check_reusable(const partition::Profile& p, const ModelIR& model, const std::map<std::string, int64_t>& dims,
@@ -30,10 +32,10 @@ Status check_reusable(const partition::Profile& p, const ModelIR& model, const s
   return Status::ok();
 }
 
-Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptions& options, int threads) {
+// Measures the model on the devices the plan will run on.
+Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptions& options,
+                                        const DeviceSet& devices) {
   const Graph& g = *model.graph;
-  // The CPU, and a second CPU measured in the GPU's place: what the plan will run on.
-  const cpu::CpuDevice cpu(std::max(1, threads / 2), "cpu"), second(std::max(1, threads - threads / 2), "cpu1");
   profiler::ProfileRequest r;
   r.model = &model;
   for (std::size_t k = 0; k < g.inputs().size(); ++k) {
@@ -41,16 +43,22 @@ Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptio
     r.inputs.push_back(v.data ? Tensor() : random_input(v, 1 + k).tensor);
   }
   r.dims = options.load.dims;
-  r.devices = {{"cpu", &cpu}, {"cuda", &second}};
+  r.devices = {{"cpu", &devices.cpu()}, {"cuda", devices.second()}};
   r.timing = profiler::TimingOptions{2, 5, 50, 50, 0.05};
   r.machine.cpu_model = profiler::cpu_model_name();
-  r.machine.threads = threads;
+  r.machine.threads = resolve_threads(options.threads);
+  r.machine.gpu_name = devices.gpu.name;
+  r.machine.driver = devices.gpu.driver;
+  // The GPU's links are calibrated with pinned copies; the stand-in's are not measured (below).
+  if (!devices.stand_in()) r.links = devices.link_timers();
   auto p = profiler::profile_model(r);
   if (!p) return p.status();
-  // The two devices share host memory: a hand-over costs about nothing next to a node (no link to fit).
-  p->links["cpu->cuda"] = partition::LinkProfile::of(1, 1e6);
-  p->links["cuda->cpu"] = partition::LinkProfile::of(1, 1e6);
-  p->notes.push_back("'cuda' is a second CPU device (devices \"cpu,cpu\")");
+  if (devices.stand_in()) {
+    // The two devices share host memory: a hand-over costs about nothing next to a node (no link to fit).
+    p->links["cpu->cuda"] = partition::LinkProfile::of(1, 1e6);
+    p->links["cuda->cpu"] = partition::LinkProfile::of(1, 1e6);
+    p->notes.push_back(kStandInNote);
+  }
   return p;
 }
 
@@ -62,23 +70,33 @@ Result<AutoPlan> make_auto_plan(const ModelIR& model, const SessionOptions& opti
   if (!objective) return Status::error("SessionOptions::mode must be cpu, latency or memory, not '" + options.mode + "'");
   if (*objective == partition::Objective::kMemory && !(options.slo_ms > 0))
     return Status::error("SessionOptions::mode \"memory\" needs slo_ms (the latency the plan must stay within)");
-  if (options.devices != "auto" && options.devices != "cpu" && options.devices != "cpu,cpu")
-    return Status::error("SessionOptions::devices must be auto, cpu or cpu,cpu, not '" + options.devices + "'");
-  if (options.devices != "cpu,cpu") {
-    // tandem's CUDA device does not run nodes yet (runtime_cuda has kernels but no Device adapter), so
-    // "auto" finds no second device whether or not a GPU is present.
-    out.message = "no GPU device to place nodes on (tandem's CUDA device does not run nodes yet): running on the CPU";
+  auto made = make_device_set(options.devices, options.threads);
+  if (!made) return Status::error("SessionOptions::" + made.status().message());
+  DeviceSet devices = std::move(made).value();
+  if (!devices.second()) {
+    out.message = "SessionOptions::devices \"cpu\" is the CPU alone: nothing to partition, running on the CPU";
     return out;
   }
+  if (devices.stand_in() && options.devices == "auto") {
+    // Two CPU devices only split the CPU's threads: a plan across them is made when asked for ("cpu,cpu").
+    out.message = "no GPU device to place nodes on (" + devices.gpu.why_not + "): running on the CPU";
+    return out;
+  }
+  out.message = devices.note;  // which GPU "auto" found
 
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   partition::Profile profile;
   std::error_code ec;
   if (!options.profile_path.empty() && std::filesystem::exists(options.profile_path, ec)) {
     TANDEM_ASSIGN_OR_RETURN(profile, partition::load_profile(options.profile_path));
     TANDEM_RETURN_IF_ERROR(check_reusable(profile, model, options.load.dims, options.profile_path));
+    const bool taken_on_stand_in =
+        std::find(profile.notes.begin(), profile.notes.end(), kStandInNote) != profile.notes.end();
+    if (taken_on_stand_in && devices.second_kind == SecondDevice::kCuda)
+      return Status::error("profile '" + options.profile_path + "' measured a second CPU device in the GPU's " +
+                           "place, but this session runs cuda on " + devices.gpu.name +
+                           "; delete it or give another profile_path");
   } else {
-    TANDEM_ASSIGN_OR_RETURN(profile, take_profile(model, options, threads));
+    TANDEM_ASSIGN_OR_RETURN(profile, take_profile(model, options, devices));
     if (!options.profile_path.empty()) TANDEM_RETURN_IF_ERROR(partition::save_profile(profile, options.profile_path));
   }
 
@@ -88,7 +106,9 @@ Result<AutoPlan> make_auto_plan(const ModelIR& model, const SessionOptions& opti
   if (options.gpu_memory_budget > 0) po.gpu_budget_bytes = options.gpu_memory_budget;
   TANDEM_ASSIGN_OR_RETURN(partition::TimeChunking chunking, partition::choose_time_chunks(*model.graph, profile, po));
   out.plan = std::move(chunking.plan);
-  if (!out.plan->slo_met) out.message = "no plan meets the SLO: running the fastest one found";
+  out.devices = std::move(devices);
+  if (!out.plan->slo_met)
+    out.message += (out.message.empty() ? "" : "; ") + std::string("no plan meets the SLO: running the fastest one found");
   return out;
 }
 

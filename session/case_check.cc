@@ -81,7 +81,7 @@ Result<CaseResult> check_case(const std::string& dir, const Tolerance& tol, int 
     SessionOptions options;
     options.threads = threads;
     Session session(model_path.string(), options);
-    const Graph& g = session.impl().executor->graph();
+    const Graph& g = session.impl().graph();
     // Test data feeds the inputs without defaults, in order (an old model lists its initializers as inputs).
     std::vector<std::size_t> fed;
     for (std::size_t k = 0; k < g.inputs().size(); ++k)

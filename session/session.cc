@@ -1,9 +1,7 @@
 // tandem::Session: compile once, run many times from any thread.
 #include <omp.h>
 
-#include <algorithm>
 #include <iostream>
-#include <thread>
 
 #include "graph/rnn_time_split.h"
 #include "session/auto_plan.h"
@@ -15,31 +13,29 @@
 namespace tandem {
 namespace {
 
-int session_threads(const SessionOptions& options) {
-  const int threads = options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
-  return threads > 0 ? threads : 1;
-}
-
-// The plan's devices: "cpu" is the CPU; "cuda" is a second CPU with its own threads until tandem has a
-// CUDA device to put there. The two share the session's threads. A plan for time chunks runs on a copy of
-// the graph split the same way the partitioner split it (graph/rnn_time_split.h: deterministic).
-Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& where) {
+// The plan's devices (session/device_set.h): "cpu" is the CPU; "cuda" is the GPU when there is one, else a
+// second CPU with its own threads, the two sharing the session's threads. A plan with nothing on "cuda"
+// runs on the CPU alone with every thread. `devices`: ones already made for this plan (the session's own
+// plans are measured on the devices they then run on), else empty. A plan for time chunks runs on a copy
+// of the graph split the same way the partitioner split it (graph/rnn_time_split.h: deterministic).
+Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& where, DeviceSet devices) {
   const partition::Plan& plan = *impl.plan;
   std::size_t on_gpu = 0;
   for (const partition::PlanNode& n : plan.nodes) on_gpu += n.device == partition::Device::kGpu;
-  const int threads = session_threads(impl.options);
-  if (on_gpu == 0) {
-    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(threads, "cpu"));
-  } else {
-    const int half = std::max(1, threads / 2);
-    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(half, "cpu"));
-    impl.plan_devices.push_back(std::make_unique<cpu::CpuDevice>(std::max(1, threads - half), "cpu1"));
-    if (impl.options.devices != "cpu,cpu")
-      std::cerr << "tandem: " << where << " puts " << on_gpu
-                << " nodes on cuda; tandem has no CUDA device to run them yet, so a second CPU device ('cpu1', "
-                << std::max(1, threads - half) << (threads - half > 1 ? " threads" : " thread")
-                << ") runs them in its place\n";
+  if (on_gpu > 0 && impl.options.devices == "cpu")
+    return Status::error(where + " puts " + std::to_string(on_gpu) +
+                         " nodes on cuda, but SessionOptions::devices \"cpu\" is the CPU alone (use auto, cpu,cpu "
+                         "or cpu,cuda)");
+  const std::string option = on_gpu == 0 ? "cpu" : impl.options.devices;
+  if (devices.devices.empty() || (on_gpu == 0 && devices.second())) {
+    auto made = make_device_set(option, impl.options.threads);
+    if (!made) return Status::error("SessionOptions::" + made.status().message());
+    devices = std::move(made).value();
+    // Said once: which device runs the plan's cuda nodes, when the session chose it.
+    if (!devices.note.empty())
+      std::cerr << "tandem: " << where << " puts " << on_gpu << " nodes on cuda; " << devices.note << "\n";
   }
+  impl.plan_devices = std::move(devices);
   if (plan.time_chunks > 1) {
     auto split = std::make_shared<Graph>(g);
     const TimeSplitReport report = split_rnns_in_time(*split, plan.time_chunks);
@@ -52,21 +48,17 @@ Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& wher
     impl.plan_graph = std::shared_ptr<const Graph>(impl.model.impl().ir.graph, &g);
   }
   TANDEM_ASSIGN_OR_RETURN(Placement placement, placement_from_plan(*impl.plan_graph, plan, {0, on_gpu ? 1 : 0}));
-  std::vector<const Device*> devices;
-  for (const auto& d : impl.plan_devices) devices.push_back(d.get());
-  TANDEM_ASSIGN_OR_RETURN(impl.plan_executor,
-                          PlanExecutor::compile(*impl.plan_graph, std::move(devices), std::move(placement)));
+  TANDEM_ASSIGN_OR_RETURN(impl.plan_executor, PlanExecutor::compile(*impl.plan_graph, impl.plan_devices.pointers(),
+                                                                    std::move(placement)));
   return Status::ok();
 }
 
 std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& options) {
-  auto impl = std::make_shared<Session::Impl>(Session::Impl{std::move(model), options, {}, nullptr, {}, {}, nullptr, nullptr});
+  auto impl = std::make_shared<Session::Impl>(std::move(model), options);
   const Graph& g = *impl->model.impl().ir.graph;
   const std::string context = "model '" + impl->model.source() + "': ";
-  auto exec = GraphExecutor::compile(g, impl->cpu);
-  if (!exec) throw Error(context + exec.status().message());
-  impl->executor = std::move(exec).value();
   std::string where;
+  DeviceSet devices;
   if (!options.plan_path.empty()) {
     auto plan = partition::load_plan(options.plan_path);
     if (!plan) throw Error(context + plan.status().message());
@@ -77,22 +69,29 @@ std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& o
     if (!made) throw Error(context + made.status().message());
     if (!made->message.empty()) std::cerr << "tandem: " << context << made->message << "\n";
     impl->plan = std::move(made->plan);
+    devices = std::move(made->devices);
     where = "the " + options.mode + " plan";
   }
   if (impl->plan) {
-    const Status s = compile_plan(*impl, g, where);
+    // The plan executor holds the kernels (weights packed once, for the device each node runs on): no
+    // single-device executor is compiled beside it.
+    const Status s = compile_plan(*impl, g, where, std::move(devices));
     if (!s.is_ok()) throw Error(context + s.message());
+    return impl;
   }
+  auto exec = GraphExecutor::compile(g, impl->cpu);
+  if (!exec) throw Error(context + exec.status().message());
+  impl->executor = std::move(exec).value();
   return impl;
 }
 
 }  // namespace
 
 Result<std::vector<Tensor>> Session::Impl::run(const std::vector<const Tensor*>& feeds) const {
-  TANDEM_RETURN_IF_ERROR(validate_inputs(executor->graph(), feeds));
+  TANDEM_RETURN_IF_ERROR(validate_inputs(graph(), feeds));
   if (plan_executor) return plan_executor->run(feeds);  // each device sets its own threads
   // oneDNN's OpenMP team size is per calling thread: set it for this thread's runs.
-  omp_set_num_threads(session_threads(options));
+  omp_set_num_threads(resolve_threads(options.threads));
   return executor->run(feeds);
 }
 
@@ -104,7 +103,7 @@ Session::Session(Model model, const SessionOptions& options) : impl_(make_sessio
 const Model& Session::model() const { return impl_->model; }
 
 std::map<std::string, HostTensor> Session::run(const std::map<std::string, HostTensor>& inputs) const {
-  const Graph& g = impl_->executor->graph();
+  const Graph& g = impl_->graph();
   const std::string context = "model '" + impl_->model.source() + "': ";
   std::vector<Tensor> wrapped(g.inputs().size());
   std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);

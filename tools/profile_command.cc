@@ -17,16 +17,11 @@
 #include "profiler/profile_model.h"
 #include "profiler/profile_summary.h"
 #include "profiler/run_trace.h"
-#include "runtime_cpu/cpu_device.h"
+#include "session/device_set.h"
 #include "session/model_impl.h"
 #include "tools/cli_common.h"
 #include "tools/input_feeds.h"
 #include "tools/progress_bar.h"
-
-#ifdef TANDEM_WITH_CUDA
-#include "runtime_cuda/copy_timing.h"
-#include "runtime_cuda/cuda_probe.h"
-#endif
 
 namespace tandem::cli {
 namespace {
@@ -38,28 +33,6 @@ struct ProfileArgs {
   double budget_ms = 200;
   uint64_t seed = 1;
 };
-
-struct GpuHere {
-  bool present = false;
-  std::string name, driver, why_not;
-};
-
-GpuHere probe_gpu() {
-  GpuHere g;
-#ifdef TANDEM_WITH_CUDA
-  const cuda::CudaProbe p = cuda::probe_cuda();
-  if (p.gpus.empty()) {
-    g.why_not = p.reason;
-  } else {
-    g.present = true;
-    g.name = p.gpus.front().name;
-    g.driver = std::to_string(p.driver_version / 1000) + "." + std::to_string(p.driver_version % 1000 / 10);
-  }
-#else
-  g.why_not = "this build has no CUDA device";
-#endif
-  return g;
-}
 
 int run(const ProfileArgs& args) {
   bool want_cpu = false, want_cuda = false;
@@ -85,9 +58,15 @@ int run(const ProfileArgs& args) {
   const std::string context = "model '" + args.model + "': ";
   Feeds feeds = make_feeds(g, args.inputs, args.seed, context, &std::cout);
 
-  const int threads = args.threads > 0 ? args.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = resolve_threads(args.threads);
   omp_set_num_threads(threads);
-  const cpu::CpuDevice cpu_device(threads, "cpu");
+  // The devices (session/device_set.h): the CPU with every thread, and the GPU when cuda is asked for and
+  // one is here; without one, cuda is estimated below.
+  const GpuAvailability gpu = want_cuda ? find_gpu() : GpuAvailability{};
+  auto made = make_device_set(gpu.present ? "cpu,cuda" : "cpu", threads);
+  if (!made) throw Error(made.status().message());
+  const DeviceSet devices = std::move(made).value();
+  const Device& cpu_device = devices.cpu();
 
   profiler::ProfileRequest request;
   request.model = &ir;
@@ -105,22 +84,19 @@ int run(const ProfileArgs& args) {
 
   profiler::CpuHandoff handoff;
   if (want_cpu) request.links["cpu->cpu"] = [&handoff](int64_t bytes) { return handoff(bytes); };
-  const GpuHere gpu = want_cuda ? probe_gpu() : GpuHere{};
   if (want_cuda) {
     auto spec = profiler::parse_gpu_spec(args.gpu_spec);
     if (!spec) throw UsageError{"--gpu-spec: " + spec.status().message()};
-    // No CUDA Device runs nodes yet (the CUDA runtime issue), so node costs on the GPU are estimated even
-    // where a GPU is present; the link is measured when there is one.
-    request.estimate_gpu = *spec;
     if (gpu.present) {
+      // Every node is measured on the CudaDevice, and the host<->GPU links with pinned copies.
+      request.devices.push_back({"cuda", devices.second()});
+      for (auto& [key, timer] : devices.link_timers()) request.links[key] = std::move(timer);
       request.machine.gpu_name = gpu.name;
       request.machine.driver = gpu.driver;
-#ifdef TANDEM_WITH_CUDA
-      request.links["cpu->cuda"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), true, 1); };
-      request.links["cuda->cpu"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), false, 1); };
-#endif
-      std::cout << "GPU: " << gpu.name << " (link measured; node costs estimated: no CUDA kernels yet)\n";
+      std::cout << "GPU: " << gpu.name << " ('" << devices.second()->name() << "'; nodes and links measured)\n";
     } else {
+      // Estimated numbers only where no GPU can be measured, and flagged as such.
+      request.estimate_gpu = *spec;
       std::cout << "GPU: none here (" << gpu.why_not << "); cuda costs are estimated for "
                 << profiler::describe_gpu_spec(*spec) << "\n";
     }

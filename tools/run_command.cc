@@ -12,6 +12,7 @@
 #include <tandem/tandem.h>
 
 #include "profiler/timing.h"
+#include "session/device_set.h"
 #include "session/model_impl.h"
 #include "session/input_validation.h"
 #include "session/session_impl.h"
@@ -120,10 +121,11 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
             << "latency: median " << median << " ms over " << ms.size() << " runs; plan predicts "
             << plan.predicted_latency_us / 1000.0 << " ms\n";
   for (std::size_t d = 0; d < peaks.size(); ++d) {
-    const bool gpu_stand_in = d == 1;
-    std::cout << "peak memory " << ex.devices()[d]->name() << (gpu_stand_in ? " (in place of cuda)" : "") << ": "
+    const bool runs_cuda = d == 1;  // the device the plan's "cuda" nodes run on: the GPU or a stand-in
+    const bool stand_in = runs_cuda && impl.plan_devices.stand_in();
+    std::cout << "peak memory " << ex.devices()[d]->name() << (stand_in ? " (in place of cuda)" : "") << ": "
               << mib(peaks[d]) << " of activations";
-    if (gpu_stand_in)
+    if (runs_cuda)
       std::cout << "; plan predicts " << mib(plan.gpu_activation_bytes) << " of activations (GPU peak "
                 << mib(plan.predicted_peak_gpu_bytes) << " with weights and workspace)";
     std::cout << "\n";
@@ -150,10 +152,12 @@ int run(const RunArgs& args) {
   if (!args.slo.empty()) options.slo_ms = parse_duration_us(args.slo, "--slo") / 1e3;
   if (args.mode == "memory" && args.slo.empty()) throw UsageError{"--mode memory needs --slo"};
   if (!args.gpu_mem.empty()) options.gpu_memory_budget = parse_bytes(args.gpu_mem, "--gpu-mem");
+  if (args.devices != "auto" && args.devices != "cpu" && args.devices != "cpu,cpu" && args.devices != "cpu,cuda")
+    throw UsageError{"--devices must be " + std::string(device_options()) + ", got '" + args.devices + "'"};
   options.devices = args.devices;
   options.profile_path = args.profile;
   Session session(args.model, options);
-  const Graph& g = session.impl().executor->graph();
+  const Graph& g = session.impl().graph();
   const std::string context = "model '" + args.model + "': ";
 
   const Feeds feeds = make_feeds(g, args.inputs, args.seed, context, &std::cout);
@@ -193,7 +197,8 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--slo", args->slo, "With --mode memory: the latency the plan must stay within, e.g. 5ms");
   cmd->add_option("--gpu-mem", args->gpu_mem, "With --mode: cap on predicted peak GPU memory, e.g. 2GiB");
   cmd->add_option("--devices", args->devices,
-                  "With --mode: auto (default), cpu, or cpu,cpu (two CPU devices standing in for CPU and GPU)");
+                  "auto (default: the GPU when there is one, else a second CPU device in its place), cpu, "
+                  "cpu,cpu (two CPU devices standing in for CPU and GPU) or cpu,cuda");
   cmd->add_option("--profile", args->profile, "With --mode: reuse this profile if it exists, else save the one taken");
   cmd->callback([args, &exit_code] { exit_code = run(*args); });
 }

@@ -12,6 +12,7 @@
 #include <tandem/tandem.h>
 
 #include "partitioner/plan.h"
+#include "session/device_set.h"
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
@@ -89,6 +90,23 @@ TEST(RunPlanCli, PrintsMeasuredAgainstPredictedWritesATraceAndMatchesThePlainRun
   }
   EXPECT_EQ(lanes, (std::set<std::string>{"cpu", "cpu1"}));
   EXPECT_EQ(boxes, static_cast<std::size_t>(m.impl().ir.graph->num_nodes()));
+}
+
+TEST(RunPlanCli, CudaWithoutAGpuIsAnErrorSayingWhyAndAnUnknownDeviceIsAUsageError) {
+  auto bad = run_cli("run " + kModel + " --mode latency --devices tpu");
+  EXPECT_EQ(bad.exit_code, 2) << bad.err;
+  EXPECT_NE(bad.err.find("--devices must be auto, cpu, cpu,cpu or cpu,cuda, got 'tpu'"), std::string::npos) << bad.err;
+
+  const GpuAvailability gpu = find_gpu();
+  if (gpu.present) GTEST_SKIP() << "a GPU is here (" << gpu.name << "): --devices cpu,cuda runs on it";
+  test::TempDir tmp;
+  const Model m = Model::load(kModel);
+  const std::string plan = (tmp.path() / "plan.json").string();
+  ASSERT_TRUE(partition::save_plan(alternating_plan(*m.impl().ir.graph), plan).is_ok());
+  auto r = run_cli("run " + kModel + " --plan " + plan + " --devices cpu,cuda --output-dir " + tmp.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("SessionOptions::devices \"cpu,cuda\": no GPU to run on: " + gpu.why_not), std::string::npos)
+      << r.err;
 }
 
 TEST(RunPlanCli, RepeatWithoutAPlanIsAUsageError) {

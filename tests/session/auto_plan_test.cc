@@ -106,13 +106,16 @@ TEST(AutoPlan, AProfileOfAnotherModelOrShapeIsRefused) {
 
 TEST(AutoPlan, WithoutASecondDeviceItRunsOnTheCpuAndBadOptionsAreErrors) {
   SessionOptions o = auto_options("");
-  o.devices = "auto";
-  testing::internal::CaptureStderr();
-  Session s(kModel, o);
-  const std::string err = testing::internal::GetCapturedStderr();
-  EXPECT_FALSE(s.impl().plan.has_value());
-  EXPECT_NE(err.find("running on the CPU"), std::string::npos) << err;
-  EXPECT_EQ(s.run({{"x", random_x()}}).at("y").shape(), (std::vector<int64_t>{16, 2, 7}));
+  for (const char* devices : {"auto", "cpu"}) {
+    if (std::string(devices) == "auto" && find_gpu().present) continue;  // auto plans across the GPU
+    o.devices = devices;
+    testing::internal::CaptureStderr();
+    Session s(kModel, o);
+    const std::string err = testing::internal::GetCapturedStderr();
+    EXPECT_FALSE(s.impl().plan.has_value()) << devices;
+    EXPECT_NE(err.find("running on the CPU"), std::string::npos) << err;
+    EXPECT_EQ(s.run({{"x", random_x()}}).at("y").shape(), (std::vector<int64_t>{16, 2, 7}));
+  }
 
   o = auto_options("");
   o.mode = "memory";
@@ -127,7 +130,29 @@ TEST(AutoPlan, WithoutASecondDeviceItRunsOnTheCpuAndBadOptionsAreErrors) {
   }
   o = auto_options("");
   o.devices = "tpu";
-  EXPECT_THROW(Session(kModel, o), Error);
+  try {
+    Session bad(kModel, o);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("SessionOptions::devices must be auto, cpu, cpu,cpu or cpu,cuda, not 'tpu'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(AutoPlan, ThePlanRunsOnTheDevicesItWasMeasuredOn) {
+  Session s(kModel, auto_options(""));
+  ASSERT_TRUE(s.impl().plan.has_value());
+  // Without a single-device executor beside it: the weights are packed once, by the plan's devices.
+  EXPECT_EQ(s.impl().executor, nullptr);
+  bool on_second = false;
+  for (const auto& n : s.impl().plan->nodes) on_second = on_second || n.device == partition::Device::kGpu;
+  if (on_second) {
+    EXPECT_TRUE(s.impl().plan_devices.stand_in());
+    EXPECT_EQ(s.impl().plan_executor->devices()[1]->name(), "cpu1");
+  } else {
+    EXPECT_EQ(s.impl().plan_executor->devices().size(), 1u);
+  }
 }
 
 }  // namespace

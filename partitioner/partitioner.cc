@@ -1,5 +1,7 @@
 #include "partitioner/partitioner.h"
 
+#include "graph/memory_plan.h"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -107,6 +109,42 @@ Status check_options(const PartitionOptions& o) {
   return Status::ok();
 }
 
+// The GPU's activations as the runtime will hold them: its static memory plan (graph/memory_plan.h) over
+// the plan's order on each device, with the profile's sizes. The search itself scores the cost model's
+// faster estimate (live bytes over the simulated timeline); this is the number a run measures.
+void predict_memory_plan(const TaskGraph& g, Plan& plan) {
+  MemoryPlanInput in;
+  in.device.resize(static_cast<std::size_t>(g.num_tasks()));
+  in.order.resize(kNumDevices);
+  in.memory_space = {0, 1};  // the host, the GPU's own memory
+  std::vector<std::vector<std::pair<int, int>>> by_order(kNumDevices);
+  for (int t = 0; t < g.num_tasks(); ++t) {
+    const PlanNode& n = plan.nodes[static_cast<std::size_t>(t)];
+    const int d = index(n.device);
+    in.device[static_cast<std::size_t>(t)] = d;
+    by_order[static_cast<std::size_t>(d)].emplace_back(n.order, t);
+  }
+  for (int d = 0; d < kNumDevices; ++d) {
+    auto& tasks = by_order[static_cast<std::size_t>(d)];
+    std::sort(tasks.begin(), tasks.end());  // as the runtime orders each device's nodes (placement.h)
+    for (const auto& [order, t] : tasks) in.order[static_cast<std::size_t>(d)].push_back(t);
+  }
+  for (int d = 0; d < g.num_data(); ++d) {
+    const Data& data = g.data(d);
+    MemoryPlanInput::Item item;
+    item.bytes = data.bytes;
+    item.producer = data.producer == kHost ? -1 : data.producer;
+    item.readers = data.consumers;
+    item.view_of = data.view_of;
+    item.graph_output = data.graph_output;
+    item.unplanned = data.unplanned;
+    in.items.push_back(std::move(item));
+  }
+  const int64_t arena = plan_memory(in)[static_cast<std::size_t>(index(Device::kGpu))].arena_bytes;
+  plan.gpu_activation_bytes = arena;
+  plan.predicted_peak_gpu_bytes = plan.gpu_weight_bytes + arena + plan.gpu_workspace_bytes;
+}
+
 Plan make_plan(CostModel& cm, const Problem& p, const PartitionOptions& o, const State& st,
                const std::map<int, Device>& pinned) {
   const TaskGraph& g = *p.g;
@@ -160,6 +198,7 @@ Plan make_plan(CostModel& cm, const Problem& p, const PartitionOptions& o, const
     }
     plan.nodes.push_back(std::move(n));
   }
+  predict_memory_plan(g, plan);
   std::vector<CopySlot> copies = s.copies;
   std::stable_sort(copies.begin(), copies.end(),
                    [](const CopySlot& x, const CopySlot& y) { return x.start_us < y.start_us; });
@@ -320,7 +359,10 @@ Result<Plan> partition(const TaskGraph& g, const PartitionOptions& o) {
       return Status::error("partition: internal error: node " + g.task(t).label() +
                            " placed on a device it may not use");
   if (plan.predicted_peak_gpu_bytes > p.budget)
-    return Status::error("partition: internal error: the plan exceeds the GPU memory budget");
+    return Status::error("partition: the best plan found needs " + format_bytes(plan.predicted_peak_gpu_bytes) +
+                         " of GPU memory once its buffers are laid out (the search estimated " +
+                         format_bytes(st.score.peak_gpu_bytes) + "), over the budget of " + format_bytes(p.budget) +
+                         "; raise the budget or relax the SLO");
   return plan;
 }
 

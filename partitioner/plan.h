@@ -63,7 +63,7 @@ struct Plan {
   double predicted_latency_us = 0;
   int64_t predicted_peak_gpu_bytes = 0;  // = the three parts below
   int64_t gpu_weight_bytes = 0;
-  int64_t gpu_activation_bytes = 0;  // peak of live activations
+  int64_t gpu_activation_bytes = 0;  // the GPU's static memory plan: its arena (graph/memory_plan.h)
   int64_t gpu_workspace_bytes = 0;
   std::vector<PlanNode> nodes;     // by task id
   std::vector<PlanCopy> copies;    // by predicted start

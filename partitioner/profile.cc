@@ -116,6 +116,8 @@ Status from_json(const json& root, Profile* p) {
       ValueProfile vp;
       TANDEM_RETURN_IF_ERROR(v.string("name", &vp.name, true));
       TANDEM_RETURN_IF_ERROR(v.integer("bytes", &vp.bytes, true));
+      TANDEM_RETURN_IF_ERROR(v.string("view_of", &vp.view_of, false));
+      TANDEM_RETURN_IF_ERROR(v.boolean("allocated", &vp.allocated, false));
       p->values.push_back(std::move(vp));
     }
   }
@@ -200,7 +202,12 @@ std::string profile_to_json(const Profile& p) {
   }
   root["nodes"] = std::move(nodes);
   json values = json::array();
-  for (const ValueProfile& v : p.values) values.push_back({{"name", v.name}, {"bytes", v.bytes}});
+  for (const ValueProfile& v : p.values) {
+    json value = {{"name", v.name}, {"bytes", v.bytes}};
+    if (!v.view_of.empty()) value["view_of"] = v.view_of;
+    if (!v.allocated) value["allocated"] = false;
+    values.push_back(std::move(value));
+  }
   root["values"] = std::move(values);
   root["links"] = json::object();
   for (const auto& [key, l] : p.links) {

@@ -49,6 +49,11 @@ struct NodeProfile {
 struct ValueProfile {
   std::string name;
   int64_t bytes = 0;  // size at the profiled input shapes
+  // Its storage is view_of's (a Reshape, Identity or Squeeze output: no bytes of its own); "" when not.
+  std::string view_of;
+  // False when the run did not allocate it (a Constant node's output reads the model's constant): the
+  // static memory plan (graph/memory_plan.h) gives it no bytes. Both fields are optional in the file.
+  bool allocated = true;
 };
 
 struct LinkSample {

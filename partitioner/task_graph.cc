@@ -59,6 +59,23 @@ void TaskGraph::mark_output(int d) {
   data_[static_cast<std::size_t>(d)].graph_output = true;
 }
 
+void TaskGraph::set_view_of(int d, int of) {
+  finalized_ = false;
+  if (d < 0 || d >= num_data() || of < 0 || of >= num_data() || of == d) {
+    bad_use_ = true;
+    return;
+  }
+  data_[static_cast<std::size_t>(d)].view_of = of;
+}
+
+void TaskGraph::mark_unplanned(int d) {
+  if (d < 0 || d >= num_data()) {
+    bad_use_ = true;
+    return;
+  }
+  data_[static_cast<std::size_t>(d)].unplanned = true;
+}
+
 int TaskGraph::add_edge(int from, int to, int64_t bytes) {
   const auto name_of = [&](int t) { return t >= 0 && t < num_tasks() ? task(t).name : std::to_string(t); };
   const int d = add_data(name_of(from) + "->" + name_of(to), bytes, from);

@@ -58,6 +58,8 @@ struct Data {
   int producer = kHost;        // a task id, or kHost
   std::vector<int> consumers;  // task ids, each once
   bool graph_output = false;   // the caller reads it on the host when the run ends
+  int view_of = -1;            // data item whose storage it shares (a view: Reshape, Identity), or -1
+  bool unplanned = false;      // not allocated by the run (a constant's storage, or a view of one)
 };
 
 // Cost of one copy: alpha + bytes / beta. The default costs nothing (tests set what they need).
@@ -76,6 +78,9 @@ class TaskGraph {
   int add_data(std::string name, int64_t bytes, int producer);
   void add_use(int data, int task);
   void mark_output(int data);
+  // For the static memory plan's prediction: `data` shares `of`'s storage; `data` has no allocated bytes.
+  void set_view_of(int data, int of);
+  void mark_unplanned(int data);
   // A data item of `bytes` from `from` to `to`, named "from->to": the usual way to write a DAG by hand.
   int add_edge(int from, int to, int64_t bytes);
   // The copy from `from` to the other device.

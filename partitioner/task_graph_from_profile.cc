@@ -67,7 +67,11 @@ Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
     by_index[np.index] = &np;
   }
   std::unordered_map<std::string, int64_t> value_sizes;
-  for (const ValueProfile& vp : p.values) value_sizes[vp.name] = vp.bytes;
+  std::unordered_map<std::string, const ValueProfile*> value_profiles;
+  for (const ValueProfile& vp : p.values) {
+    value_sizes[vp.name] = vp.bytes;
+    value_profiles[vp.name] = &vp;
+  }
   TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
   std::vector<bool> host_preferred(g.num_nodes(), false);
   for (NodeId id : order)
@@ -100,6 +104,7 @@ Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
     tg.add_task(std::move(t));
   }
 
+  std::unordered_map<std::string, int> data_of;  // value name -> data item
   for (std::size_t v = 0; v < g.num_values(); ++v) {
     const Value& val = g.value(static_cast<ValueId>(v));
     const bool output = g.is_graph_output(static_cast<ValueId>(v));
@@ -115,6 +120,20 @@ Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
     const int d = tg.add_data(val.name, value_bytes(g, static_cast<ValueId>(v), value_sizes, pp), producer);
     for (NodeId c : val.consumers) tg.add_use(d, c);
     if (output) tg.mark_output(d);
+    data_of[val.name] = d;
+  }
+  // Views and unallocated values, for the static memory plan's prediction. A view of something that is
+  // no data item (a constant) holds no bytes the run allocated.
+  for (const auto& [name, d] : data_of) {
+    auto it = value_profiles.find(name);
+    if (it == value_profiles.end()) continue;
+    if (it->second->view_of.empty()) {
+      if (!it->second->allocated) tg.mark_unplanned(d);
+      continue;
+    }
+    auto viewed = data_of.find(it->second->view_of);
+    if (viewed == data_of.end()) tg.mark_unplanned(d);
+    else tg.set_view_of(d, viewed->second);
   }
 
   for (Device from : kDevices) {

@@ -109,7 +109,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       for (ValueId v : n.outputs)
         if (v != kNoValue) {
           const Node& whole_node = g.node(static_cast<NodeId>(op->second->index));
-          out.values.push_back({split.value(v).name, scaled(bytes_of(g, whole_node.outputs[0]), fraction)});
+          out.values.push_back({split.value(v).name, scaled(bytes_of(g, whole_node.outputs[0]), fraction), "", true});
         }
       out.nodes.push_back(std::move(np));
       continue;
@@ -151,7 +151,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       int64_t bytes = 0;
       if (n.op_type == "Slice") bytes = scaled(w.x_bytes, fraction);
       else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, fraction) : w.state_bytes;
-      out.values.push_back({split.value(v).name, bytes});
+      out.values.push_back({split.value(v).name, bytes, "", true});
     }
     out.nodes.push_back(std::move(np));
   }

@@ -311,7 +311,19 @@ Result<Profile> profile_model(const ProfileRequest& r) {
     const Value& val = g.values()[v];
     if ((val.kind != ValueKind::kNodeOutput && val.kind != ValueKind::kGraphInput) || !(*values)[v].defined())
       continue;
-    p.values.push_back({val.name, static_cast<int64_t>((*values)[v].nbytes())});
+    const Tensor& t = (*values)[v];
+    partition::ValueProfile vp{val.name, static_cast<int64_t>(t.nbytes()), "", true};
+    if (val.kind == ValueKind::kNodeOutput) {
+      // A view shares an input's storage (the runtime's memory plan follows it); a constant was not
+      // allocated by the run.
+      const Node& producer = g.node(val.producer);
+      for (const auto* ids : {&producer.inputs, &producer.implicit_inputs})
+        for (ValueId in : *ids)
+          if (vp.view_of.empty() && in != kNoValue && t.storage() && (*values)[static_cast<std::size_t>(in)].storage() == t.storage())
+            vp.view_of = g.value(in).name;
+      vp.allocated = vp.view_of.empty() && t.storage() && !t.is_constant();
+    }
+    p.values.push_back(std::move(vp));
   }
 
   const std::vector<int64_t> sizes = r.link_sizes.empty() ? calibration_sizes() : r.link_sizes;

@@ -23,6 +23,29 @@ inline bool near(double a, double b) { return std::abs(a - b) <= 1e-6 * std::max
 // Peak of live GPU activations from the plan's times, by the documented rule: a value on the GPU lives
 // from its producer's start (or its copy's start) until its GPU readers and its copy to the host are done;
 // it counts at time t when alloc <= t < release.
+// A lower bound for any layout of the GPU's buffers when it runs its nodes in the plan's order: at each of
+// its steps, the bytes of what it made and still reads, and of the copies it received and still reads.
+inline int64_t gpu_step_liveness_bound(const TaskGraph& g, const Plan& plan) {
+  std::vector<std::pair<int, int>> gpu;  // (order, task)
+  for (std::size_t t = 0; t < plan.nodes.size(); ++t)
+    if (plan.nodes[t].device == Device::kGpu) gpu.emplace_back(plan.nodes[t].order, static_cast<int>(t));
+  std::sort(gpu.begin(), gpu.end());
+  std::map<int, int> step;
+  for (std::size_t k = 0; k < gpu.size(); ++k) step[gpu[k].second] = static_cast<int>(k);
+  std::vector<int64_t> live(gpu.size() + 1, 0);
+  for (int x = 0; x < g.num_data(); ++x) {
+    const Data& d = g.data(x);
+    if (d.unplanned || d.view_of >= 0) continue;
+    const bool made_here = d.producer != kHost && step.count(d.producer);
+    int first = made_here ? step[d.producer] : 0, last = -1;
+    for (int c : d.consumers)
+      if (step.count(c)) last = std::max(last, step[c]);
+    if (!made_here && last < 0) continue;
+    for (int s = first; s <= std::max(first, last); ++s) live[static_cast<std::size_t>(s)] += d.bytes;
+  }
+  return *std::max_element(live.begin(), live.end());
+}
+
 inline int64_t activation_peak(const TaskGraph& g, const Plan& plan) {
   std::map<std::pair<std::string, Device>, const PlanCopy*> copy_to;
   for (const PlanCopy& c : plan.copies) copy_to[{c.value, c.to}] = &c;
@@ -161,7 +184,8 @@ inline bool ExpectValidPlan(const TaskGraph& g, const Plan& plan, const Partitio
     if (plan.nodes[t].device == Device::kGpu)
       weights += g.task(static_cast<int>(t)).on(Device::kGpu).weight_bytes;
   EXPECT_EQ(plan.gpu_weight_bytes, weights);
-  EXPECT_EQ(plan.gpu_activation_bytes, activation_peak(g, plan));
+  // The activations are the GPU's static memory plan: never less than what is live at one of its steps.
+  EXPECT_GE(plan.gpu_activation_bytes, gpu_step_liveness_bound(g, plan));
   EXPECT_EQ(plan.predicted_peak_gpu_bytes,
             plan.gpu_weight_bytes + plan.gpu_activation_bytes + plan.gpu_workspace_bytes);
   if (o.gpu_budget_bytes) {
@@ -177,7 +201,9 @@ inline bool ExpectValidPlan(const TaskGraph& g, const Plan& plan, const Partitio
     CostModel cm(g, lanes);
     const Schedule s = cm.schedule(*a);
     EXPECT_EQ(s.latency_us, plan.predicted_latency_us);
-    EXPECT_EQ(s.gpu.peak(), plan.predicted_peak_gpu_bytes);
+    EXPECT_EQ(s.gpu.weights, plan.gpu_weight_bytes);
+    EXPECT_EQ(s.gpu.workspace, plan.gpu_workspace_bytes);
+    EXPECT_EQ(s.gpu.activations, activation_peak(g, plan));  // the search's estimate, over predicted times
     for (std::size_t t = 0; t < n; ++t) {
       EXPECT_EQ(s.tasks[t].start_us, plan.nodes[t].start_us);
       EXPECT_EQ(s.tasks[t].finish_us, plan.nodes[t].finish_us);

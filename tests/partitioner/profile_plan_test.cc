@@ -32,7 +32,7 @@ Profile sample_profile() {
   shape.devices["cpu"] = NodeDeviceProfile{true, "", 0.5, 0.75, 0, 16, 0, false};
   shape.devices["cuda"] = NodeDeviceProfile{false, "Shape runs on the host", 0, 0, 0, 0, 0, false};
   p.nodes = {lstm, shape};
-  p.values = {{"h", 4096}, {"s", 16}};
+  p.values = {{"h", 4096, "", true}, {"s", 16, "", true}};
   p.links["cpu->cuda"] = LinkProfile::of(8.5, 12000, 0.25);
   p.links["cuda->cpu"] = LinkProfile::of(9, 11000.5, 0.5);
   p.links["cpu->cuda"].max_residual_us = 0.75;
@@ -180,7 +180,7 @@ Profile profile_for(const Graph& g) {
       n.devices["cuda"] = NodeDeviceProfile{true, "", 1.0 * static_cast<double>(i + 1), 0, 200, 0, 64, false};
     p.nodes.push_back(n);
   }
-  p.values = {{"h", 777}};
+  p.values = {{"h", 777, "", true}};
   p.links["cpu->cuda"] = LinkProfile::of(5, 1000, 0);
   p.links["cuda->cpu"] = LinkProfile::of(6, 2000, 0);
   return p;

@@ -68,7 +68,7 @@ Profile stacked_profile(const Graph& g, double lstm_cpu, double lstm_gpu, double
     p.nodes.push_back(np);
   }
   for (const Value& v : g.values())
-    if (v.kind != ValueKind::kInitializer) p.values.push_back({v.name, kSteps * kHidden * 4});
+    if (v.kind != ValueKind::kInitializer) p.values.push_back({v.name, kSteps * kHidden * 4, "", true});
   p.links["cpu->cuda"] = LinkProfile::of(link_alpha, link_beta);
   p.links["cuda->cpu"] = LinkProfile::of(link_alpha, link_beta);
   return p;

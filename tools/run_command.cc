@@ -76,7 +76,7 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
   const PlanExecutor& ex = *impl.plan_executor;
   const Graph& g = ex.graph();
   std::vector<double> ms;
-  std::vector<int64_t> peaks(ex.devices().size(), 0);
+  PlanRunStats last;  // the last run's
   Result<std::vector<Tensor>> outs = Status::error("no run");
   std::mutex mu;
   std::vector<TraceEvent> events;
@@ -110,7 +110,7 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
     const auto t1 = std::chrono::steady_clock::now();
     if (!outs) return outs;
     ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
-    for (std::size_t d = 0; d < peaks.size(); ++d) peaks[d] = std::max(peaks[d], stats.devices[d].peak_bytes);
+    last = stats;
   }
   std::sort(ms.begin(), ms.end());
   const double median = profiler::percentile(ms, 0.5);
@@ -120,17 +120,28 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
             << partition::objective_name(plan.objective) << ")\n"
             << "latency: median " << median << " ms over " << ms.size() << " runs; plan predicts "
             << plan.predicted_latency_us / 1000.0 << " ms\n";
-  for (std::size_t d = 0; d < peaks.size(); ++d) {
+  // Memory of the last run: from the second run with these shapes, each device runs in its static memory
+  // plan (one arena); the first run records the sizes.
+  const bool planned = std::any_of(last.devices.begin(), last.devices.end(),
+                                   [](const DeviceRunStats& s) { return s.arena_bytes > 0; });
+  for (std::size_t d = 0; d < last.devices.size(); ++d) {
+    const DeviceRunStats& s = last.devices[d];
     const bool runs_cuda = d == 1;  // the device the plan's "cuda" nodes run on: the GPU or a stand-in
     const bool stand_in = runs_cuda && impl.plan_devices.stand_in();
     std::cout << "peak memory " << ex.devices()[d]->name() << (stand_in ? " (in place of cuda)" : "") << ": "
-              << mib(peaks[d]) << " of activations";
-    if (runs_cuda)
+              << mib(s.peak_bytes) << " of activations";
+    if (planned) std::cout << " (arena " << mib(s.arena_bytes) << (s.plan_misses ? ", " + std::to_string(s.plan_misses) + " outputs outside the plan" : "") << ")";
+    if (runs_cuda) {
       std::cout << "; plan predicts " << mib(plan.gpu_activation_bytes) << " of activations (GPU peak "
                 << mib(plan.predicted_peak_gpu_bytes) << " with weights and workspace)";
+      // The stand-in shares host memory with the CPU, so it holds no copies and hands its outputs over:
+      // the prediction is for a GPU's own memory.
+      if (stand_in) std::cout << "; a GPU would copy what crosses devices, the stand-in shares it";
+    }
     std::cout << "\n";
   }
-  if (peaks.size() == 1) std::cout << "peak memory cuda: unused; plan predicts " << mib(plan.predicted_peak_gpu_bytes) << "\n";
+  if (!planned) std::cout << "memory: the first run with these shapes records the sizes; from the second (--repeat 2) runs use the static memory plan\n";
+  if (last.devices.size() == 1) std::cout << "peak memory cuda: unused; plan predicts " << mib(plan.predicted_peak_gpu_bytes) << "\n";
   if (!args.trace.empty()) {
     TANDEM_RETURN_IF_ERROR(write_chrome_trace(events, args.trace));
     std::cout << "trace  " << args.trace << " (last run; one lane per device and copy direction)\n";

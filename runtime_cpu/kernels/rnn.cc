@@ -1,9 +1,12 @@
 // LSTM, GRU and RNN (ONNX opsets 7 and 14): float32, every attribute of the spec.
 //
-// Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias); then each step is one
-// GEMM for the recurrent projection of the whole batch (H·Rᵀ) and a fused elementwise cell update. With
-// sequence_lens, a batch row takes part in step k only while k < its length; a reverse direction walks each
-// sequence from its own last valid step backwards, so at step k row b reads time len[b]-1-k.
+// Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias). Then, on the reference
+// path, each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and an elementwise
+// cell update, written straight from the spec. By default the fast path (rnn_fast_path.h) does the steps
+// instead: up to rnn::kMaxFastBatch rows with R packed per block of hidden units and the product fused with
+// a vectorised cell; above, with the reference path's GEMM and the vectorised cell. The fast path covers
+// every attribute; the reference path stays as its twin, selected by TANDEM_RNN_KERNEL=reference for tests
+// and benchmarks.
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -16,38 +19,22 @@
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_activation.h"
+#include "runtime_cpu/kernels/rnn_fast_path.h"
+#include "runtime_cpu/kernels/rnn_types.h"
 
 namespace tandem::cpu {
 namespace {
 
-enum class CellKind { kRnn, kGru, kLstm };
+using namespace rnn;
 
 // Input and output slots shared by the three ops (initial_c and P exist for LSTM only, as does Y_c).
 constexpr std::size_t kX = 0, kW = 1, kR = 2, kB = 3, kSeqLens = 4, kInitH = 5, kInitC = 6, kP = 7;
 constexpr std::size_t kY = 0, kYh = 1, kYc = 2;
 
-int64_t gates_of(CellKind k) { return k == CellKind::kRnn ? 1 : k == CellKind::kGru ? 3 : 4; }
-std::size_t activations_per_direction(CellKind k) {
-  return k == CellKind::kRnn ? 1 : k == CellKind::kGru ? 2 : 3;
-}
 std::size_t max_inputs(CellKind k) { return k == CellKind::kLstm ? 8 : 6; }
 std::size_t max_outputs(CellKind k) { return k == CellKind::kLstm ? 3 : 2; }
 
 using Dims = std::vector<int64_t>;
-
-struct RnnAttrs {
-  CellKind kind = CellKind::kLstm;
-  int64_t gates = 4;
-  int64_t num_dirs = 1;
-  bool reverse = false;  // direction == "reverse"
-  int64_t hidden = -1;   // hidden_size; -1 when absent (then taken from W's shape)
-  int64_t layout = 0;
-  bool has_clip = false;
-  float clip = 0.0f;
-  bool input_forget = false;         // LSTM
-  bool linear_before_reset = false;  // GRU
-  std::vector<RnnActivation> acts;   // activations_per_direction(kind) per direction, forward first
-};
 
 // A float array of known shape: a constant's contents or a run-time tensor's.
 struct ArrayView {
@@ -60,10 +47,35 @@ struct ArrayView {
 struct PackedWeights {
   int64_t input_size = 0, hidden = 0;
   std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
-  std::vector<float> rt;    // [dirs][H][G*H]: R transposed
+  std::vector<float> rt;    // [dirs][H][G*H]: R transposed (reference path); empty: only the fast path runs
   std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
   std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
   std::vector<float> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
+  FastWeights fast;         // R in the fast path's panels; empty when only the reference path runs
+
+  std::size_t bytes() const {
+    return (wt.size() + rt.size() + bias.size() + rbh.size() + peep.size()) * sizeof(float) + fast.bytes();
+  }
+};
+
+// How a run computes its steps.
+enum class Path {
+  kReference,  // the reference twin: oneDNN's GEMM and the straightforward cell
+  kPanels,     // the fast path: packed panels and the vectorised cell, fused
+  kGemmCell,   // the fast path for large batches: oneDNN's GEMM and the vectorised cell
+};
+
+// What to pack of R: transposed for oneDNN's GEMM (the reference path and kGemmCell), the panels, and the
+// fast cell's padded peepholes and Rbh.
+struct PackFor {
+  bool rt = true;
+  bool panels = false;
+  bool fast_cell = false;
+  Isa isa = Isa::kScalar;
+
+  static PackFor path(Path p, Isa isa) {
+    return {p != Path::kPanels, p == Path::kPanels, p != Path::kReference, isa};
+  }
 };
 
 // ------------------------------------------------------------------------------------------------------
@@ -120,7 +132,7 @@ Status check_float(const ArrayView& v, const char* name) {
 
 // Validates W, R and the optional B and P (data nullptr when absent) and packs them.
 Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const ArrayView& r,
-                                   const ArrayView* b, const ArrayView* p) {
+                                   const ArrayView* b, const ArrayView* p, const PackFor& what) {
   TANDEM_RETURN_IF_ERROR(check_float(w, "W"));
   TANDEM_RETURN_IF_ERROR(check_float(r, "R"));
   if (b) TANDEM_RETURN_IF_ERROR(check_float(*b, "B"));
@@ -132,12 +144,13 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
   pw.input_size = in;
   pw.hidden = h;
   pw.wt.resize(static_cast<std::size_t>(dirs * in * gh));
-  pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
+  if (what.rt) pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
   for (int64_t d = 0; d < dirs; ++d) {
     const float* wd = w.data + d * gh * in;
     float* wtd = pw.wt.data() + d * in * gh;
     for (int64_t row = 0; row < gh; ++row)
       for (int64_t k = 0; k < in; ++k) wtd[k * gh + row] = wd[row * in + k];
+    if (!what.rt) continue;
     const float* rd = r.data + d * gh * h;
     float* rtd = pw.rt.data() + d * h * gh;
     for (int64_t row = 0; row < gh; ++row)
@@ -159,6 +172,11 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
     }
   }
   if (p) pw.peep.assign(p->data, p->data + dirs * 3 * h);
+  if (what.fast_cell) {
+    const float* peep = pw.peep.empty() ? nullptr : pw.peep.data();
+    const float* rbh = pw.rbh.empty() ? nullptr : pw.rbh.data();
+    pw.fast = pack_fast_weights(a, what.isa, h, what.panels ? r.data : nullptr, peep, rbh);
+  }
   return pw;
 }
 
@@ -260,54 +278,41 @@ void gru_finish(const CellArgs& c, const float* xw, float* g, float* h) {
   for (int64_t j = 0; j < n; ++j) h[j] = (1.0f - z[j]) * gh[j] + z[j] * h[j];
 }
 
-// Sizes and layout of one run.
-struct RunShape {
-  int64_t seq = 0, batch = 0, input = 0, hidden = 0, dirs = 1, layout = 0;
-  int64_t x_row(int64_t t, int64_t b) const { return layout == 0 ? t * batch + b : b * seq + t; }
-  // Offset of [t, d, b, :] in Y.
-  int64_t y_offset(int64_t t, int64_t d, int64_t b) const {
-    return (layout == 0 ? (t * dirs + d) * batch + b : (b * seq + t) * dirs + d) * hidden;
-  }
-  // Offset of [d, b, :] in initial_h, initial_c, Y_h and Y_c.
-  int64_t state_offset(int64_t d, int64_t b) const {
-    return (layout == 0 ? d * batch + b : b * dirs + d) * hidden;
-  }
-};
-
-struct DirectionIO {
-  const float* x = nullptr;
-  const std::vector<int64_t>* lens = nullptr;
-  const float* init_h = nullptr;  // nullptr: zeros
-  const float* init_c = nullptr;
-  float* y = nullptr;  // nullptr: not wanted
-  float* y_h = nullptr;
-  float* y_c = nullptr;
-};
-
-// The scratch run_direction allocates (directions run one after another, so this is the kernel's peak):
-// the input projection of all steps, the state(s), the gate pre-activations and GRU's r*h.
-std::size_t direction_workspace_bytes(const RnnAttrs& a, const RunShape& s) {
-  const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
-  int64_t floats = s.seq * s.batch * gh + state + s.batch * gh;
-  if (a.kind == CellKind::kLstm) floats += state;
-  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
-  return static_cast<std::size_t>(floats) * sizeof(float);
+// The input projection of every time step at once (the first GEMM of both paths), bias folded in:
+// xw[row][G*H] = X[row]·Wᵀ + bias.
+Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d,
+                        const float* x, std::vector<float>& xw) {
+  const int64_t gh = a.gates * s.hidden;
+  xw.resize(static_cast<std::size_t>(s.seq * s.batch * gh));
+  const float* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
+  if (bias)
+    for (int64_t row = 0; row < s.seq * s.batch; ++row)
+      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(float));
+  return sgemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
+               bias ? 1.0f : 0.0f, xw.data(), gh);
 }
 
+// The scratch a direction allocates (directions run one after another, so this is the kernel's peak): the
+// input projection of all steps, then on the reference path the state(s), the gate pre-activations and
+// GRU's r*h, on the fast path its padded states.
+std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights& w, const RunShape& s,
+                                      Path path) {
+  const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
+  const auto xw = static_cast<std::size_t>(s.seq * s.batch * gh) * sizeof(float);
+  if (path != Path::kReference)
+    return xw + fast_state_bytes(a, w.fast, s.batch, path == Path::kGemmCell);
+  int64_t floats = state + s.batch * gh;
+  if (a.kind == CellKind::kLstm) floats += state;
+  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
+  return xw + static_cast<std::size_t>(floats) * sizeof(float);
+}
+
+// The reference path: per step one oneDNN GEMM over the whole batch, then the cell row by row.
 Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d, bool reverse,
-                     const DirectionIO& io) {
+                     const float* xw, const DirectionIO& io) {
   const int64_t n = s.hidden, gh = a.gates * n, batch = s.batch;
   const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
   const std::vector<int64_t>& lens = *io.lens;
-
-  // Input projection of every time step at once, bias folded in.
-  std::vector<float> xw(static_cast<std::size_t>(s.seq * batch * gh));
-  const float* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
-  if (bias)
-    for (int64_t row = 0; row < s.seq * batch; ++row)
-      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(float));
-  TANDEM_RETURN_IF_ERROR(sgemm(s.seq * batch, gh, s.input, io.x, s.input, w.wt.data() + d * s.input * gh, gh,
-                               bias ? 1.0f : 0.0f, xw.data(), gh));
 
   std::vector<float> h(static_cast<std::size_t>(batch * n), 0.0f), cell;
   const bool lstm = a.kind == CellKind::kLstm;
@@ -343,7 +348,7 @@ Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& 
     if (gru_split) {
       for (int64_t b = 0; b < batch; ++b) {
         if (active(b, k))
-          gru_zr(c, xw.data() + s.x_row(time_of(b, k), b) * gh, g.data() + b * gh, h.data() + b * n,
+          gru_zr(c, xw + s.x_row(time_of(b, k), b) * gh, g.data() + b * gh, h.data() + b * n,
                  rh.data() + b * n);
         else
           std::fill_n(rh.data() + b * n, n, 0.0f);
@@ -353,7 +358,7 @@ Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& 
     for (int64_t b = 0; b < batch; ++b) {
       if (!active(b, k)) continue;
       const int64_t t = time_of(b, k);
-      const float* xrow = xw.data() + s.x_row(t, b) * gh;
+      const float* xrow = xw + s.x_row(t, b) * gh;
       float* grow = g.data() + b * gh;
       float* hrow = h.data() + b * n;
       switch (a.kind) {
@@ -384,16 +389,24 @@ ArrayView view_of(const TensorData& t) {
   return {t.dtype, t.dims, reinterpret_cast<const float*>(t.bytes.data())};
 }
 
+// Whether a run of `batch` rows takes the fast path, given what was packed (for constant weights, packing
+// kept only what the batch sizes the graph allows can use).
+Path path_for(const KernelChoice& choice, const PackedWeights* packed, int64_t batch) {
+  if (choice.reference_only) return Path::kReference;
+  if (choice.fast_always) return Path::kPanels;
+  if (packed && packed->rt.empty()) return Path::kPanels;             // the graph allows small batches only
+  if (packed && packed->fast.panels.empty()) return Path::kGemmCell;  // the graph allows large batches only
+  return batch <= kMaxFastBatch ? Path::kPanels : Path::kGemmCell;
+}
+
 class RnnKernel final : public Kernel {
  public:
-  RnnKernel(RnnAttrs attrs, std::shared_ptr<const PackedWeights> packed)
-      : a_(std::move(attrs)), packed_(std::move(packed)) {}
+  RnnKernel(RnnAttrs attrs, KernelChoice choice, std::shared_ptr<const PackedWeights> packed)
+      : a_(std::move(attrs)), choice_(choice), packed_(std::move(packed)) {}
 
   int64_t own_weight_bytes() const override {
     if (!packed_) return -1;  // some weight is computed: packs per run, keeps nothing of its own
-    const PackedWeights& w = *packed_;
-    return static_cast<int64_t>((w.wt.size() + w.rt.size() + w.bias.size() + w.rbh.size() + w.peep.size()) *
-                                sizeof(float));
+    return static_cast<int64_t>(packed_->bytes());
   }
 
   Status run(KernelContext& ctx) const override {
@@ -408,6 +421,7 @@ class RnnKernel final : public Kernel {
     s.batch = x->dim(a_.layout == 0 ? 1 : 0);
     s.input = x->dim(2);
 
+    const Path path = path_for(choice_, packed_.get(), s.batch);
     PackedWeights local;
     const PackedWeights* w = packed_.get();
     if (!w) {
@@ -417,7 +431,8 @@ class RnnKernel final : public Kernel {
       const Tensor* bt = ctx.input(kB);
       const Tensor* pt = a_.kind == CellKind::kLstm ? ctx.input(kP) : nullptr;
       ArrayView bv = bt ? view_of(*bt) : ArrayView{}, pv = pt ? view_of(*pt) : ArrayView{};
-      auto packed = pack_weights(a_, view_of(*wt), view_of(*rt), bt ? &bv : nullptr, pt ? &pv : nullptr);
+      auto packed = pack_weights(a_, view_of(*wt), view_of(*rt), bt ? &bv : nullptr, pt ? &pv : nullptr,
+                                 PackFor::path(path, choice_.isa));
       if (!packed) return ctx.error(packed.status().message());
       local = std::move(packed).value();
       w = &local;
@@ -471,10 +486,16 @@ class RnnKernel final : public Kernel {
     if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc))
       io.y_c = ctx.allocate_output(kYc, DType::kFloat32, state_shape).data<float>();
 
-    ctx.note_workspace(direction_workspace_bytes(a_, s));
+    ctx.note_workspace(direction_workspace_bytes(a_, *w, s, path));
+    std::vector<float> xw;
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
-      Status st = run_direction(a_, *w, s, d, reverse, io);
+      Status st = input_projection(a_, *w, s, d, io.x, xw);
+      const int64_t rt_size = s.hidden * a_.gates * s.hidden;
+      const float* rt = path == Path::kGemmCell ? w->rt.data() + d * rt_size : nullptr;
+      if (st && path == Path::kReference) st = run_direction(a_, *w, s, d, reverse, xw.data(), io);
+      if (st && path != Path::kReference)
+        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), rt, io, choice_.fast_always);
       if (!st) return ctx.error(st.message());
     }
     return Status::ok();
@@ -482,6 +503,7 @@ class RnnKernel final : public Kernel {
 
  private:
   RnnAttrs a_;
+  KernelChoice choice_;
   std::shared_ptr<const PackedWeights> packed_;  // null: some weight is computed, so packing happens per run
 };
 
@@ -591,9 +613,17 @@ Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
   TensorDataPtr p = present(p_slot) ? init.constant_input(p_slot) : nullptr;
   const bool all_constant = w && r && (!present(kB) || b) && (!present(p_slot) || p);
   std::shared_ptr<const PackedWeights> packed;
+  const KernelChoice choice = kernel_choice_from_env();
   if (all_constant) {
+    // R is packed for the path the graph's batch size takes (a batch known to fit the panels needs no
+    // transposed copy, one known to exceed them no panels), or for both paths when the batch is not known.
+    const Shape& xs = init.graph.value(n.inputs[kX]).shape;
+    const std::size_t batch_axis = a.layout == 0 ? 1 : 0;
+    const int64_t batch = xs.has_rank() && xs.rank() == 3 ? xs[batch_axis].value : -1;  // -1: not known
+    PackFor what = PackFor::path(path_for(choice, nullptr, batch), choice.isa);
+    if (batch < 0 && !choice.reference_only && !choice.fast_always) what = {true, true, true, choice.isa};
     ArrayView bv = b ? view_of(*b) : ArrayView{}, pv = p ? view_of(*p) : ArrayView{};
-    auto pw = pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr, p ? &pv : nullptr);
+    auto pw = pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr, p ? &pv : nullptr, what);
     if (!pw) return init.error(pw.status().message());
     packed = std::make_shared<const PackedWeights>(std::move(pw).value());
   } else {
@@ -601,7 +631,7 @@ Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
                                      b ? &b->dims : nullptr, p ? &p->dims : nullptr);
     if (!sizes) return init.error(sizes.status().message());
   }
-  return KernelPtr(new RnnKernel(std::move(a), std::move(packed)));
+  return KernelPtr(new RnnKernel(std::move(a), choice, std::move(packed)));
 }
 
 }  // namespace

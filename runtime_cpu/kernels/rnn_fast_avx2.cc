@@ -1,0 +1,69 @@
+// The fast RNN step compiled for AVX2 with FMA: 8 floats per vector, blocks of 8 hidden units. Only this
+// file's code is compiled for AVX2, and rnn_fast_path.cc calls it only on a CPU that has it. The headers
+// with inline code are included before the target region, so nothing shared with other files is compiled
+// for AVX2; rnn_fast_step.h, inside it, has internal linkage throughout.
+#include <cstdint>
+
+#include "runtime_cpu/kernels/rnn_activation.h"
+#include "runtime_cpu/kernels/rnn_fast_isa.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#include "runtime_cpu/kernels/rnn_fast_step.h"
+
+namespace tandem::cpu::rnn {
+namespace {
+
+struct Avx2 {
+  using T = __m256;
+  static constexpr int kLanes = 8, kBlock = 8, kMaxAcc = 12;  // of 16 registers: room for loads
+  [[gnu::always_inline]] static inline T load(const float* p) { return _mm256_loadu_ps(p); }
+  [[gnu::always_inline]] static inline void store(float* p, T x) { _mm256_storeu_ps(p, x); }
+  [[gnu::always_inline]] static inline T set1(float x) { return _mm256_set1_ps(x); }
+  [[gnu::always_inline]] static inline T zero() { return _mm256_setzero_ps(); }
+  [[gnu::always_inline]] static inline T add(T a, T b) { return _mm256_add_ps(a, b); }
+  [[gnu::always_inline]] static inline T sub(T a, T b) { return _mm256_sub_ps(a, b); }
+  [[gnu::always_inline]] static inline T mul(T a, T b) { return _mm256_mul_ps(a, b); }
+  [[gnu::always_inline]] static inline T div(T a, T b) { return _mm256_div_ps(a, b); }
+  [[gnu::always_inline]] static inline T min(T a, T b) { return _mm256_min_ps(a, b); }
+  [[gnu::always_inline]] static inline T max(T a, T b) { return _mm256_max_ps(a, b); }
+  [[gnu::always_inline]] static inline T fma(T a, T b, T c) { return _mm256_fmadd_ps(a, b, c); }
+  [[gnu::always_inline]] static inline T fnma(T a, T b, T c) { return _mm256_fnmadd_ps(a, b, c); }
+  [[gnu::always_inline]] static inline T floor(T x) { return _mm256_floor_ps(x); }
+  [[gnu::always_inline]] static inline T pow2(T n) {
+    const __m256i e = _mm256_add_epi32(_mm256_cvttps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+  [[gnu::always_inline]] static inline T abs(T x) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), x); }
+  [[gnu::always_inline]] static inline T copy_sign(T mag, T sign) {
+    const T s = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sign));
+  }
+  [[gnu::always_inline]] static inline T select_lt(T a, T b, T x, T y) {
+    return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
+  }
+};
+
+void step_avx2(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last) {
+  step<Avx2>(s, k, phase, first, last);
+}
+
+}  // namespace
+}  // namespace tandem::cpu::rnn
+#pragma GCC pop_options
+
+namespace tandem::cpu::rnn {
+const IsaKernels& avx2_kernels() {
+  static const IsaKernels k{Avx2::kBlock, &step_avx2};
+  return k;
+}
+}  // namespace tandem::cpu::rnn
+
+#else  // not x86: rnn_fast_path.cc never picks this instruction set
+namespace tandem::cpu::rnn {
+const IsaKernels& avx2_kernels() { return scalar_kernels(); }
+}  // namespace tandem::cpu::rnn
+#endif

@@ -1,0 +1,210 @@
+#include "runtime_cpu/kernels/rnn_fast_path.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <mutex>
+#include <string>
+
+#include "runtime_cpu/kernels/gemm.h"
+
+namespace tandem::cpu::rnn {
+namespace {
+
+// A thread joins the team only for this many multiply-adds per step or more: below it, a barrier per step
+// (about a microsecond on a busy 2-core machine) costs more than the thread saves (bench/cpu_rnn_bench).
+constexpr int64_t kMinMacsPerThread = 48 * 1024;
+
+Isa best_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  const bool fma = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2");
+  if (fma && __builtin_cpu_supports("avx512f")) return Isa::kAvx512;
+  if (fma) return Isa::kAvx2;
+#endif
+  return Isa::kScalar;
+}
+
+const IsaKernels& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return avx512_kernels();
+    case Isa::kAvx2: return avx2_kernels();
+    case Isa::kScalar: break;
+  }
+  return scalar_kernels();
+}
+
+}  // namespace
+
+const char* isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::kAvx512: return "avx512";
+    case Isa::kAvx2: return "avx2";
+    case Isa::kScalar: break;
+  }
+  return "scalar";
+}
+
+KernelChoice kernel_choice_from_env() {
+  KernelChoice c;
+  c.isa = best_isa();
+  const char* env = std::getenv("TANDEM_RNN_KERNEL");
+  const std::string v = env ? env : "";
+  if (v.empty() || v == "auto") return c;
+  if (v == "reference") {
+    c.reference_only = true;
+    return c;
+  }
+  const Isa caps[] = {Isa::kAvx512, Isa::kAvx2, Isa::kScalar};
+  for (Isa cap : caps) {
+    if (v == "fast" || v == std::string("fast-") + isa_name(cap)) {
+      c.fast_always = true;
+      c.isa = std::min(c.isa, cap);
+      return c;
+    }
+  }
+  static std::once_flag warned;
+  std::call_once(warned, [&] {
+    std::cerr << "tandem: TANDEM_RNN_KERNEL='" << v
+              << "' is not one of auto, reference, fast, fast-avx512, fast-avx2, fast-scalar; using auto\n";
+  });
+  return c;
+}
+
+FastWeights pack_fast_weights(const RnnAttrs& a, Isa isa, int64_t hidden, const float* r, const float* peep,
+                              const float* rbh) {
+  FastWeights w;
+  w.isa = isa;
+  w.hidden = hidden;
+  w.gates = a.gates;
+  w.block = kernels_for(isa).block;
+  w.blocks = (hidden + w.block - 1) / w.block;
+  w.padded = w.blocks * w.block;
+  const int64_t dirs = a.num_dirs, g = a.gates, h = hidden, u = w.block, p = w.padded;
+  const int64_t per_dir = w.blocks * h * g * u;
+  if (r) w.panels.assign(static_cast<std::size_t>(dirs * per_dir), 0.0f);
+  for (int64_t d = 0; r && d < dirs; ++d) {
+    const float* rd = r + d * g * h * h;  // row (gate, unit), column k
+    float* out = w.panels.data() + d * per_dir;
+    for (int64_t gate = 0; gate < g; ++gate)
+      for (int64_t unit = 0; unit < h; ++unit) {
+        const float* row = rd + (gate * h + unit) * h;
+        float* col = out + (unit / u) * h * g * u + gate * u + unit % u;
+        for (int64_t k = 0; k < h; ++k) col[k * g * u] = row[k];
+      }
+  }
+  auto pad = [&](const float* src, int64_t parts, std::vector<float>& dst) {
+    dst.assign(static_cast<std::size_t>(dirs * parts * p), 0.0f);
+    for (int64_t i = 0; i < dirs * parts; ++i)
+      std::memcpy(dst.data() + i * p, src + i * h, static_cast<std::size_t>(h) * sizeof(float));
+  };
+  if (peep) pad(peep, 3, w.peep);
+  if (rbh) pad(rbh, 1, w.rbh);
+  return w;
+}
+
+std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch, bool with_gemm) {
+  int64_t floats = 2 * batch * w.padded;  // H(t-1) and H(t)
+  if (a.kind == CellKind::kLstm) floats += batch * w.padded;
+  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += 2 * batch * w.padded;  // z, r (.) H(t-1)
+  if (with_gemm) floats += batch * a.gates * w.hidden;
+  return static_cast<std::size_t>(floats) * sizeof(float);
+}
+
+Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
+                          const float* xw, const float* rt, const DirectionIO& io, bool every_thread) {
+  const int64_t n = s.hidden, hp = w.padded, batch = s.batch, rows = batch * hp, gh = a.gates * n;
+  const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
+  const bool lstm = a.kind == CellKind::kLstm;
+  const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
+  std::vector<float> state(fast_state_bytes(a, w, batch, rt != nullptr) / sizeof(float), 0.0f);
+
+  StepArgs args;
+  args.kind = a.kind;
+  args.linear_before_reset = a.linear_before_reset;
+  args.input_forget = a.input_forget;
+  args.has_clip = a.has_clip;
+  args.clip = a.clip;
+  args.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
+  args.hidden = n;
+  args.padded = hp;
+  args.batch = batch;
+  args.gates = a.gates;
+  if (!rt) args.panels = w.panels.data() + d * w.blocks * n * a.gates * w.block;
+  args.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * hp;
+  args.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * hp;
+  args.xw = xw;
+  args.shape = &s;
+  args.direction = d;
+  args.reverse = reverse;
+  args.lens = io.lens->data();
+  float* next = state.data();
+  args.h[0] = next, next += rows;
+  args.h[1] = next, next += rows;
+  if (lstm) args.c = next, next += rows;
+  if (gru_split) args.z = next, next += rows, args.rh = next, next += rows;
+  float* rec = rt ? next : nullptr;  // the large-batch form's product of one step
+  args.rec = rec;
+  args.y = io.y;
+
+  for (int64_t b = 0; b < batch; ++b) {
+    if (io.init_h) std::memcpy(args.h[0] + b * hp, io.init_h + s.state_offset(d, b), hsize);
+    if (lstm && io.init_c) std::memcpy(args.c + b * hp, io.init_c + s.state_offset(d, b), hsize);
+  }
+
+  const std::vector<int64_t>& lens = *io.lens;
+  const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
+  const StepFn step = kernels_for(w.isa).step;
+
+  if (rt) {  // large batches: oneDNN's GEMM for each product (parallel on the caller's team), the cell here
+    for (int64_t k = 0; k < steps; ++k) {
+      const int64_t cols = gru_split ? 2 * n : gh;  // GRU without linear_before_reset: z and r first
+      const float* h = args.h[k & 1];
+      TANDEM_RETURN_IF_ERROR(sgemm(false, false, batch, cols, n, 1.0f, h, hp, rt, gh, 0.0f, rec, gh));
+      step(args, k, 0, 0, w.blocks);
+      if (!gru_split) continue;
+      TANDEM_RETURN_IF_ERROR(
+          sgemm(false, false, batch, n, n, 1.0f, args.rh, hp, rt + 2 * n, gh, 0.0f, rec + 2 * n, gh));
+      step(args, k, 1, 0, w.blocks);
+    }
+  } else {
+    // The team: OpenMP's per-thread setting (the device's), at most one thread per block, and (unless
+    // asked for every thread) only as many as the work per step pays for.
+    int64_t team = omp_in_parallel() ? 1 : omp_get_max_threads();
+    team = std::min(team, w.blocks);
+    const int64_t macs = batch * a.gates * n * n;
+    if (!every_thread) team = std::min(team, std::max<int64_t>(1, macs / kMinMacsPerThread));
+    const int phases = gru_split ? 2 : 1;
+    // Blocks [first, last) of thread `tid` of `threads`; every thread meets every barrier, with or without
+    // blocks, since the barrier counts the whole team.
+    auto work = [&](int64_t tid, int64_t threads) {
+      const int64_t first = w.blocks * tid / threads, last = w.blocks * (tid + 1) / threads;
+      for (int64_t k = 0; k < steps; ++k)
+        for (int phase = 0; phase < phases; ++phase) {
+          step(args, k, phase, first, last);
+          if (threads > 1) {
+#pragma omp barrier
+          }
+        }
+    };
+    if (team <= 1) {
+      work(0, 1);  // no OpenMP at all on one thread
+    } else {
+#pragma omp parallel num_threads(static_cast<int>(team))
+      work(omp_get_thread_num(), omp_get_num_threads());
+    }
+  }
+
+  // Rows keep the state of their last valid step (the initial state for length 0).
+  const float* h_final = args.h[steps & 1];
+  for (int64_t b = 0; b < batch; ++b) {
+    if (io.y_h) std::memcpy(io.y_h + s.state_offset(d, b), h_final + b * hp, hsize);
+    if (io.y_c) std::memcpy(io.y_c + s.state_offset(d, b), args.c + b * hp, hsize);
+  }
+  return Status::ok();
+}
+
+}  // namespace tandem::cpu::rnn

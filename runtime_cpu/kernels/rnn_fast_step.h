@@ -1,0 +1,300 @@
+// One time step of the fast RNN path, written once over a vector type V and compiled per instruction set
+// (rnn_fast_avx512.cc, rnn_fast_avx2.cc, rnn_fast_scalar.cc include this inside their target region; hence
+// templates with internal linkage only).
+//
+// As in DeepCPU (Zhang et al., "DeepCPU: Serving RNN-based Deep Learning Models 10x Faster", USENIX ATC
+// 2018): the recurrent weights of a block of hidden units sit in one contiguous panel holding all gates of
+// those units, so one pass over the panel yields every gate pre-activation of the block for a few batch rows
+// at once (register-blocked small-M GEMM, accumulators in registers), and the cell update for the block runs
+// right after, while the pre-activations are still in L1. Each thread owns a fixed range of blocks, so its
+// panels stay in its own L2 across steps.
+//
+// V provides: T (a vector of kLanes floats); kBlock (hidden units per block, a multiple of kLanes);
+// kMaxAcc (accumulators its register file holds); load/store (unaligned); set1, zero, add, sub, mul, div,
+// min, max; fma(a, b, c) = a*b + c; fnma(a, b, c) = c - a*b; floor; pow2(n) = 2^n for whole n in
+// [-127, 128]; abs; copy_sign(magnitude, sign); select_lt(a, b, x, y) = a < b ? x : y.
+#pragma once
+
+#include "runtime_cpu/kernels/rnn_fast_isa.h"
+#include "runtime_cpu/kernels/rnn_fast_math.h"
+
+namespace tandem::cpu::rnn {
+namespace {
+
+constexpr int kMaxRows = 4;  // batch rows per panel pass (register blocking)
+
+// acc[r][g][:] = sum over k < K of in[r * ld + k] * panel[k * kstride + g * kBlock + :], for r < MB, g < G.
+// With few accumulators (one row, few gates) each would wait on its own previous FMA (4 cycles), so S sets
+// take turns over k and are summed at the end, keeping about 8 FMAs in flight.
+template <class V, int G, int MB>
+void gemv_panel(const float* panel, int64_t kstride, int64_t K, const float* in, int64_t ld, float* acc) {
+  using T = typename V::T;
+  constexpr int L = V::kLanes, NV = V::kBlock / V::kLanes, N = MB * G * NV;
+  constexpr int S = N >= 8 ? 1 : N >= 4 ? 2 : 4;
+  T a[S][MB][G][NV];
+  for (int u = 0; u < S; ++u)
+    for (int r = 0; r < MB; ++r)
+      for (int g = 0; g < G; ++g)
+        for (int v = 0; v < NV; ++v) a[u][r][g][v] = V::zero();
+  auto accumulate = [&](T(&au)[MB][G][NV], int64_t k) __attribute__((always_inline)) {
+    const float* p = panel + k * kstride;
+    T w[G][NV];
+    for (int g = 0; g < G; ++g)
+      for (int v = 0; v < NV; ++v) w[g][v] = V::load(p + g * V::kBlock + v * L);
+    for (int r = 0; r < MB; ++r) {
+      const T x = V::set1(in[r * ld + k]);
+      for (int g = 0; g < G; ++g)
+        for (int v = 0; v < NV; ++v) au[r][g][v] = V::fma(x, w[g][v], au[r][g][v]);
+    }
+  };
+  int64_t k = 0;
+  for (; k + S <= K; k += S)
+    for (int u = 0; u < S; ++u) accumulate(a[u], k + u);
+  for (; k < K; ++k) accumulate(a[0], k);
+  for (int r = 0; r < MB; ++r)
+    for (int g = 0; g < G; ++g)
+      for (int v = 0; v < NV; ++v) {
+        T sum = a[0][r][g][v];
+        for (int u = 1; u < S; ++u) sum = V::add(sum, a[u][r][g][v]);
+        V::store(acc + (r * G + g) * V::kBlock + v * L, sum);
+      }
+}
+
+using GemvFn = void (*)(const float*, int64_t, int64_t, const float*, int64_t, float*);
+
+// Rows per pass for G gates: as many as the accumulators fit in registers, at most kMaxRows.
+template <class V>
+constexpr int rows_per_pass(int g) {
+  const int rows = V::kMaxAcc / (g * (V::kBlock / V::kLanes));
+  return rows < 1 ? 1 : rows > kMaxRows ? kMaxRows : rows;
+}
+
+template <class V, int G>
+GemvFn gemv_for_rows(int rows) {
+  switch (rows) {
+    case 1: return &gemv_panel<V, G, 1>;
+    case 2: return &gemv_panel<V, G, 2>;
+    case 3: return &gemv_panel<V, G, 3>;
+    default: return &gemv_panel<V, G, 4>;
+  }
+}
+
+template <class V>
+GemvFn gemv_for(int gates, int rows) {
+  switch (gates) {
+    case 1: return gemv_for_rows<V, 1>(rows);
+    case 2: return gemv_for_rows<V, 2>(rows);
+    case 3: return gemv_for_rows<V, 3>(rows);
+    default: return gemv_for_rows<V, 4>(rows);
+  }
+}
+
+template <class V>
+[[gnu::always_inline]] inline typename V::T clip_v(const StepArgs& s, typename V::T x) {
+  if (!s.has_clip) return x;
+  return V::min(V::set1(s.clip), V::max(V::set1(-s.clip), x));
+}
+
+// One batch row's view of one block at one step. Pointers are at the block's first unit; gates of xw are
+// `hidden` apart (unpadded), those of acc kBlock apart; the last block of a row may be partial (`n` units),
+// which the caller pads (xw) or trims (Y) around.
+struct RowBlock {
+  const float* acc;  // [gates][kBlock] this row's recurrent pre-activations
+  const float* xw;   // gate g at xw + g * xw_gate_stride
+  int64_t xw_gate_stride;
+  const float* h_prev;  // [kBlock]
+  float* h_next;        // [kBlock]
+  float* c;             // LSTM: [kBlock], updated in place
+  float* z;             // GRU phase 0 -> 1
+  float* rh;
+  int64_t unit0;  // the block's first hidden unit
+};
+
+// LSTM gates i, o, f, c (ONNX order). The peephole on o reads C(t); h(C(t)) takes no clip (as the spec).
+template <class V>
+inline void lstm_block(const StepArgs& s, const RowBlock& rb) {
+  using T = typename V::T;
+  constexpr int B = V::kBlock, L = V::kLanes;
+  alignas(64) float gi[B], go[B], gf[B], gc[B];
+  const float *ai = rb.acc, *ao = rb.acc + B, *af = rb.acc + 2 * B, *agc = rb.acc + 3 * B;
+  const int64_t xs = rb.xw_gate_stride;
+  const float *xi = rb.xw, *xo = rb.xw + xs, *xf = rb.xw + 2 * xs, *xc = rb.xw + 3 * xs;
+  const float* pi = s.peep ? s.peep + rb.unit0 : nullptr;
+  const float* po = s.peep ? pi + s.padded : nullptr;
+  const float* pf = s.peep ? pi + 2 * s.padded : nullptr;
+  for (int v = 0; v < B; v += L) {
+    const T c = V::load(rb.c + v);
+    T i = V::add(V::load(ai + v), V::load(xi + v));
+    T f = V::add(V::load(af + v), V::load(xf + v));
+    if (pi) {
+      i = V::fma(V::load(pi + v), c, i);
+      f = V::fma(V::load(pf + v), c, f);
+    }
+    V::store(gi + v, clip_v<V>(s, i));
+    V::store(gf + v, clip_v<V>(s, f));
+    V::store(gc + v, clip_v<V>(s, V::add(V::load(agc + v), V::load(xc + v))));
+  }
+  activate_block<V>(s.acts[0], gi);
+  if (s.input_forget) {
+    for (int v = 0; v < B; v += L) V::store(gf + v, V::sub(V::set1(1.0f), V::load(gi + v)));
+  } else {
+    activate_block<V>(s.acts[0], gf);
+  }
+  activate_block<V>(s.acts[1], gc);
+  for (int v = 0; v < B; v += L) {
+    const T c = V::fma(V::load(gf + v), V::load(rb.c + v), V::mul(V::load(gi + v), V::load(gc + v)));
+    V::store(rb.c + v, c);
+    T o = V::add(V::load(ao + v), V::load(xo + v));
+    if (po) o = V::fma(V::load(po + v), c, o);
+    V::store(go + v, clip_v<V>(s, o));
+    V::store(gc + v, c);
+  }
+  activate_block<V>(s.acts[0], go);
+  activate_block<V>(s.acts[2], gc);
+  for (int v = 0; v < B; v += L) V::store(rb.h_next + v, V::mul(V::load(go + v), V::load(gc + v)));
+}
+
+// GRU gates z and r from acc[0:2]; with linear_before_reset the h gate (acc[2]) and the new state follow;
+// without it, z and r (.) H(t-1) are kept for phase 1.
+template <class V>
+inline void gru_zr_block(const StepArgs& s, const RowBlock& rb) {
+  using T = typename V::T;
+  constexpr int B = V::kBlock, L = V::kLanes;
+  alignas(64) float gz[B], gr[B], gh[B];
+  const int64_t xs = rb.xw_gate_stride;
+  for (int v = 0; v < B; v += L) {
+    V::store(gz + v, clip_v<V>(s, V::add(V::load(rb.acc + v), V::load(rb.xw + v))));
+    V::store(gr + v, clip_v<V>(s, V::add(V::load(rb.acc + B + v), V::load(rb.xw + xs + v))));
+  }
+  activate_block<V>(s.acts[0], gz);
+  activate_block<V>(s.acts[0], gr);
+  if (!s.linear_before_reset) {
+    for (int v = 0; v < B; v += L) {
+      V::store(rb.z + v, V::load(gz + v));
+      V::store(rb.rh + v, V::mul(V::load(gr + v), V::load(rb.h_prev + v)));
+    }
+    return;
+  }
+  const float* rbh = s.rbh ? s.rbh + rb.unit0 : nullptr;
+  for (int v = 0; v < B; v += L) {
+    T rec = V::load(rb.acc + 2 * B + v);
+    if (rbh) rec = V::add(rec, V::load(rbh + v));
+    V::store(gh + v, clip_v<V>(s, V::fma(V::load(gr + v), rec, V::load(rb.xw + 2 * xs + v))));
+  }
+  activate_block<V>(s.acts[1], gh);
+  for (int v = 0; v < B; v += L) {
+    const T z = V::load(gz + v);
+    V::store(rb.h_next + v, V::fma(z, V::load(rb.h_prev + v), V::fnma(z, V::load(gh + v), V::load(gh + v))));
+  }
+}
+
+// GRU without linear_before_reset, phase 1: acc[0] holds (r (.) H(t-1))·Rhᵀ.
+template <class V>
+inline void gru_h_block(const StepArgs& s, const RowBlock& rb) {
+  using T = typename V::T;
+  constexpr int B = V::kBlock, L = V::kLanes;
+  alignas(64) float gh[B];
+  for (int v = 0; v < B; v += L)
+    V::store(gh + v, clip_v<V>(s, V::add(V::load(rb.acc + v), V::load(rb.xw + 2 * rb.xw_gate_stride + v))));
+  activate_block<V>(s.acts[1], gh);
+  for (int v = 0; v < B; v += L) {
+    const T z = V::load(rb.z + v);
+    V::store(rb.h_next + v, V::fma(z, V::load(rb.h_prev + v), V::fnma(z, V::load(gh + v), V::load(gh + v))));
+  }
+}
+
+template <class V>
+inline void rnn_block(const StepArgs& s, const RowBlock& rb) {
+  constexpr int B = V::kBlock, L = V::kLanes;
+  for (int v = 0; v < B; v += L)
+    V::store(rb.h_next + v, clip_v<V>(s, V::add(V::load(rb.acc + v), V::load(rb.xw + v))));
+  activate_block<V>(s.acts[0], rb.h_next);
+}
+
+// The cell of batch row b for one block at step k, from acc (the row's recurrent pre-activations of the
+// phase's gates, [gates][kBlock]); a row past its sequence keeps its state.
+template <class V>
+inline void row_step(const StepArgs& s, int64_t k, int phase, int64_t b, int64_t unit0, const float* acc) {
+  constexpr int64_t B = V::kBlock;
+  const int64_t H = s.hidden, len = s.lens[b], row = b * s.padded + unit0, n = H - unit0 < B ? H - unit0 : B;
+  const bool final_phase = !(s.kind == CellKind::kGru && !s.linear_before_reset) || phase == 1;
+  const float* h_prev = s.h[k & 1] + row;
+  float* h_next = s.h[(k + 1) & 1] + row;
+  if (k >= len) {  // past this row's sequence: the state stays
+    if (final_phase)
+      for (int64_t j = 0; j < B; ++j) h_next[j] = h_prev[j];
+    return;
+  }
+  const int64_t t = s.reverse ? len - 1 - k : k;
+  RowBlock rb;
+  rb.acc = acc;
+  rb.xw = s.xw + s.shape->x_row(t, b) * s.gates * H + unit0;
+  rb.xw_gate_stride = H;
+  alignas(64) float xpad[4 * B];  // a partial block's xw, padded with zeros
+  if (n < B) {
+    for (int64_t g = 0; g < s.gates; ++g)
+      for (int64_t j = 0; j < B; ++j) xpad[g * B + j] = j < n ? rb.xw[g * H + j] : 0.0f;
+    rb.xw = xpad;
+    rb.xw_gate_stride = B;
+  }
+  rb.h_prev = h_prev;
+  rb.h_next = h_next;
+  rb.c = s.c ? s.c + row : nullptr;
+  rb.z = s.z ? s.z + row : nullptr;
+  rb.rh = s.rh ? s.rh + row : nullptr;
+  rb.unit0 = unit0;
+  switch (s.kind) {
+    case CellKind::kLstm: lstm_block<V>(s, rb); break;
+    case CellKind::kGru:
+      if (phase == 0) gru_zr_block<V>(s, rb);
+      else gru_h_block<V>(s, rb);
+      break;
+    case CellKind::kRnn: rnn_block<V>(s, rb); break;
+  }
+  if (final_phase && s.y) {
+    float* y = s.y + s.shape->y_offset(t, s.direction, b) + unit0;
+    for (int64_t j = 0; j < n; ++j) y[j] = h_next[j];
+  }
+}
+
+template <class V>
+void step(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last) {
+  constexpr int64_t B = V::kBlock;
+  const int64_t H = s.hidden, Hp = s.padded;
+  // GRU without linear_before_reset: phase 0 multiplies H(t-1) by the z and r columns of R, phase 1
+  // multiplies r (.) H(t-1) by the h columns.
+  const bool gru_split = s.kind == CellKind::kGru && !s.linear_before_reset;
+  const int gates = gru_split ? (phase == 0 ? 2 : 1) : static_cast<int>(s.gates);
+  const int64_t gate0 = gru_split && phase == 1 ? 2 : 0;
+  alignas(64) float acc[kMaxRows * 4 * B];
+
+  if (s.rec) {  // the caller's GEMM computed the product: gather each block of a row from it
+    // Row by row, so a row's input projection and product are read front to back.
+    const int64_t gh = s.gates * H;
+    for (int64_t b = 0; b < s.batch; ++b)
+      for (int64_t blk = first; blk < last; ++blk) {
+        const int64_t u0 = blk * B, n = H - u0 < B ? H - u0 : B;
+        const float* rec = s.rec + b * gh + gate0 * H + u0;
+        for (int g = 0; g < gates; ++g)
+          for (int64_t j = 0; j < B; ++j) acc[g * B + j] = j < n ? rec[g * H + j] : 0.0f;
+        row_step<V>(s, k, phase, b, u0, acc);
+      }
+    return;
+  }
+
+  const float* in = gru_split && phase == 1 ? s.rh : s.h[k & 1];
+  const int rows = rows_per_pass<V>(gates);
+  const GemvFn full = gemv_for<V>(gates, rows);
+  const int64_t kstride = s.gates * B;
+  for (int64_t blk = first; blk < last; ++blk) {
+    const float* panel = s.panels + blk * H * kstride + gate0 * B;
+    for (int64_t r0 = 0; r0 < s.batch; r0 += rows) {
+      const int mb = s.batch - r0 < rows ? static_cast<int>(s.batch - r0) : rows;
+      (mb == rows ? full : gemv_for<V>(gates, mb))(panel, kstride, H, in + r0 * Hp, Hp, acc);
+      for (int r = 0; r < mb; ++r) row_step<V>(s, k, phase, r0 + r, blk * B, acc + r * gates * B);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace tandem::cpu::rnn

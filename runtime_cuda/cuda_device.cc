@@ -62,6 +62,7 @@ Result<KernelPtr> CudaDevice::create_kernel(const KernelInit& init) const {
     case CudaFamily::kLayout: return make_layout_kernel(*this, init);
     case CudaFamily::kView: return make_view_kernel(*this, init);
     case CudaFamily::kRnn: return make_rnn_kernel(*this, init);
+    case CudaFamily::kConv: return make_conv_kernel(*this, init);
   }
   return init.error("no CUDA kernel for op '" + n.op_type + "'");
 }

@@ -54,12 +54,14 @@ const std::vector<CudaOp>& cuda_ops() {
       {"LSTM", F::kRnn, {1, 2, 3, 4, 7}},
       {"GRU", F::kRnn, {1, 2, 3, 4}},
       {"RNN", F::kRnn, {1, 2, 3, 4}},
+      {"Conv", F::kConv, {}},
   };
   return ops;
 }
 
 bool float_only(const CudaOp& op) {
-  if (op.family == CudaFamily::kLinear || op.family == CudaFamily::kNormalization || op.family == CudaFamily::kRnn)
+  if (op.family == CudaFamily::kLinear || op.family == CudaFamily::kNormalization || op.family == CudaFamily::kRnn ||
+      op.family == CudaFamily::kConv)
     return true;
   if (op.family != CudaFamily::kElementwise) return false;
   static const char* const kIntOk[] = {"Add", "Sub", "Mul", "Div", "Max", "Min"};
@@ -115,6 +117,7 @@ Support cuda_supports(const Graph& g, NodeId id) {
     return {false, n.op_type + " with " + std::to_string(n.inputs.size()) + " inputs runs on the CPU only (the GPU kernel takes two)"};
   if (n.op_type == "Gather" && dtype_of(1) != DType::kUndefined && dtype_of(1) != DType::kInt64)
     return {false, std::string("Gather on the GPU takes int64 indices, not ") + std::string(dtype_name(dtype_of(1)))};
+  if (op->family == CudaFamily::kConv) return conv_supports(g, id);
   return {true, {}};
 }
 

@@ -23,7 +23,7 @@
 
 namespace tandem::cuda {
 
-enum class CudaFamily { kLinear, kElementwise, kNormalization, kLayout, kView, kRnn };
+enum class CudaFamily { kLinear, kElementwise, kNormalization, kLayout, kView, kRnn, kConv };
 
 struct CudaOp {
   const char* op;
@@ -81,6 +81,9 @@ Result<KernelPtr> make_normalization_kernel(const CudaDevice& device, const Kern
 Result<KernelPtr> make_layout_kernel(const CudaDevice& device, const KernelInit& init);
 Result<KernelPtr> make_view_kernel(const CudaDevice& device, const KernelInit& init);
 Result<KernelPtr> make_rnn_kernel(const CudaDevice& device, const KernelInit& init);
+Result<KernelPtr> make_conv_kernel(const CudaDevice& device, const KernelInit& init);
+// Conv's own checks (W and B constants, attributes, shapes), run by cuda_supports after the common ones.
+Support conv_supports(const Graph& g, NodeId id);
 
 // Shared checks, worded as the CPU kernels word them.
 Status expect_float32(const CudaRun& r, std::size_t i, const char* what);

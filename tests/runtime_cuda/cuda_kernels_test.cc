@@ -1,4 +1,4 @@
-// The GPU's GEMM, elementwise, normalisation and layout kernels against host references written here
+// The GPU's GEMM, elementwise, normalisation, layout and Conv kernels against host references written here
 // (double precision, straight from the ONNX definitions), on random data of several shapes. Skips without
 // a GPU.
 #include <gtest/gtest.h>
@@ -7,6 +7,7 @@
 #include <functional>
 #include <vector>
 
+#include "runtime_cuda/kernels/conv.h"
 #include "runtime_cuda/kernels/elementwise.h"
 #include "runtime_cuda/kernels/gemm.h"
 #include "runtime_cuda/kernels/layout.h"
@@ -276,6 +277,112 @@ TEST_F(CudaKernelsTest, TransposeSliceConcatSplitGather) {
     ASSERT_TRUE(gather(dx.get(), s, 1, bad.as<int64_t>(), 1, dy.get(), 4, flag.as<int>(), stream()));
     EXPECT_EQ(download<int>(flag, 1)[0], 1);
   }
+}
+
+// ---- Conv -----------------------------------------------------------------------------------------------
+
+// A Conv geometry in three spatial dimensions; `pad_end` gives the output size as ONNX does (NOTSET).
+ConvShape conv_shape(int64_t batch, int64_t channels, int64_t maps, int64_t group, Shape in, Shape kernel,
+                     Shape stride, Shape dilation, Shape pad_begin, Shape pad_end) {
+  ConvShape s;
+  s.batch = batch, s.channels = channels, s.maps = maps, s.group = group;
+  const std::size_t shift = 3 - in.size();
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    const std::size_t d = shift + i;
+    s.in[d] = in[i], s.kernel[d] = kernel[i], s.stride[d] = stride[i], s.dilation[d] = dilation[i];
+    s.pad_begin[d] = pad_begin[i];
+    s.out[d] = (in[i] + pad_begin[i] + pad_end[i] - (kernel[i] - 1) * dilation[i] - 1) / stride[i] + 1;
+  }
+  return s;
+}
+
+// Conv straight from its definition, in double.
+std::vector<double> conv_reference(const ConvShape& s, const std::vector<float>& x, const std::vector<float>& w,
+                                   const std::vector<float>& b) {
+  const int64_t cg_n = s.channels / s.group, mg_n = s.maps / s.group;
+  std::vector<double> y;
+  for (int64_t n = 0; n < s.batch; ++n)
+    for (int64_t m = 0; m < s.maps; ++m)
+      for (int64_t od = 0; od < s.out[0]; ++od)
+        for (int64_t oh = 0; oh < s.out[1]; ++oh)
+          for (int64_t ow = 0; ow < s.out[2]; ++ow) {
+            const int64_t g = m / mg_n;
+            double acc = b.empty() ? 0.0 : b[static_cast<std::size_t>(m)];
+            for (int64_t cg = 0; cg < cg_n; ++cg)
+              for (int64_t kd = 0; kd < s.kernel[0]; ++kd)
+                for (int64_t kh = 0; kh < s.kernel[1]; ++kh)
+                  for (int64_t kw = 0; kw < s.kernel[2]; ++kw) {
+                    const int64_t id = od * s.stride[0] - s.pad_begin[0] + kd * s.dilation[0];
+                    const int64_t ih = oh * s.stride[1] - s.pad_begin[1] + kh * s.dilation[1];
+                    const int64_t iw = ow * s.stride[2] - s.pad_begin[2] + kw * s.dilation[2];
+                    if (id < 0 || id >= s.in[0] || ih < 0 || ih >= s.in[1] || iw < 0 || iw >= s.in[2]) continue;
+                    const int64_t xi = (((n * s.channels + g * cg_n + cg) * s.in[0] + id) * s.in[1] + ih) * s.in[2] + iw;
+                    const int64_t wi = (((m * cg_n + cg) * s.kernel[0] + kd) * s.kernel[1] + kh) * s.kernel[2] + kw;
+                    acc += double(w[static_cast<std::size_t>(wi)]) * x[static_cast<std::size_t>(xi)];
+                  }
+            y.push_back(acc);
+          }
+  return y;
+}
+
+TEST(ConvPlanNoGpu, WorkspaceFollowsTheAlgorithm) {
+  // Depthwise: K = 5, the direct kernel, no scratch.
+  const ConvShape dw = conv_shape(1, 16, 16, 16, {300}, {5}, {2}, {2}, {4}, {3});
+  EXPECT_EQ(conv_algo(dw, ConvAlgo::kAuto), ConvAlgo::kDirect);
+  EXPECT_EQ(conv_workspace_floats(dw, ConvAlgo::kAuto), 0);
+  EXPECT_EQ(conv_workspace_floats(dw, ConvAlgo::kIm2col), 16 * 5 * dw.out_size());
+  // Dense: K = 6·3·2 = 36 > kConvDirectMaxK, im2col over all three images at once.
+  const ConvShape dense = conv_shape(3, 6, 9, 1, {11, 13}, {3, 2}, {2, 1}, {1, 2}, {1, 0}, {1, 0});
+  EXPECT_EQ(conv_algo(dense, ConvAlgo::kAuto), ConvAlgo::kIm2col);
+  EXPECT_EQ(conv_workspace_floats(dense, ConvAlgo::kAuto), 3 * 6 * 6 * dense.out_size());
+  // A 1x1 kernel over every position reads X in place.
+  EXPECT_EQ(conv_workspace_floats(conv_shape(2, 64, 32, 1, {5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}),
+                                  ConvAlgo::kIm2col), 0);
+  // One image's patches over the budget: bands of output positions, within the budget.
+  const ConvShape big = conv_shape(2, 64, 4, 1, {175, 175}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1});
+  const int64_t ws = conv_workspace_floats(big, ConvAlgo::kAuto);
+  EXPECT_GT(ws, 0);
+  EXPECT_LE(ws, kConvColumnBudget);
+  EXPECT_LT(ws, 64 * 9 * big.out_size());
+  EXPECT_FALSE(check_conv_shape(conv_shape(1, 6, 4, 4, {8}, {3}, {1}, {1}, {0}, {0})));  // 6 channels, group 4
+}
+
+class CudaConvKernelTest : public test::GpuTest {
+ protected:
+  void check(const ConvShape& s, bool bias, uint32_t seed, const std::string& what) {
+    const int64_t x_n = s.batch * s.channels * s.in_size(), w_n = s.maps * s.k(), y_n = s.batch * s.maps * s.out_size();
+    const auto x = random_vector(x_n, seed), w = random_vector(w_n, seed + 1);
+    const auto b = bias ? random_vector(s.maps, seed + 2) : std::vector<float>{};
+    const std::vector<double> want = conv_reference(s, x, w, b);
+    DeviceBuffer dx = upload(x), dw = upload(w), db = upload(b), dy = device<float>(y_n);
+    for (ConvAlgo algo : {ConvAlgo::kAuto, ConvAlgo::kIm2col, ConvAlgo::kDirect}) {
+      SCOPED_TRACE(what + " algo " + std::to_string(static_cast<int>(algo)) + (bias ? " with bias" : " without bias"));
+      const int64_t ws = conv_workspace_floats(s, algo);
+      DeviceBuffer col = device<float>(ws);
+      ASSERT_EQ(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(y_n) * 4, stream()), cudaSuccess);  // NaNs
+      Status st = conv_forward(cublas_.get(), stream(), s, algo, dx.as<float>(), dw.as<float>(),
+                               bias ? db.as<float>() : nullptr, dy.as<float>(), ws > 0 ? col.as<float>() : nullptr);
+      ASSERT_TRUE(st) << st.message();
+      expect_near_all(download<float>(dy, y_n), want, "Conv", 1e-4, 1e-4);
+    }
+  }
+};
+
+TEST_F(CudaConvKernelTest, MatchesTheDefinitionWithEveryAlgorithm) {
+  uint32_t seed = 500;
+  for (bool bias : {true, false}) {
+    check(conv_shape(1, 16, 16, 16, {300}, {5}, {2}, {2}, {4}, {3}), bias, seed++, "1-D depthwise");
+    check(conv_shape(1, 64, 32, 1, {257}, {3}, {1}, {1}, {1}, {1}), bias, seed++, "1-D dense");
+    check(conv_shape(1, 12, 8, 4, {64}, {7}, {2}, {1}, {3}, {3}), bias, seed++, "1-D grouped (batch over groups)");
+    check(conv_shape(3, 6, 9, 3, {11, 13}, {3, 2}, {2, 1}, {1, 2}, {1, 0}, {1, 0}), bias, seed++, "2-D grouped");
+    check(conv_shape(2, 8, 4, 2, {5, 6}, {1, 1}, {1, 1}, {1, 1}, {0, 0}, {0, 0}), bias, seed++, "2-D 1x1 in place");
+    check(conv_shape(1, 4, 2, 1, {4, 5, 6}, {2, 3, 2}, {1, 2, 1}, {2, 1, 1}, {1, 1, 0}, {0, 1, 1}), bias, seed++, "3-D");
+  }
+}
+
+// One image's patches exceed kConvColumnBudget: bands of output positions, one image at a time.
+TEST_F(CudaConvKernelTest, MatchesTheDefinitionInBands) {
+  check(conv_shape(2, 64, 4, 1, {175, 175}, {3, 3}, {1, 1}, {1, 1}, {1, 1}, {1, 1}), true, 600, "2-D in bands");
 }
 
 }  // namespace

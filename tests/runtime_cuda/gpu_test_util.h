@@ -40,6 +40,9 @@ class GpuTest : public ::testing::Test {
     if (!b) return DeviceBuffer();
     if (!host.empty()) {
       EXPECT_EQ(cudaMemcpy(b->get(), host.data(), host.size() * sizeof(T), cudaMemcpyHostToDevice), cudaSuccess);
+      // From pageable memory cudaMemcpy may return before the DMA has landed, and the test's stream does not
+      // wait for the legacy stream: wait here so kernels on stream() read the data.
+      EXPECT_EQ(cudaDeviceSynchronize(), cudaSuccess);
     }
     return std::move(b).value();
   }

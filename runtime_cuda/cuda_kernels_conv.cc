@@ -1,0 +1,214 @@
+// Conv on the GPU (runtime_cuda/kernels/conv.h): float32, 1 to 3 spatial dimensions (what the CPU kernel
+// takes), any group (depthwise included), strides, dilations, pads and auto_pad as runtime_cpu's
+// kernels/window.cc resolves them (mirrored here: runtime_cuda does not link runtime_cpu), kernel_shape
+// taken from W and checked against the attribute. W and B must be constants: the base uploads them once
+// at creation (weights category). The im2col buffer comes from the workspace category for the run and is
+// reported through note_workspace.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "runtime_cuda/cuda_kernel.h"
+#include "runtime_cuda/kernels/conv.h"
+
+namespace tandem::cuda {
+namespace {
+
+// The attributes as written on the node (empty lists: not given), checked as runtime_cpu checks them.
+struct ConvAttrs {
+  std::vector<int64_t> kernel_shape, strides, dilations, pads;
+  std::string auto_pad = "NOTSET";
+  int64_t group = 1;
+};
+
+std::vector<int64_t> ints_of(const Node& n, const char* name) {
+  const Attribute* a = n.attribute(name);
+  return a && a->kind == Attribute::Kind::kInts ? a->ints : std::vector<int64_t>{};
+}
+
+Result<ConvAttrs> read_conv_attrs(const Node& n) {
+  ConvAttrs a;
+  a.kernel_shape = ints_of(n, "kernel_shape");
+  a.strides = ints_of(n, "strides");
+  a.dilations = ints_of(n, "dilations");
+  a.pads = ints_of(n, "pads");
+  a.auto_pad = n.attribute_string("auto_pad", "NOTSET");
+  if (a.auto_pad.empty()) a.auto_pad = "NOTSET";  // some exporters write the default as ""
+  a.group = n.attribute_int("group", 1);
+  if (a.group < 1) return Status::error("group must be 1 or more, got " + std::to_string(a.group));
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID")
+    return Status::error("auto_pad '" + a.auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
+  for (int64_t k : a.kernel_shape)
+    if (k < 1) return Status::error("kernel_shape " + shape_string(a.kernel_shape) + " has an entry below 1");
+  for (int64_t s : a.strides)
+    if (s < 1) return Status::error("strides " + shape_string(a.strides) + " has an entry below 1");
+  for (int64_t d : a.dilations)
+    if (d < 1) return Status::error("dilations " + shape_string(a.dilations) + " has an entry below 1");
+  for (int64_t p : a.pads)
+    if (p < 0) return Status::error("pads " + shape_string(a.pads) + " has a negative entry");
+  return a;
+}
+
+// W [M, C/group, k...] of rank 3 to 5, M a multiple of group, kernel_shape (when given) equal to W's.
+Status check_weights(const std::vector<int64_t>& w, const ConvAttrs& a) {
+  if (w.size() < 3 || w.size() > 5)
+    return Status::error("W must have rank 3 to 5 (1 to 3 spatial dimensions), got " + shape_string(w));
+  if (w[0] % a.group != 0)
+    return Status::error("W " + shape_string(w) + " has " + std::to_string(w[0]) +
+                         " feature maps, not a multiple of group " + std::to_string(a.group));
+  const std::vector<int64_t> kernel(w.begin() + 2, w.end());
+  if (!a.kernel_shape.empty() && a.kernel_shape != kernel)
+    return Status::error("kernel_shape " + shape_string(a.kernel_shape) + " does not match W " + shape_string(w));
+  return Status::ok();
+}
+
+// The convolution's full geometry for X and W, as runtime_cpu's resolve_window works it out, with the
+// spatial dimensions right-aligned in three.
+Result<ConvShape> resolve_conv(const ConvAttrs& a, const std::vector<int64_t>& x, const std::vector<int64_t>& w) {
+  TANDEM_RETURN_IF_ERROR(check_weights(w, a));
+  if (x.size() != w.size())
+    return Status::error("X " + shape_string(x) + " and W " + shape_string(w) + " differ in rank");
+  if (x[1] != w[1] * a.group)
+    return Status::error("X has " + std::to_string(x[1]) + " channels but W " + shape_string(w) + " with group " +
+                         std::to_string(a.group) + " needs " + std::to_string(w[1] * a.group));
+  const std::size_t r = x.size() - 2;
+  if (!a.strides.empty() && a.strides.size() != r)
+    return Status::error("strides " + shape_string(a.strides) + " needs " + std::to_string(r) + " entries");
+  if (!a.dilations.empty() && a.dilations.size() != r)
+    return Status::error("dilations " + shape_string(a.dilations) + " needs " + std::to_string(r) + " entries");
+  if (!a.pads.empty() && a.pads.size() != 2 * r)
+    return Status::error("pads " + shape_string(a.pads) + " needs " + std::to_string(2 * r) + " entries");
+  ConvShape s;
+  s.batch = x[0];
+  s.channels = x[1];
+  s.maps = w[0];
+  s.group = a.group;
+  const std::size_t shift = 3 - r;
+  for (std::size_t i = 0; i < r; ++i) {
+    const int64_t in = x[2 + i], k = w[2 + i];
+    const int64_t stride = a.strides.empty() ? 1 : a.strides[i];
+    const int64_t dilation = a.dilations.empty() ? 1 : a.dilations[i];
+    const int64_t extent = (k - 1) * dilation + 1;  // what one window covers
+    int64_t out = 0, pad_begin = 0;
+    if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
+      // Output ceil(in / stride); the padding that needs is split, the odd element at the end (UPPER) or at
+      // the start (LOWER).
+      out = (in + stride - 1) / stride;
+      const int64_t total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
+      const int64_t half = total / 2;
+      pad_begin = a.auto_pad == "SAME_UPPER" ? half : total - half;
+    } else {
+      int64_t pad_end = 0;
+      if (a.auto_pad == "NOTSET" && !a.pads.empty()) {
+        pad_begin = a.pads[i];
+        pad_end = a.pads[i + r];
+      }
+      const int64_t span = in + pad_begin + pad_end - extent;
+      if (span < 0)
+        return Status::error("the window (kernel " + shape_string(std::vector<int64_t>(w.begin() + 2, w.end())) +
+                             ") is larger than the padded input " +
+                             shape_string(std::vector<int64_t>(x.begin() + 2, x.end())) + " in spatial dimension " +
+                             std::to_string(i));
+      out = span / stride + 1;
+    }
+    const std::size_t d = shift + i;
+    s.in[d] = in;
+    s.out[d] = out;
+    s.kernel[d] = k;
+    s.stride[d] = stride;
+    s.dilation[d] = dilation;
+    s.pad_begin[d] = pad_begin;
+  }
+  return s;
+}
+
+class ConvKernel final : public CudaKernel {
+ public:
+  ConvKernel(const CudaDevice& d, ConvAttrs attrs) : CudaKernel(d), attrs_(std::move(attrs)) {}
+
+ private:
+  Status compute(CudaRun& r) const override {
+    TANDEM_RETURN_IF_ERROR(expect_float32(r, 0, "X"));
+    TANDEM_RETURN_IF_ERROR(expect_float32(r, 1, "W"));
+    const Tensor& x = *r.input(0);
+    const Tensor& w = *r.input(1);
+    if (x.rank() < 3 || x.rank() > 5)
+      return r.ctx.error("X must be [N, C, D1, ...] with rank 3 to 5, got " + x.describe());
+    auto shape = resolve_conv(attrs_, x.shape(), w.shape());
+    if (!shape) return r.ctx.error(shape.status().message());
+    const ConvShape& s = *shape;
+    const Tensor* bias = r.input(2);
+    if (bias && (bias->dtype() != DType::kFloat32 || bias->rank() != 1 || bias->dim(0) != s.maps))
+      return r.ctx.error("B must be float32 [" + std::to_string(s.maps) + "], got " + bias->describe());
+    std::vector<int64_t> y_shape{s.batch, s.maps};
+    for (std::size_t d = 3 - (x.rank() - 2); d < 3; ++d) y_shape.push_back(s.out[d]);
+    TANDEM_ASSIGN_OR_RETURN(Tensor * y, r.output(0, DType::kFloat32, y_shape));
+    if (y->numel() == 0) return Status::ok();
+
+    const int64_t col_floats = conv_workspace_floats(s, ConvAlgo::kAuto);
+    Tensor col;  // given back, in stream order, when this returns
+    if (col_floats > 0) {
+      auto made = device_.allocate(DType::kFloat32, {col_floats}, MemoryCategory::kWorkspace);
+      if (!made) return r.ctx.error("im2col buffer: " + made.status().message());
+      col = std::move(made).value();
+      r.ctx.note_workspace(static_cast<std::size_t>(col_floats) * sizeof(float));
+    }
+    TANDEM_ASSIGN_OR_RETURN(cublasHandle_t h, r.ts.cublas_handle());
+    Status st = conv_forward(h, r.stream, s, ConvAlgo::kAuto, x.data<float>(), w.data<float>(),
+                             bias ? bias->data<float>() : nullptr, y->data<float>(),
+                             col.defined() ? col.data<float>() : nullptr);
+    return st ? st : r.ctx.error(st.message());
+  }
+
+  ConvAttrs attrs_;
+};
+
+ValueId input_of(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
+
+}  // namespace
+
+Support conv_supports(const Graph& g, NodeId id) {
+  const Node& n = g.node(id);
+  const ValueId wv = input_of(n, 1), bv = input_of(n, 2), xv = input_of(n, 0);
+  if (wv == kNoValue) return {false, "Conv needs W"};
+  const TensorDataPtr w = constant_value(g, wv);
+  if (!w)
+    return {false, "Conv's W ('" + g.value(wv).name +
+                       "') is computed at run time; on the GPU it must be a constant (uploaded once)"};
+  if (w->dtype != DType::kFloat32)
+    return {false, "Conv on the GPU takes a float32 W, not " + std::string(dtype_name(w->dtype))};
+  auto attrs = read_conv_attrs(n);
+  if (!attrs) return {false, "Conv: " + attrs.status().message()};
+  if (Status s = check_weights(w->dims, *attrs); !s) return {false, "Conv on the GPU: " + s.message()};
+  if (bv != kNoValue) {
+    const TensorDataPtr b = constant_value(g, bv);
+    if (!b)
+      return {false, "Conv's B ('" + g.value(bv).name +
+                         "') is computed at run time; on the GPU it must be a constant (uploaded once)"};
+    if (b->dtype != DType::kFloat32 || b->dims.size() != 1 || b->dims[0] != w->dims[0])
+      return {false, "Conv on the GPU takes a float32 B [" + std::to_string(w->dims[0]) + "], not " +
+                         std::string(dtype_name(b->dtype)) + " " + shape_string(b->dims)};
+  }
+  if (xv != kNoValue) {
+    const Shape& xs = g.value(xv).shape;
+    if (xs.has_rank() && xs.rank() != w->dims.size())
+      return {false, "Conv: X has rank " + std::to_string(xs.rank()) + " but W " + shape_string(w->dims) +
+                         " has rank " + std::to_string(w->dims.size())};
+    if (xs.has_rank() && xs.rank() >= 2 && xs[1].is_known() && xs[1].value != w->dims[1] * attrs->group)
+      return {false, "Conv: X has " + std::to_string(xs[1].value) + " channels but W " + shape_string(w->dims) +
+                         " with group " + std::to_string(attrs->group) + " needs " +
+                         std::to_string(w->dims[1] * attrs->group)};
+  }
+  return {true, {}};
+}
+
+Result<KernelPtr> make_conv_kernel(const CudaDevice& device, const KernelInit& init) {
+  const Node& n = init.node();
+  const Support s = conv_supports(init.graph, init.node_id);
+  if (!s.ok) return init.error(s.reason);
+  auto attrs = read_conv_attrs(n);
+  if (!attrs) return init.error(attrs.status().message());
+  return prepared(std::make_unique<ConvKernel>(device, std::move(attrs).value()), init);
+}
+
+}  // namespace tandem::cuda

@@ -60,7 +60,9 @@ struct PlanExecutor::RunState {
         done(new std::atomic<uint8_t>[ex.graph_.num_nodes()]),
         memory(new MemoryTally[num_devices]),
         stats(num_devices),
-        arena(num_devices) {
+        arena(num_devices),
+        arena_storage(new std::atomic<const void*>[num_devices]) {
+    for (std::size_t d = 0; d < num_devices; ++d) arena_storage[d].store(nullptr, std::memory_order_relaxed);
     for (std::size_t v = 0; v < ex.uses_.size(); ++v) uses[v].store(ex.uses_[v], std::memory_order_relaxed);
     for (std::size_t n = 0; n < ex.graph_.num_nodes(); ++n) done[n].store(0, std::memory_order_relaxed);
     for (std::size_t s = 0; s < ex.slots_.size(); ++s) slot_uses[s] = ex.slots_[s].uses;
@@ -78,6 +80,8 @@ struct PlanExecutor::RunState {
   std::vector<DeviceRunStats> stats;              // by device, each written by its device's thread
   std::shared_ptr<const MemoryPlan> plan;         // the static memory plan for these shapes, if made yet
   std::vector<Tensor> arena;                      // by device, with a plan; each set by its device's thread
+  // By device: arena[d].storage(), published for the other devices' threads (which read no arena[d]).
+  std::unique_ptr<std::atomic<const void*>[]> arena_storage;
   bool recording = false;                         // no plan yet: record what the run allocates
   std::vector<Recorded> recorded;                 // by ValueId, each written by its producer's thread
 
@@ -308,6 +312,7 @@ void PlanExecutor::run_device(RunState& rs, std::size_t d, const PlanRunOptions&
       Result<Tensor> r = a ? a->allocate(DType::kUInt8, {bytes}) : Result<Tensor>(Tensor::empty(DType::kUInt8, {bytes}));
       if (r) {
         rs.arena[d] = std::move(r).value();
+        rs.arena_storage[d].store(rs.arena[d].storage(), std::memory_order_release);
         rs.charge(d, rs.arena[d]);
       } else {
         arena_ok = Status::error("device '" + devices_[d]->name() + "': the run's memory arena (" +
@@ -517,7 +522,8 @@ Status PlanExecutor::check_outputs(RunState& rs, std::size_t d, const Step& st, 
     }
     if (!rs.plan || ctx.allocated(k) || !storage) continue;
     bool in_arena = false;
-    for (const Tensor& a : rs.arena) in_arena = in_arena || (a.defined() && a.storage() == storage);
+    for (std::size_t e = 0; e < devices_.size(); ++e)
+      in_arena = in_arena || rs.arena_storage[e].load(std::memory_order_acquire) == storage;
     if (!in_arena) continue;
     // Planned buffers share their arena's storage, so a view is told by its bytes: within the input's.
     const ValueId expected = rs.plan->view_of[static_cast<std::size_t>(v)];

@@ -17,7 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-gpu}
 pack=${PACK_DIR:-$root/.gpu-pack}
 limit=$((64 * 1024 * 1024))
-gpu_tests=(cuda_caching_pool_test cuda_rnn_test cuda_kernels_test cuda_memory_test cuda_device_test cuda_conv_test)
+gpu_tests=(cuda_caching_pool_test cuda_rnn_test cuda_kernels_test cuda_memory_test cuda_device_test)
 bench=gpu_rnn_bench
 
 # Libraries the GPU machine has anyway: glibc's family and the CUDA runtime/driver/cuBLAS (from its toolkit).

@@ -1,4 +1,4 @@
-// Conv on the CudaDevice against the CPU device's Conv (runtime_cpu/kernels/conv.cc), one node at a time
+// Conv on the CudaDevice against the CPU device's Conv (built into cuda_device_test) (runtime_cpu/kernels/conv.cc), one node at a time
 // through the executors, on random data: 1-D Silero-like shapes (one image, 1 to 64 channels, lengths 64 to
 // 600, kernels 3 to 7, strides 1 and 2, pads, dilation 2, depthwise), small 2-D images (groups, strides,
 // auto_pad, 1x1), one 3-D case, with and without bias; each run twice (the second reuses the cached

@@ -31,10 +31,13 @@ is_system_lib() {
 
 do_pack() {
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON -DTANDEM_BUILD_BENCH=OFF >/dev/null
-  local targets=()
+  local targets=() help
+  # Read once: `cmake ... | grep -q` under pipefail fails at random (grep stops reading, cmake gets SIGPIPE),
+  # which dropped existing targets from the pack.
+  help=$(cmake --build "$build" --target help)
   for t in "${gpu_tests[@]}" "$bench"; do
     # Only targets that exist in this tree (the list may name tests still to come).
-    if cmake --build "$build" --target help | grep -q "^$t:"; then targets+=("$t"); fi
+    if grep -q "^$t:" <<<"$help"; then targets+=("$t"); fi
   done
   cmake --build "$build" --target "${targets[@]}" -j"${JOBS:-2}"
   rm -rf "$pack"

@@ -7,6 +7,7 @@
 // a vectorised cell; above, with the reference path's GEMM and the vectorised cell. The fast path covers
 // every attribute; the reference path stays as its twin, selected by TANDEM_RNN_KERNEL=reference for tests
 // and benchmarks.
+#include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
@@ -278,11 +279,30 @@ void gru_finish(const CellArgs& c, const float* xw, float* g, float* h) {
   for (int64_t j = 0; j < n; ++j) h[j] = (1.0f - z[j]) * gh[j] + z[j] * h[j];
 }
 
+// oneDNN's sgemm runs on the calling thread's OpenMP team. A small product gains nothing from more threads
+// and, on a busy machine, may wait milliseconds for them to wake, so it gets one thread per this many
+// multiply-adds; the caller's setting comes back afterwards.
+constexpr int64_t kMinGemmMacsPerThread = int64_t{1} << 20;
+class GemmTeam {
+ public:
+  explicit GemmTeam(int64_t macs) : saved_(omp_get_max_threads()) {
+    const int64_t want = std::max<int64_t>(1, macs / kMinGemmMacsPerThread);
+    if (want < saved_) omp_set_num_threads(static_cast<int>(want));
+  }
+  ~GemmTeam() { omp_set_num_threads(saved_); }
+  GemmTeam(const GemmTeam&) = delete;
+  GemmTeam& operator=(const GemmTeam&) = delete;
+
+ private:
+  int saved_;
+};
+
 // The input projection of every time step at once (the first GEMM of both paths), bias folded in:
 // xw[row][G*H] = X[row]·Wᵀ + bias.
 Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d,
                         const float* x, std::vector<float>& xw) {
   const int64_t gh = a.gates * s.hidden;
+  const GemmTeam team(s.seq * s.batch * gh * s.input);
   xw.resize(static_cast<std::size_t>(s.seq * s.batch * gh));
   const float* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
   if (bias)

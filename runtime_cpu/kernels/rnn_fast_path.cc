@@ -14,9 +14,10 @@
 namespace tandem::cpu::rnn {
 namespace {
 
-// A thread joins the team only for this many multiply-adds per step or more: below it, a barrier per step
-// (about a microsecond on a busy 2-core machine) costs more than the thread saves (bench/cpu_rnn_bench).
-constexpr int64_t kMinMacsPerThread = 48 * 1024;
+// A thread joins the team only for this many multiply-adds per step or more: below it, the barrier per step
+// costs what the thread saves (measured with `tandem bench` at batch 1 on the 2-core development machine:
+// a second thread broke even at LSTM hidden 48, about 9k per step, and paid off above).
+constexpr int64_t kMinMacsPerThread = 8 * 1024;
 
 Isa best_isa() {
 #if defined(__x86_64__) || defined(__i386__)

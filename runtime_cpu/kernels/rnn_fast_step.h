@@ -22,6 +22,9 @@ namespace tandem::cpu::rnn {
 namespace {
 
 constexpr int kMaxRows = 4;  // batch rows per panel pass (register blocking)
+// Panel rows fetched ahead of use: a large R streams from L3 every step, and the hardware prefetcher
+// restarts at each 4 KiB page (about 4% faster at hidden 256 and 1024 on the development machine).
+constexpr int64_t kPrefetchRows = 16;  // (one prefetch per 64-byte line)
 
 // acc[r][g][:] = sum over k < K of in[r * ld + k] * panel[k * kstride + g * kBlock + :], for r < MB, g < G.
 // With few accumulators (one row, few gates) each would wait on its own previous FMA (4 cycles), so S sets
@@ -38,6 +41,7 @@ void gemv_panel(const float* panel, int64_t kstride, int64_t K, const float* in,
         for (int v = 0; v < NV; ++v) a[u][r][g][v] = V::zero();
   auto accumulate = [&](T(&au)[MB][G][NV], int64_t k) __attribute__((always_inline)) {
     const float* p = panel + k * kstride;
+    for (int g = 0; g < G * V::kBlock; g += 16) __builtin_prefetch(p + kPrefetchRows * kstride + g);
     T w[G][NV];
     for (int g = 0; g < G; ++g)
       for (int v = 0; v < NV; ++v) w[g][v] = V::load(p + g * V::kBlock + v * L);

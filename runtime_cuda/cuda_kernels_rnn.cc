@@ -1,6 +1,13 @@
 // LSTM, GRU and RNN on the GPU through CudaRnn, which uploads and prepares the weights itself (they are
 // read on the host once, so W, R, B, P and sequence_lens must be constants). Each thread keeps one
 // CudaRnnWorkspace per kernel, since a workspace caches the CUDA Graph of one RNN's time loop.
+//
+// The time loop (CudaRnn's selection rule: the persistent kernel for small hidden sizes and batches, else
+// the per-step path) can be forced for every RNN kernel made afterwards with the environment variable
+// TANDEM_CUDA_RNN_PATH=auto|stepwise|persistent (an internal switch for benchmarks and debugging; a forced
+// persistent path that does not fit fails the node, saying why).
+#include <cstdlib>
+
 #include "runtime_cuda/cuda_kernel.h"
 #include "runtime_cuda/cuda_rnn.h"
 
@@ -14,8 +21,9 @@ std::vector<float> floats_of(const Node& n, const char* name) {
 
 class RnnKernel final : public CudaKernel {
  public:
-  RnnKernel(const CudaDevice& d, std::shared_ptr<const CudaRnn> rnn, std::vector<int32_t> lens, bool has_lens)
-      : CudaKernel(d), rnn_(std::move(rnn)), lens_(std::move(lens)), has_lens_(has_lens) {}
+  RnnKernel(const CudaDevice& d, std::shared_ptr<const CudaRnn> rnn, std::vector<int32_t> lens, bool has_lens,
+            RnnPath path)
+      : CudaKernel(d), rnn_(std::move(rnn)), lens_(std::move(lens)), has_lens_(has_lens), path_(path) {}
 
   void set_weight_bytes(int64_t b) { weight_bytes_ = b; }
 
@@ -63,7 +71,7 @@ class RnnKernel final : public CudaKernel {
     }
     std::unique_ptr<CudaRnnWorkspace>& ws = r.ts.rnn[this];
     if (!ws) {
-      auto made = CudaRnnWorkspace::create(device_.allocator());
+      auto made = CudaRnnWorkspace::create(device_.allocator(), /*use_graph=*/true, path_);
       if (!made) return r.ctx.error(made.status().message());
       ws = std::move(made).value();
     }
@@ -74,6 +82,7 @@ class RnnKernel final : public CudaKernel {
   std::shared_ptr<const CudaRnn> rnn_;
   std::vector<int32_t> lens_;
   bool has_lens_;
+  RnnPath path_;
 };
 
 // A float32 constant input of the given element count (0: any), or nullptr when the input is omitted.
@@ -146,6 +155,13 @@ Result<KernelPtr> make_rnn_kernel(const CudaDevice& device, const KernelInit& in
     has_lens = true;
   }
 
+  RnnPath path = RnnPath::kAuto;
+  if (const char* forced = std::getenv("TANDEM_CUDA_RNN_PATH"); forced && *forced) {
+    auto parsed = parse_rnn_path(forced);
+    if (!parsed) return init.error("TANDEM_CUDA_RNN_PATH: " + parsed.status().message());
+    path = *parsed;
+  }
+
   RnnHostWeights hw;
   hw.w = w->as<float>().data();
   hw.r = r->as<float>().data();
@@ -155,7 +171,7 @@ Result<KernelPtr> make_rnn_kernel(const CudaDevice& device, const KernelInit& in
   auto rnn = CudaRnn::create(spec, hw, device.allocator());
   if (!rnn) return init.error(rnn.status().message());
   const PoolStats after = device.memory();
-  auto k = std::make_unique<RnnKernel>(device, std::move(rnn).value(), std::move(lens), has_lens);
+  auto k = std::make_unique<RnnKernel>(device, std::move(rnn).value(), std::move(lens), has_lens, path);
   // What CudaRnn uploaded (other kernels created at the same time could blur this; creation is serial).
   k->set_weight_bytes(static_cast<int64_t>(after.of(MemoryCategory::kWeights).current) -
                       static_cast<int64_t>(before.of(MemoryCategory::kWeights).current));

@@ -45,6 +45,21 @@ std::string n_of(int64_t v) { return std::to_string(v); }
 
 }  // namespace
 
+const char* rnn_path_name(RnnPath path) {
+  switch (path) {
+    case RnnPath::kAuto: return "auto";
+    case RnnPath::kStepwise: return "stepwise";
+    case RnnPath::kPersistent: return "persistent";
+  }
+  return "auto";
+}
+
+Result<RnnPath> parse_rnn_path(const std::string& name) {
+  for (RnnPath p : {RnnPath::kAuto, RnnPath::kStepwise, RnnPath::kPersistent})
+    if (name == rnn_path_name(p)) return p;
+  return Status::error("RNN path '" + name + "' is not one of auto, stepwise, persistent");
+}
+
 std::size_t activations_per_direction(RnnCellKind kind) {
   return kind == RnnCellKind::kRnn ? 1 : kind == RnnCellKind::kGru ? 2 : 3;
 }
@@ -140,9 +155,11 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
 // ------------------------------------------------------------------------------------------------------
 // Workspace
 
-Result<std::unique_ptr<CudaRnnWorkspace>> CudaRnnWorkspace::create(CudaAllocator& allocator, bool use_graph) {
+Result<std::unique_ptr<CudaRnnWorkspace>> CudaRnnWorkspace::create(CudaAllocator& allocator, bool use_graph,
+                                                                   RnnPath path) {
   std::unique_ptr<CudaRnnWorkspace> ws(new CudaRnnWorkspace(allocator));
   ws->use_graph_ = use_graph;
+  ws->path_ = path;
   TANDEM_ASSIGN_OR_RETURN(ws->cublas_, CublasHandle::create());
   TANDEM_ASSIGN_OR_RETURN(ws->cublas_workspace_,
                           DeviceBuffer::allocate(allocator, kCublasWorkspaceBytes, MemoryCategory::kWorkspace));
@@ -159,7 +176,7 @@ void CudaRnnWorkspace::drop_graph() {
   graph_rnn_ = nullptr;
 }
 
-Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y) {
+Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent) {
   const auto dirs = static_cast<std::size_t>(spec.num_dirs), s = static_cast<std::size_t>(seq),
              b = static_cast<std::size_t>(batch), h = static_cast<std::size_t>(spec.hidden);
   const std::size_t gh = gates_of(spec.kind) * h;
@@ -179,7 +196,9 @@ Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t b
   TANDEM_RETURN_IF_ERROR(grow(c_, c_cap, dirs * b * h, sizeof(float)));
   TANDEM_RETURN_IF_ERROR(grow(rh_, rh_cap, dirs * b * h, sizeof(float)));
   TANDEM_RETURN_IF_ERROR(grow(lens_, lens_cap_, b, sizeof(int32_t)));
-  if (want_y && use_graph_) TANDEM_RETURN_IF_ERROR(grow(y_, y_cap_, s * dirs * b * h, sizeof(float)));
+  if (want_y && use_graph_ && !persistent)
+    TANDEM_RETURN_IF_ERROR(grow(y_, y_cap_, s * dirs * b * h, sizeof(float)));
+  if (persistent) TANDEM_RETURN_IF_ERROR(grow(h_odd_, h_odd_cap_, dirs * b * h, sizeof(float)));
   return Status::ok();
 }
 
@@ -236,6 +255,67 @@ Status CudaRnn::enqueue_time_loop(CudaRnnWorkspace& ws, int64_t seq, int64_t bat
   return Status::ok();
 }
 
+Result<RnnPersistentLayout> CudaRnn::persistent_layout(int64_t batch) const {
+  return plan_rnn_persistent(spec_.kind, spec_.linear_before_reset, spec_.num_dirs, spec_.hidden, batch);
+}
+
+Result<RnnPath> CudaRnn::choose_path(CudaRnnWorkspace& ws, int64_t batch, RnnPersistentLayout& layout) const {
+  if (ws.path_ == RnnPath::kStepwise) return RnnPath::kStepwise;
+  const CudaRnnWorkspace::LayoutKey key{spec_.kind, spec_.linear_before_reset, spec_.num_dirs, spec_.hidden, batch};
+  if (!(ws.layout_key_ == key)) {
+    TANDEM_ASSIGN_OR_RETURN(ws.layout_, persistent_layout(batch));
+    ws.layout_key_ = key;
+  }
+  layout = ws.layout_;
+  if (layout.fits) return RnnPath::kPersistent;
+  if (ws.path_ == RnnPath::kPersistent)
+    return Status::error("CudaRnn: the persistent kernel was forced but cannot run this RNN: " + layout.reason);
+  return RnnPath::kStepwise;
+}
+
+Status CudaRnn::enqueue_persistent(CudaRnnWorkspace& ws, const RnnPersistentLayout& layout, int64_t seq,
+                                   int64_t batch, int64_t steps, float* y, cudaStream_t stream,
+                                   bool* too_large) const {
+  const std::size_t per = activations_per_direction(spec_.kind);
+  RnnPersistentArgs a;
+  a.kind = spec_.kind;
+  a.batch = batch;
+  a.hidden = spec_.hidden;
+  a.seq = seq;
+  a.dirs = spec_.num_dirs;
+  a.layout = spec_.layout;
+  a.steps = steps;
+  a.units = layout.units;
+  a.blocks_per_dir = layout.blocks_per_dir;
+  a.reverse = spec_.reverse;
+  a.lens = ws.lens_.as<int32_t>();
+  for (int64_t d = 0; d < spec_.num_dirs; ++d)
+    for (std::size_t i = 0; i < per; ++i)
+      a.act[d][i] = spec_.activations[static_cast<std::size_t>(d) * per + i];
+  a.has_clip = spec_.clip.has_value();
+  a.clip = spec_.clip.value_or(0.0f);
+  a.input_forget = spec_.input_forget;
+  a.linear_before_reset = spec_.linear_before_reset;
+  a.xw = ws.xw_.as<float>();
+  a.r = r_.as<float>();
+  a.peep = has_peep_ ? peep_.as<float>() : nullptr;
+  a.rbh = has_rbh_ ? rbh_.as<float>() : nullptr;
+  a.h0 = ws.h_.as<float>();
+  a.h1 = ws.h_odd_.as<float>();
+  a.c = ws.c_.as<float>();
+  a.rh = ws.rh_.as<float>();
+  a.y = y;
+  TANDEM_RETURN_IF_ERROR(launch_rnn_persistent(a, layout.smem_bytes, stream, too_large));
+  if (too_large && *too_large) return Status::ok();
+  // H(steps) is in the odd buffer after an odd number of steps; the epilogue reads h_.
+  if (steps % 2 == 1)
+    TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ws.h_.get(), ws.h_odd_.get(),
+                                                static_cast<std::size_t>(spec_.num_dirs * batch * spec_.hidden) *
+                                                    sizeof(float),
+                                                cudaMemcpyDeviceToDevice, stream));
+  return Status::ok();
+}
+
 Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t stream) const {
   const int64_t seq = io.seq, batch = io.batch, h = spec_.hidden, in = spec_.input_size, dirs = spec_.num_dirs;
   const int64_t gh = static_cast<int64_t>(gates_of(spec_.kind)) * h;
@@ -252,7 +332,14 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
   }
   const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
   const bool want_y = io.y != nullptr;
-  TANDEM_RETURN_IF_ERROR(ws.reserve(spec_, seq, batch, want_y));
+  RnnPersistentLayout layout;
+  RnnPath path = RnnPath::kStepwise;
+  if (batch > 0) {
+    TANDEM_ASSIGN_OR_RETURN(path, choose_path(ws, batch, layout));
+  }
+  const bool persistent = path == RnnPath::kPersistent;
+  TANDEM_RETURN_IF_ERROR(ws.reserve(spec_, seq, batch, want_y, persistent));
+  ws.last_path_ = path;
   if (batch == 0) return Status::ok();
   const std::size_t hbytes = static_cast<std::size_t>(h) * sizeof(float);
   const std::size_t y_bytes = static_cast<std::size_t>(seq * dirs * batch * h) * sizeof(float);
@@ -289,10 +376,22 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
   }
 
   // Y: steps past a row's length stay zero. With a graph, the loop writes the workspace's Y (its pointer is
-  // baked into the graph) and one copy moves it out.
-  float* y_loop = want_y ? (ws.use_graph_ ? ws.y_.as<float>() : io.y) : nullptr;
+  // baked into the graph) and one copy moves it out; the persistent kernel writes Y itself.
+  float* y_loop = want_y ? (ws.use_graph_ && !persistent ? ws.y_.as<float>() : io.y) : nullptr;
   if (y_loop) TANDEM_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(y_loop, 0, y_bytes, stream));
-  if (!ws.use_graph_) {
+  if (persistent) {
+    // Forced, a refused launch is an error; chosen, the per-step loop runs instead (launched directly: Y's
+    // buffer is the caller's, no graph was planned for), and later runs of this shape take it from the start.
+    bool too_large = false;
+    TANDEM_RETURN_IF_ERROR(enqueue_persistent(ws, layout, seq, batch, steps, y_loop, stream,
+                                              ws.path_ == RnnPath::kAuto ? &too_large : nullptr));
+    if (too_large) {
+      ws.layout_.fits = false;
+      ws.layout_.reason = "the cooperative launch was refused as too large";
+      ws.last_path_ = RnnPath::kStepwise;
+      TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, seq, batch, steps, y_loop, stream));
+    }
+  } else if (!ws.use_graph_) {
     TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, seq, batch, steps, y_loop, stream));
   } else {
     const bool cached = ws.graph_ && ws.graph_rnn_ == this && ws.graph_seq_ == seq && ws.graph_batch_ == batch &&

@@ -7,6 +7,15 @@
 // cell kernel (rnn_cell.h). The time loop of all directions is captured once into a CUDA Graph per
 // (seq, batch, steps) and replayed, which removes the per-launch CPU cost that dominates small sizes.
 // CudaRnnWorkspace holds what a run mutates (buffers, cuBLAS handle, cached graphs): one per stream.
+//
+// Small hidden sizes at small batch take the persistent kernel instead (kernels/rnn_persistent.h): the
+// same input projection, then one cooperative launch for every step of every direction, the recurrent
+// weights in shared memory. It covers the whole semantics above (every option the per-step cell takes);
+// what it does not cover is sizes: the selection rule (RnnPath::kAuto) takes it when hidden ≤
+// kPersistentRnnMaxHidden, batch ≤ kPersistentRnnMaxBatch, the device supports cooperative launches and
+// the grid (hidden units split across blocks) fits co-resident with its shared memory; otherwise, or when
+// the cooperative launch is refused as too large, the per-step path runs. The per-step path is its
+// reference twin (tests compare both with the CPU); RnnPath forces either.
 #pragma once
 
 #include <cuda_runtime_api.h>
@@ -21,6 +30,7 @@
 #include "runtime_cuda/cuda_allocator.h"
 #include "runtime_cuda/kernels/gemm.h"
 #include "runtime_cuda/kernels/rnn_cell.h"
+#include "runtime_cuda/kernels/rnn_persistent.h"
 
 namespace tandem::cuda {
 
@@ -72,6 +82,13 @@ struct RnnRunIo {
 
 class CudaRnnWorkspace;
 
+// Which time loop a workspace runs: kAuto follows the selection rule above; kStepwise and kPersistent
+// force a path (tests, benchmarks); forcing kPersistent where it does not fit makes run() fail, saying why.
+enum class RnnPath { kAuto, kStepwise, kPersistent };
+const char* rnn_path_name(RnnPath path);  // "auto", "stepwise", "persistent"
+// Reads "auto", "stepwise" or "persistent"; an error otherwise.
+Result<RnnPath> parse_rnn_path(const std::string& name);
+
 class CudaRnn {
  public:
   // Validates the spec, uploads and prepares the weights (weights category of `allocator`, which must
@@ -84,11 +101,20 @@ class CudaRnn {
   Status run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t stream) const;
 
   const CudaRnnSpec& spec() const { return spec_; }
+  // Whether the persistent kernel fits this RNN at `batch` on the current device (fits = false with the
+  // reason when not).
+  Result<RnnPersistentLayout> persistent_layout(int64_t batch) const;
 
  private:
   CudaRnn() = default;
   Status enqueue_time_loop(CudaRnnWorkspace& ws, int64_t seq, int64_t batch, int64_t steps, float* y,
                            cudaStream_t stream) const;
+  // The persistent kernel's launch for the run (`layout` fits), H(steps) left in the workspace's h_.
+  // `too_large`: see launch_rnn_persistent (nothing was enqueued).
+  Status enqueue_persistent(CudaRnnWorkspace& ws, const RnnPersistentLayout& layout, int64_t seq, int64_t batch,
+                            int64_t steps, float* y, cudaStream_t stream, bool* too_large) const;
+  // The path this run takes (kStepwise or kPersistent), with the layout when persistent.
+  Result<RnnPath> choose_path(CudaRnnWorkspace& ws, int64_t batch, RnnPersistentLayout& layout) const;
 
   CudaRnnSpec spec_;
   DeviceBuffer w_, r_, bias_, rbh_, peep_;  // bias_: [dirs, G*H] Wb+Rb (GRU lbr: Wbh alone for h)
@@ -97,20 +123,25 @@ class CudaRnn {
 
 class CudaRnnWorkspace {
  public:
-  // use_graph=false launches the time loop directly (for comparison and debugging).
-  static Result<std::unique_ptr<CudaRnnWorkspace>> create(CudaAllocator& allocator, bool use_graph = true);
+  // use_graph=false launches the per-step time loop directly (for comparison and debugging); `path`
+  // chooses or forces the time loop (above).
+  static Result<std::unique_ptr<CudaRnnWorkspace>> create(CudaAllocator& allocator, bool use_graph = true,
+                                                          RnnPath path = RnnPath::kAuto);
   ~CudaRnnWorkspace();
   CudaRnnWorkspace(const CudaRnnWorkspace&) = delete;
   CudaRnnWorkspace& operator=(const CudaRnnWorkspace&) = delete;
 
   bool uses_graph() const { return use_graph_; }
   int graphs_captured() const { return graphs_captured_; }
+  RnnPath path() const { return path_; }
+  // The time loop the last run took (kStepwise or kPersistent; kAuto before any run).
+  RnnPath last_path() const { return last_path_; }
 
  private:
   friend class CudaRnn;
   explicit CudaRnnWorkspace(CudaAllocator& allocator) : allocator_(allocator) {}
   // Grows the buffers to fit a run; a reallocation drops the cached graph (it holds the old pointers).
-  Status reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y);
+  Status reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent);
   void drop_graph();
 
   CudaAllocator& allocator_;
@@ -119,6 +150,19 @@ class CudaRnnWorkspace {
   DeviceBuffer cublas_workspace_;
   DeviceBuffer xw_, gates_, h_, c_, rh_, lens_, y_;
   std::size_t xw_cap_ = 0, gates_cap_ = 0, state_cap_ = 0, lens_cap_ = 0, y_cap_ = 0;  // elements
+  // The persistent path: H(k) for odd k (h_ holds it for even k), and the layout last planned.
+  RnnPath path_ = RnnPath::kAuto;
+  RnnPath last_path_ = RnnPath::kAuto;
+  DeviceBuffer h_odd_;
+  std::size_t h_odd_cap_ = 0;
+  struct LayoutKey {
+    RnnCellKind kind = RnnCellKind::kLstm;
+    bool linear_before_reset = false;
+    int64_t dirs = -1, hidden = -1, batch = -1;
+    bool operator==(const LayoutKey&) const = default;
+  };
+  LayoutKey layout_key_;
+  RnnPersistentLayout layout_;
   // The cached graph and the run shape it was captured for.
   cudaGraphExec_t graph_ = nullptr;
   const CudaRnn* graph_rnn_ = nullptr;  // the RNN whose weights the graph reads

@@ -3,8 +3,9 @@
 // A plain main (no Google Benchmark: the GPU machine does not have it).
 //
 // Output, one line per configuration (whitespace-separated, a header line first):
-//   cell input hidden seq batch graph_us direct_us
-// graph_us: median of a run with the time loop replayed from a CUDA Graph; direct_us: launched one by one.
+//   cell input hidden seq batch graph_us direct_us persistent_us
+// graph_us: median of a run with the per-step time loop replayed from a CUDA Graph; direct_us: launched one
+// by one; persistent_us: the persistent kernel (kernels/rnn_persistent.h), "-" where it does not fit.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -80,10 +81,11 @@ int main(int argc, char** argv) {
 
   tc::CudaAllocator allocator(0);
   tc::CudaStream stream = must(tc::CudaStream::create(0), "stream");
-  auto graph_ws = must(tc::CudaRnnWorkspace::create(allocator, true), "workspace");
-  auto direct_ws = must(tc::CudaRnnWorkspace::create(allocator, false), "workspace");
+  auto graph_ws = must(tc::CudaRnnWorkspace::create(allocator, true, tc::RnnPath::kStepwise), "workspace");
+  auto direct_ws = must(tc::CudaRnnWorkspace::create(allocator, false, tc::RnnPath::kStepwise), "workspace");
+  auto persistent_ws = must(tc::CudaRnnWorkspace::create(allocator, true, tc::RnnPath::kPersistent), "workspace");
   std::mt19937 gen(7);
-  std::printf("cell input hidden seq batch graph_us direct_us\n");
+  std::printf("cell input hidden seq batch graph_us direct_us persistent_us\n");
   for (tc::RnnCellKind kind : {tc::RnnCellKind::kLstm, tc::RnnCellKind::kGru}) {
     for (const Shape& s : kShapes) {
       tc::CudaRnnSpec spec;
@@ -118,9 +120,15 @@ int main(int argc, char** argv) {
         io.y_c = kind == tc::RnnCellKind::kLstm ? dc.as<float>() : nullptr;
         const double graph_us = time_runs(*rnn, io, *graph_ws, stream, 3, reps);
         const double direct_us = time_runs(*rnn, io, *direct_ws, stream, 3, reps);
-        std::printf("%s %lld %lld %lld %lld %.1f %.1f\n", kind == tc::RnnCellKind::kLstm ? "lstm" : "gru",
+        std::string persistent = "-";
+        if (must(rnn->persistent_layout(batch), "persistent layout").fits) {
+          char buf[32];
+          std::snprintf(buf, sizeof buf, "%.1f", time_runs(*rnn, io, *persistent_ws, stream, 3, reps));
+          persistent = buf;
+        }
+        std::printf("%s %lld %lld %lld %lld %.1f %.1f %s\n", kind == tc::RnnCellKind::kLstm ? "lstm" : "gru",
                     static_cast<long long>(s.input), static_cast<long long>(s.hidden), static_cast<long long>(s.seq),
-                    static_cast<long long>(batch), graph_us, direct_us);
+                    static_cast<long long>(batch), graph_us, direct_us, persistent.c_str());
         std::fflush(stdout);
       }
     }

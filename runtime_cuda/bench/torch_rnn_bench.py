@@ -44,16 +44,20 @@ def main():
     with open(args.tandem_results) as f:
         for line in f:
             parts = line.split()
-            if len(parts) != 7 or parts[0] not in ("lstm", "gru"):
+            # 8 fields (with persistent_us, "-" where the persistent kernel does not fit); 7 from older builds.
+            if len(parts) not in (7, 8) or parts[0] not in ("lstm", "gru"):
                 continue
             cell, inp, hid, seq, batch = parts[0], *map(int, parts[1:5])
             graph_us, direct_us = float(parts[5]), float(parts[6])
+            persistent_us = float(parts[7]) if len(parts) == 8 and parts[7] != "-" else None
             cudnn_us = time_cudnn(cell, inp, hid, seq, batch, args.reps)
-            rows.append((cell, inp, hid, seq, batch, graph_us, direct_us, cudnn_us))
-    print("| cell | input | hidden | seq | batch | tandem µs (graph) | tandem µs (direct) | cuDNN µs | tandem/cuDNN |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for cell, inp, hid, seq, batch, g, d, c in rows:
-        print(f"| {cell} | {inp} | {hid} | {seq} | {batch} | {g:.1f} | {d:.1f} | {c:.1f} | {g / c:.2f} |")
+            rows.append((cell, inp, hid, seq, batch, graph_us, direct_us, persistent_us, cudnn_us))
+    print("| cell | input | hidden | seq | batch | tandem µs (graph) | tandem µs (direct) | tandem µs (persistent) "
+          "| cuDNN µs | tandem/cuDNN (graph) | tandem/cuDNN (persistent) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for cell, inp, hid, seq, batch, g, d, p, c in rows:
+        ps, pr = (f"{p:.1f}", f"{p / c:.2f}") if p is not None else ("–", "–")
+        print(f"| {cell} | {inp} | {hid} | {seq} | {batch} | {g:.1f} | {d:.1f} | {ps} | {c:.1f} | {g / c:.2f} | {pr} |")
     if not rows:
         sys.exit("torch_rnn_bench: no result lines in " + args.tandem_results)
 

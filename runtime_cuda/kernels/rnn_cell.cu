@@ -4,43 +4,15 @@
 #include <cuda_runtime.h>
 
 #include "runtime_cuda/cuda_check.h"
+#include "runtime_cuda/kernels/rnn_cell.cuh"
 #include "runtime_cuda/kernels/rnn_cell.h"
 
 namespace tandem::cuda {
 namespace {
 
-__device__ __forceinline__ float activate(const RnnActivationSpec& s, float x) {
-  const float a = s.alpha, b = s.beta;
-  switch (s.fn) {
-    case RnnActivationFn::kSigmoid:
-      return 1.0f / (1.0f + expf(-x));
-    case RnnActivationFn::kTanh:
-      return tanhf(x);
-    case RnnActivationFn::kRelu:
-      return x > 0.0f ? x : 0.0f;
-    case RnnActivationFn::kAffine:
-      return a * x + b;
-    case RnnActivationFn::kLeakyRelu:
-      return x >= 0.0f ? x : a * x;
-    case RnnActivationFn::kThresholdedRelu:
-      return x >= a ? x : 0.0f;
-    case RnnActivationFn::kScaledTanh:
-      return a * tanhf(b * x);
-    case RnnActivationFn::kHardSigmoid:
-      return fminf(fmaxf(a * x + b, 0.0f), 1.0f);
-    case RnnActivationFn::kElu:
-      return x >= 0.0f ? x : a * expm1f(x);
-    case RnnActivationFn::kSoftsign:
-      return x / (1.0f + fabsf(x));
-    case RnnActivationFn::kSoftplus:  // log(1 + e^x) without overflow for large x
-      return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
-  }
-  return x;
-}
+__device__ __forceinline__ float activate(const RnnActivationSpec& s, float x) { return rnn_activate(s, x); }
 
-__device__ __forceinline__ float clip_to(const RnnStepArgs& a, float x) {
-  return a.has_clip ? fminf(fmaxf(x, -a.clip), a.clip) : x;
-}
+__device__ __forceinline__ float clip_to(const RnnStepArgs& a, float x) { return rnn_clip(a.has_clip, a.clip, x); }
 
 // The time index row b reads at this step, or -1 when the row has finished (or never started).
 __device__ __forceinline__ int64_t time_of(const RnnStepArgs& a, int64_t b) {

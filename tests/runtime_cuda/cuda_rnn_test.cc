@@ -2,7 +2,9 @@
 // against the ONNX equations in double precision), on random weights and inputs over the options of the
 // spec: directions, layouts, sequence_lens, initial states, clip, peepholes, input_forget,
 // linear_before_reset, activations with alpha/beta, missing bias, omitted outputs; with and without the
-// CUDA Graph. Skips when no GPU is present.
+// CUDA Graph; and the persistent kernel (kernels/rnn_persistent.h) against both the per-step path (its
+// reference twin) and the CPU over hidden 1 to 128, batch 1 and 3, seq 1 to 100. Skips when no GPU is
+// present (the path names are checked everywhere).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -35,6 +37,7 @@ struct Case {
   std::vector<std::string> acts;  // empty: attribute absent
   std::vector<float> alphas, betas;
   bool input_forget = false, lbr = false, use_graph = true;
+  RnnPath path = RnnPath::kStepwise;  // the time loop asked for (kAuto: the selection rule)
   bool want_y = true, want_yh = true, want_yc = true;
   uint32_t seed = 1;
 
@@ -46,8 +49,8 @@ struct Case {
     s << op() << " " << direction << " layout=" << layout << " seq=" << seq << " batch=" << batch << " input=" << input
       << " hidden=" << hidden << " mixed_lens=" << mixed_lens << " init_h=" << init_h << " init_c=" << init_c
       << " bias=" << bias << " peep=" << peep << " clip=" << clip.value_or(0.0f) << " acts=" << acts.size()
-      << " input_forget=" << input_forget << " lbr=" << lbr << " graph=" << use_graph << " outs=" << want_y << want_yh
-      << want_yc << " seed=" << seed;
+      << " input_forget=" << input_forget << " lbr=" << lbr << " graph=" << use_graph << " path=" << rnn_path_name(path)
+      << " outs=" << want_y << want_yh << want_yc << " seed=" << seed;
     return s.str();
   }
 };
@@ -142,9 +145,22 @@ std::vector<Tensor> run_cpu(const Case& c, Data& d) {
 
 std::vector<float> values(const Tensor& t) { return std::vector<float>(t.data<float>(), t.data<float>() + t.numel()); }
 
+// What one GPU run gave: Y, Y_h, Y_c (empty where not asked), and the path it took.
+struct GpuOut {
+  std::vector<float> y, yh, yc;
+  RnnPath path = RnnPath::kAuto;
+};
+
 class CudaRnnTest : public GpuTest {
  protected:
-  void check(const Case& c) {
+  // Runs the case on the GPU (twice) and compares with the CPU; returns the second run's outputs.
+  GpuOut check(const Case& c) {
+    GpuOut out;
+    check_into(c, out);
+    return out;
+  }
+
+  void check_into(const Case& c, GpuOut& out) {
     SCOPED_TRACE(c.describe());
     Data d = make_data(c);
     const std::vector<Tensor> want = run_cpu(c, d);
@@ -174,7 +190,7 @@ class CudaRnnTest : public GpuTest {
     hw.p = c.peep ? d.p.data() : nullptr;
     auto rnn = CudaRnn::create(spec, hw, allocator_);
     ASSERT_TRUE(rnn) << rnn.status().message();
-    auto ws = CudaRnnWorkspace::create(allocator_, c.use_graph);
+    auto ws = CudaRnnWorkspace::create(allocator_, c.use_graph, c.path);
     ASSERT_TRUE(ws) << ws.status().message();
 
     const int64_t y_n = c.seq * c.dirs() * c.batch * c.hidden, s_n = c.dirs() * c.batch * c.hidden;
@@ -195,12 +211,24 @@ class CudaRnnTest : public GpuTest {
       SCOPED_TRACE("run " + std::to_string(run));
       Status st = (*rnn)->run(io, **ws, stream());
       ASSERT_TRUE(st) << st.message();
-      if (c.want_y) test::expect_near_all(download<float>(y, y_n), values(want[0]), "Y", 1e-4, 1e-4);
-      if (c.want_yh) test::expect_near_all(download<float>(yh, s_n), values(want[1]), "Y_h", 1e-4, 1e-4);
-      if (c.want_yc && c.kind == RnnCellKind::kLstm)
-        test::expect_near_all(download<float>(yc, s_n), values(want[2]), "Y_c", 1e-4, 1e-4);
+      out.path = (*ws)->last_path();
+      if (c.path != RnnPath::kAuto) {
+        EXPECT_EQ(rnn_path_name(out.path), std::string(rnn_path_name(c.path)));
+      }
+      if (c.want_y) {
+        out.y = download<float>(y, y_n);
+        test::expect_near_all(out.y, values(want[0]), "Y", 1e-4, 1e-4);
+      }
+      if (c.want_yh) {
+        out.yh = download<float>(yh, s_n);
+        test::expect_near_all(out.yh, values(want[1]), "Y_h", 1e-4, 1e-4);
+      }
+      if (c.want_yc && c.kind == RnnCellKind::kLstm) {
+        out.yc = download<float>(yc, s_n);
+        test::expect_near_all(out.yc, values(want[2]), "Y_c", 1e-4, 1e-4);
+      }
     }
-    if (c.use_graph) {
+    if (c.use_graph && out.path == RnnPath::kStepwise) {
       EXPECT_EQ((*ws)->graphs_captured(), 1) << "the second run must reuse the graph";
     }
   }
@@ -313,6 +341,141 @@ TEST_F(CudaRnnTest, RejectsBadSequenceLengthsAndSpecs) {
   ASSERT_FALSE(bad);
   EXPECT_NE(bad.status().message().find("activations"), std::string::npos) << bad.status().message();
   EXPECT_FALSE(resolve_rnn_activations({"Swish"}, {}, {}));
+}
+
+// ---- the persistent kernel ----------------------------------------------------------------------------
+
+TEST(CudaRnnPathNoGpu, NamesRoundTrip) {
+  for (RnnPath p : {RnnPath::kAuto, RnnPath::kStepwise, RnnPath::kPersistent}) {
+    auto parsed = parse_rnn_path(rnn_path_name(p));
+    ASSERT_TRUE(parsed) << parsed.status().message();
+    EXPECT_EQ(*parsed, p);
+  }
+  EXPECT_FALSE(parse_rnn_path("fast"));
+}
+
+// The persistent kernel and the per-step path against the CPU and against each other, over the sizes the
+// persistent kernel takes; directions, layouts, lengths, initial states and options rotate through the
+// cases. Hidden 33 leaves a last block with fewer units; seq 1 makes a single step (H(1) in the odd buffer).
+TEST_F(CudaRnnTest, PersistentMatchesStepwiseAndCpu) {
+  uint32_t seed = 1000;
+  int i = 0;
+  const char* const dirs[] = {"forward", "reverse", "bidirectional"};
+  for (int kind_variant = 0; kind_variant < 4; ++kind_variant)
+    for (int64_t hidden : {1, 16, 33, 64, 128})
+      for (int64_t batch : {1, 3})
+        for (int64_t seq : {1, 7, 100}) {
+          Case c;
+          c.kind = kind_variant == 0   ? RnnCellKind::kLstm
+                   : kind_variant == 3 ? RnnCellKind::kRnn
+                                       : RnnCellKind::kGru;
+          c.lbr = kind_variant == 2;
+          c.hidden = hidden;
+          c.batch = batch;
+          c.seq = seq;
+          c.input = i % 3 == 0 ? 3 : i % 3 == 1 ? 16 : 40;
+          c.direction = dirs[i % 3];
+          c.layout = (i / 3) % 2;
+          c.mixed_lens = batch > 1 && i % 2 == 0;
+          c.init_h = i % 4 >= 2;
+          c.init_c = i % 4 == 3;
+          c.bias = i % 5 != 4;
+          c.peep = c.kind == RnnCellKind::kLstm && i % 3 == 1;
+          c.seed = seed++;
+          ++i;
+          c.path = RnnPath::kPersistent;
+          const GpuOut persistent = check(c);
+          c.path = RnnPath::kStepwise;
+          const GpuOut stepwise = check(c);
+          if (HasFatalFailure()) return;
+          SCOPED_TRACE(c.describe());
+          test::expect_near_all(persistent.y, stepwise.y, "Y persistent vs stepwise", 1e-4, 1e-4);
+          test::expect_near_all(persistent.yh, stepwise.yh, "Y_h persistent vs stepwise", 1e-4, 1e-4);
+          test::expect_near_all(persistent.yc, stepwise.yc, "Y_c persistent vs stepwise", 1e-4, 1e-4);
+        }
+}
+
+// Every option the per-step cell takes, on the persistent kernel.
+TEST_F(CudaRnnTest, PersistentMatchesCpuAcrossOptions) {
+  uint32_t seed = 2000;
+  for (RnnCellKind kind : {RnnCellKind::kLstm, RnnCellKind::kGru, RnnCellKind::kRnn})
+    for (const char* dir : {"forward", "reverse", "bidirectional"})
+      for (int64_t layout : {0, 1})
+        for (int variant = 0; variant < 4; ++variant) {
+          Case c;
+          c.kind = kind;
+          c.direction = dir;
+          c.layout = layout;
+          c.seed = seed++;
+          c.mixed_lens = variant % 2 == 1;
+          c.init_h = variant >= 2;
+          c.init_c = variant == 3;
+          c.bias = variant != 2;
+          c.peep = kind == RnnCellKind::kLstm && variant % 2 == 0;
+          if (variant == 3) c.clip = 0.7f;
+          c.input_forget = kind == RnnCellKind::kLstm && variant == 1;
+          c.lbr = kind == RnnCellKind::kGru && variant % 2 == 0;
+          c.want_y = variant != 1;
+          c.want_yc = variant != 2;
+          c.path = RnnPath::kPersistent;
+          check(c);
+        }
+  Case c;
+  c.direction = "bidirectional";
+  c.path = RnnPath::kPersistent;
+  c.acts = {"HardSigmoid", "ScaledTanh", "LeakyRelu", "Sigmoid", "Softsign", "Elu"};
+  c.alphas = {0.3f, 1.3f, 0.05f, 0.7f};
+  c.betas = {0.45f, 0.7f};
+  check(c);
+  c.kind = RnnCellKind::kGru;
+  for (bool lbr : {false, true}) {
+    c.lbr = lbr;
+    c.acts = {"HardSigmoid", "Softplus", "Sigmoid", "Affine"};
+    c.alphas = {0.25f, 0.8f};
+    c.betas = {0.55f, 0.1f};
+    c.seed++;
+    check(c);
+  }
+}
+
+// The selection rule: small hidden sizes and batches take the persistent kernel, larger ones the per-step
+// path; forcing the persistent kernel where it does not fit fails, saying why.
+TEST_F(CudaRnnTest, AutoChoosesByTheSelectionRule) {
+  Case c;
+  c.path = RnnPath::kAuto;
+  c.hidden = 64;
+  c.batch = 3;
+  EXPECT_EQ(rnn_path_name(check(c).path), std::string("persistent"));
+  c.hidden = kPersistentRnnMaxHidden + 1;
+  c.seed++;
+  EXPECT_EQ(rnn_path_name(check(c).path), std::string("stepwise"));
+  c.hidden = 16;
+  c.batch = kPersistentRnnMaxBatch + 1;
+  c.seed++;
+  EXPECT_EQ(rnn_path_name(check(c).path), std::string("stepwise"));
+
+  CudaRnnSpec spec;
+  spec.input_size = 4;
+  spec.hidden = kPersistentRnnMaxHidden * 2;
+  spec.activations = default_rnn_activations(spec.kind, 1);
+  const std::vector<float> w = random_vector(4 * spec.hidden * 4, 1), r = random_vector(4 * spec.hidden * spec.hidden, 2);
+  auto rnn = CudaRnn::create(spec, {w.data(), r.data(), nullptr, nullptr}, allocator_);
+  ASSERT_TRUE(rnn) << rnn.status().message();
+  auto layout = (*rnn)->persistent_layout(1);
+  ASSERT_TRUE(layout) << layout.status().message();
+  EXPECT_FALSE(layout->fits);
+  auto ws = CudaRnnWorkspace::create(allocator_, true, RnnPath::kPersistent);
+  ASSERT_TRUE(ws) << ws.status().message();
+  DeviceBuffer x = upload(random_vector(2 * 4, 3)), yh = device<float>(spec.hidden);
+  RnnRunIo io;
+  io.seq = 2;
+  io.batch = 1;
+  io.x = x.as<float>();
+  io.y_h = yh.as<float>();
+  Status st = (*rnn)->run(io, **ws, stream());
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("persistent kernel was forced"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("hidden size 256"), std::string::npos) << st.message();
 }
 
 }  // namespace

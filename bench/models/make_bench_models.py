@@ -48,6 +48,28 @@ class Stacked4(nn.Module):
         return y
 
 
+class SingleRnn(nn.Module):
+    """One LSTM or GRU layer returning its output sequence: the CPU kernel benchmark's model."""
+
+    def __init__(self, kind, n_in, hidden):
+        super().__init__()
+        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](n_in, hidden)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return y
+
+
+def export_single_rnn(path, kind, n_in, hidden, seq, batch, seed=0):
+    """Exports SingleRnn (kind "lstm" or "gru") at fixed shapes [seq, batch, n_in] to `path` and returns the
+    PyTorch module, so a benchmark can time the very weights it exported (bench/cpu_rnn_bench.py)."""
+    torch.manual_seed(seed)
+    model = SingleRnn(kind, n_in, hidden).eval()
+    x = torch.randn(seq, batch, n_in)
+    torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"], opset_version=14)
+    return model
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")

@@ -4,9 +4,12 @@
 #
 #   tools/gpu_check.sh --pack   (here, on the dev machine) builds with CUDA and gathers the GPU test and
 #                               benchmark binaries plus the non-system shared libraries they load (per
-#                               ldd), stripped, into .gpu-pack/ (git-ignored), and checks it is < 64 MiB.
-#   tools/gpu_check.sh --run    (on the GPU machine, from the repository root) runs the GPU tests from
-#                               .gpu-pack/, then the RNN benchmark: tandem vs PyTorch+cuDNN, as a table.
+#                               ldd), stripped and gzipped into .gpu-pack/pack.tar.gz (git-ignored), and
+#                               checks it is < 64 MiB (the device tool's carry limit; oneDNN alone is
+#                               ~38 MiB stripped, so the pack travels compressed).
+#   tools/gpu_check.sh --run    (on the GPU machine, from the repository root) unpacks .gpu-pack/ into a
+#                               temporary folder, runs the GPU tests, then the RNN benchmark: tandem vs
+#                               PyTorch+cuDNN, as a table.
 #
 # CUDA's own libraries (libcudart, libcublas, libcublasLt: hundreds of MB) are not packed: the GPU machine's
 # CUDA toolkit provides them. Environment: BUILD_DIR (default build-gpu), PACK_DIR (default .gpu-pack),
@@ -40,7 +43,8 @@ do_pack() {
     if grep -q "^$t:" <<<"$help"; then targets+=("$t"); fi
   done
   cmake --build "$build" --target "${targets[@]}" -j"${JOBS:-2}"
-  rm -rf "$pack"
+  local final=$pack
+  pack=$(mktemp -d)
   mkdir -p "$pack/bin" "$pack/lib"
   for t in "${targets[@]}"; do
     local bin
@@ -57,10 +61,16 @@ do_pack() {
   cp "$root/runtime_cuda/bench/torch_rnn_bench.py" "$pack/bin/"
   chmod -R u+w "$pack"
   strip --strip-unneeded "$pack"/bin/* "$pack"/lib/* 2>/dev/null || true
-  local total
-  total=$(du -cb "$pack" | tail -n1 | cut -f1)
-  echo "gpu_check: packed ${#targets[@]} binaries and $(ls "$pack/lib" | wc -l) libraries, $((total / 1024 / 1024)) MiB:"
+  local unpacked total
+  unpacked=$(du -cb "$pack" | tail -n1 | cut -f1)
+  rm -rf "$final"
+  mkdir -p "$final"
+  tar -C "$pack" -czf "$final/pack.tar.gz" bin lib
+  total=$(du -cb "$final" | tail -n1 | cut -f1)
+  echo "gpu_check: packed ${#targets[@]} binaries and $(ls "$pack/lib" | wc -l) libraries," \
+       "$((unpacked / 1024 / 1024)) MiB, $((total / 1024 / 1024)) MiB gzipped:"
   du -h "$pack"/bin/* "$pack"/lib/* | sort -h | tail -n 8
+  rm -rf "$pack"
   if (( total > limit )); then
     echo "gpu_check: the pack is $total bytes, over the 64 MiB limit" >&2
     exit 1
@@ -86,7 +96,11 @@ find_python_with_torch() {
 }
 
 do_run() {
-  [[ -d $pack/bin ]] || { echo "gpu_check: no $pack; run tools/gpu_check.sh --pack first (and carry it)" >&2; exit 1; }
+  [[ -f $pack/pack.tar.gz ]] || { echo "gpu_check: no $pack/pack.tar.gz; run tools/gpu_check.sh --pack first (and carry $pack)" >&2; exit 1; }
+  local unpacked
+  unpacked=$(mktemp -d)
+  tar -C "$unpacked" -xzf "$pack/pack.tar.gz"
+  pack=$unpacked
   local cuda_libs
   cuda_libs=$(find_cuda_libs || true)
   export LD_LIBRARY_PATH="$pack/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -22,6 +22,7 @@
 #include "profiler/run_trace.h"
 #include "profiler/timing.h"
 #include "runtime_cpu/cpu_device.h"
+#include "session/device_set.h"
 #include "tests/support/model_builder.h"
 
 namespace tandem {
@@ -561,6 +562,44 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
   }
   EXPECT_EQ(i, ev.size());
   EXPECT_GT(recorder.allocated(), 0);  // outputs came from the device's allocator
+}
+
+// With a GPU: the same path on the CudaDevice (session/device_set.h), and the links with pinned copies.
+TEST(ProfileModel, OnAGpuEveryNodeIsMeasuredOnTheCudaDeviceAndTheLinksWithPinnedCopies) {
+  const GpuAvailability gpu = find_gpu();
+  if (!gpu.present) GTEST_SKIP() << "no CUDA GPU: " << gpu.why_not;
+  auto devices = make_device_set("cpu,cuda", 2);
+  ASSERT_TRUE(devices.is_ok()) << devices.status().message();
+  auto ir = test::import_proto(lstm_model(), "lstm.onnx");
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  ProfileRequest r;
+  r.model = &*ir;
+  r.inputs = {random_tensor({5, 2, 3}, 11)};
+  r.devices = {{"cpu", &devices->cpu()}, {"cuda", devices->second()}};
+  r.timing = TimingOptions{1, 3, 10, 50, 0.05};
+  r.links = devices->link_timers();
+  r.link_sizes = calibration_sizes(4, 1 << 20);
+  auto p = profile_model(r);
+  ASSERT_TRUE(p.is_ok()) << p.status().message();
+  for (const auto& n : p->nodes) {
+    ASSERT_TRUE(n.devices.count("cuda")) << n.name;
+    const auto& d = n.devices.at("cuda");
+    EXPECT_FALSE(d.estimated) << n.name;
+    if (!d.supported) continue;
+    EXPECT_GT(d.median_us, 0) << n.name;
+    EXPECT_GE(d.p90_us, d.median_us) << n.name;
+  }
+  const auto& lstm = node_named(*p, "lstm").devices.at("cuda");
+  EXPECT_TRUE(lstm.supported) << lstm.reason;
+  EXPECT_EQ(lstm.output_bytes, (5 * 2 * 4 + 2 * 4) * 4);
+  for (const char* key : {"cpu->cuda", "cuda->cpu"}) {
+    ASSERT_TRUE(p->links.count(key)) << key;
+    EXPECT_FALSE(p->links.at(key).estimated) << key;
+    EXPECT_GT(p->links.at(key).beta_bytes_per_us, 0) << key;
+  }
+  EXPECT_NE(std::find(p->notes.begin(), p->notes.end(),
+                      "cuda: node times measured node by node, each repetition waiting for the device"),
+            p->notes.end());
 }
 
 TEST(ProfileModel, TheReferenceRunNeedsTheCpuFirst) {

@@ -30,7 +30,7 @@ int run(const BenchArgs& args) {
   options.load.dims = parse_dims(args.dims);
   options.threads = args.threads;
   Session session(args.model, options);
-  const Graph& g = session.impl().executor->graph();
+  const Graph& g = session.impl().graph();
   std::vector<Tensor> tensors;
   std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
   tensors.reserve(g.inputs().size());

@@ -129,8 +129,8 @@ struct SessionOptions {
   LoadOptions load;  // used when the Session loads the model itself
   int threads = 0;   // threads for one run's kernels; 0: every core
   // A device plan (`tandem partition` writes one) to run instead of the CPU alone. Nodes it puts on "cuda"
-  // run on a second CPU device with its own threads while tandem has no CUDA device to run them (said
-  // once on stderr); the two devices then share `threads`, half each.
+  // run on the GPU when `devices` finds one, else (with "auto" or "cpu,cpu") on a second CPU device with
+  // its own threads standing in for it (said once on stderr; the two share `threads`, half each).
   std::string plan_path;
 
   // Without a plan: how the Session places nodes itself.
@@ -144,8 +144,10 @@ struct SessionOptions {
   int64_t gpu_memory_budget = 0;  // bytes of predicted peak GPU memory; 0: no cap
   // Where the profile is reused from, or saved to after it is taken ("" : neither).
   std::string profile_path;
-  // "auto": the CPU and a GPU when one can run nodes; "cpu": the CPU alone; "cpu,cpu": two CPU devices with
-  // their own threads (half each) standing in for a CPU and a GPU.
+  // "auto": the CPU and the GPU when one is found (CUDA build, a GPU of compute capability >= 9.0), else
+  // a second CPU device in its place for a plan file (the CPU alone for `mode`); "cpu": the CPU alone;
+  // "cpu,cpu": two CPU devices with their own threads (half each) standing in for a CPU and a GPU;
+  // "cpu,cuda": the CPU and the GPU, an error saying why when there is none.
   std::string devices = "auto";
 };
 

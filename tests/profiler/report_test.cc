@@ -75,7 +75,7 @@ Profile make_profile() {
   shape.devices["cuda"].supported = false;
   shape.devices["cuda"].reason = "no kernel for Shape";
   p.nodes = {lstm, mm, shape};
-  p.values = {{"x", 64}, {"h", 256}};
+  p.values = {{"x", 64, "", true}, {"h", 256, "", true}};
   partition::LinkProfile up = partition::LinkProfile::of(9, 20e3, 0.3);
   up.samples = {{4, 9.1}, {4096, 9.3}, {1 << 20, 61}};
   p.links["cpu->cuda"] = up;

@@ -176,14 +176,18 @@ void CudaRnnWorkspace::drop_graph() {
   graph_rnn_ = nullptr;
 }
 
-Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent) {
+Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent,
+                                 cudaStream_t stream) {
   const auto dirs = static_cast<std::size_t>(spec.num_dirs), s = static_cast<std::size_t>(seq),
              b = static_cast<std::size_t>(batch), h = static_cast<std::size_t>(spec.hidden);
   const std::size_t gh = gates_of(spec.kind) * h;
   auto grow = [&](DeviceBuffer& buf, std::size_t& cap, std::size_t need, std::size_t elem) -> Status {
     if (need <= cap) return Status::ok();
     drop_graph();
-    buf.reset();  // give the old block back first so the pool can reuse it
+    // Kernels queued on `stream` may still read the old block, and the pool hands blocks to any thread's
+    // stream at once: wait for them (only when a buffer grows), then give it back for reuse.
+    if (cap > 0) TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(stream));
+    buf.reset();
     TANDEM_ASSIGN_OR_RETURN(buf, DeviceBuffer::allocate(allocator_, need * elem, MemoryCategory::kWorkspace));
     cap = need;
     return Status::ok();
@@ -338,7 +342,7 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
     TANDEM_ASSIGN_OR_RETURN(path, choose_path(ws, batch, layout));
   }
   const bool persistent = path == RnnPath::kPersistent;
-  TANDEM_RETURN_IF_ERROR(ws.reserve(spec_, seq, batch, want_y, persistent));
+  TANDEM_RETURN_IF_ERROR(ws.reserve(spec_, seq, batch, want_y, persistent, stream));
   ws.last_path_ = path;
   if (batch == 0) return Status::ok();
   const std::size_t hbytes = static_cast<std::size_t>(h) * sizeof(float);

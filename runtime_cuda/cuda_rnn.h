@@ -141,7 +141,8 @@ class CudaRnnWorkspace {
   friend class CudaRnn;
   explicit CudaRnnWorkspace(CudaAllocator& allocator) : allocator_(allocator) {}
   // Grows the buffers to fit a run; a reallocation drops the cached graph (it holds the old pointers).
-  Status reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent);
+  // `stream`: where this workspace's kernels run; a buffer that grows waits for it before its old block goes.
+  Status reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent, cudaStream_t stream);
   void drop_graph();
 
   CudaAllocator& allocator_;

@@ -244,8 +244,8 @@ Status launch_rnn_persistent(const RnnPersistentArgs& a, std::size_t smem_bytes,
   const cudaError_t err = cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(&rnn_persistent_kernel),
                                                       dim3(blocks), dim3(kPersistentRnnThreads), params, smem_bytes,
                                                       stream);
+  if (err != cudaSuccess) (void)cudaGetLastError();  // a refused launch is not sticky: later checks must not see it
   if (err == cudaErrorCooperativeLaunchTooLarge && too_large) {
-    (void)cudaGetLastError();  // not sticky: clear it so later calls do not report it
     *too_large = true;
     return Status::ok();
   }

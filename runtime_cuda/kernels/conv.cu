@@ -138,7 +138,7 @@ std::string n_of(int64_t v) { return std::to_string(v); }
 
 ConvAlgo conv_algo(const ConvShape& s, ConvAlgo algo) {
   if (algo != ConvAlgo::kAuto) return algo;
-  return s.k() <= kConvDirectMaxK ? ConvAlgo::kDirect : ConvAlgo::kIm2col;
+  return s.group_channels() == 1 && s.k() <= kConvDirectMaxK ? ConvAlgo::kDirect : ConvAlgo::kIm2col;
 }
 
 int64_t conv_workspace_floats(const ConvShape& s, ConvAlgo algo) {

@@ -9,8 +9,9 @@
 //    a band of output positions of one image) at a time, within kConvColumnBudget floats; the products are
 //    strided-batched over images or over groups, whichever is more. A 1x1 kernel with unit strides and no
 //    padding reads the input in place (no col).
-//  - direct: one thread per output element sums its C/group · kernel products; chosen when K is so small
-//    (depthwise convolutions, K = kernel elements) that a GEMM would be mostly overhead.
+//  - direct: one thread per output element sums its C/group · kernel products; chosen for depthwise
+//    convolutions (C/group = 1) with a small kernel, where a GEMM would be mostly overhead. Dense
+//    convolutions go to the GEMM even when K is small: the direct kernel reuses nothing between outputs.
 // The bias is added by a separate pass over Y (im2col) or as the direct kernel's starting value.
 // C++17-clean.
 #pragma once
@@ -44,7 +45,7 @@ enum class ConvAlgo { kAuto, kIm2col, kDirect };
 // The most floats the im2col buffer holds (64 MiB), unless one output position's patch (C · kernel
 // elements) alone is larger: the buffer always holds at least that.
 constexpr int64_t kConvColumnBudget = int64_t{16} << 20;
-// kAuto's rule: direct when K = C/group · kernel elements is at most this.
+// kAuto's rule: direct when C/group is 1 and K (the kernel's elements) is at most this.
 constexpr int64_t kConvDirectMaxK = 32;
 
 // What `algo` (kAuto resolved) does for `s`.

@@ -331,7 +331,9 @@ TEST(ConvPlanNoGpu, WorkspaceFollowsTheAlgorithm) {
   EXPECT_EQ(conv_algo(dw, ConvAlgo::kAuto), ConvAlgo::kDirect);
   EXPECT_EQ(conv_workspace_floats(dw, ConvAlgo::kAuto), 0);
   EXPECT_EQ(conv_workspace_floats(dw, ConvAlgo::kIm2col), 16 * 5 * dw.out_size());
-  // Dense: K = 6·3·2 = 36 > kConvDirectMaxK, im2col over all three images at once.
+  // Dense with a small K (C = 4, a 1-D kernel of 3: K = 12): the GEMM, not the direct kernel.
+  EXPECT_EQ(conv_algo(conv_shape(1, 4, 8, 1, {50}, {3}, {1}, {1}, {1}, {1}), ConvAlgo::kAuto), ConvAlgo::kIm2col);
+  // Dense: K = 6·3·2 = 36, im2col over all three images at once.
   const ConvShape dense = conv_shape(3, 6, 9, 1, {11, 13}, {3, 2}, {2, 1}, {1, 2}, {1, 0}, {1, 0});
   EXPECT_EQ(conv_algo(dense, ConvAlgo::kAuto), ConvAlgo::kIm2col);
   EXPECT_EQ(conv_workspace_floats(dense, ConvAlgo::kAuto), 3 * 6 * 6 * dense.out_size());

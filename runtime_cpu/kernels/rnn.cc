@@ -48,11 +48,11 @@ struct ArrayView {
 struct PackedWeights {
   int64_t input_size = 0, hidden = 0;
   std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
-  std::vector<float> rt;    // [dirs][H][G*H]: R transposed (reference path); empty: only the fast path runs
+  std::vector<float> rt;    // [dirs][H][G*H]: R transposed for oneDNN's GEMM; empty: only the panels run
   std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
   std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
   std::vector<float> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
-  FastWeights fast;         // R in the fast path's panels; empty when only the reference path runs
+  FastWeights fast;         // the fast path's panels and padded P, Rbh; empty: only the reference runs
 
   std::size_t bytes() const {
     return (wt.size() + rt.size() + bias.size() + rbh.size() + peep.size()) * sizeof(float) + fast.bytes();
@@ -409,8 +409,8 @@ ArrayView view_of(const TensorData& t) {
   return {t.dtype, t.dims, reinterpret_cast<const float*>(t.bytes.data())};
 }
 
-// Whether a run of `batch` rows takes the fast path, given what was packed (for constant weights, packing
-// kept only what the batch sizes the graph allows can use).
+// The path a run of `batch` rows takes, given what was packed (for constant weights, packing kept only
+// what the batch sizes the graph allows can use).
 Path path_for(const KernelChoice& choice, const PackedWeights* packed, int64_t batch) {
   if (choice.reference_only) return Path::kReference;
   if (choice.fast_always) return Path::kPanels;

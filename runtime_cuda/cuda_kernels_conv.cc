@@ -1,6 +1,6 @@
 // Conv on the GPU (runtime_cuda/kernels/conv.h): float32, 1 to 3 spatial dimensions (what the CPU kernel
-// takes), any group (depthwise included), strides, dilations, pads and auto_pad as runtime_cpu's
-// kernels/window.cc resolves them (mirrored here: runtime_cuda does not link runtime_cpu), kernel_shape
+// takes), any group (depthwise included), strides, dilations, pads and auto_pad as the CPU resolves them
+// (runtime/window_geometry.h, shared), kernel_shape
 // taken from W and checked against the attribute. W and B must be constants: the base uploads them once
 // at creation (weights category). The im2col buffer comes from the workspace category for the run and is
 // reported through note_workspace.
@@ -8,44 +8,24 @@
 #include <string>
 #include <vector>
 
+#include "runtime/window_geometry.h"
 #include "runtime_cuda/cuda_kernel.h"
 #include "runtime_cuda/kernels/conv.h"
 
 namespace tandem::cuda {
 namespace {
 
-// The attributes as written on the node (empty lists: not given), checked as runtime_cpu checks them.
+// The window attributes (runtime/window_geometry.h, shared with the CPU kernels) and group.
 struct ConvAttrs {
-  std::vector<int64_t> kernel_shape, strides, dilations, pads;
-  std::string auto_pad = "NOTSET";
+  WindowAttrs window;
   int64_t group = 1;
 };
 
-std::vector<int64_t> ints_of(const Node& n, const char* name) {
-  const Attribute* a = n.attribute(name);
-  return a && a->kind == Attribute::Kind::kInts ? a->ints : std::vector<int64_t>{};
-}
-
 Result<ConvAttrs> read_conv_attrs(const Node& n) {
   ConvAttrs a;
-  a.kernel_shape = ints_of(n, "kernel_shape");
-  a.strides = ints_of(n, "strides");
-  a.dilations = ints_of(n, "dilations");
-  a.pads = ints_of(n, "pads");
-  a.auto_pad = n.attribute_string("auto_pad", "NOTSET");
-  if (a.auto_pad.empty()) a.auto_pad = "NOTSET";  // some exporters write the default as ""
+  TANDEM_ASSIGN_OR_RETURN(a.window, read_window_attrs(n));
   a.group = n.attribute_int("group", 1);
   if (a.group < 1) return Status::error("group must be 1 or more, got " + std::to_string(a.group));
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID")
-    return Status::error("auto_pad '" + a.auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-  for (int64_t k : a.kernel_shape)
-    if (k < 1) return Status::error("kernel_shape " + shape_string(a.kernel_shape) + " has an entry below 1");
-  for (int64_t s : a.strides)
-    if (s < 1) return Status::error("strides " + shape_string(a.strides) + " has an entry below 1");
-  for (int64_t d : a.dilations)
-    if (d < 1) return Status::error("dilations " + shape_string(a.dilations) + " has an entry below 1");
-  for (int64_t p : a.pads)
-    if (p < 0) return Status::error("pads " + shape_string(a.pads) + " has a negative entry");
   return a;
 }
 
@@ -57,13 +37,13 @@ Status check_weights(const std::vector<int64_t>& w, const ConvAttrs& a) {
     return Status::error("W " + shape_string(w) + " has " + std::to_string(w[0]) +
                          " feature maps, not a multiple of group " + std::to_string(a.group));
   const std::vector<int64_t> kernel(w.begin() + 2, w.end());
-  if (!a.kernel_shape.empty() && a.kernel_shape != kernel)
-    return Status::error("kernel_shape " + shape_string(a.kernel_shape) + " does not match W " + shape_string(w));
+  if (!a.window.kernel_shape.empty() && a.window.kernel_shape != kernel)
+    return Status::error("kernel_shape " + shape_string(a.window.kernel_shape) + " does not match W " +
+                         shape_string(w));
   return Status::ok();
 }
 
-// The convolution's full geometry for X and W, as runtime_cpu's resolve_window works it out, with the
-// spatial dimensions right-aligned in three.
+// The convolution's full geometry for X and W, with the spatial dimensions right-aligned in three.
 Result<ConvShape> resolve_conv(const ConvAttrs& a, const std::vector<int64_t>& x, const std::vector<int64_t>& w) {
   TANDEM_RETURN_IF_ERROR(check_weights(w, a));
   if (x.size() != w.size())
@@ -71,53 +51,21 @@ Result<ConvShape> resolve_conv(const ConvAttrs& a, const std::vector<int64_t>& x
   if (x[1] != w[1] * a.group)
     return Status::error("X has " + std::to_string(x[1]) + " channels but W " + shape_string(w) + " with group " +
                          std::to_string(a.group) + " needs " + std::to_string(w[1] * a.group));
-  const std::size_t r = x.size() - 2;
-  if (!a.strides.empty() && a.strides.size() != r)
-    return Status::error("strides " + shape_string(a.strides) + " needs " + std::to_string(r) + " entries");
-  if (!a.dilations.empty() && a.dilations.size() != r)
-    return Status::error("dilations " + shape_string(a.dilations) + " needs " + std::to_string(r) + " entries");
-  if (!a.pads.empty() && a.pads.size() != 2 * r)
-    return Status::error("pads " + shape_string(a.pads) + " needs " + std::to_string(2 * r) + " entries");
+  TANDEM_ASSIGN_OR_RETURN(const Window win, resolve_window(a.window, std::vector<int64_t>(x.begin() + 2, x.end()),
+                                                           std::vector<int64_t>(w.begin() + 2, w.end())));
+  const Window3 w3 = to_window3(win);
   ConvShape s;
   s.batch = x[0];
   s.channels = x[1];
   s.maps = w[0];
   s.group = a.group;
-  const std::size_t shift = 3 - r;
-  for (std::size_t i = 0; i < r; ++i) {
-    const int64_t in = x[2 + i], k = w[2 + i];
-    const int64_t stride = a.strides.empty() ? 1 : a.strides[i];
-    const int64_t dilation = a.dilations.empty() ? 1 : a.dilations[i];
-    const int64_t extent = (k - 1) * dilation + 1;  // what one window covers
-    int64_t out = 0, pad_begin = 0;
-    if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
-      // Output ceil(in / stride); the padding that needs is split, the odd element at the end (UPPER) or at
-      // the start (LOWER).
-      out = (in + stride - 1) / stride;
-      const int64_t total = std::max<int64_t>(0, (out - 1) * stride + extent - in);
-      const int64_t half = total / 2;
-      pad_begin = a.auto_pad == "SAME_UPPER" ? half : total - half;
-    } else {
-      int64_t pad_end = 0;
-      if (a.auto_pad == "NOTSET" && !a.pads.empty()) {
-        pad_begin = a.pads[i];
-        pad_end = a.pads[i + r];
-      }
-      const int64_t span = in + pad_begin + pad_end - extent;
-      if (span < 0)
-        return Status::error("the window (kernel " + shape_string(std::vector<int64_t>(w.begin() + 2, w.end())) +
-                             ") is larger than the padded input " +
-                             shape_string(std::vector<int64_t>(x.begin() + 2, x.end())) + " in spatial dimension " +
-                             std::to_string(i));
-      out = span / stride + 1;
-    }
-    const std::size_t d = shift + i;
-    s.in[d] = in;
-    s.out[d] = out;
-    s.kernel[d] = k;
-    s.stride[d] = stride;
-    s.dilation[d] = dilation;
-    s.pad_begin[d] = pad_begin;
+  for (std::size_t d = 0; d < 3; ++d) {
+    s.in[d] = w3.in[d];
+    s.out[d] = w3.out[d];
+    s.kernel[d] = w3.kernel[d];
+    s.stride[d] = w3.stride[d];
+    s.dilation[d] = w3.dilation[d];
+    s.pad_begin[d] = w3.pad_begin[d];
   }
   return s;
 }

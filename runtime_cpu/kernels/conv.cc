@@ -10,7 +10,7 @@
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/sub_families.h"
-#include "runtime_cpu/kernels/window.h"
+#include "runtime/window_geometry.h"
 
 namespace tandem::cpu {
 namespace {

@@ -1,5 +1,6 @@
-// Sliding-window geometry shared by Conv and the pooling ops: kernel_shape, strides, dilations, pads,
-// auto_pad and ceil_mode as ONNX defines them, and the output size they give.
+// Sliding-window geometry shared by Conv and the pooling ops on every device: kernel_shape, strides,
+// dilations, pads, auto_pad and ceil_mode as ONNX defines them, and the output size they give. One
+// definition, so the CPU and GPU kernels cannot disagree on where a window falls.
 #pragma once
 
 #include <array>
@@ -10,7 +11,7 @@
 #include "graph/graph.h"
 #include "graph/status.h"
 
-namespace tandem::cpu {
+namespace tandem {
 
 // The attributes as written on the node (empty lists: not given), checked for sane values.
 struct WindowAttrs {
@@ -35,4 +36,4 @@ struct Window3 {
 };
 Window3 to_window3(const Window& w);  // w has 1 to 3 dimensions
 
-}  // namespace tandem::cpu
+}  // namespace tandem

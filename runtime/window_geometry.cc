@@ -1,21 +1,28 @@
-#include "runtime_cpu/kernels/window.h"
+#include "runtime/window_geometry.h"
 
 #include <algorithm>
 
 #include "runtime/tensor.h"
-#include "runtime_cpu/kernels/attributes.h"
 
-namespace tandem::cpu {
+namespace tandem {
+namespace {
+
+std::vector<int64_t> ints_of(const Node& n, const char* name) {
+  const Attribute* a = n.attribute(name);
+  return a && a->kind == Attribute::Kind::kInts ? a->ints : std::vector<int64_t>{};
+}
+
+}  // namespace
 
 Result<WindowAttrs> read_window_attrs(const Node& n) {
   WindowAttrs a;
-  a.kernel_shape = attr_ints(n, "kernel_shape");
-  a.strides = attr_ints(n, "strides");
-  a.dilations = attr_ints(n, "dilations");
-  a.pads = attr_ints(n, "pads");
-  a.auto_pad = attr_string(n, "auto_pad", "NOTSET");
+  a.kernel_shape = ints_of(n, "kernel_shape");
+  a.strides = ints_of(n, "strides");
+  a.dilations = ints_of(n, "dilations");
+  a.pads = ints_of(n, "pads");
+  a.auto_pad = n.attribute_string("auto_pad", "NOTSET");
   if (a.auto_pad.empty()) a.auto_pad = "NOTSET";  // some exporters write the default as ""
-  const int64_t ceil_mode = attr_int(n, "ceil_mode", 0);
+  const int64_t ceil_mode = n.attribute_int("ceil_mode", 0);
   if (ceil_mode != 0 && ceil_mode != 1)
     return Status::error("ceil_mode must be 0 or 1, got " + std::to_string(ceil_mode));
   a.ceil_mode = ceil_mode == 1;
@@ -106,4 +113,4 @@ Window3 to_window3(const Window& w) {
   return w3;
 }
 
-}  // namespace tandem::cpu
+}  // namespace tandem

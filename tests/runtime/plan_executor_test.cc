@@ -129,6 +129,14 @@ struct Devices {
   }
 };
 
+// One run that fills `stats`.
+Result<std::vector<Tensor>> run_counting(const PlanExecutor& ex, std::span<const Tensor* const> feeds,
+                                         PlanRunStats& stats) {
+  PlanRunOptions opts;
+  opts.stats = &stats;
+  return ex.run(feeds, opts);
+}
+
 class RandomPlans : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(RandomPlans, OutputsAreBitIdenticalToTheSingleDeviceRun) {
@@ -146,9 +154,7 @@ TEST_P(RandomPlans, OutputsAreBitIdenticalToTheSingleDeviceRun) {
     // The first run records the sizes; the next ones run in the static memory plan.
     for (int run = 0; run < 3; ++run) {
       PlanRunStats stats;
-      PlanRunOptions opts;
-      opts.stats = &stats;
-      auto got = (*ex)->run(feeds, opts);
+      auto got = run_counting(**ex, feeds, stats);
       ASSERT_TRUE(got) << got.status().message();
       EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial << " run " << run;
       // Every node ran once, on its own device.
@@ -202,9 +208,7 @@ TEST_P(RandomPlans, ADeviceOfItsOwnMemorySpaceHoldsExactlyItsArena) {
     ASSERT_TRUE(ex) << ex.status().message();
     for (int run = 0; run < 2; ++run) {
       PlanRunStats stats;
-      PlanRunOptions opts;
-      opts.stats = &stats;
-      auto got = (*ex)->run(feeds, opts);
+      auto got = run_counting(**ex, feeds, stats);
       ASSERT_TRUE(got) << got.status().message();
       EXPECT_EQ(bitwise_difference(*got, want), "") << c.name << " trial " << trial << " run " << run;
       copied += stats.devices[1].copied_bytes;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -289,18 +291,55 @@ TEST(ProfileModel, EveryNodeHasEveryDeviceAndEveryValueItsSize) {
   EXPECT_EQ(p.machine.cpu_model, "test CPU");
 }
 
+// TANDEM_RNN_KERNEL for the scope of one test (the RNN kernels read it when they are created).
+class RnnKernelChoice {
+ public:
+  explicit RnnKernelChoice(const char* value) {
+    if (const char* old = std::getenv("TANDEM_RNN_KERNEL")) old_ = old;
+    setenv("TANDEM_RNN_KERNEL", value, 1);
+  }
+  ~RnnKernelChoice() {
+    if (old_) setenv("TANDEM_RNN_KERNEL", old_->c_str(), 1);
+    else unsetenv("TANDEM_RNN_KERNEL");
+  }
+
+ private:
+  std::optional<std::string> old_;
+};
+
 TEST(ProfileModel, WeightBytesAgreeWithTheInitializers) {
-  const Profile p = profile_lstm().profile;
+  Profile p;
+  {
+    // The reference twin's layout, which the initializers determine exactly.
+    RnnKernelChoice reference("reference");
+    p = profile_lstm().profile;
+  }
   // Nodes that read their weights in place: exactly their initializers.
   EXPECT_EQ(node_named(p, "project").devices.at("cpu").weight_bytes, 9 * 4);
   EXPECT_EQ(node_named(p, "bias").devices.at("cpu").weight_bytes, 3 * 4);
   EXPECT_EQ(node_named(p, "shape").devices.at("cpu").weight_bytes, 0);
-  // The CPU LSTM keeps W and R transposed, Wb+Rb folded into one bias, and the peepholes.
+  // The reference CPU LSTM keeps W and R transposed, Wb+Rb folded into one bias, and the peepholes.
   EXPECT_EQ(node_named(p, "lstm").devices.at("cpu").weight_bytes, (48 + 64 + 16 + 12) * 4);
   // The GPU estimate counts the initializers as stored in the file.
   EXPECT_EQ(node_named(p, "lstm").devices.at("cuda").weight_bytes, (48 + 64 + 32 + 12) * 4);
-  // Workspace of the CPU LSTM: the input projection of all steps, h, c and one step's gates.
+  // Workspace of the reference CPU LSTM: the input projection of all steps, h, c and one step's gates.
   EXPECT_EQ(node_named(p, "lstm").devices.at("cpu").workspace_bytes, (5 * 2 * 16 + 8 + 8 + 2 * 16) * 4);
+}
+
+TEST(ProfileModel, WeightBytesAreWhatTheDefaultKernelStores) {
+  // The default (fast) LSTM packs R into padded per-block panels: the profile reports what its kernel
+  // keeps, which is at least the initializers' bytes.
+  const Profiled pr = profile_lstm();
+  const Graph& g = *pr.ir.graph;
+  NodeId lstm = kNoNode;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    if (g.node(static_cast<NodeId>(i)).name == "lstm") lstm = static_cast<NodeId>(i);
+  ASSERT_NE(lstm, kNoNode);
+  const cpu::CpuDevice cpu(1, "cpu");
+  auto kernel = cpu.create_kernel(KernelInit{g, lstm, nullptr});
+  ASSERT_TRUE(kernel) << kernel.status().message();
+  EXPECT_EQ(node_named(pr.profile, "lstm").devices.at("cpu").weight_bytes, (*kernel)->own_weight_bytes());
+  EXPECT_GE(node_named(pr.profile, "lstm").devices.at("cpu").weight_bytes, (48 + 64 + 16 + 12) * 4);
 }
 
 TEST(ProfileModel, EstimatedNumbersAreFlaggedAsSuch) {

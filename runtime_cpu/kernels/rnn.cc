@@ -50,6 +50,7 @@ struct PackedWeights {
   std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
   std::vector<float> rt;    // [dirs][H][G*H]: R transposed for oneDNN's GEMM; empty: only the panels run
   std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
+  // For the reference cell (empty when only the fast cell runs, which keeps padded copies):
   std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
   std::vector<float> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
   FastWeights fast;         // the fast path's panels and padded P, Rbh; empty: only the reference runs
@@ -66,16 +67,17 @@ enum class Path {
   kGemmCell,   // the fast path for large batches: oneDNN's GEMM and the vectorised cell
 };
 
-// What to pack of R: transposed for oneDNN's GEMM (the reference path and kGemmCell), the panels, and the
-// fast cell's padded peepholes and Rbh.
+// What to pack: R transposed for oneDNN's GEMM (the reference path and kGemmCell), the panels, the fast
+// cell's padded peepholes and Rbh, and the reference cell's own.
 struct PackFor {
   bool rt = true;
   bool panels = false;
   bool fast_cell = false;
+  bool reference_cell = true;
   Isa isa = Isa::kScalar;
 
   static PackFor path(Path p, Isa isa) {
-    return {p != Path::kPanels, p == Path::kPanels, p != Path::kReference, isa};
+    return {p != Path::kPanels, p == Path::kPanels, p != Path::kReference, p == Path::kReference, isa};
   }
 };
 
@@ -178,6 +180,7 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
     const float* rbh = pw.rbh.empty() ? nullptr : pw.rbh.data();
     pw.fast = pack_fast_weights(a, what.isa, h, what.panels ? r.data : nullptr, peep, rbh);
   }
+  if (!what.reference_cell) pw.peep = {}, pw.rbh = {};  // the fast cell keeps its padded copies
   return pw;
 }
 
@@ -641,7 +644,8 @@ Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
     const std::size_t batch_axis = a.layout == 0 ? 1 : 0;
     const int64_t batch = xs.has_rank() && xs.rank() == 3 ? xs[batch_axis].value : -1;  // -1: not known
     PackFor what = PackFor::path(path_for(choice, nullptr, batch), choice.isa);
-    if (batch < 0 && !choice.reference_only && !choice.fast_always) what = {true, true, true, choice.isa};
+    if (batch < 0 && !choice.reference_only && !choice.fast_always)
+      what = {true, true, true, false, choice.isa};
     ArrayView bv = b ? view_of(*b) : ArrayView{}, pv = p ? view_of(*p) : ArrayView{};
     auto pw = pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr, p ? &pv : nullptr, what);
     if (!pw) return init.error(pw.status().message());

@@ -234,6 +234,25 @@ class CudaRnnTest : public GpuTest {
   }
 };
 
+// One point of the option matrix the option tests walk: `variant` 0..3 turns sequence lengths, initial
+// states, bias, peepholes, clip, input_forget and linear_before_reset on and off in rotation.
+Case option_case(RnnCellKind kind, const char* dir, int64_t layout, int variant, uint32_t seed) {
+  Case c;
+  c.kind = kind;
+  c.direction = dir;
+  c.layout = layout;
+  c.seed = seed;
+  c.mixed_lens = variant % 2 == 1;
+  c.init_h = variant >= 2;
+  c.init_c = variant == 3;
+  c.bias = variant != 2;
+  c.peep = kind == RnnCellKind::kLstm && variant % 2 == 0;
+  if (variant == 3) c.clip = 0.7f;
+  c.input_forget = kind == RnnCellKind::kLstm && variant == 1;
+  c.lbr = kind == RnnCellKind::kGru && variant % 2 == 0;
+  return c;
+}
+
 // Every cell kind, direction and layout, with the options rotating through the combinations.
 TEST_F(CudaRnnTest, MatchesCpuAcrossOptions) {
   uint32_t seed = 1;
@@ -242,19 +261,7 @@ TEST_F(CudaRnnTest, MatchesCpuAcrossOptions) {
     for (const char* dir : {"forward", "reverse", "bidirectional"})
       for (int64_t layout : {0, 1})
         for (int variant = 0; variant < 4; ++variant, ++i) {
-          Case c;
-          c.kind = kind;
-          c.direction = dir;
-          c.layout = layout;
-          c.seed = seed++;
-          c.mixed_lens = variant % 2 == 1;
-          c.init_h = variant >= 2;
-          c.init_c = variant == 3;
-          c.bias = variant != 2;
-          c.peep = kind == RnnCellKind::kLstm && variant % 2 == 0;
-          if (variant == 3) c.clip = 0.7f;
-          c.input_forget = kind == RnnCellKind::kLstm && variant == 1;
-          c.lbr = kind == RnnCellKind::kGru && variant % 2 == 0;
+          Case c = option_case(kind, dir, layout, variant, seed++);
           c.use_graph = i % 5 != 4;
           check(c);
         }
@@ -402,19 +409,7 @@ TEST_F(CudaRnnTest, PersistentMatchesCpuAcrossOptions) {
     for (const char* dir : {"forward", "reverse", "bidirectional"})
       for (int64_t layout : {0, 1})
         for (int variant = 0; variant < 4; ++variant) {
-          Case c;
-          c.kind = kind;
-          c.direction = dir;
-          c.layout = layout;
-          c.seed = seed++;
-          c.mixed_lens = variant % 2 == 1;
-          c.init_h = variant >= 2;
-          c.init_c = variant == 3;
-          c.bias = variant != 2;
-          c.peep = kind == RnnCellKind::kLstm && variant % 2 == 0;
-          if (variant == 3) c.clip = 0.7f;
-          c.input_forget = kind == RnnCellKind::kLstm && variant == 1;
-          c.lbr = kind == RnnCellKind::kGru && variant % 2 == 0;
+          Case c = option_case(kind, dir, layout, variant, seed++);
           c.want_y = variant != 1;
           c.want_yc = variant != 2;
           c.path = RnnPath::kPersistent;

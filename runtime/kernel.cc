@@ -41,8 +41,9 @@ void KernelContext::set_output(std::size_t i, Tensor t) {
 }
 
 void KernelContext::mark_allocated(std::size_t i, bool yes) {
-  if (allocated_.size() <= i) allocated_.resize(outputs_.size() > i ? outputs_.size() : i + 1, 0);
-  allocated_[i] = yes ? 1 : 0;
+  if (i >= 64) return;  // reported as not allocated: the memory plan leaves such outputs alone
+  const uint64_t bit = uint64_t{1} << i;
+  allocated_ = yes ? allocated_ | bit : allocated_ & ~bit;
 }
 
 Status KernelContext::error(const std::string& reason) const {

@@ -75,7 +75,7 @@ class KernelContext {
 
   void set_planned_outputs(const PlannedOutputs* planned) { planned_ = planned; }
   // Whether output i was made by allocate_output (rather than set to an existing tensor).
-  bool allocated(std::size_t i) const { return i < allocated_.size() && allocated_[i]; }
+  bool allocated(std::size_t i) const { return i < 64 && (allocated_ >> i & 1u); }
   // Outputs the plan had a slot for but which asked for another size (a data-dependent shape).
   int planned_misses() const { return planned_misses_; }
 
@@ -96,7 +96,7 @@ class KernelContext {
   const OutputAllocator* allocator_ = nullptr;
   std::size_t workspace_bytes_ = 0;
   const PlannedOutputs* planned_ = nullptr;
-  std::vector<uint8_t> allocated_;  // by output index
+  uint64_t allocated_ = 0;  // bit i: output i came from allocate_output (outputs past 64: never planned)
   int planned_misses_ = 0;
   void mark_allocated(std::size_t i, bool yes);
 };

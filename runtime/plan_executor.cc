@@ -230,9 +230,7 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
   }
   std::string key;
   if (static_memory_) {
-    std::vector<const Tensor*> given;
-    for (ValueId v : g.inputs()) given.push_back(rs.base[static_cast<std::size_t>(v)]);
-    key = shape_key(given);
+    key = shape_key(inputs);
     {
       std::lock_guard<std::mutex> lock(plans_mu_);
       if (auto it = plans_.find(key); it != plans_.end()) rs.plan = it->second;
@@ -471,9 +469,12 @@ void PlanExecutor::drop_value(RunState& rs, ValueId v) const {
 
 namespace tandem {
 
-std::string PlanExecutor::shape_key(std::span<const Tensor* const> inputs) {
+// The types and shapes of the inputs a run sees: `inputs` as given to run(), defaults filled in.
+std::string PlanExecutor::shape_key(std::span<const Tensor* const> inputs) const {
   std::ostringstream key;
-  for (const Tensor* t : inputs) {
+  for (std::size_t i = 0; i < graph_.inputs().size(); ++i) {
+    const auto v = static_cast<std::size_t>(graph_.inputs()[i]);
+    const Tensor* t = i < inputs.size() && inputs[i] ? inputs[i] : constants_[v].defined() ? &constants_[v] : nullptr;
     key << static_cast<int>(t ? t->dtype() : DType::kUndefined);
     if (t)
       for (int64_t d : t->shape()) key << ',' << d;
@@ -483,13 +484,9 @@ std::string PlanExecutor::shape_key(std::span<const Tensor* const> inputs) {
 }
 
 std::vector<int64_t> PlanExecutor::planned_arena_bytes(std::span<const Tensor* const> inputs) const {
-  std::vector<const Tensor*> given;
-  for (std::size_t i = 0; i < graph_.inputs().size(); ++i) {
-    const auto v = static_cast<std::size_t>(graph_.inputs()[i]);
-    given.push_back(i < inputs.size() && inputs[i] ? inputs[i] : constants_[v].defined() ? &constants_[v] : nullptr);
-  }
+  const std::string key = shape_key(inputs);
   std::lock_guard<std::mutex> lock(plans_mu_);
-  auto it = plans_.find(shape_key(given));
+  auto it = plans_.find(key);
   return it == plans_.end() ? std::vector<int64_t>{} : it->second->arena_bytes;
 }
 

@@ -151,7 +151,7 @@ class PlanExecutor {
                        std::span<const Tensor* const> implicit_ins, std::vector<Tensor>& outs,
                        const KernelContext& ctx) const;
   std::shared_ptr<const MemoryPlan> make_memory_plan(const std::vector<Recorded>& recorded) const;
-  static std::string shape_key(std::span<const Tensor* const> inputs);
+  std::string shape_key(std::span<const Tensor* const> inputs) const;
   void release_use(RunState& rs, std::size_t d, const Source& src) const;
   void drop_value(RunState& rs, ValueId v) const;
 

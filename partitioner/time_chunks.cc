@@ -10,7 +10,23 @@ namespace tandem::partition {
 
 namespace {
 
-int64_t scaled(int64_t bytes, double fraction) { return static_cast<int64_t>(static_cast<double>(bytes) * fraction); }
+// Chunk k's share of a node's T steps split into n parts: T/n steps, one more for the first T%n
+// (graph/rnn_time_split.cc), as a fraction kept exact so that byte sizes come out as the run's.
+struct Share {
+  int64_t steps = 1, of = 1;
+  double fraction() const { return static_cast<double>(steps) / static_cast<double>(of); }
+};
+Share chunk_share(int64_t total_steps, int parts, int k) {
+  if (parts <= 0 || total_steps <= 0) return {};
+  return {total_steps / parts + (k < total_steps % parts ? 1 : 0), total_steps};
+}
+int64_t scaled(int64_t bytes, Share s) { return bytes / s.of * s.steps + bytes % s.of * s.steps / s.of; }
+
+// The k of a split node's name "<whole>/chunk<k>..." (-1 when it has none).
+int chunk_index(const std::string& name) {
+  const auto at = name.rfind("/chunk");
+  return at == std::string::npos ? -1 : std::atoi(name.c_str() + at + 6);
+}
 
 // A recurrent node of the unsplit graph, as the split nodes derived from it need it.
 struct WholeRnn {
@@ -35,12 +51,12 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     by_name[np.name] = &np;
     ++name_count[np.name];
   }
-  std::map<std::string, int64_t> value_bytes;
-  for (const ValueProfile& v : p.values) value_bytes[v.name] = v.bytes;
+  std::map<std::string, const ValueProfile*> value_of;
+  for (const ValueProfile& v : p.values) value_of[v.name] = &v;
   auto bytes_of = [&](const Graph& graph, ValueId v) -> int64_t {
     if (v == kNoValue) return 0;
-    auto it = value_bytes.find(graph.value(v).name);
-    return it == value_bytes.end() ? 0 : it->second;
+    auto it = value_of.find(graph.value(v).name);
+    return it == value_of.end() ? 0 : it->second->bytes;
   };
   // The fixed cost per node on each device: the cheapest node measured there.
   std::map<std::string, double> fixed;
@@ -91,26 +107,44 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     auto whole = rnns.find(whole_name);
     if (whole == rnns.end()) {
       // A time-preserving node between two split layers, now one per chunk (link_to_layer_below): its
-      // share of the time steps is one chunk's.
+      // share of the time steps is that of the chunk it reads.
       auto op = by_name.find(whole_name);
       if (op == by_name.end() || op->second->op_type != n.op_type)
         return Status::error("split node '" + n.name + "' has no counterpart in the profile");
-      const int parts = parts_of[{whole_name, n.op_type}];
-      const double fraction = 1.0 / std::max(1, parts);
+      Share share{1, std::max(1, parts_of[{whole_name, n.op_type}])};
+      const NodeId below = n.inputs.empty() || n.inputs[0] == kNoValue ? kNoNode : split.value(n.inputs[0]).producer;
+      if (below != kNoNode) {
+        const std::string& chunk_name = split.node(below).name;
+        auto rnn = rnns.find(whole_name_of(chunk_name));
+        if (rnn != rnns.end())
+          share = chunk_share(rnn->second.steps, parts_of[{rnn->first, rnn->second.profile->op_type}],
+                              chunk_index(chunk_name));
+      }
+      const double fraction = share.fraction();
       for (const auto& [key, d] : op->second->devices) {
         NodeDeviceProfile c = d;
         const double f = std::min(fixed[key], d.median_us);
         c.median_us = f + (d.median_us - f) * fraction;
         c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
-        c.output_bytes = scaled(d.output_bytes, fraction);
+        c.output_bytes = scaled(d.output_bytes, share);
         c.estimated = true;
         np.devices[key] = c;
       }
-      for (ValueId v : n.outputs)
-        if (v != kNoValue) {
-          const Node& whole_node = g.node(static_cast<NodeId>(op->second->index));
-          out.values.push_back({split.value(v).name, scaled(bytes_of(g, whole_node.outputs[0]), fraction), "", true});
+      // Its output is a view of the chunk it reads when the whole node's was of the whole input (a Squeeze).
+      const Node& whole_node = g.node(static_cast<NodeId>(op->second->index));
+      for (std::size_t k = 0; k < n.outputs.size() && k < whole_node.outputs.size(); ++k) {
+        if (n.outputs[k] == kNoValue) continue;
+        ValueProfile vp{split.value(n.outputs[k]).name, scaled(bytes_of(g, whole_node.outputs[k]), share), "", true};
+        auto whole_value = value_of.find(g.value(whole_node.outputs[k]).name);
+        if (whole_value != value_of.end()) {
+          const ValueProfile& wv = *whole_value->second;
+          vp.allocated = wv.allocated;
+          if (!wv.view_of.empty() && !whole_node.inputs.empty() && whole_node.inputs[0] != kNoValue &&
+              wv.view_of == g.value(whole_node.inputs[0]).name && n.inputs[0] != kNoValue)
+            vp.view_of = split.value(n.inputs[0]).name;
         }
+        out.values.push_back(std::move(vp));
+      }
       out.nodes.push_back(std::move(np));
       continue;
     }
@@ -118,24 +152,20 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     const bool chunk = n.op_type == w.profile->op_type;
     // A chunk's (and its X slice's) share of the steps: chunk k of n over T steps has T/n steps, one more
     // for the first T%n (graph/rnn_time_split.cc); the Concat joins all.
-    double fraction = 1;
-    if (n.op_type != "Concat") {
-      const int parts = parts_of[{whole_name, w.profile->op_type}];
-      const auto at = n.name.rfind("/chunk");
-      const int k = std::atoi(n.name.c_str() + at + 6);
-      if (parts > 0 && w.steps > 0)
-        fraction = static_cast<double>(w.steps / parts + (k < w.steps % parts ? 1 : 0)) / static_cast<double>(w.steps);
-    }
+    const Share share = n.op_type == "Concat" ? Share{}
+                                               : chunk_share(w.steps, parts_of[{whole_name, w.profile->op_type}],
+                                                             chunk_index(n.name));
+    const double fraction = share.fraction();
     for (const auto& [key, d] : w.profile->devices) {
       NodeDeviceProfile c = d;
       const double f = std::min(fixed[key], d.median_us);
       if (chunk) {
         c.median_us = f + (d.median_us - f) * fraction;
         c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
-        c.output_bytes = scaled(w.y_bytes, fraction) + (d.output_bytes - w.y_bytes > 0 ? d.output_bytes - w.y_bytes : 0);
-        c.workspace_bytes = scaled(d.workspace_bytes, fraction);
+        c.output_bytes = scaled(w.y_bytes, share) + (d.output_bytes - w.y_bytes > 0 ? d.output_bytes - w.y_bytes : 0);
+        c.workspace_bytes = scaled(d.workspace_bytes, share);
       } else {
-        const int64_t moved = n.op_type == "Slice" ? scaled(w.x_bytes, fraction) : w.y_bytes;
+        const int64_t moved = n.op_type == "Slice" ? scaled(w.x_bytes, share) : w.y_bytes;
         c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_bytes_per_us;
         c.weight_bytes = 0;
         c.output_bytes = moved;
@@ -149,8 +179,8 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       const ValueId v = n.outputs[k];
       if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
       int64_t bytes = 0;
-      if (n.op_type == "Slice") bytes = scaled(w.x_bytes, fraction);
-      else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, fraction) : w.state_bytes;
+      if (n.op_type == "Slice") bytes = scaled(w.x_bytes, share);
+      else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, share) : w.state_bytes;
       out.values.push_back({split.value(v).name, bytes, "", true});
     }
     out.nodes.push_back(std::move(np));

@@ -15,7 +15,7 @@ const Graph& ModelCase::graph() const { return *model.impl().ir.graph; }
 
 std::vector<const Tensor*> ModelCase::feeds() const { return pointers_to(inputs); }
 
-ModelCase load_model_case(const std::string& dir) {
+ModelCase load_model_case(const std::string& dir, bool fix_dims) {
   ModelCase c{dir, Model::load(source_path(dir + "/model.onnx")), {}};
   const Graph& g = c.graph();
   c.inputs.resize(g.inputs().size());
@@ -32,6 +32,15 @@ ModelCase load_model_case(const std::string& dir) {
       if (!t->name.empty() && g.value(g.inputs()[q]).name == t->name) k = q;
     c.inputs[k] = std::move(t->tensor);
   }
+  if (!fix_dims) return c;
+  LoadOptions fixed;
+  for (std::size_t k = 0; k < g.inputs().size(); ++k) {
+    const Shape& declared = g.value(g.inputs()[k]).shape;
+    if (!c.inputs[k].defined() || !declared.has_rank()) continue;
+    for (std::size_t i = 0; i < declared.rank() && i < c.inputs[k].shape().size(); ++i)
+      if (declared[i].is_symbolic()) fixed.dims[declared[i].symbol] = c.inputs[k].shape()[i];
+  }
+  c.model = Model::load(source_path(dir + "/model.onnx"), fixed);
   return c;
 }
 

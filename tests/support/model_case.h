@@ -21,7 +21,9 @@ struct ModelCase {
 };
 
 // `dir` relative to the source tree, e.g. "tests/data/pytorch/tagger". Inputs are matched by name when the
-// files carry one, else in the order of the inputs without defaults. Throws std::runtime_error.
-ModelCase load_model_case(const std::string& dir);
+// files carry one, else in the order of the inputs without defaults. With `fix_dims` the model is loaded
+// with its symbolic input dimensions fixed to the test inputs' sizes (shapes known throughout, as
+// `tandem profile --dim` loads it). Throws std::runtime_error.
+ModelCase load_model_case(const std::string& dir, bool fix_dims = false);
 
 }  // namespace tandem::test

@@ -128,19 +128,22 @@ class Builder {
     return who + " (" + n.op_type() + ")";
   }
 
-  Status check_op(const onnx::NodeProto& n, const std::string& node_where, int64_t& opset) {
+  // A node from a model-local function resolves at the function's opset (`inlined`), others at the model's.
+  Status check_op(const onnx::NodeProto& n, const std::string& node_where, const InlinedNode* inlined,
+                  int64_t& opset) {
     if (n.op_type().empty()) return Status::error(node_where + "has no op_type");
     const std::string domain = normalize_domain(n.domain());
-    auto it = s_.opsets->find(domain);
-    if (it == s_.opsets->end())
-      return Status::error(node_where + "uses domain '" + display_domain(domain) +
-                           "', which the model does not import in opset_import");
-    opset = it->second;
+    if (inlined) {
+      opset = inlined->opset;
+    } else {
+      auto it = s_.opsets->find(domain);
+      if (it == s_.opsets->end())
+        return Status::error(node_where + "uses domain '" + display_domain(domain) +
+                             "', which the model does not import in opset_import");
+      opset = it->second;
+    }
     const std::string op_desc = "op '" + n.op_type() + "' of domain '" + display_domain(domain) + "' at opset " +
                                 std::to_string(opset);
-    if (s_.local_functions.count({n.domain(), n.op_type()}))
-      return Status::error(node_where + "calls model-local function " + op_desc +
-                           "; tandem does not expand model-local functions yet");
     if (!is_supported_domain(domain))
       return Status::error(node_where + "uses " + op_desc + ": tandem does not know domain '" +
                            display_domain(domain) + "'");
@@ -238,13 +241,17 @@ class Builder {
   }
 
   Status add_node(const onnx::NodeProto& n, int index, Graph& g, Scope* outer, int depth, const std::string& where) {
-    const std::string node_where = where + "node " + label(n, index) + ": ";
+    const InlinedNode* inlined = nullptr;
+    if (s_.inlined)
+      if (auto it = s_.inlined->find(&n); it != s_.inlined->end()) inlined = &it->second;
+    const std::string node_where =
+        where + "node " + label(n, index) + (inlined ? " " + inlined->origin : std::string()) + ": ";
     Node node;
     node.name = n.name();
     node.op_type = n.op_type();
     node.domain = normalize_domain(n.domain());
     int64_t opset = 0;
-    TANDEM_RETURN_IF_ERROR(check_op(n, node_where, opset));
+    TANDEM_RETURN_IF_ERROR(check_op(n, node_where, inlined, opset));
     node.opset = static_cast<int>(opset);
 
     for (int k = 0; k < n.input_size(); ++k) {

@@ -5,12 +5,12 @@
 
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 
 #include "graph/graph.h"
 #include "graph/status.h"
 #include "onnx_import/external_data.h"
+#include "onnx_import/function_inliner.h"
 
 namespace onnx {
 class GraphProto;
@@ -21,7 +21,7 @@ namespace tandem::onnx_import {
 struct BuildSettings {
   const ExternalDataReader* external = nullptr;
   const std::map<std::string, int64_t>* opsets = nullptr;      // normalised domain -> version
-  std::set<std::pair<std::string, std::string>> local_functions;  // (domain, name) of model-local functions
+  const InlinedNodes* inlined = nullptr;                       // nodes that came from model-local functions
   int max_depth = 0;
 };
 

@@ -12,6 +12,10 @@ inline constexpr int64_t kMaxModelFileBytes = (int64_t{1} << 31) - 1;
 inline constexpr int kProtobufRecursionLimit = 1000;
 // Deepest chain of graphs inside graphs (If inside Loop inside If ...).
 inline constexpr int kMaxSubgraphDepth = 32;
+// Model-local functions calling functions, at most this deep; and at most this many nodes made by inlining
+// them (a function calling another twice, nested, doubles the count per level).
+inline constexpr int kMaxFunctionNesting = 64;
+inline constexpr int64_t kMaxInlinedNodes = int64_t{1} << 20;
 // No dimension or element count of a tensor or a declared value may exceed these.
 inline constexpr int64_t kMaxDimension = int64_t{1} << 40;
 inline constexpr int64_t kMaxElements = int64_t{1} << 40;

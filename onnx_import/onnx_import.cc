@@ -7,6 +7,7 @@
 #include <google/protobuf/io/coded_stream.h>
 #include <onnx/onnx_pb.h>
 
+#include "onnx_import/function_inliner.h"
 #include "onnx_import/graph_builder.h"
 #include "onnx_import/model_checks.h"
 #include "onnx_import/model_hash.h"
@@ -124,12 +125,21 @@ Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir,
   TANDEM_ASSIGN_OR_RETURN(auto opsets, read_opsets(m, model.opsets));
   TANDEM_RETURN_IF_ERROR(apply_dim_values(m, options.dims));
 
+  // Calls of model-local functions are replaced by the functions' bodies first, so everything below (the
+  // builder, libonnx's checker and its shape inference, which then types every inlined value) sees plain ops.
+  TANDEM_ASSIGN_OR_RETURN(InlineSummary inlined, inline_local_functions(m, opsets));
+  if (inlined.calls > 0)
+    model.notes.push_back("expanded " + std::to_string(inlined.calls) + " call" + (inlined.calls == 1 ? "" : "s") +
+                          " of the model's " + std::to_string(inlined.functions) + " local function" +
+                          (inlined.functions == 1 ? "" : "s") + " into " + std::to_string(inlined.nodes.size()) +
+                          " nodes");
+
   ExternalDataReader external(model_dir);
   BuildSettings settings;
   settings.external = &external;
   settings.opsets = &opsets;
   settings.max_depth = options.max_subgraph_depth;
-  for (const auto& f : m.functions()) settings.local_functions.insert({f.domain(), f.name()});
+  settings.inlined = &inlined.nodes;
   TANDEM_ASSIGN_OR_RETURN(model.graph, build_graph(m.graph(), settings));
   if (model.graph->name.empty()) model.graph->name = "main";
   TANDEM_RETURN_IF_ERROR(sort_nodes(*model.graph, *m.mutable_graph()));

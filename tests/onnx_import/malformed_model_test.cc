@@ -82,6 +82,30 @@ ModelProto relu_model(int64_t opset = 17, int64_t ir_version = 8) {
   return m;
 }
 
+// relu_model with its node calling MyRelu of domain com.example, a model-local function: b = Relu(a). Valid.
+ModelProto function_model() {
+  ModelProto m = relu_model();
+  auto* n = m.mutable_graph()->mutable_node(0);
+  n->set_op_type("MyRelu");
+  n->set_domain("com.example");
+  auto* imp = m.add_opset_import();
+  imp->set_domain("com.example");
+  imp->set_version(1);
+  auto* f = m.add_functions();
+  f->set_name("MyRelu");
+  f->set_domain("com.example");
+  f->add_input("a");
+  f->add_output("b");
+  auto* body = f->add_node();
+  body->set_op_type("Relu");
+  body->add_input("a");
+  body->add_output("b");
+  auto* fimp = f->add_opset_import();
+  fimp->set_domain("");
+  fimp->set_version(17);
+  return m;
+}
+
 // y = Add(x, w): w is a float initializer of dims [2, 3] whose data `fill` provides (or breaks).
 ModelProto add_weight_model(const std::function<void(TensorProto&)>& fill) {
   ModelProto m = make_model();
@@ -380,29 +404,101 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'leaky' (LeakyRelu)", "attribute 'alpha'", "outside any function"}});
-  c.push_back({"ModelLocalFunctionCall", model([] {
-                 ModelProto m = relu_model();
+  // Model-local functions: relu_model's node calls MyRelu(a) -> b = Relu(a) (function_model), broken one way
+  // at a time.
+  c.push_back({"FunctionCallWithTooManyInputs", model([] {
+                 ModelProto m = function_model();
                  auto* n = m.mutable_graph()->mutable_node(0);
-                 n->set_op_type("MyRelu");
-                 n->set_domain("com.example");
-                 auto* imp = m.add_opset_import();
-                 imp->set_domain("com.example");
-                 imp->set_version(1);
-                 auto* f = m.add_functions();
-                 f->set_name("MyRelu");
-                 f->set_domain("com.example");
-                 f->add_input("a");
-                 f->add_output("b");
-                 auto* body = f->add_node();
-                 body->set_op_type("Relu");
-                 body->add_input("a");
-                 body->add_output("b");
-                 auto* fimp = f->add_opset_import();
-                 fimp->set_domain("");
-                 fimp->set_version(17);
+                 n->add_input("x");
+                 n->add_input("x");
                  return m;
                }),
-               {"node 'relu' (MyRelu)", "model-local function", "'MyRelu' of domain 'com.example'"}});
+               {"node 'relu' (MyRelu)", "gives 3 inputs", "function 'MyRelu' of domain 'com.example' declares 1 ('a')"}});
+  c.push_back({"FunctionCallWithTooManyOutputs", model([] {
+                 ModelProto m = function_model();
+                 m.mutable_graph()->mutable_node(0)->add_output("y2");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "asks for 2 outputs", "declares 1 ('b')"}});
+  c.push_back({"FunctionRequiredAttributeNotGiven", model([] {
+                 ModelProto m = function_model();
+                 auto* f = m.mutable_functions(0);
+                 f->add_attribute("to");
+                 auto* cast = f->mutable_node(0);
+                 cast->set_op_type("Cast");
+                 auto* a = cast->add_attribute();
+                 a->set_name("to");
+                 a->set_type(onnx::AttributeProto::INT);
+                 a->set_ref_attr_name("to");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "in function 'MyRelu'", "node #0 (Cast)", "attribute 'to' refers to 'to'",
+                "the call does not give", "Cast requires it"}});
+  c.push_back({"FunctionAttributeReferenceUndeclared", model([] {
+                 ModelProto m = function_model();
+                 auto* relu = m.mutable_functions(0)->mutable_node(0);
+                 relu->set_op_type("LeakyRelu");
+                 auto* a = relu->add_attribute();
+                 a->set_name("alpha");
+                 a->set_type(onnx::AttributeProto::FLOAT);
+                 a->set_ref_attr_name("slope");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "node #0 (LeakyRelu)", "refers to 'slope'", "does not declare"}});
+  c.push_back({"FunctionCallGivesUndeclaredAttribute", model([] {
+                 ModelProto m = function_model();
+                 set_float(m.mutable_graph()->mutable_node(0), "alpha", 0.5f);
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "attribute 'alpha'", "is not declared by function 'MyRelu'", "(it declares none)"}});
+  c.push_back({"FunctionCallsUnknownFunction", model([] {
+                 ModelProto m = function_model();
+                 auto* n = m.mutable_functions(0)->mutable_node(0);
+                 n->set_op_type("Missing");
+                 n->set_domain("com.example");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "node #0 (Missing)", "calls 'Missing' of domain 'com.example'",
+                "neither a model-local function"}});
+  c.push_back({"FunctionDefinedTwice", model([] {
+                 ModelProto m = function_model();
+                 *m.add_functions() = m.functions(0);
+                 return m;
+               }),
+               {"defines function 'MyRelu' of domain 'com.example' twice"}});
+  c.push_back({"FunctionRecursion", model([] {
+                 ModelProto m = function_model();
+                 auto* other = m.add_functions();
+                 *other = m.functions(0);
+                 other->set_name("Other");
+                 auto* n = m.mutable_functions(0)->mutable_node(0);  // MyRelu calls Other calls MyRelu
+                 n->set_op_type("Other");
+                 n->set_domain("com.example");
+                 auto* back = other->mutable_node(0);
+                 back->set_op_type("MyRelu");
+                 back->set_domain("com.example");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "calls function 'MyRelu' of domain 'com.example' recursively",
+                "(MyRelu -> Other -> MyRelu)"}});
+  c.push_back({"FunctionOpsetDisagreesWithModel", model([] {
+                 ModelProto m = function_model();
+                 auto* f = m.mutable_functions(0);
+                 f->mutable_opset_import(0)->set_version(13);  // Mul changed in 14
+                 auto* mul = f->mutable_node(0);
+                 mul->set_op_type("Mul");
+                 mul->add_input("a");
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "node #0 (Mul)", "uses 'Mul' at opset 13", "definition from opset 13",
+                "the model imports opset 17 (the definition from opset 14)", "same definition"}});
+  c.push_back({"FunctionBodyReadsUndefinedName", model([] {
+                 ModelProto m = function_model();
+                 m.mutable_functions(0)->mutable_node(0)->set_input(0, "x");  // the model's name, not the function's
+                 return m;
+               }),
+               {"node 'relu' (MyRelu)", "node #0 (Relu)", "input 0 'x' is neither an input of the function nor "
+                "defined in it"}});
   c.push_back({"NoOpType", model([] {
                  ModelProto m = relu_model();
                  m.mutable_graph()->mutable_node(0)->clear_op_type();
@@ -849,6 +945,8 @@ TEST(MalformedModelCli, DimValueNotANumberIsAUsageError) {
 TEST(MalformedModelBase, TheUnbrokenModelsImport) {
   auto relu = import_proto(relu_model());
   EXPECT_TRUE(relu) << relu.status().message();
+  auto function = import_proto(function_model());
+  EXPECT_TRUE(function) << function.status().message();
   auto add = import_proto(add_weight_model([](TensorProto& w) {
     for (int i = 0; i < 6; ++i) w.add_float_data(1.0f);
   }));

@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <onnx/onnx_pb.h>
 #include <tandem/tandem.h>
 
 #include "session/model_impl.h"
@@ -141,6 +142,34 @@ TEST(PyTorchTagger, ShapesFlowThroughTheWholeModel) {
     EXPECT_TRUE(v.shape.is_static()) << v.name << " " << v.shape;
   }
   EXPECT_EQ(shape_text(m.outputs()[0]), (std::vector<std::string>{"2", "5", "5"}));
+}
+
+// lstm_linear_functions, exported with export_modules_as_functions=True: the file's main graph is a single call of a model-local
+// function whose body calls three more (Linear twice); the import expands them all, and the expanded graph is
+// what the manifest counts (the functions' bodies, as Python's onnx package reads them).
+TEST(PyTorchFunctions, EveryCallIsExpanded) {
+  const std::string path = source_path("tests/data/pytorch/lstm_linear_functions/model.onnx");
+  onnx::ModelProto proto;
+  std::ifstream in(path, std::ios::binary);
+  ASSERT_TRUE(proto.ParseFromIstream(&in));
+  ASSERT_EQ(proto.graph().node_size(), 1);
+  EXPECT_EQ(proto.graph().node(0).op_type(), "FunctionStack");
+  EXPECT_EQ(proto.functions_size(), 4);
+
+  Model m = Model::load(path);
+  const auto ops = m.op_histogram();
+  for (const char* fn : {"FunctionStack", "Linear"}) EXPECT_EQ(ops.count(fn), 0u) << fn;
+  EXPECT_EQ(ops.at("LSTM"), 1);
+  EXPECT_EQ(ops.at("MatMul"), 2);
+  const Graph& g = *m.impl().ir.graph;
+  const std::string call = proto.graph().node(0).name();  // "/out/FunctionStack"
+  for (const Node& n : g.nodes()) {
+    EXPECT_EQ(n.domain, "") << n.name << ": a call left unexpanded";
+    EXPECT_EQ(n.name.rfind(call + "/", 0), 0u) << "named after the call site: " << n.name;
+  }
+  ASSERT_FALSE(m.impl().ir.notes.empty());
+  EXPECT_NE(m.impl().ir.notes.back().find("expanded 5 calls of the model's 4 local functions"), std::string::npos)
+      << m.impl().ir.notes.back();
 }
 
 }  // namespace

@@ -10,7 +10,8 @@ For every model <name> this writes
     <name>/test_data_set_0/input_J.pb   (graph-input order)
     <name>/test_data_set_0/output_J.pb  (graph-output order, computed by PyTorch in eval mode)
 plus manifest.json describing inputs/outputs and per-op_type node counts
-(including nodes nested in If/Loop/Scan subgraphs).
+(including nodes nested in If/Loop/Scan subgraphs, and a model-local
+function's call counted as the nodes of its body).
 
 The script is idempotent: it deletes and rewrites each model folder, uses
 fixed seeds, and is meant to produce byte-identical files on rerun.
@@ -125,6 +126,21 @@ class TwoEncoders(nn.Module):
         return self.proj(h)
 
 
+class FunctionStack(nn.Module):
+    """LSTM -> Linear -> Tanh -> Linear, exported with every module as a model-local ONNX function."""
+
+    def __init__(self):
+        super().__init__()
+        self.rnn = nn.LSTM(6, 8, batch_first=True)
+        self.hidden = nn.Linear(8, 8)
+        self.act = nn.Tanh()
+        self.out = nn.Linear(8, 4)
+
+    def forward(self, x):
+        y, _ = self.rnn(x)
+        return self.out(self.act(self.hidden(y)))
+
+
 # --------------------------------------------------------------------------
 # Specs: (name, ctor, opset, input_names, output_names, dynamic_axes, make_inputs)
 # --------------------------------------------------------------------------
@@ -181,6 +197,13 @@ SPECS = [
     dict(name='lstm_opset{opset}', ctor=LSTMInitialState, opset='max<=18',
          inputs=['x', 'h0', 'c0'], outputs=['y', 'h_n', 'c_n'],
          axes=_LSTM_INIT_AXES, make_inputs=_lstm_initial_state_inputs),
+    # torch.onnx.export(..., export_modules_as_functions=True): the main graph is one call of
+    # FunctionStack, whose body calls LSTM, Linear (twice) and Tanh, each a model-local function.
+    # Last in the list, so the seeds of the models above stay as they were.
+    dict(name='lstm_linear_functions', ctor=FunctionStack, opset=15,
+         inputs=['x'], outputs=['y'],
+         axes={'x': {0: 'batch', 1: 'seq'}, 'y': {0: 'batch', 1: 'seq'}},
+         make_inputs=lambda: (_randn(BATCH, SEQ, 6),), functions=True),
 ]
 
 
@@ -196,15 +219,21 @@ def max_export_opset(wanted):
     return min(wanted, int(ONNX_MAX_OPSET))
 
 
-def count_ops(graph, counter):
+def count_ops(graph, counter, functions=None):
+    """Nodes per op_type; a call of a model-local function counts as the nodes of its body (expanded)."""
+    functions = functions or {}
     for node in graph.node:
+        body = functions.get((node.domain, node.op_type))
+        if body is not None:
+            count_ops(body, counter, functions)
+            continue
         counter[node.op_type] += 1
         for attr in node.attribute:
             if attr.type == onnx.AttributeProto.GRAPH:
-                count_ops(attr.g, counter)
+                count_ops(attr.g, counter, functions)
             elif attr.type == onnx.AttributeProto.GRAPHS:
                 for g in attr.graphs:
-                    count_ops(g, counter)
+                    count_ops(g, counter, functions)
     return counter
 
 
@@ -267,9 +296,23 @@ def export_one(spec, seed):
         dynamic_axes=spec['axes'], opset_version=opset,
         do_constant_folding=True, export_params=True,
         training=torch.onnx.TrainingMode.EVAL,
+        **({'export_modules_as_functions': True} if spec.get('functions') else {}),
     )
 
     m = onnx.load(model_path)
+    if spec.get('functions'):
+        # torch 1.13 leaves output_names and the outputs' dynamic_axes unapplied when exporting modules as
+        # functions (output '124' of shape [FunctionStack124_dim_0, ...]): the graph's outputs, the call
+        # outputs that produce them and their symbolic dimensions are named here.
+        renames = {vi.name: want for vi, want in zip(m.graph.output, spec['outputs'])}
+        for vi in m.graph.output:
+            vi.name = renames[vi.name]
+            dims = vi.type.tensor_type.shape.dim
+            for axis, symbol in spec['axes'].get(vi.name, {}).items():
+                dims[axis].dim_param = symbol
+        for node in m.graph.node:
+            node.output[:] = [renames.get(o, o) for o in node.output]
+        onnx.save(m, model_path)
     onnx.checker.check_model(m)
 
     graph_inputs = [vi for vi in m.graph.input]
@@ -297,7 +340,10 @@ def export_one(spec, seed):
             f.write(tp.SerializeToString())
 
     opset_imported = {o.domain or 'ai.onnx': o.version for o in m.opset_import}
-    ops = count_ops(m.graph, collections.Counter())
+    functions = {(f.domain, f.name): f for f in m.functions}
+    if spec.get('functions') and not functions:
+        raise RuntimeError(f"{name}: the export has no model-local functions")
+    ops = count_ops(m.graph, collections.Counter(), functions)
     entry = {
         'name': name,
         'opset': opset_imported.get('ai.onnx', opset),
@@ -309,6 +355,9 @@ def export_one(spec, seed):
         'num_initializers': len(m.graph.initializer),
         'op_counts': dict(sorted(ops.items())),
     }
+    if functions:  # op_counts and num_nodes then count the nodes the calls expand to
+        entry['local_functions'] = sorted(f'{d}:{n}' for d, n in functions)
+        entry['main_graph_nodes'] = len(m.graph.node)
     size = os.path.getsize(model_path)
     print(f"{name:22s} opset {entry['opset']:2d}  {size:7d} bytes  ops {entry['op_counts']}")
     if size > 200 * 1024:

@@ -2,6 +2,7 @@
 // with its own threads. The executor only ever talks to this interface.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "graph/graph.h"
@@ -13,6 +14,18 @@ namespace tandem {
 struct Support {
   bool ok = false;
   std::string reason;  // why not, when !ok: "no kernel for op 'Foo'", "LSTM with clip runs on the CPU only"
+};
+
+// What a device's own allocator (a GPU's) has handed out, per category: bytes in use now and the peak
+// since the last reset_memory_peaks(). The partitioner predicts these (weights of the nodes placed there,
+// the activations' static plan, kernels' workspace), so they are what a measurement compares with.
+struct DeviceMemoryUsage {
+  struct Counter {
+    int64_t current = 0, peak = 0;
+  };
+  Counter weights, activations, workspace;
+  Counter total;         // all categories at once: its peak is a simultaneous one
+  int64_t reserved = 0;  // held from the driver, the allocator's cache included
 };
 
 class Device {
@@ -67,6 +80,12 @@ class Device {
     if (t.device() == DeviceKind::kCpu) return t;
     return Status::error("device '" + name() + "' cannot copy a tensor in device memory to the host");
   }
+
+  // The allocator's account, for a device with memory of its own; nullopt for host memory (the process's
+  // allocator, shared by every CPU device, keeps none per device).
+  virtual std::optional<DeviceMemoryUsage> memory_usage() const { return std::nullopt; }
+  // Sets the peaks to the current values, e.g. before measuring one run.
+  virtual void reset_memory_peaks() const {}
 
   // Called on the device's thread after its last node of a run (success or not), so a device with
   // queued asynchronous work finishes it before the run returns: then nothing a run enqueued outlives it.

@@ -153,4 +153,20 @@ Status CudaDevice::finish_run() const {
   return blocks_.reap(/*wait=*/false);
 }
 
+std::optional<DeviceMemoryUsage> CudaDevice::memory_usage() const {
+  // A block still waiting for its stream counts as in use when the wait fails: the account then errs high.
+  (void)release_pending();
+  const PoolStats p = memory();
+  auto counter = [](const MemoryCounter& c) {
+    return DeviceMemoryUsage::Counter{static_cast<int64_t>(c.current), static_cast<int64_t>(c.peak)};
+  };
+  DeviceMemoryUsage u;
+  u.weights = counter(p.of(MemoryCategory::kWeights));
+  u.activations = counter(p.of(MemoryCategory::kActivations));
+  u.workspace = counter(p.of(MemoryCategory::kWorkspace));
+  u.total = counter(p.in_use);
+  u.reserved = static_cast<int64_t>(p.reserved.current);
+  return u;
+}
+
 }  // namespace tandem::cuda

@@ -57,7 +57,14 @@ class CudaDevice final : public Device {
   PoolStats memory() const { return allocator_.stats(); }
   // Waits for the streams to pass every pending release and gives those blocks back to the allocator.
   Status release_pending() const { return blocks_.reap(/*wait=*/true); }
-  void reset_memory_peaks() const { allocator_.reset_peaks(); }
+  // After release_pending(), so blocks whose stream has finished with them do not set the new peaks.
+  void reset_memory_peaks() const override {
+    (void)release_pending();
+    allocator_.reset_peaks();
+  }
+  // memory() in the Device interface's terms, after release_pending() (a block whose stream is done is
+  // no longer in use).
+  std::optional<DeviceMemoryUsage> memory_usage() const override;
 
   // For kernels: the calling thread's streams and handles (created on first use), and the allocator.
   Result<CudaThreadState*> thread_state() const;

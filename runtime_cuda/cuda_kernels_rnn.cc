@@ -76,6 +76,7 @@ class RnnKernel final : public CudaKernel {
       ws = std::move(made).value();
     }
     Status s = rnn_->run(io, *ws, r.stream);
+    r.ctx.note_workspace(ws->bytes());  // the profile's workspace bytes for this node
     return s ? s : r.ctx.error(s.message());
   }
 

@@ -176,6 +176,13 @@ void CudaRnnWorkspace::drop_graph() {
   graph_rnn_ = nullptr;
 }
 
+std::size_t CudaRnnWorkspace::bytes() const {
+  std::size_t total = 0;
+  for (const DeviceBuffer* b : {&cublas_workspace_, &xw_, &gates_, &h_, &c_, &rh_, &lens_, &y_, &h_odd_})
+    total += b->size();
+  return total;
+}
+
 Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t batch, bool want_y, bool persistent,
                                  cudaStream_t stream) {
   const auto dirs = static_cast<std::size_t>(spec.num_dirs), s = static_cast<std::size_t>(seq),

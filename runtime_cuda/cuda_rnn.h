@@ -136,6 +136,8 @@ class CudaRnnWorkspace {
   RnnPath path() const { return path_; }
   // The time loop the last run took (kStepwise or kPersistent; kAuto before any run).
   RnnPath last_path() const { return last_path_; }
+  // Device bytes its buffers hold now (the largest run so far): the node's workspace.
+  std::size_t bytes() const;
 
  private:
   friend class CudaRnn;

@@ -105,6 +105,8 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
     opts.stats = &stats;
     const bool traced = !args.trace.empty() && r == args.repeat - 1;
     if (traced) opts.on_node = &on_node, opts.on_copy = &on_copy;
+    if (r == args.repeat - 1)  // the allocators' peaks are the last run's, as the executor's stats are
+      for (const Device* d : ex.devices()) d->reset_memory_peaks();
     t0 = std::chrono::steady_clock::now();
     outs = ex.run(feeds, opts);
     const auto t1 = std::chrono::steady_clock::now();
@@ -139,6 +141,16 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
       if (stand_in) std::cout << "; a GPU would copy what crosses devices, the stand-in shares it";
     }
     std::cout << "\n";
+  }
+  // A device with its own allocator (the GPU) says what it held in the last run, in the plan's terms.
+  for (const Device* d : ex.devices()) {
+    const std::optional<DeviceMemoryUsage> u = d->memory_usage();
+    if (!u) continue;
+    std::cout << "allocator " << d->name() << ": peak " << mib(u->total.peak) << " (weights "
+              << mib(u->weights.peak) << ", activations " << mib(u->activations.peak) << ", workspace "
+              << mib(u->workspace.peak) << "); plan predicts " << mib(plan.predicted_peak_gpu_bytes)
+              << " (weights " << mib(plan.gpu_weight_bytes) << ", activations " << mib(plan.gpu_activation_bytes)
+              << ", workspace " << mib(plan.gpu_workspace_bytes) << ")\n";
   }
   if (!planned) std::cout << "memory: the first run with these shapes records the sizes; from the second (--repeat 2) runs use the static memory plan\n";
   if (last.devices.size() == 1) std::cout << "peak memory cuda: unused; plan predicts " << mib(plan.predicted_peak_gpu_bytes) << "\n";

@@ -7,9 +7,17 @@
 #                               ldd), stripped and gzipped into .gpu-pack/pack.tar.gz (git-ignored), and
 #                               checks it is < 64 MiB (the device tool's carry limit; oneDNN alone is
 #                               ~38 MiB stripped, so the pack travels compressed).
-#   tools/gpu_check.sh --run    (on the GPU machine, from the repository root) unpacks .gpu-pack/ into a
-#                               temporary folder, runs the GPU tests, then the RNN benchmark: tandem vs
-#                               PyTorch+cuDNN, as a table.
+#   tools/gpu_check.sh --run [STAGE...]
+#                               (on the GPU machine, from the repository root) unpacks .gpu-pack/ into a
+#                               temporary folder and runs the stages, all by default, each within the
+#                               device tool's 10 minutes per command when run alone:
+#                                 tests  the GPU tests (a skip there fails: the GPU was not seen)
+#                                 rnn    the RNN benchmark: tandem vs PyTorch+cuDNN, as a table (issue 7)
+#                                 dual   `tandem profile --devices cpu,cuda` (per-node GPU times, pinned link
+#                                        fits: issue 4) and the dual-device benchmark (issue 6's target) on
+#                                        the bench models, packed here from bench/models/make_bench_models.py
+#                               RESULTS_DIR (e.g. the device tool's $OUT), when set, receives the tables and
+#                               the profile.
 #
 # CUDA's own libraries (libcudart, libcublas, libcublasLt: hundreds of MB) are not packed: the GPU machine's
 # CUDA toolkit provides them. Environment: BUILD_DIR (default build-gpu), PACK_DIR (default .gpu-pack),
@@ -20,8 +28,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$root/build-gpu}
 pack=${PACK_DIR:-$root/.gpu-pack}
 limit=$((64 * 1024 * 1024))
-gpu_tests=(cuda_caching_pool_test cuda_rnn_test cuda_kernels_test cuda_memory_test cuda_device_test)
+gpu_tests=(cuda_caching_pool_test cuda_rnn_test cuda_kernels_test cuda_memory_test cuda_device_test
+           memory_prediction_test)
 bench=gpu_rnn_bench
+tools=(tandem_cli dual_device_bench)  # binaries `tandem` and dual_device_bench
 
 # Libraries the GPU machine has anyway: glibc's family and the CUDA runtime/driver/cuBLAS (from its toolkit).
 is_system_lib() {
@@ -33,12 +43,12 @@ is_system_lib() {
 }
 
 do_pack() {
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON -DTANDEM_BUILD_BENCH=OFF >/dev/null
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON >/dev/null
   local targets=() help
   # Read once: `cmake ... | grep -q` under pipefail fails at random (grep stops reading, cmake gets SIGPIPE),
   # which dropped existing targets from the pack.
   help=$(cmake --build "$build" --target help)
-  for t in "${gpu_tests[@]}" "$bench"; do
+  for t in "${gpu_tests[@]}" "$bench" "${tools[@]}"; do
     # Only targets that exist in this tree (the list may name tests still to come).
     if grep -q "^$t:" <<<"$help"; then targets+=("$t"); fi
   done
@@ -47,8 +57,9 @@ do_pack() {
   pack=$(mktemp -d)
   mkdir -p "$pack/bin" "$pack/lib"
   for t in "${targets[@]}"; do
-    local bin
-    bin=$(find "$build" -type f -name "$t" -perm -u+x | head -n1)
+    local bin name=$t
+    [[ $t == tandem_cli ]] && name=tandem
+    bin=$(find "$build" -type f -name "$name" -perm -u+x | head -n1)
     [[ -n $bin ]] || { echo "gpu_check: built $t but cannot find its binary" >&2; exit 1; }
     cp "$bin" "$pack/bin/"
     # ldd lists the whole closure, so one pass per binary finds every library it loads.
@@ -59,17 +70,19 @@ do_pack() {
     done < <(ldd "$bin" | awk '/=>/ { print $3 }')
   done
   cp "$root/runtime_cuda/bench/torch_rnn_bench.py" "$pack/bin/"
+  # The dual-device benchmark's models, exported here (the GPU machine's PyTorch may export differently).
+  /usr/bin/python3 "$root/bench/models/make_bench_models.py" "$pack/models" >/dev/null
   chmod -R u+w "$pack"
   strip --strip-unneeded "$pack"/bin/* "$pack"/lib/* 2>/dev/null || true
   local unpacked total
   unpacked=$(du -cb "$pack" | tail -n1 | cut -f1)
   rm -rf "$final"
   mkdir -p "$final"
-  tar -C "$pack" -czf "$final/pack.tar.gz" bin lib
+  tar -C "$pack" -czf "$final/pack.tar.gz" bin lib models
   total=$(du -cb "$final" | tail -n1 | cut -f1)
   echo "gpu_check: packed ${#targets[@]} binaries and $(ls "$pack/lib" | wc -l) libraries," \
        "$((unpacked / 1024 / 1024)) MiB, $((total / 1024 / 1024)) MiB gzipped:"
-  du -h "$pack"/bin/* "$pack"/lib/* | sort -h | tail -n 8
+  du -h "$pack"/bin/* "$pack"/lib/* "$pack"/models/* | sort -h | tail -n 8
   rm -rf "$pack"
   if (( total > limit )); then
     echo "gpu_check: the pack is $total bytes, over the 64 MiB limit" >&2
@@ -112,32 +125,61 @@ do_run() {
     echo "$missing" >&2
     exit 1
   fi
-  local failed=0 t
+  local stages=("$@")
+  (( ${#stages[@]} )) || stages=(tests rnn dual)
+  local failed=0 stage
+  for stage in "${stages[@]}"; do
+    case $stage in
+      tests) run_tests || failed=1 ;;
+      rnn) run_rnn_bench || failed=1 ;;
+      dual) run_dual || failed=1 ;;
+      *) echo "gpu_check: unknown stage '$stage' (tests, rnn, dual)" >&2; return 2 ;;
+    esac
+  done
+  return $failed
+}
+
+run_tests() {
+  local failed=0 t out
   for t in "${gpu_tests[@]}"; do
     [[ -x $pack/bin/$t ]] || continue
     echo "== $t"
     # A skip here would mean the GPU was not seen: say so loudly rather than pass.
     if ! out=$("$pack/bin/$t" --gtest_brief=1 2>&1); then failed=1; fi
     echo "$out" | tail -n 40
+    [[ -n ${RESULTS_DIR:-} ]] && echo "$out" >"$RESULTS_DIR/$t.log"
     if grep -q "SKIPPED" <<<"$out"; then echo "gpu_check: $t skipped tests on the GPU machine" >&2; failed=1; fi
   done
+  return $failed
+}
+
+run_rnn_bench() {
   echo "== $bench"
   local results
   results=$(mktemp)
-  "$pack/bin/$bench" "${REPS:-50}" | tee "$results"
+  "$pack/bin/$bench" "${REPS:-50}" | tee "$results" || return 1
   local py
   py=$(find_python_with_torch || true)
   if [[ -z $py ]]; then
     echo "gpu_check: no python3 with torch found; tandem's numbers are above, cuDNN's are missing" >&2
-    exit 1
+    return 1
   fi
-  "$py" "$pack/bin/torch_rnn_bench.py" "$results" --reps "${REPS:-50}"
-  rm -f "$results"
-  return $failed
+  "$py" "$pack/bin/torch_rnn_bench.py" "$results" --reps "${REPS:-50}" | tee "$results.table"
+  [[ -n ${RESULTS_DIR:-} ]] && cp "$results.table" "$RESULTS_DIR/rnn_bench.txt"
+  rm -f "$results" "$results.table"
+}
+
+run_dual() {
+  local models=("$pack"/models/*.onnx) out=${RESULTS_DIR:-$(mktemp -d)}
+  [[ -e ${models[0]} ]] || { echo "gpu_check: no bench models in the pack" >&2; return 1; }
+  echo "== tandem profile (cpu,cuda) ${models[0]##*/}"
+  "$pack/bin/tandem" profile "${models[0]}" --devices cpu,cuda -o "$out/profile.json" || return 1
+  echo "== dual_device_bench (cpu,cuda)"
+  "$pack/bin/dual_device_bench" "${models[@]}" --devices cpu,cuda --runs "${DUAL_RUNS:-20}" | tee "$out/dual_bench.txt"
 }
 
 case "${1:-}" in
   --pack) do_pack ;;
-  --run) do_run ;;
-  *) echo "usage: tools/gpu_check.sh --pack | --run" >&2; exit 2 ;;
+  --run) shift; do_run "$@" ;;
+  *) echo "usage: tools/gpu_check.sh --pack | --run [tests] [rnn] [dual]" >&2; exit 2 ;;
 esac

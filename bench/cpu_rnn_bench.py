@@ -6,6 +6,7 @@ the same number of threads.
 
     /usr/bin/python3 bench/cpu_rnn_bench.py --tandem BUILD/bench/cpu_rnn_bench \\
         --ort-modules DIR/node_modules [--threads 1,2] [--rounds 5] [--quick] [--markdown]
+        [--bidirectional] [--shapes "64,64,100,1 256,256,100,64"] [--tandem-before OTHER/cpu_rnn_bench]
 
 onnxruntime-node: `ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix DIR onnxruntime-node@1.30.0` (the
 variable skips a post-install download of GPU binaries). PyTorch must see libopenblas0-openmp to be a fair
@@ -15,7 +16,9 @@ Each engine keeps its models loaded (tandem and ONNX Runtime in server processes
 and bench/cpu_rnn_bench.js; PyTorch here), and each round times a batch of runs on every engine in turn, in
 an order that rotates from round to round, so a busy machine slows them alike. Reported: the median
 microseconds per run over all rounds; ratios tandem/peer (below 1: tandem is faster); GFLOP/s counts the
-input and recurrent products, 2 * seq * batch * gates * hidden * (input + hidden).
+input and recurrent products, 2 * seq * batch * gates * hidden * (input + hidden) per direction.
+--tandem-before adds a second tandem binary (an older build) as one more interleaved engine, "before", so a
+change is measured against its parent in the same run.
 """
 
 import argparse
@@ -107,10 +110,17 @@ def main():
     ap.add_argument("--batch-ms", type=float, default=150.0, help="time per engine per round")
     ap.add_argument("--quick", action="store_true", help="five shapes instead of ten")
     ap.add_argument("--kinds", default="lstm,gru")
+    ap.add_argument("--bidirectional", action="store_true", help="bidirectional layers")
+    ap.add_argument("--shapes", help="'input,hidden,seq,batch ...' instead of the built-in list")
+    ap.add_argument("--tandem-before", help="an older cpu_rnn_bench, timed as the engine 'before'")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = ap.parse_args()
     threads_list = [int(t) for t in args.threads.split(",")]
     shapes = QUICK if args.quick else SHAPES
+    if args.shapes:
+        shapes = [tuple(int(v) for v in s.split(",")) for s in args.shapes.split()]
+    engines = ENGINES + (["before"] if args.tandem_before else [])
+    dirs = 2 if args.bidirectional else 1
     cases = [(k, *s) for k in args.kinds.split(",") for s in shapes]
 
     cond = conditions(args)
@@ -118,52 +128,67 @@ def main():
     env = dict(os.environ, NODE_PATH=os.path.abspath(args.ort_modules))
     tandem = Server([args.tandem])
     ort = Server(["node", os.path.join(REPO, "bench", "cpu_rnn_bench.js")], env=env)
+    before = Server([args.tandem_before]) if args.tandem_before else None
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for threads in threads_list:
             for kind, n_in, hidden, seq, batch in cases:
-                name = f"{kind}_{n_in}_{hidden}_{seq}_{batch}_t{threads}"
+                name = f"{kind}_{n_in}_{hidden}_{seq}_{batch}_d{dirs}_t{threads}"
                 path = os.path.join(tmp, name + ".onnx")
-                model = export_single_rnn(path, kind, n_in, hidden, seq, batch)
+                model = export_single_rnn(path, kind, n_in, hidden, seq, batch, bidirectional=dirs == 2)
                 x = torch.randn(seq, batch, n_in)
                 tandem.ask(f"load {name} {path} {threads}")
+                if before:
+                    before.ask(f"load {name} {path} {threads}")
                 ort.ask(f"load {name} {path} {threads}")
                 torch.set_num_threads(threads)
 
                 def measure(engine, runs):
                     if engine == "pytorch":
                         return time_pytorch(model, x, runs)
+                    if engine == "before":
+                        return before.times(f"time {name} fast {runs}")
                     server = ort if engine == "ort" else tandem
                     return server.times(f"time {name} {'fast' if engine == 'tandem' else engine} {runs}")
 
                 runs = {}
-                for e in ENGINES:  # warm-up, and how many runs fill a batch
+                for e in engines:  # warm-up, and how many runs fill a batch
                     warm = measure(e, 2)
                     runs[e] = max(1, min(200, int(args.batch_ms * 1e3 / max(min(warm), 1.0))))
-                samples = {e: [] for e in ENGINES}
+                samples = {e: [] for e in engines}
                 for r in range(args.rounds):
-                    for i in range(len(ENGINES)):
-                        e = ENGINES[(i + r) % len(ENGINES)]
+                    for i in range(len(engines)):
+                        e = engines[(i + r) % len(engines)]
                         samples[e] += measure(e, runs[e])
                         time.sleep(0.02)  # let the other engines' spinning threads go idle
-                med = {e: statistics.median(samples[e]) for e in ENGINES}
+                med = {e: statistics.median(samples[e]) for e in engines}
                 rows.append((kind, n_in, hidden, seq, batch, threads, med))
                 tandem.ask(f"drop {name}")
+                if before:
+                    before.ask(f"drop {name}")
                 ort.ask(f"drop {name}")
-                print_row(rows[-1], args.markdown, header=len(rows) == 1)
+                print_row(rows[-1], args.markdown, header=len(rows) == 1, dirs=dirs)
     tandem.close()
     ort.close()
+    if before:
+        before.close()
     print("# load at the end: " + " ".join(f"{v:.2f}" for v in os.getloadavg()))
 
 
-def print_row(row, markdown, header):
+def print_row(row, markdown, header, dirs=1):
     kind, n_in, hidden, seq, batch, threads, med = row
+    has_before = "before" in med
     cols = ["model (input, hidden, seq, batch)", "threads", "tandem µs", "reference µs", "ORT µs",
             "PyTorch µs", "tandem/ORT", "tandem/PyTorch", "tandem/reference", "tandem GFLOP/s", "ORT GFLOP/s"]
-    vals = [f"{kind.upper()} ({n_in}, {hidden}, {seq}, {batch})", str(threads)]
+    if has_before:
+        cols += ["before µs", "tandem/before"]
+    vals = [f"{'Bi' if dirs == 2 else ''}{kind.upper()} ({n_in}, {hidden}, {seq}, {batch})", str(threads)]
     vals += [f"{med[e]:.0f}" if med[e] >= 100 else f"{med[e]:.1f}" for e in ENGINES]
     vals += [f"{med['tandem'] / med[p]:.2f}" for p in ("ort", "pytorch", "reference")]
-    vals += [f"{gflops(kind, n_in, hidden, seq, batch, med[e]):.1f}" for e in ("tandem", "ort")]
+    vals += [f"{dirs * gflops(kind, n_in, hidden, seq, batch, med[e]):.1f}" for e in ("tandem", "ort")]
+    if has_before:
+        b = med["before"]
+        vals += [f"{b:.0f}" if b >= 100 else f"{b:.1f}", f"{med['tandem'] / b:.2f}"]
     if markdown:
         if header:
             print("| " + " | ".join(cols) + " |")

@@ -51,20 +51,21 @@ class Stacked4(nn.Module):
 class SingleRnn(nn.Module):
     """One LSTM or GRU layer returning its output sequence: the CPU kernel benchmark's model."""
 
-    def __init__(self, kind, n_in, hidden):
+    def __init__(self, kind, n_in, hidden, bidirectional=False):
         super().__init__()
-        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](n_in, hidden)
+        self.rnn = {"lstm": nn.LSTM, "gru": nn.GRU}[kind](n_in, hidden, bidirectional=bidirectional)
 
     def forward(self, x):
         y, _ = self.rnn(x)
         return y
 
 
-def export_single_rnn(path, kind, n_in, hidden, seq, batch, seed=0):
-    """Exports SingleRnn (kind "lstm" or "gru") at fixed shapes [seq, batch, n_in] to `path` and returns the
-    PyTorch module, so a benchmark can time the very weights it exported (bench/cpu_rnn_bench.py)."""
+def export_single_rnn(path, kind, n_in, hidden, seq, batch, seed=0, bidirectional=False):
+    """Exports SingleRnn (kind "lstm" or "gru", one direction or both) at fixed shapes [seq, batch, n_in] to
+    `path` and returns the PyTorch module, so a benchmark can time the very weights it exported
+    (bench/cpu_rnn_bench.py)."""
     torch.manual_seed(seed)
-    model = SingleRnn(kind, n_in, hidden).eval()
+    model = SingleRnn(kind, n_in, hidden, bidirectional).eval()
     x = torch.randn(seq, batch, n_in)
     torch.onnx.export(model, (x,), path, input_names=["x"], output_names=["y"], opset_version=14)
     return model

@@ -3,10 +3,9 @@
 // Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias). Then, on the reference
 // path, each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and an elementwise
 // cell update, written straight from the spec. By default the fast path (rnn_fast_path.h) does the steps
-// instead: up to rnn::kMaxFastBatch rows with R packed per block of hidden units and the product fused with
-// a vectorised cell; above, with the reference path's GEMM and the vectorised cell. The fast path covers
-// every attribute; the reference path stays as its twin, selected by TANDEM_RNN_KERNEL=reference for tests
-// and benchmarks.
+// instead: R packed per block of hidden units and the product fused with a vectorised cell, at every batch
+// size. The fast path covers every attribute; the reference path stays as its twin, selected by
+// TANDEM_RNN_KERNEL=reference for tests and benchmarks.
 #include <omp.h>
 #include <oneapi/dnnl/dnnl.h>
 
@@ -48,7 +47,7 @@ struct ArrayView {
 struct PackedWeights {
   int64_t input_size = 0, hidden = 0;
   std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
-  std::vector<float> rt;    // [dirs][H][G*H]: R transposed for oneDNN's GEMM; empty: only the panels run
+  std::vector<float> rt;    // [dirs][H][G*H]: R transposed for the reference path's GEMM; empty: the panels
   std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
   // For the reference cell (empty when only the fast cell runs, which keeps padded copies):
   std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
@@ -64,21 +63,15 @@ struct PackedWeights {
 enum class Path {
   kReference,  // the reference twin: oneDNN's GEMM and the straightforward cell
   kPanels,     // the fast path: packed panels and the vectorised cell, fused
-  kGemmCell,   // the fast path for large batches: oneDNN's GEMM and the vectorised cell
 };
 
-// What to pack: R transposed for oneDNN's GEMM (the reference path and kGemmCell), the panels, the fast
-// cell's padded peepholes and Rbh, and the reference cell's own.
+// What to pack: R transposed for oneDNN's GEMM and the reference cell's peepholes and Rbh, or the panels
+// with the fast cell's padded peepholes and Rbh.
 struct PackFor {
-  bool rt = true;
-  bool panels = false;
-  bool fast_cell = false;
-  bool reference_cell = true;
+  bool reference = true;
   Isa isa = Isa::kScalar;
 
-  static PackFor path(Path p, Isa isa) {
-    return {p != Path::kPanels, p == Path::kPanels, p != Path::kReference, p == Path::kReference, isa};
-  }
+  static PackFor path(Path p, Isa isa) { return {p == Path::kReference, isa}; }
 };
 
 // ------------------------------------------------------------------------------------------------------
@@ -147,13 +140,13 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
   pw.input_size = in;
   pw.hidden = h;
   pw.wt.resize(static_cast<std::size_t>(dirs * in * gh));
-  if (what.rt) pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
+  if (what.reference) pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
   for (int64_t d = 0; d < dirs; ++d) {
     const float* wd = w.data + d * gh * in;
     float* wtd = pw.wt.data() + d * in * gh;
     for (int64_t row = 0; row < gh; ++row)
       for (int64_t k = 0; k < in; ++k) wtd[k * gh + row] = wd[row * in + k];
-    if (!what.rt) continue;
+    if (!what.reference) continue;
     const float* rd = r.data + d * gh * h;
     float* rtd = pw.rt.data() + d * h * gh;
     for (int64_t row = 0; row < gh; ++row)
@@ -175,12 +168,12 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
     }
   }
   if (p) pw.peep.assign(p->data, p->data + dirs * 3 * h);
-  if (what.fast_cell) {
+  if (!what.reference) {  // the fast cell keeps padded copies of P and Rbh
     const float* peep = pw.peep.empty() ? nullptr : pw.peep.data();
     const float* rbh = pw.rbh.empty() ? nullptr : pw.rbh.data();
-    pw.fast = pack_fast_weights(a, what.isa, h, what.panels ? r.data : nullptr, peep, rbh);
+    pw.fast = pack_fast_weights(a, what.isa, h, r.data, peep, rbh);
+    pw.peep = {}, pw.rbh = {};
   }
-  if (!what.reference_cell) pw.peep = {}, pw.rbh = {};  // the fast cell keeps its padded copies
   return pw;
 }
 
@@ -316,14 +309,13 @@ Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShap
 }
 
 // The scratch a direction allocates (directions run one after another, so this is the kernel's peak): the
-// input projection of all steps, then on the reference path the state(s), the gate pre-activations and
-// GRU's r*h, on the fast path its padded states.
+// input projection of all steps, then on the reference path the
+// state(s), the gate pre-activations and GRU's r*h, on the fast path its padded states.
 std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights& w, const RunShape& s,
                                       Path path) {
   const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
   const auto xw = static_cast<std::size_t>(s.seq * s.batch * gh) * sizeof(float);
-  if (path != Path::kReference)
-    return xw + fast_state_bytes(a, w.fast, s.batch, path == Path::kGemmCell);
+  if (path != Path::kReference) return xw + fast_state_bytes(a, w.fast, s.batch);
   int64_t floats = state + s.batch * gh;
   if (a.kind == CellKind::kLstm) floats += state;
   if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
@@ -412,15 +404,7 @@ ArrayView view_of(const TensorData& t) {
   return {t.dtype, t.dims, reinterpret_cast<const float*>(t.bytes.data())};
 }
 
-// The path a run of `batch` rows takes, given what was packed (for constant weights, packing kept only
-// what the batch sizes the graph allows can use).
-Path path_for(const KernelChoice& choice, const PackedWeights* packed, int64_t batch) {
-  if (choice.reference_only) return Path::kReference;
-  if (choice.fast_always) return Path::kPanels;
-  if (packed && packed->rt.empty()) return Path::kPanels;             // the graph allows small batches only
-  if (packed && packed->fast.panels.empty()) return Path::kGemmCell;  // the graph allows large batches only
-  return batch <= kMaxFastBatch ? Path::kPanels : Path::kGemmCell;
-}
+Path path_for(const KernelChoice& choice) { return choice.reference_only ? Path::kReference : Path::kPanels; }
 
 class RnnKernel final : public Kernel {
  public:
@@ -444,7 +428,7 @@ class RnnKernel final : public Kernel {
     s.batch = x->dim(a_.layout == 0 ? 1 : 0);
     s.input = x->dim(2);
 
-    const Path path = path_for(choice_, packed_.get(), s.batch);
+    const Path path = path_for(choice_);
     PackedWeights local;
     const PackedWeights* w = packed_.get();
     if (!w) {
@@ -514,11 +498,9 @@ class RnnKernel final : public Kernel {
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
       Status st = input_projection(a_, *w, s, d, io.x, xw);
-      const int64_t rt_size = s.hidden * a_.gates * s.hidden;
-      const float* rt = path == Path::kGemmCell ? w->rt.data() + d * rt_size : nullptr;
       if (st && path == Path::kReference) st = run_direction(a_, *w, s, d, reverse, xw.data(), io);
-      if (st && path != Path::kReference)
-        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), rt, io, choice_.fast_always);
+      if (st && path == Path::kPanels)
+        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), io, choice_.fast_always);
       if (!st) return ctx.error(st.message());
     }
     return Status::ok();
@@ -638,14 +620,8 @@ Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
   std::shared_ptr<const PackedWeights> packed;
   const KernelChoice choice = kernel_choice_from_env();
   if (all_constant) {
-    // R is packed for the path the graph's batch size takes (a batch known to fit the panels needs no
-    // transposed copy, one known to exceed them no panels), or for both paths when the batch is not known.
-    const Shape& xs = init.graph.value(n.inputs[kX]).shape;
-    const std::size_t batch_axis = a.layout == 0 ? 1 : 0;
-    const int64_t batch = xs.has_rank() && xs.rank() == 3 ? xs[batch_axis].value : -1;  // -1: not known
-    PackFor what = PackFor::path(path_for(choice, nullptr, batch), choice.isa);
-    if (batch < 0 && !choice.reference_only && !choice.fast_always)
-      what = {true, true, true, false, choice.isa};
+    // R is packed for the one path the kernel takes: transposed for the reference GEMM, or as panels.
+    const PackFor what = PackFor::path(path_for(choice), choice.isa);
     ArrayView bv = b ? view_of(*b) : ArrayView{}, pv = p ? view_of(*p) : ArrayView{};
     auto pw = pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr, p ? &pv : nullptr, what);
     if (!pw) return init.error(pw.status().message());

@@ -22,9 +22,6 @@ struct StepArgs {
   int64_t hidden = 0, padded = 0, batch = 0;
   int64_t gates = 0;              // gates per panel row (and per xw row)
   const float* panels = nullptr;  // this direction's R: [blocks][hidden][gates][block] (rnn_fast_path.h)
-  // Or the step's recurrent product, computed by the caller (one oneDNN GEMM per step, for large batches):
-  // [batch][gates * hidden], the phase's gates in their columns; nullptr: the step multiplies the panels.
-  const float* rec = nullptr;
   const float* peep = nullptr;    // [3][padded] p_i, p_o, p_f; nullptr: none
   const float* rbh = nullptr;     // [padded] GRU linear_before_reset's Rbh; nullptr: zero
   const float* xw = nullptr;      // X·Wᵀ + bias of every time step: [seq * batch rows][gates * hidden]

@@ -11,8 +11,6 @@
 #include <string>
 #include <thread>
 
-#include "runtime_cpu/kernels/gemm.h"
-
 namespace tandem::cpu::rnn {
 namespace {
 
@@ -182,97 +180,116 @@ FastWeights pack_fast_weights(const RnnAttrs& a, Isa isa, int64_t hidden, const 
   return w;
 }
 
-std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch, bool with_gemm) {
+std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch) {
   int64_t floats = 2 * batch * w.padded;  // H(t-1) and H(t)
   if (a.kind == CellKind::kLstm) floats += batch * w.padded;
   if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += 2 * batch * w.padded;  // z, r (.) H(t-1)
-  if (with_gemm) floats += batch * a.gates * w.hidden;
   return static_cast<std::size_t>(floats) * sizeof(float);
 }
 
+namespace {
+
+// One direction of one run: its state, its step arguments, its steps as rounds of blocks.
+class Direction {
+ public:
+  Direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
+            const float* xw, const DirectionIO& io)
+      : io_(io), shape_(s), blocks_(w.blocks), step_(kernels_for(w.isa).step) {
+    const int64_t n = s.hidden, hp = w.padded, batch = s.batch, rows = batch * hp;
+    const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
+    const bool lstm = a.kind == CellKind::kLstm;
+    const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
+    state_.assign(fast_state_bytes(a, w, batch) / sizeof(float), 0.0f);
+    StepArgs& args = args_;
+    args.kind = a.kind;
+    args.linear_before_reset = a.linear_before_reset;
+    args.input_forget = a.input_forget;
+    args.has_clip = a.has_clip;
+    args.clip = a.clip;
+    args.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
+    args.hidden = n;
+    args.padded = hp;
+    args.batch = batch;
+    args.gates = a.gates;
+    args.panels = w.panels.data() + d * w.blocks * n * a.gates * w.block;
+    args.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * hp;
+    args.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * hp;
+    args.xw = xw;
+    args.shape = &shape_;
+    args.direction = d;
+    args.reverse = reverse;
+    args.lens = io.lens->data();
+    float* next = state_.data();
+    args.h[0] = next, next += rows;
+    args.h[1] = next, next += rows;
+    if (lstm) args.c = next, next += rows;
+    if (gru_split) args.z = next, next += rows, args.rh = next, next += rows;
+    args.y = io.y;
+    for (int64_t b = 0; b < batch; ++b) {
+      if (io.init_h) std::memcpy(args.h[0] + b * hp, io.init_h + s.state_offset(d, b), hsize);
+      if (lstm && io.init_c) std::memcpy(args.c + b * hp, io.init_c + s.state_offset(d, b), hsize);
+    }
+    const std::vector<int64_t>& lens = *io.lens;
+    steps_ = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
+    phases_ = gru_split ? 2 : 1;
+  }
+  Direction(const Direction&) = delete;
+  Direction& operator=(const Direction&) = delete;
+
+  int64_t blocks() const { return blocks_; }
+  int64_t phases() const { return phases_; }
+  int64_t rounds() const { return steps_ * phases_; }
+  void work(int64_t round, int64_t block) const {
+    step_(args_, round / phases_, static_cast<int>(round % phases_), block, block + 1);
+  }
+
+  // Every step on the calling thread, without OpenMP.
+  void run_alone() const {
+    for (int64_t round = 0; round < rounds(); ++round)
+      for (int64_t i = 0; i < blocks_; ++i) work(round, block_at(round / phases_, 0, blocks_, i));
+  }
+
+  // Y_h and Y_c: rows keep the state of their last valid step (the initial state for length 0).
+  void finish() const {
+    const int64_t hp = args_.padded, d = args_.direction;
+    const auto hsize = static_cast<std::size_t>(shape_.hidden) * sizeof(float);
+    const float* h_final = args_.h[steps_ & 1];
+    for (int64_t b = 0; b < shape_.batch; ++b) {
+      if (io_.y_h) std::memcpy(io_.y_h + shape_.state_offset(d, b), h_final + b * hp, hsize);
+      if (io_.y_c) std::memcpy(io_.y_c + shape_.state_offset(d, b), args_.c + b * hp, hsize);
+    }
+  }
+
+ private:
+  const DirectionIO& io_;
+  const RunShape shape_;
+  const int64_t blocks_;
+  const StepFn step_;
+  std::vector<float> state_;
+  StepArgs args_;
+  int64_t steps_ = 0, phases_ = 1;
+};
+
+}  // namespace
+
 Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
-                          const float* xw, const float* rt, const DirectionIO& io, bool every_thread) {
-  const int64_t n = s.hidden, hp = w.padded, batch = s.batch, rows = batch * hp, gh = a.gates * n;
-  const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
-  const bool lstm = a.kind == CellKind::kLstm;
-  const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
-  std::vector<float> state(fast_state_bytes(a, w, batch, rt != nullptr) / sizeof(float), 0.0f);
-
-  StepArgs args;
-  args.kind = a.kind;
-  args.linear_before_reset = a.linear_before_reset;
-  args.input_forget = a.input_forget;
-  args.has_clip = a.has_clip;
-  args.clip = a.clip;
-  args.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
-  args.hidden = n;
-  args.padded = hp;
-  args.batch = batch;
-  args.gates = a.gates;
-  if (!rt) args.panels = w.panels.data() + d * w.blocks * n * a.gates * w.block;
-  args.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * hp;
-  args.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * hp;
-  args.xw = xw;
-  args.shape = &s;
-  args.direction = d;
-  args.reverse = reverse;
-  args.lens = io.lens->data();
-  float* next = state.data();
-  args.h[0] = next, next += rows;
-  args.h[1] = next, next += rows;
-  if (lstm) args.c = next, next += rows;
-  if (gru_split) args.z = next, next += rows, args.rh = next, next += rows;
-  float* rec = rt ? next : nullptr;  // the large-batch form's product of one step
-  args.rec = rec;
-  args.y = io.y;
-
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.init_h) std::memcpy(args.h[0] + b * hp, io.init_h + s.state_offset(d, b), hsize);
-    if (lstm && io.init_c) std::memcpy(args.c + b * hp, io.init_c + s.state_offset(d, b), hsize);
-  }
-
-  const std::vector<int64_t>& lens = *io.lens;
-  const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
-  const StepFn step = kernels_for(w.isa).step;
-
-  if (rt) {  // large batches: oneDNN's GEMM for each product (parallel on the caller's team), the cell here
-    for (int64_t k = 0; k < steps; ++k) {
-      const int64_t cols = gru_split ? 2 * n : gh;  // GRU without linear_before_reset: z and r first
-      const float* h = args.h[k & 1];
-      TANDEM_RETURN_IF_ERROR(sgemm(false, false, batch, cols, n, 1.0f, h, hp, rt, gh, 0.0f, rec, gh));
-      step(args, k, 0, 0, w.blocks);
-      if (!gru_split) continue;
-      TANDEM_RETURN_IF_ERROR(
-          sgemm(false, false, batch, n, n, 1.0f, args.rh, hp, rt + 2 * n, gh, 0.0f, rec + 2 * n, gh));
-      step(args, k, 1, 0, w.blocks);
-    }
-  } else {
-    // The team: OpenMP's per-thread setting (the device's), at most one thread per block, and (unless
-    // asked for every thread) only as many as the work per step pays for.
-    int64_t team = omp_in_parallel() ? 1 : omp_get_max_threads();
-    team = std::min(team, w.blocks);
-    const int64_t macs = batch * a.gates * n * n;
-    if (!every_thread) team = std::min(team, std::max<int64_t>(1, macs / kMinMacsPerThread));
-    const int64_t phases = gru_split ? 2 : 1, rounds = steps * phases;
-    auto work = [&](int64_t round, int64_t block) {
-      step(args, round / phases, static_cast<int>(round % phases), block, block + 1);
-    };
-    if (team <= 1) {  // no OpenMP at all on one thread
-      for (int64_t round = 0; round < rounds; ++round)
-        for (int64_t i = 0; i < w.blocks; ++i) work(round, block_at(round / phases, 0, w.blocks, i));
-    } else {  // one parallel region for the whole sequence
-      BlockQueue queue(w.blocks, team, phases);
+                          const float* xw, const DirectionIO& io, bool every_thread) {
+  const Direction dir(a, w, s, d, reverse, xw, io);
+  // The team: OpenMP's per-thread setting (the device's), at most one thread per block, and (unless asked
+  // for every thread) only as many as the work per step pays for.
+  int64_t team = omp_in_parallel() ? 1 : omp_get_max_threads();
+  team = std::min(team, w.blocks);
+  const int64_t macs = s.batch * a.gates * s.hidden * s.hidden;
+  if (!every_thread) team = std::min(team, std::max<int64_t>(1, macs / kMinMacsPerThread));
+  if (team <= 1) {  // no OpenMP at all on one thread
+    dir.run_alone();
+  } else {  // one parallel region for the whole sequence
+    BlockQueue queue(dir.blocks(), team, dir.phases());
+    auto work = [&](int64_t round, int64_t block) { dir.work(round, block); };
 #pragma omp parallel num_threads(static_cast<int>(team))
-      queue.run(omp_get_thread_num(), rounds, work);
-    }
+    queue.run(omp_get_thread_num(), dir.rounds(), work);
   }
-
-  // Rows keep the state of their last valid step (the initial state for length 0).
-  const float* h_final = args.h[steps & 1];
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.y_h) std::memcpy(io.y_h + s.state_offset(d, b), h_final + b * hp, hsize);
-    if (io.y_c) std::memcpy(io.y_c + s.state_offset(d, b), args.c + b * hp, hsize);
-  }
+  dir.finish();
   return Status::ok();
 }
 

@@ -1,10 +1,9 @@
 // The fast recurrent path of the LSTM/GRU/RNN kernel (DeepCPU style; rnn_fast_step.h says how a step
-// works). For small batches: the recurrent weights packed once into per-block panels, then per step a
-// register-blocked product fused with the cell update, the time loop inside one OpenMP parallel region
-// over blocks of hidden units with one barrier per step. For large batches: oneDNN's GEMM per step for the
-// product (it reuses each weight across the rows), then the same vectorised cell. The input projection
-// stays one oneDNN GEMM per direction (rnn.cc computes it for every path); rnn.cc's straightforward path
-// is the reference twin.
+// works): the recurrent weights packed once into per-block panels, then per step a register-blocked product
+// fused with the cell update, at every batch size (tiles of up to 8 rows over each panel), the time loop
+// inside one OpenMP parallel region over blocks of hidden units. The input projection stays one oneDNN
+// GEMM per direction (rnn.cc computes it for every path); rnn.cc's straightforward path is the reference
+// twin.
 #pragma once
 
 #include <cstddef>
@@ -17,16 +16,12 @@
 
 namespace tandem::cpu::rnn {
 
-// Up to this many batch rows the panels run the recurrent product; beyond it one oneDNN GEMM per step is
-// the better GEMM (it reuses each weight across many rows).
-constexpr int64_t kMaxFastBatch = 8;
-
 // Which path a kernel takes, fixed when it is created, from the environment variable TANDEM_RNN_KERNEL:
-//   unset or "auto"  the panels up to kMaxFastBatch rows, with as many threads as the work per step pays
-//                    for; oneDNN's GEMM and the fast cell above; the best instruction set of this CPU.
+//   unset or "auto"  the panels, with as many threads as the work per step pays for, on the best
+//                    instruction set of this CPU.
 //   "reference"      the reference twin at every batch size (tests and benchmarks compare against it).
 //   "fast", "fast-avx512", "fast-avx2", "fast-scalar"
-//                    the panels at every batch size, on that instruction set or the best one below it
+//                    the panels, on that instruction set or the best one below it
 //                    that this CPU has, on every thread that has a block of hidden units (so tests cover
 //                    each instruction set and the threaded loop even on small shapes).
 // Any other value is reported once on stderr and treated as "auto".
@@ -43,31 +38,33 @@ const char* isa_name(Isa isa);
 // pass over a contiguous panel yields every gate of the block. Units past `hidden` in the last block are
 // zero; peepholes and Rbh are padded the same way so the cell reads whole vectors. block == 0: nothing
 // packed (the reference path alone runs).
+//
+// (Until 2026-11-21 batches above 8 rows multiplied with oneDNN's sgemm per step and ran the cell on one
+// thread; the panels in tiles of 6 to 8 rows beat it at every large-batch shape measured, 1.03 to 1.8 times
+// on one thread, more on two: bench notes in docs/performance.md.)
 struct FastWeights {
   Isa isa = Isa::kScalar;
   int64_t hidden = 0, gates = 0, block = 0, blocks = 0, padded = 0;  // padded = blocks * block
-  std::vector<float> panels;  // [dirs][blocks][hidden][gates][block]; empty: large batches only
+  std::vector<float> panels;  // [dirs][blocks][hidden][gates][block]
   std::vector<float> peep;    // [dirs][3][padded]: p_i, p_o, p_f; empty: no P
   std::vector<float> rbh;     // [dirs][padded]: GRU linear_before_reset's Rbh; empty: none
   std::size_t bytes() const { return (panels.size() + peep.size() + rbh.size()) * sizeof(float); }
 };
 
-// r: R as ONNX lays it out, [dirs][gates * hidden][hidden], or nullptr for no panels; peep:
-// [dirs][3 * hidden] or nullptr; rbh: [dirs][hidden] or nullptr.
+// r: R as ONNX lays it out, [dirs][gates * hidden][hidden]; peep: [dirs][3 * hidden] or nullptr; rbh:
+// [dirs][hidden] or nullptr.
 FastWeights pack_fast_weights(const RnnAttrs& a, Isa isa, int64_t hidden, const float* r, const float* peep,
                               const float* rbh);
 
-// Bytes of state run_fast_direction allocates per run, besides the input projection (and a few KiB of
-// stack per thread); with_gemm: the large-batch form, which also holds a step's product.
-std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch, bool with_gemm);
+// Bytes of state one direction allocates per run, besides the input projection (and a few KiB of stack
+// per thread).
+std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch);
 
 // Runs direction d over the whole sequence from xw, the direction's input projection of every step (bias
-// folded in, [seq * batch rows][gates * hidden]), writing Y, Y_h and Y_c where io asks. rt: this
-// direction's R transposed, [hidden][gates * hidden], for a oneDNN GEMM per step; nullptr: the panels.
-// With the panels the team is the calling thread's OpenMP team size (CpuDevice sets it), capped by the
-// blocks and, unless every_thread, by the work per step; with one thread no OpenMP runs at all. With the
-// GEMM, oneDNN uses that team and the cell runs on the calling thread.
+// folded in, [seq * batch rows][gates * hidden]), writing Y, Y_h and Y_c where io asks. The team is the
+// calling thread's OpenMP team size (CpuDevice sets it), capped by the blocks and, unless every_thread, by
+// the work per step; with one thread no OpenMP runs at all.
 Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
-                          const float* xw, const float* rt, const DirectionIO& io, bool every_thread);
+                          const float* xw, const DirectionIO& io, bool every_thread);
 
 }  // namespace tandem::cpu::rnn

@@ -1,5 +1,5 @@
 // Vectorised gate activations for the fast RNN path: exp, sigmoid and tanh written once over a vector type
-// V (rnn_fast_step.h lists what V provides), and applying an RNN activation to one block of a gate.
+// V (rnn_fast_step.h lists what V provides).
 //
 // Included by each per-ISA file inside its target region (rnn_fast_avx512.cc ...), so everything here is
 // a template over V with internal linkage: no function compiled for one ISA can be shared with another's.
@@ -56,24 +56,6 @@ template <class V>
   const T e = exp_v<V>(V::add(ax, ax));
   const T large = V::sub(V::set1(1.0f), V::div(V::set1(2.0f), V::add(e, V::set1(1.0f))));
   return V::select_lt(ax, V::set1(0.625f), small, V::copy_sign(large, x));
-}
-
-// Applies f to x[0, V::kBlock) in place. Sigmoid and Tanh (the defaults, and nearly every model's) run
-// vectorised here; the other functions are rare enough to go through the reference path's own code.
-template <class V>
-inline void activate_block(const RnnActivation& f, float* x) {
-  constexpr int L = V::kLanes;
-  switch (f.kind) {
-    case RnnActivationKind::kSigmoid:
-      for (int v = 0; v < V::kBlock; v += L) V::store(x + v, sigmoid_v<V>(V::load(x + v)));
-      break;
-    case RnnActivationKind::kTanh:
-      for (int v = 0; v < V::kBlock; v += L) V::store(x + v, tanh_v<V>(V::load(x + v)));
-      break;
-    default:
-      f.apply(x, V::kBlock);
-      break;
-  }
 }
 
 }  // namespace

@@ -299,5 +299,39 @@ TEST(LocalFunctions, BodyNamesThatClashWithTheModelsAreRenamed) {
   EXPECT_EQ(out.at("y").data<float>()[1], -4.0f);
 }
 
+// Graph-valued attributes passed by reference: the bodies the call gives read the caller's names, and land
+// in the function's If wherever it is inlined.
+TEST(LocalFunctions, GraphAttributesGivenByTheCallReadTheCallersNames) {
+  ModelProto m = make_model(17);
+  auto* imp = m.add_opset_import();
+  imp->set_domain("local");
+  imp->set_version(1);
+  FunctionProto* f = add_function(m, "Choose", 17, {"c"}, {"out"}, {"yes", "no"});
+  auto* iff = body_node(f, "If", {"c"}, {"out"});
+  ref_attr(iff, "then_branch", AttributeProto::GRAPH, "yes");
+  ref_attr(iff, "else_branch", AttributeProto::GRAPH, "no");
+  auto& g = *m.mutable_graph();
+  add_input(g, "cond", kBool, {});
+  add_input(g, "x", kFloat, {int64_t{3}});
+  auto* c = call(g, "Choose", {"cond"}, {"y"}, "choose");
+  auto& yes = *set_graph(c, "yes");
+  yes.set_name("yes");
+  add_node(yes, "Neg", {"x"}, {"a"});
+  add_output(yes, "a", kFloat);
+  auto& no = *set_graph(c, "no");
+  no.set_name("no");
+  add_node(no, "Abs", {"x"}, {"b"});
+  add_output(no, "b", kFloat);
+  add_output(g, "y", kFloat);
+  Session s(load(m, "choose.onnx"));
+  const HostTensor x = HostTensor::of<float>({3}, {1.0f, -2.0f, 3.0f});
+  const auto yes_out = s.run({{"cond", HostTensor::of<bool>({}, {true})}, {"x", x}});
+  const auto no_out = s.run({{"cond", HostTensor::of<bool>({}, {false})}, {"x", x}});
+  EXPECT_EQ(std::vector<float>(yes_out.at("y").data<float>(), yes_out.at("y").data<float>() + 3),
+            (std::vector<float>{-1.0f, 2.0f, -3.0f}));
+  EXPECT_EQ(std::vector<float>(no_out.at("y").data<float>(), no_out.at("y").data<float>() + 3),
+            (std::vector<float>{1.0f, 2.0f, 3.0f}));
+}
+
 }  // namespace
 }  // namespace tandem::test

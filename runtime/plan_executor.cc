@@ -5,7 +5,6 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
-#include <sstream>
 #include <unordered_map>
 
 #include "graph/memory_plan.h"
@@ -228,7 +227,7 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
     else return Status::error("graph input '" + g.value(g.inputs()[i]).name + "' was not given");
     if (rs.base[v]->storage()) rs.caller_storage.push_back(rs.base[v]->storage());
   }
-  std::string key;
+  ShapeKey key;
   if (static_memory_) {
     key = shape_key(inputs);
     {
@@ -470,21 +469,21 @@ void PlanExecutor::drop_value(RunState& rs, ValueId v) const {
 namespace tandem {
 
 // The types and shapes of the inputs a run sees: `inputs` as given to run(), defaults filled in.
-std::string PlanExecutor::shape_key(std::span<const Tensor* const> inputs) const {
-  std::ostringstream key;
+PlanExecutor::ShapeKey PlanExecutor::shape_key(std::span<const Tensor* const> inputs) const {
+  ShapeKey key;
+  key.reserve(graph_.inputs().size() * 5);
   for (std::size_t i = 0; i < graph_.inputs().size(); ++i) {
     const auto v = static_cast<std::size_t>(graph_.inputs()[i]);
     const Tensor* t = i < inputs.size() && inputs[i] ? inputs[i] : constants_[v].defined() ? &constants_[v] : nullptr;
-    key << static_cast<int>(t ? t->dtype() : DType::kUndefined);
-    if (t)
-      for (int64_t d : t->shape()) key << ',' << d;
-    key << ';';
+    key.push_back(static_cast<int64_t>(t ? t->dtype() : DType::kUndefined));
+    key.push_back(t ? static_cast<int64_t>(t->shape().size()) : -1);
+    if (t) key.insert(key.end(), t->shape().begin(), t->shape().end());
   }
-  return key.str();
+  return key;
 }
 
 std::vector<int64_t> PlanExecutor::planned_arena_bytes(std::span<const Tensor* const> inputs) const {
-  const std::string key = shape_key(inputs);
+  const ShapeKey key = shape_key(inputs);
   std::lock_guard<std::mutex> lock(plans_mu_);
   auto it = plans_.find(key);
   return it == plans_.end() ? std::vector<int64_t>{} : it->second->arena_bytes;

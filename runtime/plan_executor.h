@@ -151,7 +151,8 @@ class PlanExecutor {
                        std::span<const Tensor* const> implicit_ins, std::vector<Tensor>& outs,
                        const KernelContext& ctx) const;
   std::shared_ptr<const MemoryPlan> make_memory_plan(const std::vector<Recorded>& recorded) const;
-  std::string shape_key(std::span<const Tensor* const> inputs) const;
+  using ShapeKey = std::vector<int64_t>;  // per input: dtype, rank, dims (numbers: cheap to build per run)
+  ShapeKey shape_key(std::span<const Tensor* const> inputs) const;
   void release_use(RunState& rs, std::size_t d, const Source& src) const;
   void drop_value(RunState& rs, ValueId v) const;
 
@@ -167,7 +168,7 @@ class PlanExecutor {
   std::vector<std::unique_ptr<WorkerPool>> pools_;  // by device; [0] is empty (device 0 uses the caller)
   bool static_memory_ = true;
   mutable std::mutex plans_mu_;
-  mutable std::map<std::string, std::shared_ptr<const MemoryPlan>> plans_;  // by shape_key of the inputs
+  mutable std::map<ShapeKey, std::shared_ptr<const MemoryPlan>> plans_;  // by shape_key of the inputs
 };
 
 }  // namespace tandem

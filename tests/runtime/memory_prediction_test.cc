@@ -176,14 +176,16 @@ std::string model_name(const ::testing::TestParamInfo<std::string>& info) {
 INSTANTIATE_TEST_SUITE_P(Models, MemoryPrediction,
                          ::testing::Values("tests/data/pytorch/two_encoders", "tests/data/pytorch/tagger",
                                            "tests/data/pytorch/lstm_2layer_bidir", "tests/data/pytorch/crnn",
-                                           "tests/data/pytorch/gru_batch_first"),
+                                           "tests/data/pytorch/gru_batch_first",
+                                           "tests/data/pytorch/lstm_linear_functions"),
                          model_name);
 
 // Models with recurrent nodes that can be split in time (not bidirectional, no sequence_lens).
 INSTANTIATE_TEST_SUITE_P(Models, ChunkedMemoryPrediction,
                          ::testing::Values("tests/data/pytorch/two_encoders", "tests/data/pytorch/tagger",
                                            "tests/data/pytorch/gru_batch_first", "tests/data/pytorch/rnn_tanh_2layer",
-                                           "tests/data/pytorch/lstm_opset17"),
+                                           "tests/data/pytorch/lstm_opset17",
+                                           "tests/data/pytorch/lstm_linear_functions"),
                          model_name);
 
 }  // namespace

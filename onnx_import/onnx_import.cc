@@ -152,18 +152,23 @@ Result<ModelIR> import_parsed(onnx::ModelProto& m, const std::string& model_dir,
   return model;
 }
 
+// The model from its parsed proto; `hash` is the file's sha256.
+Result<ModelIR> import_proto(onnx::ModelProto& m, const std::string& label, const std::string& model_dir,
+                             const ImportOptions& options, std::string hash) {
+  auto model = import_parsed(m, model_dir, options);
+  if (!model) return Status::error("model '" + printable(label) + "': " + printable(model.status().message()));
+  model->source = label;
+  model->sha256 = std::move(hash);
+  return model;
+}
+
 }  // namespace
 
 Result<ModelIR> import_model_bytes(std::string_view bytes, const std::string& label, const std::string& model_dir,
                                  const ImportOptions& options) {
-  const std::string context = "model '" + printable(label) + "': ";
   onnx::ModelProto m;
-  TANDEM_RETURN_IF_ERROR(parse_model(bytes, m).with_context(context));
-  auto model = import_parsed(m, model_dir, options);
-  if (!model) return Status::error(context + printable(model.status().message()));
-  model->source = label;
-  model->sha256 = sha256_hex(bytes);
-  return model;
+  TANDEM_RETURN_IF_ERROR(parse_model(bytes, m).with_context("model '" + printable(label) + "': "));
+  return import_proto(m, label, model_dir, options, sha256_hex(bytes));
 }
 
 Result<ModelIR> import_model(const std::string& path, const ImportOptions& options) {
@@ -177,12 +182,18 @@ Result<ModelIR> import_model(const std::string& path, const ImportOptions& optio
   if (static_cast<int64_t>(size) > kMaxModelFileBytes)
     return Status::error(context + "the file is " + std::to_string(size) + " bytes; protobuf cannot parse 2 GiB "
                          "or more, so larger models must keep their weights as external data");
-  std::string bytes(size, '\0');
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return Status::error(context + "cannot be read");
+  onnx::ModelProto m;
+  std::string hash;
+  {
+    std::string bytes(size, '\0');
+    std::ifstream in(path, std::ios::binary);
+    if (!in.read(bytes.data(), static_cast<std::streamsize>(size))) return Status::error(context + "cannot be read");
+    TANDEM_RETURN_IF_ERROR(parse_model(bytes, m).with_context(context));
+    hash = sha256_hex(bytes);
+  }  // the file's bytes go before the IR copies the weights: two copies of them at most, not three
   fs::path dir = fs::path(path).parent_path();
   if (dir.empty()) dir = ".";
-  return import_model_bytes(bytes, path, dir.string(), options);
+  return import_proto(m, path, dir.string(), options, std::move(hash));
 }
 
 }  // namespace tandem::onnx_import

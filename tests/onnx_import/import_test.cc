@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include "graph/topo_order.h"
 #include "onnx_import/onnx_import.h"
@@ -403,6 +406,25 @@ TEST(ImportModel, KeepsAttributesMetadataAndProducer) {
   ASSERT_TRUE(alpha);
   EXPECT_EQ(alpha->kind, Attribute::Kind::kFloat);
   EXPECT_FLOAT_EQ(alpha->f, 0.25f);
+}
+
+// A model is named by the sha256 of its file: the same whether read from a path or given as bytes, and the
+// digest sha256sum computes.
+TEST(ImportModel, HashIsTheFilesSha256EitherWay) {
+  const std::string path = source_path("tests/data/pytorch/lstm_opset17/model.onnx");
+  auto from_path = onnx_import::import_model(path);
+  ASSERT_TRUE(from_path) << from_path.status().message();
+  std::ifstream in(path, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto from_bytes = onnx_import::import_model_bytes(bytes, "lstm", "");
+  ASSERT_TRUE(from_bytes) << from_bytes.status().message();
+  EXPECT_EQ(from_path->sha256, from_bytes->sha256);
+  FILE* p = popen(("sha256sum '" + path + "'").c_str(), "r");
+  ASSERT_TRUE(p);
+  char digest[65] = {};
+  ASSERT_EQ(std::fread(digest, 1, 64, p), 64u);
+  pclose(p);
+  EXPECT_NE(from_path->sha256.find(digest), std::string::npos) << from_path->sha256 << " vs " << digest;
 }
 
 }  // namespace

@@ -308,8 +308,8 @@ Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShap
                bias ? 1.0f : 0.0f, xw.data(), gh);
 }
 
-// The scratch a direction allocates (directions run one after another, so this is the kernel's peak): the
-// input projection of all steps, then on the reference path the
+// The scratch a direction allocates (directions run one after another, unless the fast path runs both at
+// once, which holds twice this): the input projection of all steps, then on the reference path the
 // state(s), the gate pre-activations and GRU's r*h, on the fast path its padded states.
 std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights& w, const RunShape& s,
                                       Path path) {
@@ -493,14 +493,28 @@ class RnnKernel final : public Kernel {
     if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc))
       io.y_c = ctx.allocate_output(kYc, DType::kFloat32, state_shape).data<float>();
 
-    ctx.note_workspace(direction_workspace_bytes(a_, *w, s, path));
+    FastTeams teams;
+    if (path == Path::kPanels) teams = plan_fast_teams(a_, w->fast, s.batch, choice_.fast_always);
+    const std::size_t per_direction = direction_workspace_bytes(a_, *w, s, path);
+    if (teams.concurrent) {  // both input projections first, then both directions at once
+      ctx.note_workspace(2 * per_direction);
+      std::vector<float> xw[2];
+      for (int64_t d = 0; d < 2; ++d) {
+        Status st = input_projection(a_, *w, s, d, io.x, xw[d]);
+        if (!st) return ctx.error(st.message());
+      }
+      const float* xws[2] = {xw[0].data(), xw[1].data()};
+      Status st = run_fast_bidirectional(a_, w->fast, s, xws, io, teams);
+      return st ? Status::ok() : ctx.error(st.message());
+    }
+    ctx.note_workspace(per_direction);
     std::vector<float> xw;
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
       Status st = input_projection(a_, *w, s, d, io.x, xw);
       if (st && path == Path::kReference) st = run_direction(a_, *w, s, d, reverse, xw.data(), io);
       if (st && path == Path::kPanels)
-        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), io, choice_.fast_always);
+        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), io, teams.per_direction);
       if (!st) return ctx.error(st.message());
     }
     return Status::ok();

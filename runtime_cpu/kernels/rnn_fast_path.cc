@@ -19,6 +19,12 @@ namespace {
 // a second thread broke even at LSTM hidden 48, about 9k per step, and paid off above).
 constexpr int64_t kMinMacsPerThread = 8 * 1024;
 
+// The two directions of a bidirectional layer run at once, each on its share of the team, when one alone
+// would leave threads idle, or when a step is this small (multiply-adds per direction): then the
+// hand-over between the threads at each step costs more than each thread's halved share of the work. At
+// batch 1 (LSTM hidden 64 to 256, 2 threads) at once was faster; at batch 64 with hidden 128, 8% slower.
+constexpr int64_t kMaxMacsForConcurrentDirections = int64_t{1} << 20;
+
 Isa best_isa() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -272,16 +278,25 @@ class Direction {
 
 }  // namespace
 
-Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
-                          const float* xw, const DirectionIO& io, bool every_thread) {
-  const Direction dir(a, w, s, d, reverse, xw, io);
-  // The team: OpenMP's per-thread setting (the device's), at most one thread per block, and (unless asked
-  // for every thread) only as many as the work per step pays for.
-  int64_t team = omp_in_parallel() ? 1 : omp_get_max_threads();
-  team = std::min(team, w.blocks);
-  const int64_t macs = s.batch * a.gates * s.hidden * s.hidden;
+FastTeams plan_fast_teams(const RnnAttrs& a, const FastWeights& w, int64_t batch, bool every_thread) {
+  const int64_t threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  int64_t team = std::min(threads, w.blocks);
+  const int64_t macs = batch * a.gates * w.hidden * w.hidden;
   if (!every_thread) team = std::min(team, std::max<int64_t>(1, macs / kMinMacsPerThread));
-  if (team <= 1) {  // no OpenMP at all on one thread
+  FastTeams t;
+  t.per_direction = std::max<int64_t>(1, team);
+  if (a.num_dirs == 2 && threads >= 2 && (team < threads || macs < kMaxMacsForConcurrentDirections)) {
+    t.concurrent = true;
+    t.forward = std::min(team, (threads + 1) / 2);
+    t.backward = std::min(team, threads - t.forward);
+  }
+  return t;
+}
+
+Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
+                          const float* xw, const DirectionIO& io, int64_t team) {
+  const Direction dir(a, w, s, d, reverse, xw, io);
+  if (team <= 1) {
     dir.run_alone();
   } else {  // one parallel region for the whole sequence
     BlockQueue queue(dir.blocks(), team, dir.phases());
@@ -290,6 +305,33 @@ Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShap
     queue.run(omp_get_thread_num(), dir.rounds(), work);
   }
   dir.finish();
+  return Status::ok();
+}
+
+Status run_fast_bidirectional(const RnnAttrs& a, const FastWeights& w, const RunShape& s,
+                              const float* const xw[2], const DirectionIO& io, const FastTeams& teams) {
+  // Separate state per direction; direction 1 is the backward one (rnn.cc's `reverse || d == 1`).
+  const Direction fw(a, w, s, 0, a.reverse, xw[0], io), bw(a, w, s, 1, true, xw[1], io);
+  const Direction* dirs[2] = {&fw, &bw};
+  const int64_t team[2] = {std::max<int64_t>(1, teams.forward), std::max<int64_t>(1, teams.backward)};
+  BlockQueue fq(fw.blocks(), team[0], fw.phases()), bq(bw.blocks(), team[1], bw.phases());
+  BlockQueue* queues[2] = {&fq, &bq};
+  // Threads [0, team[0]) own the forward direction, the rest the backward one. A thread done with its own
+  // joins the other's queue, which takes any thread's help for the blocks left: a thread the OS has not
+  // scheduled then delays its direction only until the other thread is free.
+#pragma omp parallel num_threads(static_cast<int>(team[0] + team[1]))
+  {
+    const int64_t tid = omp_get_thread_num();
+    const int mine = tid < team[0] ? 0 : 1, other = 1 - mine;
+    const int64_t own_tid = mine == 0 ? tid : tid - team[0];
+    for (int which : {mine, other}) {
+      const Direction& dir = *dirs[which];
+      auto work = [&](int64_t round, int64_t block) { dir.work(round, block); };
+      queues[which]->run(which == mine ? own_tid : own_tid % team[which], dir.rounds(), work);
+    }
+  }
+  fw.finish();
+  bw.finish();
   return Status::ok();
 }
 

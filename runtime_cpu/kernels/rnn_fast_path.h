@@ -1,7 +1,8 @@
 // The fast recurrent path of the LSTM/GRU/RNN kernel (DeepCPU style; rnn_fast_step.h says how a step
 // works): the recurrent weights packed once into per-block panels, then per step a register-blocked product
 // fused with the cell update, at every batch size (tiles of up to 8 rows over each panel), the time loop
-// inside one OpenMP parallel region over blocks of hidden units. The input projection stays one oneDNN
+// inside one OpenMP parallel region over blocks of hidden units. The two directions of a bidirectional
+// layer run at the same time when neither needs the whole team. The input projection stays one oneDNN
 // GEMM per direction (rnn.cc computes it for every path); rnn.cc's straightforward path is the reference
 // twin.
 #pragma once
@@ -60,11 +61,27 @@ FastWeights pack_fast_weights(const RnnAttrs& a, Isa isa, int64_t hidden, const 
 // per thread).
 std::size_t fast_state_bytes(const RnnAttrs& a, const FastWeights& w, int64_t batch);
 
+// How a run shares its steps among the calling thread's OpenMP team (CpuDevice sets its size): each
+// direction's team is capped by its blocks and, unless every_thread, by the work per step. When a
+// bidirectional layer's direction would leave threads idle, or its steps are small, the two directions
+// run at once, each on its share (a thread done with its own direction then helps the other); otherwise
+// one after the other on the whole team. A team of one runs without OpenMP.
+struct FastTeams {
+  int64_t per_direction = 1;  // one after the other: each direction's team
+  bool concurrent = false;    // both directions at once, on `forward` and `backward` threads
+  int64_t forward = 0, backward = 0;
+};
+FastTeams plan_fast_teams(const RnnAttrs& a, const FastWeights& w, int64_t batch, bool every_thread);
+
 // Runs direction d over the whole sequence from xw, the direction's input projection of every step (bias
-// folded in, [seq * batch rows][gates * hidden]), writing Y, Y_h and Y_c where io asks. The team is the
-// calling thread's OpenMP team size (CpuDevice sets it), capped by the blocks and, unless every_thread, by
-// the work per step; with one thread no OpenMP runs at all.
+// folded in, [seq * batch rows][gates * hidden]), writing Y, Y_h and Y_c where io asks, on `team` threads.
 Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShape& s, int64_t d, bool reverse,
-                          const float* xw, const DirectionIO& io, bool every_thread);
+                          const float* xw, const DirectionIO& io, int64_t team);
+
+// Runs both directions of a bidirectional layer at once (teams.concurrent); xw[d] as above. The result is
+// bit for bit that of running them one after the other: they share no state and write disjoint parts of
+// Y, Y_h and Y_c.
+Status run_fast_bidirectional(const RnnAttrs& a, const FastWeights& w, const RunShape& s,
+                              const float* const xw[2], const DirectionIO& io, const FastTeams& teams);
 
 }  // namespace tandem::cpu::rnn

@@ -3,7 +3,8 @@
 // attribute, on each instruction set this CPU has, with one, two and four threads. Agreement with the ONNX
 // equations themselves is rnn_test.cc's job (it runs the default choice, the fast path); here the two paths
 // must agree to 1e-5, the fast path must give the same bits on any number of threads (each block's sums
-// run in one order whoever computes them), and the kernel must report the bytes it keeps.
+// run in one order whoever computes them, and a bidirectional layer's directions run at once or in turn),
+// and the kernel must report the bytes it keeps.
 #include <gtest/gtest.h>
 #include <omp.h>
 
@@ -18,6 +19,7 @@
 
 #include "runtime/kernel.h"
 #include "runtime_cpu/cpu_device.h"
+#include "runtime_cpu/kernels/rnn_fast_path.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/op_runner.h"
 
@@ -26,6 +28,7 @@ namespace {
 
 using namespace tandem::test;
 using onnx::TensorProto;
+using CellKindForTest = cpu::rnn::CellKind;
 
 constexpr double kRtol = 1e-5, kAtol = 1e-6;
 
@@ -392,6 +395,74 @@ TEST(RnnFastPath, LargeBatchShapesMatchReference) {
   EXPECT_GT(sweep.differing, 0);
 }
 
+// Bidirectional layers whose directions each fit one thread run both at once on two threads (and on two
+// teams of two on four): every op and the attributes that change a direction's state, against the
+// reference and, through the sweep, bit for bit against one thread.
+TEST(RnnFastPath, ConcurrentDirectionsMatchReference) {
+  Sweep sweep;
+  sweep.choices = {nullptr, "fast-scalar"};
+  uint32_t seed = 8000;
+  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+    for (int64_t hidden : {7, 24, 33})
+      for (int64_t batch : {1, 4, 11}) {
+        Case c;
+        c.op = op, c.direction = "bidirectional", c.hidden = hidden, c.batch = batch, c.seq = 9;
+        c.seed = seed++;
+        c.lens = seed % 2 == 0, c.init = seed % 3 != 0, c.layout = seed % 4 == 0 ? 1 : 0;
+        c.peep = op == Op::kLstm && seed % 2 == 1;
+        c.lbr = op == Op::kGru && seed % 2 == 1;
+        if (seed % 3 == 0) c.clip = 0.5f;
+        sweep.run(c);
+      }
+  EXPECT_EQ(sweep.cases, 27);
+  EXPECT_EQ(sweep.failures, 0);
+}
+
+// Which runs take the concurrent form: a bidirectional layer whose direction would leave threads of the
+// team idle, or whose steps are small (under 1M multiply-adds), split between the directions; one
+// direction, one thread, or large steps that fill the team: the directions in turn.
+TEST(RnnFastPath, TeamsForBidirectionalLayers) {
+  struct Saved {
+    int n = omp_get_max_threads();
+    ~Saved() { omp_set_num_threads(n); }
+  } saved;
+  auto plan = [](CellKindForTest kind, int64_t dirs, int64_t hidden, int64_t batch, int threads,
+                 bool every_thread) {
+    cpu::rnn::RnnAttrs a;
+    a.kind = kind, a.gates = cpu::rnn::gates_of(kind), a.num_dirs = dirs;
+    const cpu::rnn::FastWeights w =
+        cpu::rnn::pack_fast_weights(a, cpu::rnn::Isa::kAvx2, hidden, std::vector<float>(
+            static_cast<std::size_t>(dirs * a.gates * hidden * hidden)).data(), nullptr, nullptr);
+    omp_set_num_threads(threads);
+    return cpu::rnn::plan_fast_teams(a, w, batch, every_thread);
+  };
+  using K = CellKindForTest;
+  // LSTM hidden 32 at batch 1: 4k multiply-adds per step, one thread's worth (blocks of 8: 4 blocks).
+  auto t = plan(K::kLstm, 2, 32, 1, 2, false);
+  EXPECT_TRUE(t.concurrent);
+  EXPECT_EQ(t.forward, 1);
+  EXPECT_EQ(t.backward, 1);
+  t = plan(K::kLstm, 2, 32, 4, 4, false);  // 16k: teams of two
+  EXPECT_TRUE(t.concurrent);
+  EXPECT_EQ(t.forward, 2);
+  EXPECT_EQ(t.backward, 2);
+  t = plan(K::kLstm, 2, 32, 1, 3, false);  // three threads: two for the forward direction would idle one
+  EXPECT_TRUE(t.concurrent);
+  EXPECT_EQ(t.forward + t.backward, 2);
+  EXPECT_FALSE(plan(K::kLstm, 1, 32, 1, 2, false).concurrent);  // one direction
+  EXPECT_FALSE(plan(K::kLstm, 2, 32, 1, 1, false).concurrent);  // one thread
+  t = plan(K::kLstm, 2, 256, 1, 2, false);  // 262k per step fills the team, but steps are short
+  EXPECT_TRUE(t.concurrent);
+  EXPECT_EQ(t.forward, 1);
+  EXPECT_EQ(t.backward, 1);
+  t = plan(K::kGru, 2, 128, 64, 2, false);  // 3.1M per step: the directions in turn, on both threads
+  EXPECT_FALSE(t.concurrent);
+  EXPECT_EQ(t.per_direction, 2);
+  t = plan(K::kGru, 2, 256, 64, 4, false);  // 12.6M per step fills 4 threads
+  EXPECT_FALSE(t.concurrent);
+  EXPECT_EQ(t.per_direction, 4);
+}
+
 // The default choice against the reference twin at batch sizes either side of 8 (the panels' limit before
 // they ran at every batch size).
 TEST(RnnFastPath, DefaultChoiceMatchesReference) {
@@ -439,7 +510,8 @@ Bytes kernel_bytes(const Case& c, const char* choice) {
 }
 
 // What the kernel keeps and needs is what its path packs and allocates: R once, transposed for the
-// reference path or as panels for the fast path, whatever the batch.
+// reference path or as panels for the fast path, whatever the batch; a bidirectional layer whose directions
+// run at once holds both directions' input projections and states.
 TEST(RnnFastPath, WeightAndWorkspaceBytes) {
   Case c;  // LSTM, hidden 33, input 5, seq 5, batch 3, bias, one direction
   const int64_t G = 4, H = 33, I = 5, T = 5, B = 3, F = sizeof(float);
@@ -471,6 +543,21 @@ TEST(RnnFastPath, WeightAndWorkspaceBytes) {
   auto large_ws = [&](int64_t hp) { return xw9 + static_cast<std::size_t>(3 * 9 * hp * F); };
   EXPECT_TRUE(large.workspace == large_ws(40) || large.workspace == large_ws(48)) << large.workspace;
 
+  // Bidirectional, batch 3, on two threads: hidden 33 is one thread's work per direction, so both run at
+  // once and the workspace is twice one direction's. (The weights: both directions' of everything.)
+  c.batch = 3, c.direction = "bidirectional";
+  const int saved = omp_get_max_threads();
+  omp_set_num_threads(2);
+  Bytes bidir = kernel_bytes(c, nullptr);
+  omp_set_num_threads(1);
+  Bytes bidir_one = kernel_bytes(c, nullptr);
+  omp_set_num_threads(saved);
+  EXPECT_TRUE(bidir.weights == 2 * (shared + panels(8)) || bidir.weights == 2 * (shared + panels(16)))
+      << bidir.weights;
+  EXPECT_TRUE(bidir_one.workspace == xw + static_cast<std::size_t>(state(8)) ||
+              bidir_one.workspace == xw + static_cast<std::size_t>(state(16)))
+      << bidir_one.workspace;
+  EXPECT_EQ(bidir.workspace, 2 * bidir_one.workspace);
 }
 
 }  // namespace

@@ -113,6 +113,9 @@ def main():
     ap.add_argument("--bidirectional", action="store_true", help="bidirectional layers")
     ap.add_argument("--shapes", help="'input,hidden,seq,batch ...' instead of the built-in list")
     ap.add_argument("--tandem-before", help="an older cpu_rnn_bench, timed as the engine 'before'")
+    ap.add_argument("--p10", action="store_true",
+                    help="also the 10th percentile of tandem (and before): on a busy machine, multi-threaded "
+                         "runs split into those whose threads all got a core and those that waited")
     ap.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = ap.parse_args()
     threads_list = [int(t) for t in args.threads.split(",")]
@@ -162,6 +165,10 @@ def main():
                         samples[e] += measure(e, runs[e])
                         time.sleep(0.02)  # let the other engines' spinning threads go idle
                 med = {e: statistics.median(samples[e]) for e in engines}
+                if args.p10:
+                    for e in ("tandem", "before"):
+                        if e in samples:
+                            med[e + "_p10"] = statistics.quantiles(samples[e], n=10)[0]
                 rows.append((kind, n_in, hidden, seq, batch, threads, med))
                 tandem.ask(f"drop {name}")
                 if before:
@@ -189,6 +196,11 @@ def print_row(row, markdown, header, dirs=1):
     if has_before:
         b = med["before"]
         vals += [f"{b:.0f}" if b >= 100 else f"{b:.1f}", f"{med['tandem'] / b:.2f}"]
+    if "tandem_p10" in med:
+        cols += ["tandem p10 µs"] + (["before p10 µs", "p10 tandem/before"] if has_before else [])
+        vals += [f"{med['tandem_p10']:.0f}"]
+        if has_before:
+            vals += [f"{med['before_p10']:.0f}", f"{med['tandem_p10'] / med['before_p10']:.2f}"]
     if markdown:
         if header:
             print("| " + " | ".join(cols) + " |")

@@ -4,35 +4,12 @@
 #include <cstring>
 
 #include "graph/dead_nodes.h"
+#include "graph/graph_edit.h"
 #include "graph/shape_folding.h"
 #include "graph/topo_order.h"
 
 namespace tandem {
 namespace {
-
-ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<int64_t>& values) {
-  auto data = std::make_shared<TensorData>();
-  data->dtype = DType::kInt64;
-  data->dims = {static_cast<int64_t>(values.size())};
-  data->bytes.resize(values.size() * sizeof(int64_t));
-  std::memcpy(data->bytes.data(), values.data(), data->bytes.size());
-  ValueId v = g.add_value(name, ValueKind::kInitializer);
-  g.value(v).dtype = DType::kInt64;
-  g.value(v).shape = Shape::of({static_cast<int64_t>(values.size())});
-  g.value(v).data = std::move(data);
-  g.add_initializer(v);
-  return v;
-}
-
-// A name not yet used in `g`, built from `base`.
-std::string fresh_name(const Graph& g, const std::string& base) {
-  std::string name = base;
-  for (int k = 1; g.find_value(name) != kNoValue; ++k) name = base + "_" + std::to_string(k);
-  return name;
-}
-
-ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
-ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
 
 // Reads a one-dimensional int64 constant (Slice starts/ends/axes, Squeeze/Unsqueeze axes): an initializer,
 // or the output of a Constant node (exporters write Squeeze's axes that way).

@@ -1,0 +1,26 @@
+// Small pieces the graph rewrites (graph/rnn_time_split, graph/rnn_direction_split) build new nodes and
+// values with.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "graph/graph.h"
+
+namespace tandem {
+
+// A value name not yet used in `g`, built from `base` ("base", else "base_1", "base_2", ...).
+std::string fresh_name(const Graph& g, const std::string& base);
+
+// A new initializer holding `data`, its type and shape taken from it.
+ValueId add_constant(Graph& g, const std::string& name, TensorDataPtr data);
+
+// A new one-dimensional int64 initializer.
+ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<int64_t>& values);
+
+// Input or output i of `n`, kNoValue when it has fewer (or leaves it out).
+inline ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
+inline ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
+
+}  // namespace tandem

@@ -131,7 +131,9 @@ void bench_model(const std::string& path, int threads, const std::string& option
   };
   std::vector<Row> rows = {{"cpu only", &cpu_only, {}},
                            {"second only", &second_only, {}},
-                           {"latency (" + std::to_string(latency->chunks) + " chunks)", &latency->plan, {}},
+                           {latency->split_directions ? std::string("latency (directions)")
+                                                       : "latency (" + std::to_string(latency->chunks) + " chunks)",
+                            &latency->plan, {}},
                            {"memory @1.25x", &*memory, {}}};
   for (Row& row : rows) {
     std::cerr << "  running " << row.name << " ...\n";

@@ -55,6 +55,7 @@ Status from_json(const json& root, Plan* p) {
   TANDEM_RETURN_IF_ERROR(top.optional_integer("gpu_budget_bytes", &p->gpu_budget_bytes));
   TANDEM_RETURN_IF_ERROR(top.boolean("slo_met", &p->slo_met, false));
   TANDEM_RETURN_IF_ERROR(int_field(top, "time_chunks", &p->time_chunks, false, 1));
+  TANDEM_RETURN_IF_ERROR(top.boolean("split_directions", &p->split_directions, false));
   if (top.has("lanes")) {
     Fields l(top.at("lanes"), "lanes");
     TANDEM_RETURN_IF_ERROR(l.expect_object());
@@ -156,6 +157,7 @@ std::string plan_to_json(const Plan& p) {
   root["slo_met"] = p.slo_met;
   root["lanes"] = {{"cpu", p.cpu_lanes}, {"cuda", p.gpu_lanes}};
   root["time_chunks"] = p.time_chunks;
+  root["split_directions"] = p.split_directions;
   root["predicted"] = {{"latency_us", p.predicted_latency_us},
                        {"peak_gpu_bytes", p.predicted_peak_gpu_bytes},
                        {"gpu_weight_bytes", p.gpu_weight_bytes},

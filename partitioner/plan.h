@@ -60,6 +60,9 @@ struct Plan {
   // The plan is for the model with its LSTM/GRU/RNN nodes split into this many time chunks
   // (graph/rnn_time_split.h, split_rnns_in_time): a runtime repeats that split before running the plan.
   int time_chunks = 1;
+  // The plan is for the model with its bidirectional LSTM/GRU/RNN nodes split into their two directions
+  // (graph/rnn_direction_split.h, split_bidirectional_rnns), done before any time split.
+  bool split_directions = false;
   double predicted_latency_us = 0;
   int64_t predicted_peak_gpu_bytes = 0;  // = the three parts below
   int64_t gpu_weight_bytes = 0;

@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
 
 namespace tandem::partition {
@@ -42,6 +43,21 @@ std::string whole_name_of(const std::string& name) {
   return at == std::string::npos ? "" : name.substr(0, at);
 }
 
+// The fixed cost per node on each device: the cheapest node measured there (a launch or a dispatch).
+std::map<std::string, double> fixed_cost_per_device(const Profile& p) {
+  std::map<std::string, double> fixed;
+  for (const NodeProfile& np : p.nodes)
+    for (const auto& [key, d] : np.devices)
+      if (d.supported) fixed[key] = fixed.count(key) ? std::min(fixed[key], d.median_us) : d.median_us;
+  return fixed;
+}
+
+// Copy bandwidth for the Slice/Split/Concat nodes a split adds: the CPU hand-over's when measured, else
+// 10 GB/s.
+double copy_bytes_per_us(const Profile& p) {
+  return p.links.count("cpu->cpu") ? p.links.at("cpu->cpu").beta_bytes_per_us : 1e4;
+}
+
 }  // namespace
 
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split) {
@@ -58,13 +74,8 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     auto it = value_of.find(graph.value(v).name);
     return it == value_of.end() ? 0 : it->second->bytes;
   };
-  // The fixed cost per node on each device: the cheapest node measured there.
-  std::map<std::string, double> fixed;
-  for (const NodeProfile& np : p.nodes)
-    for (const auto& [key, d] : np.devices)
-      if (d.supported) fixed[key] = fixed.count(key) ? std::min(fixed[key], d.median_us) : d.median_us;
-  // Copy bandwidth for Slice/Concat: the CPU hand-over's when measured, else 10 GB/s.
-  const double copy_bytes_per_us = p.links.count("cpu->cpu") ? p.links.at("cpu->cpu").beta_bytes_per_us : 1e4;
+  std::map<std::string, double> fixed = fixed_cost_per_device(p);
+  const double copy_rate = copy_bytes_per_us(p);
 
   std::map<std::string, WholeRnn> rnns;
   for (std::size_t i = 0; i < g.num_nodes(); ++i) {
@@ -166,7 +177,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
         c.workspace_bytes = scaled(d.workspace_bytes, share);
       } else {
         const int64_t moved = n.op_type == "Slice" ? scaled(w.x_bytes, share) : w.y_bytes;
-        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_bytes_per_us;
+        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
         c.weight_bytes = 0;
         c.output_bytes = moved;
         c.workspace_bytes = 0;
@@ -189,6 +200,95 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
   return out;
 }
 
+Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const Graph& split) {
+  std::map<std::string, const NodeProfile*> by_name;
+  std::map<std::string, int> name_count;
+  for (const NodeProfile& np : p.nodes) {
+    by_name[np.name] = &np;
+    ++name_count[np.name];
+  }
+  std::map<std::string, const ValueProfile*> value_of;
+  for (const ValueProfile& v : p.values) value_of[v.name] = &v;
+  auto bytes_of = [&](ValueId v) -> int64_t {
+    if (v == kNoValue) return 0;
+    auto it = value_of.find(g.value(v).name);
+    return it == value_of.end() ? 0 : it->second->bytes;
+  };
+  const std::map<std::string, double> fixed = fixed_cost_per_device(p);
+  const double copy_rate = copy_bytes_per_us(p);
+  // The whole bidirectional nodes the split replaced, by name.
+  std::map<std::string, NodeId> whole;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN") &&
+        n.attribute_string("direction", "forward") == "bidirectional" && !n.name.empty())
+      whole[n.name] = static_cast<NodeId>(i);
+  }
+  // "<rnn>/forward", "<rnn>/reverse", "<rnn>/concat_Y...", "<rnn>/split_initial_..." -> "<rnn>".
+  auto whole_of = [&](const std::string& name) -> std::string {
+    for (const char* tail : {"/forward", "/reverse", "/concat_", "/split_initial_"}) {
+      const auto at = name.rfind(tail);
+      if (at != std::string::npos && whole.count(name.substr(0, at))) return name.substr(0, at);
+    }
+    return "";
+  };
+
+  Profile out = p;
+  out.nodes.clear();
+  for (std::size_t i = 0; i < split.num_nodes(); ++i) {
+    const Node& n = split.node(static_cast<NodeId>(i));
+    NodeProfile np;
+    np.index = static_cast<int64_t>(i);
+    np.name = n.name;
+    np.op_type = n.op_type;
+    auto same = by_name.find(n.name);
+    if (same != by_name.end() && name_count[n.name] == 1 && same->second->op_type == n.op_type && !whole.count(n.name)) {
+      np.devices = same->second->devices;  // untouched by the split
+      out.nodes.push_back(std::move(np));
+      continue;
+    }
+    const std::string w = whole_of(n.name);
+    auto measured = by_name.find(w);
+    if (w.empty() || measured == by_name.end())
+      return Status::error("split node '" + n.name + "' has no counterpart in the profile");
+    const Node& rnn = g.node(whole.at(w));
+    const bool direction = n.op_type == rnn.op_type;
+    // What the added node moves: a Concat the whole output, a Split the whole initial state.
+    int64_t moved = 0;
+    if (n.op_type == "Concat" && !n.outputs.empty()) moved = bytes_of(g.find_value(split.value(n.outputs[0]).name));
+    if (n.op_type == "Split" && !n.inputs.empty()) moved = bytes_of(g.find_value(split.value(n.inputs[0]).name));
+    for (const auto& [key, d] : measured->second->devices) {
+      NodeDeviceProfile c = d;
+      const double f = std::min(fixed.at(key), d.median_us);
+      if (direction) {  // one direction: half the recurrent work, half the weights and outputs
+        c.median_us = f + (d.median_us - f) / 2;
+        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) / 2);
+        c.weight_bytes = d.weight_bytes / 2;
+        c.output_bytes = d.output_bytes / 2;
+        c.workspace_bytes = d.workspace_bytes / 2;
+      } else {
+        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
+        c.weight_bytes = c.workspace_bytes = 0;
+        c.output_bytes = moved;
+      }
+      c.estimated = true;
+      np.devices[key] = c;
+    }
+    // The values the split made: each direction's outputs (half the whole's), each half of a Split state.
+    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+      const ValueId v = n.outputs[k];
+      if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
+      int64_t bytes = 0;
+      if (direction) bytes = bytes_of(k < rnn.outputs.size() ? rnn.outputs[k] : kNoValue) / 2;
+      else if (n.op_type == "Split") bytes = moved / 2;
+      out.values.push_back({split.value(v).name, bytes, "", true});
+    }
+    out.nodes.push_back(std::move(np));
+  }
+  out.notes.push_back("direction split: costs of the split nodes derived from the whole nodes' measurements");
+  return out;
+}
+
 Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const PartitionOptions& options,
                                         const std::vector<int>& candidates, double min_gain) {
   TimeChunking best;
@@ -196,27 +296,19 @@ Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const 
   best.profile = p;
   TANDEM_ASSIGN_OR_RETURN(TaskGraph whole_tasks, build_task_graph(g, p));
   TANDEM_ASSIGN_OR_RETURN(best.plan, partition(whole_tasks, options));
-  best.trials.push_back({1, best.plan.predicted_latency_us, best.plan.predicted_peak_gpu_bytes, ""});
+  best.trials.push_back({1, false, best.plan.predicted_latency_us, best.plan.predicted_peak_gpu_bytes, ""});
   const double whole_latency = best.plan.predicted_latency_us;
+  const bool forced = min_gain < 0;  // --chunks N: the split is the user's choice
 
-  for (int k : candidates) {
-    if (k <= 1) continue;
-    ChunkTrial trial;
-    trial.chunks = k;
-    auto split = std::make_shared<Graph>(g);
-    const TimeSplitReport report = split_rnns_in_time(*split, k);
-    if (report.split.empty()) {
-      trial.note = report.refused.empty() ? "no recurrent node to split" : report.refused.front();
-      best.trials.push_back(trial);
-      continue;
-    }
-    auto derived = derive_split_profile(g, p, *split);
+  // One candidate: the split graph (its nodes named in `split_nodes`), its derived profile, its plan.
+  auto consider = [&](ChunkTrial trial, std::shared_ptr<Graph> split, const std::vector<std::string>& split_nodes,
+                      Result<Profile> derived) {
     auto tasks = derived ? build_task_graph(*split, *derived) : Result<TaskGraph>(derived.status());
     auto plan = tasks ? partition(*tasks, options) : Result<Plan>(tasks.status());
     if (!plan) {
       trial.note = plan.status().message();
       best.trials.push_back(trial);
-      continue;
+      return;
     }
     trial.predicted_latency_us = plan->predicted_latency_us;
     trial.predicted_peak_gpu_bytes = plan->predicted_peak_gpu_bytes;
@@ -224,19 +316,38 @@ Result<TimeChunking> choose_time_chunks(const Graph& g, const Profile& p, const 
     // A split must pay for itself: at least min_gain below the unsplit plan, and better than the best so far;
     // in memory mode the SLO must still hold.
     const bool meets = !options.slo_us || options.objective != Objective::kMemory || plan->slo_met;
-    const bool better = options.objective == Objective::kMemory && best.chunks > 1
+    const bool better = options.objective == Objective::kMemory && (best.chunks > 1 || best.split_directions)
                             ? plan->predicted_peak_gpu_bytes < best.plan.predicted_peak_gpu_bytes
                             : plan->predicted_latency_us < best.plan.predicted_latency_us;
-    const bool forced = min_gain < 0;  // --chunks N: the split is the user's choice
     if (forced || (meets && better && plan->predicted_latency_us <= whole_latency * (1 - min_gain))) {
-      best.chunks = k;
-      best.graph = split;
+      best.chunks = trial.chunks;
+      best.split_directions = trial.directions;
+      best.graph = std::move(split);
       best.profile = std::move(derived).value();
       best.plan = std::move(plan).value();
-      best.split_nodes = report.split;
+      best.split_nodes = split_nodes;
     }
+  };
+
+  for (int k : candidates) {
+    if (k <= 1) continue;
+    auto split = std::make_shared<Graph>(g);
+    const TimeSplitReport report = split_rnns_in_time(*split, k);
+    if (report.split.empty()) {
+      best.trials.push_back({k, false, 0, 0, report.refused.empty() ? "no recurrent node to split" : report.refused.front()});
+      continue;
+    }
+    consider({k, false, 0, 0, ""}, split, report.split, derive_split_profile(g, p, *split));
+  }
+  // The directions of bidirectional nodes apart (which a time split cannot cut), unless chunks are forced.
+  if (!forced) {
+    auto split = std::make_shared<Graph>(g);
+    const DirectionSplitReport report = split_bidirectional_rnns(*split);
+    if (!report.split.empty()) consider({1, true, 0, 0, ""}, split, report.split, derive_direction_profile(g, p, *split));
+    else if (!report.refused.empty()) best.trials.push_back({1, true, 0, 0, report.refused.front()});
   }
   best.plan.time_chunks = best.chunks;
+  best.plan.split_directions = best.split_directions;
   return best;
 }
 

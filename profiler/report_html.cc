@@ -193,8 +193,11 @@ void plan_section(std::ostringstream& o, const Profile& profile, const ReportPla
   if (plan.time_chunks > 1)
     o << "<dt>time chunks</dt><dd>" << plan.time_chunks
       << " (recurrent nodes split; the plan names the split graph's nodes)</dd>\n";
+  if (plan.split_directions)
+    o << "<dt>directions</dt><dd>bidirectional nodes split into their forward and reverse directions (the plan "
+         "names the split graph's nodes)</dd>\n";
   o << "</dl>\n";
-  if (c.not_in_profile > 0 && plan.time_chunks == 1)
+  if (c.not_in_profile > 0 && plan.time_chunks == 1 && !plan.split_directions)
     o << "<p class=\"warn\">" << c.not_in_profile << " of the plan's " << plan.nodes.size()
       << " nodes are not in this profile: was the plan made from another profile?</p>\n";
 

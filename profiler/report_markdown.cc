@@ -88,6 +88,7 @@ std::string report_markdown(const Profile& p, const std::vector<ReportPlan>& pla
       o << "- " << c.cpu_nodes << " nodes on cpu, " << c.gpu_nodes << " on cuda; " << c.copies << " copies ("
         << bytes(c.copy_bytes) << ")";
       if (plan.time_chunks > 1) o << "; recurrent nodes split into " << plan.time_chunks << " time chunks";
+      if (plan.split_directions) o << "; bidirectional nodes split into their two directions";
       o << "\n";
       for (const std::string& n : plan.notes) o << "- note: " << md_escape(n) << "\n";
     }

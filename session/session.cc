@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
 #include "session/auto_plan.h"
 #include "session/host_tensor_bridge.h"
@@ -16,8 +17,9 @@ namespace {
 // The plan's devices (session/device_set.h): "cpu" is the CPU; "cuda" is the GPU when there is one, else a
 // second CPU with its own threads, the two sharing the session's threads. A plan with nothing on "cuda"
 // runs on the CPU alone with every thread. `devices`: ones already made for this plan (the session's own
-// plans are measured on the devices they then run on), else empty. A plan for time chunks runs on a copy
-// of the graph split the same way the partitioner split it (graph/rnn_time_split.h: deterministic).
+// plans are measured on the devices they then run on), else empty. A plan for split recurrent nodes (time
+// chunks, directions apart) runs on a copy of the graph split the same way the partitioner split it
+// (graph/rnn_time_split.h, graph/rnn_direction_split.h: deterministic).
 Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& where, DeviceSet devices) {
   const partition::Plan& plan = *impl.plan;
   std::size_t on_gpu = 0;
@@ -36,13 +38,22 @@ Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& wher
       std::cerr << "tandem: " << where << " puts " << on_gpu << " nodes on cuda; " << devices.note << "\n";
   }
   impl.plan_devices = std::move(devices);
-  if (plan.time_chunks > 1) {
+  if (plan.time_chunks > 1 || plan.split_directions) {
+    // The partitioner's splits, repeated: directions first, then time chunks (partitioner/time_chunks.h).
     auto split = std::make_shared<Graph>(g);
-    const TimeSplitReport report = split_rnns_in_time(*split, plan.time_chunks);
-    if (report.split.empty())
-      return Status::error(where + " is for " + std::to_string(plan.time_chunks) +
-                           " time chunks, but no recurrent node of this model can be split" +
-                           (report.refused.empty() ? std::string() : ": " + report.refused.front()));
+    if (plan.split_directions) {
+      const DirectionSplitReport report = split_bidirectional_rnns(*split);
+      if (report.split.empty())
+        return Status::error(where + " splits bidirectional nodes into their directions, but this model has none "
+                             "that can be" + (report.refused.empty() ? std::string() : ": " + report.refused.front()));
+    }
+    if (plan.time_chunks > 1) {
+      const TimeSplitReport report = split_rnns_in_time(*split, plan.time_chunks);
+      if (report.split.empty())
+        return Status::error(where + " is for " + std::to_string(plan.time_chunks) +
+                             " time chunks, but no recurrent node of this model can be split" +
+                             (report.refused.empty() ? std::string() : ": " + report.refused.front()));
+    }
     impl.plan_graph = std::move(split);
   } else {
     impl.plan_graph = std::shared_ptr<const Graph>(impl.model.impl().ir.graph, &g);

@@ -161,16 +161,24 @@ int run(const PartitionArgs& args) {
   if (options.slo_us) std::cout << "; SLO " << ms(*options.slo_us) << (plan->slo_met ? " met" : " NOT met");
   std::cout << "\n";
   if (chunking && chunking->trials.size() > 1) {
-    std::cout << "time chunks (predicted latency):";
+    auto trial_name = [](const partition::ChunkTrial& t) {
+      return t.directions ? std::string("directions") : std::to_string(t.chunks);
+    };
+    std::cout << "recurrent splits (predicted latency):";
     for (const auto& t : chunking->trials)
-      std::cout << "  " << t.chunks << ": " << (t.note.empty() ? ms(t.predicted_latency_us) : "not possible");
-    std::cout << "\n  chose " << plan->time_chunks
-              << (plan->time_chunks > 1 ? " (" + std::to_string(chunking->split_nodes.size()) +
-                                              " recurrent nodes split; the plan names the split graph's nodes)"
-                                        : " (no split gains enough)")
+      std::cout << "  " << trial_name(t) << ": " << (t.note.empty() ? ms(t.predicted_latency_us) : "not possible");
+    std::cout << "\n  chose ";
+    if (plan->split_directions) std::cout << "the directions apart";
+    else std::cout << plan->time_chunks << " time chunk" << (plan->time_chunks > 1 ? "s" : "");
+    std::cout << (plan->time_chunks > 1 || plan->split_directions
+                      ? " (" + std::to_string(chunking->split_nodes.size()) +
+                            " recurrent nodes split; the plan names the split graph's nodes)"
+                      : " (no split gains enough)")
               << "\n";
     for (const auto& t : chunking->trials)
-      if (!t.note.empty()) std::cout << "  " << t.chunks << " chunks: " << t.note << "\n";
+      if (!t.note.empty())
+        std::cout << "  " << (t.directions ? std::string("directions") : std::to_string(t.chunks) + " chunks") << ": "
+                  << t.note << "\n";
   }
   for (const std::string& note : plan->notes) std::cout << "note: " << note << "\n";
   if (!args.output.empty()) std::cout << "plan written to " << args.output << "\n";

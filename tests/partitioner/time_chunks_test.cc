@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
 #include "partitioner/time_chunks.h"
 #include "runtime/executor.h"
@@ -234,6 +235,92 @@ TEST(TimeChunks, RefusalsAreReportedNotFatal) {
   ASSERT_EQ(r.refused.size(), 1u);
   EXPECT_EQ(r.refused[0],
             "node 'bidi' (LSTM): a bidirectional node cannot be split: its directions walk time in opposite orders");
+}
+
+// x[8,1,4] -> bidirectional LSTM -> Reshape to [8,1,8] -> bidirectional LSTM -> y: two bidirectional layers.
+ModelIR bidirectional_lstm() {
+  auto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", TensorProto::FLOAT, {kSteps, 1, kHidden});
+  test::add_int64_initializer(g, "flat", {3}, {kSteps, 1, 2 * kHidden});
+  std::string in = "x";
+  for (int l = 0; l < 2; ++l) {
+    const std::string s = std::to_string(l);
+    const int64_t n_in = l == 0 ? kHidden : 2 * kHidden;
+    test::add_float_initializer(g, "W" + s, {2, 4 * kHidden, n_in}, random_values(2 * 4 * kHidden * n_in, 60 + l));
+    test::add_float_initializer(g, "R" + s, {2, 4 * kHidden, kHidden}, random_values(2 * 4 * kHidden * kHidden, 70 + l));
+    auto* n = test::add_node(g, "LSTM", {in, "W" + s, "R" + s}, {"Y" + s}, "bilstm" + s);
+    test::set_int(n, "hidden_size", kHidden);
+    test::set_string(n, "direction", "bidirectional");
+    in = l == 0 ? "h0" : "y";
+    test::add_node(g, "Reshape", {"Y" + s, "flat"}, {in}, "reshape" + s);
+  }
+  test::add_output(g, "y");
+  auto ir = test::import_proto(m, "bidirectional.onnx");
+  EXPECT_TRUE(ir.is_ok()) << ir.status().message();
+  return std::move(ir).value();
+}
+
+TEST(DirectionSplit, BidirectionalLayersOnTwoEqualDevicesRunTheirDirectionsAtOnce) {
+  const ModelIR ir = bidirectional_lstm();
+  const Profile p = stacked_profile(*ir.graph, 1000, 1000, 1, 1e4);
+  auto c = choose_time_chunks(*ir.graph, p, PartitionOptions{});
+  ASSERT_TRUE(c.is_ok()) << c.status().message();
+  ASSERT_EQ(c->trials.size(), 5u);  // 1, 2, 4, 8 (refused: bidirectional), directions
+  EXPECT_FALSE(c->trials[1].note.empty());
+  EXPECT_TRUE(c->trials[4].directions);
+  const double whole = c->trials[0].predicted_latency_us;
+  EXPECT_GE(whole, 2000);  // two layers one after the other, whatever the devices
+  EXPECT_TRUE(c->split_directions);
+  EXPECT_TRUE(c->plan.split_directions);
+  EXPECT_EQ(c->plan.time_chunks, 1);
+  // Each layer's two directions at once, on the two devices: about half.
+  EXPECT_LT(c->plan.predicted_latency_us, whole * 0.6);
+  EXPECT_EQ(count_op(*c->graph, "LSTM"), 4);
+  const PlanNode* forward = c->plan.find_node("bilstm0/forward");
+  const PlanNode* reverse = c->plan.find_node("bilstm0/reverse");
+  ASSERT_TRUE(forward && reverse);
+  EXPECT_NE(forward->device, reverse->device);
+  auto back = plan_from_json(plan_to_json(c->plan));
+  ASSERT_TRUE(back.is_ok());
+  EXPECT_TRUE(back->split_directions);
+
+  // Forced time chunks are the user's choice: no direction split is tried.
+  auto forced = choose_time_chunks(*ir.graph, p, PartitionOptions{}, {2}, -1);
+  ASSERT_TRUE(forced.is_ok());
+  EXPECT_FALSE(forced->split_directions);
+  for (const ChunkTrial& t : forced->trials) EXPECT_FALSE(t.directions);
+}
+
+TEST(DirectionSplit, DerivedDirectionCostsFollowTheStatedRule) {
+  const ModelIR ir = bidirectional_lstm();
+  const Profile p = stacked_profile(*ir.graph, 1000, 400, 1, 1e4);
+  Graph split = *ir.graph;
+  ASSERT_EQ(split_bidirectional_rnns(split).split.size(), 2u);
+  auto d = derive_direction_profile(*ir.graph, p, split);
+  ASSERT_TRUE(d.is_ok()) << d.status().message();
+  ASSERT_EQ(d->nodes.size(), split.num_nodes());
+  int directions = 0;
+  for (const NodeProfile& n : d->nodes) {
+    ASSERT_EQ(n.name, split.node(static_cast<NodeId>(n.index)).name);
+    if (n.op_type == "LSTM") {
+      // f + (t - f) / 2 with f = 1 us (the Reshape, the cheapest node); half the weights.
+      EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1 + 999 * 0.5) << n.name;
+      EXPECT_DOUBLE_EQ(n.devices.at("cuda").median_us, 1 + 399 * 0.5) << n.name;
+      EXPECT_EQ(n.devices.at("cpu").weight_bytes, 256);
+      EXPECT_TRUE(n.devices.at("cpu").estimated);
+      ++directions;
+    } else if (n.op_type == "Concat") {
+      // f plus the joined Y at the copy bandwidth (no cpu->cpu link here: 10 GB/s).
+      EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1 + kSteps * kHidden * 4 / 1e4) << n.name;
+    }
+  }
+  EXPECT_EQ(directions, 4);
+  for (const Value& v : split.values())
+    if (v.kind == ValueKind::kNodeOutput) {
+      EXPECT_NE(d->find_value(v.name), nullptr) << v.name;
+    }
+  EXPECT_TRUE(build_task_graph(split, *d).is_ok());
 }
 
 }  // namespace

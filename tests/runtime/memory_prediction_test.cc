@@ -2,23 +2,31 @@
 // partition it (GPU-only baseline, latency and memory modes), run the plan with the CPU and a device of
 // its own memory space (the GPU's copy rules, on the CPU: tests/support/copying_device.h), and compare
 // that device's measured peak of activation storage with the plan's gpu_activation_bytes, byte for byte.
-// Also for time-chunked plans, and, on a machine with a GPU, against the CUDA allocator's own account.
+// Also for time-chunked plans and plans with bidirectional nodes split into their directions, and, on a
+// machine with a GPU, against the CUDA allocator's own account.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "graph/rnn_direction_split.h"
 #include "partitioner/partitioner.h"
 #include "partitioner/task_graph.h"
 #include "partitioner/time_chunks.h"
 #include "profiler/gpu_estimate.h"
 #include "profiler/profile_model.h"
+#include "runtime/executor.h"
 #include "runtime/placement.h"
 #include "runtime/plan_executor.h"
 #include "runtime_cpu/cpu_device.h"
 #include "session/device_set.h"
 #include "session/model_impl.h"
+#include "session/session_impl.h"
 #include "tests/support/copying_device.h"
+#include "tests/support/model_builder.h"
 #include "tests/support/model_case.h"
 
 namespace tandem {
@@ -72,6 +80,26 @@ DeviceRunStats run_plan(const Graph& g, const partition::Plan& plan, const Devic
     if (!out) return {};
   }
   return stats.devices[1];
+}
+
+// The values of a profile derived for a split graph (partitioner/time_chunks.h) are what a profile of
+// that graph measures: sizes, views and whether the run allocates them.
+void expect_derived_values_measured(const test::ModelCase& c, std::shared_ptr<const Graph> split_graph,
+                                    const partition::Profile& derived, const Device& cpu, const std::string& what) {
+  ModelIR split = c.model.impl().ir;
+  split.graph = std::const_pointer_cast<Graph>(split_graph);
+  std::map<std::string, const partition::ValueProfile*> measured;
+  const partition::Profile split_profile = profile_on_cpu(split, c.inputs, cpu);
+  for (const auto& v : split_profile.values) measured[v.name] = &v;
+  int compared = 0;
+  for (const auto& v : derived.values) {
+    if (!measured.count(v.name)) continue;  // a value of the whole model the split removed
+    EXPECT_EQ(v.bytes, measured[v.name]->bytes) << what << ": " << v.name;
+    EXPECT_EQ(v.view_of, measured[v.name]->view_of) << what << ": " << v.name;
+    EXPECT_EQ(v.allocated, measured[v.name]->allocated) << what << ": " << v.name;
+    ++compared;
+  }
+  EXPECT_GT(compared, 0) << what;
 }
 
 class MemoryPrediction : public ::testing::TestWithParam<std::string> {};
@@ -148,17 +176,7 @@ TEST_P(ChunkedMemoryPrediction, ATimeChunkedPlansPredictionIsItsMeasuredPeak) {
       ASSERT_TRUE(chunked) << chunked.status().message();
       ASSERT_EQ(chunked->chunks, chunks) << what << ": the recurrent nodes were not split";
 
-      ModelIR split = c.model.impl().ir;
-      split.graph = chunked->graph;
-      std::map<std::string, const partition::ValueProfile*> measured;
-      const partition::Profile split_profile = profile_on_cpu(split, c.inputs, cpu);
-      for (const auto& v : split_profile.values) measured[v.name] = &v;
-      for (const auto& v : chunked->profile.values) {
-        if (!measured.count(v.name)) continue;  // a value of the whole model the split removed
-        EXPECT_EQ(v.bytes, measured[v.name]->bytes) << what << ": " << v.name;
-        EXPECT_EQ(v.view_of, measured[v.name]->view_of) << what << ": " << v.name;
-        EXPECT_EQ(v.allocated, measured[v.name]->allocated) << what << ": " << v.name;
-      }
+      expect_derived_values_measured(c, chunked->graph, chunked->profile, cpu, what);
 
       const DeviceRunStats s = run_plan(*chunked->graph, chunked->plan, cpu, gpu, c);
       EXPECT_EQ(s.plan_misses, 0);
@@ -167,6 +185,65 @@ TEST_P(ChunkedMemoryPrediction, ATimeChunkedPlansPredictionIsItsMeasuredPeak) {
       planned_on_gpu += chunked->plan.gpu_activation_bytes;
     }
   EXPECT_GT(planned_on_gpu, 0);
+}
+
+// A plan for the bidirectional nodes split into their directions (graph/rnn_direction_split.h): the derived
+// values are what a profile of the split graph measures, the GPU's arena is the prediction, and a Session
+// given the plan file splits the model the same way and computes what the whole model does.
+class DirectionMemoryPrediction : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DirectionMemoryPrediction, ADirectionSplitPlansPredictionIsItsMeasuredPeak) {
+  const test::ModelCase c = test::load_model_case(GetParam(), /*fix_dims=*/true);
+  cpu::CpuDevice cpu(1, "cpu");
+  test::CopyingDevice gpu(1, "cuda (copying CPU)");
+  const partition::Profile profile = profile_on_cpu(c.model.impl().ir, c.inputs, cpu);
+  auto split = std::make_shared<Graph>(c.graph());
+  ASSERT_FALSE(split_bidirectional_rnns(*split).split.empty());
+  auto derived = partition::derive_direction_profile(c.graph(), profile, *split);
+  ASSERT_TRUE(derived) << derived.status().message();
+  expect_derived_values_measured(c, split, *derived, cpu, c.name);
+  auto tg = partition::build_task_graph(*split, *derived);
+  ASSERT_TRUE(tg) << tg.status().message();
+
+  int64_t planned_on_gpu = 0;
+  const std::vector<partition::PartitionOptions> modes = modes_for(*tg);
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    auto plan = partition::partition(*tg, modes[m]);
+    ASSERT_TRUE(plan) << plan.status().message();
+    const DeviceRunStats s = run_plan(*split, *plan, cpu, gpu, c);
+    EXPECT_EQ(s.plan_misses, 0);
+    EXPECT_EQ(s.arena_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
+    EXPECT_EQ(s.peak_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
+    planned_on_gpu += plan->gpu_activation_bytes;
+  }
+  EXPECT_GT(planned_on_gpu, 0);
+
+  // The plan as a file: the Session splits the model again and runs it on the CPU and its stand-in.
+  auto latency = partition::partition(*tg, modes[1]);
+  ASSERT_TRUE(latency);
+  latency->split_directions = true;
+  const test::TempDir dir;
+  const std::string path = (dir.path() / "plan.json").string();
+  ASSERT_TRUE(partition::save_plan(*latency, path).is_ok());
+  SessionOptions o;
+  o.plan_path = path;
+  o.devices = "cpu,cpu";
+  o.threads = 2;
+  Session session(c.model, o);
+  int lstm = 0;
+  for (const Node& n : session.impl().plan_executor->graph().nodes()) lstm += n.op_type == "LSTM";
+  EXPECT_EQ(lstm, 2 * static_cast<int>(std::count_if(c.graph().nodes().begin(), c.graph().nodes().end(),
+                                                     [](const Node& n) { return n.op_type == "LSTM"; })));
+  auto got = session.impl().plan_executor->run(c.feeds());
+  ASSERT_TRUE(got) << got.status().message();
+  auto whole = GraphExecutor::compile(c.graph(), cpu);
+  ASSERT_TRUE(whole);
+  auto want = (*whole)->run(c.feeds());
+  ASSERT_TRUE(want);
+  ASSERT_EQ(got->size(), want->size());
+  for (std::size_t k = 0; k < want->size(); ++k)
+    for (int64_t i = 0; i < (*want)[k].numel(); ++i)
+      ASSERT_NEAR((*got)[k].data<float>()[i], (*want)[k].data<float>()[i], 1e-5) << "output " << k << " element " << i;
 }
 
 std::string model_name(const ::testing::TestParamInfo<std::string>& info) {
@@ -186,6 +263,11 @@ INSTANTIATE_TEST_SUITE_P(Models, ChunkedMemoryPrediction,
                                            "tests/data/pytorch/gru_batch_first", "tests/data/pytorch/rnn_tanh_2layer",
                                            "tests/data/pytorch/lstm_opset17",
                                            "tests/data/pytorch/lstm_linear_functions"),
+                         model_name);
+
+// Models with bidirectional recurrent nodes.
+INSTANTIATE_TEST_SUITE_P(Models, DirectionMemoryPrediction,
+                         ::testing::Values("tests/data/pytorch/lstm_2layer_bidir", "tests/data/pytorch/crnn"),
                          model_name);
 
 }  // namespace

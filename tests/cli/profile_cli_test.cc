@@ -108,7 +108,7 @@ TEST(ProfileCli, APlanWithTimeChunksRunsTheSplitModelExactly) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   r = run_cli("partition " + model + dims + " --profile " + profile + " --chunks 2 -o " + plan);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("chose 2 (2 recurrent nodes split"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("chose 2 time chunks (2 recurrent nodes split"), std::string::npos) << r.out;
   auto p = partition::load_plan(plan);
   ASSERT_TRUE(p.is_ok());
   EXPECT_EQ(p->time_chunks, 2);

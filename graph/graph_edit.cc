@@ -31,4 +31,30 @@ ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<
   return add_constant(g, name, std::move(data));
 }
 
+bool is_recurrent(const Node& n) {
+  return n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN");
+}
+
+std::vector<std::string> nodes_to_rewrite(const Graph& g, const std::function<bool(const Node&)>& pick,
+                                          std::vector<std::string>& refused) {
+  std::vector<std::string> names;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (!pick(n)) continue;
+    if (n.name.empty()) refused.push_back("node " + n.label(static_cast<NodeId>(i)) + ": unnamed nodes are not split");
+    else names.push_back(n.name);
+  }
+  return names;
+}
+
+Result<NodeId> find_unique_node(const Graph& g, const std::string& name) {
+  NodeId id = kNoNode;
+  int same_name = 0;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i)
+    if (g.node(static_cast<NodeId>(i)).name == name) id = static_cast<NodeId>(i), ++same_name;
+  if (same_name == 0) return Status::error("node '" + name + "': not in the graph");
+  if (same_name > 1) return Status::error("node '" + name + "': its name is not unique");
+  return id;
+}
+
 }  // namespace tandem

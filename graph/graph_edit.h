@@ -3,10 +3,12 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 #include "graph/graph.h"
+#include "graph/status.h"
 
 namespace tandem {
 
@@ -22,5 +24,17 @@ ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<
 // Input or output i of `n`, kNoValue when it has fewer (or leaves it out).
 inline ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
 inline ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
+
+// Whether `n` is an ONNX LSTM, GRU or RNN node.
+bool is_recurrent(const Node& n);
+
+// The names of the nodes `pick` chooses for a rewrite; an unnamed one cannot be found again once ids
+// change, so it is listed in `refused` instead, saying so.
+std::vector<std::string> nodes_to_rewrite(const Graph& g, const std::function<bool(const Node&)>& pick,
+                                          std::vector<std::string>& refused);
+
+// The node named `name`; an error naming it when there is none or more than one. Rewrites that change
+// node ids find the nodes they still have to rewrite again by name.
+Result<NodeId> find_unique_node(const Graph& g, const std::string& name);
 
 }  // namespace tandem

@@ -38,8 +38,7 @@ Status split_rnn_directions(Graph& g, NodeId id) {
   const Node node = g.node(id);  // a copy: the graph changes below
   const std::string who = "node " + node.label(id) + ": ";
   const bool is_lstm = node.op_type == "LSTM";
-  if (!node.domain.empty() || (!is_lstm && node.op_type != "GRU" && node.op_type != "RNN"))
-    return Status::error(who + "only LSTM, GRU and RNN nodes can be split into directions");
+  if (!is_recurrent(node)) return Status::error(who + "only LSTM, GRU and RNN nodes can be split into directions");
   if (node.attribute_string("direction", "forward") != "bidirectional")
     return Status::error(who + "it is not bidirectional");
   if (node.attribute("activation_alpha") || node.attribute("activation_beta"))
@@ -145,26 +144,12 @@ Status split_rnn_directions(Graph& g, NodeId id) {
 
 DirectionSplitReport split_bidirectional_rnns(Graph& g) {
   DirectionSplitReport report;
-  // Node ids change with every split, so the recurrent nodes are found again by name each time.
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
-    const Node& n = g.node(static_cast<NodeId>(i));
-    if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN") ||
-        n.attribute_string("direction", "forward") != "bidirectional")
-      continue;
-    if (n.name.empty()) report.refused.push_back("node " + n.label(static_cast<NodeId>(i)) + ": unnamed nodes are not split");
-    else names.push_back(n.name);
-  }
-  for (const std::string& name : names) {
-    NodeId id = kNoNode;
-    int same_name = 0;
-    for (std::size_t i = 0; i < g.num_nodes(); ++i)
-      if (g.node(static_cast<NodeId>(i)).name == name) id = static_cast<NodeId>(i), ++same_name;
-    if (same_name != 1) {
-      report.refused.push_back("node '" + name + "': its name is not unique");
-      continue;
-    }
-    const Status s = split_rnn_directions(g, id);
+  auto bidirectional = [](const Node& n) {
+    return is_recurrent(n) && n.attribute_string("direction", "forward") == "bidirectional";
+  };
+  for (const std::string& name : nodes_to_rewrite(g, bidirectional, report.refused)) {
+    const Result<NodeId> id = find_unique_node(g, name);  // ids change with every split
+    const Status s = id ? split_rnn_directions(g, *id) : id.status();
     if (s.is_ok()) report.split.push_back(name);
     else report.refused.push_back(s.message());
   }

@@ -199,24 +199,13 @@ Status split_rnn_in_time(Graph& g, NodeId id, int chunks) {
 TimeSplitReport split_rnns_in_time(Graph& g, int chunks) {
   TimeSplitReport report;
   if (chunks > 1) fold_static_shapes(g);  // Shape(layer input) would join every layer's chunks again
-  // Node ids change with every split, so the recurrent nodes are found again by name each time.
-  std::vector<std::string> names;
-  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
-    const Node& n = g.node(static_cast<NodeId>(i));
-    if (n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN")) {
-      if (n.name.empty()) report.refused.push_back("node " + n.label(static_cast<NodeId>(i)) + ": unnamed nodes are not split");
-      else names.push_back(n.name);
-    }
-  }
-  for (const std::string& name : names) {
-    NodeId id = kNoNode;
-    int same_name = 0;
-    for (std::size_t i = 0; i < g.num_nodes(); ++i)
-      if (g.node(static_cast<NodeId>(i)).name == name) id = static_cast<NodeId>(i), ++same_name;
-    if (same_name != 1) {
-      report.refused.push_back("node '" + name + "': its name is not unique");
+  for (const std::string& name : nodes_to_rewrite(g, is_recurrent, report.refused)) {
+    const Result<NodeId> found = find_unique_node(g, name);  // ids change with every split
+    if (!found) {
+      report.refused.push_back(found.status().message());
       continue;
     }
+    const NodeId id = *found;
     const Shape& x = g.value(g.node(id).inputs[0]).shape;
     const std::size_t time_axis = g.node(id).attribute_int("layout", 0) == 1 ? 1 : 0;
     int n = chunks;

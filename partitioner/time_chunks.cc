@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <map>
 
+#include "graph/graph_edit.h"
 #include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
 
@@ -58,22 +59,45 @@ double copy_bytes_per_us(const Profile& p) {
   return p.links.count("cpu->cpu") ? p.links.at("cpu->cpu").beta_bytes_per_us : 1e4;
 }
 
+// The whole model's profile looked up by name: nodes (a name measured once, of the given op) and values.
+class ProfileIndex {
+ public:
+  explicit ProfileIndex(const Profile& p) {
+    for (const NodeProfile& np : p.nodes) {
+      nodes_[np.name] = &np;
+      ++node_count_[np.name];
+    }
+    for (const ValueProfile& v : p.values) values_[v.name] = &v;
+  }
+  const NodeProfile* node(const std::string& name) const {
+    auto it = nodes_.find(name);
+    return it == nodes_.end() ? nullptr : it->second;
+  }
+  // The node's measurement when the split left it as it was: its name measured once, for the same op.
+  const NodeProfile* unchanged(const Node& n) const {
+    const NodeProfile* np = node(n.name);
+    return np && node_count_.at(n.name) == 1 && np->op_type == n.op_type ? np : nullptr;
+  }
+  const ValueProfile* value(const std::string& name) const {
+    auto it = values_.find(name);
+    return it == values_.end() ? nullptr : it->second;
+  }
+  int64_t bytes(const Graph& g, ValueId v) const {
+    const ValueProfile* vp = v == kNoValue ? nullptr : value(g.value(v).name);
+    return vp ? vp->bytes : 0;
+  }
+
+ private:
+  std::map<std::string, const NodeProfile*> nodes_;
+  std::map<std::string, int> node_count_;
+  std::map<std::string, const ValueProfile*> values_;
+};
+
 }  // namespace
 
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split) {
-  std::map<std::string, const NodeProfile*> by_name;
-  std::map<std::string, int> name_count;
-  for (const NodeProfile& np : p.nodes) {
-    by_name[np.name] = &np;
-    ++name_count[np.name];
-  }
-  std::map<std::string, const ValueProfile*> value_of;
-  for (const ValueProfile& v : p.values) value_of[v.name] = &v;
-  auto bytes_of = [&](const Graph& graph, ValueId v) -> int64_t {
-    if (v == kNoValue) return 0;
-    auto it = value_of.find(graph.value(v).name);
-    return it == value_of.end() ? 0 : it->second->bytes;
-  };
+  const ProfileIndex index(p);
+  auto bytes_of = [&](const Graph& graph, ValueId v) { return index.bytes(graph, v); };
   std::map<std::string, double> fixed = fixed_cost_per_device(p);
   const double copy_rate = copy_bytes_per_us(p);
 
@@ -83,10 +107,10 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN")) continue;
     const Shape& x = g.value(n.inputs[0]).shape;
     const std::size_t axis = n.attribute_int("layout", 0) == 1 ? 1 : 0;
-    auto prof = by_name.find(n.name);
-    if (!x.has_rank() || x.rank() != 3 || !x[axis].is_known() || prof == by_name.end()) continue;
+    const NodeProfile* prof = index.node(n.name);
+    if (!x.has_rank() || x.rank() != 3 || !x[axis].is_known() || !prof) continue;
     WholeRnn w;
-    w.profile = prof->second;
+    w.profile = prof;
     w.steps = x[axis].value;
     w.x_bytes = bytes_of(g, n.inputs[0]);
     w.y_bytes = bytes_of(g, n.outputs.empty() ? kNoValue : n.outputs[0]);
@@ -107,10 +131,10 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     np.index = static_cast<int64_t>(i);
     np.name = n.name;
     np.op_type = n.op_type;
-    auto same = by_name.find(n.name);
-    if (same != by_name.end() && name_count[n.name] == 1 && same->second->op_type == n.op_type &&
+    const NodeProfile* same = index.unchanged(n);
+    if (same &&
         !rnns.count(n.name)) {
-      np.devices = same->second->devices;  // untouched by the split
+      np.devices = same->devices;  // untouched by the split
       out.nodes.push_back(std::move(np));
       continue;
     }
@@ -119,8 +143,8 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     if (whole == rnns.end()) {
       // A time-preserving node between two split layers, now one per chunk (link_to_layer_below): its
       // share of the time steps is that of the chunk it reads.
-      auto op = by_name.find(whole_name);
-      if (op == by_name.end() || op->second->op_type != n.op_type)
+      const NodeProfile* op = index.node(whole_name);
+      if (!op || op->op_type != n.op_type)
         return Status::error("split node '" + n.name + "' has no counterpart in the profile");
       Share share{1, std::max(1, parts_of[{whole_name, n.op_type}])};
       const NodeId below = n.inputs.empty() || n.inputs[0] == kNoValue ? kNoNode : split.value(n.inputs[0]).producer;
@@ -132,7 +156,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
                               chunk_index(chunk_name));
       }
       const double fraction = share.fraction();
-      for (const auto& [key, d] : op->second->devices) {
+      for (const auto& [key, d] : op->devices) {
         NodeDeviceProfile c = d;
         const double f = std::min(fixed[key], d.median_us);
         c.median_us = f + (d.median_us - f) * fraction;
@@ -142,13 +166,12 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
         np.devices[key] = c;
       }
       // Its output is a view of the chunk it reads when the whole node's was of the whole input (a Squeeze).
-      const Node& whole_node = g.node(static_cast<NodeId>(op->second->index));
+      const Node& whole_node = g.node(static_cast<NodeId>(op->index));
       for (std::size_t k = 0; k < n.outputs.size() && k < whole_node.outputs.size(); ++k) {
         if (n.outputs[k] == kNoValue) continue;
         ValueProfile vp{split.value(n.outputs[k]).name, scaled(bytes_of(g, whole_node.outputs[k]), share), "", true};
-        auto whole_value = value_of.find(g.value(whole_node.outputs[k]).name);
-        if (whole_value != value_of.end()) {
-          const ValueProfile& wv = *whole_value->second;
+        if (const ValueProfile* whole_value = index.value(g.value(whole_node.outputs[k]).name)) {
+          const ValueProfile& wv = *whole_value;
           vp.allocated = wv.allocated;
           if (!wv.view_of.empty() && !whole_node.inputs.empty() && whole_node.inputs[0] != kNoValue &&
               wv.view_of == g.value(whole_node.inputs[0]).name && n.inputs[0] != kNoValue)
@@ -201,27 +224,15 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
 }
 
 Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const Graph& split) {
-  std::map<std::string, const NodeProfile*> by_name;
-  std::map<std::string, int> name_count;
-  for (const NodeProfile& np : p.nodes) {
-    by_name[np.name] = &np;
-    ++name_count[np.name];
-  }
-  std::map<std::string, const ValueProfile*> value_of;
-  for (const ValueProfile& v : p.values) value_of[v.name] = &v;
-  auto bytes_of = [&](ValueId v) -> int64_t {
-    if (v == kNoValue) return 0;
-    auto it = value_of.find(g.value(v).name);
-    return it == value_of.end() ? 0 : it->second->bytes;
-  };
+  const ProfileIndex index(p);
+  auto bytes_of = [&](ValueId v) { return index.bytes(g, v); };
   const std::map<std::string, double> fixed = fixed_cost_per_device(p);
   const double copy_rate = copy_bytes_per_us(p);
   // The whole bidirectional nodes the split replaced, by name.
   std::map<std::string, NodeId> whole;
   for (std::size_t i = 0; i < g.num_nodes(); ++i) {
     const Node& n = g.node(static_cast<NodeId>(i));
-    if (n.domain.empty() && (n.op_type == "LSTM" || n.op_type == "GRU" || n.op_type == "RNN") &&
-        n.attribute_string("direction", "forward") == "bidirectional" && !n.name.empty())
+    if (is_recurrent(n) && n.attribute_string("direction", "forward") == "bidirectional" && !n.name.empty())
       whole[n.name] = static_cast<NodeId>(i);
   }
   // "<rnn>/forward", "<rnn>/reverse", "<rnn>/concat_Y...", "<rnn>/split_initial_..." -> "<rnn>".
@@ -241,15 +252,15 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
     np.index = static_cast<int64_t>(i);
     np.name = n.name;
     np.op_type = n.op_type;
-    auto same = by_name.find(n.name);
-    if (same != by_name.end() && name_count[n.name] == 1 && same->second->op_type == n.op_type && !whole.count(n.name)) {
-      np.devices = same->second->devices;  // untouched by the split
+    const NodeProfile* same = index.unchanged(n);
+    if (same && !whole.count(n.name)) {
+      np.devices = same->devices;  // untouched by the split
       out.nodes.push_back(std::move(np));
       continue;
     }
     const std::string w = whole_of(n.name);
-    auto measured = by_name.find(w);
-    if (w.empty() || measured == by_name.end())
+    const NodeProfile* measured = w.empty() ? nullptr : index.node(w);
+    if (!measured)
       return Status::error("split node '" + n.name + "' has no counterpart in the profile");
     const Node& rnn = g.node(whole.at(w));
     const bool direction = n.op_type == rnn.op_type;
@@ -257,7 +268,7 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
     int64_t moved = 0;
     if (n.op_type == "Concat" && !n.outputs.empty()) moved = bytes_of(g.find_value(split.value(n.outputs[0]).name));
     if (n.op_type == "Split" && !n.inputs.empty()) moved = bytes_of(g.find_value(split.value(n.inputs[0]).name));
-    for (const auto& [key, d] : measured->second->devices) {
+    for (const auto& [key, d] : measured->devices) {
       NodeDeviceProfile c = d;
       const double f = std::min(fixed.at(key), d.median_us);
       if (direction) {  // one direction: half the recurrent work, half the weights and outputs

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <random>
 
 #include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
@@ -21,11 +20,7 @@ using onnx::TensorProto;
 constexpr int64_t kSteps = 8, kHidden = 4, kLayers = 4;
 
 std::vector<float> random_values(std::size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-0.5f, 0.5f);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
+  return test::random_floats(static_cast<int64_t>(n), seed, -0.5f, 0.5f);
 }
 
 // x[8,1,4] -> (LSTM -> Squeeze(axis 1)) x 4 -> y[8,1,4]: a stacked LSTM as exporters write it.

@@ -102,6 +102,30 @@ void expect_derived_values_measured(const test::ModelCase& c, std::shared_ptr<co
   EXPECT_GT(compared, 0) << what;
 }
 
+// Runs `plan` of `g` (the stand-in GPU: `gpu`) and expects its measured GPU arena and peak to be the plan's
+// prediction, with nothing outside the plan; returns the predicted bytes.
+int64_t expect_prediction_measured(const Graph& g, const partition::Plan& plan, const Device& cpu, const Device& gpu,
+                                   const test::ModelCase& c, const std::string& what) {
+  const DeviceRunStats s = run_plan(g, plan, cpu, gpu, c);
+  EXPECT_EQ(s.plan_misses, 0) << what;
+  EXPECT_EQ(s.arena_bytes, plan.gpu_activation_bytes) << what;
+  EXPECT_EQ(s.peak_bytes, plan.gpu_activation_bytes) << what;
+  return plan.gpu_activation_bytes;
+}
+
+// The same for the plans of every mode (modes_for); expects some of them to put work on the GPU.
+void expect_predictions_measured(const Graph& g, const partition::TaskGraph& tg, const Device& cpu, const Device& gpu,
+                                 const test::ModelCase& c) {
+  int64_t planned_on_gpu = 0;
+  const std::vector<partition::PartitionOptions> modes = modes_for(tg);
+  for (std::size_t m = 0; m < modes.size(); ++m) {
+    auto plan = partition::partition(tg, modes[m]);
+    ASSERT_TRUE(plan) << plan.status().message();
+    planned_on_gpu += expect_prediction_measured(g, *plan, cpu, gpu, c, c.name + " mode " + std::to_string(m));
+  }
+  EXPECT_GT(planned_on_gpu, 0);  // the plans did put work on the GPU
+}
+
 class MemoryPrediction : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(MemoryPrediction, TheGpusMeasuredPeakIsThePlansPrediction) {
@@ -111,19 +135,7 @@ TEST_P(MemoryPrediction, TheGpusMeasuredPeakIsThePlansPrediction) {
   const partition::Profile profile = profile_on_cpu(c.model.impl().ir, c.inputs, cpu);
   auto tg = partition::build_task_graph(c.graph(), profile);
   ASSERT_TRUE(tg) << tg.status().message();
-
-  int64_t planned_on_gpu = 0;
-  const std::vector<partition::PartitionOptions> modes = modes_for(*tg);
-  for (std::size_t m = 0; m < modes.size(); ++m) {
-    auto plan = partition::partition(*tg, modes[m]);
-    ASSERT_TRUE(plan) << plan.status().message();
-    const DeviceRunStats s = run_plan(c.graph(), *plan, cpu, gpu, c);
-    EXPECT_EQ(s.plan_misses, 0);
-    EXPECT_EQ(s.arena_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
-    EXPECT_EQ(s.peak_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
-    planned_on_gpu += plan->gpu_activation_bytes;
-  }
-  EXPECT_GT(planned_on_gpu, 0);  // the plans did put work on the GPU
+  expect_predictions_measured(c.graph(), *tg, cpu, gpu, c);
 }
 
 // A time-chunked plan (the recurrent nodes split into chunks, the split values' sizes and views derived
@@ -178,11 +190,7 @@ TEST_P(ChunkedMemoryPrediction, ATimeChunkedPlansPredictionIsItsMeasuredPeak) {
 
       expect_derived_values_measured(c, chunked->graph, chunked->profile, cpu, what);
 
-      const DeviceRunStats s = run_plan(*chunked->graph, chunked->plan, cpu, gpu, c);
-      EXPECT_EQ(s.plan_misses, 0);
-      EXPECT_EQ(s.arena_bytes, chunked->plan.gpu_activation_bytes) << what;
-      EXPECT_EQ(s.peak_bytes, chunked->plan.gpu_activation_bytes) << what;
-      planned_on_gpu += chunked->plan.gpu_activation_bytes;
+      planned_on_gpu += expect_prediction_measured(*chunked->graph, chunked->plan, cpu, gpu, c, what);
     }
   EXPECT_GT(planned_on_gpu, 0);
 }
@@ -204,22 +212,12 @@ TEST_P(DirectionMemoryPrediction, ADirectionSplitPlansPredictionIsItsMeasuredPea
   expect_derived_values_measured(c, split, *derived, cpu, c.name);
   auto tg = partition::build_task_graph(*split, *derived);
   ASSERT_TRUE(tg) << tg.status().message();
-
-  int64_t planned_on_gpu = 0;
-  const std::vector<partition::PartitionOptions> modes = modes_for(*tg);
-  for (std::size_t m = 0; m < modes.size(); ++m) {
-    auto plan = partition::partition(*tg, modes[m]);
-    ASSERT_TRUE(plan) << plan.status().message();
-    const DeviceRunStats s = run_plan(*split, *plan, cpu, gpu, c);
-    EXPECT_EQ(s.plan_misses, 0);
-    EXPECT_EQ(s.arena_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
-    EXPECT_EQ(s.peak_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
-    planned_on_gpu += plan->gpu_activation_bytes;
-  }
-  EXPECT_GT(planned_on_gpu, 0);
+  expect_predictions_measured(*split, *tg, cpu, gpu, c);
 
   // The plan as a file: the Session splits the model again and runs it on the CPU and its stand-in.
-  auto latency = partition::partition(*tg, modes[1]);
+  partition::PartitionOptions for_latency;
+  for_latency.objective = partition::Objective::kLatency;
+  auto latency = partition::partition(*tg, for_latency);
   ASSERT_TRUE(latency);
   latency->split_directions = true;
   const test::TempDir dir;

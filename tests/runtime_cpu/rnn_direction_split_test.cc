@@ -4,7 +4,6 @@
 // sequence_lens, non-default activations, clip and outputs omitted; and on a PyTorch model.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "graph/rnn_direction_split.h"
 #include "runtime/executor.h"
@@ -22,11 +21,7 @@ using onnx::TensorProto;
 constexpr int64_t kSteps = 6, kBatch = 3, kInput = 4, kHidden = 5;
 
 std::vector<float> random_values(std::size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-0.6f, 0.6f);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
+  return test::random_floats(static_cast<int64_t>(n), seed, -0.6f, 0.6f);
 }
 
 enum class Initial { kNone, kConstant, kGraphInput };

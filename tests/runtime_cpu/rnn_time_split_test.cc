@@ -3,7 +3,6 @@
 // layout and chunk count, with outputs omitted or not.
 #include <gtest/gtest.h>
 
-#include <random>
 
 #include "graph/rnn_time_split.h"
 #include "runtime/executor.h"
@@ -20,11 +19,7 @@ using onnx::TensorProto;
 constexpr int64_t kSteps = 7, kBatch = 2, kInput = 3, kHidden = 5;
 
 std::vector<float> random_values(std::size_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(-0.5f, 0.5f);
-  std::vector<float> v(n);
-  for (float& x : v) x = d(rng);
-  return v;
+  return test::random_floats(static_cast<int64_t>(n), seed, -0.5f, 0.5f);
 }
 
 struct Config {

@@ -101,6 +101,14 @@ onnx::TensorProto* add_int64_initializer(onnx::GraphProto& g, const std::string&
   return t;
 }
 
+std::vector<float> random_floats(int64_t n, uint32_t seed, float lo, float hi) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  std::vector<float> v(static_cast<std::size_t>(n));
+  for (float& x : v) x = d(rng);
+  return v;
+}
+
 Result<ModelIR> import_proto(const onnx::ModelProto& m, const std::string& label, const std::string& dir) {
   return onnx_import::import_model_bytes(m.SerializeAsString(), label, dir);
 }

@@ -34,6 +34,9 @@ onnx::TensorProto* add_float_initializer(onnx::GraphProto& g, const std::string&
 onnx::TensorProto* add_int64_initializer(onnx::GraphProto& g, const std::string& name,
                                          const std::vector<int64_t>& dims, const std::vector<int64_t>& values);
 
+// n values uniform in [lo, hi) from a fixed seed: random weights and inputs that tests can repeat.
+std::vector<float> random_floats(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f);
+
 // Imports from serialized bytes, labelled `label`, with external data resolved in `dir` (if given).
 Result<ModelIR> import_proto(const onnx::ModelProto& m, const std::string& label = "test.onnx",
                              const std::string& dir = "");

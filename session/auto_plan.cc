@@ -14,7 +14,6 @@ namespace tandem {
 namespace {
 
 // How a profile says its "cuda" was a second CPU device.
-constexpr const char* kStandInNote = "'cuda' is a second CPU device (devices \"cpu,cpu\")";
 
 // A saved profile is reused only for the same model file at the same dimensions.
 Status check_reusable(const partition::Profile& p, const ModelIR& model, const std::map<std::string, int64_t>& dims,
@@ -53,12 +52,7 @@ Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptio
   if (!devices.stand_in()) r.links = devices.link_timers();
   auto p = profiler::profile_model(r);
   if (!p) return p.status();
-  if (devices.stand_in()) {
-    // The two devices share host memory: a hand-over costs about nothing next to a node (no link to fit).
-    p->links["cpu->cuda"] = partition::LinkProfile::of(1, 1e6);
-    p->links["cuda->cpu"] = partition::LinkProfile::of(1, 1e6);
-    p->notes.push_back(kStandInNote);
-  }
+  if (devices.stand_in()) mark_stand_in_profile(*p);
   return p;
 }
 
@@ -89,8 +83,7 @@ Result<AutoPlan> make_auto_plan(const ModelIR& model, const SessionOptions& opti
   if (!options.profile_path.empty() && std::filesystem::exists(options.profile_path, ec)) {
     TANDEM_ASSIGN_OR_RETURN(profile, partition::load_profile(options.profile_path));
     TANDEM_RETURN_IF_ERROR(check_reusable(profile, model, options.load.dims, options.profile_path));
-    const bool taken_on_stand_in =
-        std::find(profile.notes.begin(), profile.notes.end(), kStandInNote) != profile.notes.end();
+    const bool taken_on_stand_in = is_stand_in_profile(profile);
     if (taken_on_stand_in && devices.second_kind == SecondDevice::kCuda)
       return Status::error("profile '" + options.profile_path + "' measured a second CPU device in the GPU's " +
                            "place, but this session runs cuda on " + devices.gpu.name +

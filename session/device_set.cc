@@ -113,4 +113,18 @@ Result<DeviceSet> make_device_set(const std::string& devices, int requested_thre
   return set;
 }
 
+namespace {
+constexpr const char* kStandInNote = "'cuda' is a second CPU device (devices \"cpu,cpu\")";
+}  // namespace
+
+void mark_stand_in_profile(partition::Profile& p) {
+  p.links["cpu->cuda"] = partition::LinkProfile::of(1, 1e6);
+  p.links["cuda->cpu"] = partition::LinkProfile::of(1, 1e6);
+  if (!is_stand_in_profile(p)) p.notes.push_back(kStandInNote);
+}
+
+bool is_stand_in_profile(const partition::Profile& p) {
+  return std::find(p.notes.begin(), p.notes.end(), kStandInNote) != p.notes.end();
+}
+
 }  // namespace tandem

@@ -63,4 +63,10 @@ Result<DeviceSet> make_device_set(const std::string& devices, int threads);
 // The thread count a run uses for `requested` (<= 0: every core; at least 1).
 int resolve_threads(int requested);
 
+// A profile measured on the stand-in pair ("cpu,cpu"): its "cuda" is a second CPU device. The two share
+// host memory, so a hand-over costs about nothing next to a node: the links are set to that rather than
+// fitted, and a note says what was measured, so that a session with a real GPU does not reuse it.
+void mark_stand_in_profile(partition::Profile& p);
+bool is_stand_in_profile(const partition::Profile& p);
+
 }  // namespace tandem

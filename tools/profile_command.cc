@@ -17,6 +17,7 @@
 #include "profiler/profile_model.h"
 #include "profiler/profile_summary.h"
 #include "profiler/run_trace.h"
+#include "runtime_cpu/cpu_device.h"
 #include "session/device_set.h"
 #include "session/model_impl.h"
 #include "tools/cli_common.h"
@@ -36,13 +37,20 @@ struct ProfileArgs {
 
 int run(const ProfileArgs& args) {
   bool want_cpu = false, want_cuda = false;
-  {
+  // "cpu,cpu": the stand-in pair, a second CPU device with half the threads in the GPU's place, as
+  // `tandem run --devices cpu,cpu` runs plans (session/device_set.h).
+  const bool stand_in = args.devices == "cpu,cpu";
+  if (stand_in) {
+    want_cpu = want_cuda = true;
+  } else {
     std::stringstream in(args.devices);
     std::string d;
     while (std::getline(in, d, ',')) {
-      if (d == "cpu") want_cpu = true;
-      else if (d == "cuda") want_cuda = true;
-      else throw UsageError{"--devices: unknown device '" + d + "' (expected cpu, cuda or cpu,cuda)"};
+      bool& want = d == "cpu" ? want_cpu : want_cuda;
+      if (d != "cpu" && d != "cuda")
+        throw UsageError{"--devices: unknown device '" + d + "' (expected cpu, cuda, cpu,cuda or cpu,cpu)"};
+      if (want) throw UsageError{"--devices: '" + d + "' is named twice (cpu,cpu alone means the stand-in pair)"};
+      want = true;
     }
   }
   if (!want_cpu && !want_cuda) throw UsageError{"--devices names no device"};
@@ -62,8 +70,8 @@ int run(const ProfileArgs& args) {
   omp_set_num_threads(threads);
   // The devices (session/device_set.h): the CPU with every thread, and the GPU when cuda is asked for and
   // one is here; without one, cuda is estimated below.
-  const GpuAvailability gpu = want_cuda ? find_gpu() : GpuAvailability{};
-  auto made = make_device_set(gpu.present ? "cpu,cuda" : "cpu", threads);
+  const GpuAvailability gpu = want_cuda && !stand_in ? find_gpu() : GpuAvailability{};
+  auto made = make_device_set(stand_in ? "cpu,cpu" : gpu.present ? "cpu,cuda" : "cpu", threads);
   if (!made) throw Error(made.status().message());
   const DeviceSet devices = std::move(made).value();
   const Device& cpu_device = devices.cpu();
@@ -84,7 +92,13 @@ int run(const ProfileArgs& args) {
 
   profiler::CpuHandoff handoff;
   if (want_cpu) request.links["cpu->cpu"] = [&handoff](int64_t bytes) { return handoff(bytes); };
-  if (want_cuda) {
+  if (stand_in) {
+    // Both devices of the pair measured, each with its own threads; their hand-over is set, not fitted.
+    request.devices.push_back({"cuda", devices.second()});
+    std::cout << "GPU: none; '" << devices.second()->name() << "', a CPU device with "
+              << static_cast<const cpu::CpuDevice*>(devices.second())->threads() << " of " << threads
+              << " threads, is measured in its place\n";
+  } else if (want_cuda) {
     auto spec = profiler::parse_gpu_spec(args.gpu_spec);
     if (!spec) throw UsageError{"--gpu-spec: " + spec.status().message()};
     if (gpu.present) {
@@ -120,6 +134,7 @@ int run(const ProfileArgs& args) {
   bar.finish();
   if (!profile) throw Error(context + profile.status().message());
   if (!busy.empty()) profile->notes.push_back(busy);
+  if (stand_in) mark_stand_in_profile(*profile);
   if (!want_cpu) {
     for (auto& n : profile->nodes) n.devices.erase("cpu");
     profile->notes.push_back("cpu costs left out (--devices " + args.devices + ")");
@@ -155,7 +170,7 @@ void add_profile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("-o,--output", args->output, "Profile JSON to write")->required();
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
   cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); random when not given");
-  cmd->add_option("--devices", args->devices, "Devices to profile: cpu, cuda or cpu,cuda (default)");
+  cmd->add_option("--devices", args->devices, "Devices to profile: cpu, cuda, cpu,cuda (default) or cpu,cpu (a second CPU device in the GPU's place)");
   cmd->add_option("--reps", args->reps, "Most timed repetitions per node and device (default 200)");
   cmd->add_option("--budget-ms", args->budget_ms, "Time budget per node and device (default 200 ms)")
       ->check(CLI::PositiveNumber);

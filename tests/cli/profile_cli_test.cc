@@ -7,6 +7,7 @@
 
 #include "partitioner/plan.h"
 #include "partitioner/profile.h"
+#include "session/device_set.h"
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
@@ -87,7 +88,7 @@ TEST(ProfileCli, BadArgumentsAreUsageErrors) {
   const std::string out = " -o " + (dir.path() / "p.json").string();
   auto r = run_cli("profile " + kModel + kQuick + out + " --devices cpu,tpu");
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "tandem: --devices: unknown device 'tpu' (expected cpu, cuda or cpu,cuda)\n");
+  EXPECT_EQ(r.err, "tandem: --devices: unknown device 'tpu' (expected cpu, cuda, cpu,cuda or cpu,cpu)\n");
   r = run_cli("profile " + kModel + kQuick + out + " --gpu-spec a100");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("--gpu-spec: unknown GPU 'a100'"), std::string::npos) << r.err;
@@ -138,6 +139,37 @@ TEST(ProfileCli, APlanWithTimeChunksRunsTheSplitModelExactly) {
       << r.err;
   r = run_cli("partition " + model + dims + " --profile " + profile + " --chunks two -o " + plan);
   EXPECT_EQ(r.exit_code, 2);
+}
+
+// Without a GPU, the stand-in pair end to end from the command line: profile both devices (the second one
+// measured, not estimated), partition, and run the plan on the same pair; a bad --devices is refused.
+TEST(ProfileCli, TheStandInPairIsProfiledPartitionedAndRun) {
+  test::TempDir dir;
+  const std::string profile = (dir.path() / "p.json").string(), plan = (dir.path() / "plan.json").string();
+  const std::string dims = " --dim seq=4 --dim batch=1";
+  auto r = run_cli("profile " + kModel + dims + " --reps 3 --budget-ms 20 --link-max 64KiB --threads 2 --devices cpu,cpu -o " +
+                   profile);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("is measured in its place"), std::string::npos) << r.out;
+  auto p = partition::load_profile(profile);
+  ASSERT_TRUE(p.is_ok()) << p.status().message();
+  for (const auto& n : p->nodes) {
+    ASSERT_TRUE(n.devices.count("cuda")) << n.name;
+    EXPECT_FALSE(n.devices.at("cuda").estimated) << n.name;
+  }
+  EXPECT_FALSE(p->links.at("cpu->cuda").estimated);
+  EXPECT_TRUE(is_stand_in_profile(*p));
+
+  r = run_cli("partition " + kModel + dims + " --profile " + profile + " -o " + plan);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_cli("run " + kModel + dims + " --plan " + plan + " --devices cpu,cpu --threads 2 --repeat 2 --output-dir " +
+              (dir.path() / "out").string());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("latency: median"), std::string::npos) << r.out;
+
+  r = run_cli("profile " + kModel + dims + " --devices cpu,cpu,cpu -o " + profile);
+  EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("named twice"), std::string::npos) << r.err;
 }
 
 }  // namespace

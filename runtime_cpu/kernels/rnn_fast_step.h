@@ -370,9 +370,14 @@ void step(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last) 
   const float* in = gru_split && phase == 1 ? s.rh : s.h[k & 1];
   // Passes as few as the registers allow, and as even as can be (batch 8 of an LSTM on AVX-512 as 4 + 4
   // rows, not 6 + 2: a pass of 2 rows streams the panel for a third of the work).
+  // (Divided only when the batch needs several passes: this runs per block and step, and at batch 1 the
+  // divisions cost LSTM hidden 64 about 7%.)
   const int most = rows_per_pass<V>(gates);
-  const int64_t passes = (s.batch + most - 1) / most;
-  const int rows = static_cast<int>((s.batch + passes - 1) / passes);
+  int rows = s.batch < most ? static_cast<int>(s.batch) : most;
+  if (s.batch > most) {
+    const int64_t passes = (s.batch + most - 1) / most;
+    rows = static_cast<int>((s.batch + passes - 1) / passes);
+  }
   const GemvFn full = gemv_for<V>(gates, rows);
   const int64_t kstride = s.gates * B;
   for (int64_t blk = first; blk < last; ++blk) {

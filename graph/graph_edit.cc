@@ -3,6 +3,8 @@
 #include <cstring>
 #include <memory>
 
+#include "graph/topo_order.h"
+
 namespace tandem {
 
 std::string fresh_name(const Graph& g, const std::string& base) {
@@ -29,6 +31,27 @@ ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<
   data->bytes.resize(values.size() * sizeof(int64_t));
   std::memcpy(data->bytes.data(), values.data(), data->bytes.size());
   return add_constant(g, name, std::move(data));
+}
+
+void add_concat(Graph& g, const std::string& name, int64_t opset, int64_t axis, std::vector<ValueId> inputs,
+                ValueId output) {
+  Node concat;
+  concat.name = name;
+  concat.op_type = "Concat";
+  concat.opset = opset;
+  concat.attributes["axis"] = Attribute::of_int(axis);
+  concat.inputs = std::move(inputs);
+  concat.outputs = {output};
+  g.add_node(std::move(concat));
+}
+
+Status remove_node_and_sort(Graph& g, NodeId id) {
+  std::vector<bool> remove(g.num_nodes(), false);
+  remove[static_cast<std::size_t>(id)] = true;
+  g.remove_nodes(remove);
+  TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
+  g.reorder_nodes(order);
+  return Status::ok();
 }
 
 bool is_recurrent(const Node& n) {

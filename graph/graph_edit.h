@@ -25,6 +25,13 @@ ValueId add_int64_constant(Graph& g, const std::string& name, const std::vector<
 inline ValueId input_at(const Node& n, std::size_t i) { return i < n.inputs.size() ? n.inputs[i] : kNoValue; }
 inline ValueId output_at(const Node& n, std::size_t i) { return i < n.outputs.size() ? n.outputs[i] : kNoValue; }
 
+// Adds Concat(inputs) along `axis` writing `output`, at `opset`.
+void add_concat(Graph& g, const std::string& name, int64_t opset, int64_t axis, std::vector<ValueId> inputs,
+                ValueId output);
+
+// Removes node `id` (the rewrite has replaced it) and puts the nodes back in topological order.
+Status remove_node_and_sort(Graph& g, NodeId id);
+
 // Whether `n` is an ONNX LSTM, GRU or RNN node.
 bool is_recurrent(const Node& n);
 

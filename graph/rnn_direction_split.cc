@@ -4,7 +4,6 @@
 #include <memory>
 
 #include "graph/graph_edit.h"
-#include "graph/topo_order.h"
 
 namespace tandem {
 namespace {
@@ -123,23 +122,11 @@ Status split_rnn_directions(Graph& g, NodeId id) {
     }
     g.add_node(std::move(half));
   }
-  for (std::size_t o = 0; o < node.outputs.size(); ++o) {
-    if (node.outputs[o] == kNoValue) continue;
-    Node concat;
-    concat.name = fresh_name(g, base + "/concat_" + kOutput[o]);
-    concat.op_type = "Concat";
-    concat.opset = node.opset;
-    concat.attributes["axis"] = Attribute::of_int(static_cast<int64_t>(o == 0 ? y_axis : state_axis));
-    concat.inputs = outs[o];
-    concat.outputs = {node.outputs[o]};
-    g.add_node(std::move(concat));
-  }
-  std::vector<bool> remove(g.num_nodes(), false);
-  remove[static_cast<std::size_t>(id)] = true;
-  g.remove_nodes(remove);
-  TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
-  g.reorder_nodes(order);
-  return Status::ok();
+  for (std::size_t o = 0; o < node.outputs.size(); ++o)
+    if (node.outputs[o] != kNoValue)
+      add_concat(g, fresh_name(g, base + "/concat_" + kOutput[o]), node.opset,
+                 static_cast<int64_t>(o == 0 ? y_axis : state_axis), outs[o], node.outputs[o]);
+  return remove_node_and_sort(g, id);
 }
 
 DirectionSplitReport split_bidirectional_rnns(Graph& g) {

@@ -178,22 +178,8 @@ Status split_rnn_in_time(Graph& g, NodeId id, int chunks) {
     if (is_lstm) c_prev = part.outputs[2];
     g.add_node(std::move(part));
   }
-  if (y_out != kNoValue) {
-    Node concat;
-    concat.name = fresh_name(g, base + "/concat_Y");
-    concat.op_type = "Concat";
-    concat.opset = node.opset;
-    concat.attributes["axis"] = Attribute::of_int(time_axis);
-    concat.inputs = y_parts;
-    concat.outputs = {y_out};
-    g.add_node(std::move(concat));
-  }
-  std::vector<bool> remove(g.num_nodes(), false);
-  remove[static_cast<std::size_t>(id)] = true;
-  g.remove_nodes(remove);
-  TANDEM_ASSIGN_OR_RETURN(std::vector<NodeId> order, topological_order(g));
-  g.reorder_nodes(order);
-  return Status::ok();
+  if (y_out != kNoValue) add_concat(g, fresh_name(g, base + "/concat_Y"), node.opset, time_axis, y_parts, y_out);
+  return remove_node_and_sort(g, id);
 }
 
 TimeSplitReport split_rnns_in_time(Graph& g, int chunks) {

@@ -93,6 +93,15 @@ class ProfileIndex {
   std::map<std::string, const ValueProfile*> values_;
 };
 
+// Node i of a split graph, as its profile names it (its costs still to fill in).
+NodeProfile node_profile(const Node& n, std::size_t i) {
+  NodeProfile np;
+  np.index = static_cast<int64_t>(i);
+  np.name = n.name;
+  np.op_type = n.op_type;
+  return np;
+}
+
 }  // namespace
 
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split) {
@@ -127,13 +136,8 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
   out.nodes.clear();
   for (std::size_t i = 0; i < split.num_nodes(); ++i) {
     const Node& n = split.node(static_cast<NodeId>(i));
-    NodeProfile np;
-    np.index = static_cast<int64_t>(i);
-    np.name = n.name;
-    np.op_type = n.op_type;
-    const NodeProfile* same = index.unchanged(n);
-    if (same &&
-        !rnns.count(n.name)) {
+    NodeProfile np = node_profile(n, i);
+    if (const NodeProfile* same = index.unchanged(n); same && !rnns.count(n.name)) {
       np.devices = same->devices;  // untouched by the split
       out.nodes.push_back(std::move(np));
       continue;
@@ -248,12 +252,8 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
   out.nodes.clear();
   for (std::size_t i = 0; i < split.num_nodes(); ++i) {
     const Node& n = split.node(static_cast<NodeId>(i));
-    NodeProfile np;
-    np.index = static_cast<int64_t>(i);
-    np.name = n.name;
-    np.op_type = n.op_type;
-    const NodeProfile* same = index.unchanged(n);
-    if (same && !whole.count(n.name)) {
+    NodeProfile np = node_profile(n, i);
+    if (const NodeProfile* same = index.unchanged(n); same && !whole.count(n.name)) {
       np.devices = same->devices;  // untouched by the split
       out.nodes.push_back(std::move(np));
       continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <map>
 
 #include "graph/graph_edit.h"
@@ -93,13 +94,25 @@ class ProfileIndex {
   std::map<std::string, const ValueProfile*> values_;
 };
 
-// Node i of a split graph, as its profile names it (its costs still to fill in).
-NodeProfile node_profile(const Node& n, std::size_t i) {
-  NodeProfile np;
-  np.index = static_cast<int64_t>(i);
-  np.name = n.name;
-  np.op_type = n.op_type;
-  return np;
+// The profile of a split graph: `p` with its nodes replaced by the split graph's. A node the split left as
+// it was (not `replaced`, measured once for its op) keeps its measurements; `derive` fills in the others'
+// (and adds the values they make to the profile), or fails.
+Result<Profile> split_graph_profile(const Profile& p, const ProfileIndex& index, const Graph& split,
+                                    const std::function<bool(const std::string&)>& replaced,
+                                    const std::function<Status(const Node&, NodeProfile&, Profile&)>& derive) {
+  Profile out = p;
+  out.nodes.clear();
+  for (std::size_t i = 0; i < split.num_nodes(); ++i) {
+    const Node& n = split.node(static_cast<NodeId>(i));
+    NodeProfile np;
+    np.index = static_cast<int64_t>(i);
+    np.name = n.name;
+    np.op_type = n.op_type;
+    if (const NodeProfile* same = index.unchanged(n); same && !replaced(n.name)) np.devices = same->devices;
+    else TANDEM_RETURN_IF_ERROR(derive(n, np, out));
+    out.nodes.push_back(std::move(np));
+  }
+  return out;
 }
 
 }  // namespace
@@ -113,7 +126,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
   std::map<std::string, WholeRnn> rnns;
   for (std::size_t i = 0; i < g.num_nodes(); ++i) {
     const Node& n = g.node(static_cast<NodeId>(i));
-    if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN")) continue;
+    if (!is_recurrent(n)) continue;
     const Shape& x = g.value(n.inputs[0]).shape;
     const std::size_t axis = n.attribute_int("layout", 0) == 1 ? 1 : 0;
     const NodeProfile* prof = index.node(n.name);
@@ -132,16 +145,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
   for (const Node& other : split.nodes())
     if (const std::string w = whole_name_of(other.name); !w.empty()) ++parts_of[{w, other.op_type}];
 
-  Profile out = p;
-  out.nodes.clear();
-  for (std::size_t i = 0; i < split.num_nodes(); ++i) {
-    const Node& n = split.node(static_cast<NodeId>(i));
-    NodeProfile np = node_profile(n, i);
-    if (const NodeProfile* same = index.unchanged(n); same && !rnns.count(n.name)) {
-      np.devices = same->devices;  // untouched by the split
-      out.nodes.push_back(std::move(np));
-      continue;
-    }
+  auto derive = [&](const Node& n, NodeProfile& np, Profile& out) -> Status {
     const std::string whole_name = whole_name_of(n.name);
     auto whole = rnns.find(whole_name);
     if (whole == rnns.end()) {
@@ -183,8 +187,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
         }
         out.values.push_back(std::move(vp));
       }
-      out.nodes.push_back(std::move(np));
-      continue;
+      return Status::ok();
     }
     const WholeRnn& w = whole->second;
     const bool chunk = n.op_type == w.profile->op_type;
@@ -221,8 +224,9 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, share) : w.state_bytes;
       out.values.push_back({split.value(v).name, bytes, "", true});
     }
-    out.nodes.push_back(std::move(np));
-  }
+    return Status::ok();
+  };
+  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, [&](const std::string& name) { return rnns.count(name) > 0; }, derive));
   out.notes.push_back("time chunks: costs of the split nodes derived from the whole nodes' measurements");
   return out;
 }
@@ -248,16 +252,7 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
     return "";
   };
 
-  Profile out = p;
-  out.nodes.clear();
-  for (std::size_t i = 0; i < split.num_nodes(); ++i) {
-    const Node& n = split.node(static_cast<NodeId>(i));
-    NodeProfile np = node_profile(n, i);
-    if (const NodeProfile* same = index.unchanged(n); same && !whole.count(n.name)) {
-      np.devices = same->devices;  // untouched by the split
-      out.nodes.push_back(std::move(np));
-      continue;
-    }
+  auto derive = [&](const Node& n, NodeProfile& np, Profile& out) -> Status {
     const std::string w = whole_of(n.name);
     const NodeProfile* measured = w.empty() ? nullptr : index.node(w);
     if (!measured)
@@ -294,8 +289,9 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
       else if (n.op_type == "Split") bytes = moved / 2;
       out.values.push_back({split.value(v).name, bytes, "", true});
     }
-    out.nodes.push_back(std::move(np));
-  }
+    return Status::ok();
+  };
+  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, [&](const std::string& name) { return whole.count(name) > 0; }, derive));
   out.notes.push_back("direction split: costs of the split nodes derived from the whole nodes' measurements");
   return out;
 }

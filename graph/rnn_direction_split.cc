@@ -54,13 +54,27 @@ Status split_rnn_directions(Graph& g, NodeId id) {
   std::vector<Halves> inputs(node.inputs.size());
   const std::string base = node.name.empty() ? node.op_type + "_" + std::to_string(id) : node.name;
   const char* const kWeight[] = {nullptr, "W", "R", "B", nullptr, nullptr, nullptr, "P"};
-  for (std::size_t i : {1, 2, 3, 7}) {
+  // Only initializers are constants: a graph input's default (an initializer of its name) is what the
+  // caller may replace at run time.
+  auto constant = [&](ValueId v) -> TensorDataPtr {  // a copy: adding values moves them
+    return g.value(v).kind == ValueKind::kInitializer ? g.value(v).data : nullptr;
+  };
+  // Every weight checked before anything is added, so a refused node leaves the graph as it was.
+  const std::size_t kWeights[] = {1, 2, 3, 7};
+  for (std::size_t i : kWeights) {
     const ValueId v = input_at(node, i);
     if (v == kNoValue) continue;
-    const TensorDataPtr data = g.value(v).data;  // a copy: adding values moves them
-    if (!data) return Status::error(who + kWeight[i] + " is computed by the graph; only constant weights are split");
+    const TensorDataPtr data = constant(v);
+    if (!data)
+      return Status::error(who + kWeight[i] + " is computed by the graph or given by the caller; only constant "
+                           "weights are split");
     if (data->dims.empty() || data->dims[0] != 2 || data->strings.size() || data->bytes.empty())
       return Status::error(who + kWeight[i] + " does not hold two directions");
+  }
+  for (std::size_t i : kWeights) {
+    const ValueId v = input_at(node, i);
+    if (v == kNoValue) continue;
+    const TensorDataPtr data = constant(v);
     for (int k = 0; k < 2; ++k)
       inputs[i].v[k] = add_constant(g, fresh_name(g, g.value(v).name + (k ? "/reverse" : "/forward")),
                                     direction_half(*data, 0, k));
@@ -69,7 +83,7 @@ Status split_rnn_directions(Graph& g, NodeId id) {
   for (std::size_t i : {5, 6}) {
     const ValueId v = input_at(node, i);
     if (v == kNoValue || (i == 6 && !is_lstm)) continue;
-    const TensorDataPtr data = g.value(v).data;  // a copy: adding values moves them
+    const TensorDataPtr data = constant(v);
     if (data && data->dims.size() == 3 && data->dims[state_axis] == 2 && !data->bytes.empty()) {
       for (int k = 0; k < 2; ++k)
         inputs[i].v[k] = add_constant(g, fresh_name(g, g.value(v).name + (k ? "/reverse" : "/forward")),

@@ -24,7 +24,8 @@ std::vector<float> random_values(std::size_t n, uint32_t seed) {
   return test::random_floats(static_cast<int64_t>(n), seed, -0.6f, 0.6f);
 }
 
-enum class Initial { kNone, kConstant, kGraphInput };
+// kInputWithDefault: a graph input with an initializer of its name, which the caller may replace.
+enum class Initial { kNone, kConstant, kGraphInput, kInputWithDefault };
 
 struct Config {
   std::string op;
@@ -56,9 +57,11 @@ onnx::ModelProto bidirectional_model(const Config& c) {
   }
   const auto state_count = static_cast<std::size_t>(2 * kBatch * kHidden);
   auto add_state = [&](const std::string& name, uint32_t seed) {
-    if (c.initial == Initial::kConstant) add_float_initializer(g, name, state_shape(c.layout), random_values(state_count, seed));
-    else if (c.initial == Initial::kGraphInput && c.layout == 0) add_input(g, name, TensorProto::FLOAT, {int64_t{2}, kBatch, kHidden});
-    else if (c.initial == Initial::kGraphInput) add_input(g, name, TensorProto::FLOAT, {kBatch, int64_t{2}, kHidden});
+    if (c.initial == Initial::kConstant || c.initial == Initial::kInputWithDefault)
+      add_float_initializer(g, name, state_shape(c.layout), random_values(state_count, seed));
+    if (c.initial != Initial::kGraphInput && c.initial != Initial::kInputWithDefault) return;
+    if (c.layout == 0) add_input(g, name, TensorProto::FLOAT, {int64_t{2}, kBatch, kHidden});
+    else add_input(g, name, TensorProto::FLOAT, {kBatch, int64_t{2}, kHidden});
   };
   add_state("h0", 4);
   if (c.op == "LSTM") {
@@ -118,7 +121,7 @@ TEST(RnnDirectionSplit, TheTwoDirectionsComputeWhatTheNodeDid) {
   int checked = 0;
   for (const std::string op : {"LSTM", "GRU", "RNN"})
     for (int layout : {0, 1})
-      for (Initial initial : {Initial::kNone, Initial::kConstant, Initial::kGraphInput})
+      for (Initial initial : {Initial::kNone, Initial::kConstant, Initial::kGraphInput, Initial::kInputWithDefault})
         for (auto [want_y, want_h] : {std::pair{true, true}, std::pair{true, false}, std::pair{false, true}})
           for (bool variant : {false, true}) {
             const Config c{op, layout, initial, want_y, want_h, /*seq_lens=*/variant, /*extras=*/variant};
@@ -129,7 +132,8 @@ TEST(RnnDirectionSplit, TheTwoDirectionsComputeWhatTheNodeDid) {
             std::vector<Tensor> inputs = {make_tensor<float>(
                 layout == 0 ? std::vector<int64_t>{kSteps, kBatch, kInput} : std::vector<int64_t>{kBatch, kSteps, kInput},
                 random_values(kSteps * kBatch * kInput, 7))};
-            if (initial == Initial::kGraphInput)
+            const bool fed = initial == Initial::kGraphInput || initial == Initial::kInputWithDefault;
+            if (fed)  // a caller's value, not the default
               for (int s = 0; s < (op == "LSTM" ? 2 : 1); ++s)
                 inputs.push_back(make_tensor<float>(state_shape(layout), random_values(2 * kBatch * kHidden, 8 + s)));
             const std::vector<Tensor> want = run(*ir->graph, inputs);
@@ -144,11 +148,11 @@ TEST(RnnDirectionSplit, TheTwoDirectionsComputeWhatTheNodeDid) {
             }
             EXPECT_EQ(forward, 1);
             EXPECT_EQ(reverse, 1);
-            EXPECT_EQ(splits, initial == Initial::kGraphInput ? (op == "LSTM" ? 2 : 1) : 0);
+            EXPECT_EQ(splits, fed ? (op == "LSTM" ? 2 : 1) : 0);
             expect_same(run(g, inputs), want);
             ++checked;
           }
-  EXPECT_EQ(checked, 3 * 2 * 3 * 3 * 2);
+  EXPECT_EQ(checked, 3 * 2 * 4 * 3 * 2);
 }
 
 TEST(RnnDirectionSplit, APyTorchTwoLayerBidirectionalLstm) {
@@ -197,17 +201,24 @@ TEST(RnnDirectionSplit, RefusesWhatItCannotSplitExactly) {
   }
   EXPECT_NE(message(with_alpha).find("activation_alpha"), std::string::npos);
 
-  auto computed = bidirectional_model({"LSTM"});  // W = Identity(W0): computed by the graph
+  auto computed = bidirectional_model({"LSTM"});  // R = Identity(R0): computed by the graph
   {
     auto& g = *computed.mutable_graph();
-    g.mutable_initializer(0)->set_name("W0");
+    g.mutable_initializer(1)->set_name("R0");
     auto* id = g.add_node();
-    *id = *g.mutable_node(0);
-    id->Clear();
-    id->set_op_type("Identity"), id->add_input("W0"), id->add_output("W"), id->set_name("w");
+    id->set_op_type("Identity"), id->add_input("R0"), id->add_output("R"), id->set_name("r");
     g.mutable_node()->SwapElements(0, 1);
   }
-  EXPECT_NE(message(computed).find("W is computed by the graph"), std::string::npos);
+  EXPECT_NE(message(computed).find("R is computed by the graph"), std::string::npos);
+  {  // refused after W passed its checks: nothing was added to the graph
+    auto ir = import_proto(computed);
+    ASSERT_TRUE(ir) << ir.status().message();
+    const std::size_t values = ir->graph->num_values(), nodes = ir->graph->num_nodes();
+    const DirectionSplitReport report = split_bidirectional_rnns(*ir->graph);
+    EXPECT_TRUE(report.split.empty());
+    EXPECT_EQ(ir->graph->num_values(), values);
+    EXPECT_EQ(ir->graph->num_nodes(), nodes);
+  }
   EXPECT_EQ(message(bidirectional_model({"LSTM"})), "ok");
 }
 

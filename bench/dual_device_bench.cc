@@ -99,6 +99,7 @@ void bench_model(const std::string& path, int threads, const std::string& option
   r.model = &ir;
   r.inputs = inputs;
   r.devices = {{"cpu", &devices.cpu()}, {"cuda", devices.second()}};
+  r.machine.threads = static_cast<const cpu::CpuDevice&>(devices.cpu()).threads();
   r.timing = profiler::TimingOptions{2, 5, 30, 300, 0.03};
   r.links = devices.link_timers();
   r.link_sizes = profiler::calibration_sizes(4, 4 << 20);

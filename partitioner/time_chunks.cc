@@ -233,6 +233,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
 
 Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const Graph& split) {
   const ProfileIndex index(p);
+  const int threads_on_cpu = p.machine.threads;
   auto bytes_of = [&](ValueId v) { return index.bytes(g, v); };
   const std::map<std::string, double> fixed = fixed_cost_per_device(p);
   const double copy_rate = copy_bytes_per_us(p);
@@ -265,13 +266,20 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
     if (n.op_type == "Split" && !n.inputs.empty()) moved = bytes_of(g.find_value(split.value(n.inputs[0]).name));
     for (const auto& [key, d] : measured->devices) {
       NodeDeviceProfile c = d;
-      const double f = std::min(fixed.at(key), d.median_us);
-      if (direction) {  // one direction: half the recurrent work, half the weights and outputs
-        c.median_us = f + (d.median_us - f) / 2;
-        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) / 2);
+      auto fixed_here = fixed.find(key);
+      const double f = std::min(fixed_here == fixed.end() ? 0.0 : fixed_here->second, d.median_us);
+      if (direction) {
+        // One direction: half the weights and outputs. Half the time too, except on a CPU of several
+        // threads, whose kernel already ran the whole node's directions at once (runtime_cpu's fast path):
+        // there one direction takes about what the whole node did. Each direction keeps a workspace of its
+        // own (a GPU RNN holds its workspace for its lifetime), as large as the whole node's.
+        const bool directions_were_concurrent = key == "cpu" && threads_on_cpu > 1;
+        if (!directions_were_concurrent) {
+          c.median_us = f + (d.median_us - f) / 2;
+          c.p90_us = std::max(c.median_us, f + (d.p90_us - f) / 2);
+        }
         c.weight_bytes = d.weight_bytes / 2;
         c.output_bytes = d.output_bytes / 2;
-        c.workspace_bytes = d.workspace_bytes / 2;
       } else {
         c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
         c.weight_bytes = c.workspace_bytes = 0;

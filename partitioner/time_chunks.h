@@ -45,8 +45,9 @@ struct TimeChunking {
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split);
 
 // The profile of `split` (g after split_bidirectional_rnns) derived from `p`, the profile of `g`: each
-// direction costs  f_d + (t_d - f_d) / 2  with half the weights and outputs; the Split and Concat nodes
-// cost f_d plus their bytes at the copy bandwidth.
+// direction costs  f_d + (t_d - f_d) / 2  with half the weights and outputs (on a CPU measured with several
+// threads, t_cpu in full: its kernel already ran the directions at once); the Split and Concat nodes cost
+// f_d plus their bytes at the copy bandwidth.
 Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const Graph& split);
 
 // Tries 1, every count in `candidates`, and the bidirectional nodes split into their directions; errors

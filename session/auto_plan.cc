@@ -6,6 +6,7 @@
 #include "partitioner/profile.h"
 #include "partitioner/time_chunks.h"
 #include "profiler/machine_info.h"
+#include "runtime_cpu/cpu_device.h"
 #include "profiler/profile_model.h"
 #include "session/random_inputs.h"
 
@@ -45,7 +46,7 @@ Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptio
   r.devices = {{"cpu", &devices.cpu()}, {"cuda", devices.second()}};
   r.timing = profiler::TimingOptions{2, 5, 50, 50, 0.05};
   r.machine.cpu_model = profiler::cpu_model_name();
-  r.machine.threads = resolve_threads(options.threads);
+  r.machine.threads = static_cast<const cpu::CpuDevice&>(devices.cpu()).threads();  // half of them beside a stand-in
   r.machine.gpu_name = devices.gpu.name;
   r.machine.driver = devices.gpu.driver;
   // The GPU's links are calibrated with pinned copies; the stand-in's are not measured (below).

@@ -69,7 +69,7 @@ int run(const ProfileArgs& args) {
   const int threads = resolve_threads(args.threads);
   omp_set_num_threads(threads);
   // The devices (session/device_set.h): the CPU with every thread, and the GPU when cuda is asked for and
-  // one is here; without one, cuda is estimated below.
+  // one is here (without one, cuda is estimated below); or the stand-in pair, half the threads each.
   const GpuAvailability gpu = want_cuda && !stand_in ? find_gpu() : GpuAvailability{};
   auto made = make_device_set(stand_in ? "cpu,cpu" : gpu.present ? "cpu,cuda" : "cpu", threads);
   if (!made) throw Error(made.status().message());
@@ -87,7 +87,7 @@ int run(const ProfileArgs& args) {
   request.timing.min_reps = std::min(5, args.reps);
   request.timing.budget_ms = args.budget_ms;
   request.machine.cpu_model = profiler::cpu_model_name();
-  request.machine.threads = threads;
+  request.machine.threads = static_cast<const cpu::CpuDevice&>(cpu_device).threads();  // half beside a stand-in
   request.link_sizes = profiler::calibration_sizes(4, link_max);
 
   profiler::CpuHandoff handoff;
@@ -95,7 +95,7 @@ int run(const ProfileArgs& args) {
   if (stand_in) {
     // Both devices of the pair measured, each with its own threads; their hand-over is set, not fitted.
     request.devices.push_back({"cuda", devices.second()});
-    std::cout << "GPU: none; '" << devices.second()->name() << "', a CPU device with "
+    std::cout << "GPU: not used (--devices cpu,cpu); '" << devices.second()->name() << "', a CPU device with "
               << static_cast<const cpu::CpuDevice*>(devices.second())->threads() << " of " << threads
               << " threads, is measured in its place\n";
   } else if (want_cuda) {

@@ -311,6 +311,17 @@ TEST(DirectionSplit, DerivedDirectionCostsFollowTheStatedRule) {
     }
   }
   EXPECT_EQ(directions, 4);
+  // Measured on a CPU of several threads, the whole node already ran its directions at once there: one
+  // direction is charged the whole node's time on the CPU, half of it on the GPU.
+  Profile threaded = p;
+  threaded.machine.threads = 4;
+  auto t = derive_direction_profile(*ir.graph, threaded, split);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  for (const NodeProfile& n : t->nodes)
+    if (n.op_type == "LSTM") {
+      EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1000) << n.name;
+      EXPECT_DOUBLE_EQ(n.devices.at("cuda").median_us, 1 + 399 * 0.5) << n.name;
+    }
   for (const Value& v : split.values())
     if (v.kind == ValueKind::kNodeOutput) {
       EXPECT_NE(d->find_value(v.name), nullptr) << v.name;

@@ -1,5 +1,6 @@
 #include "tests/support/model_builder.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <random>
 
@@ -135,6 +136,11 @@ std::string TempDir::write_model(const std::string& name, const onnx::ModelProto
   return write(name, m.SerializeAsString());
 }
 
-std::string source_path(const std::string& relative) { return std::string(TANDEM_SOURCE_DIR) + "/" + relative; }
+std::string source_path(const std::string& relative) {
+  // The tree the tests were built from, unless TANDEM_SOURCE_DIR names another copy of it at run time (the
+  // GPU machine runs binaries built here from its own copy: tools/gpu_check.sh).
+  const char* moved = std::getenv("TANDEM_SOURCE_DIR");
+  return std::string(moved && *moved ? moved : TANDEM_SOURCE_DIR) + "/" + relative;
+}
 
 }  // namespace tandem::test

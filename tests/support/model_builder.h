@@ -56,7 +56,8 @@ class TempDir {
   std::filesystem::path path_;
 };
 
-// Path of a file shipped in the repository, e.g. "models/silero_vad/silero_vad_16k_op15/model.onnx".
+// Path of a file shipped in the repository, e.g. "models/silero_vad/silero_vad_16k_op15/model.onnx"; the
+// environment variable TANDEM_SOURCE_DIR, when set, names the repository's root instead of the build's.
 std::string source_path(const std::string& relative);
 
 }  // namespace tandem::test

@@ -149,13 +149,18 @@ Score CostModel::run(const Assignment& a, const std::vector<int>& order, Schedul
     }
   }
 
-  // GPU memory: weights + per-stream workspace + the peak of live activations.
+  // GPU memory: weights + workspace (each stream's largest while-running one, plus every one a kernel holds
+  // for its life) + the peak of live activations.
   GpuMemory mem;
   std::vector<int64_t> stream_workspace(lanes_tl_[index(Device::kGpu)].size(), 0);
   for (std::size_t t = 0; t < n; ++t) {
     if (a[t] != Device::kGpu) continue;
     const DeviceCost& c = g_.task(static_cast<int>(t)).on(Device::kGpu);
     mem.weights += c.weight_bytes;
+    if (c.workspace_held) {
+      mem.workspace += c.workspace_bytes;
+      continue;
+    }
     auto& w = stream_workspace[static_cast<std::size_t>(lane_of_[t])];
     w = std::max(w, c.workspace_bytes);
   }

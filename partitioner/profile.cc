@@ -23,6 +23,7 @@ json device_to_json(const NodeDeviceProfile& d) {
   j["output_bytes"] = d.output_bytes;
   j["workspace_bytes"] = d.workspace_bytes;
   j["estimated"] = d.estimated;
+  if (d.workspace_held) j["workspace_held"] = true;
   return j;
 }
 
@@ -41,6 +42,7 @@ Status device_from_json(const json& j, const std::string& path, NodeDeviceProfil
   TANDEM_RETURN_IF_ERROR(f.integer("output_bytes", &d->output_bytes, false));
   TANDEM_RETURN_IF_ERROR(f.integer("workspace_bytes", &d->workspace_bytes, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("estimated", &d->estimated, false));
+  TANDEM_RETURN_IF_ERROR(f.boolean("workspace_held", &d->workspace_held, false));
   return Status::ok();
 }
 

@@ -37,6 +37,7 @@ struct NodeDeviceProfile {
   int64_t output_bytes = 0;     // all its outputs together
   int64_t workspace_bytes = 0;  // scratch its kernel needs while it runs
   bool estimated = false;       // from an analytic model rather than measured
+  bool workspace_held = false;  // the kernel keeps its workspace for its life (a GPU RNN), not per run
 };
 
 struct NodeProfile {

@@ -28,11 +28,12 @@ struct DeviceCost {
   double time_us = 0;           // the profile's median
   int64_t weight_bytes = 0;     // resident on this device while the task is placed here
   int64_t workspace_bytes = 0;  // scratch while it runs
+  bool workspace_held = false;  // ... or for as long as the task is placed here (the kernel keeps it)
 
-  static DeviceCost runs(double us, int64_t weights = 0, int64_t workspace = 0) {
-    return DeviceCost{true, {}, us, weights, workspace};
+  static DeviceCost runs(double us, int64_t weights = 0, int64_t workspace = 0, bool held = false) {
+    return DeviceCost{true, {}, us, weights, workspace, held};
   }
-  static DeviceCost unsupported(std::string why) { return DeviceCost{false, std::move(why), 0, 0, 0}; }
+  static DeviceCost unsupported(std::string why) { return DeviceCost{false, std::move(why), 0, 0, 0, false}; }
 };
 
 struct Task {

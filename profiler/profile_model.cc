@@ -102,6 +102,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
 
   const OutputAllocator* allocator = device.output_allocator();
   std::size_t workspace = 0;
+  bool workspace_held = false;
   const auto once = [&]() -> Result<double> {
     std::vector<Tensor> outs(n.outputs.size());
     KernelContext ctx(g, id, in, implicit, outs, allocator);
@@ -116,6 +117,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
     for (const Tensor& t : outs)
       if (t.defined()) out_bytes += static_cast<int64_t>(t.nbytes());
     workspace = std::max(workspace, ctx.workspace_bytes());
+    workspace_held = workspace_held || ctx.workspace_held();
     // Released as a run releases a value after its last reader (device memory goes back once the device's
     // stream has passed this point), then the device finishes what the kernel enqueued: both timed.
     outs.clear();
@@ -130,6 +132,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   p.median_us = t.median_us;
   p.p90_us = t.p90_us;
   p.workspace_bytes = static_cast<int64_t>(workspace);
+  p.workspace_held = workspace_held;
   const int64_t own = kernel->own_weight_bytes();
   p.weight_bytes = own >= 0 ? own : constant_bytes(g, id);
   // The received inputs and the kernel (its weights) go; finish_run lets the device take their memory back.

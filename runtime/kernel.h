@@ -83,9 +83,15 @@ class KernelContext {
   Status error(const std::string& reason) const;
 
   // Scratch memory a kernel needs while it runs (beyond its outputs): kernels that allocate scratch say
-  // how much at its peak, so the profiler can report it and the partitioner can count it.
-  void note_workspace(std::size_t bytes) { workspace_bytes_ = std::max(workspace_bytes_, bytes); }
+  // how much at its peak, so the profiler can report it and the partitioner can count it. `held`: the
+  // kernel keeps it between runs (for its whole life), so it occupies the device all along rather than
+  // while the node runs.
+  void note_workspace(std::size_t bytes, bool held = false) {
+    workspace_bytes_ = std::max(workspace_bytes_, bytes);
+    workspace_held_ = workspace_held_ || held;
+  }
   std::size_t workspace_bytes() const { return workspace_bytes_; }
+  bool workspace_held() const { return workspace_held_; }
 
  private:
   const Graph& graph_;
@@ -95,6 +101,7 @@ class KernelContext {
   std::vector<Tensor>& outputs_;
   const OutputAllocator* allocator_ = nullptr;
   std::size_t workspace_bytes_ = 0;
+  bool workspace_held_ = false;
   const PlannedOutputs* planned_ = nullptr;
   uint64_t allocated_ = 0;  // bit i: output i came from allocate_output (outputs past 64: never planned)
   int planned_misses_ = 0;

@@ -76,7 +76,9 @@ class RnnKernel final : public CudaKernel {
       ws = std::move(made).value();
     }
     Status s = rnn_->run(io, *ws, r.stream);
-    r.ctx.note_workspace(ws->bytes());  // the profile's workspace bytes for this node
+    // The profile's workspace for this node, held: the kernel keeps its workspace (and its CUDA Graph) for
+    // its whole life.
+    r.ctx.note_workspace(ws->bytes(), /*held=*/true);
     return s ? s : r.ctx.error(s.message());
   }
 

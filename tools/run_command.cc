@@ -150,8 +150,7 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
               << mib(u->weights.peak) << ", activations " << mib(u->activations.peak) << ", workspace "
               << mib(u->workspace.peak) << "); plan predicts " << mib(plan.predicted_peak_gpu_bytes)
               << " (weights " << mib(plan.gpu_weight_bytes) << ", activations " << mib(plan.gpu_activation_bytes)
-              << ", workspace " << mib(plan.gpu_workspace_bytes)
-              << "; the plan counts the largest node's workspace, while each GPU RNN kernel keeps its own)\n";
+              << ", workspace " << mib(plan.gpu_workspace_bytes) << ")\n";
   }
   if (!planned) std::cout << "memory: the first run with these shapes records the sizes; from the second (--repeat 2) runs use the static memory plan\n";
   if (last.devices.size() == 1) std::cout << "peak memory cuda: unused; plan predicts " << mib(plan.predicted_peak_gpu_bytes) << "\n";

@@ -125,6 +125,20 @@ TEST(CostModel, StreamsRunTasksAtOnceAndEachHasItsOwnWorkspace) {
   EXPECT_EQ(one.score({C, C}).latency_us, 100);
 }
 
+TEST(CostModel, WorkspacesAKernelHoldsAreAllCountedEvenOnOneStream) {
+  // A GPU RNN keeps its workspace for its life: two such tasks on one stream hold 100 + 200, while two
+  // tasks whose workspace lives only while they run share max(100, 200); a held one joins them in full.
+  TaskGraph held;
+  held.add_task("a", cpu(50), DeviceCost::runs(10, 0, 100, /*held=*/true));
+  held.add_task("b", cpu(50), DeviceCost::runs(10, 0, 200, /*held=*/true));
+  held.add_task("c", cpu(50), gpu(10, 0, 50));
+  ASSERT_TRUE(held.finalize().is_ok());
+  CostModel one(held, Lanes{1, 1});
+  EXPECT_EQ(one.schedule({G, G, G}).gpu.workspace, 350);
+  EXPECT_EQ(one.schedule({G, C, G}).gpu.workspace, 150);
+  EXPECT_EQ(one.schedule({C, C, G}).gpu.workspace, 50);
+}
+
 TEST(CostModel, ALaterTaskFillsAnIdleGapOnItsLane) {
   // p (CPU 50) -> t1 (GPU 10) -> t2 (GPU 30); q (GPU 20) is independent. Ranks: p 90, t1 40, t2 30, q 20,
   // so q is placed last, but the GPU idles until p's output arrives at 50: q goes into that gap (0-20)

@@ -106,6 +106,30 @@ double if_us(const Node& n, const GpuSpec& s, bool* all_supported) {
   return s.link_alpha_us + most;
 }
 
+// The workspace tandem's GPU RNN kernel keeps for its life at these shapes (it mirrors the buffers
+// runtime_cuda/cuda_rnn.cc's CudaRnnWorkspace::reserve sizes: a 32 MiB cuBLAS workspace, the input
+// projection, one step's gates, H, C and r(.)H, the lengths, and Y), or -1 for a node that is not an RNN
+// or whose shapes are not known.
+int64_t held_rnn_workspace(const Graph& g, const Node& n, const NodeFacts& f) {
+  if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN")) return -1;
+  if (n.inputs.empty() || n.inputs[0] == kNoValue) return -1;
+  const auto x = static_cast<std::size_t>(n.inputs[0]);
+  if (x >= f.run_shapes.size() || !f.run_shapes[x].is_static() || f.run_shapes[x].rank() != 3) return -1;
+  const Shape& xs = f.run_shapes[x];
+  const bool batch_major = n.attribute_int("layout", 0) == 1;
+  const int64_t t = xs[batch_major ? 1 : 0].value, b = xs[batch_major ? 0 : 1].value;
+  int64_t h = n.attribute_int("hidden_size", 0);
+  if (h <= 0 && n.inputs.size() > 2 && n.inputs[2] != kNoValue) {  // from R [dirs, G*H, H]
+    const Shape& r = g.value(n.inputs[2]).shape;
+    if (r.has_rank() && r.rank() == 3 && r[2].is_known()) h = r[2].value;
+  }
+  if (h <= 0) return -1;
+  const int64_t gates = n.op_type == "LSTM" ? 4 : n.op_type == "GRU" ? 3 : 1;
+  const int64_t dirs = n.attribute_string("direction", "forward") == "bidirectional" ? 2 : 1;
+  const int64_t floats = dirs * t * b * gates * h + dirs * b * gates * h + 3 * dirs * b * h + t * dirs * b * h;
+  return (int64_t{32} << 20) + floats * 4 + b * 4;
+}
+
 double node_us(const Graph& g, NodeId id, const NodeFacts& f, const GpuSpec& s, bool* all_supported) {
   const Node& n = g.node(id);
   if (!n.domain.empty() && n.domain != "ai.onnx") {
@@ -206,6 +230,10 @@ NodeDeviceProfile estimate_gpu_node(const Graph& g, NodeId id, const NodeFacts& 
   p.weight_bytes = facts.weight_bytes;
   p.output_bytes = facts.output_bytes;
   p.workspace_bytes = facts.workspace_bytes;
+  if (const int64_t held = held_rnn_workspace(g, n, facts); held >= 0) {
+    p.workspace_bytes = held;  // the GPU kernel's own, kept for its life
+    p.workspace_held = true;
+  }
   return p;
 }
 

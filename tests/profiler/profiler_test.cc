@@ -365,6 +365,18 @@ TEST(ProfileModel, LongerSequencesCostTheLstmMoreOnTheEstimatedGpu) {
   EXPECT_GT(long_us, short_us);
 }
 
+TEST(ProfileModel, TheEstimatedGpuLstmHoldsTheWorkspaceTandemsGpuKernelKeeps) {
+  // seq 5, batch 2, hidden 4, one direction: a 32 MiB cuBLAS workspace, then in floats the input
+  // projection 5*2*16, one step's gates 2*16, H, C and r(.)H 3*2*4, Y 5*2*4, and the lengths 2 int32s.
+  const Profile p = profile_lstm(5).profile;
+  const partition::NodeDeviceProfile& gpu = node_named(p, "lstm").devices.at("cuda");
+  EXPECT_TRUE(gpu.estimated);
+  EXPECT_TRUE(gpu.workspace_held);
+  EXPECT_EQ(gpu.workspace_bytes, (int64_t{32} << 20) + (5 * 2 * 16 + 2 * 16 + 3 * 2 * 4 + 5 * 2 * 4) * 4 + 2 * 4);
+  // Other nodes' workspace (none here) lives only while they run.
+  EXPECT_FALSE(node_named(p, "project").devices.at("cuda").workspace_held);
+}
+
 TEST(ProfileModel, NodeTimesComeFromWholeRunsWhenTheDeviceRunsEveryNode) {
   const Profile p = profile_lstm().profile;
   EXPECT_NE(std::find(p.notes.begin(), p.notes.end(), "cpu: node times measured inside whole runs of the model"),

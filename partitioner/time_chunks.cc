@@ -94,6 +94,36 @@ class ProfileIndex {
   std::map<std::string, const ValueProfile*> values_;
 };
 
+// A derived node's cost on one device from the whole node's `d`: the fixed cost `f` plus `fraction` of
+// the rest.
+void scale_time(NodeDeviceProfile& c, const NodeDeviceProfile& d, double f, double fraction) {
+  c.median_us = f + (d.median_us - f) * fraction;
+  c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
+}
+
+// An added Slice/Split/Concat: the fixed cost plus `moved` bytes at the copy rate; no weights or workspace.
+void copy_cost(NodeDeviceProfile& c, double f, int64_t moved, double copy_rate) {
+  c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
+  c.weight_bytes = c.workspace_bytes = 0;
+  c.output_bytes = moved;
+}
+
+// The fixed cost on device `key` (0 where no node runs there), at most the node's own time `us`.
+double fixed_on(const std::map<std::string, double>& fixed, const std::string& key, double us) {
+  auto it = fixed.find(key);
+  return std::min(it == fixed.end() ? 0.0 : it->second, us);
+}
+
+// The values node `n` of the split graph made (those the whole graph lacks), sized by `bytes(k)` for output k.
+void add_new_values(const Graph& g, const Graph& split, const Node& n, Profile& out,
+                    const std::function<int64_t(std::size_t)>& bytes) {
+  for (std::size_t k = 0; k < n.outputs.size(); ++k) {
+    const ValueId v = n.outputs[k];
+    if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
+    out.values.push_back({split.value(v).name, bytes(k), "", true});
+  }
+}
+
 // The profile of a split graph: `p` with its nodes replaced by the split graph's. A node the split left as
 // it was (not `replaced`, measured once for its op) keeps its measurements; `derive` fills in the others'
 // (and adds the values they make to the profile), or fails.
@@ -120,7 +150,7 @@ Result<Profile> split_graph_profile(const Profile& p, const ProfileIndex& index,
 Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Graph& split) {
   const ProfileIndex index(p);
   auto bytes_of = [&](const Graph& graph, ValueId v) { return index.bytes(graph, v); };
-  std::map<std::string, double> fixed = fixed_cost_per_device(p);
+  const std::map<std::string, double> fixed = fixed_cost_per_device(p);
   const double copy_rate = copy_bytes_per_us(p);
 
   std::map<std::string, WholeRnn> rnns;
@@ -166,9 +196,7 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       const double fraction = share.fraction();
       for (const auto& [key, d] : op->devices) {
         NodeDeviceProfile c = d;
-        const double f = std::min(fixed[key], d.median_us);
-        c.median_us = f + (d.median_us - f) * fraction;
-        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
+        scale_time(c, d, fixed_on(fixed, key, d.median_us), fraction);
         c.output_bytes = scaled(d.output_bytes, share);
         c.estimated = true;
         np.devices[key] = c;
@@ -199,34 +227,26 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
     const double fraction = share.fraction();
     for (const auto& [key, d] : w.profile->devices) {
       NodeDeviceProfile c = d;
-      const double f = std::min(fixed[key], d.median_us);
+      const double f = fixed_on(fixed, key, d.median_us);
       if (chunk) {
-        c.median_us = f + (d.median_us - f) * fraction;
-        c.p90_us = std::max(c.median_us, f + (d.p90_us - f) * fraction);
+        scale_time(c, d, f, fraction);
         c.output_bytes = scaled(w.y_bytes, share) + (d.output_bytes - w.y_bytes > 0 ? d.output_bytes - w.y_bytes : 0);
         c.workspace_bytes = scaled(d.workspace_bytes, share);
       } else {
-        const int64_t moved = n.op_type == "Slice" ? scaled(w.x_bytes, share) : w.y_bytes;
-        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
-        c.weight_bytes = 0;
-        c.output_bytes = moved;
-        c.workspace_bytes = 0;
+        copy_cost(c, f, n.op_type == "Slice" ? scaled(w.x_bytes, share) : w.y_bytes, copy_rate);
       }
       c.estimated = true;
       np.devices[key] = c;
     }
     // The values the split made: X parts, Y parts, and the states handed from chunk to chunk.
-    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
-      const ValueId v = n.outputs[k];
-      if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
-      int64_t bytes = 0;
-      if (n.op_type == "Slice") bytes = scaled(w.x_bytes, share);
-      else if (chunk) bytes = k == 0 ? scaled(w.y_bytes, share) : w.state_bytes;
-      out.values.push_back({split.value(v).name, bytes, "", true});
-    }
+    add_new_values(g, split, n, out, [&](std::size_t k) -> int64_t {
+      if (n.op_type == "Slice") return scaled(w.x_bytes, share);
+      return chunk ? (k == 0 ? scaled(w.y_bytes, share) : w.state_bytes) : 0;
+    });
     return Status::ok();
   };
-  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, [&](const std::string& name) { return rnns.count(name) > 0; }, derive));
+  auto replaced = [&](const std::string& name) { return rnns.count(name) > 0; };
+  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, replaced, derive));
   out.notes.push_back("time chunks: costs of the split nodes derived from the whole nodes' measurements");
   return out;
 }
@@ -266,40 +286,31 @@ Result<Profile> derive_direction_profile(const Graph& g, const Profile& p, const
     if (n.op_type == "Split" && !n.inputs.empty()) moved = bytes_of(g.find_value(split.value(n.inputs[0]).name));
     for (const auto& [key, d] : measured->devices) {
       NodeDeviceProfile c = d;
-      auto fixed_here = fixed.find(key);
-      const double f = std::min(fixed_here == fixed.end() ? 0.0 : fixed_here->second, d.median_us);
+      const double f = fixed_on(fixed, key, d.median_us);
       if (direction) {
         // One direction: half the weights and outputs. Half the time too, except on a CPU of several
         // threads, whose kernel already ran the whole node's directions at once (runtime_cpu's fast path):
         // there one direction takes about what the whole node did. Each direction keeps a workspace of its
         // own (a GPU RNN holds its workspace for its lifetime), as large as the whole node's.
         const bool directions_were_concurrent = key == "cpu" && threads_on_cpu > 1;
-        if (!directions_were_concurrent) {
-          c.median_us = f + (d.median_us - f) / 2;
-          c.p90_us = std::max(c.median_us, f + (d.p90_us - f) / 2);
-        }
+        if (!directions_were_concurrent) scale_time(c, d, f, 0.5);
         c.weight_bytes = d.weight_bytes / 2;
         c.output_bytes = d.output_bytes / 2;
       } else {
-        c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
-        c.weight_bytes = c.workspace_bytes = 0;
-        c.output_bytes = moved;
+        copy_cost(c, f, moved, copy_rate);
       }
       c.estimated = true;
       np.devices[key] = c;
     }
     // The values the split made: each direction's outputs (half the whole's), each half of a Split state.
-    for (std::size_t k = 0; k < n.outputs.size(); ++k) {
-      const ValueId v = n.outputs[k];
-      if (v == kNoValue || g.find_value(split.value(v).name) != kNoValue) continue;
-      int64_t bytes = 0;
-      if (direction) bytes = bytes_of(k < rnn.outputs.size() ? rnn.outputs[k] : kNoValue) / 2;
-      else if (n.op_type == "Split") bytes = moved / 2;
-      out.values.push_back({split.value(v).name, bytes, "", true});
-    }
+    add_new_values(g, split, n, out, [&](std::size_t k) -> int64_t {
+      if (direction) return bytes_of(k < rnn.outputs.size() ? rnn.outputs[k] : kNoValue) / 2;
+      return n.op_type == "Split" ? moved / 2 : 0;
+    });
     return Status::ok();
   };
-  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, [&](const std::string& name) { return whole.count(name) > 0; }, derive));
+  auto replaced = [&](const std::string& name) { return whole.count(name) > 0; };
+  TANDEM_ASSIGN_OR_RETURN(Profile out, split_graph_profile(p, index, split, replaced, derive));
   out.notes.push_back("direction split: costs of the split nodes derived from the whole nodes' measurements");
   return out;
 }

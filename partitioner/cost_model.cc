@@ -149,14 +149,17 @@ Score CostModel::run(const Assignment& a, const std::vector<int>& order, Schedul
     }
   }
 
-  // GPU memory: weights + workspace (each stream's largest while-running one, plus every one a kernel holds
-  // for its life) + the peak of live activations.
+  // GPU memory: weights + workspace (each stream's largest while-running one and its largest shared one,
+  // plus every one a kernel holds for its life) + the peak of live activations.
   GpuMemory mem;
   std::vector<int64_t> stream_workspace(lanes_tl_[index(Device::kGpu)].size(), 0);
+  std::vector<int64_t> stream_shared(stream_workspace.size(), 0);
   for (std::size_t t = 0; t < n; ++t) {
     if (a[t] != Device::kGpu) continue;
     const DeviceCost& c = g_.task(static_cast<int>(t)).on(Device::kGpu);
     mem.weights += c.weight_bytes;
+    auto& shared = stream_shared[static_cast<std::size_t>(lane_of_[t])];
+    shared = std::max(shared, c.shared_workspace_bytes);
     if (c.workspace_held) {
       mem.workspace += c.workspace_bytes;
       continue;
@@ -165,6 +168,7 @@ Score CostModel::run(const Assignment& a, const std::vector<int>& order, Schedul
     w = std::max(w, c.workspace_bytes);
   }
   for (int64_t w : stream_workspace) mem.workspace += w;
+  for (int64_t w : stream_shared) mem.workspace += w;
   events_.clear();
   const int gi = index(Device::kGpu), ci = index(Device::kCpu);
   for (std::size_t xi = 0; xi < nd; ++xi) {

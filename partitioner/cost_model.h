@@ -21,7 +21,9 @@
 //     these times, if the costs hold.
 //  5. Latency = the finish of the last task or of the last copy of a graph output to the host.
 //  6. Peak GPU memory = the weights of the tasks on the GPU + the peak of live GPU activations + the
-//     workspace (per GPU stream, the largest workspace of its tasks). An activation on the GPU lives from
+//     workspace (per GPU stream, the largest while-running workspace of its tasks and the largest one
+//     shared among them, a GPU thread's cuBLAS workspace; plus every workspace a task's kernel holds for
+//     its life, a GPU RNN's). An activation on the GPU lives from
 //     its producer's start (or its copy's start) until its last reader on the GPU and its copy to the
 //     host have finished; at equal times, frees come before allocations (the allocator reuses them).
 #pragma once

@@ -24,6 +24,7 @@ json device_to_json(const NodeDeviceProfile& d) {
   j["workspace_bytes"] = d.workspace_bytes;
   j["estimated"] = d.estimated;
   if (d.workspace_held) j["workspace_held"] = true;
+  if (d.shared_workspace_bytes) j["shared_workspace_bytes"] = d.shared_workspace_bytes;
   return j;
 }
 
@@ -43,6 +44,7 @@ Status device_from_json(const json& j, const std::string& path, NodeDeviceProfil
   TANDEM_RETURN_IF_ERROR(f.integer("workspace_bytes", &d->workspace_bytes, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("estimated", &d->estimated, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("workspace_held", &d->workspace_held, false));
+  TANDEM_RETURN_IF_ERROR(f.integer("shared_workspace_bytes", &d->shared_workspace_bytes, false));
   return Status::ok();
 }
 

@@ -38,6 +38,9 @@ struct NodeDeviceProfile {
   int64_t workspace_bytes = 0;  // scratch its kernel needs while it runs
   bool estimated = false;       // from an analytic model rather than measured
   bool workspace_held = false;  // the kernel keeps its workspace for its life (a GPU RNN), not per run
+  // Scratch the device keeps per stream and shares among the kernels on it (a GPU thread's cuBLAS
+  // workspace): it occupies the device once per stream that runs such a node, for as long as it runs any.
+  int64_t shared_workspace_bytes = 0;
 };
 
 struct NodeProfile {

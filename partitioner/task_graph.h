@@ -29,11 +29,13 @@ struct DeviceCost {
   int64_t weight_bytes = 0;     // resident on this device while the task is placed here
   int64_t workspace_bytes = 0;  // scratch while it runs
   bool workspace_held = false;  // ... or for as long as the task is placed here (the kernel keeps it)
+  int64_t shared_workspace_bytes = 0;  // held by the stream that runs it, shared with its other tasks
 
-  static DeviceCost runs(double us, int64_t weights = 0, int64_t workspace = 0, bool held = false) {
-    return DeviceCost{true, {}, us, weights, workspace, held};
+  static DeviceCost runs(double us, int64_t weights = 0, int64_t workspace = 0, bool held = false,
+                         int64_t shared = 0) {
+    return DeviceCost{true, {}, us, weights, workspace, held, shared};
   }
-  static DeviceCost unsupported(std::string why) { return DeviceCost{false, std::move(why), 0, 0, 0, false}; }
+  static DeviceCost unsupported(std::string why) { return DeviceCost{false, std::move(why), 0, 0, 0, false, 0}; }
 };
 
 struct Task {

@@ -17,7 +17,7 @@ DeviceCost cost_from(const NodeProfile& np, Device d) {
   const NodeDeviceProfile& p = it->second;
   if (!p.supported)
     return DeviceCost::unsupported(p.reason.empty() ? "unsupported (no reason given)" : p.reason);
-  return DeviceCost::runs(p.median_us, p.weight_bytes, p.workspace_bytes, p.workspace_held);
+  return DeviceCost::runs(p.median_us, p.weight_bytes, p.workspace_bytes, p.workspace_held, p.shared_workspace_bytes);
 }
 
 // Size of a value at the profiled shapes: the profile's figure, else a static shape, else (for a node's only

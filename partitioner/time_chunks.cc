@@ -104,7 +104,8 @@ void scale_time(NodeDeviceProfile& c, const NodeDeviceProfile& d, double f, doub
 // An added Slice/Split/Concat: the fixed cost plus `moved` bytes at the copy rate; no weights or workspace.
 void copy_cost(NodeDeviceProfile& c, double f, int64_t moved, double copy_rate) {
   c.median_us = c.p90_us = f + static_cast<double>(moved) / copy_rate;
-  c.weight_bytes = c.workspace_bytes = 0;
+  c.weight_bytes = c.workspace_bytes = c.shared_workspace_bytes = 0;
+  c.workspace_held = false;
   c.output_bytes = moved;
 }
 

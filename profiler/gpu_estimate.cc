@@ -107,9 +107,9 @@ double if_us(const Node& n, const GpuSpec& s, bool* all_supported) {
 }
 
 // The workspace tandem's GPU RNN kernel keeps for its life at these shapes (it mirrors the buffers
-// runtime_cuda/cuda_rnn.cc's CudaRnnWorkspace::reserve sizes: a 32 MiB cuBLAS workspace, the input
-// projection, one step's gates, H, C and r(.)H, the lengths, and Y), or -1 for a node that is not an RNN
-// or whose shapes are not known.
+// runtime_cuda/cuda_rnn.cc's CudaRnnWorkspace::reserve sizes: the input projection, one step's gates, H, C
+// and r(.)H, the lengths, and Y; the cuBLAS workspace is the stream's, below), or -1 for a node that is not
+// an RNN or whose shapes are not known.
 int64_t held_rnn_workspace(const Graph& g, const Node& n, const NodeFacts& f) {
   if (!n.domain.empty() || (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN")) return -1;
   if (n.inputs.empty() || n.inputs[0] == kNoValue) return -1;
@@ -127,7 +127,28 @@ int64_t held_rnn_workspace(const Graph& g, const Node& n, const NodeFacts& f) {
   const int64_t gates = n.op_type == "LSTM" ? 4 : n.op_type == "GRU" ? 3 : 1;
   const int64_t dirs = n.attribute_string("direction", "forward") == "bidirectional" ? 2 : 1;
   const int64_t floats = dirs * t * b * gates * h + dirs * b * gates * h + 3 * dirs * b * h + t * dirs * b * h;
-  return (int64_t{32} << 20) + floats * 4 + b * 4;
+  return floats * 4 + b * 4;
+}
+
+// Whether tandem's GPU kernel for the node calls cuBLAS (and so needs its stream's cuBLAS workspace):
+// MatMul, Gemm, the RNNs' projections, and Conv but for the direct kernel (depthwise, at most
+// kConvDirectMaxK = 32 kernel elements: runtime_cuda/kernels/conv.cu's rule). An If: either branch.
+bool uses_blas(const Graph& g, const Node& n) {
+  if (!n.domain.empty() && n.domain != "ai.onnx") return false;
+  const std::string& op = n.op_type;
+  if (op == "MatMul" || op == "Gemm" || op == "LSTM" || op == "GRU" || op == "RNN") return true;
+  if (op == "Conv") {
+    if (n.inputs.size() < 2 || n.inputs[1] == kNoValue) return true;
+    const Shape& w = g.value(n.inputs[1]).shape;  // [M, C/group, k1, k2, ...]
+    if (!w.is_static() || w.rank() < 3) return true;
+    int64_t kernel = 1;
+    for (std::size_t d = 2; d < w.rank(); ++d) kernel *= w[d].value;
+    return !(w[1].value == 1 && kernel <= 32);
+  }
+  for (const Graph* body : n.subgraphs())
+    for (std::size_t i = 0; i < body->num_nodes(); ++i)
+      if (uses_blas(*body, body->node(static_cast<NodeId>(i)))) return true;
+  return false;
 }
 
 double node_us(const Graph& g, NodeId id, const NodeFacts& f, const GpuSpec& s, bool* all_supported) {
@@ -176,7 +197,8 @@ Result<GpuSpec> parse_gpu_spec(const std::string& text) {
   const std::map<std::string, double*> fields = {
       {"fp32_tflops", &s.fp32_tflops},     {"memory_gbps", &s.memory_gbps},   {"l2_gbps", &s.l2_gbps},
       {"l2_bytes", &s.l2_bytes},           {"efficiency", &s.efficiency},     {"launch_us", &s.launch_us},
-      {"graph_node_us", &s.graph_node_us}, {"link_alpha_us", &s.link_alpha_us}, {"link_gbps", &s.link_gbps}};
+      {"graph_node_us", &s.graph_node_us}, {"link_alpha_us", &s.link_alpha_us}, {"link_gbps", &s.link_gbps},
+      {"blas_workspace_bytes", &s.blas_workspace_bytes}};
   while (std::getline(in, part, ',')) {
     const auto eq = part.find('=');
     if (eq == std::string::npos) return Status::error("GPU spec override '" + part + "' is not key=value");
@@ -234,6 +256,7 @@ NodeDeviceProfile estimate_gpu_node(const Graph& g, NodeId id, const NodeFacts& 
     p.workspace_bytes = held;  // the GPU kernel's own, kept for its life
     p.workspace_held = true;
   }
+  if (uses_blas(g, n)) p.shared_workspace_bytes = static_cast<int64_t>(spec.blas_workspace_bytes);
   return p;
 }
 

@@ -25,6 +25,7 @@ struct GpuSpec {
   double graph_node_us = 2;       // one kernel inside a captured CUDA Graph (RNN time loops)
   double link_alpha_us = 8;       // PCIe Gen5 x16, pinned memory
   double link_gbps = 40;
+  double blas_workspace_bytes = 32 << 20;  // the cuBLAS workspace each GPU stream keeps (tandem sets 32 MiB)
 };
 
 // "h100" or "h200", optionally followed by ",key=value" overrides of the fields above (e.g.

@@ -103,6 +103,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   const OutputAllocator* allocator = device.output_allocator();
   std::size_t workspace = 0;
   bool workspace_held = false;
+  std::size_t shared_workspace = 0;
   const auto once = [&]() -> Result<double> {
     std::vector<Tensor> outs(n.outputs.size());
     KernelContext ctx(g, id, in, implicit, outs, allocator);
@@ -118,6 +119,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
       if (t.defined()) out_bytes += static_cast<int64_t>(t.nbytes());
     workspace = std::max(workspace, ctx.workspace_bytes());
     workspace_held = workspace_held || ctx.workspace_held();
+    shared_workspace = std::max(shared_workspace, ctx.shared_workspace_bytes());
     // Released as a run releases a value after its last reader (device memory goes back once the device's
     // stream has passed this point), then the device finishes what the kernel enqueued: both timed.
     outs.clear();
@@ -133,6 +135,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   p.p90_us = t.p90_us;
   p.workspace_bytes = static_cast<int64_t>(workspace);
   p.workspace_held = workspace_held;
+  p.shared_workspace_bytes = static_cast<int64_t>(shared_workspace);
   const int64_t own = kernel->own_weight_bytes();
   p.weight_bytes = own >= 0 ? own : constant_bytes(g, id);
   // The received inputs and the kernel (its weights) go; finish_run lets the device take their memory back.
@@ -348,6 +351,9 @@ Result<Profile> profile_model(const ProfileRequest& r) {
                     " repetitions per node until the median is stable within " +
                     std::to_string(static_cast<int>(r.timing.stable_tolerance * 100)) + "% or " +
                     std::to_string(static_cast<int>(r.timing.budget_ms)) + " ms");
+  // This thread runs no more of these devices' kernels: give back what it holds on them (a GPU thread's
+  // cuBLAS workspace), so that a plan run afterwards, on threads of its own, holds what the plan predicts.
+  for (const MeasuredDevice& d : r.devices) d.device->release_thread();
   return p;
 }
 

@@ -43,6 +43,10 @@ class Device {
   // OpenMP team size (a per-thread setting, so each CPU device gets its own arena); a CUDA device would
   // make itself the thread's current device.
   virtual void bind_thread() const {}
+  // Called by a thread that will not use this device again (a worker about to exit, the profiler when
+  // done): the device frees what it keeps for that thread (a GPU thread's streams and cuBLAS workspace).
+  // No work of the thread's may be in flight.
+  virtual void release_thread() const {}
 
   // Where this device's kernels allocate their outputs (KernelContext::allocate_output); nullptr: host
   // memory. The executors pass it into every KernelContext of this device's nodes.

@@ -92,6 +92,10 @@ class KernelContext {
   }
   std::size_t workspace_bytes() const { return workspace_bytes_; }
   bool workspace_held() const { return workspace_held_; }
+  // Scratch the device keeps per worker thread (stream) and shares among the kernels that thread runs (a
+  // GPU thread's cuBLAS workspace): it occupies the device once per stream that runs such a kernel.
+  void note_shared_workspace(std::size_t bytes) { shared_workspace_bytes_ = std::max(shared_workspace_bytes_, bytes); }
+  std::size_t shared_workspace_bytes() const { return shared_workspace_bytes_; }
 
  private:
   const Graph& graph_;
@@ -102,6 +106,7 @@ class KernelContext {
   const OutputAllocator* allocator_ = nullptr;
   std::size_t workspace_bytes_ = 0;
   bool workspace_held_ = false;
+  std::size_t shared_workspace_bytes_ = 0;
   const PlannedOutputs* planned_ = nullptr;
   uint64_t allocated_ = 0;  // bit i: output i came from allocate_output (outputs past 64: never planned)
   int planned_misses_ = 0;

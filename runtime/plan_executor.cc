@@ -208,7 +208,10 @@ Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g
 
   ex->pools_.resize(num_devices);
   for (std::size_t d = 1; d < num_devices; ++d)
-    if (!ex->steps_[d].empty()) ex->pools_[d] = std::make_unique<WorkerPool>();
+    if (!ex->steps_[d].empty()) {
+      const Device* dev = ex->devices_[d];
+      ex->pools_[d] = std::make_unique<WorkerPool>([dev] { dev->release_thread(); });
+    }
   return std::shared_ptr<const PlanExecutor>(std::move(ex));
 }
 

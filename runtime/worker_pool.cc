@@ -32,7 +32,11 @@ void WorkerPool::work() {
     ++idle_;
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     --idle_;
-    if (jobs_.empty()) return;  // stopping, nothing left
+    if (jobs_.empty()) {  // stopping, nothing left
+      lock.unlock();
+      if (on_exit_) on_exit_();
+      return;
+    }
     std::function<void()> job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();

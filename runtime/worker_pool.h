@@ -18,7 +18,9 @@ namespace tandem {
 
 class WorkerPool {
  public:
-  WorkerPool() = default;
+  // `on_exit` (may be empty) runs on each worker thread just before it ends (a device releases what it
+  // keeps for that thread).
+  explicit WorkerPool(std::function<void()> on_exit = {}) : on_exit_(std::move(on_exit)) {}
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   ~WorkerPool();  // finishes queued jobs, then joins the threads
@@ -37,6 +39,7 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   std::size_t idle_ = 0;
   bool stopping_ = false;
+  std::function<void()> on_exit_;
 };
 
 }  // namespace tandem

@@ -29,8 +29,8 @@ Profile two_encoder_profile(const Graph& g) {
     np.name = n.name;
     np.op_type = n.op_type;
     const bool rnn = n.op_type == "LSTM" || n.op_type == "GRU";
-    np.devices["cpu"] = NodeDeviceProfile{true, "", 100, 100, 1000, 64, 0, false, false};
-    np.devices["cuda"] = NodeDeviceProfile{true, "", rnn ? 10.0 : 50.0, rnn ? 10.0 : 50.0, 1000, 64, 0, false, false};
+    np.devices["cpu"] = NodeDeviceProfile{true, "", 100, 100, 1000, 64, 0, false, false, 0};
+    np.devices["cuda"] = NodeDeviceProfile{true, "", rnn ? 10.0 : 50.0, rnn ? 10.0 : 50.0, 1000, 64, 0, false, false, 0};
     p.nodes.push_back(np);
   }
   p.links["cpu->cuda"] = LinkProfile::of(1, 10000, 0);

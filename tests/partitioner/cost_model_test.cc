@@ -139,6 +139,26 @@ TEST(CostModel, WorkspacesAKernelHoldsAreAllCountedEvenOnOneStream) {
   EXPECT_EQ(one.schedule({C, C, G}).gpu.workspace, 50);
 }
 
+TEST(CostModel, AWorkspaceSharedOnAStreamIsCountedOncePerStream) {
+  // The cuBLAS workspace of a GPU thread: tasks on one stream share it (the largest counts once), tasks
+  // on two streams each have their own; tasks on the CPU or without one add nothing. Beside it, each
+  // stream's while-running workspace and every held one.
+  TaskGraph g;
+  g.add_task("a", cpu(50), DeviceCost::runs(10, 0, 0, false, 1000));
+  g.add_task("b", cpu(50), DeviceCost::runs(10, 0, 7, true, 1000));
+  g.add_task("c", cpu(50), DeviceCost::runs(10, 0, 20, false, 0));
+  ASSERT_TRUE(g.finalize().is_ok());
+  CostModel one(g, Lanes{1, 1});
+  EXPECT_EQ(one.schedule({G, G, G}).gpu.workspace, 1000 + 7 + 20);
+  EXPECT_EQ(one.schedule({G, C, C}).gpu.workspace, 1000);
+  EXPECT_EQ(one.schedule({C, C, G}).gpu.workspace, 20);
+  EXPECT_EQ(one.schedule({C, C, C}).gpu.workspace, 0);
+  CostModel two(g, Lanes{1, 2});
+  const Schedule s = two.schedule({G, G, C});
+  ASSERT_NE(s.tasks[0].lane, s.tasks[1].lane);
+  EXPECT_EQ(s.gpu.workspace, 2 * 1000 + 7);
+}
+
 TEST(CostModel, ALaterTaskFillsAnIdleGapOnItsLane) {
   // p (CPU 50) -> t1 (GPU 10) -> t2 (GPU 30); q (GPU 20) is independent. Ranks: p 90, t1 40, t2 30, q 20,
   // so q is placed last, but the GPU idles until p's output arrives at 50: q goes into that gap (0-20)

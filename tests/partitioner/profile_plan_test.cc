@@ -24,13 +24,13 @@ Profile sample_profile() {
   lstm.index = 0;
   lstm.name = "lstm";
   lstm.op_type = "LSTM";
-  lstm.devices["cpu"] = NodeDeviceProfile{true, "", 120.5, 130.25, 1 << 20, 4096, 512, false, false};
-  lstm.devices["cuda"] = NodeDeviceProfile{true, "", 40.125, 45, 1 << 21, 4096, 1 << 16, true, true};
+  lstm.devices["cpu"] = NodeDeviceProfile{true, "", 120.5, 130.25, 1 << 20, 4096, 512, false, false, 0};
+  lstm.devices["cuda"] = NodeDeviceProfile{true, "", 40.125, 45, 1 << 21, 4096, 1 << 16, true, true, 1 << 25};
   NodeProfile shape;
   shape.index = 1;
   shape.name = "shape";
-  shape.devices["cpu"] = NodeDeviceProfile{true, "", 0.5, 0.75, 0, 16, 0, false, false};
-  shape.devices["cuda"] = NodeDeviceProfile{false, "Shape runs on the host", 0, 0, 0, 0, 0, false, false};
+  shape.devices["cpu"] = NodeDeviceProfile{true, "", 0.5, 0.75, 0, 16, 0, false, false, 0};
+  shape.devices["cuda"] = NodeDeviceProfile{false, "Shape runs on the host", 0, 0, 0, 0, 0, false, false, 0};
   p.nodes = {lstm, shape};
   p.values = {{"h", 4096, "", true}, {"s", 16, "", true}};
   p.links["cpu->cuda"] = LinkProfile::of(8.5, 12000, 0.25);
@@ -60,6 +60,8 @@ TEST(ProfileJson, RoundTripsEveryField) {
   EXPECT_TRUE(cuda.estimated);
   EXPECT_TRUE(cuda.workspace_held);
   EXPECT_FALSE(back->nodes[0].devices.at("cpu").workspace_held);
+  EXPECT_EQ(cuda.shared_workspace_bytes, 1 << 25);
+  EXPECT_EQ(back->nodes[0].devices.at("cpu").shared_workspace_bytes, 0);
   EXPECT_FALSE(back->nodes[1].devices.at("cuda").supported);
   EXPECT_EQ(back->nodes[1].devices.at("cuda").reason, "Shape runs on the host");
   EXPECT_DOUBLE_EQ(back->links.at("cuda->cpu").beta_bytes_per_us, 11000.5);
@@ -177,9 +179,9 @@ Profile profile_for(const Graph& g) {
     NodeProfile n;
     n.index = static_cast<int64_t>(i);
     n.name = g.node(static_cast<NodeId>(i)).name;
-    n.devices["cpu"] = NodeDeviceProfile{true, "", 10.0 * static_cast<double>(i + 1), 0, 100, 0, 0, false, false};
+    n.devices["cpu"] = NodeDeviceProfile{true, "", 10.0 * static_cast<double>(i + 1), 0, 100, 0, 0, false, false, 0};
     if (n.name != "shape")
-      n.devices["cuda"] = NodeDeviceProfile{true, "", 1.0 * static_cast<double>(i + 1), 0, 200, 0, 64, false, false};
+      n.devices["cuda"] = NodeDeviceProfile{true, "", 1.0 * static_cast<double>(i + 1), 0, 200, 0, 64, false, false, 0};
     p.nodes.push_back(n);
   }
   p.values = {{"h", 777, "", true}};
@@ -286,7 +288,7 @@ TEST(BuildTaskGraph, AnIfNodeIsOneTaskThatReadsWhatItsBranchesCapture) {
     NodeProfile n;
     n.index = i;
     n.name = g.node(i).name;
-    n.devices["cpu"] = NodeDeviceProfile{true, "", 5, 5, 0, 0, 0, false, false};
+    n.devices["cpu"] = NodeDeviceProfile{true, "", 5, 5, 0, 0, 0, false, false, 0};
     p.nodes.push_back(n);
   }
   auto tg = build_task_graph(g, p);  // no cuda entries: no links needed

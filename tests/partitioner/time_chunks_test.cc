@@ -59,8 +59,8 @@ Profile stacked_profile(const Graph& g, double lstm_cpu, double lstm_gpu, double
     np.op_type = n.op_type;
     const bool lstm = n.op_type == "LSTM";
     const int64_t out = kSteps * kHidden * 4;
-    np.devices["cpu"] = NodeDeviceProfile{true, "", lstm ? lstm_cpu : 1, lstm ? lstm_cpu : 1, lstm ? 512 : 0, out, 0, false, false};
-    np.devices["cuda"] = NodeDeviceProfile{true, "", lstm ? lstm_gpu : 1, lstm ? lstm_gpu : 1, lstm ? 512 : 0, out, 0, false, false};
+    np.devices["cpu"] = NodeDeviceProfile{true, "", lstm ? lstm_cpu : 1, lstm ? lstm_cpu : 1, lstm ? 512 : 0, out, 0, false, false, 0};
+    np.devices["cuda"] = NodeDeviceProfile{true, "", lstm ? lstm_gpu : 1, lstm ? lstm_gpu : 1, lstm ? 512 : 0, out, 0, false, false, 0};
     p.nodes.push_back(np);
   }
   for (const Value& v : g.values())

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "graph/graph_edit.h"
 #include "onnx_import/model_hash.h"
 #include "partitioner/profile.h"
 #include "profiler/cpu_handoff.h"
@@ -194,6 +195,40 @@ TEST(GpuSpec, SlowerDevicesEstimateSlower) {
   EXPECT_EQ(fast.weight_bytes, 256 * 256 * 4);
 }
 
+TEST(GpuSpec, NodesThatCallCublasShareTheirStreamsCublasWorkspace) {
+  // MatMul and a grouped Conv call cuBLAS; the direct Conv kernel (depthwise, at most 32 kernel elements)
+  // and elementwise ops do not. The workspace's size is the spec's, overridable.
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {1, 4, 8, 8});
+  test::add_float_initializer(g, "wd", {4, 1, 3, 3}, std::vector<float>(36, 0.5f));    // depthwise 3x3
+  test::add_float_initializer(g, "wg", {4, 2, 3, 3}, std::vector<float>(72, 0.5f));    // 2 groups
+  test::add_float_initializer(g, "wl", {4, 1, 7, 7}, std::vector<float>(196, 0.5f));   // depthwise 7x7
+  test::add_float_initializer(g, "m", {8, 8}, std::vector<float>(64, 0.5f));
+  test::set_int(test::add_node(g, "Conv", {"x", "wd"}, {"d"}, "depthwise"), "group", 4);
+  test::set_int(test::add_node(g, "Conv", {"x", "wg"}, {"gr"}, "grouped"), "group", 2);
+  test::set_int(test::add_node(g, "Conv", {"x", "wl"}, {"l"}, "large"), "group", 4);
+  test::add_node(g, "MatMul", {"x", "m"}, {"mm"}, "matmul");
+  test::add_node(g, "Relu", {"x"}, {"r"}, "relu");
+  for (const char* out : {"d", "gr", "l", "mm", "r"}) test::add_output(g, out);
+  auto ir = test::import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& graph = *ir->graph;
+  NodeFacts f;
+  const int64_t mib32 = int64_t{32} << 20;
+  auto shared = [&](const char* node, const std::string& spec) -> int64_t {
+    auto id = find_unique_node(graph, node);
+    EXPECT_TRUE(id.is_ok()) << node;
+    return id.is_ok() ? estimate_gpu_node(graph, *id, f, *parse_gpu_spec(spec)).shared_workspace_bytes : -1;
+  };
+  EXPECT_EQ(shared("depthwise", "h100"), 0);
+  EXPECT_EQ(shared("grouped", "h100"), mib32);
+  EXPECT_EQ(shared("large", "h100"), mib32);  // 49 kernel elements: im2col and cuBLAS
+  EXPECT_EQ(shared("matmul", "h100"), mib32);
+  EXPECT_EQ(shared("relu", "h100"), 0);
+  EXPECT_EQ(shared("matmul", "h200,blas_workspace_bytes=4194304"), 4 << 20);
+}
+
 // --- whole-model profiles ------------------------------------------------------------------------------
 
 // x[seq,2,3] -> MatMul(W0) -> Add(B0) -> LSTM(W,R,B,P; hidden 4) -> Y, Y_h; Shape(Y) -> s.
@@ -366,15 +401,21 @@ TEST(ProfileModel, LongerSequencesCostTheLstmMoreOnTheEstimatedGpu) {
 }
 
 TEST(ProfileModel, TheEstimatedGpuLstmHoldsTheWorkspaceTandemsGpuKernelKeeps) {
-  // seq 5, batch 2, hidden 4, one direction: a 32 MiB cuBLAS workspace, then in floats the input
-  // projection 5*2*16, one step's gates 2*16, H, C and r(.)H 3*2*4, Y 5*2*4, and the lengths 2 int32s.
+  // seq 5, batch 2, hidden 4, one direction, in floats: the input projection 5*2*16, one step's gates
+  // 2*16, H, C and r(.)H 3*2*4, Y 5*2*4, and the lengths 2 int32s. Its projections use the stream's 32
+  // MiB cuBLAS workspace, shared with the MatMul.
   const Profile p = profile_lstm(5).profile;
   const partition::NodeDeviceProfile& gpu = node_named(p, "lstm").devices.at("cuda");
   EXPECT_TRUE(gpu.estimated);
   EXPECT_TRUE(gpu.workspace_held);
-  EXPECT_EQ(gpu.workspace_bytes, (int64_t{32} << 20) + (5 * 2 * 16 + 2 * 16 + 3 * 2 * 4 + 5 * 2 * 4) * 4 + 2 * 4);
+  EXPECT_EQ(gpu.workspace_bytes, (5 * 2 * 16 + 2 * 16 + 3 * 2 * 4 + 5 * 2 * 4) * 4 + 2 * 4);
+  EXPECT_EQ(gpu.shared_workspace_bytes, int64_t{32} << 20);
   // Other nodes' workspace (none here) lives only while they run.
   EXPECT_FALSE(node_named(p, "project").devices.at("cuda").workspace_held);
+  EXPECT_EQ(node_named(p, "project").devices.at("cuda").shared_workspace_bytes, int64_t{32} << 20);
+  EXPECT_EQ(node_named(p, "bias").devices.at("cuda").shared_workspace_bytes, 0);
+  // The CPU kernels share nothing per stream.
+  for (const auto& n : p.nodes) EXPECT_EQ(n.devices.at("cpu").shared_workspace_bytes, 0) << n.name;
 }
 
 TEST(ProfileModel, NodeTimesComeFromWholeRunsWhenTheDeviceRunsEveryNode) {

@@ -1,5 +1,6 @@
 #include "runtime_cuda/cuda_device.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 
@@ -69,7 +70,7 @@ Result<KernelPtr> CudaDevice::create_kernel(const KernelInit& init) const {
 
 Result<CudaThreadState*> CudaDevice::thread_state() const {
   if (CudaThreadState* s = find_slot(serial_)) return s;
-  auto made = CudaThreadState::create(device_);
+  auto made = CudaThreadState::create(device_, allocator_);
   if (!made) return Status::error("device '" + name_ + "': " + made.status().message());
   CudaThreadState* s = made->get();
   {
@@ -78,6 +79,26 @@ Result<CudaThreadState*> CudaDevice::thread_state() const {
   }
   thread_slots.push_back(ThreadSlot{serial_, s});
   return s;
+}
+
+void CudaDevice::release_thread() const {
+  auto it = std::find_if(thread_slots.begin(), thread_slots.end(),
+                         [this](const ThreadSlot& s) { return s.serial == serial_; });
+  if (it == thread_slots.end()) return;
+  CudaThreadState* state = it->state;
+  thread_slots.erase(it);
+  std::unique_ptr<CudaThreadState> owned;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto st = std::find_if(states_.begin(), states_.end(), [state](const auto& s) { return s.get() == state; });
+    if (st == states_.end()) return;
+    owned = std::move(*st);
+    states_.erase(st);
+  }
+  // Nothing of the thread's should be in flight; wait anyway, so its streams go idle.
+  Status a = owned->compute.synchronize(), b = owned->copy.synchronize();
+  if (!a) std::fprintf(stderr, "tandem: %s\n", a.message().c_str());
+  if (!b) std::fprintf(stderr, "tandem: %s\n", b.message().c_str());
 }
 
 // Errors surface from the first kernel, which asks for the state again.

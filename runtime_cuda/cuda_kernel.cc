@@ -181,6 +181,13 @@ Status CudaKernel::run(KernelContext& ctx) const {
   return compute(r);
 }
 
+Result<const CublasContext*> CudaKernel::cublas(CudaRun& r) {
+  auto c = r.ts.cublas_context();
+  if (!c) return r.ctx.error("cuBLAS: " + c.status().message());
+  r.ctx.note_shared_workspace((*c)->workspace_bytes());
+  return *c;
+}
+
 Status expect_float32(const CudaRun& r, std::size_t i, const char* what) {
   const Tensor* t = r.input(i);
   if (!t) return r.ctx.error(std::string(what) + " is missing");

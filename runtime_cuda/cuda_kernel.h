@@ -65,6 +65,9 @@ class CudaKernel : public Kernel {
  protected:
   explicit CudaKernel(const CudaDevice& device) : device_(device) {}
   virtual Status compute(CudaRun& r) const = 0;
+  // The calling thread's cuBLAS handle, bound to r.stream; notes the workspace it shares with the thread's
+  // other kernels, so profiles count it.
+  static Result<const CublasContext*> cublas(CudaRun& r);
 
   const CudaDevice& device_;
   std::vector<Tensor> constants_;  // by input index: device copies of constant inputs

@@ -101,7 +101,11 @@ class ConvKernel final : public CudaKernel {
       col = std::move(made).value();
       r.ctx.note_workspace(static_cast<std::size_t>(col_floats) * sizeof(float));
     }
-    TANDEM_ASSIGN_OR_RETURN(cublasHandle_t h, r.ts.cublas_handle());
+    cublasHandle_t h = nullptr;  // the direct kernel needs no cuBLAS (nor its workspace)
+    if (conv_algo(s, ConvAlgo::kAuto) != ConvAlgo::kDirect) {
+      TANDEM_ASSIGN_OR_RETURN(const CublasContext* blas, cublas(r));
+      h = blas->get();
+    }
     Status st = conv_forward(h, r.stream, s, ConvAlgo::kAuto, x.data<float>(), w.data<float>(),
                              bias ? bias->data<float>() : nullptr, y->data<float>(),
                              col.defined() ? col.data<float>() : nullptr);

@@ -19,7 +19,8 @@ class MatMulKernel final : public CudaKernel {
     if (!shape) return r.ctx.error(shape.status().message());
     TANDEM_ASSIGN_OR_RETURN(Tensor * y, r.output(0, DType::kFloat32, *shape));
     if (y->numel() == 0) return Status::ok();
-    TANDEM_ASSIGN_OR_RETURN(cublasHandle_t h, r.ts.cublas_handle());
+    TANDEM_ASSIGN_OR_RETURN(const CublasContext* blas, cublas(r));
+    cublasHandle_t h = blas->get();
     Status s = matmul(h, r.stream, a.data<float>(), a.shape(), b.data<float>(), b.shape(), y->data<float>());
     return s ? s : r.ctx.error(s.message());
   }
@@ -55,7 +56,8 @@ class GemmKernel final : public CudaKernel {
     }
     TANDEM_ASSIGN_OR_RETURN(Tensor * y, r.output(0, DType::kFloat32, {m, n}));
     if (y->numel() == 0) return Status::ok();
-    TANDEM_ASSIGN_OR_RETURN(cublasHandle_t h, r.ts.cublas_handle());
+    TANDEM_ASSIGN_OR_RETURN(const CublasContext* blas, cublas(r));
+    cublasHandle_t h = blas->get();
     Status s = gemm(h, r.stream, trans_a_, trans_b_, m, n, k, alpha_, a.data<float>(), b.data<float>(), beta_,
                     c ? c->data<float>() : nullptr, c ? c->shape() : std::vector<int64_t>{}, y->data<float>());
     return s ? s : r.ctx.error(s.message());

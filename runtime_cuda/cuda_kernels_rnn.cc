@@ -1,12 +1,15 @@
 // LSTM, GRU and RNN on the GPU through CudaRnn, which uploads and prepares the weights itself (they are
-// read on the host once, so W, R, B, P and sequence_lens must be constants). Each thread keeps one
-// CudaRnnWorkspace per kernel, since a workspace caches the CUDA Graph of one RNN's time loop.
+// read on the host once, so W, R, B, P and sequence_lens must be constants). The kernel keeps one
+// CudaRnnWorkspace per thread that runs it (a workspace caches the CUDA Graph of this RNN's time loop on
+// that thread's stream), freed with the kernel; the cuBLAS workspace is the thread's, shared.
 //
 // The time loop (CudaRnn's selection rule: the persistent kernel for small hidden sizes and batches, else
 // the per-step path) can be forced for every RNN kernel made afterwards with the environment variable
 // TANDEM_CUDA_RNN_PATH=auto|stepwise|persistent (an internal switch for benchmarks and debugging; a forced
 // persistent path that does not fit fails the node, saying why).
 #include <cstdlib>
+#include <mutex>
+#include <unordered_map>
 
 #include "runtime_cuda/cuda_kernel.h"
 #include "runtime_cuda/cuda_rnn.h"
@@ -69,23 +72,35 @@ class RnnKernel final : public CudaKernel {
       TANDEM_ASSIGN_OR_RETURN(Tensor * y, r.output(2, DType::kFloat32, state));
       io.y_c = y->data<float>();
     }
-    std::unique_ptr<CudaRnnWorkspace>& ws = r.ts.rnn[this];
-    if (!ws) {
-      auto made = CudaRnnWorkspace::create(device_.allocator(), /*use_graph=*/true, path_);
-      if (!made) return r.ctx.error(made.status().message());
-      ws = std::move(made).value();
-    }
-    Status s = rnn_->run(io, *ws, r.stream);
+    TANDEM_ASSIGN_OR_RETURN(CudaRnnWorkspace * ws, workspace_for(r));
+    TANDEM_ASSIGN_OR_RETURN(const CublasContext* blas, cublas(r));
+    Status s = rnn_->run(io, *ws, *blas);
     // The profile's workspace for this node, held: the kernel keeps its workspace (and its CUDA Graph) for
     // its whole life.
     r.ctx.note_workspace(ws->bytes(), /*held=*/true);
     return s ? s : r.ctx.error(s.message());
   }
 
+  // The calling thread's workspace (only that thread uses it; the map's lock covers the lookup).
+  Result<CudaRnnWorkspace*> workspace_for(CudaRun& r) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_ptr<CudaRnnWorkspace>& ws = workspaces_[r.ts.serial];
+    if (!ws) {
+      auto made = CudaRnnWorkspace::create(device_.allocator(), /*use_graph=*/true, path_);
+      if (!made) return r.ctx.error(made.status().message());
+      ws = std::move(made).value();
+    }
+    return ws.get();
+  }
+
   std::shared_ptr<const CudaRnn> rnn_;
   std::vector<int32_t> lens_;
   bool has_lens_;
   RnnPath path_;
+  mutable std::mutex mu_;
+  // By thread state (its serial). A workspace whose thread has released its state stays until the kernel
+  // goes; only that thread ever used it.
+  mutable std::unordered_map<uint64_t, std::unique_ptr<CudaRnnWorkspace>> workspaces_;
 };
 
 // A float32 constant input of the given element count (0: any), or nullptr when the input is omitted.

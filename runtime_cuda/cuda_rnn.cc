@@ -1,6 +1,7 @@
 #include "runtime_cuda/cuda_rnn.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <string>
 
@@ -9,9 +10,6 @@
 
 namespace tandem::cuda {
 namespace {
-
-// cuBLAS's recommended workspace on Hopper; set explicitly so graph capture never makes cuBLAS allocate.
-constexpr std::size_t kCublasWorkspaceBytes = std::size_t{32} << 20;
 
 struct ActivationInfo {
   const char* name;
@@ -113,7 +111,9 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
   if (!weights.w || !weights.r) return Status::error("CudaRnn: W and R are required");
   if (weights.p && spec.kind != RnnCellKind::kLstm) return Status::error("CudaRnn: peepholes exist for LSTM only");
 
+  static std::atomic<uint64_t> next_serial{1};
   std::shared_ptr<CudaRnn> rnn(new CudaRnn());
+  rnn->serial_ = next_serial.fetch_add(1);
   rnn->spec_ = spec;
   auto upload = [&](DeviceBuffer& dst, const float* src, int64_t count, const char* what) -> Status {
     const auto bytes = static_cast<std::size_t>(count) * sizeof(float);
@@ -149,6 +149,9 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     TANDEM_RETURN_IF_ERROR(upload(rnn->peep_, weights.p, dirs * 3 * h, "P"));
     rnn->has_peep_ = true;
   }
+  // From pageable memory cudaMemcpy may return before its DMA lands, and the compute streams do not wait
+  // for the legacy stream: wait here, so the first run reads whole weights.
+  TANDEM_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());
   return std::shared_ptr<const CudaRnn>(std::move(rnn));
 }
 
@@ -160,11 +163,6 @@ Result<std::unique_ptr<CudaRnnWorkspace>> CudaRnnWorkspace::create(CudaAllocator
   std::unique_ptr<CudaRnnWorkspace> ws(new CudaRnnWorkspace(allocator));
   ws->use_graph_ = use_graph;
   ws->path_ = path;
-  TANDEM_ASSIGN_OR_RETURN(ws->cublas_, CublasHandle::create());
-  TANDEM_ASSIGN_OR_RETURN(ws->cublas_workspace_,
-                          DeviceBuffer::allocate(allocator, kCublasWorkspaceBytes, MemoryCategory::kWorkspace));
-  TANDEM_CUBLAS_RETURN_IF_ERROR(
-      cublasSetWorkspace(ws->cublas_.get(), ws->cublas_workspace_.get(), ws->cublas_workspace_.size()));
   return ws;
 }
 
@@ -173,12 +171,12 @@ CudaRnnWorkspace::~CudaRnnWorkspace() { drop_graph(); }
 void CudaRnnWorkspace::drop_graph() {
   if (graph_) cudaGraphExecDestroy(graph_);
   graph_ = nullptr;
-  graph_rnn_ = nullptr;
+  graph_rnn_ = graph_cublas_ = 0;
 }
 
 std::size_t CudaRnnWorkspace::bytes() const {
   std::size_t total = 0;
-  for (const DeviceBuffer* b : {&cublas_workspace_, &xw_, &gates_, &h_, &c_, &rh_, &lens_, &y_, &h_odd_})
+  for (const DeviceBuffer* b : {&xw_, &gates_, &h_, &c_, &rh_, &lens_, &y_, &h_odd_})
     total += b->size();
   return total;
 }
@@ -206,7 +204,9 @@ Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t b
   std::size_t c_cap = state_cap_before, rh_cap = state_cap_before;  // c_ and rh_ track h_'s size
   TANDEM_RETURN_IF_ERROR(grow(c_, c_cap, dirs * b * h, sizeof(float)));
   TANDEM_RETURN_IF_ERROR(grow(rh_, rh_cap, dirs * b * h, sizeof(float)));
+  const std::size_t lens_cap_before = lens_cap_;
   TANDEM_RETURN_IF_ERROR(grow(lens_, lens_cap_, b, sizeof(int32_t)));
+  if (lens_cap_ != lens_cap_before) lens_on_device_.clear();  // a new buffer: nothing in it yet
   if (want_y && use_graph_ && !persistent)
     TANDEM_RETURN_IF_ERROR(grow(y_, y_cap_, s * dirs * b * h, sizeof(float)));
   if (persistent) TANDEM_RETURN_IF_ERROR(grow(h_odd_, h_odd_cap_, dirs * b * h, sizeof(float)));
@@ -216,12 +216,11 @@ Status CudaRnnWorkspace::reserve(const CudaRnnSpec& spec, int64_t seq, int64_t b
 // ------------------------------------------------------------------------------------------------------
 // Run
 
-Status CudaRnn::enqueue_time_loop(CudaRnnWorkspace& ws, int64_t seq, int64_t batch, int64_t steps, float* y,
-                                  cudaStream_t stream) const {
+Status CudaRnn::enqueue_time_loop(CudaRnnWorkspace& ws, cublasHandle_t cublas, int64_t seq, int64_t batch,
+                                  int64_t steps, float* y, cudaStream_t stream) const {
   const int64_t h = spec_.hidden, gh = static_cast<int64_t>(gates_of(spec_.kind)) * h;
   const bool gru_split = spec_.kind == RnnCellKind::kGru && !spec_.linear_before_reset;
   const std::size_t per = activations_per_direction(spec_.kind);
-  cublasHandle_t cublas = ws.cublas_.get();
   for (int64_t d = 0; d < spec_.num_dirs; ++d) {
     RnnStepArgs a;
     a.kind = spec_.kind;
@@ -327,7 +326,9 @@ Status CudaRnn::enqueue_persistent(CudaRnnWorkspace& ws, const RnnPersistentLayo
   return Status::ok();
 }
 
-Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t stream) const {
+Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContext& blas) const {
+  cudaStream_t stream = blas.stream();
+  cublasHandle_t cublas = blas.get();
   const int64_t seq = io.seq, batch = io.batch, h = spec_.hidden, in = spec_.input_size, dirs = spec_.num_dirs;
   const int64_t gh = static_cast<int64_t>(gates_of(spec_.kind)) * h;
   if (seq < 0 || batch < 0) return Status::error("CudaRnn: negative seq or batch");
@@ -355,9 +356,13 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
   const std::size_t hbytes = static_cast<std::size_t>(h) * sizeof(float);
   const std::size_t y_bytes = static_cast<std::size_t>(seq * dirs * batch * h) * sizeof(float);
 
-  // Pageable source: cudaMemcpyAsync returns once it has read `lens`, so the local vector may go.
-  TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ws.lens_.get(), lens.data(), lens.size() * sizeof(int32_t),
-                                              cudaMemcpyHostToDevice, stream));
+  // The lengths rarely change (a kernel's are constants): copy them only when they do, since a copy from
+  // pageable memory may wait for the stream, stalling this host thread on every run.
+  if (ws.lens_on_device_ != lens) {
+    ws.lens_on_device_ = lens;
+    TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ws.lens_.get(), ws.lens_on_device_.data(),
+                                                lens.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream));
+  }
   // State of direction d, batch row b sits at (layout 0) [d, b, :] or (layout 1) [b, d, :]: a pitched copy.
   const std::size_t state_pitch = (spec_.layout == 0 ? 1 : static_cast<std::size_t>(dirs)) * hbytes;
   auto state_at = [&](int64_t d) { return (spec_.layout == 0 ? d * batch : d) * h; };
@@ -382,7 +387,7 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
     const int64_t rows = seq * batch;
     if (has_bias_)
       TANDEM_RETURN_IF_ERROR(expand(bias_.as<float>() + d * gh, {1, gh}, xw, {rows, gh}, DType::kFloat32, stream));
-    TANDEM_RETURN_IF_ERROR(sgemm(ws.cublas_.get(), stream, false, true, rows, gh, in, 1.0f, io.x, in,
+    TANDEM_RETURN_IF_ERROR(sgemm(cublas, stream, false, true, rows, gh, in, 1.0f, io.x, in,
                                  w_.as<float>() + d * gh * in, in, has_bias_ ? 1.0f : 0.0f, xw, gh));
   }
 
@@ -400,20 +405,23 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
       ws.layout_.fits = false;
       ws.layout_.reason = "the cooperative launch was refused as too large";
       ws.last_path_ = RnnPath::kStepwise;
-      TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, seq, batch, steps, y_loop, stream));
+      TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
     }
   } else if (!ws.use_graph_) {
-    TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, seq, batch, steps, y_loop, stream));
+    TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
   } else {
-    const bool cached = ws.graph_ && ws.graph_rnn_ == this && ws.graph_seq_ == seq && ws.graph_batch_ == batch &&
-                        ws.graph_steps_ == steps && ws.graph_want_y_ == want_y;
+    const bool cached = ws.graph_ && ws.graph_rnn_ == serial_ && ws.graph_cublas_ == blas.serial() &&
+                        ws.graph_seq_ == seq && ws.graph_batch_ == batch && ws.graph_steps_ == steps &&
+                        ws.graph_want_y_ == want_y;
     if (!cached) {
       ws.drop_graph();
-      // Thread-local capture: other threads may keep using CUDA (even cudaMalloc) while this one records.
-      TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
-      Status enqueued = enqueue_time_loop(ws, seq, batch, steps, y_loop, stream);
+      // Recorded on the capture stream, where nothing else arrives (other threads record events on
+      // `stream`); thread-local mode: other threads may keep using CUDA (even cudaMalloc) meanwhile.
+      cudaStream_t capture = blas.capture_stream();
+      TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(capture, cudaStreamCaptureModeThreadLocal));
+      Status enqueued = enqueue_time_loop(ws, blas.capture_handle(), seq, batch, steps, y_loop, capture);
       cudaGraph_t graph = nullptr;
-      Status ended = cuda_status(cudaStreamEndCapture(stream, &graph), "cudaStreamEndCapture");  // always end it
+      Status ended = cuda_status(cudaStreamEndCapture(capture, &graph), "cudaStreamEndCapture");  // always end it
       if (!enqueued || !ended) {
         if (graph) cudaGraphDestroy(graph);
         cudaGetLastError();
@@ -425,7 +433,8 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t strea
       cudaGraphDestroy(graph);
       TANDEM_RETURN_IF_ERROR(inst);
       ws.graph_ = exec;
-      ws.graph_rnn_ = this;
+      ws.graph_rnn_ = serial_;
+      ws.graph_cublas_ = blas.serial();
       ws.graph_seq_ = seq;
       ws.graph_batch_ = batch;
       ws.graph_steps_ = steps;

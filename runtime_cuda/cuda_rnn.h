@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "graph/status.h"
+#include "runtime_cuda/cublas_context.h"
 #include "runtime_cuda/cuda_allocator.h"
 #include "runtime_cuda/kernels/gemm.h"
 #include "runtime_cuda/kernels/rnn_cell.h"
@@ -96,9 +97,10 @@ class CudaRnn {
   static Result<std::shared_ptr<const CudaRnn>> create(const CudaRnnSpec& spec, const RnnHostWeights& weights,
                                                        CudaAllocator& allocator);
 
-  // Enqueues a run on `stream`; returns before it completes. `ws` must not be used by another run until
-  // this one has finished on `stream`.
-  Status run(const RnnRunIo& io, CudaRnnWorkspace& ws, cudaStream_t stream) const;
+  // Enqueues a run on `blas.stream()`; returns before it completes. `ws` must not be used by another run
+  // until this one has finished there. A time loop is captured on `blas`'s capture stream and replayed on
+  // its stream; the graph keeps using `blas`'s workspace, so `blas` must outlive `ws`'s graph.
+  Status run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContext& blas) const;
 
   const CudaRnnSpec& spec() const { return spec_; }
   // Whether the persistent kernel fits this RNN at `batch` on the current device (fits = false with the
@@ -107,8 +109,8 @@ class CudaRnn {
 
  private:
   CudaRnn() = default;
-  Status enqueue_time_loop(CudaRnnWorkspace& ws, int64_t seq, int64_t batch, int64_t steps, float* y,
-                           cudaStream_t stream) const;
+  Status enqueue_time_loop(CudaRnnWorkspace& ws, cublasHandle_t cublas, int64_t seq, int64_t batch,
+                           int64_t steps, float* y, cudaStream_t stream) const;
   // The persistent kernel's launch for the run (`layout` fits), H(steps) left in the workspace's h_.
   // `too_large`: see launch_rnn_persistent (nothing was enqueued).
   Status enqueue_persistent(CudaRnnWorkspace& ws, const RnnPersistentLayout& layout, int64_t seq, int64_t batch,
@@ -117,6 +119,7 @@ class CudaRnn {
   Result<RnnPath> choose_path(CudaRnnWorkspace& ws, int64_t batch, RnnPersistentLayout& layout) const;
 
   CudaRnnSpec spec_;
+  uint64_t serial_ = 0;  // unique per CudaRnn made in this process
   DeviceBuffer w_, r_, bias_, rbh_, peep_;  // bias_: [dirs, G*H] Wb+Rb (GRU lbr: Wbh alone for h)
   bool has_bias_ = false, has_rbh_ = false, has_peep_ = false;
 };
@@ -149,10 +152,9 @@ class CudaRnnWorkspace {
 
   CudaAllocator& allocator_;
   bool use_graph_ = true;
-  CublasHandle cublas_;
-  DeviceBuffer cublas_workspace_;
   DeviceBuffer xw_, gates_, h_, c_, rh_, lens_, y_;
   std::size_t xw_cap_ = 0, gates_cap_ = 0, state_cap_ = 0, lens_cap_ = 0, y_cap_ = 0;  // elements
+  std::vector<int32_t> lens_on_device_;  // what lens_ holds (copied by the last run that changed it)
   // The persistent path: H(k) for odd k (h_ holds it for even k), and the layout last planned.
   RnnPath path_ = RnnPath::kAuto;
   RnnPath last_path_ = RnnPath::kAuto;
@@ -168,7 +170,9 @@ class CudaRnnWorkspace {
   RnnPersistentLayout layout_;
   // The cached graph and the run shape it was captured for.
   cudaGraphExec_t graph_ = nullptr;
-  const CudaRnn* graph_rnn_ = nullptr;  // the RNN whose weights the graph reads
+  // Whose weights the graph reads and whose cuBLAS workspace: serial numbers, never reused (an address
+  // may be, by a later RNN or context).
+  uint64_t graph_rnn_ = 0, graph_cublas_ = 0;
   int64_t graph_seq_ = -1, graph_batch_ = -1, graph_steps_ = -1;
   bool graph_want_y_ = false;
   int graphs_captured_ = 0;

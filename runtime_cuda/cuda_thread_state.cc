@@ -1,12 +1,18 @@
 #include "runtime_cuda/cuda_thread_state.h"
 
+#include <atomic>
+
 #include "runtime_cuda/cuda_check.h"
 
 namespace tandem::cuda {
 
-Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device) {
+Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device, CudaAllocator& allocator) {
   TANDEM_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
   auto s = std::make_unique<CudaThreadState>();
+  static std::atomic<uint64_t> next_serial{1};
+  s->device = device;
+  s->serial = next_serial.fetch_add(1);
+  s->allocator = &allocator;
   TANDEM_ASSIGN_OR_RETURN(s->compute, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(s->copy, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(s->copied, CudaEvent::create(/*timing=*/false));
@@ -15,12 +21,12 @@ Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device) {
   return s;
 }
 
-Result<cublasHandle_t> CudaThreadState::cublas_handle() {
+Result<const CublasContext*> CudaThreadState::cublas_context() {
   if (!cublas) {
-    TANDEM_ASSIGN_OR_RETURN(CublasHandle h, CublasHandle::create());
-    cublas = std::move(h);
+    TANDEM_ASSIGN_OR_RETURN(CublasContext c, CublasContext::create(*allocator, device, compute.get()));
+    cublas = std::move(c);
   }
-  return cublas->get();
+  return &*cublas;
 }
 
 }  // namespace tandem::cuda

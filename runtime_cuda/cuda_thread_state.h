@@ -1,16 +1,16 @@
-// What one thread needs to work for a CudaDevice: its streams, cuBLAS handle, pinned staging, ordering
-// events and per-kernel RNN workspaces. One per (device, thread), owned by the device; only that thread
-// touches it.
+// What one thread needs to work for a CudaDevice: its streams, cuBLAS (handle and workspace), pinned
+// staging and ordering events. One per (device, thread), owned by the device; only that thread touches it.
+// (An RNN kernel keeps its per-thread workspaces itself, so they go when the kernel goes.)
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <optional>
-#include <unordered_map>
 
 #include "graph/status.h"
-#include "runtime_cuda/cuda_rnn.h"
+#include "runtime_cuda/cublas_context.h"
+#include "runtime_cuda/cuda_allocator.h"
 #include "runtime_cuda/cuda_stream.h"
-#include "runtime_cuda/kernels/gemm.h"
 #include "runtime_cuda/pinned_staging.h"
 
 namespace tandem::cuda {
@@ -21,12 +21,14 @@ struct CudaThreadState {
   CudaEvent copied;     // recorded on `copy` after an upload; `compute` waits on it
   CudaEvent mark;       // recorded on a producer's stream before a download
   PinnedStaging staging;
-  std::optional<CublasHandle> cublas;  // made on first use (a thread that only copies needs none)
-  // One workspace per RNN kernel (a workspace caches the CUDA Graph of one RNN's time loop).
-  std::unordered_map<const void*, std::unique_ptr<CudaRnnWorkspace>> rnn;
+  int device = 0;
+  uint64_t serial = 0;  // unique per state made in this process (an address may be reused)
+  CudaAllocator* allocator = nullptr;   // the device's: the cuBLAS workspace comes from it
+  std::optional<CublasContext> cublas;  // made on first use (a thread that only copies needs none)
 
-  static Result<std::unique_ptr<CudaThreadState>> create(int device);
-  Result<cublasHandle_t> cublas_handle();
+  static Result<std::unique_ptr<CudaThreadState>> create(int device, CudaAllocator& allocator);
+  // The thread's cuBLAS, bound to `compute` (and its capture stream).
+  Result<const CublasContext*> cublas_context();
 };
 
 }  // namespace tandem::cuda

@@ -85,8 +85,11 @@ Status DeviceBlocks::reap(bool wait) const {
       if (e == cudaErrorNotReady) {
         cudaGetLastError();  // "not ready" is an answer, not an error: keep it out of later launch checks
         done = false;
-      } else if (e != cudaSuccess && first) {
-        first = cuda_status(e, "cudaEventQuery");
+      } else if (e != cudaSuccess) {
+        // No answer is not "finished": kernels may still read the block. Keep it until a waiting reap.
+        cudaGetLastError();
+        done = false;
+        if (first) first = cuda_status(e, "cudaEventQuery");
       }
     }
     if (!done) {

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime_cuda/cublas_context.h"
 #include "runtime_cuda/cuda_allocator.h"
 #include "runtime_cuda/cuda_check.h"
 #include "runtime_cuda/cuda_probe.h"
@@ -54,15 +55,16 @@ std::vector<float> random_vector(std::size_t n, std::mt19937& gen, float scale) 
 }
 
 // Median microseconds of `reps` runs after `warmup` untimed ones.
-double time_runs(const tc::CudaRnn& rnn, const tc::RnnRunIo& io, tc::CudaRnnWorkspace& ws, const tc::CudaStream& s,
-                 int warmup, int reps) {
-  for (int i = 0; i < warmup; ++i) must(rnn.run(io, ws, s.get()), "warm-up run");
+double time_runs(const tc::CudaRnn& rnn, const tc::RnnRunIo& io, tc::CudaRnnWorkspace& ws,
+                 const tc::CublasContext& blas, const tc::CudaStream& s, int warmup, int reps) {
+  // `blas` enqueues on `s`.
+  for (int i = 0; i < warmup; ++i) must(rnn.run(io, ws, blas), "warm-up run");
   must(s.synchronize(), "synchronize");
   auto start = must(tc::CudaEvent::create(), "event"), stop = must(tc::CudaEvent::create(), "event");
   std::vector<double> us;
   for (int i = 0; i < reps; ++i) {
     must(start.record(s.get()), "record");
-    must(rnn.run(io, ws, s.get()), "run");
+    must(rnn.run(io, ws, blas), "run");
     must(stop.record(s.get()), "record");
     must(stop.synchronize(), "synchronize");
     us.push_back(1000.0 * must(stop.elapsed_ms_since(start), "elapsed time"));
@@ -81,6 +83,7 @@ int main(int argc, char** argv) {
 
   tc::CudaAllocator allocator(0);
   tc::CudaStream stream = must(tc::CudaStream::create(0), "stream");
+  const tc::CublasContext cublas = must(tc::CublasContext::create(allocator, 0, stream.get()), "cuBLAS");
   auto graph_ws = must(tc::CudaRnnWorkspace::create(allocator, true, tc::RnnPath::kStepwise), "workspace");
   auto direct_ws = must(tc::CudaRnnWorkspace::create(allocator, false, tc::RnnPath::kStepwise), "workspace");
   auto persistent_ws = must(tc::CudaRnnWorkspace::create(allocator, true, tc::RnnPath::kPersistent), "workspace");
@@ -111,6 +114,8 @@ int main(int argc, char** argv) {
         auto dc = must(tc::DeviceBuffer::allocate(allocator, st_n * 4, tc::MemoryCategory::kActivations), "Y_c");
         must(tandem::cuda::cuda_status(cudaMemcpy(dx.get(), x.data(), x_n * 4, cudaMemcpyHostToDevice), "cudaMemcpy X"),
              "upload");
+        // A pageable cudaMemcpy may return before its DMA lands; the bench's stream does not wait for it.
+        must(tandem::cuda::cuda_status(cudaDeviceSynchronize(), "cudaDeviceSynchronize"), "upload");
         tc::RnnRunIo io;
         io.seq = s.seq;
         io.batch = batch;
@@ -118,12 +123,12 @@ int main(int argc, char** argv) {
         io.y = dy.as<float>();
         io.y_h = dh.as<float>();
         io.y_c = kind == tc::RnnCellKind::kLstm ? dc.as<float>() : nullptr;
-        const double graph_us = time_runs(*rnn, io, *graph_ws, stream, 3, reps);
-        const double direct_us = time_runs(*rnn, io, *direct_ws, stream, 3, reps);
+        const double graph_us = time_runs(*rnn, io, *graph_ws, cublas, stream, 3, reps);
+        const double direct_us = time_runs(*rnn, io, *direct_ws, cublas, stream, 3, reps);
         std::string persistent = "-";
         if (must(rnn->persistent_layout(batch), "persistent layout").fits) {
           char buf[32];
-          std::snprintf(buf, sizeof buf, "%.1f", time_runs(*rnn, io, *persistent_ws, stream, 3, reps));
+          std::snprintf(buf, sizeof buf, "%.1f", time_runs(*rnn, io, *persistent_ws, cublas, stream, 3, reps));
           persistent = buf;
         }
         std::printf("%s %lld %lld %lld %lld %.1f %.1f %s\n", kind == tc::RnnCellKind::kLstm ? "lstm" : "gru",

@@ -22,11 +22,14 @@ std::string dims(int64_t m, int64_t n, int64_t k) {
 
 }  // namespace
 
-Result<CublasHandle> CublasHandle::create() {
+Result<CublasHandle> CublasHandle::create(cudaStream_t stream, void* workspace, std::size_t workspace_bytes) {
   CublasHandle h;
   TANDEM_CUBLAS_RETURN_IF_ERROR(cublasCreate(&h.h_));
   // Plain FP32: no TF32 tensor-core rounding, so GPU results agree with the CPU kernels to ~1e-6 relative.
   TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetMathMode(h.h_, CUBLAS_DEFAULT_MATH));
+  // The stream first: setting it resets the workspace.
+  TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetStream(h.h_, stream));
+  if (workspace) TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetWorkspace(h.h_, workspace, workspace_bytes));
   return h;
 }
 
@@ -57,7 +60,9 @@ Status sgemm_strided_batched(cublasHandle_t handle, cudaStream_t stream, bool tr
   if (m == 0 || n == 0 || batch == 0) return Status::ok();
   for (auto [v, name] : {std::pair{m, "M"}, {n, "N"}, {k, "K"}, {lda, "lda"}, {ldb, "ldb"}, {ldc, "ldc"}, {batch, "batch"}})
     TANDEM_RETURN_IF_ERROR(fits_int(v, name));
-  TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetStream(handle, stream));
+  cudaStream_t bound = nullptr;
+  TANDEM_CUBLAS_RETURN_IF_ERROR(cublasGetStream(handle, &bound));
+  if (bound != stream) return Status::error("cuBLAS: the handle is bound to another stream than the call's");
   // Column-major view: Cᵀ[n,m] = op(B)ᵀ[n,k] · op(A)ᵀ[k,m]; a row-major matrix is its transpose column-major.
   const cublasOperation_t op_b = trans_b ? CUBLAS_OP_T : CUBLAS_OP_N;
   const cublasOperation_t op_a = trans_a ? CUBLAS_OP_T : CUBLAS_OP_N;

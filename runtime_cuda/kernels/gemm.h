@@ -9,6 +9,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -16,10 +17,13 @@
 
 namespace tandem::cuda {
 
-// A cuBLAS handle, destroyed with its owner. Not thread-safe: one per stream and thread at a time.
+// A cuBLAS handle bound to one stream for its life, destroyed with its owner. Not thread-safe: one thread
+// at a time. cublasSetStream resets a handle's workspace to cuBLAS's own pool (allocated with cudaMalloc,
+// outside tandem's accounting, and possibly during a CUDA Graph capture), so the stream is set once, here,
+// and then the workspace the caller provides (`workspace` nullptr: cuBLAS's own pool; see CublasContext).
 class CublasHandle {
  public:
-  static Result<CublasHandle> create();
+  static Result<CublasHandle> create(cudaStream_t stream, void* workspace, std::size_t workspace_bytes);
   CublasHandle() = default;
   CublasHandle(CublasHandle&& o) noexcept : h_(o.h_) { o.h_ = nullptr; }
   CublasHandle& operator=(CublasHandle&& o) noexcept;
@@ -33,7 +37,7 @@ class CublasHandle {
 };
 
 // Row-major C[m,n] = alpha·op(A)·op(B) + beta·C, op(A) [m,k], op(B) [k,n]; ld* are row strides in elements.
-// Sets the handle's stream to `stream`.
+// `handle` must be bound to `stream` (an error otherwise: rebinding would drop its workspace).
 Status sgemm(cublasHandle_t handle, cudaStream_t stream, bool trans_a, bool trans_b, int64_t m, int64_t n,
              int64_t k, float alpha, const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
              int64_t ldc);

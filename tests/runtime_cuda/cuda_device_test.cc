@@ -18,6 +18,7 @@
 #include "runtime/placement.h"
 #include "runtime/plan_executor.h"
 #include "runtime_cpu/cpu_device.h"
+#include "runtime_cuda/cublas_context.h"
 #include "runtime_cuda/cuda_device.h"
 #include "runtime_cuda/cuda_probe.h"
 #include "session/model_impl.h"
@@ -368,6 +369,45 @@ TEST_P(CudaPlanTest, CpuPlusGpuMatchesCpuOnly) {
   const cuda::PoolStats s = gpu.memory();
   EXPECT_GT(s.of(cuda::MemoryCategory::kWeights).current, 0u);
   EXPECT_GT(s.of(cuda::MemoryCategory::kActivations).peak, 0u);
+}
+
+TEST_F(CudaDeviceTest, AThreadsKernelsShareOneCublasWorkspaceAndRnnWorkspacesGoWithTheirKernels) {
+  // Two bidirectional LSTM layers, each with its own held workspace, project through cuBLAS on the GPU's
+  // worker thread: one 32 MiB cuBLAS workspace for both (not one each). When the executor goes, its worker
+  // releases its thread state and the kernels their RNN workspaces: no workspace is left.
+  const Case c = load_case("tests/data/pytorch/lstm_2layer_bidir");
+  const Graph& g = c.graph();
+  cpu::CpuDevice cpu;
+  cuda::CudaDevice gpu;
+  std::vector<const Tensor*> feeds;
+  for (const Tensor& t : c.inputs) feeds.push_back(t.defined() ? &t : nullptr);
+  auto order = topological_order(g);
+  ASSERT_TRUE(order) << order.status().message();
+  Placement p;
+  p.device.assign(g.num_nodes(), 0);
+  p.order.resize(2);
+  int rnns = 0;
+  for (NodeId id : *order) {
+    const int d = gpu.supports(g, id).ok ? 1 : 0;
+    rnns += d && g.node(id).op_type == "LSTM";
+    p.device[static_cast<std::size_t>(id)] = d;
+    p.order[static_cast<std::size_t>(d)].push_back(id);
+  }
+  ASSERT_EQ(rnns, 2);
+  {
+    auto ex = PlanExecutor::compile(g, {&cpu, &gpu}, p);
+    ASSERT_TRUE(ex) << ex.status().message();
+    for (int rep = 0; rep < 2; ++rep) {
+      auto got = (*ex)->run(feeds);
+      ASSERT_TRUE(got) << got.status().message();
+    }
+    ASSERT_TRUE(gpu.release_pending());
+    const std::size_t workspace = gpu.memory().of(cuda::MemoryCategory::kWorkspace).current;
+    EXPECT_GT(workspace, cuda::CublasContext::kWorkspaceBytes) << "the RNNs' own buffers are held too";
+    EXPECT_LT(workspace, 2 * cuda::CublasContext::kWorkspaceBytes) << "one cuBLAS workspace per RNN";
+  }
+  ASSERT_TRUE(gpu.release_pending());
+  EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kWorkspace).current, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, CudaPlanTest,

@@ -64,7 +64,7 @@ TEST_F(CudaKernelsTest, GemmMatchesHostWithTransposesAndBroadcastC) {
             want[static_cast<std::size_t>(i * n + j)] = alpha * s + beta * c[static_cast<std::size_t>(broadcast_index(i * n + j, {m, n}, cs))];
           }
         DeviceBuffer da = upload(a), db = upload(b), dc = upload(c), dy = device<float>(m * n);
-        Status st = gemm(cublas_.get(), stream(), ta, tb, m, n, k, alpha, da.as<float>(), db.as<float>(), beta,
+        Status st = gemm(cublas_->get(), stream(), ta, tb, m, n, k, alpha, da.as<float>(), db.as<float>(), beta,
                          dc.as<float>(), cs, dy.as<float>());
         ASSERT_TRUE(st) << st.message();
         expect_near_all(download<float>(dy, m * n), want, "Gemm");
@@ -99,7 +99,7 @@ TEST_F(CudaKernelsTest, MatMulBroadcastsBatchesLikeNumpy) {
     }
     ASSERT_EQ(static_cast<int64_t>(want.size()), numel(*out));
     DeviceBuffer da = upload(a), db = upload(b), dy = device<float>(numel(*out));
-    Status st = matmul(cublas_.get(), stream(), da.as<float>(), c.a, db.as<float>(), c.b, dy.as<float>());
+    Status st = matmul(cublas_->get(), stream(), da.as<float>(), c.a, db.as<float>(), c.b, dy.as<float>());
     ASSERT_TRUE(st) << st.message();
     expect_near_all(download<float>(dy, numel(*out)), want, "MatMul");
   }
@@ -362,7 +362,7 @@ class CudaConvKernelTest : public test::GpuTest {
       const int64_t ws = conv_workspace_floats(s, algo);
       DeviceBuffer col = device<float>(ws);
       ASSERT_EQ(cudaMemsetAsync(dy.get(), 0xff, static_cast<std::size_t>(y_n) * 4, stream()), cudaSuccess);  // NaNs
-      Status st = conv_forward(cublas_.get(), stream(), s, algo, dx.as<float>(), dw.as<float>(),
+      Status st = conv_forward(cublas_->get(), stream(), s, algo, dx.as<float>(), dw.as<float>(),
                                bias ? db.as<float>() : nullptr, dy.as<float>(), ws > 0 ? col.as<float>() : nullptr);
       ASSERT_TRUE(st) << st.message();
       expect_near_all(download<float>(dy, y_n), want, "Conv", 1e-4, 1e-4);

@@ -209,7 +209,7 @@ class CudaRnnTest : public GpuTest {
     // Twice: the second run replays the cached graph and must give the same answer.
     for (int run = 0; run < 2; ++run) {
       SCOPED_TRACE("run " + std::to_string(run));
-      Status st = (*rnn)->run(io, **ws, stream());
+      Status st = (*rnn)->run(io, **ws, *cublas_);
       ASSERT_TRUE(st) << st.message();
       out.path = (*ws)->last_path();
       if (c.path != RnnPath::kAuto) {
@@ -339,7 +339,7 @@ TEST_F(CudaRnnTest, RejectsBadSequenceLengthsAndSpecs) {
   io.batch = c.batch;
   io.x = x.as<float>();
   io.lens = lens.data();
-  Status st = (*rnn)->run(io, **ws, stream());
+  Status st = (*rnn)->run(io, **ws, *cublas_);
   ASSERT_FALSE(st);
   EXPECT_NE(st.message().find("sequence_lens[1]"), std::string::npos) << st.message();
 
@@ -467,7 +467,7 @@ TEST_F(CudaRnnTest, AutoChoosesByTheSelectionRule) {
   io.batch = 1;
   io.x = x.as<float>();
   io.y_h = yh.as<float>();
-  Status st = (*rnn)->run(io, **ws, stream());
+  Status st = (*rnn)->run(io, **ws, *cublas_);
   ASSERT_FALSE(st);
   EXPECT_NE(st.message().find("persistent kernel was forced"), std::string::npos) << st.message();
   EXPECT_NE(st.message().find("hidden size 256"), std::string::npos) << st.message();

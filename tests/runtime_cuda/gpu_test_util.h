@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 #include "runtime_cuda/cuda_check.h"
 #include "runtime_cuda/cuda_probe.h"
 #include "runtime_cuda/cuda_stream.h"
+#include "runtime_cuda/cublas_context.h"
 #include "runtime_cuda/kernels/gemm.h"
 
 namespace tandem::cuda::test {
@@ -26,9 +28,9 @@ class GpuTest : public ::testing::Test {
     auto s = CudaStream::create(0);
     ASSERT_TRUE(s) << s.status().message();
     stream_ = std::move(s).value();
-    auto h = CublasHandle::create();
+    auto h = CublasContext::create(allocator_, 0, stream_.get());
     ASSERT_TRUE(h) << h.status().message();
-    cublas_ = std::move(h).value();
+    cublas_.emplace(std::move(h).value());
   }
   cudaStream_t stream() const { return stream_.get(); }
 
@@ -67,7 +69,7 @@ class GpuTest : public ::testing::Test {
 
   CudaAllocator allocator_{0};
   CudaStream stream_;
-  CublasHandle cublas_;
+  std::optional<CublasContext> cublas_;  // bound to stream_, its workspace from allocator_
 };
 
 inline std::vector<float> random_vector(int64_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {

@@ -99,6 +99,23 @@ Status launch_gather(const void* data, const int64_t* idx, void* y, int64_t tota
   return launch_status("gather_kernel");
 }
 
+// `rows` rows of `width` bytes, `src_pitch` and `dst_pitch` apart, device to device. One 2-D copy, except
+// where it cannot be one: a single row (a plain copy), or a pitch beyond what cudaMemcpy2D takes
+// (cudaDevAttrMaxPitch, 2^31 - 1 bytes on current GPUs): then one copy per row.
+Status copy_rows(void* dst, std::size_t dst_pitch, const void* src, std::size_t src_pitch, std::size_t width,
+                 std::size_t rows, cudaStream_t stream) {
+  constexpr std::size_t kMaxPitch = (std::size_t{1} << 31) - 1;
+  if (rows == 1) return cuda_status(cudaMemcpyAsync(dst, src, width, cudaMemcpyDeviceToDevice, stream), "cudaMemcpyAsync");
+  if (dst_pitch <= kMaxPitch && src_pitch <= kMaxPitch)
+    return cuda_status(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, stream),
+                       "cudaMemcpy2DAsync");
+  for (std::size_t r = 0; r < rows; ++r)
+    TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(static_cast<char*>(dst) + r * dst_pitch,
+                                                static_cast<const char*>(src) + r * src_pitch, width,
+                                                cudaMemcpyDeviceToDevice, stream));
+  return Status::ok();
+}
+
 }  // namespace
 
 Status transpose(const void* x, const std::vector<int64_t>& shape, const std::vector<int64_t>& perm, void* y,
@@ -163,8 +180,8 @@ Status concat(const std::vector<const void*>& inputs, const std::vector<std::vec
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     const std::size_t width = static_cast<std::size_t>(shapes[k][static_cast<std::size_t>(axis)] * inner) * elem_size;
     if (width > 0)
-      TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(static_cast<char*>(y) + offset, dst_pitch, inputs[k], width, width,
-                                                    static_cast<std::size_t>(outer), cudaMemcpyDeviceToDevice, stream));
+      TANDEM_RETURN_IF_ERROR(copy_rows(static_cast<char*>(y) + offset, dst_pitch, inputs[k], width, width,
+                                       static_cast<std::size_t>(outer), stream));
     offset += width;
   }
   return Status::ok();
@@ -187,9 +204,8 @@ Status split(const void* x, const std::vector<int64_t>& shape, int64_t axis, con
   for (std::size_t k = 0; k < outputs.size(); ++k) {
     const std::size_t width = static_cast<std::size_t>(sizes[k] * inner) * elem_size;
     if (width > 0)
-      TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpy2DAsync(outputs[k], width, static_cast<const char*>(x) + offset, src_pitch,
-                                                    width, static_cast<std::size_t>(outer), cudaMemcpyDeviceToDevice,
-                                                    stream));
+      TANDEM_RETURN_IF_ERROR(copy_rows(outputs[k], width, static_cast<const char*>(x) + offset, src_pitch, width,
+                                       static_cast<std::size_t>(outer), stream));
     offset += width;
   }
   return Status::ok();

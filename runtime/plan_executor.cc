@@ -251,13 +251,15 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
   }
   for (std::size_t d = 1; d < num_devices; ++d) {
     if (steps_[d].empty()) continue;
-    pools_[d]->submit([this, &rs, d, &options] {
-      run_device(rs, d, options);
-      // Notify under the lock: once the caller sees running == 0 it destroys `rs`, cv included.
-      std::lock_guard<std::mutex> lock(rs.mu);
-      --rs.running;
-      rs.cv.notify_all();
-    });
+    pools_[d]->submit([this, &rs, d, &options] { run_device(rs, d, options); },
+                      [&rs] {
+                        // Once the worker is idle again (a run right after this one reuses it, with its
+                        // per-thread device state). Notify under the lock: once the caller sees running
+                        // == 0 it destroys `rs`, cv included.
+                        std::lock_guard<std::mutex> lock(rs.mu);
+                        --rs.running;
+                        rs.cv.notify_all();
+                      });
   }
   if (!steps_[0].empty()) run_device(rs, 0, options);
   {

@@ -11,10 +11,10 @@ WorkerPool::~WorkerPool() {
   for (std::thread& t : threads_) t.join();
 }
 
-void WorkerPool::submit(std::function<void()> job) {
+void WorkerPool::submit(std::function<void()> job, std::function<void()> done) {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    jobs_.push_back(std::move(job));
+    jobs_.push_back(Job{std::move(job), std::move(done)});
     // Every queued job needs an idle thread of its own, or a run would wait for another run's job.
     if (jobs_.size() > idle_) threads_.emplace_back([this] { work(); });
   }
@@ -28,8 +28,8 @@ std::size_t WorkerPool::size() const {
 
 void WorkerPool::work() {
   std::unique_lock<std::mutex> lock(mu_);
+  ++idle_;
   for (;;) {
-    ++idle_;
     cv_.wait(lock, [this] { return stopping_ || !jobs_.empty(); });
     --idle_;
     if (jobs_.empty()) {  // stopping, nothing left
@@ -37,11 +37,17 @@ void WorkerPool::work() {
       if (on_exit_) on_exit_();
       return;
     }
-    std::function<void()> job = std::move(jobs_.front());
+    Job job = std::move(jobs_.front());
     jobs_.pop_front();
     lock.unlock();
-    job();
+    job.run();
     lock.lock();
+    ++idle_;  // idle before `done` lets the submitter go on (a job queued meanwhile is seen by the wait)
+    if (job.done) {
+      lock.unlock();
+      job.done();
+      lock.lock();
+    }
   }
 }
 

@@ -25,9 +25,10 @@ class WorkerPool {
   WorkerPool& operator=(const WorkerPool&) = delete;
   ~WorkerPool();  // finishes queued jobs, then joins the threads
 
-  // Runs `job` on an idle worker, starting a new one when none is idle; returns at once. The job must
-  // not throw (the caller reports its own errors).
-  void submit(std::function<void()> job);
+  // Runs `job` on an idle worker, starting a new one when none is idle; returns at once. Then `done` (may
+  // be empty), once the worker counts as idle again: a caller that waits for `done` and submits again at
+  // once finds that worker instead of starting another. Neither may throw (callers report their errors).
+  void submit(std::function<void()> job, std::function<void()> done = {});
   std::size_t size() const;  // threads started so far
 
  private:
@@ -35,7 +36,10 @@ class WorkerPool {
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> jobs_;
+  struct Job {
+    std::function<void()> run, done;
+  };
+  std::deque<Job> jobs_;
   std::vector<std::thread> threads_;
   std::size_t idle_ = 0;
   bool stopping_ = false;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
 
 #include "runtime_cuda/cuda_check.h"
 #include "runtime_cuda/cuda_kernel.h"
@@ -13,15 +15,38 @@ namespace {
 
 std::atomic<uint64_t> next_serial{1};
 
-// The calling thread's state per device, by the device's serial (never reused, unlike its address).
+// The devices alive, by serial: a thread that ends looks its devices up here (one may be gone already).
+// Never destroyed: threads may end during static destruction.
+std::mutex& live_mu() {
+  static auto* mu = new std::mutex;
+  return *mu;
+}
+std::unordered_map<uint64_t, const CudaDevice*>& live_devices() {
+  static auto* live = new std::unordered_map<uint64_t, const CudaDevice*>;
+  return *live;
+}
+
+// The calling thread's state per device, by the device's serial (never reused, unlike its address). When
+// the thread ends, each device still alive frees that thread's state (streams, pinned staging, cuBLAS and
+// its workspace): threads that call a session once each (a server's) must not pile them up.
 struct ThreadSlot {
   uint64_t serial;
   CudaThreadState* state;
 };
-thread_local std::vector<ThreadSlot> thread_slots;
+struct ThreadSlots {
+  std::vector<ThreadSlot> slots;
+  ~ThreadSlots() {
+    std::lock_guard<std::mutex> lock(live_mu());  // held: no device goes while it frees this thread's state
+    for (const ThreadSlot& s : slots) {
+      auto it = live_devices().find(s.serial);
+      if (it != live_devices().end()) it->second->drop_state(s.state);
+    }
+  }
+};
+thread_local ThreadSlots thread_slots;
 
 CudaThreadState* find_slot(uint64_t serial) {
-  for (const ThreadSlot& s : thread_slots)
+  for (const ThreadSlot& s : thread_slots.slots)
     if (s.serial == serial) return s.state;
   return nullptr;
 }
@@ -36,9 +61,16 @@ CudaDevice::CudaDevice(int device)
       blocks_(allocator_, [this]() -> Result<cudaStream_t> {
         TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
         return s->compute.get();
-      }) {}
+      }) {
+  std::lock_guard<std::mutex> lock(live_mu());
+  live_devices().emplace(serial_, this);
+}
 
 CudaDevice::~CudaDevice() {
+  {
+    std::lock_guard<std::mutex> lock(live_mu());  // before mu_: an ending thread takes them in this order
+    live_devices().erase(serial_);
+  }
   // Kernels and tensors are gone by now; wait for every stream so the pending blocks can go back.
   std::lock_guard<std::mutex> lock(mu_);
   for (const auto& s : states_) {
@@ -77,16 +109,20 @@ Result<CudaThreadState*> CudaDevice::thread_state() const {
     std::lock_guard<std::mutex> lock(mu_);
     states_.push_back(std::move(made).value());
   }
-  thread_slots.push_back(ThreadSlot{serial_, s});
+  thread_slots.slots.push_back(ThreadSlot{serial_, s});
   return s;
 }
 
 void CudaDevice::release_thread() const {
-  auto it = std::find_if(thread_slots.begin(), thread_slots.end(),
-                         [this](const ThreadSlot& s) { return s.serial == serial_; });
-  if (it == thread_slots.end()) return;
+  auto& slots = thread_slots.slots;
+  auto it = std::find_if(slots.begin(), slots.end(), [this](const ThreadSlot& s) { return s.serial == serial_; });
+  if (it == slots.end()) return;
   CudaThreadState* state = it->state;
-  thread_slots.erase(it);
+  slots.erase(it);
+  drop_state(state);
+}
+
+void CudaDevice::drop_state(CudaThreadState* state) const {
   std::unique_ptr<CudaThreadState> owned;
   {
     std::lock_guard<std::mutex> lock(mu_);

@@ -44,8 +44,11 @@ class CudaDevice final : public Device {
   Support supports(const Graph& g, NodeId id) const override;
   Result<KernelPtr> create_kernel(const KernelInit& init) const override;
   void bind_thread() const override;
-  // Frees the calling thread's state (its streams, pinned staging, cuBLAS handle and workspace).
+  // Frees the calling thread's state (its streams, pinned staging, cuBLAS handle and workspace); a thread
+  // that ends does so by itself.
   void release_thread() const override;
+  // Frees one thread's state (that thread is ending or done with the device).
+  void drop_state(CudaThreadState* state) const;
   const OutputAllocator* output_allocator() const override { return &blocks_; }
   Result<Tensor> receive(const Tensor& t, const Device* from, const Tensor* into) const override;
   // Its own memory: what it reads from the host (or another GPU) comes through a copy.

@@ -58,7 +58,8 @@ struct CudaRun {
 class CudaKernel : public Kernel {
  public:
   Status run(KernelContext& ctx) const final;
-  int64_t own_weight_bytes() const override { return weight_bytes_ > 0 ? weight_bytes_ : -1; }
+  // What it uploaded (0 for none: inputs read on the host, a Reshape's shape, stay there).
+  int64_t own_weight_bytes() const override { return weight_bytes_; }
   // Uploads the node's constant inputs that are read on the device (the factories call it last).
   Status prepare(const KernelInit& init);
 

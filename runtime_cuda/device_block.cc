@@ -51,6 +51,15 @@ void DeviceBlocks::release(DeviceBlock* b) const {
   std::lock_guard<std::mutex> lock(mu_);
   live_.erase(b);
   if (!b->ptr) return;
+  // A stream with nothing queued (a run's arena after finish_run) cannot still read the block: it goes back
+  // now, so the next run's arena reuses it rather than waiting on an event not yet seen complete.
+  const cudaError_t idle = cudaStreamQuery(b->stream);
+  if (idle == cudaSuccess) {
+    Status f = allocator_.free(b->ptr);
+    if (!f) std::fprintf(stderr, "tandem: %s\n", f.message().c_str());
+    return;
+  }
+  cudaGetLastError();  // "not ready" is an answer; any other error falls through to the event's ordering
   CudaEvent done;
   if (!spare_events_.empty()) {
     done = std::move(spare_events_.back());

@@ -61,9 +61,10 @@ std::vector<partition::PartitionOptions> modes_for(const partition::TaskGraph& t
 }
 
 // Runs `plan` twice (the first run records the sizes; the second runs in the plan) and returns the
-// second run's statistics of the GPU's place, device 1.
+// second run's statistics of the GPU's place, device 1; `usage` (if given): the GPU device's allocator
+// account after it, read while the executor (its kernels, their weights and workspaces) is alive.
 DeviceRunStats run_plan(const Graph& g, const partition::Plan& plan, const Device& cpu, const Device& gpu,
-                        const test::ModelCase& c) {
+                        const test::ModelCase& c, std::optional<DeviceMemoryUsage>* usage = nullptr) {
   auto placement = placement_from_plan(g, plan, {0, 1});
   EXPECT_TRUE(placement) << placement.status().message();
   if (!placement) return {};
@@ -79,6 +80,7 @@ DeviceRunStats run_plan(const Graph& g, const partition::Plan& plan, const Devic
     EXPECT_TRUE(out) << out.status().message();
     if (!out) return {};
   }
+  if (usage) *usage = gpu.memory_usage();
   return stats.devices[1];
 }
 
@@ -159,13 +161,15 @@ TEST_P(MemoryPrediction, OnAGpuTheAllocatorsAccountIsThePlansPrediction) {
     ASSERT_TRUE(plan) << plan.status().message();
     auto run_devices = make_device_set("cpu,cuda", 2);  // a fresh GPU device: weights of this plan's nodes only
     ASSERT_TRUE(run_devices) << run_devices.status().message();
-    const DeviceRunStats s = run_plan(c.graph(), *plan, run_devices->cpu(), *run_devices->second(), c);
-    const std::optional<DeviceMemoryUsage> u = run_devices->second()->memory_usage();
+    std::optional<DeviceMemoryUsage> u;
+    const DeviceRunStats s = run_plan(c.graph(), *plan, run_devices->cpu(), *run_devices->second(), c, &u);
     ASSERT_TRUE(u.has_value());
     EXPECT_EQ(s.plan_misses, 0);
     EXPECT_EQ(s.arena_bytes, plan->gpu_activation_bytes) << c.name << " mode " << m;
     EXPECT_EQ(u->activations.peak, plan->gpu_activation_bytes) << c.name << " mode " << m;
     EXPECT_EQ(u->weights.current, plan->gpu_weight_bytes) << c.name << " mode " << m;
+    // Held RNN workspaces, the GPU thread's cuBLAS workspace and the largest while-running one (Conv).
+    EXPECT_EQ(u->workspace.peak, plan->gpu_workspace_bytes) << c.name << " mode " << m;
   }
 }
 

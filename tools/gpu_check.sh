@@ -96,21 +96,27 @@ do_pack() {
 }
 
 # cuBLAS 13 from the GPU machine's CUDA toolkit or from pip's nvidia wheels, whichever exists.
+# The directories of the CUDA 13 runtime and cuBLAS the binaries link, colon-separated: the toolkit's, else
+# PyTorch's wheels (nvidia/cuda_runtime/lib, nvidia/cublas/lib: separate folders), else a search of the disk
+# (which can take minutes).
 find_cuda_libs() {
-  local d
-  for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 \
-           /usr/lib/x86_64-linux-gnu; do
-    [[ -e $d/libcublas.so.13 ]] && { echo "$d"; return; }
-  done
-  # PyTorch's wheel of cuBLAS (nvidia-cublas) before a search of the whole disk, which can take minutes.
-  local py
+  local lib d found nv py dirs=""
   py=$(find_python_with_torch || true)
-  if [[ -n $py ]]; then
-    d=$("$py" -c 'import glob, os, nvidia.cublas as c; print(os.path.dirname(sorted(glob.glob(os.path.join(list(c.__path__)[0], "lib", "libcublas.so.13*")))[0]))' 2>/dev/null || true)
-    [[ -n $d ]] && { echo "$d"; return; }
-  fi
-  d=$(find / -xdev -name 'libcublas.so.13' -path '*nvidia*' 2>/dev/null | head -n1 || true)
-  [[ -n $d ]] && dirname "$d"
+  nv=""
+  [[ -n $py ]] && nv=$("$py" -c 'import nvidia; print(list(nvidia.__path__)[0])' 2>/dev/null || true)
+  for lib in libcudart.so.13 libcublas.so.13 libcublasLt.so.13; do
+    found=""
+    for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib /usr/local/cuda-13*/lib64 \
+             /usr/lib/x86_64-linux-gnu ${nv:+$nv/*/lib}; do
+      [[ -e $d/$lib ]] && { found=$d; break; }
+    done
+    if [[ -z $found ]]; then
+      d=$(find / -xdev -name "$lib" 2>/dev/null | head -n1 || true)
+      [[ -n $d ]] && found=$(dirname "$d")
+    fi
+    [[ -n $found && ":$dirs:" != *":$found:"* ]] && dirs=${dirs:+$dirs:}$found
+  done
+  echo "$dirs"
 }
 
 find_python_with_torch() {
@@ -166,9 +172,14 @@ run_tests() {
     # memory_prediction_test's other cases need no GPU (CI runs them): only its GPU case here.
     local filter=-CudaWithoutGpu.*
     [[ $t == memory_prediction_test ]] && filter='*OnAGpu*'
-    if ! out=$("$pack/bin/$t" --gtest_brief=1 --gtest_filter="$filter" 2>&1); then failed=1; fi
+    # A time limit per binary (a hang must not take the whole command), and its log written as it runs.
+    local log=${RESULTS_DIR:-/tmp}/$t.log
+    if ! timeout "${TEST_TIMEOUT:-240}" "$pack/bin/$t" --gtest_brief=1 --gtest_filter="$filter" >"$log" 2>&1; then
+      failed=1
+      echo "gpu_check: $t failed or ran past ${TEST_TIMEOUT:-240} s" >&2
+    fi
+    out=$(cat "$log")
     echo "$out" | tail -n 40
-    if [[ -n ${RESULTS_DIR:-} ]]; then echo "$out" >"$RESULTS_DIR/$t.log"; fi
     if grep -q "SKIPPED" <<<"$out"; then echo "gpu_check: $t skipped tests on the GPU machine" >&2; failed=1; fi
   done
   return $failed

@@ -24,6 +24,7 @@ json device_to_json(const NodeDeviceProfile& d) {
   j["workspace_bytes"] = d.workspace_bytes;
   j["estimated"] = d.estimated;
   if (d.workspace_held) j["workspace_held"] = true;
+  if (d.call_us > 0) j["call_us"] = d.call_us;
   return j;
 }
 
@@ -43,6 +44,9 @@ Status device_from_json(const json& j, const std::string& path, NodeDeviceProfil
   TANDEM_RETURN_IF_ERROR(f.integer("workspace_bytes", &d->workspace_bytes, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("estimated", &d->estimated, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("workspace_held", &d->workspace_held, false));
+  TANDEM_RETURN_IF_ERROR(f.number("call_us", &d->call_us, false));
+  if (d->call_us > d->median_us)
+    return f.error("call_us", "is above median_us (" + std::to_string(d->median_us) + "): a call costs at most the node");
   return Status::ok();
 }
 

@@ -38,6 +38,11 @@ struct NodeDeviceProfile {
   int64_t workspace_bytes = 0;  // scratch its kernel needs while it runs
   bool estimated = false;       // from an analytic model rather than measured
   bool workspace_held = false;  // the kernel keeps its workspace for its life (a GPU RNN), not per run
+  // What one call of the node's kernel costs however few time steps it runs (its weights streamed in again,
+  // the input projection's GEMM call, setting up): measured for recurrent nodes inside whole runs of the
+  // model split into time chunks (profiler/profile_model.h); 0 where not measured. A time chunk of the node
+  // costs call_us plus its share of the rest (partitioner/time_chunks.h). Optional in the file.
+  double call_us = 0;
 };
 
 struct NodeProfile {

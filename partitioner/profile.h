@@ -41,7 +41,8 @@ struct NodeDeviceProfile {
   // What one call of the node's kernel costs however few time steps it runs (its weights streamed in again,
   // the input projection's GEMM call, setting up): measured for recurrent nodes inside whole runs of the
   // model split into time chunks (profiler/profile_model.h); 0 where not measured. A time chunk of the node
-  // costs call_us plus its share of the rest (partitioner/time_chunks.h). Optional in the file.
+  // costs call_us (at most median_us) plus its share of the rest (partitioner/time_chunks.h). Optional in
+  // the file.
   double call_us = 0;
 };
 

@@ -165,6 +165,17 @@ TEST(TimeChunks, MeasuredPerCallCostIsPaidByEveryChunk) {
   }
   ASSERT_EQ(sum_cpu.size(), static_cast<std::size_t>(kLayers));
   for (const auto& [name, sum] : sum_cpu) EXPECT_DOUBLE_EQ(sum, 1000 + 3 * 100) << name;
+  // A call cost above the node's time (a profile edited by hand) counts as the node's time: each chunk
+  // costs what the whole node did, no more.
+  for (NodeProfile& n : p.nodes)
+    if (n.op_type == "LSTM") n.devices.at("cpu").call_us = 5000;
+  auto capped = derive_split_profile(*ir.graph, p, split);
+  ASSERT_TRUE(capped.is_ok()) << capped.status().message();
+  for (const NodeProfile& n : capped->nodes) {
+    if (n.op_type == "LSTM") {
+      EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1000) << n.name;
+    }
+  }
 }
 
 // What each chunk pays again decides how finely to split: on two equal devices a wavefront of 8 chunks pays

@@ -1,7 +1,10 @@
 // Issue 6's benchmark: does running a plan on two devices at once beat the best single device, does memory
 // mode save the second device's memory, and does the measured latency match the cost model's prediction?
 //
-//   dual_device_bench MODEL.onnx... [--runs N] [--threads N] [--devices auto|cpu,cpu|cpu,cuda]
+//   dual_device_bench MODEL.onnx... [--runs N] [--threads N] [--devices auto|cpu,cpu|cpu,cuda] [--chunks N]
+//
+// --chunks N makes the latency plan split the recurrent nodes N ways in time whatever its prediction (as
+// `tandem partition --chunks N`), to measure one split against its prediction.
 //
 // For each model: profile on the two devices, plan (latency mode with its time-chunk choice; memory mode
 // at an SLO of 1.25x the second-device-only latency; the single-device baselines), run every plan N times
@@ -81,7 +84,7 @@ Measured run_plan(const std::string& model, const partition::Plan& plan, int thr
 }
 
 void bench_model(const std::string& path, int threads, const std::string& option, const DeviceSet& devices,
-                 int runs) {
+                 int runs, int chunks) {
   Model model = Model::load(path);
   const ModelIR& ir = model.impl().ir;
   const Graph& g = *ir.graph;
@@ -117,7 +120,8 @@ void bench_model(const std::string& path, int threads, const std::string& option
     return *p;
   };
   const partition::Plan cpu_only = baseline("cpu"), second_only = baseline("gpu");
-  auto latency = partition::choose_time_chunks(g, *profile, partition::PartitionOptions{});
+  auto latency = chunks > 0 ? partition::choose_time_chunks(g, *profile, partition::PartitionOptions{}, {chunks}, -1)
+                            : partition::choose_time_chunks(g, *profile, partition::PartitionOptions{});
   if (!latency) fail(path + ": " + latency.status().message());
   partition::PartitionOptions mem;
   mem.objective = partition::Objective::kMemory;
@@ -175,17 +179,18 @@ void bench_model(const std::string& path, int threads, const std::string& option
 }  // namespace tandem
 
 int main(int argc, char** argv) {
-  int runs = 20, threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency()));
+  int runs = 20, threads = static_cast<int>(std::max(2u, std::thread::hardware_concurrency())), chunks = 0;
   std::string option = "auto";
   std::vector<std::string> models;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "--runs" || a == "--threads") && i + 1 < argc) (a == "--runs" ? runs : threads) = std::atoi(argv[++i]);
     else if (a == "--devices" && i + 1 < argc) option = argv[++i];
+    else if (a == "--chunks" && i + 1 < argc) chunks = std::atoi(argv[++i]);
     else models.push_back(a);
   }
-  if (models.empty() || runs < 1 || threads < 2 || option == "cpu") {
-    std::cerr << "usage: dual_device_bench MODEL.onnx... [--runs N] [--threads N>=2] [--devices auto|cpu,cpu|cpu,cuda]\n";
+  if (models.empty() || runs < 1 || threads < 2 || option == "cpu" || chunks < 0) {
+    std::cerr << "usage: dual_device_bench MODEL.onnx... [--runs N] [--threads N>=2] [--devices auto|cpu,cpu|cpu,cuda] [--chunks N]\n";
     return 2;
   }
   auto devices = tandem::make_device_set(option, threads);
@@ -204,7 +209,7 @@ int main(int argc, char** argv) {
     std::printf("dual_device_bench: the second device is the GPU %s ('%s')\n", devices->gpu.name.c_str(),
                 devices->second()->name().c_str());
   try {
-    for (const std::string& m : models) tandem::bench_model(m, threads, chosen, *devices, runs);
+    for (const std::string& m : models) tandem::bench_model(m, threads, chosen, *devices, runs, chunks);
   } catch (const tandem::Error& e) {
     std::cerr << "dual_device_bench: " << e.what() << "\n";
     return 1;

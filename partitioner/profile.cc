@@ -25,6 +25,7 @@ json device_to_json(const NodeDeviceProfile& d) {
   j["estimated"] = d.estimated;
   if (d.workspace_held) j["workspace_held"] = true;
   if (d.shared_workspace_bytes) j["shared_workspace_bytes"] = d.shared_workspace_bytes;
+  if (d.call_us > 0) j["call_us"] = d.call_us;
   return j;
 }
 
@@ -45,6 +46,9 @@ Status device_from_json(const json& j, const std::string& path, NodeDeviceProfil
   TANDEM_RETURN_IF_ERROR(f.boolean("estimated", &d->estimated, false));
   TANDEM_RETURN_IF_ERROR(f.boolean("workspace_held", &d->workspace_held, false));
   TANDEM_RETURN_IF_ERROR(f.integer("shared_workspace_bytes", &d->shared_workspace_bytes, false));
+  // Not checked against median_us: a profile edited by hand may lower the time and keep the call cost;
+  // the partitioner takes at most the node's time (partitioner/time_chunks.cc).
+  TANDEM_RETURN_IF_ERROR(f.number("call_us", &d->call_us, false));
   return Status::ok();
 }
 

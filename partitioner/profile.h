@@ -41,6 +41,12 @@ struct NodeDeviceProfile {
   // Scratch the device keeps per stream and shares among the kernels on it (a GPU thread's cuBLAS
   // workspace): it occupies the device once per stream that runs such a node, for as long as it runs any.
   int64_t shared_workspace_bytes = 0;
+  // What one call of the node's kernel costs however few time steps it runs (its weights streamed in again,
+  // the input projection's GEMM call, setting up): measured for recurrent nodes inside whole runs of the
+  // model split into time chunks (profiler/profile_model.h); 0 where not measured. A time chunk of the node
+  // costs call_us (at most median_us) plus its share of the rest (partitioner/time_chunks.h). Optional in
+  // the file.
+  double call_us = 0;
 };
 
 struct NodeProfile {

@@ -230,7 +230,8 @@ Result<Profile> derive_split_profile(const Graph& g, const Profile& p, const Gra
       NodeDeviceProfile c = d;
       const double f = fixed_on(fixed, key, d.median_us);
       if (chunk) {
-        scale_time(c, d, f, fraction);
+        // Each chunk is a call of its own: it pays the node's measured per-call cost again.
+        scale_time(c, d, d.call_us > 0 ? std::min(d.call_us, d.median_us) : f, fraction);
         c.output_bytes = scaled(w.y_bytes, share) + (d.output_bytes - w.y_bytes > 0 ? d.output_bytes - w.y_bytes : 0);
         c.workspace_bytes = scaled(d.workspace_bytes, share);
       } else {

@@ -5,8 +5,11 @@
 // predicted to gain at least `min_gain`).
 //
 // A chunk of T_k of a node's T steps is predicted to cost  f_d + (t_d - f_d) * T_k / T  on device d, where
-// t_d is the whole node's measured time and f_d the fixed cost any node pays there (the cheapest node the
-// profile has on d: a kernel launch or dispatch). The Slice and Concat nodes the split adds cost f_d plus
+// t_d is the whole node's measured time and f_d what each call of it costs however short: its measured
+// per-call cost (NodeDeviceProfile::call_us: weights streamed in anew, the input projection's GEMM call,
+// setup) where the profile has one, else the fixed cost any node pays there (the cheapest node the
+// profile has on d: a kernel launch or dispatch). So k chunks together cost t_d + (k - 1) f_d. The Slice
+// and Concat nodes the split adds cost the cheapest node's time plus
 // their bytes at the device's copy bandwidth. Weights are counted in full for every chunk, so a memory
 // prediction never understates a split plan. These are derived numbers: a profile of the split model is
 // better, and `tandem profile` of the split graph can replace them.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <map>
 
+#include "graph/rnn_time_split.h"
 #include "graph/topo_order.h"
 #include "profiler/link_fit.h"
 #include "runtime/executor.h"
@@ -181,6 +183,46 @@ Result<std::vector<Timing>> in_run_timings(const Graph& g, const GraphExecutor& 
   return out;
 }
 
+// The per-call cost of each recurrent node on `device` (NodeDeviceProfile::call_us): the model split into
+// kCallChunks time chunks (graph/rnn_time_split.h, what the partitioner's time chunks run) and timed inside
+// whole runs like the model itself. A node's chunks together take its own time plus one call's fixed cost
+// per chunk after the first, so call_us = (sum of its chunks' medians - its median) / (chunks - 1). What
+// a chunk pays again is measured, not assumed: streaming the weights in anew (another layer's chunk ran in
+// between), the input projection's GEMM call on a few rows, the kernel's setup. Returns how many nodes got one.
+constexpr int kCallChunks = 8;
+
+Result<int> measure_call_costs(const Graph& g, const Device& device, const std::string& key,
+                               const std::vector<Tensor>& inputs, const TimingOptions& timing, Profile& p) {
+  Graph split = g;
+  const TimeSplitReport report = split_rnns_in_time(split, kCallChunks);
+  if (report.split.empty()) return 0;
+  TANDEM_ASSIGN_OR_RETURN(auto executor, GraphExecutor::compile(split, device));
+  TANDEM_ASSIGN_OR_RETURN(std::vector<Timing> t, in_run_timings(split, *executor, device, inputs, timing));
+  std::map<std::string, NodeId> by_name;
+  for (std::size_t i = 0; i < split.num_nodes(); ++i) by_name[split.node(static_cast<NodeId>(i)).name] = static_cast<NodeId>(i);
+  int measured = 0;
+  for (NodeProfile& np : p.nodes) {
+    if (std::find(report.split.begin(), report.split.end(), np.name) == report.split.end()) continue;
+    auto whole = np.devices.find(key);
+    if (whole == np.devices.end() || !whole->second.supported) continue;
+    double sum = 0;
+    int chunks = 0;
+    for (int k = 0; k < kCallChunks; ++k) {
+      auto it = by_name.find(np.name + "/chunk" + std::to_string(k));
+      if (it == by_name.end() || split.node(it->second).op_type != np.op_type) break;
+      const Timing& ct = t[static_cast<std::size_t>(it->second)];
+      if (ct.reps == 0) break;
+      sum += ct.median_us;
+      ++chunks;
+    }
+    if (chunks < 2) continue;
+    const double t_whole = whole->second.median_us;
+    whole->second.call_us = std::clamp((sum - t_whole) / (chunks - 1), 0.0, t_whole);
+    ++measured;
+  }
+  return measured;
+}
+
 NodeFacts facts_of(const Graph& g, NodeId id, const std::vector<Tensor>& values, const std::vector<Shape>& shapes,
                    int64_t workspace) {
   const Node& n = g.node(id);
@@ -309,8 +351,14 @@ Result<Profile> profile_model(const ProfileRequest& r) {
       np.devices.at(d.key).median_us = nt.median_us;
       np.devices.at(d.key).p90_us = std::max(nt.p90_us, nt.median_us);
     }
-    report("whole runs", 1, 1, d.key);
     p.notes.push_back(d.key + ": node times measured inside whole runs of the model");
+    auto calls = measure_call_costs(g, *d.device, d.key, r.inputs, r.timing, p);
+    if (!calls) return Status::error("profiler: whole runs in time chunks on " + d.key + ": " + calls.status().message());
+    if (*calls > 0)
+      p.notes.push_back(d.key + ": per-call costs of " + std::to_string(*calls) + " recurrent node" +
+                        (*calls == 1 ? "" : "s") + " measured inside whole runs of the model split into " +
+                        std::to_string(kCallChunks) + " time chunks");
+    report("whole runs", 1, 1, d.key);
   }
 
   for (std::size_t v = 0; v < g.num_values(); ++v) {

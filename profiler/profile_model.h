@@ -7,7 +7,9 @@
 //    then the kernel is run: warm-up, then repetitions until the median is stable (profiler/timing.h), each
 //    repetition ending with the device's finish_run, so a GPU is timed until its queued work is done. A
 //    node with nested bodies (If) is measured as a whole. On a host device that runs every node, the times
-//    are then taken again inside whole runs (time_in_runs), which is what a plan's run will see.
+//    are then taken again inside whole runs (time_in_runs), which is what a plan's run will see; and when
+//    the model has recurrent nodes that can be split in time, whole runs of it split into 8 time chunks
+//    give each such node's per-call cost (NodeDeviceProfile::call_us), what each time chunk pays again.
 // 3. Per node and device: median and p90, the weight bytes as that device's kernel stores them, output and
 //    workspace bytes; per value: its size.
 // 4. Devices that cannot be measured here (no GPU) get analytic estimates (gpu_estimate.h), flagged.

@@ -26,6 +26,7 @@ Profile sample_profile() {
   lstm.op_type = "LSTM";
   lstm.devices["cpu"] = NodeDeviceProfile{true, "", 120.5, 130.25, 1 << 20, 4096, 512, false, false, 0};
   lstm.devices["cuda"] = NodeDeviceProfile{true, "", 40.125, 45, 1 << 21, 4096, 1 << 16, true, true, 1 << 25};
+  lstm.devices["cpu"].call_us = 60.25;
   NodeProfile shape;
   shape.index = 1;
   shape.name = "shape";
@@ -62,6 +63,9 @@ TEST(ProfileJson, RoundTripsEveryField) {
   EXPECT_FALSE(back->nodes[0].devices.at("cpu").workspace_held);
   EXPECT_EQ(cuda.shared_workspace_bytes, 1 << 25);
   EXPECT_EQ(back->nodes[0].devices.at("cpu").shared_workspace_bytes, 0);
+  EXPECT_DOUBLE_EQ(back->nodes[0].devices.at("cpu").call_us, 60.25);
+  EXPECT_DOUBLE_EQ(cuda.call_us, 0);  // not measured: left out of the file
+  EXPECT_EQ(text.find("call_us"), text.rfind("call_us"));
   EXPECT_FALSE(back->nodes[1].devices.at("cuda").supported);
   EXPECT_EQ(back->nodes[1].devices.at("cuda").reason, "Shape runs on the host");
   EXPECT_DOUBLE_EQ(back->links.at("cuda->cpu").beta_bytes_per_us, 11000.5);
@@ -114,6 +118,8 @@ TEST(ProfileJson, MalformedFilesAreErrorsNamingTheField) {
   EXPECT_EQ(profile_error("\"cuda\": {\n          \"estimated\": true",
                           "\"tpu\": {\n          \"estimated\": true"),
             "profile: nodes[0].devices.tpu: unknown device (expected \"cpu\" or \"cuda\")");
+  EXPECT_EQ(profile_error("\"call_us\": 60.25", "\"call_us\": -1.0"),
+            "profile: nodes[0].devices.cpu.call_us: must be at least 0, got -1");
   EXPECT_EQ(profile_error("\"schema_version\": 2", "\"schema_version\": 9"),
             "profile: schema_version: 9 is newer than this build reads (2)");
   EXPECT_EQ(profile_error("\"schema\": \"tandem.profile\"", "\"schema\": \"tandem.plan\""),

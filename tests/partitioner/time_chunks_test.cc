@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <string>
 
 #include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
@@ -140,6 +142,64 @@ TEST(TimeChunks, DerivedChunkCostsFollowTheStatedRule) {
       EXPECT_NE(d->find_value(v.name), nullptr) << v.name;
     }
   EXPECT_TRUE(build_task_graph(split, *d).is_ok());
+}
+
+// A measured per-call cost (NodeDeviceProfile::call_us) takes the cheapest node's place: every chunk pays
+// it, so the chunks of a node together cost its time plus (chunks - 1) calls.
+TEST(TimeChunks, MeasuredPerCallCostIsPaidByEveryChunk) {
+  const ModelIR ir = stacked_lstm();
+  Profile p = stacked_profile(*ir.graph, 1000, 400, 1, 1e4);
+  for (NodeProfile& n : p.nodes)
+    if (n.op_type == "LSTM") n.devices.at("cpu").call_us = 100;  // measured on the CPU only
+  Graph split = *ir.graph;
+  ASSERT_EQ(split_rnns_in_time(split, 4).split.size(), static_cast<std::size_t>(kLayers));
+  auto d = derive_split_profile(*ir.graph, p, split);
+  ASSERT_TRUE(d.is_ok()) << d.status().message();
+  std::map<std::string, double> sum_cpu;
+  for (const NodeProfile& n : d->nodes) {
+    if (n.op_type != "LSTM") continue;
+    // cpu: call + (t - call) * 2/8; cuda (no call cost measured): the cheapest node, 1 us.
+    EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 100 + 900 * 0.25) << n.name;
+    EXPECT_DOUBLE_EQ(n.devices.at("cuda").median_us, 1 + 399 * 0.25) << n.name;
+    sum_cpu[n.name.substr(0, n.name.find("/chunk"))] += n.devices.at("cpu").median_us;
+  }
+  ASSERT_EQ(sum_cpu.size(), static_cast<std::size_t>(kLayers));
+  for (const auto& [name, sum] : sum_cpu) EXPECT_DOUBLE_EQ(sum, 1000 + 3 * 100) << name;
+  // A call cost above the node's time (a profile edited by hand) counts as the node's time: each chunk
+  // costs what the whole node did, no more.
+  for (NodeProfile& n : p.nodes)
+    if (n.op_type == "LSTM") n.devices.at("cpu").call_us = 5000;
+  auto capped = derive_split_profile(*ir.graph, p, split);
+  ASSERT_TRUE(capped.is_ok()) << capped.status().message();
+  for (const NodeProfile& n : capped->nodes) {
+    if (n.op_type == "LSTM") {
+      EXPECT_DOUBLE_EQ(n.devices.at("cpu").median_us, 1000) << n.name;
+    }
+  }
+}
+
+// What each chunk pays again decides how finely to split: on two equal devices a wavefront of 8 chunks pays
+// for itself when a call is cheap, and not when a call costs a third of a layer's time.
+TEST(TimeChunks, ADearCallMakesFewerChunksPay) {
+  const ModelIR ir = stacked_lstm();
+  auto predicted = [&](double call_us) {
+    Profile p = stacked_profile(*ir.graph, 1000, 1000, 1, 1e4);
+    for (NodeProfile& n : p.nodes)
+      if (n.op_type == "LSTM")
+        for (auto& [key, dp] : n.devices) dp.call_us = call_us;
+    auto c = choose_time_chunks(*ir.graph, p, PartitionOptions{});
+    EXPECT_TRUE(c.is_ok()) << c.status().message();
+    return std::move(c).value();
+  };
+  const TimeChunking cheap = predicted(0), dear = predicted(350);
+  ASSERT_EQ(cheap.trials.size(), 4u);
+  ASSERT_EQ(dear.trials.size(), 4u);
+  EXPECT_EQ(cheap.chunks, 8);
+  EXPECT_LT(dear.chunks, 8);
+  // Unsplit, the call cost is in the measured time already: the same prediction.
+  EXPECT_DOUBLE_EQ(dear.trials[0].predicted_latency_us, cheap.trials[0].predicted_latency_us);
+  // Split 8 ways, 4 layers x 7 extra calls of 350 us shared by two devices cost about 4.9 ms more.
+  EXPECT_GT(dear.trials[3].predicted_latency_us, cheap.trials[3].predicted_latency_us + 3000);
 }
 
 TEST(TimeChunks, TheChosenSplitComputesWhatTheWholeModelDid) {

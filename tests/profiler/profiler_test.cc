@@ -438,6 +438,45 @@ TEST(ProfileModel, NodeTimesComeFromWholeRunsWhenTheDeviceRunsEveryNode) {
   for (const auto& n : alone->nodes) EXPECT_GE(n.devices.at("cpu").p90_us, n.devices.at("cpu").median_us);
 }
 
+// Recurrent nodes that can be split in time get a per-call cost from whole runs of the model in time chunks
+// (what each chunk pays again); other nodes, estimated devices and profiles without whole runs get none.
+TEST(ProfileModel, RecurrentNodesGetAPerCallCostFromWholeRunsInTimeChunks) {
+  // A time length the graph knows (the partitioner splits only those): seq fixed at 5, so 5 chunks of a step.
+  onnx::ModelProto m = lstm_model();
+  m.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0)->set_dim_value(5);
+  auto fixed = test::import_proto(m, "lstm.onnx");
+  ASSERT_TRUE(fixed.is_ok()) << fixed.status().message();
+  static const cpu::CpuDevice one(1, "cpu");
+  ProfileRequest req;
+  req.model = &*fixed;
+  req.inputs = {random_tensor({5, 2, 3}, 11)};
+  req.devices = {{"cpu", &one}};
+  req.estimate_gpu = *parse_gpu_spec("h100");
+  req.timing = TimingOptions{1, 3, 10, 20, 0.05};
+  auto profiled = profile_model(req);
+  ASSERT_TRUE(profiled.is_ok()) << profiled.status().message();
+  const Profile& p = *profiled;
+  EXPECT_NE(std::find(p.notes.begin(), p.notes.end(),
+                      "cpu: per-call costs of 1 recurrent node measured inside whole runs of the model split into 8 "
+                      "time chunks"),
+            p.notes.end());
+  for (const auto& n : p.nodes) {
+    const auto& cpu = n.devices.at("cpu");
+    EXPECT_GE(cpu.call_us, 0) << n.name;
+    EXPECT_LE(cpu.call_us, cpu.median_us) << n.name;
+    if (n.op_type != "LSTM") {
+      EXPECT_EQ(cpu.call_us, 0) << n.name;
+    }
+    EXPECT_EQ(n.devices.at("cuda").call_us, 0) << n.name;  // estimated
+  }
+  req.time_in_runs = false;
+  auto alone = profile_model(req);
+  ASSERT_TRUE(alone.is_ok()) << alone.status().message();
+  for (const auto& n : alone->nodes) EXPECT_EQ(n.devices.at("cpu").call_us, 0) << n.name;
+  // With the time length unknown to the graph (lstm_model's "seq"), nothing is split: no call costs.
+  for (const auto& n : profile_lstm().profile.nodes) EXPECT_EQ(n.devices.at("cpu").call_us, 0) << n.name;
+}
+
 TEST(ProfileModel, TheFileRoundTrips) {
   const Profile p = profile_lstm().profile;
   const std::string text = partition::profile_to_json(p);

@@ -13,6 +13,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include "runtime/executor.h"
@@ -692,6 +693,38 @@ TEST(RnnFamily, ConcurrentRunsShareOneKernel) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(bad.load(), 0);
   }
+}
+
+// Kernels of nodes reading the same constant weights share one packing (the time chunks of a split layer);
+// nodes with other weights of the same shapes must not get it. Three LSTMs over one X: the first and third
+// read W and R, the second W2 and R2; each must match the reference for its own weights.
+TEST(RnnFamily, SharedPackingOnlyForTheSameWeights) {
+  Case c;
+  c.op = Op::kLstm, c.outs = Outs::kYOnly, c.bias = false, c.const_weights = true, c.seed = 16000;
+  Case c2 = c;
+  c2.seed = 16001;
+  const Data d = make_data(c);
+  Data d2 = make_data(c2);
+  d2.x = d.x;  // the same input, other weights
+  ASSERT_NE(d.w, d2.w);
+  Built b = build(c, d);
+  auto& g = *b.model.mutable_graph();
+  const int64_t GH = gates(c.op) * c.hidden;
+  add_float_initializer(g, "W2", {1, GH, c.input}, d2.w);
+  add_float_initializer(g, "R2", {1, GH, c.hidden}, d2.r);
+  for (const auto& [name, w, r] : {std::tuple{"cell2", "W2", "R2"}, std::tuple{"cell3", "W", "R"}}) {
+    auto* n = add_node(g, "LSTM", {"X", w, r}, {std::string("Y_") + name}, name);
+    if (c.hidden_attr) set_int(n, "hidden_size", c.hidden);
+    add_output(g, std::string("Y_") + name, TensorProto::FLOAT);
+  }
+  auto r = run_on_cpu(b.model, b.feeds);
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ(r->size(), 3u);
+  const std::vector<int64_t> yshape = {c.seq, 1, c.batch, c.hidden};
+  const Expected e = reference(c, d), e2 = reference(c2, d2);
+  EXPECT_TRUE(close_to((*r)[0], yshape, e.y, "Y (W, R)"));
+  EXPECT_TRUE(close_to((*r)[1], yshape, e2.y, "Y (W2, R2)"));
+  EXPECT_TRUE(close_to((*r)[2], yshape, e.y, "Y (W, R again)"));
 }
 
 // ---------------------------------------------------------------------------------------------------------

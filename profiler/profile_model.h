@@ -39,6 +39,10 @@ struct MeasuredDevice {
 // A copy function for link calibration: performs one copy of `bytes` and returns its time in µs.
 using CopyTimer = std::function<Result<double>(int64_t bytes)>;
 
+// On a device that only enqueues work (a GPU), a timed repetition of a node is this many runs back to back
+// and one wait for the device, per run (profile_model.cc says why).
+inline constexpr int kQueuedRunsPerRepetition = 8;
+
 struct Progress {
   std::string stage;  // "reference run", "nodes", "link cpu->cuda", ...
   int done = 0;

@@ -4,10 +4,10 @@
 #include <thread>
 
 #include "profiler/cpu_handoff.h"
+#include "profiler/device_link.h"
 #include "runtime_cpu/cpu_device.h"
 
 #ifdef TANDEM_WITH_CUDA
-#include "runtime_cuda/copy_timing.h"
 #include "runtime_cuda/cuda_device.h"
 #include "runtime_cuda/cuda_probe.h"
 #endif
@@ -69,12 +69,11 @@ std::map<std::string, profiler::CopyTimer> DeviceSet::link_timers() const {
     links["cpu->cuda"] = [handoff](int64_t bytes) { return (*handoff)(bytes); };
     links["cuda->cpu"] = [handoff](int64_t bytes) { return (*handoff)(bytes); };
   }
-#ifdef TANDEM_WITH_CUDA
   if (second_kind == SecondDevice::kCuda) {
-    links["cpu->cuda"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), true, 1); };
-    links["cuda->cpu"] = [](int64_t bytes) { return cuda::time_copy_us(static_cast<std::size_t>(bytes), false, 1); };
+    // Through the runtime's own hand-over (pinned staging, the GPU's streams): what a plan pays.
+    links["cpu->cuda"] = profiler::receive_timer(*second());
+    links["cuda->cpu"] = profiler::to_host_timer(*second());
   }
-#endif
   return links;
 }
 
@@ -94,8 +93,10 @@ Result<DeviceSet> make_device_set(const std::string& devices, int requested_thre
   }
 #ifdef TANDEM_WITH_CUDA
   if (set.gpu.present) {
-    // The GPU needs no thread arena of its own: its thread only enqueues work, so the CPU keeps them all.
-    set.devices.push_back(std::make_unique<cpu::CpuDevice>(threads, "cpu"));
+    // The GPU's thread enqueues work and waits for it (CUDA spins while waiting when there are more cores
+    // than contexts): it keeps one core, so the CPU's OpenMP team never has a thread preempted by it (a
+    // team's step waits for its slowest thread). One core alone: both share it.
+    set.devices.push_back(std::make_unique<cpu::CpuDevice>(threads > 1 ? threads - 1 : 1, "cpu"));
     set.devices.push_back(std::make_unique<cuda::CudaDevice>(0));
     set.second_kind = SecondDevice::kCuda;
     if (devices == "auto") set.note = "cuda is the GPU " + set.gpu.name + " ('" + set.devices[1]->name() + "')";

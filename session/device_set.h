@@ -48,7 +48,7 @@ struct DeviceSet {
   bool stand_in() const { return second_kind == SecondDevice::kCpuStandIn; }
   std::vector<const Device*> pointers() const;
   // Copy timers for calibrating the links between the CPU and the second device, "cpu->cuda" and
-  // "cuda->cpu": pinned host<->GPU copies (runtime_cuda/copy_timing) for the GPU, the hand-over between
+  // "cuda->cpu": the GPU's own receive and to_host (profiler/device_link), the hand-over between
   // the two thread arenas (profiler/cpu_handoff) for the stand-in; none for the CPU alone.
   std::map<std::string, profiler::CopyTimer> link_timers() const;
 };

@@ -17,6 +17,7 @@
 #include "onnx_import/model_hash.h"
 #include "partitioner/profile.h"
 #include "profiler/cpu_handoff.h"
+#include "profiler/device_link.h"
 #include "profiler/gpu_estimate.h"
 #include "profiler/link_fit.h"
 #include "profiler/profile_merge.h"
@@ -637,8 +638,9 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
   auto p = profile_model(r);
   ASSERT_TRUE(p.is_ok()) << p.status().message();
 
-  // Every node on both devices, measured (not estimated); each repetition on the recorder waited for its
-  // finish_run, so no node can look faster than that wait.
+  // Every node on both devices, measured (not estimated); each repetition on the recorder (a device that
+  // only enqueues, as a GPU) queued kQueuedRunsPerRepetition runs and waited for one finish_run, so no node
+  // can look faster than that wait's share.
   ASSERT_EQ(p->nodes.size(), g.num_nodes());
   for (const auto& n : p->nodes)
     for (const char* key : {"cpu", "cuda"}) {
@@ -648,7 +650,8 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
       EXPECT_FALSE(d.estimated) << n.name;
       EXPECT_GE(d.p90_us, d.median_us) << n.name;
     }
-  for (const auto& n : p->nodes) EXPECT_GE(n.devices.at("cuda").median_us, RecordingDevice::kFinishUs) << n.name;
+  for (const auto& n : p->nodes)
+    EXPECT_GE(n.devices.at("cuda").median_us, RecordingDevice::kFinishUs / kQueuedRunsPerRepetition) << n.name;
   EXPECT_EQ(node_named(*p, "lstm").devices.at("cuda").output_bytes, (5 * 2 * 4 + 2 * 4) * 4);
   // The CPU is timed in whole runs; the recorder is not a host device, so its per-node times stand.
   EXPECT_NE(std::find(p->notes.begin(), p->notes.end(), "cpu: node times measured inside whole runs of the model"),
@@ -659,8 +662,9 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
 
   // Per node, in order: the kernel is made; each input that is not a constant is received once (a graph
   // input from the caller, the rest from the reference device) and the copies finish, untimed; then four
-  // runs (warm-up and three timed), each followed by finish_run with the run's outputs already released;
-  // a last finish_run once the inputs and the kernel are gone. Kernels only ever read received copies.
+  // repetitions (warm-up and three timed), each kQueuedRunsPerRepetition runs and a finish_run with the
+  // runs' outputs already released; a last finish_run once the inputs and the kernel are gone. Kernels only
+  // ever read received copies.
   const auto& ev = recorder.events();
   std::size_t i = 0;
   for (std::size_t k = 0; k < g.num_nodes(); ++k) {
@@ -681,12 +685,15 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
     ASSERT_LT(i, ev.size());
     EXPECT_EQ(ev[i++].what, "finish") << n.name;  // the received copies land before timing
     for (int rep = 0; rep < 4; ++rep) {
-      ASSERT_LT(i + 1, ev.size());
-      EXPECT_EQ(ev[i].what, "run") << n.name << " repetition " << rep;
-      EXPECT_EQ(ev[i].detail, "") << n.name;
-      EXPECT_EQ(ev[i + 1].what, "finish") << n.name << " repetition " << rep;
-      EXPECT_EQ(ev[i + 1].live_outputs, 0) << n.name;
-      i += 2;
+      for (int q = 0; q < kQueuedRunsPerRepetition; ++q, ++i) {
+        ASSERT_LT(i, ev.size());
+        EXPECT_EQ(ev[i].what, "run") << n.name << " repetition " << rep << " run " << q;
+        EXPECT_EQ(ev[i].detail, "") << n.name;
+      }
+      ASSERT_LT(i, ev.size());
+      EXPECT_EQ(ev[i].what, "finish") << n.name << " repetition " << rep;
+      EXPECT_EQ(ev[i].live_outputs, 0) << n.name;
+      ++i;
     }
     ASSERT_LT(i, ev.size());
     EXPECT_EQ(ev[i++].what, "finish") << n.name;
@@ -695,7 +702,32 @@ TEST(ProfileModel, AnyDeviceIsMeasuredThroughTheDeviceInterface) {
   EXPECT_GT(recorder.allocated(), 0);  // outputs came from the device's allocator
 }
 
-// With a GPU: the same path on the CudaDevice (session/device_set.h), and the links with pinned copies.
+TEST(DeviceLink, TimersCrossThroughTheDevicesOwnReceiveAndWaitForIt) {
+  // cpu->cuda: the device receives a host tensor of the size asked, from the caller, and the timed span
+  // ends after its finish_run (the recorder's takes kFinishUs). cuda->cpu: a tensor is received and
+  // finished untimed, then copied out.
+  const RecordingDevice recorder;
+  const CopyTimer in = receive_timer(recorder), out = to_host_timer(recorder);
+  auto t = in(1000);
+  ASSERT_TRUE(t.is_ok()) << t.status().message();
+  EXPECT_GE(*t, RecordingDevice::kFinishUs);
+  ASSERT_EQ(recorder.events().size(), 2u);
+  EXPECT_EQ(recorder.events()[0].what, "receive");
+  EXPECT_EQ(recorder.events()[0].detail, "caller");
+  EXPECT_EQ(recorder.events()[1].what, "finish");
+  auto back = out(64);
+  ASSERT_TRUE(back.is_ok()) << back.status().message();
+  ASSERT_EQ(recorder.events().size(), 4u);
+  EXPECT_EQ(recorder.events()[2].what, "receive");
+  EXPECT_EQ(recorder.events()[3].what, "finish");
+  EXPECT_FALSE(in(-1).is_ok());
+  // A link fitted over them: one sample per size.
+  auto fit = calibrate_link(in, {4, 4096, 65536}, TimingOptions{0, 2, 2, 1e6, 0.05});
+  ASSERT_TRUE(fit.is_ok()) << fit.status().message();
+  EXPECT_EQ(fit->samples.size(), 3u);
+}
+
+// With a GPU: the same path on the CudaDevice (session/device_set.h), and the links through its hand-over.
 TEST(ProfileModel, OnAGpuEveryNodeIsMeasuredOnTheCudaDeviceAndTheLinksWithPinnedCopies) {
   const GpuAvailability gpu = find_gpu();
   if (!gpu.present) GTEST_SKIP() << "no CUDA GPU: " << gpu.why_not;

@@ -14,6 +14,7 @@
 #include <tandem/tandem.h>
 
 #include "graph/topo_order.h"
+#include "profiler/device_link.h"
 #include "runtime/executor.h"
 #include "runtime/placement.h"
 #include "runtime/plan_executor.h"
@@ -408,6 +409,22 @@ TEST_F(CudaDeviceTest, AThreadsKernelsShareOneCublasWorkspaceAndRnnWorkspacesGoW
   }
   ASSERT_TRUE(gpu.release_pending());
   EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kWorkspace).current, 0u);
+}
+
+TEST_F(CudaDeviceTest, LinkTimersCrossThroughTheRuntimesHandOverBothWays) {
+  // What the profile's cpu->cuda and cuda->cpu fits are made of: the CudaDevice's receive (pinned staging,
+  // its streams) and to_host, timed on the host.
+  cuda::CudaDevice gpu;
+  for (const profiler::CopyTimer& timer : {profiler::receive_timer(gpu), profiler::to_host_timer(gpu)}) {
+    Result<double> small = timer(4096), big = timer(int64_t{64} << 20);
+    ASSERT_TRUE(small) << small.status().message();
+    ASSERT_TRUE(big) << big.status().message();
+    EXPECT_GT(*small, 0.0);
+    EXPECT_TRUE(std::isfinite(*big));
+    EXPECT_GT(*big, *small) << "64 MiB cannot cross the link faster than 4 KiB";
+  }
+  ASSERT_TRUE(gpu.release_pending());
+  EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kActivations).current, 0u) << "the timers keep no device memory";
 }
 
 INSTANTIATE_TEST_SUITE_P(PyTorch, CudaPlanTest,

@@ -72,7 +72,7 @@ TEST(DeviceSet, AutoTakesTheGpuWhenThereIsOneElseAStandInAndSaysWhich) {
   if (gpu.present) {
     EXPECT_EQ(s->second_kind, SecondDevice::kCuda);
     EXPECT_EQ(s->second()->kind(), DeviceKind::kCuda);
-    EXPECT_EQ(threads_of(&s->cpu()), 4);  // the GPU's thread only enqueues: the CPU keeps every thread
+    EXPECT_EQ(threads_of(&s->cpu()), 3);  // the GPU's host thread keeps one core
     EXPECT_EQ(s->note, "cuda is the GPU " + gpu.name + " ('" + s->second()->name() + "')");
   } else {
     EXPECT_FALSE(gpu.why_not.empty());

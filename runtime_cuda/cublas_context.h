@@ -26,7 +26,10 @@ namespace tandem::cuda {
 
 class CublasContext {
  public:
-  // cuBLAS's recommended workspace on Hopper (its documentation for cublasSetWorkspace).
+  // cuBLAS's recommended workspace on Hopper (its documentation for cublasSetWorkspace). The environment
+  // variable TANDEM_CUBLAS_WORKSPACE_MIB (0 to 1024) sets another size for contexts made afterwards: an
+  // internal switch, to measure what a smaller one costs the small GEMMs of batch-1 RNNs (GPU memory is
+  // one of the partitioner's objectives); 0 makes cuBLAS choose algorithms that need none.
   static constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
 
   // `stream` (not owned) is where the handle enqueues; the capture stream is made on `device`.

@@ -29,7 +29,7 @@ Result<CublasHandle> CublasHandle::create(cudaStream_t stream, void* workspace, 
   TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetMathMode(h.h_, CUBLAS_DEFAULT_MATH));
   // The stream first: setting it resets the workspace.
   TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetStream(h.h_, stream));
-  if (workspace) TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetWorkspace(h.h_, workspace, workspace_bytes));
+  TANDEM_CUBLAS_RETURN_IF_ERROR(cublasSetWorkspace(h.h_, workspace, workspace ? workspace_bytes : 0));
   return h;
 }
 

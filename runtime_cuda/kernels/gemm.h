@@ -20,7 +20,8 @@ namespace tandem::cuda {
 // A cuBLAS handle bound to one stream for its life, destroyed with its owner. Not thread-safe: one thread
 // at a time. cublasSetStream resets a handle's workspace to cuBLAS's own pool (allocated with cudaMalloc,
 // outside tandem's accounting, and possibly during a CUDA Graph capture), so the stream is set once, here,
-// and then the workspace the caller provides (`workspace` nullptr: cuBLAS's own pool; see CublasContext).
+// and then the workspace the caller provides (see CublasContext; nullptr and 0 bytes: none, so cuBLAS picks
+// algorithms that need none).
 class CublasHandle {
  public:
   static Result<CublasHandle> create(cudaStream_t stream, void* workspace, std::size_t workspace_bytes);

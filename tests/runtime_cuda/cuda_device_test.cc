@@ -4,6 +4,7 @@
 // the GPU match the CPU-only run within 1e-4. The GPU tests skip, saying why, when no GPU is present.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <functional>
@@ -328,6 +329,22 @@ Case load_case(const std::string& dir) { return test::load_model_case(dir); }
 
 class CudaPlanTest : public CudaDeviceTest, public ::testing::WithParamInterface<std::string> {};
 
+// Every node the GPU supports on the GPU (device 1), the rest on the CPU (device 0), both in one
+// topological order.
+Placement supported_on_gpu(const Graph& g, const cuda::CudaDevice& gpu) {
+  auto order = topological_order(g);
+  if (!order) throw std::runtime_error(order.status().message());
+  Placement p;
+  p.device.assign(g.num_nodes(), 0);
+  p.order.resize(2);
+  for (NodeId id : *order) {
+    const int d = gpu.supports(g, id).ok ? 1 : 0;
+    p.device[static_cast<std::size_t>(id)] = d;
+    p.order[static_cast<std::size_t>(d)].push_back(id);
+  }
+  return p;
+}
+
 TEST_P(CudaPlanTest, CpuPlusGpuMatchesCpuOnly) {
   const Case c = load_case(GetParam());
   const Graph& g = c.graph();
@@ -341,19 +358,8 @@ TEST_P(CudaPlanTest, CpuPlusGpuMatchesCpuOnly) {
   auto want = (*cpu_ex)->run(feeds);
   ASSERT_TRUE(want) << want.status().message();
 
-  // Every node the GPU supports on the GPU, the rest on the CPU, both in one topological order.
-  auto order = topological_order(g);
-  ASSERT_TRUE(order) << order.status().message();
-  Placement p;
-  p.device.assign(g.num_nodes(), 0);
-  p.order.resize(2);
-  int on_gpu = 0;
-  for (NodeId id : *order) {
-    const int d = gpu.supports(g, id).ok ? 1 : 0;
-    on_gpu += d;
-    p.device[static_cast<std::size_t>(id)] = d;
-    p.order[static_cast<std::size_t>(d)].push_back(id);
-  }
+  const Placement p = supported_on_gpu(g, gpu);
+  const auto on_gpu = std::count(p.device.begin(), p.device.end(), 1);
   EXPECT_GT(on_gpu, 0) << "no node of " << GetParam() << " runs on the GPU";
   auto ex = PlanExecutor::compile(g, {&cpu, &gpu}, p);
   ASSERT_TRUE(ex) << ex.status().message();
@@ -382,18 +388,10 @@ TEST_F(CudaDeviceTest, AThreadsKernelsShareOneCublasWorkspaceAndRnnWorkspacesGoW
   cuda::CudaDevice gpu;
   std::vector<const Tensor*> feeds;
   for (const Tensor& t : c.inputs) feeds.push_back(t.defined() ? &t : nullptr);
-  auto order = topological_order(g);
-  ASSERT_TRUE(order) << order.status().message();
-  Placement p;
-  p.device.assign(g.num_nodes(), 0);
-  p.order.resize(2);
+  const Placement p = supported_on_gpu(g, gpu);
   int rnns = 0;
-  for (NodeId id : *order) {
-    const int d = gpu.supports(g, id).ok ? 1 : 0;
-    rnns += d && g.node(id).op_type == "LSTM";
-    p.device[static_cast<std::size_t>(id)] = d;
-    p.order[static_cast<std::size_t>(d)].push_back(id);
-  }
+  for (std::size_t id = 0; id < g.num_nodes(); ++id)
+    rnns += p.device[id] == 1 && g.node(static_cast<NodeId>(id)).op_type == "LSTM";
   ASSERT_EQ(rnns, 2);
   {
     auto ex = PlanExecutor::compile(g, {&cpu, &gpu}, p);

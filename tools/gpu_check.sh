@@ -43,14 +43,16 @@ is_system_lib() {
 }
 
 do_pack() {
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON >/dev/null
+  # The benchmarks too: the dual stage runs dual_device_bench (a build dir made without them lacked it).
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTANDEM_CUDA=ON -DTANDEM_BUILD_BENCH=ON >/dev/null
   local targets=() help
   # Read once: `cmake ... | grep -q` under pipefail fails at random (grep stops reading, cmake gets SIGPIPE),
   # which dropped existing targets from the pack.
   help=$(cmake --build "$build" --target help)
   for t in "${gpu_tests[@]}" "$bench" "${tools[@]}"; do
-    # Only targets that exist in this tree (the list may name tests still to come).
-    if grep -q "^$t:" <<<"$help"; then targets+=("$t"); fi
+    # Every one, or the stage that needs it would fail on the GPU machine, minutes later.
+    if ! grep -q "^$t:" <<<"$help"; then echo "gpu_check: no target $t in $build" >&2; exit 1; fi
+    targets+=("$t")
   done
   cmake --build "$build" --target "${targets[@]}" -j"${JOBS:-2}"
   local final=$pack

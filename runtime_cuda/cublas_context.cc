@@ -9,26 +9,27 @@ namespace tandem::cuda {
 namespace {
 
 Result<std::size_t> requested_workspace_bytes() {
-  const char* env = std::getenv("TANDEM_CUBLAS_WORKSPACE_MIB");
+  const char* env = std::getenv("TANDEM_CUBLAS_WORKSPACE_KIB");
   if (!env || !*env) return CublasContext::kWorkspaceBytes;
   char* end = nullptr;
-  const long mib = std::strtol(env, &end, 10);
-  if (*end != '\0' || mib < 0 || mib > 1024)
-    return Status::error(std::string("TANDEM_CUBLAS_WORKSPACE_MIB='") + env + "': expected a whole number of MiB from 0 to 1024");
-  return static_cast<std::size_t>(mib) << 20;
+  const long kib = std::strtol(env, &end, 10);
+  if (*end != '\0' || kib < 64 || kib > (1L << 20))
+    return Status::error(std::string("TANDEM_CUBLAS_WORKSPACE_KIB='") + env +
+                         "': expected a whole number of KiB from 64 to 1048576");
+  return static_cast<std::size_t>(kib) << 10;
 }
 
 }  // namespace
 
-Result<CublasContext> CublasContext::create(CudaAllocator& allocator, int device, cudaStream_t stream) {
+Result<CublasContext> CublasContext::create(CudaAllocator& allocator, int device, cudaStream_t stream,
+                                            std::shared_mutex* capture_guard) {
   static std::atomic<uint64_t> next_serial{1};
   CublasContext c;
   c.stream_ = stream;
   c.serial_ = next_serial.fetch_add(1);
+  c.capture_guard_ = capture_guard;
   TANDEM_ASSIGN_OR_RETURN(const std::size_t bytes, requested_workspace_bytes());
-  if (bytes > 0) {
-    TANDEM_ASSIGN_OR_RETURN(c.workspace_, DeviceBuffer::allocate(allocator, bytes, MemoryCategory::kWorkspace));
-  }
+  TANDEM_ASSIGN_OR_RETURN(c.workspace_, DeviceBuffer::allocate(allocator, bytes, MemoryCategory::kWorkspace));
   TANDEM_ASSIGN_OR_RETURN(c.capture_stream_, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(c.handle_, CublasHandle::create(stream, c.workspace_.get(), c.workspace_.size()));
   TANDEM_ASSIGN_OR_RETURN(c.capture_handle_,

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <shared_mutex>
 
 #include "graph/status.h"
 #include "runtime_cuda/cuda_allocator.h"
@@ -27,19 +28,23 @@ namespace tandem::cuda {
 class CublasContext {
  public:
   // cuBLAS's recommended workspace on Hopper (its documentation for cublasSetWorkspace). The environment
-  // variable TANDEM_CUBLAS_WORKSPACE_MIB (0 to 1024) sets another size for contexts made afterwards: an
+  // variable TANDEM_CUBLAS_WORKSPACE_KIB (64 to 1048576) sets another size for contexts made afterwards: an
   // internal switch, to measure what a smaller one costs the small GEMMs of batch-1 RNNs (GPU memory is
-  // one of the partitioner's objectives); 0 makes cuBLAS choose algorithms that need none.
+  // one of the partitioner's objectives; below some KiB cuBLAS routines may fail to allocate).
   static constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
 
   // `stream` (not owned) is where the handle enqueues; the capture stream is made on `device`.
-  static Result<CublasContext> create(CudaAllocator& allocator, int device, cudaStream_t stream);
+  // `capture_guard` (may be nullptr): held shared while a graph is recorded on the capture stream (the
+  // device takes it exclusively for what would break a capture under way).
+  static Result<CublasContext> create(CudaAllocator& allocator, int device, cudaStream_t stream,
+                                      std::shared_mutex* capture_guard = nullptr);
 
   cublasHandle_t get() const { return handle_.get(); }
   cudaStream_t stream() const { return stream_; }
   // For recording a CUDA Graph: a stream of its own and a handle bound to it (same workspace).
   cudaStream_t capture_stream() const { return capture_stream_.get(); }
   cublasHandle_t capture_handle() const { return capture_handle_.get(); }
+  std::shared_mutex* capture_guard() const { return capture_guard_; }
   std::size_t workspace_bytes() const { return workspace_.size(); }
   uint64_t serial() const { return serial_; }  // unique per context made in this process
 
@@ -49,6 +54,7 @@ class CublasContext {
   CudaStream capture_stream_;
   cudaStream_t stream_ = nullptr;
   uint64_t serial_ = 0;
+  std::shared_mutex* capture_guard_ = nullptr;
   CublasHandle handle_, capture_handle_;
 };
 

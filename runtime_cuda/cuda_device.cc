@@ -102,7 +102,7 @@ Result<KernelPtr> CudaDevice::create_kernel(const KernelInit& init) const {
 
 Result<CudaThreadState*> CudaDevice::thread_state() const {
   if (CudaThreadState* s = find_slot(serial_)) return s;
-  auto made = CudaThreadState::create(device_, allocator_);
+  auto made = CudaThreadState::create(device_, allocator_, &capture_mu_);
   if (!made) return Status::error("device '" + name_ + "': " + made.status().message());
   CudaThreadState* s = made->get();
   {
@@ -131,10 +131,17 @@ void CudaDevice::drop_state(CudaThreadState* state) const {
     owned = std::move(*st);
     states_.erase(st);
   }
-  // Nothing of the thread's should be in flight; wait anyway, so its streams go idle.
+  // Nothing of the thread's should be in flight; wait anyway, so its streams go idle. Blocks it made (a
+  // kernel's weights, uploaded on the compiling thread) outlive it: they forget its streams.
   Status a = owned->compute.synchronize(), b = owned->copy.synchronize();
   if (!a) std::fprintf(stderr, "tandem: %s\n", a.message().c_str());
   if (!b) std::fprintf(stderr, "tandem: %s\n", b.message().c_str());
+  blocks_.forget_stream(owned->compute.get());
+  blocks_.forget_stream(owned->copy.get());
+  // Destroying a cuBLAS handle (and pinned memory) synchronizes the whole device, which would break a
+  // CUDA Graph capture under way on another thread: wait until none is.
+  std::unique_lock<std::shared_mutex> no_capture(capture_mu_);
+  owned.reset();
 }
 
 // Errors surface from the first kernel, which asks for the state again.
@@ -194,9 +201,12 @@ Result<Tensor> CudaDevice::to_host(const Tensor& t) const {
   TANDEM_ASSIGN_OR_RETURN(CudaThreadState* s, thread_state());
   Tensor host = Tensor::empty(t.dtype(), t.shape());
   if (t.nbytes()) {
-    // After everything queued so far on the producer's stream (its producer included), then wait.
-    TANDEM_RETURN_IF_ERROR(s->mark.record(b->stream));
-    TANDEM_RETURN_IF_ERROR(s->copy.wait(s->mark.get()));
+    // After everything queued so far on the producer's stream (its producer included), then wait. A block
+    // whose stream is gone has nothing pending (forget_stream).
+    if (b->stream) {
+      TANDEM_RETURN_IF_ERROR(s->mark.record(b->stream));
+      TANDEM_RETURN_IF_ERROR(s->copy.wait(s->mark.get()));
+    }
     TANDEM_RETURN_IF_ERROR(s->staging.download(host.raw(), t.raw(), t.nbytes(), s->copy.get()));
   }
   return host;

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ class CudaDevice final : public Device {
   mutable CudaAllocator allocator_;
   mutable DeviceBlocks blocks_;  // after allocator_: gives its blocks back before the allocator goes
   mutable std::mutex mu_;
+  // Held shared while a thread records a CUDA Graph, exclusively while a thread state is destroyed
+  // (device-wide synchronization inside cublasDestroy would invalidate a capture).
+  mutable std::shared_mutex capture_mu_;
   mutable std::vector<std::unique_ptr<CudaThreadState>> states_;  // every thread's, owned here
 };
 

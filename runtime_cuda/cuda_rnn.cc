@@ -150,8 +150,9 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     rnn->has_peep_ = true;
   }
   // From pageable memory cudaMemcpy may return before its DMA lands, and the compute streams do not wait
-  // for the legacy stream: wait here, so the first run reads whole weights.
-  TANDEM_CUDA_RETURN_IF_ERROR(cudaDeviceSynchronize());
+  // for the legacy stream: wait for it here, so the first run reads whole weights. (Not the whole device:
+  // that would break a graph capture under way on another thread; our streams are non-blocking, apart.)
+  TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cudaStreamLegacy));
   return std::shared_ptr<const CudaRnn>(std::move(rnn));
 }
 
@@ -359,9 +360,10 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
   // The lengths rarely change (a kernel's are constants): copy them only when they do, since a copy from
   // pageable memory may wait for the stream, stalling this host thread on every run.
   if (ws.lens_on_device_ != lens) {
-    ws.lens_on_device_ = lens;
-    TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ws.lens_.get(), ws.lens_on_device_.data(),
-                                                lens.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream));
+    ws.lens_on_device_.clear();  // unknown until the copy is enqueued
+    TANDEM_CUDA_RETURN_IF_ERROR(cudaMemcpyAsync(ws.lens_.get(), lens.data(), lens.size() * sizeof(int32_t),
+                                                cudaMemcpyHostToDevice, stream));
+    ws.lens_on_device_ = std::move(lens);
   }
   // State of direction d, batch row b sits at (layout 0) [d, b, :] or (layout 1) [b, d, :]: a pitched copy.
   const std::size_t state_pitch = (spec_.layout == 0 ? 1 : static_cast<std::size_t>(dirs)) * hbytes;
@@ -418,6 +420,8 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
       // Recorded on the capture stream, where nothing else arrives (other threads record events on
       // `stream`); thread-local mode: other threads may keep using CUDA (even cudaMalloc) meanwhile.
       cudaStream_t capture = blas.capture_stream();
+      std::shared_lock<std::shared_mutex> capturing;  // no thread state is destroyed meanwhile (see there)
+      if (blas.capture_guard()) capturing = std::shared_lock<std::shared_mutex>(*blas.capture_guard());
       TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamBeginCapture(capture, cudaStreamCaptureModeThreadLocal));
       Status enqueued = enqueue_time_loop(ws, blas.capture_handle(), seq, batch, steps, y_loop, capture);
       cudaGraph_t graph = nullptr;

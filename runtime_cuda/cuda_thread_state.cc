@@ -6,13 +6,15 @@
 
 namespace tandem::cuda {
 
-Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device, CudaAllocator& allocator) {
+Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device, CudaAllocator& allocator,
+                                                                   std::shared_mutex* capture_guard) {
   TANDEM_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
   auto s = std::make_unique<CudaThreadState>();
   static std::atomic<uint64_t> next_serial{1};
   s->device = device;
   s->serial = next_serial.fetch_add(1);
   s->allocator = &allocator;
+  s->capture_guard = capture_guard;
   TANDEM_ASSIGN_OR_RETURN(s->compute, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(s->copy, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(s->copied, CudaEvent::create(/*timing=*/false));
@@ -23,7 +25,7 @@ Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device, Cud
 
 Result<const CublasContext*> CudaThreadState::cublas_context() {
   if (!cublas) {
-    TANDEM_ASSIGN_OR_RETURN(CublasContext c, CublasContext::create(*allocator, device, compute.get()));
+    TANDEM_ASSIGN_OR_RETURN(CublasContext c, CublasContext::create(*allocator, device, compute.get(), capture_guard));
     cublas = std::move(c);
   }
   return &*cublas;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <shared_mutex>
 #include <optional>
 
 #include "graph/status.h"
@@ -26,7 +27,10 @@ struct CudaThreadState {
   CudaAllocator* allocator = nullptr;   // the device's: the cuBLAS workspace comes from it
   std::optional<CublasContext> cublas;  // made on first use (a thread that only copies needs none)
 
-  static Result<std::unique_ptr<CudaThreadState>> create(int device, CudaAllocator& allocator);
+  std::shared_mutex* capture_guard = nullptr;  // the device's (CublasContext::capture_guard)
+
+  static Result<std::unique_ptr<CudaThreadState>> create(int device, CudaAllocator& allocator,
+                                                         std::shared_mutex* capture_guard);
   // The thread's cuBLAS, bound to `compute` (and its capture stream).
   Result<const CublasContext*> cublas_context();
 };

@@ -39,6 +39,14 @@ Result<Tensor> DeviceBlocks::allocate(DType dtype, std::vector<int64_t> shape, M
   return Tensor::adopt(dtype, std::move(shape), block->ptr, DeviceKind::kCuda, std::move(owner));
 }
 
+void DeviceBlocks::forget_stream(cudaStream_t stream) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const void* p : live_) {
+    auto* b = static_cast<DeviceBlock*>(const_cast<void*>(p));
+    if (b->stream == stream) b->stream = nullptr;
+  }
+}
+
 const DeviceBlock* DeviceBlocks::block_of(const Tensor& t) const {
   if (t.device() != DeviceKind::kCuda || !t.storage()) return nullptr;
   std::lock_guard<std::mutex> lock(mu_);
@@ -51,10 +59,10 @@ void DeviceBlocks::release(DeviceBlock* b) const {
   std::lock_guard<std::mutex> lock(mu_);
   live_.erase(b);
   if (!b->ptr) return;
-  // A stream with nothing queued (a run's arena after finish_run) cannot still read the block: it goes back
-  // now, so the next run's arena reuses it rather than waiting on an event not yet seen complete.
-  const cudaError_t idle = cudaStreamQuery(b->stream);
-  if (idle == cudaSuccess) {
+  // No readers' stream left (forget_stream), or one with nothing queued (a run's arena after finish_run):
+  // nothing can still read the block, so it goes back now, and the next run's arena reuses it rather than
+  // waiting on an event not yet seen complete.
+  if (!b->stream || cudaStreamQuery(b->stream) == cudaSuccess) {
     Status f = allocator_.free(b->ptr);
     if (!f) std::fprintf(stderr, "tandem: %s\n", f.message().c_str());
     return;
@@ -95,10 +103,11 @@ Status DeviceBlocks::reap(bool wait) const {
         cudaGetLastError();  // "not ready" is an answer, not an error: keep it out of later launch checks
         done = false;
       } else if (e != cudaSuccess) {
-        // No answer is not "finished": kernels may still read the block. Keep it until a waiting reap.
+        // No answer is not "finished": wait for the event before the block goes. If even that fails the
+        // context is broken; the block goes anyway, and the error is reported (once: the block is gone).
         cudaGetLastError();
-        done = false;
-        if (first) first = cuda_status(e, "cudaEventQuery");
+        Status w = p.done.synchronize();
+        if (first) first = w ? cuda_status(e, "cudaEventQuery") : w;
       }
     }
     if (!done) {

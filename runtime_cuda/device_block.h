@@ -28,7 +28,8 @@ class DeviceBlocks;
 
 struct DeviceBlock {
   void* ptr = nullptr;
-  cudaStream_t stream = nullptr;  // its readers' stream: the release is ordered after them
+  cudaStream_t stream = nullptr;  // its readers' stream: the release is ordered after them (nullptr: none
+                                  // pending, the stream is gone: released at once)
   MemoryCategory category = MemoryCategory::kActivations;
 };
 
@@ -38,6 +39,9 @@ class DeviceBlocks final : public OutputAllocator {
   DeviceBlocks(CudaAllocator& allocator, std::function<Result<cudaStream_t>()> current_stream)
       : allocator_(allocator), current_stream_(std::move(current_stream)) {}
   ~DeviceBlocks() override;  // waits for the pending releases and gives them back
+  // A stream about to be destroyed (its thread released the device), with nothing pending on it: blocks
+  // that name it as their readers' stream no longer do, so their release does not touch the dead handle.
+  void forget_stream(cudaStream_t stream) const;
   DeviceBlocks(const DeviceBlocks&) = delete;
   DeviceBlocks& operator=(const DeviceBlocks&) = delete;
 

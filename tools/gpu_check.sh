@@ -176,7 +176,7 @@ run_tests() {
     [[ $t == memory_prediction_test ]] && filter='*OnAGpu*'
     # A time limit per binary (a hang must not take the whole command), and its log written as it runs.
     local log=${RESULTS_DIR:-/tmp}/$t.log
-    if ! timeout "${TEST_TIMEOUT:-240}" "$pack/bin/$t" --gtest_brief=1 --gtest_filter="$filter" >"$log" 2>&1; then
+    if ! timeout -k 10 "${TEST_TIMEOUT:-240}" "$pack/bin/$t" --gtest_brief=1 --gtest_filter="$filter" >"$log" 2>&1; then
       failed=1
       echo "gpu_check: $t failed or ran past ${TEST_TIMEOUT:-240} s" >&2
     fi
@@ -208,12 +208,12 @@ run_dual() {
   [[ -e ${models[0]} ]] || { echo "gpu_check: no bench models in the pack" >&2; return 1; }
   echo "== tandem profile (cpu,cuda) ${models[0]##*/}"
   local log
-  log=$("$pack/bin/tandem" profile "${models[0]}" --devices cpu,cuda -o "$out/profile.json" 2>&1) || { echo "$log"; return 1; }
+  log=$(timeout "${TEST_TIMEOUT:-240}" "$pack/bin/tandem" profile "${models[0]}" --devices cpu,cuda -o "$out/profile.json" 2>&1) || { echo "$log"; return 1; }
   echo "$log" | tail -n 30
   # Without a GPU the profiler estimates the cuda costs: on the GPU machine that means the GPU was not seen.
   if grep -q "estimated" <<<"$log"; then echo "gpu_check: tandem profile estimated the GPU instead of measuring it" >&2; return 1; fi
   echo "== dual_device_bench (cpu,cuda)"
-  "$pack/bin/dual_device_bench" "${models[@]}" --devices cpu,cuda --runs "${DUAL_RUNS:-20}" | tee "$out/dual_bench.txt"
+  timeout "${BENCH_TIMEOUT:-420}" "$pack/bin/dual_device_bench" "${models[@]}" --devices cpu,cuda --runs "${DUAL_RUNS:-20}" | tee "$out/dual_bench.txt"
 }
 
 case "${1:-}" in

@@ -108,9 +108,9 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
   bool workspace_held = false;
   std::size_t shared_workspace = 0;
   // A device that only enqueues work (a GPU) runs a plan's nodes back to back on its stream and waits
-  // once per run: a repetition there is kQueuedRunsPerRepetition runs of the node and one wait, per run, rather than one run
-  // and a wait (5 to 15 us of synchronisation a plan does not pay per node, which a view or a small kernel
-  // would be charged in full). A CPU kernel is done when it returns: one run per repetition.
+  // once per run: a repetition there is kQueuedRunsPerRepetition runs of the node and one wait, per run,
+  // rather than one run and a wait (5 to 15 us of synchronisation a plan does not pay per node, which a
+  // view or a small kernel would be charged in full). A CPU kernel is done when it returns: one run.
   const int queued = device.kind() == DeviceKind::kCpu ? 1 : kQueuedRunsPerRepetition;
   const auto once = [&]() -> Result<double> {
     const auto t0 = std::chrono::steady_clock::now();

@@ -6,15 +6,13 @@
 #include "partitioner/profile.h"
 #include "partitioner/time_chunks.h"
 #include "profiler/machine_info.h"
-#include "runtime_cpu/cpu_device.h"
 #include "profiler/profile_model.h"
+#include "runtime_cpu/cpu_device.h"
 #include "session/random_inputs.h"
 
 namespace tandem {
 
 namespace {
-
-// How a profile says its "cuda" was a second CPU device.
 
 // A saved profile is reused only for the same model file at the same dimensions.
 Status check_reusable(const partition::Profile& p, const ModelIR& model, const std::map<std::string, int64_t>& dims,
@@ -49,7 +47,8 @@ Result<partition::Profile> take_profile(const ModelIR& model, const SessionOptio
   r.machine.threads = static_cast<const cpu::CpuDevice&>(devices.cpu()).threads();  // half of them beside a stand-in
   r.machine.gpu_name = devices.gpu.name;
   r.machine.driver = devices.gpu.driver;
-  // The GPU's links are calibrated with pinned copies; the stand-in's are not measured (below).
+  // The GPU's links are calibrated through its own hand-over (pinned staging); the stand-in's are set,
+  // not measured (mark_stand_in_profile).
   if (!devices.stand_in()) r.links = devices.link_timers();
   auto p = profiler::profile_model(r);
   if (!p) return p.status();

@@ -102,7 +102,7 @@ int run(const ProfileArgs& args) {
     auto spec = profiler::parse_gpu_spec(args.gpu_spec);
     if (!spec) throw UsageError{"--gpu-spec: " + spec.status().message()};
     if (gpu.present) {
-      // Every node is measured on the CudaDevice, and the host<->GPU links with pinned copies.
+      // Every node is measured on the CudaDevice, and the host<->GPU links through its own hand-over.
       request.devices.push_back({"cuda", devices.second()});
       for (auto& [key, timer] : devices.link_timers()) request.links[key] = std::move(timer);
       request.machine.gpu_name = gpu.name;

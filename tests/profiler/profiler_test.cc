@@ -728,7 +728,7 @@ TEST(DeviceLink, TimersCrossThroughTheDevicesOwnReceiveAndWaitForIt) {
 }
 
 // With a GPU: the same path on the CudaDevice (session/device_set.h), and the links through its hand-over.
-TEST(ProfileModel, OnAGpuEveryNodeIsMeasuredOnTheCudaDeviceAndTheLinksWithPinnedCopies) {
+TEST(ProfileModel, OnAGpuEveryNodeIsMeasuredOnTheCudaDeviceAndTheLinksThroughItsHandOver) {
   const GpuAvailability gpu = find_gpu();
   if (!gpu.present) GTEST_SKIP() << "no CUDA GPU: " << gpu.why_not;
   auto devices = make_device_set("cpu,cuda", 2);

@@ -8,14 +8,16 @@
 #include <string_view>
 #include <vector>
 
+#include "graph/dtype.h"
 #include "graph/tensor_data.h"
+#include "graph/value_form.h"
 
 namespace tandem {
 
 class Graph;
 
 struct Attribute {
-  enum class Kind { kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings, kTensors, kGraphs };
+  enum class Kind { kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings, kTensors, kGraphs, kType };
 
   Kind kind = Kind::kInt;
   float f = 0.0f;
@@ -28,6 +30,9 @@ struct Attribute {
   std::vector<std::string> strings;
   std::vector<TensorDataPtr> tensors;
   std::vector<std::shared_ptr<Graph>> graphs;
+  // kType (a TypeProto, as Optional's `type`): the value's form and element type.
+  ValueForm type_form = ValueForm::kTensor;
+  DType type_dtype = DType::kUndefined;
 
   static Attribute of_int(int64_t v) {
     Attribute a;

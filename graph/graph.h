@@ -18,6 +18,7 @@
 #include "graph/dtype.h"
 #include "graph/shape.h"
 #include "graph/tensor_data.h"
+#include "graph/value_form.h"
 
 namespace tandem {
 
@@ -36,6 +37,7 @@ enum class ValueKind {
 struct Value {
   std::string name;
   ValueKind kind = ValueKind::kNodeOutput;
+  ValueForm form = ValueForm::kTensor;
   DType dtype = DType::kUndefined;
   Shape shape;                  // unknown rank until declared or inferred
   TensorDataPtr data;           // initializer contents, or a graph input's default

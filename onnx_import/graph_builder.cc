@@ -71,8 +71,9 @@ class Builder {
     for (const auto& in : gp.input()) {
       TANDEM_RETURN_IF_ERROR(define(in.name(), "graph input '" + in.name() + "'"));
       const std::string what = where + "graph input '" + in.name() + "'";
-      TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(in.type(), what, nested ? TypeRule::kAny : TypeRule::kTensorRequired));
+      TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(in.type(), what, nested ? TypeRule::kAny : TypeRule::kInput));
       ValueId v = g.add_value(in.name(), ValueKind::kGraphInput);
+      g.value(v).form = t.form;
       g.value(v).dtype = t.dtype;
       g.value(v).shape = t.shape;
       g.add_input(v);
@@ -244,6 +245,13 @@ class Builder {
         }
         break;
       }
+      case A::TYPE_PROTO: {
+        out.kind = Attribute::Kind::kType;
+        TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(a.tp(), what, TypeRule::kInput));
+        out.type_form = t.form;
+        out.type_dtype = t.dtype;
+        break;
+      }
       case A::UNDEFINED: return Status::error(what + " has no type");
       default:
         return Status::error(what + " has attribute type " + A::AttributeType_Name(a.type()) +
@@ -317,7 +325,7 @@ class Builder {
       }
       if (v == kNoValue) return Status::error(what + " is not produced by any node, graph input or initializer");
       if (g.is_graph_output(v)) return Status::error(what + " is listed twice");
-      TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(out.type(), what, outer ? TypeRule::kAny : TypeRule::kTensorIfTyped));
+      TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(out.type(), what, outer ? TypeRule::kAny : TypeRule::kOutput));
       merge_type(g.value(v), t);
       g.add_output(v);
     }
@@ -336,6 +344,7 @@ class Builder {
 
   // Declared types only add information: a known dtype or shape is not replaced by an unknown one.
   static void merge_type(Value& v, const ValueType& t) {
+    if (t.form != ValueForm::kTensor) v.form = t.form;
     if (t.dtype != DType::kUndefined && v.dtype == DType::kUndefined) v.dtype = t.dtype;
     if (t.shape.has_rank() && !v.shape.has_rank()) v.shape = t.shape;
   }

@@ -37,6 +37,7 @@ Status apply_types(Graph& g, onnx::GraphProto& gp, const Graph* parent) {
       if (d.is_symbolic() && d.symbol.rfind("unk__", 0) == 0) d = Dim::unknown();
     if (t.shape.has_rank()) t.shape = Shape(std::move(dims));
     Value& val = g.value(v);
+    if (t.form != ValueForm::kTensor) val.form = t.form;
     if (t.dtype != DType::kUndefined) val.dtype = t.dtype;
     if (t.shape.has_rank() && !val.data) val.shape = t.shape;  // a constant's own dims stay authoritative
     return Status::ok();
@@ -49,6 +50,7 @@ Status apply_types(Graph& g, onnx::GraphProto& gp, const Graph* parent) {
   for (ValueId v : g.outer_refs()) {
     ValueId pv = parent ? parent->find_value(g.value(v).name) : kNoValue;
     if (pv == kNoValue) continue;
+    g.value(v).form = parent->value(pv).form;
     g.value(v).dtype = parent->value(pv).dtype;
     g.value(v).shape = parent->value(pv).shape;
   }

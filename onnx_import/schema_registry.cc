@@ -621,6 +621,51 @@ OpSchema resize_schema() {
   return s;
 }
 
+// OptionalHasElement-18 / OptionalGetElement-18: the input may also be a plain tensor or sequence (always
+// holding a value), and HasElement's input may be left out (holding none).
+std::vector<std::string> optional_or_plain_types() {
+  std::vector<std::string> t = OpSchema::all_optional_types_with_bfloat();
+  for (const auto* more : {&OpSchema::all_tensor_types_with_bfloat(), &OpSchema::all_tensor_sequence_types_with_bfloat()})
+    t.insert(t.end(), more->begin(), more->end());
+  return t;
+}
+
+OpSchema optional_has_element_schema() {
+  OpSchema s = new_schema("OptionalHasElement", __LINE__);
+  s.SetDoc("True when the input holds a value (a tensor or sequence always does; a missing input never).")
+      .Input(0, "input", "An optional, tensor or sequence.", "O", OpSchema::Optional)
+      .Output(0, "output", "A scalar bool.", "B")
+      .TypeConstraint("O", optional_or_plain_types(), "Optionals, tensors and sequences.")
+      .TypeConstraint("B", {"tensor(bool)"}, "bool")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        auto* t = ctx.getOutputType(0)->mutable_tensor_type();
+        t->set_elem_type(TensorProto::BOOL);
+        t->mutable_shape();  // a scalar
+      });
+  return s;
+}
+
+OpSchema optional_get_element_schema() {
+  OpSchema s = new_schema("OptionalGetElement", __LINE__);
+  s.SetDoc("The value an optional holds (an error when it holds none); a tensor or sequence passes through.")
+      .Input(0, "input", "An optional, tensor or sequence.", "O")
+      .Output(0, "output", "The value.", "V")
+      .TypeConstraint("O", optional_or_plain_types(), "Optionals, tensors and sequences.")
+      .TypeConstraint("V", [] {
+        std::vector<std::string> v = OpSchema::all_tensor_types_with_bfloat();
+        const auto& seq = OpSchema::all_tensor_sequence_types_with_bfloat();
+        v.insert(v.end(), seq.begin(), seq.end());
+        return v;
+      }(), "Tensors and sequences.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        const onnx::TypeProto* in = ctx.getInputType(0);
+        if (!in) return;
+        const onnx::TypeProto& value = in->has_optional_type() ? in->optional_type().elem_type() : *in;
+        if (value.value_case() != onnx::TypeProto::VALUE_NOT_SET) ctx.getOutputType(0)->CopyFrom(value);
+      });
+  return s;
+}
+
 std::vector<OpSchema> opset18_schemas() {
   const auto reduce_types = OpSchema::numeric_types_for_math_reduction_with_bfloat();
   std::vector<OpSchema> v;
@@ -640,6 +685,8 @@ std::vector<OpSchema> opset18_schemas() {
   v.push_back(scatter_elements_schema());
   v.push_back(scatter_nd_schema());
   v.push_back(resize_schema());
+  v.push_back(optional_has_element_schema());
+  v.push_back(optional_get_element_schema());
   for (auto& s : v) s.Finalize();
   return v;
 }

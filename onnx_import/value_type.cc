@@ -32,26 +32,53 @@ std::string declared_shape(const onnx::TensorShapeProto& shape) {
 
 }  // namespace
 
+// The tensor inside a sequence or optional type, with the form that wraps it; nullptr with `why` set for
+// a type tandem cannot hold (maps, sparse tensors, sequences of sequences, optionals of maps).
+const onnx::TypeProto* unwrap(const onnx::TypeProto& t, ValueForm& form, std::string& why) {
+  const onnx::TypeProto* inner = &t;
+  form = ValueForm::kTensor;
+  if (inner->value_case() == onnx::TypeProto::kOptionalType) {
+    inner = &inner->optional_type().elem_type();
+    form = ValueForm::kOptionalTensor;
+  }
+  if (inner->value_case() == onnx::TypeProto::kSequenceType) {
+    inner = &inner->sequence_type().elem_type();
+    form = form == ValueForm::kOptionalTensor ? ValueForm::kOptionalSequence : ValueForm::kSequence;
+  }
+  if (inner->value_case() == onnx::TypeProto::kTensorType) return inner;
+  if (form == ValueForm::kTensor) {
+    why = std::string(type_kind(t)) + " type";
+  } else {
+    why = std::string(value_form_name(form)) + " type whose elements are " +
+          (inner->value_case() == onnx::TypeProto::VALUE_NOT_SET ? std::string("untyped")
+                                                                  : std::string(type_kind(*inner)) + "s");
+  }
+  return nullptr;
+}
+
 Result<ValueType> import_value_type(const onnx::TypeProto& t, const std::string& what, TypeRule rule) {
   ValueType out;
-  const bool require_tensor = rule != TypeRule::kAny;
+  const bool required = rule != TypeRule::kAny;
   if (t.value_case() == onnx::TypeProto::VALUE_NOT_SET) {
-    if (rule == TypeRule::kTensorRequired) return Status::error(what + " has no type");
+    if (rule == TypeRule::kInput) return Status::error(what + " has no type");
     return out;
   }
-  if (t.value_case() != onnx::TypeProto::kTensorType) {
-    if (require_tensor)
-      return Status::error(what + " has " + type_kind(t) + " type; tandem supports tensor values only");
-    return out;
+  std::string why;
+  const onnx::TypeProto* tensor = unwrap(t, out.form, why);
+  if (!tensor) {
+    if (required)
+      return Status::error(what + " has " + why + "; tandem holds tensors, sequences of tensors and optionals of "
+                           "either");
+    return ValueType{};
   }
-  const auto& tt = t.tensor_type();
+  const auto& tt = tensor->tensor_type();
   if (tt.elem_type() != 0) {
     auto dt = dtype_from_onnx(tt.elem_type());
     if (!dt)
       return Status::error(what + " has element type " + onnx_type_name(tt.elem_type()) +
                            ", which tandem does not support");
     out.dtype = *dt;
-  } else if (rule == TypeRule::kTensorRequired) {
+  } else if (rule == TypeRule::kInput) {
     return Status::error(what + " has no element type");
   }
   if (!tt.has_shape()) return out;

@@ -119,11 +119,7 @@ Result<NodeDeviceProfile> measure_node(const Graph& g, NodeId id, const Device& 
     for (int q = 0; q < queued && s.is_ok(); ++q) {
       std::vector<Tensor> outs(n.outputs.size());
       KernelContext ctx(g, id, in, implicit, outs, allocator);
-      try {
-        s = kernel->run(ctx);
-      } catch (const std::exception& e) {
-        s = ctx.error(std::string("failed: ") + e.what());
-      }
+      s = run_kernel(*kernel, ctx);
       out_bytes = 0;
       for (const Tensor& t : outs)
         if (t.defined()) out_bytes += static_cast<int64_t>(t.nbytes());

@@ -73,11 +73,7 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs, device_.output_allocator());
     Status s;
     const auto start = observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-    try {
-      s = kernels_[static_cast<std::size_t>(id)]->run(ctx);
-    } catch (const std::exception& e) {
-      s = ctx.error(std::string("failed: ") + e.what());
-    }
+    s = run_kernel(*kernels_[static_cast<std::size_t>(id)], ctx);
     TANDEM_RETURN_IF_ERROR(s);
     if (observer) (*observer)(NodeEvent{id, start, std::chrono::steady_clock::now(), outs, in_ptrs, implicit_ptrs});
     for (std::size_t k = 0; k < n.outputs.size(); ++k) {

@@ -50,6 +50,21 @@ Status KernelContext::error(const std::string& reason) const {
   return Status::error("node " + node().label(node_id_) + ": " + reason);
 }
 
+Status run_kernel(const Kernel& kernel, KernelContext& ctx) {
+  if (!kernel.takes_non_tensors())
+    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor* t = ctx.input(i);
+      if (t && !t->is_tensor())
+        return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
+                         " takes tensors");
+    }
+  try {
+    return kernel.run(ctx);
+  } catch (const std::exception& e) {
+    return ctx.error(std::string("failed: ") + e.what());
+  }
+}
+
 TensorDataPtr KernelInit::constant_input(std::size_t i) const {
   const Node& n = node();
   if (i >= n.inputs.size() || n.inputs[i] == kNoValue) return nullptr;

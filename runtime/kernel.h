@@ -120,9 +120,16 @@ class Kernel {
   // Bytes of weights the kernel keeps of its own (packed, reordered, or uploaded to its device); -1 when it
   // reads its constant inputs in place. What a node's weights cost on a device is what the profiler reports.
   virtual int64_t own_weight_bytes() const { return -1; }
+  // Whether the kernel's inputs may be sequences or empty optionals (sequence ops, Identity, If, Loop):
+  // run_kernel gives any other kernel tensors only, so no tensor kernel is ever handed a sequence.
+  virtual bool takes_non_tensors() const { return false; }
 };
 
 using KernelPtr = std::unique_ptr<const Kernel>;
+
+// How every executor runs a kernel: refuses non-tensor inputs to a kernel that does not take them
+// (libonnx's type inference does not reach every value), and turns an exception into the node's error.
+Status run_kernel(const Kernel& kernel, KernelContext& ctx);
 
 // What a kernel factory sees of its node: the node, its graph (constant inputs have Value::data), and a
 // way to compile nested bodies (for If/Loop/Scan) with the same device.

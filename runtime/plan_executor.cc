@@ -262,8 +262,11 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
     if (!rs.plan) {
       rs.recording = true;
       rs.recorded.resize(g.num_values());
-      for (ValueId v : g.inputs()) rs.recorded[static_cast<std::size_t>(v)].bytes =
-          static_cast<int64_t>(rs.base[static_cast<std::size_t>(v)]->nbytes());
+      for (ValueId v : g.inputs()) {
+        const Tensor& t = *rs.base[static_cast<std::size_t>(v)];
+        rs.recorded[static_cast<std::size_t>(v)].bytes = static_cast<int64_t>(t.nbytes());
+        rs.recorded[static_cast<std::size_t>(v)].tensor = t.is_tensor();
+      }
     }
   }
 
@@ -399,11 +402,7 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
   }
   Status s;
   const auto start = options.on_node ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
-  try {
-    s = kernels_[static_cast<std::size_t>(st.id)]->run(ctx);
-  } catch (const std::exception& e) {
-    s = ctx.error(std::string("failed: ") + e.what());
-  }
+  s = run_kernel(*kernels_[static_cast<std::size_t>(st.id)], ctx);
   TANDEM_RETURN_IF_ERROR(s);
   TANDEM_RETURN_IF_ERROR(check_outputs(rs, d, st, in_ptrs, implicit_ptrs, outs, ctx));
   if (options.on_node)
@@ -433,6 +432,25 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
   return Status::ok();
 }
 
+namespace {
+
+// Device::receive for any value: a sequence's elements are received one by one (the memory plan has no
+// slot for them), an empty optional is passed on as it is.
+Result<Tensor> receive_value(const Device& device, const Tensor& t, const Device* from, const Tensor* into) {
+  if (t.is_none()) return t;
+  if (!t.is_sequence()) return device.receive(t, from, into);
+  std::vector<Tensor> elements;
+  bool same = true;
+  for (const Tensor& e : t.elements()) {
+    TANDEM_ASSIGN_OR_RETURN(Tensor got, device.receive(e, from, nullptr));
+    same = same && got.raw() == e.raw() && got.storage() == e.storage();
+    elements.push_back(std::move(got));
+  }
+  return same ? t : Tensor::sequence(t.dtype(), std::move(elements));
+}
+
+}  // namespace
+
 Result<const Tensor*> PlanExecutor::resolve(RunState& rs, std::size_t d, const Source& src,
                                             const PlanRunOptions& options) const {
   switch (src.kind) {
@@ -454,10 +472,11 @@ Result<const Tensor*> PlanExecutor::resolve(RunState& rs, std::size_t d, const S
       static_cast<int64_t>(from.nbytes()) == rs.plan->received_bytes[slot_index])
     into = rs.arena[d].view(static_cast<std::size_t>(rs.plan->received_offset[slot_index]), from.dtype(), from.shape());
   const auto start = std::chrono::steady_clock::now();
-  auto r = devices_[d]->receive(from, from_device, into.defined() ? &into : nullptr);
+  auto r = receive_value(*devices_[d], from, from_device, into.defined() ? &into : nullptr);
   if (!r) return Status::error("value '" + graph_.value(slot.value).name + "': " + r.status().message());
   got = std::move(r).value();
-  const bool shared = got.storage() == from.storage() && got.raw() == from.raw();
+  const bool shared = got.storage() == from.storage() && got.raw() == from.raw() &&
+                      got.elements().data() == from.elements().data();
   DeviceRunStats& st = rs.stats[d];
   ++st.received;
   if (!shared) {
@@ -505,6 +524,14 @@ PlanExecutor::ShapeKey PlanExecutor::shape_key(std::span<const Tensor* const> in
     key.push_back(static_cast<int64_t>(t ? t->dtype() : DType::kUndefined));
     key.push_back(t ? static_cast<int64_t>(t->shape().size()) : -1);
     if (t) key.insert(key.end(), t->shape().begin(), t->shape().end());
+    if (!t || t->is_tensor()) continue;
+    // A sequence's element shapes (an empty optional: a count of -1), so that a plan is reused only where
+    // what the sequence holds has the same shapes.
+    key.push_back(t->is_none() ? -1 : static_cast<int64_t>(t->elements().size()));
+    for (const Tensor& e : t->elements()) {
+      key.push_back(static_cast<int64_t>(e.rank()));
+      key.insert(key.end(), e.shape().begin(), e.shape().end());
+    }
   }
   return key;
 }
@@ -539,6 +566,7 @@ Status PlanExecutor::check_outputs(RunState& rs, std::size_t d, const Step& st, 
     if (rs.recording) {
       Recorded& r = rs.recorded[static_cast<std::size_t>(v)];
       r.bytes = static_cast<int64_t>(outs[k].nbytes());
+      r.tensor = outs[k].is_tensor();
       r.allocated = ctx.allocated(k);
       r.view_of = !r.allocated && storage ? input_with_storage(storage) : kNoValue;
       continue;
@@ -588,6 +616,7 @@ std::shared_ptr<const PlanExecutor::MemoryPlan> PlanExecutor::make_memory_plan(
     } else {
       item.unplanned = val.kind != ValueKind::kGraphInput;
     }
+    item.unplanned = item.unplanned || !recorded[v].tensor;
   }
   for (ValueId v : g.outputs()) in.items[static_cast<std::size_t>(v)].graph_output = true;
   for (std::size_t d = 0; d < num_devices; ++d)

@@ -65,6 +65,36 @@ std::string shape_string(const std::vector<int64_t>& shape) {
 
 int64_t Tensor::numel() const { return shape_numel(shape_); }
 
+std::size_t Tensor::nbytes() const {
+  if (form_ == Form::kTensor) return static_cast<std::size_t>(numel()) * dtype_size(dtype_);
+  std::size_t n = 0;
+  for (const Tensor& e : elements()) n += e.nbytes();
+  return n;
+}
+
+const std::vector<Tensor>& Tensor::elements() const {
+  static const std::vector<Tensor> kNoElements;
+  return elements_ ? *elements_ : kNoElements;
+}
+
+Tensor Tensor::sequence(DType elem_dtype, std::vector<Tensor> elements) {
+  Tensor t;
+  t.form_ = Form::kSequence;
+  t.dtype_ = elem_dtype;
+  t.shape_ = {0};  // no elements of its own: code that mistook it for a tensor would read none
+  t.elements_ = std::make_shared<const std::vector<Tensor>>(std::move(elements));
+  return t;
+}
+
+Tensor Tensor::none(DType elem_dtype, bool of_sequence) {
+  Tensor t;
+  t.form_ = Form::kNone;
+  t.dtype_ = elem_dtype;
+  t.shape_ = {0};
+  t.none_of_sequence_ = of_sequence;
+  return t;
+}
+
 Tensor Tensor::empty(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
   t.dtype_ = dtype;
@@ -131,6 +161,13 @@ Tensor Tensor::view(std::size_t byte_offset, DType dtype, std::vector<int64_t> s
 }
 
 Tensor Tensor::clone() const {
+  if (form_ == Form::kSequence) {
+    std::vector<Tensor> copies;
+    copies.reserve(elements().size());
+    for (const Tensor& e : elements()) copies.push_back(e.clone());
+    return sequence(dtype_, std::move(copies));
+  }
+  if (form_ == Form::kNone) return *this;
   if (device_ != DeviceKind::kCpu) throw std::logic_error("Tensor::clone of a tensor in device memory");
   Tensor t = empty(dtype_, shape_);
   if (nbytes()) std::memcpy(t.data_, data_, nbytes());
@@ -156,7 +193,12 @@ double element_as_double(const Tensor& t, int64_t i) {
   }
 }
 
-std::string Tensor::describe() const { return std::string(dtype_name(dtype_)) + " " + shape_string(shape_); }
+std::string Tensor::describe() const {
+  if (form_ == Form::kSequence)
+    return "sequence of " + std::to_string(elements().size()) + " " + std::string(dtype_name(dtype_)) + " tensors";
+  if (form_ == Form::kNone) return std::string("empty optional ") + (none_of_sequence_ ? "sequence" : "tensor");
+  return std::string(dtype_name(dtype_)) + " " + shape_string(shape_);
+}
 
 std::vector<const Tensor*> pointers_to(const std::vector<Tensor>& tensors) {
   std::vector<const Tensor*> out;

@@ -1,6 +1,11 @@
 // A tensor at run time: element type, dimensions and a pointer to its elements in some device's memory.
 // Copying a Tensor shares its storage (tensors are immutable once a kernel has produced them, so sharing is
 // safe and makes Reshape, Identity and friends free). A Tensor can also wrap a caller's buffer without a copy.
+//
+// The same type carries ONNX's non-tensor values, so executors, plans and hand-overs move them like any
+// other value: a sequence of host tensors (Tensor::sequence) and an empty optional (Tensor::none); an
+// optional that holds a value is that value itself. They have no elements of their own (numel() 0, no
+// storage), and only kernels that say so (Kernel::takes_non_tensors) are given them.
 #pragma once
 
 #include <cstddef>
@@ -31,6 +36,10 @@ class Tensor {
   // not kCpu cannot be read on the host (clone, element_as_double, data<T>() are for host tensors).
   static Tensor adopt(DType dtype, std::vector<int64_t> shape, void* data, DeviceKind device,
                       std::shared_ptr<const void> owner);
+  // A sequence of host tensors of type `elem_dtype` (which they must all have; unchecked here).
+  static Tensor sequence(DType elem_dtype, std::vector<Tensor> elements);
+  // An optional holding nothing; `elem_dtype` and `of_sequence` say what it would hold.
+  static Tensor none(DType elem_dtype, bool of_sequence);
   // A constant's elements, shared (the TensorData stays alive as long as the Tensor).
   static Tensor from_constant(const TensorDataPtr& data);
   // Same storage, other dimensions (same element count): how Reshape, Squeeze, Flatten share memory.
@@ -40,14 +49,24 @@ class Tensor {
   // within this tensor's: throws std::out_of_range otherwise.
   Tensor view(std::size_t byte_offset, DType dtype, std::vector<int64_t> shape) const;
 
-  bool defined() const { return dtype_ != DType::kUndefined; }
+  enum class Form : uint8_t { kTensor, kSequence, kNone };
+  bool defined() const { return dtype_ != DType::kUndefined || form_ != Form::kTensor; }
+  Form form() const { return form_; }
+  bool is_tensor() const { return form_ == Form::kTensor; }
+  bool is_sequence() const { return form_ == Form::kSequence; }
+  bool is_none() const { return form_ == Form::kNone; }
+  bool none_of_sequence() const { return none_of_sequence_; }
+  // A sequence's tensors (empty for anything else).
+  const std::vector<Tensor>& elements() const;
+  // A tensor's element type, a sequence's elements' type, what a none would hold.
   DType dtype() const { return dtype_; }
   DeviceKind device() const { return device_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   std::size_t rank() const { return shape_.size(); }
   int64_t dim(std::size_t i) const { return shape_[i]; }
   int64_t numel() const;
-  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
+  // A sequence's: its elements' bytes together.
+  std::size_t nbytes() const;
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }
@@ -65,9 +84,10 @@ class Tensor {
     return static_cast<const T*>(data_);
   }
 
-  // A fresh host copy with its own storage (host tensors only: throws std::logic_error otherwise).
+  // A fresh host copy with its own storage (host tensors only: throws std::logic_error otherwise); a
+  // sequence's elements are cloned.
   Tensor clone() const;
-  std::string describe() const;  // "float32 [2,3]"
+  std::string describe() const;  // "float32 [2,3]", "sequence of 3 float32 tensors", "empty optional tensor"
 
  private:
   DType dtype_ = DType::kUndefined;
@@ -76,6 +96,9 @@ class Tensor {
   std::shared_ptr<const void> owner_;  // keeps the storage alive; empty for wrapped buffers
   void* data_ = nullptr;
   bool constant_ = false;
+  Form form_ = Form::kTensor;
+  bool none_of_sequence_ = false;
+  std::shared_ptr<const std::vector<Tensor>> elements_;  // a sequence's
 };
 
 // Element i of a numeric or bool tensor, widened to double (16-bit floats converted); NaN for other types.

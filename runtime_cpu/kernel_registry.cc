@@ -28,6 +28,9 @@ const KernelRegistry& cpu_kernels() {
     register_control_flow_kernels(r);
     register_loop_kernels(r);
     register_scan_kernels(r);
+    register_sequence_kernels(r);
+    register_sequence_map_kernels(r);
+    register_optional_kernels(r);
     register_elementwise_kernels(r);
     register_tensor_kernels(r);
     register_reduce_kernels(r);

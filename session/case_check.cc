@@ -70,6 +70,25 @@ OutputComparison compare_tensors(const std::string& name, const Tensor& got, con
   return c;
 }
 
+OutputComparison compare_values(const std::string& name, const Tensor& got, const Tensor& want, const Tolerance& tol) {
+  if (got.is_tensor() && want.is_tensor()) return compare_tensors(name, got, want, tol);
+  OutputComparison c;
+  c.name = name;
+  if (got.form() != want.form() || got.elements().size() != want.elements().size()) {
+    c.problem = "got a " + got.describe() + ", expected a " + want.describe();
+    return c;
+  }
+  c.pass = true;
+  for (std::size_t k = 0; k < got.elements().size(); ++k) {
+    OutputComparison e = compare_tensors(name, got.elements()[k], want.elements()[k], tol);
+    c.max_abs_error = std::max(c.max_abs_error, e.max_abs_error);
+    c.max_rel_error = std::max(c.max_rel_error, e.max_rel_error);
+    if (!e.pass && c.pass) c.problem = "element " + std::to_string(k) + ": " + e.problem;
+    c.pass = c.pass && e.pass;
+  }
+  return c;
+}
+
 Result<CaseResult> check_case(const std::string& dir, const Tolerance& tol, int threads) {
   const fs::path root(dir);
   const fs::path model_path = root / "model.onnx";
@@ -104,9 +123,10 @@ Result<CaseResult> check_case(const std::string& dir, const Tolerance& tol, int 
       std::vector<Tensor> tensors(g.inputs().size());
       std::vector<const Tensor*> feeds(g.inputs().size(), nullptr);
       for (std::size_t j = 0; j < in_files.size(); ++j) {
-        TANDEM_ASSIGN_OR_RETURN(NamedTensor t, read_tensor_file(in_files[j].string()));
         // Match by name when the file carries a graph input's name, else by position.
         std::size_t k = j < fed.size() ? fed[j] : j;
+        const Value& declared = g.value(g.inputs()[k]);
+        TANDEM_ASSIGN_OR_RETURN(NamedTensor t, read_value_file(in_files[j].string(), declared.form, declared.dtype));
         for (std::size_t q = 0; q < g.inputs().size(); ++q)
           if (!t.name.empty() && g.value(g.inputs()[q]).name == t.name) k = q;
         tensors[k] = std::move(t.tensor);
@@ -121,8 +141,9 @@ Result<CaseResult> check_case(const std::string& dir, const Tolerance& tol, int 
       ds.name = set.filename().string();
       ds.pass = true;
       for (std::size_t j = 0; j < out_files.size(); ++j) {
-        TANDEM_ASSIGN_OR_RETURN(NamedTensor want, read_tensor_file(out_files[j].string()));
-        ds.outputs.push_back(compare_tensors(g.value(g.outputs()[j]).name, (*outs)[j], want.tensor, tol));
+        const Value& declared = g.value(g.outputs()[j]);
+        TANDEM_ASSIGN_OR_RETURN(NamedTensor want, read_value_file(out_files[j].string(), declared.form, declared.dtype));
+        ds.outputs.push_back(compare_values(declared.name, (*outs)[j], want.tensor, tol));
         ds.pass = ds.pass && ds.outputs.back().pass;
       }
       result.data_sets.push_back(std::move(ds));

@@ -42,5 +42,7 @@ Result<CaseResult> check_case(const std::string& dir, const Tolerance& tol, int 
 // integers and bools.
 OutputComparison compare_tensors(const std::string& name, const Tensor& got, const Tensor& want,
                                  const Tolerance& tol);
+// compare_tensors, also for sequences (element by element, same length) and optionals (empty matches empty).
+OutputComparison compare_values(const std::string& name, const Tensor& got, const Tensor& want, const Tolerance& tol);
 
 }  // namespace tandem

@@ -30,6 +30,35 @@ HostTensor HostTensor::wrap(ElementType type, std::vector<int64_t> shape, void* 
   return t;
 }
 
+HostTensor HostTensor::sequence(ElementType type, std::vector<HostTensor> elements) {
+  for (std::size_t k = 0; k < elements.size(); ++k) {
+    const HostTensor& e = elements[k];
+    if (e.kind_ != Kind::kTensor || e.type_ != type)
+      throw Error("HostTensor::sequence: element " + std::to_string(k) + " is not a " + element_type_name(type) +
+                  " tensor");
+  }
+  HostTensor t;
+  t.kind_ = Kind::kSequence;
+  t.type_ = type;
+  t.shape_ = {0};
+  t.elements_ = std::make_shared<const std::vector<HostTensor>>(std::move(elements));
+  return t;
+}
+
+HostTensor HostTensor::none(ElementType type, bool of_sequence) {
+  HostTensor t;
+  t.kind_ = Kind::kNone;
+  t.type_ = type;
+  t.shape_ = {0};
+  t.none_of_sequence_ = of_sequence;
+  return t;
+}
+
+const std::vector<HostTensor>& HostTensor::elements() const {
+  static const std::vector<HostTensor> kNoElements;
+  return elements_ ? *elements_ : kNoElements;
+}
+
 int64_t HostTensor::numel() const {
   int64_t n = 1;
   for (int64_t d : shape_) n *= d;
@@ -37,11 +66,25 @@ int64_t HostTensor::numel() const {
 }
 
 Tensor to_runtime_tensor(const HostTensor& t) {
+  const auto dtype = static_cast<DType>(t.type());
+  if (t.is_none()) return Tensor::none(dtype, t.none_of_sequence());
+  if (t.is_sequence()) {
+    std::vector<Tensor> elements;
+    for (const HostTensor& e : t.elements()) elements.push_back(to_runtime_tensor(e));
+    return Tensor::sequence(dtype, std::move(elements));
+  }
   // The runtime only reads inputs, so wrapping the caller's (possibly const) memory is safe.
-  return Tensor::wrap(static_cast<DType>(t.type()), t.shape(), const_cast<void*>(t.raw()));
+  return Tensor::wrap(dtype, t.shape(), const_cast<void*>(t.raw()));
 }
 
 HostTensor to_host_tensor(const Tensor& t) {
+  const auto type = static_cast<ElementType>(t.dtype());
+  if (t.is_none()) return HostTensor::none(type, t.none_of_sequence());
+  if (t.is_sequence()) {
+    std::vector<HostTensor> elements;
+    for (const Tensor& e : t.elements()) elements.push_back(to_host_tensor(e));
+    return HostTensor::sequence(type, std::move(elements));
+  }
   HostTensor out(static_cast<ElementType>(t.dtype()), t.shape());
   if (t.nbytes()) std::memcpy(out.raw(), t.raw(), t.nbytes());
   return out;

@@ -12,6 +12,7 @@ namespace {
 TensorSpec spec_of(const Value& v) {
   TensorSpec s;
   s.name = v.name;
+  s.form = value_form_name(v.form);
   s.dtype = std::string(dtype_name(v.dtype));
   s.has_rank = v.shape.has_rank();
   s.has_default = v.data != nullptr;

@@ -35,6 +35,9 @@ RandomInput random_input(const Value& v, uint64_t seed) {
     case DType::kBool: fill<uint8_t>(r.tensor, rng, std::uniform_int_distribution<int>(0, 1)); break;
     default: r.tensor = Tensor::zeros(dtype, shape); break;
   }
+  // A sequence input holds one such tensor; an optional one holds its value.
+  if (v.form == ValueForm::kSequence || v.form == ValueForm::kOptionalSequence)
+    r.tensor = Tensor::sequence(dtype, {r.tensor});
   return r;
 }
 

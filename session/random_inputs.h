@@ -18,7 +18,8 @@ struct RandomInput {
   std::vector<std::string> defaulted_dims;  // symbols (or "?") that were taken as 1
 };
 
-// Floats uniform in [-1, 1]; integers uniform in [0, 10); bools fair coins. Deterministic for a seed.
+// Floats uniform in [-1, 1]; integers uniform in [0, 10); bools fair coins. Deterministic for a seed. A
+// sequence input gets a sequence of one such tensor, an optional one a value (never none).
 RandomInput random_input(const Value& v, uint64_t seed);
 
 }  // namespace tandem

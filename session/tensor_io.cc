@@ -6,6 +6,7 @@
 #include <map>
 #include <sstream>
 
+#include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include "graph/shape.h"
@@ -100,26 +101,52 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
   return t;
 }
 
+Result<Tensor> import_pb_tensor(const onnx::TensorProto& proto, const std::string& path, const std::string& what) {
+  const std::string dir = std::filesystem::path(path).parent_path().string();
+  onnx_import::ExternalDataReader external(dir.empty() ? "." : dir);
+  TANDEM_ASSIGN_OR_RETURN(TensorDataPtr data, onnx_import::import_tensor(proto, external, "'" + path + "': " + what));
+  if (data->dtype == DType::kString) return Status::error("'" + path + "': string tensors are not supported");
+  return Tensor::from_constant(data);
+}
+
 Result<NamedTensor> parse_pb(const std::string& bytes, const std::string& path) {
   onnx::TensorProto proto;
   if (!proto.ParseFromString(bytes))
     return Status::error("'" + path + "': neither a .npy file nor an ONNX TensorProto");
-  const std::string dir = std::filesystem::path(path).parent_path().string();
-  onnx_import::ExternalDataReader external(dir.empty() ? "." : dir);
-  TANDEM_ASSIGN_OR_RETURN(TensorDataPtr data, onnx_import::import_tensor(proto, external, "'" + path + "': tensor"));
-  if (data->dtype == DType::kString) return Status::error("'" + path + "': string tensors are not supported");
-  return NamedTensor{proto.name(), Tensor::from_constant(data)};
+  TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_tensor(proto, path, "tensor"));
+  return NamedTensor{proto.name(), std::move(t)};
 }
 
-}  // namespace
+Result<Tensor> import_pb_sequence(const onnx::SequenceProto& proto, const std::string& path) {
+  if (proto.elem_type() != onnx::SequenceProto::TENSOR)
+    return Status::error("'" + path + "': a sequence of elem_type " + std::to_string(proto.elem_type()) +
+                         "; tandem holds sequences of tensors");
+  std::vector<Tensor> elements;
+  DType dtype = DType::kUndefined;
+  for (int k = 0; k < proto.tensor_values_size(); ++k) {
+    TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_tensor(proto.tensor_values(k), path, "element " + std::to_string(k)));
+    if (k > 0 && t.dtype() != dtype)
+      return Status::error("'" + path + "': element " + std::to_string(k) + " is " + t.describe() + " but element 0 is " +
+                           std::string(dtype_name(dtype)));
+    dtype = t.dtype();
+    elements.push_back(std::move(t));
+  }
+  return Tensor::sequence(dtype, std::move(elements));
+}
 
-Result<NamedTensor> read_tensor_file(const std::string& path) {
+Result<std::string> read_bytes(const std::string& path) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec)) return Status::error("'" + path + "': file not found");
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
-  const std::string bytes = ss.str();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<NamedTensor> read_tensor_file(const std::string& path) {
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
   if (bytes.rfind(kNpyMagic, 0) == 0) {
     TANDEM_ASSIGN_OR_RETURN(Tensor t, parse_npy(bytes, path));
     return NamedTensor{"", std::move(t)};
@@ -127,7 +154,35 @@ Result<NamedTensor> read_tensor_file(const std::string& path) {
   return parse_pb(bytes, path);
 }
 
+Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
+  if (form == ValueForm::kTensor) return read_tensor_file(path);
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  if (form == ValueForm::kSequence) {
+    onnx::SequenceProto proto;
+    if (!proto.ParseFromString(bytes)) return Status::error("'" + path + "': not an ONNX SequenceProto");
+    TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_sequence(proto, path));
+    if (t.dtype() == DType::kUndefined) t = Tensor::sequence(dtype, {});  // an empty one says no element type
+    return NamedTensor{proto.name(), std::move(t)};
+  }
+  onnx::OptionalProto proto;
+  if (!proto.ParseFromString(bytes)) return Status::error("'" + path + "': not an ONNX OptionalProto");
+  const bool of_sequence = form == ValueForm::kOptionalSequence;
+  if (proto.has_tensor_value()) {
+    if (of_sequence) return Status::error("'" + path + "': holds a tensor where a sequence is expected");
+    TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_tensor(proto.tensor_value(), path, "tensor"));
+    return NamedTensor{proto.name(), std::move(t)};
+  }
+  if (proto.has_sequence_value()) {
+    if (!of_sequence) return Status::error("'" + path + "': holds a sequence where a tensor is expected");
+    TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_sequence(proto.sequence_value(), path));
+    if (t.dtype() == DType::kUndefined) t = Tensor::sequence(dtype, {});
+    return NamedTensor{proto.name(), std::move(t)};
+  }
+  return NamedTensor{proto.name(), Tensor::none(dtype, of_sequence)};
+}
+
 Status write_npy(const std::string& path, const Tensor& t) {
+  if (!t.is_tensor()) return Status::error("cannot write a " + t.describe() + " as one .npy");
   std::string descr;
   for (const auto& [d, type] : npy_types())
     if (type == t.dtype()) descr = d;

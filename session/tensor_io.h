@@ -1,10 +1,12 @@
 // Tensors in files: NumPy .npy (read and write) and ONNX TensorProto .pb (read), the two formats users
-// and ONNX test cases keep inputs and outputs in.
+// and ONNX test cases keep inputs and outputs in; and ONNX's SequenceProto and OptionalProto .pb (read),
+// how test cases keep sequences and optionals.
 #pragma once
 
 #include <string>
 
 #include "graph/status.h"
+#include "graph/value_form.h"
 #include "runtime/tensor.h"
 
 namespace tandem {
@@ -16,6 +18,9 @@ struct NamedTensor {
 
 // Reads .npy or .pb, told apart by content (the .npy magic), not by extension.
 Result<NamedTensor> read_tensor_file(const std::string& path);
+// A value of `form`: a tensor file as above, or a SequenceProto / OptionalProto .pb. `dtype` is what an
+// empty optional holds (the file does not say).
+Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype);
 Status write_npy(const std::string& path, const Tensor& t);
 
 }  // namespace tandem

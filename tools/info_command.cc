@@ -41,6 +41,7 @@ json tensors_json(const std::vector<TensorSpec>& specs) {
   json out = json::array();
   for (const TensorSpec& t : specs) {
     json j = {{"name", t.name}, {"dtype", t.dtype}, {"shape", shape_json(t)}};
+    if (t.form != "tensor") j["form"] = t.form;  // dtype and shape are then the elements'
     if (t.has_default) j["has_default"] = true;
     out.push_back(j);
   }
@@ -109,6 +110,15 @@ std::string shape_text(const json& shape) {
   return s + "]";
 }
 
+// What a non-tensor value holds, after its elements' type and shape.
+std::string form_text(const json& t) {
+  if (!t.contains("form")) return "";
+  const std::string form = t["form"].get<std::string>();
+  if (form == "sequence") return "  (a sequence of such tensors)";
+  if (form == "optional tensor") return "  (an optional: such a tensor, or none)";
+  return "  (an optional: a sequence of such tensors, or none)";
+}
+
 void print_tensors(std::ostream& out, const char* title, const json& tensors) {
   out << title << "\n";
   std::size_t w = 4;
@@ -116,6 +126,7 @@ void print_tensors(std::ostream& out, const char* title, const json& tensors) {
   for (const auto& t : tensors) {
     out << "  " << std::left << std::setw(static_cast<int>(w)) << t["name"].get<std::string>() << "  "
         << std::setw(8) << t["dtype"].get<std::string>() << " " << shape_text(t["shape"])
+        << form_text(t)
         << (t.contains("has_default") ? "  (optional: has a default)" : "") << "\n";
   }
 }

@@ -22,7 +22,8 @@ Feeds make_feeds(const Graph& g, const std::vector<std::string>& specs, uint64_t
     std::size_t k = 0;
     while (k < g.inputs().size() && g.value(g.inputs()[k]).name != name) ++k;
     if (k == g.inputs().size()) throw Error(context + "--input " + name + ": the model has no input named '" + name + "'");
-    auto t = read_tensor_file(spec.substr(eq + 1));
+    const Value& declared = g.value(g.inputs()[k]);
+    auto t = read_value_file(spec.substr(eq + 1), declared.form, declared.dtype);
     if (!t) throw Error(context + "--input " + name + ": " + t.status().message());
     f.tensors[k] = std::move(t->tensor);
     f.ptrs[k] = &f.tensors[k];

@@ -171,7 +171,7 @@ void add_profile_command(CLI::App& app, int& exit_code) {
   cmd->add_option("model", args->model, "ONNX model file")->required();
   cmd->add_option("-o,--output", args->output, "Profile JSON to write")->required();
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
-  cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); random when not given");
+  cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb; a SequenceProto or OptionalProto .pb for a sequence or optional input); random when not given");
   cmd->add_option("--devices", args->devices, "Devices to profile: cpu, cuda, cpu,cuda (default) or cpu,cpu (a second CPU device in the GPU's place)");
   cmd->add_option("--reps", args->reps, "Most timed repetitions per node and device (default 200)");
   cmd->add_option("--budget-ms", args->budget_ms, "Time budget per node and device (default 200 ms)")

@@ -201,10 +201,30 @@ int run(const RunArgs& args) {
   std::filesystem::create_directories(args.output_dir);
   for (std::size_t k = 0; k < outs->size(); ++k) {
     const std::string name = g.value(g.outputs()[k]).name;
-    const std::string path = (std::filesystem::path(args.output_dir) / (file_name(name) + ".npy")).string();
-    const Status s = write_npy(path, (*outs)[k]);
+    const Tensor& out = (*outs)[k];
+    auto npy_path = [&](const std::string& stem) {
+      return (std::filesystem::path(args.output_dir) / (file_name(stem) + ".npy")).string();
+    };
+    if (out.is_none()) {
+      std::cout << "output " << name << ": " << out.describe() << " (nothing written)\n";
+      continue;
+    }
+    if (out.is_sequence()) {
+      // One file per element, NAME.0.npy, NAME.1.npy, ...: .npy holds one array.
+      std::cout << "output " << name << ": " << out.describe() << "\n";
+      for (std::size_t e = 0; e < out.elements().size(); ++e) {
+        const std::string path = npy_path(name + "." + std::to_string(e));
+        const Status s = write_npy(path, out.elements()[e]);
+        if (!s.is_ok()) throw Error(s.message());
+        std::cout << "  [" << e << "] " << out.elements()[e].describe() << "  " << summary(out.elements()[e])
+                  << "\n       written to " << path << "\n";
+      }
+      continue;
+    }
+    const std::string path = npy_path(name);
+    const Status s = write_npy(path, out);
     if (!s.is_ok()) throw Error(s.message());
-    std::cout << "output " << name << ": " << (*outs)[k].describe() << "  " << summary((*outs)[k]) << "\n"
+    std::cout << "output " << name << ": " << out.describe() << "  " << summary(out) << "\n"
               << "       written to " << path << "\n";
   }
   return kExitOk;
@@ -216,7 +236,7 @@ void add_run_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<RunArgs>();
   CLI::App* cmd = app.add_subcommand("run", "Run a model once and write its outputs as .npy files");
   cmd->add_option("model", args->model, "ONNX model file")->required();
-  cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb); random when not given");
+  cmd->add_option("--input", args->inputs, "NAME=FILE (.npy or ONNX TensorProto .pb; a SequenceProto or OptionalProto .pb for a sequence or optional input); random when not given");
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
   cmd->add_option("--output-dir", args->output_dir, "Where NAME.npy files go (default: current folder)");
   cmd->add_option("--threads", args->threads, "Threads per run (default: all cores)")->check(between(0, kMaxThreads));

@@ -25,6 +25,9 @@ class Error : public std::runtime_error {
 // A graph input or output as the model declares it (after shape inference).
 struct TensorSpec {
   std::string name;
+  // "tensor", or ONNX's other values: "sequence" (of tensors), "optional tensor", "optional sequence";
+  // `dtype` and `dims` are then the element tensors'.
+  std::string form = "tensor";
   std::string dtype;  // "float32", "int64", ...
   // One entry per dimension: a number, or -1 when it is symbolic or unknown (`dim_names` then says which).
   std::vector<int64_t> dims;
@@ -53,12 +56,23 @@ template <> constexpr ElementType element_type_of<bool>() { return ElementType::
 
 // A tensor in host memory, as the API takes and returns them. It owns its elements, or wraps a caller's
 // buffer without copying it (the caller keeps that buffer alive while the tensor or a copy of it is used).
-// Copies share the elements.
+// Copies share the elements. It also carries ONNX's non-tensor values, for models whose inputs or outputs
+// are sequences or optionals: a sequence of tensors of one element type, and an empty optional (an
+// optional that holds a value is passed as that value).
 class HostTensor {
  public:
   HostTensor() = default;
   HostTensor(ElementType type, std::vector<int64_t> shape);  // owned, zero-filled
   static HostTensor wrap(ElementType type, std::vector<int64_t> shape, void* data);
+  // Every element must be a tensor of `type` (throws Error otherwise).
+  static HostTensor sequence(ElementType type, std::vector<HostTensor> elements);
+  static HostTensor none(ElementType type, bool of_sequence = false);
+  bool is_sequence() const { return kind_ == Kind::kSequence; }
+  bool is_none() const { return kind_ == Kind::kNone; }
+  bool none_of_sequence() const { return none_of_sequence_; }
+  // A sequence's tensors; empty for anything else. A sequence or a none has no elements of its own
+  // (numel() 0, raw() nullptr).
+  const std::vector<HostTensor>& elements() const;
   template <typename T>
   static HostTensor of(std::vector<int64_t> shape, const std::vector<T>& values) {
     HostTensor t(element_type_of<T>(), std::move(shape));
@@ -86,10 +100,14 @@ class HostTensor {
   }
 
  private:
+  enum class Kind { kTensor, kSequence, kNone };
+  Kind kind_ = Kind::kTensor;
+  bool none_of_sequence_ = false;
   ElementType type_ = ElementType::kFloat32;
   std::vector<int64_t> shape_;
   std::shared_ptr<void> owner_;
   void* data_ = nullptr;
+  std::shared_ptr<const std::vector<HostTensor>> elements_;
 };
 
 struct LoadOptions {

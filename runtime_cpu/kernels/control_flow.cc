@@ -12,6 +12,7 @@ class IfKernel final : public Kernel {
  public:
   IfKernel(SubgraphBody then_body, SubgraphBody else_body)
       : then_(std::move(then_body)), else_(std::move(else_body)) {}
+  bool takes_non_tensors() const override { return true; }  // the condition is checked; the rest is passed on
 
   Status run(KernelContext& ctx) const override {
     const Tensor* cond = ctx.input(0);
@@ -92,6 +93,7 @@ Result<KernelPtr> make_constant(const KernelInit& init) {
 
 class IdentityKernel final : public Kernel {
  public:
+  bool takes_non_tensors() const override { return true; }  // Identity of a sequence or an optional (opset 14, 16)
   Status run(KernelContext& ctx) const override {
     if (!ctx.input(0)) return ctx.error("input 0 is missing");
     ctx.set_output(0, *ctx.input(0));  // shares the storage: tensors are immutable

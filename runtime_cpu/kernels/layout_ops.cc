@@ -106,64 +106,18 @@ class TileKernel final : public Kernel {
   }
 };
 
-// Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart.
-void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
-                 int64_t outer, std::size_t block) {
-  if (block == 0) return;
-  for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * dst_pitch, src + o * src_pitch, block);
-}
-
 class ConcatKernel final : public Kernel {
  public:
   explicit ConcatKernel(int64_t axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
     if (ctx.num_inputs() == 0) return ctx.error("needs at least one input");
+    std::vector<const Tensor*> parts;
     for (std::size_t k = 0; k < ctx.num_inputs(); ++k) {
       TANDEM_ASSIGN_OR_RETURN(const Tensor* t, required_input(ctx, k, "inputs"));
-      TANDEM_RETURN_IF_ERROR(check_movable(ctx, *t, "input " + std::to_string(k)));
-    }
-    // Exporters sometimes concatenate an empty 1-D tensor onto others; it contributes nothing, so it is
-    // skipped even when its rank differs (as other runtimes do).
-    std::size_t reference = 0;
-    while (reference + 1 < ctx.num_inputs() && ctx.input(reference)->shape() == std::vector<int64_t>{0})
-      ++reference;
-    const Tensor* first = ctx.input(reference);
-    const std::string others = "input " + std::to_string(reference) + " ";
-    const auto rank = static_cast<int64_t>(first->rank());
-    auto axis = normalize_axis(axis_, rank, "axis");
-    if (!axis) return ctx.error(axis.status().message());
-    const auto a = static_cast<std::size_t>(*axis);
-    std::vector<const Tensor*> parts;
-    std::vector<int64_t> out = first->shape();
-    out[a] = 0;
-    for (std::size_t k = 0; k < ctx.num_inputs(); ++k) {
-      const Tensor* t = ctx.input(k);
-      if (t->dtype() != first->dtype())
-        return ctx.error("input " + std::to_string(k) + " is " + t->describe() + " but " + others + "is " +
-                         first->describe());
-      if (t->rank() != first->rank() && t->shape() == std::vector<int64_t>{0}) continue;
-      bool same = t->rank() == first->rank();
-      for (std::size_t d = 0; same && d < t->rank(); ++d) same = d == a || t->dim(d) == first->dim(d);
-      if (!same)
-        return ctx.error("input " + std::to_string(k) + " " + shape_string(t->shape()) + " does not match " +
-                         others + shape_string(first->shape()) + " outside axis " + std::to_string(a));
-      out[a] += t->dim(a);
       parts.push_back(t);
     }
-    Tensor& y = ctx.allocate_output(0, first->dtype(), out);
-    int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(first->dtype()));
-    for (std::size_t d = 0; d < a; ++d) outer *= out[d];
-    for (std::size_t d = a + 1; d < out.size(); ++d) inner *= out[d];
-    const auto row = static_cast<std::size_t>(out[a] * inner);
-    std::size_t column = 0;
-    for (const Tensor* t : parts) {
-      const auto block = static_cast<std::size_t>(t->dim(a) * inner);
-      copy_blocks(static_cast<const std::byte*>(t->raw()), block, static_cast<std::byte*>(y.raw()) + column,
-                  row, outer, block);
-      column += block;
-    }
-    return Status::ok();
+    return concat_tensors(ctx, 0, parts, axis_, "input");
   }
 
  private:
@@ -269,6 +223,58 @@ Result<KernelPtr> make_split(const KernelInit& init) {
 }
 
 }  // namespace
+
+void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
+                 int64_t outer, std::size_t block) {
+  if (block == 0) return;
+  for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * dst_pitch, src + o * src_pitch, block);
+}
+
+Status concat_tensors(KernelContext& ctx, std::size_t out, std::span<const Tensor* const> parts_in, int64_t axis,
+                      const std::string& what) {
+  for (std::size_t k = 0; k < parts_in.size(); ++k)
+    TANDEM_RETURN_IF_ERROR(check_movable(ctx, *parts_in[k], what + " " + std::to_string(k)));
+  // Exporters sometimes concatenate an empty 1-D tensor onto others; it contributes nothing, so it is
+  // skipped even when its rank differs (as other runtimes do).
+  std::size_t reference = 0;
+  while (reference + 1 < parts_in.size() && parts_in[reference]->shape() == std::vector<int64_t>{0}) ++reference;
+  const Tensor* first = parts_in[reference];
+  const std::string others = what + " " + std::to_string(reference) + " ";
+  const auto rank = static_cast<int64_t>(first->rank());
+  auto normalized = normalize_axis(axis, rank, "axis");
+  if (!normalized) return ctx.error(normalized.status().message());
+  const auto a = static_cast<std::size_t>(*normalized);
+  std::vector<const Tensor*> parts;
+  std::vector<int64_t> shape = first->shape();
+  shape[a] = 0;
+  for (std::size_t k = 0; k < parts_in.size(); ++k) {
+    const Tensor* t = parts_in[k];
+    if (t->dtype() != first->dtype())
+      return ctx.error(what + " " + std::to_string(k) + " is " + t->describe() + " but " + others + "is " +
+                       first->describe());
+    if (t->rank() != first->rank() && t->shape() == std::vector<int64_t>{0}) continue;
+    bool same = t->rank() == first->rank();
+    for (std::size_t d = 0; same && d < t->rank(); ++d) same = d == a || t->dim(d) == first->dim(d);
+    if (!same)
+      return ctx.error(what + " " + std::to_string(k) + " " + shape_string(t->shape()) + " does not match " + others +
+                       shape_string(first->shape()) + " outside axis " + std::to_string(a));
+    shape[a] += t->dim(a);
+    parts.push_back(t);
+  }
+  TANDEM_ASSIGN_OR_RETURN(Tensor * y, ctx.try_allocate_output(out, first->dtype(), shape));
+  int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(first->dtype()));
+  for (std::size_t d = 0; d < a; ++d) outer *= shape[d];
+  for (std::size_t d = a + 1; d < shape.size(); ++d) inner *= shape[d];
+  const auto row = static_cast<std::size_t>(shape[a] * inner);
+  std::size_t column = 0;
+  for (const Tensor* t : parts) {
+    const auto block = static_cast<std::size_t>(t->dim(a) * inner);
+    copy_blocks(static_cast<const std::byte*>(t->raw()), block, static_cast<std::byte*>(y->raw()) + column, row,
+                outer, block);
+    column += block;
+  }
+  return Status::ok();
+}
 
 void register_layout_ops(KernelRegistry& r) {
   r.add("Transpose", make_transpose);

@@ -4,8 +4,8 @@
 // Body inputs: (iteration number, condition, carried values...); body outputs: (condition, carried
 // values..., scan outputs...). The loop's outputs are the final carried values, then the scan outputs.
 // Neither trip count nor condition would loop forever (ONNX's "for (i = 0; ; ++i)"): refused when the node
-// is made rather than hanging a run. Sequence- and optional-typed carried values (opset 13, 16) are not
-// tensors and are refused by the body's own kernels.
+// is made rather than hanging a run. Carried values may be sequences or optionals (opset 13, 16); scan
+// outputs are tensors.
 
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/stack_slices.h"
@@ -43,6 +43,7 @@ class LoopKernel final : public Kernel {
  public:
   LoopKernel(SubgraphBody body, std::size_t carried, std::size_t scans)
       : body_(std::move(body)), carried_(carried), scans_(scans) {}
+  bool takes_non_tensors() const override { return true; }  // carried sequences and optionals (opset 13, 16)
 
   Status run(KernelContext& ctx) const override {
     const Tensor* m = ctx.input(0);

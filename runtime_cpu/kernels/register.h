@@ -8,6 +8,9 @@ namespace tandem::cpu {
 void register_control_flow_kernels(KernelRegistry& r);     // If, Constant, Identity
 void register_loop_kernels(KernelRegistry& r);             // Loop
 void register_scan_kernels(KernelRegistry& r);             // Scan
+void register_sequence_kernels(KernelRegistry& r);         // SequenceEmpty/Construct/Insert/At/Erase/Length, ...
+void register_sequence_map_kernels(KernelRegistry& r);     // SequenceMap
+void register_optional_kernels(KernelRegistry& r);         // Optional, OptionalHasElement, OptionalGetElement
 void register_elementwise_kernels(KernelRegistry& r);      // unary, binary, comparison, logic, Where, Clip, Cast
 void register_tensor_kernels(KernelRegistry& r);           // shape, index and layout ops
 void register_reduce_kernels(KernelRegistry& r);           // Reduce*, Softmax, LogSoftmax, normalisations

@@ -9,6 +9,10 @@ namespace tandem::cpu {
 Status stack_slices(KernelContext& ctx, std::size_t out, const std::vector<Tensor>& slices, int64_t axis,
                     bool reverse, const std::string& what) {
   if (slices.empty()) return ctx.error("internal error: " + what + " has no slices to stack");
+  for (std::size_t t = 0; t < slices.size(); ++t)
+    if (!slices[t].is_tensor())
+      return ctx.error(what + ": iteration " + std::to_string(t) + " made a " + slices[t].describe() +
+                       "; only tensors can be stacked");
   const Tensor& first = slices.front();
   TANDEM_RETURN_IF_ERROR(check_movable(ctx, first, what));
   for (std::size_t t = 1; t < slices.size(); ++t)

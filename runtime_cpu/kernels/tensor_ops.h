@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,17 @@ std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape);
 // Transpose, Expand, Tile and Slice are all this one copy with different strides.
 void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& strides, void* dst);
+
+// Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart: one
+// part of a concatenation or a split.
+void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
+                 int64_t outer, std::size_t block);
+
+// Concatenates `parts` (one dtype, equal shapes outside `axis`; an empty 1-D part is skipped) into output
+// `out` along `axis` (negative counts from the back); errors name a part as `what` and its index. Concat and
+// ConcatFromSequence.
+Status concat_tensors(KernelContext& ctx, std::size_t out, std::span<const Tensor* const> parts, int64_t axis,
+                      const std::string& what);
 
 // `count` copies of the `elem_size`-byte element at `value`.
 void fill_elements(void* dst, int64_t count, const void* value, std::size_t elem_size);

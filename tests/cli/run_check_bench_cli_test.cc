@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include <nlohmann/json.hpp>
+#include <onnx/onnx-data_pb.h>
 
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
@@ -71,6 +72,58 @@ TEST(RunCli, WritesEveryOutputAsNpyAndSummarises) {
   auto state = read_tensor_file((tmp.path() / "stateN.npy").string());
   ASSERT_TRUE(state);
   EXPECT_EQ(state->tensor.shape(), (std::vector<int64_t>{2, 1, 128}));
+}
+
+// A sequence output is written one .npy per element (NAME.0.npy, ...); a sequence input is read from a
+// SequenceProto .pb, or made random as a sequence of one tensor.
+TEST(RunCli, SequencesAreReadFromSequenceProtosAndWrittenPerElement) {
+  test::TempDir tmp;
+  onnx::ModelProto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  auto* in = g.add_input();
+  in->set_name("seq");
+  in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::FLOAT);
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {2, 3});
+  test::add_node(g, "SplitToSequence", {"x"}, {"parts"});
+  test::add_node(g, "Identity", {"seq"}, {"same"});
+  for (const char* name : {"parts", "same"}) {
+    auto* out = g.add_output();
+    out->set_name(name);
+    out->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+        onnx::TensorProto::FLOAT);
+  }
+  const std::string model = (tmp.path() / "seq.onnx").string();
+  std::ofstream(model, std::ios::binary) << m.SerializeAsString();
+  onnx::SequenceProto seq;
+  seq.set_elem_type(onnx::SequenceProto::TENSOR);
+  for (float v : {1.5f, -2.0f}) {
+    auto* t = seq.add_tensor_values();
+    t->set_data_type(onnx::TensorProto::FLOAT);
+    t->add_dims(1);
+    t->add_float_data(v);
+  }
+  const std::string seq_file = (tmp.path() / "seq.pb").string();
+  std::ofstream(seq_file, std::ios::binary) << seq.SerializeAsString();
+
+  auto r = run_cli("run " + model + " --input seq=" + seq_file + " --output-dir " + tmp.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("output parts: sequence of 2 float32 tensors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("output same: sequence of 2 float32 tensors"), std::string::npos) << r.out;
+  for (int e = 0; e < 2; ++e) {
+    auto part = read_tensor_file((tmp.path() / ("parts." + std::to_string(e) + ".npy")).string());
+    ASSERT_TRUE(part) << part.status().message();
+    EXPECT_EQ(part->tensor.shape(), (std::vector<int64_t>{1, 3}));
+    auto same = read_tensor_file((tmp.path() / ("same." + std::to_string(e) + ".npy")).string());
+    ASSERT_TRUE(same) << same.status().message();
+    EXPECT_EQ(same->tensor.data<float>()[0], e == 0 ? 1.5f : -2.0f);
+  }
+  EXPECT_FALSE(fs::exists(tmp.path() / "same.2.npy"));
+
+  // Random: a sequence of one tensor.
+  auto random = run_cli("run " + model + " --output-dir " + tmp.path().string());
+  ASSERT_EQ(random.exit_code, 0) << random.out << random.err;
+  EXPECT_NE(random.out.find("input  seq: random sequence of 1 float32 tensors"), std::string::npos) << random.out;
 }
 
 TEST(RunCli, RandomInputsUseDeclaredShapesAndDims) {

@@ -1,6 +1,6 @@
-// ONNX's own backend node tests (Debian's libonnx-testdata): every case whose ops all have CPU kernels runs
-// through check_case, the code behind `tandem check`, and must match ONNX's expected outputs. Cases that
-// are in scope but knowingly not supported are listed below with the reason.
+// ONNX's own backend node tests (Debian's libonnx-testdata), and its small "simple" models: every case whose
+// ops all have CPU kernels runs through check_case, the code behind `tandem check`, and must match ONNX's
+// expected outputs. Cases that are in scope but knowingly not supported are listed below with the reason.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -15,6 +15,7 @@ namespace {
 
 namespace fs = std::filesystem;
 const fs::path kCases = "/usr/share/libonnx-testdata/data/node";
+const fs::path kSimpleCases = "/usr/share/libonnx-testdata/data/simple";
 
 // Case -> why tandem does not pass it. Each entry must be a real limitation, not a bug to hide.
 const std::map<std::string, std::string>& known_unsupported() {
@@ -76,12 +77,12 @@ struct Case {
   std::string load_error;
 };
 
-std::vector<Case> discover() {
+std::vector<Case> discover(const fs::path& root) {
   std::vector<Case> cases;
   std::error_code ec;
-  if (!fs::is_directory(kCases, ec)) return cases;
+  if (!fs::is_directory(root, ec)) return cases;
   static const cpu::CpuDevice cpu;
-  for (const auto& e : fs::directory_iterator(kCases)) {
+  for (const auto& e : fs::directory_iterator(root)) {
     if (!fs::is_regular_file(e.path() / "model.onnx")) continue;
     Case c;
     c.name = e.path().filename().string();
@@ -100,16 +101,25 @@ std::vector<Case> discover() {
 }
 
 const std::vector<Case>& all_cases() {
-  static const std::vector<Case> cases = discover();
+  static const std::vector<Case> cases = discover(kCases);
   return cases;
 }
 
-std::vector<std::string> in_scope_names() {
+std::vector<std::string> in_scope_names(const std::vector<Case>& cases) {
   std::vector<std::string> names;
-  for (const Case& c : all_cases())
+  for (const Case& c : cases)
     if (c.in_scope) names.push_back(c.name);
   if (names.empty()) names.push_back("none_found");
   return names;
+}
+
+void expect_case_matches(const fs::path& dir) {
+  auto r = check_case(dir.string(), Tolerance{1e-4, 1e-5}, 1);
+  ASSERT_TRUE(r) << r.status().message();
+  for (const DataSetResult& ds : r->data_sets)
+    for (const OutputComparison& o : ds.outputs)
+      EXPECT_TRUE(o.pass) << ds.name << " " << o.name << ": " << o.problem << " max abs " << o.max_abs_error
+                          << " max rel " << o.max_rel_error;
 }
 
 class OnnxNodeCase : public ::testing::TestWithParam<std::string> {};
@@ -118,15 +128,21 @@ TEST_P(OnnxNodeCase, MatchesExpectedOutputs) {
   if (GetParam() == "none_found") GTEST_SKIP() << "no libonnx-testdata cases at " << kCases;
   const auto skip = known_unsupported().find(GetParam());
   if (skip != known_unsupported().end()) GTEST_SKIP() << skip->second;
-  auto r = check_case((kCases / GetParam()).string(), Tolerance{1e-4, 1e-5}, 1);
-  ASSERT_TRUE(r) << r.status().message();
-  for (const DataSetResult& ds : r->data_sets)
-    for (const OutputComparison& o : ds.outputs)
-      EXPECT_TRUE(o.pass) << ds.name << " " << o.name << ": " << o.problem << " max abs " << o.max_abs_error
-                          << " max rel " << o.max_rel_error;
+  expect_case_matches(kCases / GetParam());
 }
 
-INSTANTIATE_TEST_SUITE_P(Backend, OnnxNodeCase, ::testing::ValuesIn(in_scope_names()),
+INSTANTIATE_TEST_SUITE_P(Backend, OnnxNodeCase, ::testing::ValuesIn(in_scope_names(all_cases())),
+                         [](const auto& param_info) { return param_info.param; });
+
+// ONNX's "simple" models (sequence ops chained, Expand, Sign, ...): those whose ops all have CPU kernels.
+class OnnxSimpleCase : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OnnxSimpleCase, MatchesExpectedOutputs) {
+  if (GetParam() == "none_found") GTEST_SKIP() << "no libonnx-testdata cases at " << kSimpleCases;
+  expect_case_matches(kSimpleCases / GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(Simple, OnnxSimpleCase, ::testing::ValuesIn(in_scope_names(discover(kSimpleCases))),
                          [](const auto& param_info) { return param_info.param; });
 
 TEST(OnnxNodeCases, SkipListNamesOnlyCasesInScope) {

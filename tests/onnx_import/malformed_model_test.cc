@@ -632,15 +632,33 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"graph input 'x'", "999", "tandem does not support"}});
-  c.push_back({"SequenceInput", model([] {
+  c.push_back({"MapInput", model([] {
+                 ModelProto m = relu_model();
+                 auto* in = m.mutable_graph()->add_input();
+                 in->set_name("map");
+                 auto* mt = in->mutable_type()->mutable_map_type();
+                 mt->set_key_type(TensorProto::INT64);
+                 mt->mutable_value_type()->mutable_tensor_type()->set_elem_type(kFloat);
+                 return m;
+               }),
+               {"graph input 'map'", "has map type", "tensors, sequences of tensors and optionals"}});
+  c.push_back({"SequenceOfSequencesInput", model([] {
+                 ModelProto m = relu_model();
+                 auto* in = m.mutable_graph()->add_input();
+                 in->set_name("seqs");
+                 in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_sequence_type()
+                     ->mutable_elem_type()->mutable_tensor_type()->set_elem_type(kFloat);
+                 return m;
+               }),
+               {"graph input 'seqs'", "sequence type whose elements are sequences"}});
+  c.push_back({"SequenceInputWithoutElementType", model([] {
                  ModelProto m = relu_model();
                  auto* in = m.mutable_graph()->add_input();
                  in->set_name("seq");
-                 in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()
-                     ->set_elem_type(kFloat);
+                 in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type();
                  return m;
                }),
-               {"graph input 'seq'", "sequence type", "tensor values only"}});
+               {"graph input 'seq'", "no element type"}});
   c.push_back({"StringInitializerCount", model([] {
                  ModelProto m = relu_model();
                  auto* t = m.mutable_graph()->add_initializer();

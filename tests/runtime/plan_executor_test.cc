@@ -49,7 +49,8 @@ const std::vector<std::string>& case_dirs() {
       "tests/data/pytorch/lstm_opset17",        "tests/data/pytorch/gru_batch_first",
       "tests/data/pytorch/rnn_tanh_2layer",     "tests/data/pytorch/tagger",
       "tests/data/pytorch/crnn",                "tests/data/pytorch/two_encoders",
-      "tests/data/pytorch/lstm_linear_functions", "tests/data/pytorch/lstm_loop_decoder"};
+      "tests/data/pytorch/lstm_linear_functions", "tests/data/pytorch/lstm_loop_decoder",
+      "tests/data/pytorch/lstm_list_decoder"};
   return dirs;
 }
 

@@ -55,8 +55,64 @@ TEST_P(PyTorchExport, MatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Models, PyTorchExport,
                          ::testing::Values("lstm_2layer_bidir", "lstm_initial_state", "lstm_opset17", "gru_batch_first",
                                            "rnn_tanh_2layer", "tagger", "crnn", "two_encoders",
-                                           "lstm_linear_functions", "lstm_loop_decoder"),
+                                           "lstm_linear_functions", "lstm_loop_decoder", "lstm_list_decoder"),
                          [](const auto& param_info) { return param_info.param; });
+
+// A model whose input and outputs are sequences, through the public API: SequenceInsert(seq, t) and its
+// length. The API's HostTensor carries sequences both ways; a tensor fed where a sequence belongs is refused.
+TEST(Session, SequencesGoInAndComeOutAsHostTensors) {
+  onnx::ModelProto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  auto* seq_in = g.add_input();
+  seq_in->set_name("seq");
+  seq_in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::FLOAT);
+  test::add_input(g, "t", onnx::TensorProto::FLOAT, {"n"});
+  test::add_node(g, "SequenceInsert", {"seq", "t"}, {"longer"});
+  test::add_node(g, "SequenceLength", {"longer"}, {"length"});
+  auto* seq_out = g.add_output();
+  seq_out->set_name("longer");
+  seq_out->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::FLOAT);
+  test::add_output(g, "length", onnx::TensorProto::INT64);
+  const std::string bytes = m.SerializeAsString();
+  Session session(Model::load_from_bytes(bytes.data(), bytes.size(), "seq.onnx"));
+  ASSERT_EQ(session.model().inputs().size(), 2u);
+  EXPECT_EQ(session.model().inputs()[0].form, "sequence");
+  EXPECT_EQ(session.model().inputs()[0].dtype, "float32");
+  EXPECT_EQ(session.model().inputs()[1].form, "tensor");
+  EXPECT_EQ(session.model().outputs()[0].form, "sequence");
+
+  const HostTensor a = HostTensor::of<float>({2}, {1, 2}), b = HostTensor::of<float>({3}, {3, 4, 5});
+  const HostTensor t = HostTensor::of<float>({1}, {6});
+  auto out = session.run({{"seq", HostTensor::sequence(ElementType::kFloat32, {a, b})}, {"t", t}});
+  const HostTensor& longer = out.at("longer");
+  ASSERT_TRUE(longer.is_sequence());
+  ASSERT_EQ(longer.elements().size(), 3u);
+  const std::vector<std::vector<float>> want = {{1, 2}, {3, 4, 5}, {6}};
+  for (std::size_t k = 0; k < 3; ++k) {
+    const HostTensor& e = longer.elements()[k];
+    ASSERT_EQ(e.numel(), static_cast<int64_t>(want[k].size())) << k;
+    EXPECT_EQ(std::vector<float>(e.data<float>(), e.data<float>() + e.numel()), want[k]) << k;
+  }
+  EXPECT_EQ(out.at("length").data<int64_t>()[0], 3);
+
+  try {
+    session.run({{"seq", a}, {"t", t}});
+    FAIL() << "a tensor was accepted as a sequence";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'seq' must be a sequence of tensors, got a float32 [2]"),
+              std::string::npos)
+        << e.what();
+  }
+  try {
+    session.run({{"seq", HostTensor::sequence(ElementType::kInt64, {HostTensor::of<int64_t>({1}, {1})})}, {"t", t}});
+    FAIL() << "a sequence of int64 was accepted for a sequence of float32";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("must be a sequence of float32 tensors"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(HostTensor::sequence(ElementType::kFloat32, {HostTensor::of<int64_t>({1}, {1})}), Error);
+}
 
 const std::string kLstm = source_path("tests/data/pytorch/lstm_initial_state/model.onnx");  // x [seq,batch,8], h0, c0 [1,batch,16]
 

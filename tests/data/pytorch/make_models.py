@@ -22,6 +22,7 @@ import json
 import os
 import shutil
 import sys
+from typing import List
 
 import numpy as np
 import onnx
@@ -160,6 +161,26 @@ class LoopDecoder(nn.Module):
         return ys, h
 
 
+class ListDecoder(nn.Module):
+    """LoopDecoder's loop appending each step's output to a Python list, stacked at the end: scripted, the
+    exporter writes SequenceEmpty, a Loop carrying the sequence with SequenceInsert in its body, and
+    ConcatFromSequence (new_axis=1) after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.cell = nn.LSTMCell(6, 8)
+        self.proj = nn.Linear(8, 6)
+
+    def forward(self, x0, h0, c0, steps):
+        h, c, x = h0, c0, x0
+        ys: List[torch.Tensor] = []
+        for _ in range(int(steps)):
+            h, c = self.cell(x, (h, c))
+            x = torch.tanh(self.proj(h))
+            ys.append(x)
+        return torch.stack(ys), h
+
+
 # --------------------------------------------------------------------------
 # Specs: (name, ctor, opset, input_names, output_names, dynamic_axes, make_inputs)
 # --------------------------------------------------------------------------
@@ -225,6 +246,14 @@ SPECS = [
          make_inputs=lambda: (_randn(BATCH, SEQ, 6),), functions=True),
     # torch.jit.script: the Python loop becomes an ONNX Loop (with the LSTMCell as an LSTM in its body).
     dict(name='lstm_loop_decoder', ctor=LoopDecoder, opset=14,
+         inputs=['x0', 'h0', 'c0', 'steps'], outputs=['ys', 'h'],
+         axes={'x0': {0: 'batch'}, 'h0': {0: 'batch'}, 'c0': {0: 'batch'}, 'ys': {0: 'steps', 1: 'batch'},
+               'h': {0: 'batch'}},
+         make_inputs=lambda: (_randn(BATCH, 6), _randn(BATCH, 8) * 0.5, _randn(BATCH, 8) * 0.5,
+                              torch.tensor(SEQ, dtype=torch.int64)),
+         script=True),
+    # The same decoder keeping its outputs in a list: ONNX sequence values inside and around the Loop.
+    dict(name='lstm_list_decoder', ctor=ListDecoder, opset=14,
          inputs=['x0', 'h0', 'c0', 'steps'], outputs=['ys', 'h'],
          axes={'x0': {0: 'batch'}, 'h0': {0: 'batch'}, 'c0': {0: 'batch'}, 'ys': {0: 'steps', 1: 'batch'},
                'h': {0: 'batch'}},

@@ -16,7 +16,8 @@ static_assert(kBlockK * kMaxShifted * kMaxShifted <= std::numeric_limits<int32_t
 template <int R>
 void tile(int64_t i, int64_t j0, int64_t nb, int64_t k0, int64_t k1, const int16_t* a, int64_t lda,
           const int16_t* b, int64_t ldb, int64_t* c, int64_t ldc) {
-  int32_t acc[R][kBlockN] = {};
+  int32_t acc[R][kBlockN];
+  for (int r = 0; r < R; ++r) std::fill(acc[r], acc[r] + nb, 0);
   for (int64_t kk = k0; kk < k1; ++kk) {
     int32_t av[R];
     bool any = false;

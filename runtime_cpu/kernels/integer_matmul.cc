@@ -4,6 +4,7 @@
 // scales. Zero points go per tensor, per row of A (and of Y) or per column of B.
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime_cpu/kernels/broadcast.h"

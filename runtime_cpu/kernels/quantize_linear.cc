@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime_cpu/kernels/attributes.h"
@@ -109,11 +110,18 @@ class DequantizeLinearKernel final : public Kernel {
       return ctx.error("an int32 x has no zero point: x_zero_point must be 0, got " + zp->describe());
     Tensor& y = ctx.allocate_output(0, DType::kFloat32, x->shape());
     float* out = y.data<float>();
-    const std::vector<int32_t> xs = int_values(*x);
-    for (std::size_t i = 0; i < xs.size(); ++i) {
-      const int64_t c = walk.at(static_cast<int64_t>(i));
-      out[i] = static_cast<float>(int64_t{xs[i]} - p.zero_point_at(c)) * p.scale_at(c);
-    }
+    const auto fill = [&](const auto* in) {
+      for (int64_t i = 0; i < x->numel(); ++i) {
+        const int64_t c = walk.at(i);
+        out[i] = static_cast<float>(int64_t{in[i]} - p.zero_point_at(c)) * p.scale_at(c);
+      }
+    };
+    if (x->dtype() == DType::kUInt8)
+      fill(x->data<uint8_t>());
+    else if (x->dtype() == DType::kInt8)
+      fill(x->data<int8_t>());
+    else
+      fill(x->data<int32_t>());
     return Status::ok();
   }
 

@@ -1,5 +1,6 @@
 #include "graph/flops.h"
 
+#include <string>
 #include <vector>
 
 namespace tandem {
@@ -69,14 +70,16 @@ std::optional<double> gemm(const Shapes& g, const Node& n, DimReader& dim) {
   return 2.0 * mn * k + (has_c ? mn : 0.0);
 }
 
-std::optional<double> conv(const Shapes& g, const Node& n, DimReader& dim) {
-  const Shape* w = g.input(n, 1);
+// w_at, bias_at: where W and the bias are among the inputs (Conv and ConvInteger: 1 and 2, QLinearConv: 3
+// and 8); ConvInteger has no bias (its input 2 is a zero point).
+std::optional<double> conv(const Shapes& g, const Node& n, DimReader& dim, std::size_t w_at, std::size_t bias_at) {
+  const Shape* w = g.input(n, w_at);
   const Shape* y = g.output(n, 0);
   if (!w || !y || w->rank() < 3) return std::nullopt;
   double per_output = 1;  // (C_in / group) * kernel volume
   for (std::size_t i = 1; i < w->rank(); ++i) per_output *= dim((*w)[i]);
   const double outputs = dim.elements(*y);
-  const bool has_bias = n.inputs.size() > 2 && n.inputs[2] != kNoValue;
+  const bool has_bias = bias_at > 0 && n.inputs.size() > bias_at && n.inputs[bias_at] != kNoValue;
   return 2.0 * outputs * per_output + (has_bias ? outputs : 0.0);
 }
 
@@ -101,8 +104,9 @@ std::optional<double> recurrent(const Shapes& g, const Node& n, DimReader& dim) 
 
 bool is_flop_counted_op(const Node& n) {
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
-  return n.op_type == "MatMul" || n.op_type == "Gemm" || n.op_type == "Conv" || n.op_type == "LSTM" ||
-         n.op_type == "GRU" || n.op_type == "RNN";
+  const std::string& op = n.op_type;
+  return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "LSTM" || op == "GRU" || op == "RNN" ||
+         op == "MatMulInteger" || op == "QLinearMatMul" || op == "ConvInteger" || op == "QLinearConv";
 }
 
 std::optional<FlopCount> estimate_flops(const Graph& graph, const Node& n, std::span<const Shape> run_shapes) {
@@ -111,9 +115,13 @@ std::optional<FlopCount> estimate_flops(const Graph& graph, const Node& n, std::
   FlopCount out;
   DimReader dim(out);
   std::optional<double> f;
-  if (n.op_type == "MatMul") f = matmul(g, n, dim);
+  // The quantized products count their multiply-adds as the float ones do (A is input 0 for both matrix
+  // products); zero-point shifts and requantization are elementwise work, not counted.
+  if (n.op_type == "MatMul" || n.op_type == "MatMulInteger" || n.op_type == "QLinearMatMul") f = matmul(g, n, dim);
   else if (n.op_type == "Gemm") f = gemm(g, n, dim);
-  else if (n.op_type == "Conv") f = conv(g, n, dim);
+  else if (n.op_type == "Conv") f = conv(g, n, dim, 1, 2);
+  else if (n.op_type == "ConvInteger") f = conv(g, n, dim, 1, 0);
+  else if (n.op_type == "QLinearConv") f = conv(g, n, dim, 3, 8);
   else f = recurrent(g, n, dim);  // LSTM, GRU, RNN: the gate count is in W's shape
   if (!f || dim.unknown()) return std::nullopt;
   out.flops = *f;

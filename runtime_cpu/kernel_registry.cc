@@ -47,6 +47,9 @@ const KernelRegistry& cpu_kernels() {
     register_mel_weight_matrix_kernels(r);
     register_dft_kernels(r);
     register_stft_kernels(r);
+    register_quantize_kernels(r);
+    register_integer_matmul_kernels(r);
+    register_integer_conv_kernels(r);
     return r;
   }();
   return registry;

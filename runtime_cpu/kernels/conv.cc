@@ -8,69 +8,13 @@
 #include <vector>
 
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/conv_patches.h"
 #include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/sub_families.h"
 #include "runtime/window_geometry.h"
 
 namespace tandem::cpu {
 namespace {
-
-// Output positions o in [0, out) whose input coordinate o * stride + offset lies in [0, in).
-std::pair<int64_t, int64_t> valid_outputs(int64_t offset, int64_t stride, int64_t in, int64_t out) {
-  const int64_t first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
-  const int64_t last = in - 1 - offset < 0 ? 0 : (in - 1 - offset) / stride + 1;
-  const int64_t hi = std::min(last, out);
-  return {std::min(first, hi), hi};
-}
-
-// Writes the patch matrix of one image group for the output rows [row_begin, row_end) (a row is one (d, h)
-// position of the output, out[2] elements wide): [channels * kernel elements, rows * out[2]].
-void im2col(const float* x, int64_t channels, const Window3& w, int64_t row_begin, int64_t row_end,
-            float* col) {
-  const auto& in = w.in;
-  const auto& out = w.out;
-  const int64_t width = out[2], ld = (row_end - row_begin) * width;
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
-      for (int64_t kh = 0; kh < w.kernel[1]; ++kh)
-        for (int64_t kw = 0; kw < w.kernel[2]; ++kw, col += ld) {
-          const int64_t off_d = kd * w.dilation[0] - w.pad_begin[0];
-          const int64_t off_h = kh * w.dilation[1] - w.pad_begin[1];
-          const int64_t off_w = kw * w.dilation[2] - w.pad_begin[2];
-          const auto [w_lo, w_hi] = valid_outputs(off_w, w.stride[2], in[2], width);
-          for (int64_t r = row_begin; r < row_end; ++r) {
-            float* dst = col + (r - row_begin) * width;
-            const int64_t id = r / out[1] * w.stride[0] + off_d, ih = r % out[1] * w.stride[1] + off_h;
-            if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1]) {
-              std::fill(dst, dst + width, 0.0f);
-              continue;
-            }
-            const float* row = x + ((c * in[0] + id) * in[1] + ih) * in[2];
-            std::fill(dst, dst + w_lo, 0.0f);
-            for (int64_t ow = w_lo; ow < w_hi; ++ow) dst[ow] = row[ow * w.stride[2] + off_w];
-            std::fill(dst + w_hi, dst + width, 0.0f);
-          }
-        }
-}
-
-// The patch matrix is built a band of output rows at a time, so its size stays bounded (about 4 MiB)
-// however large the image.
-constexpr int64_t kPatchBudget = int64_t{1} << 20;  // floats
-
-Status check_weights(const std::vector<int64_t>& x_shape, const std::vector<int64_t>& w_shape, int64_t group,
-                     const std::vector<int64_t>& kernel_attr) {
-  TANDEM_RETURN_IF_ERROR(check_conv_weights(w_shape, group, kernel_attr, "feature maps"));
-  if (!x_shape.empty()) {
-    if (x_shape.size() != w_shape.size())
-      return Status::error("X " + shape_string(x_shape) + " and W " + shape_string(w_shape) +
-                           " differ in rank");
-    if (x_shape[1] != w_shape[1] * group)
-      return Status::error("X has " + std::to_string(x_shape[1]) + " channels but W " +
-                           shape_string(w_shape) + " with group " + std::to_string(group) + " needs " +
-                           std::to_string(w_shape[1] * group));
-  }
-  return Status::ok();
-}
 
 class ConvKernel final : public Kernel {
  public:
@@ -84,7 +28,7 @@ class ConvKernel final : public Kernel {
     if (x->dtype() != DType::kFloat32 || w->dtype() != DType::kFloat32)
       return ctx.error("X and W must be float32, got " + x->describe() + " and " + w->describe());
     if (x->rank() < 3) return ctx.error("X must be [N, C, D1, ...] with rank 3 to 5, got " + x->describe());
-    if (Status s = check_weights(x->shape(), w->shape(), group_, attrs_.kernel_shape); !s)
+    if (Status s = check_conv_operands(x->shape(), w->shape(), group_, attrs_.kernel_shape); !s)
       return ctx.error(s.message());
     const int64_t batch = x->dim(0), channels = x->dim(1), maps = w->dim(0);
     const std::vector<int64_t> in(x->shape().begin() + 2, x->shape().end());
@@ -150,7 +94,7 @@ Result<KernelPtr> make_conv(const KernelInit& init) {
   if (TensorDataPtr w = init.constant_input(1)) {
     if (w->dtype != DType::kFloat32)
       return init.error("W must be float32, got " + std::string(dtype_name(w->dtype)));
-    if (Status s = check_weights({}, w->dims, group, attrs->kernel_shape); !s) return init.error(s.message());
+    if (Status s = check_conv_operands({}, w->dims, group, attrs->kernel_shape); !s) return init.error(s.message());
     weights = Tensor::from_constant(w);
   }
   return KernelPtr(new ConvKernel(std::move(*attrs), group, std::move(weights)));

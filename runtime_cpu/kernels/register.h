@@ -27,5 +27,8 @@ void register_signal_window_kernels(KernelRegistry& r);    // HannWindow, Hammin
 void register_mel_weight_matrix_kernels(KernelRegistry& r); // MelWeightMatrix
 void register_dft_kernels(KernelRegistry& r);              // DFT
 void register_stft_kernels(KernelRegistry& r);             // STFT
+void register_quantize_kernels(KernelRegistry& r);         // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear
+void register_integer_matmul_kernels(KernelRegistry& r);   // MatMulInteger, QLinearMatMul
+void register_integer_conv_kernels(KernelRegistry& r);     // ConvInteger, QLinearConv
 
 }  // namespace tandem::cpu

@@ -210,6 +210,33 @@ TEST(Flops, MatMulGemmConv) {
   EXPECT_DOUBLE_EQ(estimate_flops(conv.g, conv.g.node(0))->flops, 2.0 * 1600 * 4 * 9);
 }
 
+TEST(Flops, QuantizedProductsCountLikeTheFloatOnes) {
+  G mm;
+  mm.node("q", "QLinearMatMul", {"a", "as", "az", "b", "bs", "bz", "ys", "yz"}, {"y"});
+  typed(mm, "a", Shape::of({2, 8, 16}));
+  typed(mm, "y", Shape::of({2, 8, 4}));
+  ASSERT_TRUE(estimate_flops(mm.g, mm.g.node(0)));
+  EXPECT_DOUBLE_EQ(estimate_flops(mm.g, mm.g.node(0))->flops, 2.0 * 64 * 16);
+
+  G mi;
+  mi.node("m", "MatMulInteger", {"a", "b", "az"}, {"y"});
+  typed(mi, "a", Shape::of({3, 5}));
+  typed(mi, "y", Shape::of({3, 7}));
+  EXPECT_DOUBLE_EQ(estimate_flops(mi.g, mi.g.node(0))->flops, 2.0 * 21 * 5);
+
+  // ConvInteger's input 2 is x's zero point, not a bias; QLinearConv's W is input 3 and its bias input 8.
+  G ci;
+  ci.node("c", "ConvInteger", {"x", "w", "xz"}, {"y"});
+  typed(ci, "w", Shape::of({16, 4, 3, 3}));
+  typed(ci, "y", Shape::of({1, 16, 10, 10}));
+  EXPECT_DOUBLE_EQ(estimate_flops(ci.g, ci.g.node(0))->flops, 2.0 * 1600 * 4 * 9);
+  G qc;
+  qc.node("c", "QLinearConv", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz", "bias"}, {"y"});
+  typed(qc, "w", Shape::of({16, 4, 3, 3}));
+  typed(qc, "y", Shape::of({1, 16, 10, 10}));
+  EXPECT_DOUBLE_EQ(estimate_flops(qc.g, qc.g.node(0))->flops, 2.0 * 1600 * 4 * 9 + 1600);
+}
+
 TEST(Flops, RecurrentOpsScaleWithStepsBatchAndDirections) {
   G b;
   b.node("lstm", "LSTM", {"x", "w", "r", "bias"}, {"y"});

@@ -44,6 +44,7 @@ const KernelRegistry& cpu_kernels() {
     register_mel_weight_matrix_kernels(r);
     register_dft_kernels(r);
     register_stft_kernels(r);
+    register_loss_kernels(r);
     return r;
   }();
   return registry;

@@ -24,5 +24,6 @@ void register_signal_window_kernels(KernelRegistry& r);    // HannWindow, Hammin
 void register_mel_weight_matrix_kernels(KernelRegistry& r); // MelWeightMatrix
 void register_dft_kernels(KernelRegistry& r);              // DFT
 void register_stft_kernels(KernelRegistry& r);             // STFT
+void register_loss_kernels(KernelRegistry& r);             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 
 }  // namespace tandem::cpu

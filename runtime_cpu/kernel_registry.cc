@@ -45,6 +45,7 @@ const KernelRegistry& cpu_kernels() {
     register_dft_kernels(r);
     register_stft_kernels(r);
     register_loss_kernels(r);
+    register_det_kernels(r);
     return r;
   }();
   return registry;

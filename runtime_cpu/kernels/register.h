@@ -25,5 +25,6 @@ void register_mel_weight_matrix_kernels(KernelRegistry& r); // MelWeightMatrix
 void register_dft_kernels(KernelRegistry& r);              // DFT
 void register_stft_kernels(KernelRegistry& r);             // STFT
 void register_loss_kernels(KernelRegistry& r);             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_det_kernels(KernelRegistry& r);              // Det
 
 }  // namespace tandem::cpu

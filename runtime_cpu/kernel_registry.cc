@@ -46,6 +46,7 @@ const KernelRegistry& cpu_kernels() {
     register_stft_kernels(r);
     register_loss_kernels(r);
     register_det_kernels(r);
+    register_max_unpool_kernels(r);
     return r;
   }();
   return registry;

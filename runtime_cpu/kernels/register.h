@@ -26,5 +26,6 @@ void register_dft_kernels(KernelRegistry& r);              // DFT
 void register_stft_kernels(KernelRegistry& r);             // STFT
 void register_loss_kernels(KernelRegistry& r);             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 void register_det_kernels(KernelRegistry& r);              // Det
+void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
 
 }  // namespace tandem::cpu

@@ -47,6 +47,7 @@ const KernelRegistry& cpu_kernels() {
     register_loss_kernels(r);
     register_det_kernels(r);
     register_max_unpool_kernels(r);
+    register_non_max_suppression_kernels(r);
     return r;
   }();
   return registry;

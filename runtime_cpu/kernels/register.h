@@ -27,5 +27,6 @@ void register_stft_kernels(KernelRegistry& r);             // STFT
 void register_loss_kernels(KernelRegistry& r);             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
 void register_det_kernels(KernelRegistry& r);              // Det
 void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
+void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppression
 
 }  // namespace tandem::cpu

@@ -48,6 +48,7 @@ const KernelRegistry& cpu_kernels() {
     register_det_kernels(r);
     register_max_unpool_kernels(r);
     register_non_max_suppression_kernels(r);
+    register_roi_align_kernels(r);
     return r;
   }();
   return registry;

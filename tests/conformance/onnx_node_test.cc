@@ -33,6 +33,10 @@ const std::map<std::string, std::string>& known_unsupported() {
       "ONNX 1.12's generator computed the expected window with pi = 3.1415 (its *window.py; the data match "
       "that to 1.5e-7 and are off by up to 7.4e-5 from the exact window); tandem's window kernels use the "
       "exact pi, and signal_ops_test checks them against numpy's windows";
+  static const std::string kRoiAlignDigits =
+      "the expected RoiAlign outputs were pasted into ONNX's generator with 4 decimals (one even cut short: "
+      "0.9727 for 0.972784), so they are off by up to 8.4e-5, beyond this test's tolerance for small values; "
+      "roi_align_test checks the kernel against torch to 1e-6";
   static const std::map<std::string, std::string> m = {
       {"test_batchnorm_epsilon_training_mode", kTraining},
       {"test_cast_BFLOAT16_to_FLOAT", kBf16Input},
@@ -60,6 +64,8 @@ const std::map<std::string, std::string>& known_unsupported() {
       {"test_hannwindow_expanded", kWindowPi},
       {"test_hannwindow_symmetric", kWindowKernelPi},
       {"test_hannwindow_symmetric_expanded", kWindowPi},
+      {"test_roialign_aligned_false", kRoiAlignDigits},
+      {"test_roialign_aligned_true", kRoiAlignDigits},
       {"test_training_dropout", kTraining},
       {"test_training_dropout_default", kTraining},
       {"test_training_dropout_default_mask", kTraining},

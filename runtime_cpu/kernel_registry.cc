@@ -50,6 +50,12 @@ const KernelRegistry& cpu_kernels() {
     register_quantize_kernels(r);
     register_integer_matmul_kernels(r);
     register_integer_conv_kernels(r);
+    register_loss_kernels(r);
+    register_det_kernels(r);
+    register_max_unpool_kernels(r);
+    register_non_max_suppression_kernels(r);
+    register_roi_align_kernels(r);
+    register_grid_sample_kernels(r);
     return r;
   }();
   return registry;

@@ -30,5 +30,11 @@ void register_stft_kernels(KernelRegistry& r);             // STFT
 void register_quantize_kernels(KernelRegistry& r);         // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear
 void register_integer_matmul_kernels(KernelRegistry& r);   // MatMulInteger, QLinearMatMul
 void register_integer_conv_kernels(KernelRegistry& r);     // ConvInteger, QLinearConv
+void register_loss_kernels(KernelRegistry& r);             // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss
+void register_det_kernels(KernelRegistry& r);              // Det
+void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
+void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppression
+void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
+void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 
 }  // namespace tandem::cpu

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <map>
+#include <set>
 
 #include "runtime_cpu/cpu_device.h"
 #include "session/case_check.h"
@@ -71,6 +72,16 @@ const std::map<std::string, std::string>& known_unsupported() {
   return m;
 }
 
+// Cases whose expected outputs ONNX's generator holds to 4 decimals only (pasted in by hand): compared to
+// that precision, 1e-4, rather than the usual 1e-5. Their kernels' tests check them against torch to 1e-6.
+// RoiAlign's data even cuts one value short (0.9727 for 0.972784: off by 8.4e-5); bicubic GridSample's
+// rounds (-0.1406 for torch's -0.140625).
+const std::set<std::string>& four_decimal_cases() {
+  static const std::set<std::string> s = {"test_gridsample_bicubic", "test_roialign_aligned_false",
+                                          "test_roialign_aligned_true"};
+  return s;
+}
+
 struct Case {
   std::string name;
   bool in_scope = false;  // every op has a CPU kernel
@@ -113,8 +124,8 @@ std::vector<std::string> in_scope_names(const std::vector<Case>& cases) {
   return names;
 }
 
-void expect_case_matches(const fs::path& dir) {
-  auto r = check_case(dir.string(), Tolerance{1e-4, 1e-5}, 1);
+void expect_case_matches(const fs::path& dir, double atol = 1e-5) {
+  auto r = check_case(dir.string(), Tolerance{1e-4, atol}, 1);
   ASSERT_TRUE(r) << r.status().message();
   for (const DataSetResult& ds : r->data_sets)
     for (const OutputComparison& o : ds.outputs)
@@ -128,7 +139,7 @@ TEST_P(OnnxNodeCase, MatchesExpectedOutputs) {
   if (GetParam() == "none_found") GTEST_SKIP() << "no libonnx-testdata cases at " << kCases;
   const auto skip = known_unsupported().find(GetParam());
   if (skip != known_unsupported().end()) GTEST_SKIP() << skip->second;
-  expect_case_matches(kCases / GetParam());
+  expect_case_matches(kCases / GetParam(), four_decimal_cases().count(GetParam()) ? 1e-4 : 1e-5);
 }
 
 INSTANTIATE_TEST_SUITE_P(Backend, OnnxNodeCase, ::testing::ValuesIn(in_scope_names(all_cases())),
@@ -146,11 +157,14 @@ INSTANTIATE_TEST_SUITE_P(Simple, OnnxSimpleCase, ::testing::ValuesIn(in_scope_na
                          [](const auto& param_info) { return param_info.param; });
 
 TEST(OnnxNodeCases, SkipListNamesOnlyCasesInScope) {
-  // A skip entry for a case that is gone or out of scope is stale and would hide nothing: keep the list true.
-  for (const auto& [name, reason] : known_unsupported()) {
+  // A skip or tolerance entry for a case that is gone or out of scope is stale and would hide nothing.
+  std::vector<std::string> named;
+  for (const auto& [name, reason] : known_unsupported()) named.push_back(name);
+  named.insert(named.end(), four_decimal_cases().begin(), four_decimal_cases().end());
+  for (const std::string& name : named) {
     auto it = std::find_if(all_cases().begin(), all_cases().end(), [&](const Case& c) { return c.name == name; });
     ASSERT_NE(it, all_cases().end()) << name;
-    EXPECT_TRUE(it->in_scope) << name << " is skipped but not in scope";
+    EXPECT_TRUE(it->in_scope) << name << " is named but not in scope";
   }
 }
 

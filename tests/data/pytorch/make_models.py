@@ -161,15 +161,10 @@ class LoopDecoder(nn.Module):
         return ys, h
 
 
-class ListDecoder(nn.Module):
+class ListDecoder(LoopDecoder):
     """LoopDecoder's loop appending each step's output to a Python list, stacked at the end: scripted, the
     exporter writes SequenceEmpty, a Loop carrying the sequence with SequenceInsert in its body, and
     ConcatFromSequence (new_axis=1) after it."""
-
-    def __init__(self):
-        super().__init__()
-        self.cell = nn.LSTMCell(6, 8)
-        self.proj = nn.Linear(8, 6)
 
     def forward(self, x0, h0, c0, steps):
         h, c, x = h0, c0, x0

@@ -70,11 +70,7 @@ class ConvKernel final : public Kernel {
               !s)
             return ctx.error(s.message());
         }
-        if (bias)
-          for (int64_t m = 0; m < group_maps; ++m) {
-            const float b = bias->data<float>()[g * group_maps + m];
-            for (int64_t i = 0; i < out_size; ++i) yg[m * out_size + i] += b;
-          }
+        if (bias) add_row_bias(yg, bias->data<float>() + g * group_maps, group_maps, out_size);
       }
     return Status::ok();
   }

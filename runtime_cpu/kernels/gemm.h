@@ -13,4 +13,11 @@ namespace tandem::cpu {
 Status sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
              int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
 
+// y[m, i] += bias[m] for `maps` rows of `size` elements: a convolution's per-output-map bias, added after
+// its GEMM (Conv, ConvTranspose).
+inline void add_row_bias(float* y, const float* bias, int64_t maps, int64_t size) {
+  for (int64_t m = 0; m < maps; ++m)
+    for (int64_t i = 0; i < size; ++i) y[m * size + i] += bias[m];
+}
+
 }  // namespace tandem::cpu

@@ -112,7 +112,9 @@ class SequenceInsertKernel final : public SequenceKernel {
       TANDEM_ASSIGN_OR_RETURN(at, normalize_position(ctx, pos, elements.size(), /*end_ok=*/true));
     }
     elements.insert(elements.begin() + static_cast<std::ptrdiff_t>(at), t->clone());
-    ctx.set_output(0, Tensor::sequence(seq->dtype(), std::move(elements)));
+    // An empty sequence read from a file may not say its element type; the tensor does.
+    const DType dtype = seq->dtype() == DType::kUndefined ? t->dtype() : seq->dtype();
+    ctx.set_output(0, Tensor::sequence(dtype, std::move(elements)));
     return Status::ok();
   }
 };

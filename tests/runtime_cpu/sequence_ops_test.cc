@@ -101,6 +101,10 @@ TEST(SequenceOps, InsertPutsTheTensorWhereAListWould) {
           << got.status().message();
     }
   }
+  // An empty sequence that does not say its element type (as a SequenceProto file can) takes the tensor's.
+  auto typed = test::run_on_cpu(m, {Tensor::sequence(DType::kUndefined, {}), random_elements(1, rng)[0], position(0)});
+  ASSERT_TRUE(typed) << typed.status().message();
+  EXPECT_EQ((*typed)[0].dtype(), DType::kFloat32);
   // Without a position, at the back.
   const onnx::ModelProto append = sequence_op_model("SequenceInsert", true, false);
   const std::vector<Tensor> elements = random_elements(3, rng);

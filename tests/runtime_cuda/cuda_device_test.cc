@@ -126,6 +126,29 @@ TEST(CudaDeviceNoGpu, SupportsTheRecurrentModelsRecurrentNodes) {
   EXPECT_GT(rnn_nodes, 0);
 }
 
+// Sequences live on the host: Identity (which the GPU runs for tensors) of a sequence stays on the CPU, and
+// so do the sequence ops; a tensor taken out of a sequence may go to the GPU.
+TEST(CudaDeviceNoGpu, NodesTouchingSequencesStayOnTheHost) {
+  onnx::ModelProto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {4, 3});
+  add_node(g, "SplitToSequence", {"x"}, {"seq"}, "split");
+  add_node(g, "Identity", {"seq"}, {"same"}, "identity_seq");
+  add_int64_initializer(g, "zero", {}, {0});
+  add_node(g, "SequenceAt", {"same", "zero"}, {"first"}, "at");
+  add_node(g, "Identity", {"first"}, {"y"}, "identity_tensor");
+  add_output(g, "y");
+  const ModelIR ir = import(m);
+  const Graph& graph = *ir.graph;
+  cuda::CudaDevice dev;
+  auto sup = [&](const char* name) { return dev.supports(graph, node_named(graph, name)); };
+  for (const char* name : {"split", "identity_seq", "at"}) {
+    EXPECT_FALSE(sup(name).ok) << name;
+    EXPECT_NE(sup(name).reason.find("is a sequence, which lives on the host"), std::string::npos) << sup(name).reason;
+  }
+  EXPECT_TRUE(sup("identity_tensor").ok) << sup("identity_tensor").reason;
+}
+
 // ---- on a GPU ------------------------------------------------------------------------------------------
 
 class CudaDeviceTest : public ::testing::Test {

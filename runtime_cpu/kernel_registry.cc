@@ -56,6 +56,7 @@ const KernelRegistry& cpu_kernels() {
     register_non_max_suppression_kernels(r);
     register_roi_align_kernels(r);
     register_grid_sample_kernels(r);
+    register_random_kernels(r);
     return r;
   }();
   return registry;

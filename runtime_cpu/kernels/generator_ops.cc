@@ -1,10 +1,14 @@
 // Ops that make tensors from a few numbers (ConstantOfShape, Range), and Dropout, which at inference is the
-// identity.
+// identity and in training mode (opset 12+) zeroes a random share of its input.
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <optional>
 #include <type_traits>
 
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/element_types.h"
+#include "runtime_cpu/kernels/random_source.h"
 #include "runtime_cpu/kernels/tensor_ops.h"
 
 namespace tandem::cpu {
@@ -116,10 +120,15 @@ class RangeKernel final : public Kernel {
 };
 
 // Dropout at inference passes its input through; the optional mask is all ones (true). Opsets 12+ take
-// training_mode as an input, and a true one asks for training, which tandem does not do.
+// training_mode as an input, and a true one asks for training: each element is kept with probability
+// 1 - ratio (the ratio input, 0.5 without one; it must be in [0, 1), as the spec and ONNX Runtime require)
+// and scaled by 1 / (1 - ratio), the mask saying which were kept. The output is x * mask / (1 - ratio) as the
+// spec writes it, so a dropped NaN or infinity stays NaN (x * 0), as in ONNX's reference and ONNX Runtime.
+// Ratio 0 keeps everything: the input itself, with an all-true mask. Draws come from a RandomSource
+// (random_source.h) seeded by the `seed` attribute when there is one.
 class DropoutKernel final : public Kernel {
  public:
-  explicit DropoutKernel(int opset) : opset_(opset) {}
+  DropoutKernel(int opset, std::optional<uint64_t> seed) : opset_(opset), source_(seed) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
@@ -127,8 +136,7 @@ class DropoutKernel final : public Kernel {
       if (const Tensor* training = ctx.input(2)) {
         if (training->dtype() != DType::kBool || training->numel() != 1)
           return ctx.error("training_mode must be one bool, got " + training->describe());
-        if (training->data<uint8_t>()[0])
-          return ctx.error("training_mode is true, but tandem runs inference only");
+        if (training->data<uint8_t>()[0]) return run_training(ctx, *x);
       }
     }
     if (ctx.num_outputs() > 1 && ctx.wants_output(1)) {
@@ -148,7 +156,53 @@ class DropoutKernel final : public Kernel {
   }
 
  private:
+  Status run_training(KernelContext& ctx, const Tensor& x) const {
+    double ratio = 0.5;
+    if (const Tensor* r = ctx.input(1)) {
+      if (r->numel() != 1 || !(r->dtype() == DType::kFloat32 || r->dtype() == DType::kFloat64 ||
+                               r->dtype() == DType::kFloat16))
+        return ctx.error("ratio must be one float16, float32 or float64, got " + r->describe());
+      ratio = element_as_double(*r, 0);
+    }
+    if (!(ratio >= 0.0 && ratio < 1.0)) {
+      char shown[32];
+      std::snprintf(shown, sizeof shown, "%.7g", ratio);
+      return ctx.error("ratio must be in [0, 1) in training mode, got " + std::string(shown));
+    }
+    if (!dispatch(x.dtype(), FloatTypes{}, [](auto) {}))
+      return ctx.error("training mode takes " + type_names(FloatTypes{}) + " data, got " + x.describe());
+    const bool want_mask = ctx.num_outputs() > 1 && ctx.wants_output(1);
+    uint8_t* mask = want_mask ? ctx.allocate_output(1, DType::kBool, x.shape()).data<uint8_t>() : nullptr;
+    if (ratio == 0.0) {
+      if (mask && x.numel()) std::memset(mask, 1, static_cast<std::size_t>(x.numel()));
+      ctx.set_output(0, x);
+      return Status::ok();
+    }
+    const double keep_scale = 1.0 - ratio;
+    std::mt19937_64 g = source_.engine();
+    dispatch(x.dtype(), FloatTypes{}, [&](auto tag) {
+      using T = typename decltype(tag)::type;
+      using Tr = ElementTraits<T>;
+      const T* px = x.data<T>();
+      T* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<T>();
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        const bool keep = uniform01(g) >= ratio;
+        if (mask) mask[i] = keep ? 1 : 0;
+        const double v = static_cast<double>(Tr::load(px[i]));
+        const double y = keep ? v / keep_scale : v * 0.0;
+        if constexpr (std::is_same_v<T, Half>)
+          py[i] = half_from_double(y);
+        else if constexpr (std::is_same_v<T, BFloat16>)
+          py[i] = bfloat16_from_double(y);
+        else
+          py[i] = static_cast<T>(y);
+      }
+    });
+    return Status::ok();
+  }
+
   int opset_;
+  RandomSource source_;
 };
 
 }  // namespace
@@ -157,7 +211,10 @@ void register_generator_ops(KernelRegistry& r) {
   r.add("ConstantOfShape", make_constant_of_shape);
   r.add("Range", [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new RangeKernel()); });
   r.add("Dropout", [](const KernelInit& init) -> Result<KernelPtr> {
-    return KernelPtr(new DropoutKernel(init.node().opset));
+    const Node& n = init.node();
+    std::optional<uint64_t> seed;
+    if (has_attr(n, "seed")) seed = static_cast<uint64_t>(attr_int(n, "seed", 0));
+    return KernelPtr(new DropoutKernel(n.opset, seed));
   });
 }
 

@@ -36,5 +36,6 @@ void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
 void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppression
 void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
+void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
 
 }  // namespace tandem::cpu

@@ -89,15 +89,15 @@ TEST(InfoCli, NodesWithoutAKernelAreListedWithTheReason) {
   test::TempDir tmp;
   auto m = test::make_model();
   auto& g = *m.mutable_graph();
-  test::add_input(g, "x", onnx::TensorProto::FLOAT, {int64_t{2}, int64_t{2}});
-  test::add_node(g, "Bernoulli", {"x"}, {"y"}, "b");
-  test::add_output(g, "y", onnx::TensorProto::FLOAT);
+  test::add_input(g, "x", onnx::TensorProto::STRING, {int64_t{2}});
+  test::add_node(g, "StringNormalizer", {"x"}, {"y"}, "s");
+  test::add_output(g, "y", onnx::TensorProto::STRING);
   auto r = run_cli("info --json " + tmp.write_model("m.onnx", m));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["cannot_run"]["count"], 1);
-  EXPECT_EQ(j["cannot_run"]["nodes"][0]["node"], "'b' (Bernoulli)");
-  EXPECT_EQ(j["cannot_run"]["nodes"][0]["reason"], "no CPU kernel for op 'Bernoulli'");
+  EXPECT_EQ(j["cannot_run"]["nodes"][0]["node"], "'s' (StringNormalizer)");
+  EXPECT_EQ(j["cannot_run"]["nodes"][0]["reason"], "no CPU kernel for op 'StringNormalizer'");
 }
 
 TEST(InfoCli, ExitCodes) {

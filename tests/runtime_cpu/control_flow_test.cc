@@ -356,12 +356,12 @@ TEST(Executor, IdentityChainsAndMissingInputs) {
 TEST(Executor, AnOpWithoutAKernelIsRefusedAtCompileTime) {
   auto m = make_model();
   auto& g = *m.mutable_graph();
-  add_input(g, "x", TensorProto::FLOAT, {int64_t{2}, int64_t{2}});
-  add_node(g, "Bernoulli", {"x"}, {"y"}, "b");
-  add_output(g, "y", TensorProto::FLOAT);
-  auto r = run_on_cpu(m, {make_tensor<float>({2, 2}, {1, 2, 3, 4})});
+  add_input(g, "x", TensorProto::STRING, {int64_t{2}});
+  add_node(g, "StringNormalizer", {"x"}, {"y"}, "s");
+  add_output(g, "y", TensorProto::STRING);
+  auto r = run_on_cpu(m, {});
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.status().message(), "node 'b' (Bernoulli): no CPU kernel for op 'Bernoulli'");
+  EXPECT_EQ(r.status().message(), "node 's' (StringNormalizer): no CPU kernel for op 'StringNormalizer'");
 }
 
 }  // namespace

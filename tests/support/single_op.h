@@ -21,15 +21,15 @@ using F32 = std::vector<float>;
 class SingleOp {
  public:
   SingleOp(int64_t opset, const std::string& op, int outputs = 1) : model_(make_model(opset)) {
-    node_ = add_node(*model_.mutable_graph(), op, {}, {}, "n");
-    for (int k = 0; k < outputs; ++k) node_->add_output("y" + std::to_string(k));
+    onnx::NodeProto* n = add_node(*model_.mutable_graph(), op, {}, {}, "n");
+    for (int k = 0; k < outputs; ++k) n->add_output("y" + std::to_string(k));
   }
   SingleOp& in(const Tensor& t) {
     const std::string name = next_name();
     std::vector<DimSpec> dims;
     for (std::size_t d = 0; d < t.rank(); ++d) dims.push_back(name + "_d" + std::to_string(d));
     add_input(*model_.mutable_graph(), name, static_cast<int32_t>(t.dtype()), dims);
-    node_->add_input(name);
+    node()->add_input(name);
     feeds_.push_back(t);
     return *this;
   }
@@ -45,32 +45,32 @@ class SingleOp {
   SingleOp& constant(const I64& v) {
     const std::string name = next_name();
     add_int64_initializer(*model_.mutable_graph(), name, {static_cast<int64_t>(v.size())}, v);
-    node_->add_input(name);
+    node()->add_input(name);
     return *this;
   }
   SingleOp& skip() {
-    node_->add_input("");
+    node()->add_input("");
     return *this;
   }
   SingleOp& attr(const std::string& a, int64_t v) {
-    set_int(node_, a, v);
+    set_int(node(), a, v);
     return *this;
   }
   SingleOp& attr(const std::string& a, const I64& v) {
-    set_ints(node_, a, v);
+    set_ints(node(), a, v);
     return *this;
   }
   SingleOp& attr(const std::string& a, float v) {
-    set_float(node_, a, v);
+    set_float(node(), a, v);
     return *this;
   }
   SingleOp& attr(const std::string& a, const std::string& v) {
-    set_string(node_, a, v);
+    set_string(node(), a, v);
     return *this;
   }
   SingleOp& attr(const std::string& a, const char* v) { return attr(a, std::string(v)); }
   SingleOp& attr(const std::string& a, const F32& v) {
-    auto* at = node_->add_attribute();
+    auto* at = node()->add_attribute();
     at->set_name(a);
     at->set_type(onnx::AttributeProto::FLOATS);
     for (float f : v) at->add_floats(f);
@@ -79,13 +79,20 @@ class SingleOp {
 
   // Output k is declared with types[k] (default: input 0's type).
   Result<std::vector<Tensor>> run(std::vector<DType> types = {}) {
-    auto& g = *model_.mutable_graph();
-    for (int k = 0; k < node_->output_size(); ++k) {
-      const DType t = k < static_cast<int>(types.size()) ? types[static_cast<std::size_t>(k)] : feeds_.at(0).dtype();
-      add_output(g, node_->output(k), static_cast<int32_t>(t));
-    }
-    return run_on_cpu(model_, feeds_);
+    return run_on_cpu(proto(std::move(types)), feeds_);
   }
+  // The model with its outputs declared as run() declares them, for tests that compile it once and run it
+  // several times; feeds() are its inputs.
+  onnx::ModelProto proto(std::vector<DType> types = {}) const {
+    onnx::ModelProto m = model_;
+    auto& g = *m.mutable_graph();
+    for (int k = 0; k < g.node(0).output_size(); ++k) {
+      const DType t = k < static_cast<int>(types.size()) ? types[static_cast<std::size_t>(k)] : feeds_.at(0).dtype();
+      add_output(g, g.node(0).output(k), static_cast<int32_t>(t));
+    }
+    return m;
+  }
+  const std::vector<Tensor>& feeds() const { return feeds_; }
   // Runs and returns output 0, failing the test on an error.
   Tensor out(std::vector<DType> types = {}) {
     auto r = run(std::move(types));
@@ -93,12 +100,12 @@ class SingleOp {
     return r ? (*r)[0] : Tensor();
   }
 
-  onnx::NodeProto* node() { return node_; }
+  // The one node (found afresh each time, so a copy of the SingleOp refers to its own model).
+  onnx::NodeProto* node() { return model_.mutable_graph()->mutable_node(0); }
 
  private:
-  std::string next_name() { return "x" + std::to_string(node_->input_size()); }
+  std::string next_name() { return "x" + std::to_string(node()->input_size()); }
   onnx::ModelProto model_;
-  onnx::NodeProto* node_;
   std::vector<Tensor> feeds_;
 };
 

@@ -80,19 +80,11 @@ TEST(RunCli, SequencesAreReadFromSequenceProtosAndWrittenPerElement) {
   test::TempDir tmp;
   onnx::ModelProto m = test::make_model(17);
   auto& g = *m.mutable_graph();
-  auto* in = g.add_input();
-  in->set_name("seq");
-  in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
-      onnx::TensorProto::FLOAT);
+  test::add_sequence_input(g, "seq", onnx::TensorProto::FLOAT);
   test::add_input(g, "x", onnx::TensorProto::FLOAT, {2, 3});
   test::add_node(g, "SplitToSequence", {"x"}, {"parts"});
   test::add_node(g, "Identity", {"seq"}, {"same"});
-  for (const char* name : {"parts", "same"}) {
-    auto* out = g.add_output();
-    out->set_name(name);
-    out->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
-        onnx::TensorProto::FLOAT);
-  }
+  for (const char* name : {"parts", "same"}) test::add_sequence_output(g, name, onnx::TensorProto::FLOAT);
   const std::string model = (tmp.path() / "seq.onnx").string();
   std::ofstream(model, std::ios::binary) << m.SerializeAsString();
   onnx::SequenceProto seq;

@@ -15,24 +15,14 @@ namespace tandem {
 namespace {
 
 using test::add_node;
+using test::add_sequence_input;
+using test::add_sequence_output;
 using test::DimSpec;
 using test::make_tensor;
 using test::values_of;
 
 constexpr int32_t kFloat = onnx::TensorProto::FLOAT;
 constexpr int32_t kInt64 = onnx::TensorProto::INT64;
-
-void add_sequence_input(onnx::GraphProto& g, const std::string& name, int32_t elem_type) {
-  auto* in = g.add_input();
-  in->set_name(name);
-  in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(elem_type);
-}
-
-void add_sequence_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type) {
-  auto* out = g.add_output();
-  out->set_name(name);
-  out->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(elem_type);
-}
 
 // `count` random float tensors of random shapes [1..3, 1..3] (a sequence's elements may differ in shape).
 std::vector<Tensor> random_elements(std::size_t count, std::mt19937& rng) {

@@ -63,17 +63,11 @@ INSTANTIATE_TEST_SUITE_P(Models, PyTorchExport,
 TEST(Session, SequencesGoInAndComeOutAsHostTensors) {
   onnx::ModelProto m = test::make_model(17);
   auto& g = *m.mutable_graph();
-  auto* seq_in = g.add_input();
-  seq_in->set_name("seq");
-  seq_in->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
-      onnx::TensorProto::FLOAT);
+  test::add_sequence_input(g, "seq", onnx::TensorProto::FLOAT);
   test::add_input(g, "t", onnx::TensorProto::FLOAT, {"n"});
   test::add_node(g, "SequenceInsert", {"seq", "t"}, {"longer"});
   test::add_node(g, "SequenceLength", {"longer"}, {"length"});
-  auto* seq_out = g.add_output();
-  seq_out->set_name("longer");
-  seq_out->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
-      onnx::TensorProto::FLOAT);
+  test::add_sequence_output(g, "longer", onnx::TensorProto::FLOAT);
   test::add_output(g, "length", onnx::TensorProto::INT64);
   const std::string bytes = m.SerializeAsString();
   Session session(Model::load_from_bytes(bytes.data(), bytes.size(), "seq.onnx"));

@@ -55,6 +55,22 @@ onnx::ValueInfoProto* add_output(onnx::GraphProto& g, const std::string& name, i
   return v;
 }
 
+namespace {
+onnx::ValueInfoProto* as_sequence(onnx::ValueInfoProto* v, const std::string& name, int32_t elem_type) {
+  v->set_name(name);
+  v->mutable_type()->mutable_sequence_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(elem_type);
+  return v;
+}
+}  // namespace
+
+onnx::ValueInfoProto* add_sequence_input(onnx::GraphProto& g, const std::string& name, int32_t elem_type) {
+  return as_sequence(g.add_input(), name, elem_type);
+}
+
+onnx::ValueInfoProto* add_sequence_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type) {
+  return as_sequence(g.add_output(), name, elem_type);
+}
+
 onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, const std::vector<std::string>& inputs,
                           const std::vector<std::string>& outputs, const std::string& name) {
   auto* n = g.add_node();

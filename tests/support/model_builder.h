@@ -22,6 +22,9 @@ onnx::ValueInfoProto* add_input(onnx::GraphProto& g, const std::string& name, in
                                 const std::vector<DimSpec>& dims);
 onnx::ValueInfoProto* add_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type = 0,
                                  const std::vector<DimSpec>* dims = nullptr);
+// A graph input or output of type sequence(tensor(elem_type)).
+onnx::ValueInfoProto* add_sequence_input(onnx::GraphProto& g, const std::string& name, int32_t elem_type);
+onnx::ValueInfoProto* add_sequence_output(onnx::GraphProto& g, const std::string& name, int32_t elem_type);
 onnx::NodeProto* add_node(onnx::GraphProto& g, const std::string& op, const std::vector<std::string>& inputs,
                           const std::vector<std::string>& outputs, const std::string& name = "");
 void set_int(onnx::NodeProto* n, const std::string& attr, int64_t v);

@@ -188,6 +188,16 @@ def _lstm_initial_state_inputs():
     return (_randn(SEQ, BATCH, 8), _randn(1, BATCH, 16) * 0.5, _randn(1, BATCH, 16) * 0.5)
 
 
+# The scripted decoders' inputs, outputs and axes (LoopDecoder, ListDecoder).
+_DECODER_SPEC = dict(
+    opset=14, inputs=['x0', 'h0', 'c0', 'steps'], outputs=['ys', 'h'],
+    axes={'x0': {0: 'batch'}, 'h0': {0: 'batch'}, 'c0': {0: 'batch'}, 'ys': {0: 'steps', 1: 'batch'},
+          'h': {0: 'batch'}},
+    make_inputs=lambda: (_randn(BATCH, 6), _randn(BATCH, 8) * 0.5, _randn(BATCH, 8) * 0.5,
+                         torch.tensor(SEQ, dtype=torch.int64)),
+    script=True)
+
+
 _LSTM_INIT_AXES = {
     'x': {0: 'seq', 1: 'batch'},
     'h0': {1: 'batch'},
@@ -240,21 +250,9 @@ SPECS = [
          axes={'x': {0: 'batch', 1: 'seq'}, 'y': {0: 'batch', 1: 'seq'}},
          make_inputs=lambda: (_randn(BATCH, SEQ, 6),), functions=True),
     # torch.jit.script: the Python loop becomes an ONNX Loop (with the LSTMCell as an LSTM in its body).
-    dict(name='lstm_loop_decoder', ctor=LoopDecoder, opset=14,
-         inputs=['x0', 'h0', 'c0', 'steps'], outputs=['ys', 'h'],
-         axes={'x0': {0: 'batch'}, 'h0': {0: 'batch'}, 'c0': {0: 'batch'}, 'ys': {0: 'steps', 1: 'batch'},
-               'h': {0: 'batch'}},
-         make_inputs=lambda: (_randn(BATCH, 6), _randn(BATCH, 8) * 0.5, _randn(BATCH, 8) * 0.5,
-                              torch.tensor(SEQ, dtype=torch.int64)),
-         script=True),
+    dict(name='lstm_loop_decoder', ctor=LoopDecoder, **_DECODER_SPEC),
     # The same decoder keeping its outputs in a list: ONNX sequence values inside and around the Loop.
-    dict(name='lstm_list_decoder', ctor=ListDecoder, opset=14,
-         inputs=['x0', 'h0', 'c0', 'steps'], outputs=['ys', 'h'],
-         axes={'x0': {0: 'batch'}, 'h0': {0: 'batch'}, 'c0': {0: 'batch'}, 'ys': {0: 'steps', 1: 'batch'},
-               'h': {0: 'batch'}},
-         make_inputs=lambda: (_randn(BATCH, 6), _randn(BATCH, 8) * 0.5, _randn(BATCH, 8) * 0.5,
-                              torch.tensor(SEQ, dtype=torch.int64)),
-         script=True),
+    dict(name='lstm_list_decoder', ctor=ListDecoder, **_DECODER_SPEC),
 ]
 
 

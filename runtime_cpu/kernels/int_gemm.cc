@@ -35,6 +35,17 @@ void tile(int64_t i, int64_t j0, int64_t nb, int64_t k0, int64_t k1, const int16
 
 void int_gemm(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b, int64_t ldb,
               int64_t* c, int64_t ldc) {
+#if defined(__x86_64__) || defined(__i386__)
+  static const bool avx2 = __builtin_cpu_supports("avx2");
+#else
+  constexpr bool avx2 = false;
+#endif
+  if (avx2) return int_gemm_avx2(m, n, k, a, lda, b, ldb, c, ldc);
+  int_gemm_portable(m, n, k, a, lda, b, ldb, c, ldc);
+}
+
+void int_gemm_portable(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b,
+                       int64_t ldb, int64_t* c, int64_t ldc) {
   for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, int64_t{0});
   for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
     const int64_t nb = std::min(kBlockN, n - j0);

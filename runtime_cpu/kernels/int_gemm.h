@@ -21,6 +21,13 @@ constexpr int32_t kMaxShifted = 255;
 void int_gemm(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b, int64_t ldb,
               int64_t* c, int64_t ldc);
 
+// The two paths int_gemm chooses between (by the CPU, once): AVX2's pairwise multiply-add
+// (int_gemm_avx2.cc; call it only where the CPU has AVX2), and portable C++.
+void int_gemm_avx2(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b, int64_t ldb,
+                   int64_t* c, int64_t ldc);
+void int_gemm_portable(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b,
+                       int64_t ldb, int64_t* c, int64_t ldc);
+
 // The same product as the plain triple loop in int64: int_gemm's reference twin in the tests.
 void int_gemm_reference(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t lda, const int16_t* b,
                         int64_t ldb, int64_t* c, int64_t ldc);

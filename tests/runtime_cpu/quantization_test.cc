@@ -69,33 +69,55 @@ void expect_same_ints(const Tensor& got, const Tensor& want_float) {
 
 // --- int_gemm ---------------------------------------------------------------------------------------------
 
+using IntGemmFn = void (*)(int64_t, int64_t, int64_t, const int16_t*, int64_t, const int16_t*, int64_t, int64_t*,
+                          int64_t);
+
+// Every path this CPU can take: the dispatcher, the portable loop, and AVX2's where the CPU has it.
+std::vector<std::pair<const char*, IntGemmFn>> int_gemm_paths() {
+  std::vector<std::pair<const char*, IntGemmFn>> paths = {{"int_gemm", cpu::int_gemm},
+                                                          {"portable", cpu::int_gemm_portable}};
+#if defined(__x86_64__) || defined(__i386__)
+  if (__builtin_cpu_supports("avx2")) paths.emplace_back("avx2", cpu::int_gemm_avx2);
+#endif
+  return paths;
+}
+
 TEST(IntGemm, MatchesTheTripleLoopOnRandomShiftedOperands) {
   std::mt19937 rng(7);
   std::uniform_int_distribution<int> d(-255, 255);
   struct S { int64_t m, n, k, pad; };
-  // Rows past a tile of 4, columns past a block of 256, K past a block of 256, leading dimensions wider.
-  for (const S s : {S{1, 1, 1, 0}, S{4, 8, 3, 0}, S{7, 5, 300, 3}, S{9, 300, 17, 1}, S{5, 260, 513, 0}, S{3, 4, 0, 0}}) {
-    std::vector<int16_t> a(static_cast<std::size_t>(s.m * (s.k + s.pad))), b(static_cast<std::size_t>(s.k * (s.n + s.pad)));
-    for (auto& v : a) v = static_cast<int16_t>(d(rng));
-    for (auto& v : b) v = static_cast<int16_t>(d(rng));
-    for (std::size_t i = 0; i < a.size(); i += 5) a[i] = 0;  // zero runs: the skipped products
-    std::vector<int64_t> fast(static_cast<std::size_t>(s.m * (s.n + s.pad)), -1), ref(fast);
-    cpu::int_gemm(s.m, s.n, s.k, a.data(), s.k + s.pad, b.data(), s.n + s.pad, fast.data(), s.n + s.pad);
-    cpu::int_gemm_reference(s.m, s.n, s.k, a.data(), s.k + s.pad, b.data(), s.n + s.pad, ref.data(), s.n + s.pad);
-    for (int64_t i = 0; i < s.m; ++i)
-      for (int64_t j = 0; j < s.n; ++j)
-        ASSERT_EQ(fast[i * (s.n + s.pad) + j], ref[i * (s.n + s.pad) + j]) << s.m << "x" << s.n << "x" << s.k << " at " << i << "," << j;
-  }
+  // Rows past a tile of 4, columns past a block of 256 and past AVX2's strips of 16 and 64 (those of 64
+  // for fewer than 4 rows), K odd and past a block of 256, leading dimensions wider.
+  const S shapes[] = {S{1, 1, 1, 0},     S{4, 8, 3, 0},    S{7, 5, 300, 3},  S{9, 300, 17, 1}, S{5, 260, 513, 0},
+                      S{3, 4, 0, 0},     S{1, 200, 777, 2}, S{3, 130, 256, 0}, S{2, 64, 2, 0},   S{6, 48, 255, 5},
+                      S{1, 16, 1, 0}};
+  for (const auto& [name, fn] : int_gemm_paths())
+    for (const S s : shapes) {
+      std::vector<int16_t> a(static_cast<std::size_t>(s.m * (s.k + s.pad))), b(static_cast<std::size_t>(s.k * (s.n + s.pad)));
+      for (auto& v : a) v = static_cast<int16_t>(d(rng));
+      for (auto& v : b) v = static_cast<int16_t>(d(rng));
+      for (std::size_t i = 0; i < a.size(); i += 5) a[i] = 0;  // zero runs: the skipped products
+      std::vector<int64_t> fast(static_cast<std::size_t>(s.m * (s.n + s.pad)), -1), ref(fast);
+      fn(s.m, s.n, s.k, a.data(), s.k + s.pad, b.data(), s.n + s.pad, fast.data(), s.n + s.pad);
+      cpu::int_gemm_reference(s.m, s.n, s.k, a.data(), s.k + s.pad, b.data(), s.n + s.pad, ref.data(), s.n + s.pad);
+      for (int64_t i = 0; i < s.m; ++i)
+        for (int64_t j = 0; j < s.n; ++j)
+          ASSERT_EQ(fast[i * (s.n + s.pad) + j], ref[i * (s.n + s.pad) + j])
+              << name << " " << s.m << "x" << s.n << "x" << s.k << " at " << i << "," << j;
+    }
 }
 
 TEST(IntGemm, SumsPastInt32AreExact) {
-  const int64_t k = 40000;  // 40000 * 255 * 255 = 2,601,000,000 > 2^31 - 1
-  std::vector<int16_t> a(k, 255), b(2 * k);
-  for (int64_t i = 0; i < k; ++i) b[2 * i] = 255, b[2 * i + 1] = -255;
-  std::vector<int64_t> c(2);
-  cpu::int_gemm(1, 2, k, a.data(), k, b.data(), 2, c.data(), 2);
-  EXPECT_EQ(c[0], int64_t{2601000000});
-  EXPECT_EQ(c[1], int64_t{-2601000000});
+  // 40000 * 255 * 255 = 2,601,000,000 > 2^31 - 1, in 18 columns: AVX2's 16-column strip and its tail.
+  const int64_t k = 40000, n = 18;
+  std::vector<int16_t> a(k, 255), b(static_cast<std::size_t>(n * k));
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j) b[static_cast<std::size_t>(i * n + j)] = j % 2 ? -255 : 255;
+  for (const auto& [name, fn] : int_gemm_paths()) {
+    std::vector<int64_t> c(static_cast<std::size_t>(n));
+    fn(1, n, k, a.data(), k, b.data(), n, c.data(), n);
+    for (int64_t j = 0; j < n; ++j) EXPECT_EQ(c[static_cast<std::size_t>(j)], j % 2 ? -2601000000 : 2601000000) << name << " " << j;
+  }
 }
 
 // --- QuantizeLinear ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/conv_patches.h"
+#include "runtime_cpu/kernels/float_conv_operands.h"
 #include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/sub_families.h"
 #include "runtime/window_geometry.h"
@@ -22,12 +23,9 @@ class ConvKernel final : public Kernel {
       : attrs_(std::move(attrs)), group_(group), weights_(std::move(weights)) {}
 
   Status run(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* w = weights_.defined() ? &weights_ : ctx.input(1);
-    if (!x || !w) return ctx.error("inputs X and W are required");
-    if (x->dtype() != DType::kFloat32 || w->dtype() != DType::kFloat32)
-      return ctx.error("X and W must be float32, got " + x->describe() + " and " + w->describe());
-    if (x->rank() < 3) return ctx.error("X must be [N, C, D1, ...] with rank 3 to 5, got " + x->describe());
+    TANDEM_ASSIGN_OR_RETURN(const FloatConvOperands ops, float_conv_operands(ctx, weights_));
+    const Tensor* x = ops.x;
+    const Tensor* w = ops.w;
     if (Status s = check_conv_operands(x->shape(), w->shape(), group_, attrs_.kernel_shape); !s)
       return ctx.error(s.message());
     const int64_t batch = x->dim(0), channels = x->dim(1), maps = w->dim(0);
@@ -35,9 +33,7 @@ class ConvKernel final : public Kernel {
     const std::vector<int64_t> kernel(w->shape().begin() + 2, w->shape().end());
     auto win = resolve_window(attrs_, in, kernel);
     if (!win) return ctx.error(win.status().message());
-    const Tensor* bias = ctx.input(2);
-    if (bias && (bias->dtype() != DType::kFloat32 || bias->rank() != 1 || bias->dim(0) != maps))
-      return ctx.error("B must be float32 [" + std::to_string(maps) + "], got " + bias->describe());
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* bias, float_conv_bias(ctx, maps));
 
     std::vector<int64_t> y_shape{batch, maps};
     y_shape.insert(y_shape.end(), win->out.begin(), win->out.end());

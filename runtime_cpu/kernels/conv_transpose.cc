@@ -10,6 +10,7 @@
 
 #include "runtime/window_geometry.h"
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/float_conv_operands.h"
 #include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/sub_families.h"
 #include "runtime_cpu/kernels/tensor_ops.h"
@@ -140,12 +141,9 @@ class ConvTransposeKernel final : public Kernel {
       : attrs_(std::move(attrs)), weights_(std::move(weights)) {}
 
   Status run(KernelContext& ctx) const override {
-    const Tensor* x = ctx.input(0);
-    const Tensor* w = weights_.defined() ? &weights_ : ctx.input(1);
-    if (!x || !w) return ctx.error("inputs X and W are required");
-    if (x->dtype() != DType::kFloat32 || w->dtype() != DType::kFloat32)
-      return ctx.error("X and W must be float32, got " + x->describe() + " and " + w->describe());
-    if (x->rank() < 3) return ctx.error("X must be [N, C, D1, ...] with rank 3 to 5, got " + x->describe());
+    TANDEM_ASSIGN_OR_RETURN(const FloatConvOperands ops, float_conv_operands(ctx, weights_));
+    const Tensor* x = ops.x;
+    const Tensor* w = ops.w;
     const int64_t group = attrs_.group;
     if (Status s = check_weights(x->shape(), w->shape(), group, attrs_.window.kernel_shape); !s)
       return ctx.error(s.message());
@@ -154,9 +152,7 @@ class ConvTransposeKernel final : public Kernel {
     const std::vector<int64_t> kernel(w->shape().begin() + 2, w->shape().end());
     auto geo = resolve(attrs_, in, kernel);
     if (!geo) return ctx.error(geo.status().message());
-    const Tensor* bias = ctx.input(2);
-    if (bias && (bias->dtype() != DType::kFloat32 || bias->rank() != 1 || bias->dim(0) != maps))
-      return ctx.error("B must be float32 [" + std::to_string(maps) + "], got " + bias->describe());
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* bias, float_conv_bias(ctx, maps));
 
     std::vector<int64_t> y_shape{batch, maps};
     y_shape.insert(y_shape.end(), geo->out_spatial.begin(), geo->out_spatial.end());

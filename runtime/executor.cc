@@ -38,7 +38,8 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
 
 Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> inputs,
                                                std::span<const Tensor* const> outer,
-                                               const NodeObserver* observer) const {
+                                               const NodeObserver* observer,
+                                               const RunControl* control) const {
   const Graph& g = graph_;
   if (inputs.size() != g.inputs().size())
     return Status::error("graph '" + g.name + "' takes " + std::to_string(g.inputs().size()) + " inputs, got " +
@@ -65,12 +66,14 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
   for (std::size_t step = 0; step < order_.size(); ++step) {
     const NodeId id = order_[step];
     const Node& n = g.node(id);
+    if (control && control->active()) TANDEM_RETURN_IF_ERROR(control->check(node_where(g, id)));
     in_ptrs.clear();
     implicit_ptrs.clear();
     for (ValueId v : n.inputs) in_ptrs.push_back(ptr(v));
     for (ValueId v : n.implicit_inputs) implicit_ptrs.push_back(ptr(v));
     std::vector<Tensor> outs(n.outputs.size());
     KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs, device_.output_allocator());
+    ctx.set_control(control);
     Status s;
     const auto start = observer ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
     s = run_kernel(*kernels_[static_cast<std::size_t>(id)], ctx);

@@ -11,6 +11,7 @@
 #include "graph/graph.h"
 #include "graph/status.h"
 #include "runtime/device.h"
+#include "runtime/run_control.h"
 #include "runtime/tensor.h"
 
 namespace tandem {
@@ -34,9 +35,11 @@ class GraphExecutor {
   // `inputs`: one per g.inputs(), nullptr to use an input's default (an overridable initializer).
   // `outer`: one per g.outer_refs(), for a nested body. Returns one tensor per g.outputs().
   // `observer`, when given, is called after every node of this graph (not of nested bodies).
+  // `control`, when given, is checked before every node and handed to the kernels (runtime/run_control.h).
   Result<std::vector<Tensor>> run(std::span<const Tensor* const> inputs,
                                   std::span<const Tensor* const> outer = {},
-                                  const NodeObserver* observer = nullptr) const;
+                                  const NodeObserver* observer = nullptr,
+                                  const RunControl* control = nullptr) const;
 
   const Graph& graph() const { return graph_; }
 

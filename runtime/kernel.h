@@ -23,6 +23,7 @@
 namespace tandem {
 
 class GraphExecutor;
+class RunControl;
 
 // Where a device's kernels put their outputs. The executor takes it from the node's device
 // (Device::output_allocator) and hands it to each KernelContext; nullptr means host memory from
@@ -74,6 +75,10 @@ class KernelContext {
   void set_output(std::size_t i, Tensor t);
 
   void set_planned_outputs(const PlannedOutputs* planned) { planned_ = planned; }
+  // The run's deadline and cancel flag (nullptr: none): kernels that run nested bodies (If, Loop, Scan,
+  // SequenceMap) hand it on and check it between iterations.
+  void set_control(const RunControl* control) { control_ = control; }
+  const RunControl* control() const { return control_; }
   // Whether output i was made by allocate_output (rather than set to an existing tensor).
   bool allocated(std::size_t i) const { return i < 64 && (allocated_ >> i & 1u); }
   // Outputs the plan had a slot for but which asked for another size (a data-dependent shape).
@@ -108,6 +113,7 @@ class KernelContext {
   bool workspace_held_ = false;
   std::size_t shared_workspace_bytes_ = 0;
   const PlannedOutputs* planned_ = nullptr;
+  const RunControl* control_ = nullptr;
   uint64_t allocated_ = 0;  // bit i: output i came from allocate_output (outputs past 64: never planned)
   int planned_misses_ = 0;
   void mark_allocated(std::size_t i, bool yes);

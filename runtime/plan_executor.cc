@@ -225,24 +225,38 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
   if (inputs.size() != g.inputs().size())
     return Status::error("graph '" + g.name + "' takes " + std::to_string(g.inputs().size()) + " inputs, got " +
                          std::to_string(inputs.size()));
-  // Admission: wait for a place among the runs in flight; given back when this call returns, however.
+  // Admission: wait for a place among the runs in flight (until the run's deadline at most); given back
+  // when this call returns, however.
   struct Admission {
     const PlanExecutor& ex;
-    explicit Admission(const PlanExecutor& e) : ex(e) {
+    bool admitted = false;
+    Admission(const PlanExecutor& e, const RunControl* control) : ex(e) {
       if (ex.max_concurrent_runs_ <= 0) return;
       std::unique_lock<std::mutex> lock(ex.admit_mu_);
-      ex.admit_cv_.wait(lock, [this] { return ex.in_flight_ < ex.max_concurrent_runs_; });
+      const auto has_place = [this] { return ex.in_flight_ < ex.max_concurrent_runs_; };
+      if (control) {
+        if (!control->wait(lock, ex.admit_cv_, has_place)) return;
+      } else {
+        ex.admit_cv_.wait(lock, has_place);
+      }
       ++ex.in_flight_;
+      admitted = true;
     }
     ~Admission() {
-      if (ex.max_concurrent_runs_ <= 0) return;
+      if (!admitted) return;
       {
         std::lock_guard<std::mutex> lock(ex.admit_mu_);
         --ex.in_flight_;
       }
       ex.admit_cv_.notify_one();
     }
-  } admission(*this);
+  } admission(*this, options.control);
+  if (max_concurrent_runs_ > 0 && !admission.admitted) {
+    // Only the deadline ends that wait (so there is a control), and check() says so.
+    Status s = options.control->check("its first node: it waited for one of the " +
+                                      std::to_string(max_concurrent_runs_) + " runs in flight to end");
+    return s.is_ok() ? Status::error("internal error: a run was not admitted before its deadline") : s;
+  }
   const std::size_t num_devices = devices_.size();
   RunState rs(*this, num_devices);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -371,6 +385,9 @@ void PlanExecutor::run_steps(RunState& rs, std::size_t d, const PlanRunOptions& 
         rs.cv.wait(lock, [&] { return rs.failed.load(std::memory_order_relaxed) || ready(); });
         if (rs.failed.load(std::memory_order_relaxed)) return;
       }
+      // After the wait for other devices' producers, which may have taken long.
+      if (options.control && options.control->active())
+        if (Status s = options.control->check(node_where(graph_, st.id)); !s.is_ok()) return rs.fail(std::move(s));
       Status s = run_step(rs, d, st, options);
       if (!s.is_ok()) return rs.fail(std::move(s));
     }
@@ -394,6 +411,7 @@ Status PlanExecutor::run_step(RunState& rs, std::size_t d, const Step& st, const
 
   std::vector<Tensor> outs(n.outputs.size());
   KernelContext ctx(g, st.id, in_ptrs, implicit_ptrs, outs, devices_[d]->output_allocator());
+  ctx.set_control(options.control);
   PlannedOutputs planned;
   if (rs.plan && rs.arena[d].defined()) {
     const auto id = static_cast<std::size_t>(st.id);

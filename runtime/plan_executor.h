@@ -49,6 +49,7 @@
 #include "runtime/device.h"
 #include "runtime/executor.h"
 #include "runtime/placement.h"
+#include "runtime/run_control.h"
 #include "runtime/tensor.h"
 #include "runtime/worker_pool.h"
 
@@ -90,6 +91,9 @@ struct PlanRunOptions {
   const NodeObserver* on_node = nullptr;
   const CopyObserver* on_copy = nullptr;
   PlanRunStats* stats = nullptr;  // filled when the run succeeds
+  // Checked by every device thread before each node, and while the run waits for a place among the runs
+  // in flight (runtime/run_control.h); nullptr: none. Its stop fails the run like a failing node.
+  const RunControl* control = nullptr;
 };
 
 class PlanExecutor {

@@ -120,12 +120,17 @@ std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& o
 
 }  // namespace
 
-Result<std::vector<Tensor>> Session::Impl::run(const std::vector<const Tensor*>& feeds) const {
+Result<std::vector<Tensor>> Session::Impl::run(const std::vector<const Tensor*>& feeds,
+                                               const RunControl* control) const {
   TANDEM_RETURN_IF_ERROR(validate_inputs(graph(), feeds));
-  if (plan_executor) return plan_executor->run(feeds);  // each device sets its own threads
+  if (plan_executor) {
+    PlanRunOptions o;
+    o.control = control;
+    return plan_executor->run(feeds, o);  // each device sets its own threads
+  }
   // oneDNN's OpenMP team size is per calling thread: set it for this thread's runs.
   omp_set_num_threads(resolve_threads(options.threads));
-  return executor->run(feeds);
+  return executor->run(feeds, {}, nullptr, control);
 }
 
 Session::Session(const std::string& model_path, const SessionOptions& options)
@@ -135,7 +140,8 @@ Session::Session(Model model, const SessionOptions& options) : impl_(make_sessio
 
 const Model& Session::model() const { return impl_->model; }
 
-std::map<std::string, HostTensor> Session::run(const std::map<std::string, HostTensor>& inputs) const {
+std::map<std::string, HostTensor> Session::run(const std::map<std::string, HostTensor>& inputs,
+                                               const RunOptions& options) const {
   const Graph& g = impl_->graph();
   const std::string context = "model '" + impl_->model.source() + "': ";
   std::vector<Tensor> wrapped(g.inputs().size());
@@ -151,8 +157,20 @@ std::map<std::string, HostTensor> Session::run(const std::map<std::string, HostT
     wrapped[k] = to_runtime_tensor(t);
     feeds[k] = &wrapped[k];
   }
-  auto outs = impl_->run(feeds);
-  if (!outs) throw Error(context + outs.status().message());
+  if (options.timeout.count() < 0)
+    throw Error(context + "RunOptions::timeout is negative (" + std::to_string(options.timeout.count()) + " us)");
+  const bool controlled = options.timeout.count() > 0 || options.cancel;
+  const RunControl control(options.timeout.count() > 0 ? std::optional<RunControl::Clock::duration>(options.timeout)
+                                                       : std::nullopt,
+                           options.cancel);
+  auto outs = impl_->run(feeds, controlled ? &control : nullptr);
+  if (!outs) {
+    // A run that check() stopped fails because of it: say which way, for callers that retry or shed load.
+    const RunControl::Stop stop = control.stopped();
+    throw Error(context + outs.status().message(), stop == RunControl::Stop::kCancelled  ? Error::Kind::kCancelled
+                                                   : stop == RunControl::Stop::kDeadline ? Error::Kind::kTimedOut
+                                                                                         : Error::Kind::kFailed);
+  }
   std::map<std::string, HostTensor> result;
   for (std::size_t k = 0; k < outs->size(); ++k)
     result.emplace(g.value(g.outputs()[k]).name, to_host_tensor((*outs)[k]));

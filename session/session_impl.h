@@ -38,8 +38,9 @@ struct Session::Impl {
   const Graph& graph() const { return *model.impl().ir.graph; }
 
   // The runtime-level entry: one tensor per graph input (nullptr: not given), outputs in graph order.
-  // Validates the inputs first. Messages are not yet prefixed with the model's name.
-  Result<std::vector<Tensor>> run(const std::vector<const Tensor*>& feeds) const;
+  // Validates the inputs first. Messages are not yet prefixed with the model's name. `control`: the run's
+  // deadline and cancel flag (runtime/run_control.h), nullptr for none.
+  Result<std::vector<Tensor>> run(const std::vector<const Tensor*>& feeds, const RunControl* control = nullptr) const;
 };
 
 }  // namespace tandem

@@ -7,6 +7,7 @@
 #include <iomanip>
 #include <iostream>
 #include <mutex>
+#include <optional>
 #include <sstream>
 
 #include <tandem/tandem.h>
@@ -33,6 +34,17 @@ struct RunArgs {
   std::string plan, trace;
   int repeat = 1;
   std::string mode = "cpu", slo, gpu_mem, devices = "auto", profile;
+  std::string timeout;  // --timeout: each run's time limit ("" : none)
+  double timeout_us = 0;
+
+  // A fresh control per run, its clock started now; none without --timeout. Returns it or nullptr.
+  const RunControl* start_control(std::optional<RunControl>& control) const {
+    if (timeout_us <= 0) return nullptr;
+    control.emplace(std::chrono::duration_cast<RunControl::Clock::duration>(
+                        std::chrono::duration<double, std::micro>(timeout_us)),
+                    nullptr);
+    return &*control;
+  }
 };
 
 // "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"
@@ -104,13 +116,18 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
   // thread's streams and cuBLAS, its RNN graphs' capture), which no later run pays.
   const int warmup = args.repeat > 1 ? 2 : 0;
   for (int r = 0; r < warmup; ++r) {
-    outs = ex.run(feeds);
+    std::optional<RunControl> control;
+    PlanRunOptions opts;
+    opts.control = args.start_control(control);
+    outs = ex.run(feeds, opts);
     if (!outs) return outs;
   }
   for (int r = 0; r < args.repeat; ++r) {
     PlanRunStats stats;
     PlanRunOptions opts;
     opts.stats = &stats;
+    std::optional<RunControl> control;
+    opts.control = args.start_control(control);
     const bool traced = !args.trace.empty() && r == args.repeat - 1;
     if (traced) opts.on_node = &on_node, opts.on_copy = &on_copy;
     if (r == args.repeat - 1)  // the allocators' peaks are the last run's, as the executor's stats are
@@ -170,7 +187,7 @@ Result<std::vector<Tensor>> run_plan(const Session& session, const RunArgs& args
   return outs;
 }
 
-int run(const RunArgs& args) {
+int run(RunArgs args) {
   if ((args.repeat != 1 || !args.trace.empty()) && args.plan.empty() && args.mode == "cpu")
     throw UsageError{"--repeat and --trace need --plan or --mode (tandem bench measures the CPU alone)"};
   if (!args.plan.empty() && args.mode != "cpu") throw UsageError{"--plan and --mode exclude each other"};
@@ -182,6 +199,10 @@ int run(const RunArgs& args) {
   if (args.mode != "cpu" && args.mode != "latency" && args.mode != "memory")
     throw UsageError{"--mode must be cpu, latency or memory, got '" + args.mode + "'"};
   if (!args.slo.empty()) options.slo_ms = parse_duration_us(args.slo, "--slo") / 1e3;
+  if (!args.timeout.empty()) {
+    args.timeout_us = parse_duration_us(args.timeout, "--timeout");
+    if (!(args.timeout_us > 0)) throw UsageError{"--timeout must be above 0, got '" + args.timeout + "'"};
+  }
   if (args.mode == "memory" && args.slo.empty()) throw UsageError{"--mode memory needs --slo"};
   if (!args.gpu_mem.empty()) options.gpu_memory_budget = parse_bytes(args.gpu_mem, "--gpu-mem");
   if (args.devices != "auto" && args.devices != "cpu" && args.devices != "cpu,cpu" && args.devices != "cpu,cuda")
@@ -195,7 +216,9 @@ int run(const RunArgs& args) {
 
   const Feeds feeds = make_feeds(g, args.inputs, args.seed, context, &std::cout);
 
-  auto outs = session.impl().plan_executor ? run_plan(session, args, feeds.ptrs) : session.impl().run(feeds.ptrs);
+  std::optional<RunControl> control;
+  auto outs = session.impl().plan_executor ? run_plan(session, args, feeds.ptrs)
+                                           : session.impl().run(feeds.ptrs, args.start_control(control));
   if (!outs) throw Error(context + outs.status().message());
 
   std::filesystem::create_directories(args.output_dir);
@@ -241,6 +264,9 @@ void add_run_command(CLI::App& app, int& exit_code) {
   cmd->add_option("--output-dir", args->output_dir, "Where NAME.npy files go (default: current folder)");
   cmd->add_option("--threads", args->threads, "Threads per run (default: all cores)")->check(between(0, kMaxThreads));
   cmd->add_option("--seed", args->seed, "Seed for random inputs");
+  cmd->add_option("--timeout", args->timeout,
+                  "Stop a run still going after this long, e.g. 500ms (checked before each node and Loop "
+                  "iteration); exit 1 saying where it stopped");
   cmd->add_option("--plan", args->plan, "Run this device plan (from tandem partition) instead of the CPU alone");
   cmd->add_option("--repeat", args->repeat, "With --plan: runs to take the median latency of (default 1)")
       ->check(at_least(1));

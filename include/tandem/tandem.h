@@ -5,6 +5,8 @@
 // threads.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -16,10 +18,17 @@
 
 namespace tandem {
 
-// The one exception type of the public API.
+// The one exception type of the public API. kind() tells a run stopped by its RunOptions (a timeout, a
+// cancel) from every other failure, for callers that retry or shed load; the message says the rest.
 class Error : public std::runtime_error {
  public:
-  explicit Error(const std::string& message) : std::runtime_error(message) {}
+  enum class Kind { kFailed, kTimedOut, kCancelled };
+  explicit Error(const std::string& message, Kind kind = Kind::kFailed)
+      : std::runtime_error(message), kind_(kind) {}
+  Kind kind() const { return kind_; }
+
+ private:
+  Kind kind_;
 };
 
 // A graph input or output as the model declares it (after shape inference).
@@ -173,6 +182,17 @@ struct SessionOptions {
   std::string devices = "auto";
 };
 
+// Limits on one Session::run. Both are checked before every node and before every iteration of a Loop,
+// Scan or SequenceMap (so a Loop whose condition never turns false still ends); a node already running
+// finishes first, so a run can overshoot its timeout by its longest node. A stopped run throws Error of
+// kind kTimedOut or kCancelled and leaves the session as it was.
+struct RunOptions {
+  // How long the run may take from the call; 0: no limit.
+  std::chrono::microseconds timeout{0};
+  // The caller's flag: set it to true from any thread to stop the run; nullptr: none. Only read.
+  const std::atomic<bool>* cancel = nullptr;
+};
+
 // A model ready to run. Construction compiles every kernel once (weights packed then); `run` may be
 // called from many threads at once, each call with its own intermediate values.
 class Session {
@@ -183,7 +203,8 @@ class Session {
   // Inputs by name (inputs with a default may be left out); returns every output by name. Inputs are
   // checked against the model: names, element types, ranks, fixed dimensions, and symbolic dimensions
   // that must agree across inputs ("batch").
-  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& inputs) const;
+  std::map<std::string, HostTensor> run(const std::map<std::string, HostTensor>& inputs,
+                                        const RunOptions& options = {}) const;
 
   const Model& model() const;
 

@@ -19,7 +19,7 @@ class IfKernel final : public Kernel {
     if (!cond || cond->numel() != 1 || cond->dtype() != DType::kBool)
       return ctx.error("the condition must be a single bool, got " + (cond ? cond->describe() : "nothing"));
     const SubgraphBody& body = cond->data<uint8_t>()[0] ? then_ : else_;
-    auto outs = body.executor->run({}, body.outer(ctx));
+    auto outs = body.run(ctx, {}, body.outer(ctx));
     if (!outs) return ctx.error(outs.status().message());
     if (outs->size() != ctx.num_outputs())
       return ctx.error("the branch returned " + std::to_string(outs->size()) + " values for " +

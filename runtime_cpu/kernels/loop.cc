@@ -69,11 +69,12 @@ class LoopKernel final : public Kernel {
     std::vector<const Tensor*> feeds(2 + carried_);
     int64_t i = 0;
     for (; (!m || i < trip_count) && cond; ++i) {
+      TANDEM_RETURN_IF_ERROR(check_iteration(ctx, "iteration", i));
       const Tensor iteration = scalar_of(i), cond_in = scalar_of(cond);
       feeds[0] = &iteration;
       feeds[1] = &cond_in;
       for (std::size_t k = 0; k < carried_; ++k) feeds[2 + k] = &state[k];
-      auto outs = body_.executor->run(feeds, outer);
+      auto outs = body_.run(ctx, feeds, outer);
       if (!outs) return ctx.error("iteration " + std::to_string(i) + ": " + outs.status().message());
       if (outs->size() != 1 + carried_ + scans_)
         return ctx.error("the body returned " + std::to_string(outs->size()) + " values, expected " +

@@ -62,12 +62,13 @@ class ScanKernel final : public Kernel {
     std::vector<Tensor> slices(a_.scan_inputs);
     std::vector<const Tensor*> feeds(a_.states + a_.scan_inputs);
     for (int64_t t = 0; t < length; ++t) {
+      TANDEM_RETURN_IF_ERROR(check_iteration(ctx, "iteration", t));
       for (std::size_t j = 0; j < a_.scan_inputs; ++j) {
         slices[j] = slice_along(xs[j], axes[j], a_.input_directions[j] == 1 ? length - 1 - t : t);
         feeds[a_.states + j] = &slices[j];
       }
       for (std::size_t k = 0; k < a_.states; ++k) feeds[k] = &states[k];
-      auto outs = body_.executor->run(feeds, outer);
+      auto outs = body_.run(ctx, feeds, outer);
       if (!outs) return ctx.error("iteration " + std::to_string(t) + ": " + outs.status().message());
       if (outs->size() != a_.states + a_.scan_outputs)
         return ctx.error("the body returned " + std::to_string(outs->size()) + " values, expected " +

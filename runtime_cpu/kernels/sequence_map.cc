@@ -30,11 +30,12 @@ class SequenceMapKernel final : public Kernel {
     std::vector<std::vector<Tensor>> results(ctx.num_outputs());
     std::vector<const Tensor*> feeds(ctx.num_inputs());
     for (std::size_t i = 0; i < length; ++i) {
+      TANDEM_RETURN_IF_ERROR(check_iteration(ctx, "element", static_cast<int64_t>(i)));
       for (std::size_t j = 0; j < ctx.num_inputs(); ++j) {
         const Tensor* in = ctx.input(j);
         feeds[j] = in->is_sequence() ? &in->elements()[i] : in;
       }
-      auto outs = body_.executor->run(feeds, outer);
+      auto outs = body_.run(ctx, feeds, outer);
       if (!outs) return ctx.error("element " + std::to_string(i) + ": " + outs.status().message());
       if (outs->size() != results.size())
         return ctx.error("the body returned " + std::to_string(outs->size()) + " values for " +

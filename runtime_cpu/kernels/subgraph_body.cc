@@ -9,6 +9,12 @@ std::vector<const Tensor*> SubgraphBody::outer(const KernelContext& ctx) const {
   return out;
 }
 
+Status check_iteration(const KernelContext& ctx, const char* what, int64_t i) {
+  const RunControl* c = ctx.control();
+  if (!c || !c->active()) return Status::ok();
+  return c->check(node_where(ctx.graph(), ctx.node_id()) + ": " + what + " " + std::to_string(i));
+}
+
 Result<SubgraphBody> compile_subgraph_body(const KernelInit& init, const std::string& attr) {
   const Attribute* a = init.node().attribute(attr);
   if (!a || a->kind != Attribute::Kind::kGraph || !a->g) return init.error("attribute '" + attr + "' is missing");

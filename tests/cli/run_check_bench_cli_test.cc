@@ -191,6 +191,41 @@ TEST(RunCli, BadInputsExitOneWithTheReason) {
 }
 
 // bench makes its random inputs as run does, so one too big to allocate is the same one-line error.
+// A loop whose condition never turns false ends at --timeout, saying where it stopped.
+TEST(RunCli, TimeoutEndsARunThatWouldNotEnd) {
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "go", onnx::TensorProto::BOOL, {});
+  test::add_input(g, "s0", onnx::TensorProto::FLOAT, {int64_t{2}});
+  auto* n = test::add_node(g, "Loop", {"", "go", "s0"}, {"s"}, "loop");
+  auto* body = test::set_graph(n, "body");
+  body->set_name("count");
+  test::add_input(*body, "i", onnx::TensorProto::INT64, {});
+  test::add_input(*body, "cond_in", onnx::TensorProto::BOOL, {});
+  test::add_input(*body, "s_in", onnx::TensorProto::FLOAT, {int64_t{2}});
+  test::add_node(*body, "Identity", {"cond_in"}, {"cond_out"});
+  test::add_node(*body, "Neg", {"s_in"}, {"s_out"});
+  test::add_output(*body, "cond_out", onnx::TensorProto::BOOL);
+  test::add_output(*body, "s_out", onnx::TensorProto::FLOAT);
+  test::add_output(g, "s", onnx::TensorProto::FLOAT);
+  test::TempDir tmp;
+  const std::string model = tmp.write_model("forever.onnx", m);
+  const std::string go = (tmp.path() / "go.npy").string();
+  ASSERT_TRUE(write_npy(go, test::make_bool_tensor({}, {true})).is_ok());
+  const std::string args = "run " + model + " --input go=" + go + " --output-dir " + tmp.path().string();
+  auto r = run_cli(args + " --timeout 50ms");
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("node 'loop' (Loop): iteration "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("past its time limit of 50 ms"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(tmp.path() / "s.npy"));
+  auto zero = run_cli(args + " --timeout 0");
+  EXPECT_EQ(zero.exit_code, 2) << zero.out << zero.err;
+  EXPECT_NE(zero.err.find("--timeout must be above 0"), std::string::npos) << zero.err;
+  auto unit = run_cli(args + " --timeout 5min");
+  EXPECT_EQ(unit.exit_code, 2) << unit.out << unit.err;
+  EXPECT_NE(unit.err.find("--timeout: unknown unit 'min'"), std::string::npos) << unit.err;
+}
+
 TEST(BenchCli, RandomInputTooBigForMemoryNamesTheInputAndSize) {
   std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
   int mode = 0;

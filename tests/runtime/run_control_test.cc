@@ -1,0 +1,300 @@
+// Stopping a run early (runtime/run_control.h, RunOptions in the public API): a time limit and a cancel
+// flag end a Loop that would run (nearly) forever, on one device and across two, and while a run waits for a
+// place among the runs in flight; a limit a run stays within changes nothing.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <future>
+#include <limits>
+#include <thread>
+
+#include <tandem/tandem.h>
+
+#include "runtime/executor.h"
+#include "runtime/plan_executor.h"
+#include "runtime/run_control.h"
+#include "runtime_cpu/cpu_device.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+
+namespace tandem {
+namespace {
+
+using namespace std::chrono_literals;
+using onnx::TensorProto;
+using namespace tandem::test;
+
+// x [2] -> Identity 'first' -> Loop 'loop' (trip count M, condition go; the body adds 1 to s and passes the
+// condition on unchanged) -> s_final; beside it, x -> Neg 'side' -> z. With go = true the loop runs M
+// times; M = INT64_MAX is forever as far as any test can tell. `with_m` false leaves M out: a loop whose
+// condition never turns false, which ONNX allows.
+onnx::ModelProto counting_loop(bool with_m = true) {
+  auto m = make_model();
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{2}});
+  add_input(g, "M", TensorProto::INT64, {});
+  add_input(g, "go", TensorProto::BOOL, {});
+  add_node(g, "Identity", {"x"}, {"x1"}, "first");
+  auto* n = add_node(g, "Loop", {with_m ? "M" : "", "go", "x1"}, {"s_final"}, "loop");
+  auto* b = set_graph(n, "body");
+  b->set_name("count");
+  add_input(*b, "i", TensorProto::INT64, {});
+  add_input(*b, "cond_in", TensorProto::BOOL, {});
+  add_input(*b, "s", TensorProto::FLOAT, {int64_t{2}});
+  add_float_initializer(*b, "one", {}, {1.0f});
+  add_node(*b, "Identity", {"cond_in"}, {"cond_out"}, "keep_going");
+  add_node(*b, "Add", {"s", "one"}, {"s_next"}, "plus_one");
+  add_output(*b, "cond_out", TensorProto::BOOL);
+  add_output(*b, "s_next", TensorProto::FLOAT);
+  add_node(g, "Neg", {"x"}, {"z"}, "side");
+  add_output(g, "s_final", TensorProto::FLOAT);
+  add_output(g, "z", TensorProto::FLOAT);
+  return m;
+}
+
+constexpr int64_t kForever = std::numeric_limits<int64_t>::max();
+
+std::map<std::string, HostTensor> feeds(int64_t trips) {
+  return {{"x", HostTensor::of<float>({2}, {0.5f, -2.0f})},
+          {"M", HostTensor::of<int64_t>({}, {trips})},
+          {"go", HostTensor::of<bool>({}, {true})}};
+}
+
+Session session_of(const onnx::ModelProto& m) {
+  const std::string bytes = m.SerializeAsString();
+  return Session(Model::load_from_bytes(bytes.data(), bytes.size(), "loop.onnx"));
+}
+
+// Runs and returns the Error it throws (fails the test if it throws none).
+Error run_error(const Session& s, const std::map<std::string, HostTensor>& in, const RunOptions& o) {
+  try {
+    s.run(in, o);
+  } catch (const Error& e) {
+    return e;
+  }
+  ADD_FAILURE() << "the run did not throw";
+  return Error("none");
+}
+
+bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+
+TEST(RunOptions, ATimeLimitEndsALoopThatWouldNotEnd) {
+  for (bool with_m : {true, false}) {
+    const Session s = session_of(counting_loop(with_m));
+    RunOptions o;
+    o.timeout = 30ms;
+    const Error e = run_error(s, feeds(kForever), o);
+    EXPECT_EQ(e.kind(), Error::Kind::kTimedOut) << e.what();
+    // Where it stopped: before an iteration of the loop ("run stopped before node 'loop' (Loop): iteration
+    // 12"), or before a node of its body ("node 'loop' (Loop): iteration 12: run stopped before node ...").
+    EXPECT_EQ(std::string(e.what()).rfind("model 'loop.onnx': ", 0), 0u) << e.what();
+    EXPECT_TRUE(contains(e.what(), "node 'loop' (Loop): iteration ")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "past its time limit of 30 ms")) << e.what();
+  }
+}
+
+// A body of no nodes (its outputs are its inputs) has no node to check before: the loop checks before each
+// iteration itself.
+TEST(RunOptions, ALoopWhoseBodyHasNoNodesStopsToo) {
+  auto m = counting_loop(false);
+  onnx::GraphProto* body = m.mutable_graph()->mutable_node(1)->mutable_attribute(0)->mutable_g();
+  body->clear_node();
+  body->clear_initializer();
+  body->mutable_output(0)->set_name("cond_in");
+  body->mutable_output(1)->set_name("s");
+  const Session s = session_of(m);
+  RunOptions o;
+  o.timeout = 20ms;
+  const Error e = run_error(s, feeds(kForever), o);
+  EXPECT_EQ(e.kind(), Error::Kind::kTimedOut) << e.what();
+  EXPECT_TRUE(contains(e.what(), "run stopped before node 'loop' (Loop): iteration ")) << e.what();
+}
+
+TEST(RunOptions, TheCancelFlagStopsARunFromAnotherThread) {
+  const Session s = session_of(counting_loop(false));
+  std::atomic<bool> cancel{false};
+  RunOptions o;
+  o.cancel = &cancel;
+  auto run = std::async(std::launch::async, [&] { return run_error(s, feeds(kForever), o); });
+  EXPECT_EQ(run.wait_for(50ms), std::future_status::timeout);  // still looping: nothing stopped it yet
+  cancel.store(true);
+  const Error e = run.get();
+  EXPECT_EQ(e.kind(), Error::Kind::kCancelled) << e.what();
+  EXPECT_TRUE(contains(e.what(), "run cancelled by the caller before node '")) << e.what();
+  EXPECT_TRUE(contains(e.what(), "node 'loop' (Loop): iteration ")) << e.what();
+}
+
+TEST(RunOptions, AFlagAlreadySetStopsBeforeTheFirstNode) {
+  const Session s = session_of(counting_loop());
+  std::atomic<bool> cancel{true};
+  RunOptions o;
+  o.cancel = &cancel;
+  const Error e = run_error(s, feeds(3), o);
+  EXPECT_EQ(e.kind(), Error::Kind::kCancelled);
+  EXPECT_TRUE(contains(e.what(), "run cancelled by the caller before node 'first' (Identity)")) << e.what();
+}
+
+TEST(RunOptions, ALimitTheRunStaysWithinChangesNothing) {
+  const Session s = session_of(counting_loop());
+  std::atomic<bool> cancel{false};
+  RunOptions o;
+  o.timeout = std::chrono::hours(1);
+  o.cancel = &cancel;
+  for (int64_t trips : {0, 1, 7}) {
+    const auto plain = s.run(feeds(trips));
+    const auto limited = s.run(feeds(trips), o);
+    const float* got = limited.at("s_final").data<float>();
+    EXPECT_EQ(got[0], 0.5f + static_cast<float>(trips));
+    EXPECT_EQ(got[1], -2.0f + static_cast<float>(trips));
+    EXPECT_EQ(std::memcmp(got, plain.at("s_final").data<float>(), 2 * sizeof(float)), 0);
+    EXPECT_EQ(limited.at("z").data<float>()[1], 2.0f);
+  }
+}
+
+TEST(RunOptions, TheSessionRunsOnAfterAStoppedRun) {
+  const Session s = session_of(counting_loop());
+  RunOptions o;
+  o.timeout = 5ms;
+  EXPECT_EQ(run_error(s, feeds(kForever), o).kind(), Error::Kind::kTimedOut);
+  const auto out = s.run(feeds(4));
+  EXPECT_EQ(out.at("s_final").data<float>()[0], 4.5f);
+}
+
+TEST(RunOptions, OtherFailuresAreOfKindFailedAndANegativeLimitIsRefused) {
+  const Session s = session_of(counting_loop());
+  auto bad = feeds(3);
+  bad["x"] = HostTensor::of<float>({3}, {1, 2, 3});
+  RunOptions o;
+  o.timeout = std::chrono::hours(1);
+  EXPECT_EQ(run_error(s, bad, o).kind(), Error::Kind::kFailed);
+  o.timeout = -1ms;
+  const Error e = run_error(s, feeds(3), o);
+  EXPECT_EQ(e.kind(), Error::Kind::kFailed);
+  EXPECT_TRUE(contains(e.what(), "RunOptions::timeout is negative (-1000 us)")) << e.what();
+}
+
+// The plan executor, the loop on one CPU device and 'side' on another: the stop fails the run like a
+// failing node, both device threads finish, and the executor runs on.
+struct TwoDevices {
+  ModelIR ir;
+  cpu::CpuDevice a{1, "cpu0"}, b{1, "cpu1"};
+  Placement placement() const {
+    const Graph& g = *ir.graph;
+    Placement p;
+    p.device.assign(g.num_nodes(), 0);
+    p.order.resize(2);
+    for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+      const int d = g.node(static_cast<NodeId>(i)).name == "side" ? 1 : 0;
+      p.device[i] = d;
+      p.order[static_cast<std::size_t>(d)].push_back(static_cast<NodeId>(i));
+    }
+    return p;
+  }
+};
+
+std::vector<Tensor> runtime_feeds(int64_t trips) {
+  std::vector<Tensor> t;
+  t.push_back(make_tensor<float>({2}, {0.5f, -2.0f}));
+  t.push_back(make_tensor<int64_t>({}, {trips}));
+  t.push_back(make_bool_tensor({}, {true}));
+  return t;
+}
+
+TEST(PlanExecutorRunControl, ATimeLimitStopsARunAcrossTwoDevices) {
+  auto ir = import_proto(counting_loop());
+  ASSERT_TRUE(ir) << ir.status().message();
+  TwoDevices d{std::move(*ir)};
+  auto ex = PlanExecutor::compile(*d.ir.graph, {&d.a, &d.b}, d.placement());
+  ASSERT_TRUE(ex) << ex.status().message();
+  std::vector<Tensor> in = runtime_feeds(kForever);
+  const std::vector<const Tensor*> ptrs = {&in[0], &in[1], &in[2]};
+  const RunControl control(20ms, nullptr);
+  PlanRunOptions o;
+  o.control = &control;
+  auto r = (*ex)->run(ptrs, o);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(control.stopped(), RunControl::Stop::kDeadline);
+  EXPECT_TRUE(contains(r.status().message(), "node 'loop' (Loop): iteration ")) << r.status().message();
+  in[1] = make_tensor<int64_t>({}, {2});
+  auto ok = (*ex)->run(ptrs);
+  ASSERT_TRUE(ok) << ok.status().message();
+  EXPECT_EQ(values_of<float>((*ok)[0]), (std::vector<float>{2.5f, 0.0f}));
+}
+
+// With one run in flight allowed and that run looping, a second run with a time limit gives up waiting
+// for its place, saying so; the first, cancelled, ends too.
+TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
+  auto ir = import_proto(counting_loop());
+  ASSERT_TRUE(ir) << ir.status().message();
+  TwoDevices d{std::move(*ir)};
+  PlanCompileOptions co;
+  co.max_concurrent_runs = 1;
+  auto ex = PlanExecutor::compile(*d.ir.graph, {&d.a, &d.b}, d.placement(), co);
+  ASSERT_TRUE(ex) << ex.status().message();
+  std::vector<Tensor> in = runtime_feeds(kForever);
+  const std::vector<const Tensor*> ptrs = {&in[0], &in[1], &in[2]};
+
+  std::atomic<bool> cancel{false};
+  std::promise<void> started;
+  std::atomic<bool> signalled{false};
+  const NodeObserver seen = [&](const NodeEvent&) {
+    if (!signalled.exchange(true)) started.set_value();
+  };
+  const RunControl first_control(std::nullopt, &cancel);
+  PlanRunOptions first_options;
+  first_options.control = &first_control;
+  first_options.on_node = &seen;
+  auto first = std::async(std::launch::async, [&] { return (*ex)->run(ptrs, first_options); });
+  started.get_future().wait();  // the first run holds the one place
+
+  const RunControl second_control(20ms, nullptr);
+  PlanRunOptions second_options;
+  second_options.control = &second_control;
+  auto second = (*ex)->run(ptrs, second_options);
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second_control.stopped(), RunControl::Stop::kDeadline);
+  EXPECT_TRUE(contains(second.status().message(), "waited for one of the 1 runs in flight to end"))
+      << second.status().message();
+
+  cancel.store(true);
+  auto r = first.get();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(first_control.stopped(), RunControl::Stop::kCancelled);
+}
+
+// Nested bodies get the control too: an If whose branch holds the loop stops inside it.
+TEST(GraphExecutorRunControl, TheControlReachesNestedBodies) {
+  auto m = counting_loop(false);
+  auto& g = *m.mutable_graph();
+  // Wrap: 'wrapper' If(go) whose then-branch is the loop (reading x1 from outside), else x1.
+  onnx::NodeProto loop = g.node(1);
+  g.mutable_node()->DeleteSubrange(1, 1);
+  auto* n = add_node(g, "If", {"go"}, {"s_final"}, "wrapper");
+  auto* then_g = set_graph(n, "then_branch");
+  then_g->set_name("then_body");
+  loop.set_output(0, "s_loop");
+  *then_g->add_node() = loop;
+  add_output(*then_g, "s_loop", TensorProto::FLOAT);
+  auto* else_g = set_graph(n, "else_branch");
+  else_g->set_name("else_body");
+  add_node(*else_g, "Identity", {"x1"}, {"s_else"});
+  add_output(*else_g, "s_else", TensorProto::FLOAT);
+  auto ir = import_proto(m);
+  ASSERT_TRUE(ir) << ir.status().message();
+  static const cpu::CpuDevice device(1, "cpu");
+  auto ex = GraphExecutor::compile(*ir->graph, device);
+  ASSERT_TRUE(ex) << ex.status().message();
+  std::vector<Tensor> in = runtime_feeds(kForever);
+  const std::vector<const Tensor*> ptrs = {&in[0], &in[1], &in[2]};
+  const RunControl control(20ms, nullptr);
+  auto r = (*ex)->run(ptrs, {}, nullptr, &control);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(control.stopped(), RunControl::Stop::kDeadline);
+  EXPECT_TRUE(contains(r.status().message(), "node 'wrapper' (If): ")) << r.status().message();
+  EXPECT_TRUE(contains(r.status().message(), "node 'loop' (Loop): iteration ")) << r.status().message();
+}
+
+}  // namespace
+}  // namespace tandem

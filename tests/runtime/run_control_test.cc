@@ -8,6 +8,7 @@
 #include <cstring>
 #include <future>
 #include <limits>
+#include <stdexcept>
 #include <thread>
 
 #include <tandem/tandem.h>
@@ -175,12 +176,26 @@ TEST(RunOptions, OtherFailuresAreOfKindFailedAndANegativeLimitIsRefused) {
   EXPECT_TRUE(contains(e.what(), "RunOptions::timeout is negative (-1000 us)")) << e.what();
 }
 
-// The plan executor, the loop on one CPU device and 'side' on another: the stop fails the run like a
-// failing node, both device threads finish, and the executor runs on.
-struct TwoDevices {
+std::vector<Tensor> runtime_feeds(int64_t trips) {
+  std::vector<Tensor> t;
+  t.push_back(make_tensor<float>({2}, {0.5f, -2.0f}));
+  t.push_back(make_tensor<int64_t>({}, {trips}));
+  t.push_back(make_bool_tensor({}, {true}));
+  return t;
+}
+
+// The plan executor with the loop on one CPU device and 'side' on another, fed a (nearly) endless loop.
+struct TwoDevicePlan {
   ModelIR ir;
   cpu::CpuDevice a{1, "cpu0"}, b{1, "cpu1"};
-  Placement placement() const {
+  std::shared_ptr<const PlanExecutor> ex;
+  std::vector<Tensor> in = runtime_feeds(kForever);
+  std::vector<const Tensor*> ptrs{&in[0], &in[1], &in[2]};
+
+  explicit TwoDevicePlan(PlanCompileOptions options = {}) {
+    auto imported = import_proto(counting_loop());
+    if (!imported) throw std::runtime_error(imported.status().message());
+    ir = std::move(*imported);
     const Graph& g = *ir.graph;
     Placement p;
     p.device.assign(g.num_nodes(), 0);
@@ -190,35 +205,28 @@ struct TwoDevices {
       p.device[i] = d;
       p.order[static_cast<std::size_t>(d)].push_back(static_cast<NodeId>(i));
     }
-    return p;
+    auto compiled = PlanExecutor::compile(g, {&a, &b}, p, options);
+    if (!compiled) throw std::runtime_error(compiled.status().message());
+    ex = std::move(*compiled);
+  }
+  Result<std::vector<Tensor>> run(const RunControl* control, const NodeObserver* on_node = nullptr) const {
+    PlanRunOptions o;
+    o.control = control;
+    o.on_node = on_node;
+    return ex->run(ptrs, o);
   }
 };
 
-std::vector<Tensor> runtime_feeds(int64_t trips) {
-  std::vector<Tensor> t;
-  t.push_back(make_tensor<float>({2}, {0.5f, -2.0f}));
-  t.push_back(make_tensor<int64_t>({}, {trips}));
-  t.push_back(make_bool_tensor({}, {true}));
-  return t;
-}
-
+// The stop fails the run like a failing node, both device threads finish, and the executor runs on.
 TEST(PlanExecutorRunControl, ATimeLimitStopsARunAcrossTwoDevices) {
-  auto ir = import_proto(counting_loop());
-  ASSERT_TRUE(ir) << ir.status().message();
-  TwoDevices d{std::move(*ir)};
-  auto ex = PlanExecutor::compile(*d.ir.graph, {&d.a, &d.b}, d.placement());
-  ASSERT_TRUE(ex) << ex.status().message();
-  std::vector<Tensor> in = runtime_feeds(kForever);
-  const std::vector<const Tensor*> ptrs = {&in[0], &in[1], &in[2]};
+  TwoDevicePlan plan;
   const RunControl control(20ms, nullptr);
-  PlanRunOptions o;
-  o.control = &control;
-  auto r = (*ex)->run(ptrs, o);
+  auto r = plan.run(&control);
   ASSERT_FALSE(r);
   EXPECT_EQ(control.stopped(), RunControl::Stop::kDeadline);
   EXPECT_TRUE(contains(r.status().message(), "node 'loop' (Loop): iteration ")) << r.status().message();
-  in[1] = make_tensor<int64_t>({}, {2});
-  auto ok = (*ex)->run(ptrs);
+  plan.in[1] = make_tensor<int64_t>({}, {2});
+  auto ok = plan.run(nullptr);
   ASSERT_TRUE(ok) << ok.status().message();
   EXPECT_EQ(values_of<float>((*ok)[0]), (std::vector<float>{2.5f, 0.0f}));
 }
@@ -226,16 +234,9 @@ TEST(PlanExecutorRunControl, ATimeLimitStopsARunAcrossTwoDevices) {
 // With one run in flight allowed and that run looping, a second run with a time limit gives up waiting
 // for its place, saying so; the first, cancelled, ends too.
 TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
-  auto ir = import_proto(counting_loop());
-  ASSERT_TRUE(ir) << ir.status().message();
-  TwoDevices d{std::move(*ir)};
-  PlanCompileOptions co;
-  co.max_concurrent_runs = 1;
-  auto ex = PlanExecutor::compile(*d.ir.graph, {&d.a, &d.b}, d.placement(), co);
-  ASSERT_TRUE(ex) << ex.status().message();
-  std::vector<Tensor> in = runtime_feeds(kForever);
-  const std::vector<const Tensor*> ptrs = {&in[0], &in[1], &in[2]};
-
+  PlanCompileOptions one_at_a_time;
+  one_at_a_time.max_concurrent_runs = 1;
+  const TwoDevicePlan plan(one_at_a_time);
   std::atomic<bool> cancel{false};
   std::promise<void> started;
   std::atomic<bool> signalled{false};
@@ -243,16 +244,11 @@ TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
     if (!signalled.exchange(true)) started.set_value();
   };
   const RunControl first_control(std::nullopt, &cancel);
-  PlanRunOptions first_options;
-  first_options.control = &first_control;
-  first_options.on_node = &seen;
-  auto first = std::async(std::launch::async, [&] { return (*ex)->run(ptrs, first_options); });
+  auto first = std::async(std::launch::async, [&] { return plan.run(&first_control, &seen); });
   started.get_future().wait();  // the first run holds the one place
 
   const RunControl second_control(20ms, nullptr);
-  PlanRunOptions second_options;
-  second_options.control = &second_control;
-  auto second = (*ex)->run(ptrs, second_options);
+  auto second = plan.run(&second_control);
   ASSERT_FALSE(second);
   EXPECT_EQ(second_control.stopped(), RunControl::Stop::kDeadline);
   EXPECT_TRUE(contains(second.status().message(), "waited for one of the 1 runs in flight to end"))

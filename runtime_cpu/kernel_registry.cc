@@ -57,6 +57,7 @@ const KernelRegistry& cpu_kernels() {
     register_roi_align_kernels(r);
     register_grid_sample_kernels(r);
     register_random_kernels(r);
+    register_tfidf_vectorizer_kernels(r);
     return r;
   }();
   return registry;

@@ -37,5 +37,6 @@ void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppressi
 void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
+void register_tfidf_vectorizer_kernels(KernelRegistry& r);  // TfIdfVectorizer
 
 }  // namespace tandem::cpu

@@ -100,6 +100,15 @@ class SingleOp {
     return r ? (*r)[0] : Tensor();
   }
 
+  // Puts the node in another domain, which the model then imports at `version`.
+  SingleOp& domain(const std::string& d, int64_t version) {
+    node()->set_domain(d);
+    auto* imp = model_.add_opset_import();
+    imp->set_domain(d);
+    imp->set_version(version);
+    return *this;
+  }
+
   // The one node (found afresh each time, so a copy of the SingleOp refers to its own model).
   onnx::NodeProto* node() { return model_.mutable_graph()->mutable_node(0); }
 

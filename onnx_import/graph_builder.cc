@@ -148,7 +148,9 @@ class Builder {
     if (!is_supported_domain(domain))
       return Status::error(node_where + "uses " + op_desc + ": tandem does not know domain '" +
                            display_domain(domain) + "'");
-    if (is_unknown_newer_version(n.op_type(), static_cast<int>(opset)))
+    if (const std::string why = unsupported_op_reason(domain, n.op_type(), opset); !why.empty())
+      return Status::error(node_where + "uses " + op_desc + ": " + why);
+    if (domain.empty() && is_unknown_newer_version(n.op_type(), static_cast<int>(opset)))
       return Status::error(node_where + "uses " + op_desc + ", whose definition changed in an opset that tandem "
                            "does not know yet for this op");
     const onnx::OpSchema* schema = schema_registry().GetSchema(n.op_type(), static_cast<int>(opset), n.domain());

@@ -10,7 +10,19 @@ std::string normalize_domain(const std::string& domain) { return domain == "ai.o
 
 std::string display_domain(const std::string& domain) { return domain.empty() ? "ai.onnx" : domain; }
 
-bool is_supported_domain(const std::string& normalized_domain) { return normalized_domain.empty(); }
+bool is_supported_domain(const std::string& normalized_domain) {
+  return normalized_domain.empty() || normalized_domain == kPreviewTrainingDomain;
+}
+
+std::string unsupported_op_reason(const std::string& normalized_domain, const std::string& op_type, int64_t version) {
+  if (normalized_domain != kPreviewTrainingDomain) return {};
+  // A preview domain keeps one version and changes it in place; a later one would be a guess.
+  if (version != 1) return "domain '" + normalized_domain + "' has only version 1";
+  if (op_type == "Adagrad" || op_type == "Adam" || op_type == "Momentum") return {};
+  const std::string takes = "of domain '" + normalized_domain + "' tandem runs only Adagrad, Adam and Momentum";
+  if (op_type == "Gradient") return "Gradient needs automatic differentiation, which tandem does not do (" + takes + ")";
+  return takes;
+}
 
 Result<std::map<std::string, int64_t>> read_opsets(const onnx::ModelProto& m, std::vector<OpsetImport>& out) {
   std::map<std::string, int64_t> versions;

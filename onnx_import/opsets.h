@@ -23,7 +23,16 @@ std::string display_domain(const std::string& domain);
 // version newer than tandem supports. Other domains are only refused when a node uses them.
 Result<std::map<std::string, int64_t>> read_opsets(const onnx::ModelProto& m, std::vector<OpsetImport>& out);
 
-// Domains whose ops tandem can import (today: the default ONNX domain).
+// ONNX's domain of training ops (Gradient and the optimizers Adagrad, Adam, Momentum), at version 1 only.
+inline constexpr const char* kPreviewTrainingDomain = "ai.onnx.preview.training";
+
+// Domains whose ops tandem can import: the default ONNX domain, and ai.onnx.preview.training for its
+// optimizers.
 bool is_supported_domain(const std::string& normalized_domain);
+
+// Why tandem refuses op `op_type` of a supported domain at domain version `version`, or "" when it takes
+// it. Of ai.onnx.preview.training it takes the optimizers, each one update step and so a pure function of
+// its inputs; Gradient needs automatic differentiation of the graph, which tandem does not do.
+std::string unsupported_op_reason(const std::string& normalized_domain, const std::string& op_type, int64_t version);
 
 }  // namespace tandem::onnx_import

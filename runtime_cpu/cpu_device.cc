@@ -8,15 +8,19 @@ namespace tandem::cpu {
 
 Support CpuDevice::supports(const Graph& g, NodeId id) const {
   const Node& n = g.node(id);
-  if (!n.domain.empty()) return {false, "no CPU kernel for domain '" + n.domain + "'"};
-  if (!cpu_kernels().find(n.op_type)) return {false, "no CPU kernel for op '" + n.op_type + "'"};
+  if (!cpu_kernels().find(n.domain, n.op_type)) {
+    if (n.domain.empty()) return {false, "no CPU kernel for op '" + n.op_type + "'"};
+    return {false, "no CPU kernel for op '" + n.op_type + "' of domain '" + n.domain + "'"};
+  }
   return {true, {}};
 }
 
 Result<KernelPtr> CpuDevice::create_kernel(const KernelInit& init) const {
   const Node& n = init.node();
-  const KernelFactory* f = n.domain.empty() ? cpu_kernels().find(n.op_type) : nullptr;
-  if (!f) return init.error("no CPU kernel for op '" + n.op_type + "'");
+  const KernelFactory* f = cpu_kernels().find(n.domain, n.op_type);
+  if (!f)
+    return init.error("no CPU kernel for op '" + n.op_type + "'" +
+                      (n.domain.empty() ? std::string() : " of domain '" + n.domain + "'"));
   return (*f)(init);
 }
 

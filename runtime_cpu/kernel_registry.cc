@@ -6,19 +6,19 @@
 
 namespace tandem::cpu {
 
-void KernelRegistry::add(const std::string& op_type, KernelFactory factory) {
-  if (!factories_.emplace(op_type, std::move(factory)).second)
-    throw std::logic_error("CPU kernel for '" + op_type + "' registered twice");
+void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory factory) {
+  if (!factories_.emplace(std::pair{domain, op_type}, std::move(factory)).second)
+    throw std::logic_error("CPU kernel for '" + op_type + "' of domain '" + domain + "' registered twice");
 }
 
-const KernelFactory* KernelRegistry::find(const std::string& op_type) const {
-  auto it = factories_.find(op_type);
+const KernelFactory* KernelRegistry::find(const std::string& domain, const std::string& op_type) const {
+  auto it = factories_.find(std::pair{domain, op_type});
   return it == factories_.end() ? nullptr : &it->second;
 }
 
 std::vector<std::string> KernelRegistry::ops() const {
   std::vector<std::string> out;
-  for (const auto& [op, f] : factories_) out.push_back(op);
+  for (const auto& [key, f] : factories_) out.push_back(key.first.empty() ? key.second : key.first + "::" + key.second);
   return out;
 }
 
@@ -57,6 +57,8 @@ const KernelRegistry& cpu_kernels() {
     register_roi_align_kernels(r);
     register_grid_sample_kernels(r);
     register_random_kernels(r);
+    register_tfidf_vectorizer_kernels(r);
+    register_optimizer_kernels(r);
     return r;
   }();
   return registry;

@@ -1,5 +1,6 @@
 // Ops that make tensors from a few numbers (ConstantOfShape, Range), and Dropout, which at inference is the
-// identity and in training mode (opset 12+) zeroes a random share of its input.
+// identity and in training mode (opsets 1-6 with is_test 0, opset 12+ with training_mode) zeroes a random
+// share of its input.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -119,24 +120,39 @@ class RangeKernel final : public Kernel {
   }
 };
 
-// Dropout at inference passes its input through; the optional mask is all ones (true). Opsets 12+ take
-// training_mode as an input, and a true one asks for training: each element is kept with probability
-// 1 - ratio (the ratio input, 0.5 without one; it must be in [0, 1), as the spec and ONNX Runtime require)
-// and scaled by 1 / (1 - ratio), the mask saying which were kept. The output is x * mask / (1 - ratio) as the
-// spec writes it, so a dropped NaN or infinity stays NaN (x * 0), as in ONNX's reference and ONNX Runtime.
-// Ratio 0 keeps everything: the input itself, with an all-true mask. Draws come from a RandomSource
-// (random_source.h) seeded by the `seed` attribute when there is one.
+// Dropout at inference passes its input through; the optional mask is all ones (true). Training mode drops
+// each element with probability ratio and scales the kept ones by 1 / (1 - ratio), the mask saying which were
+// kept. Opsets 1-6 say which mode by the is_test attribute, whose default 0 means training (ratio from the
+// attribute, 0.5 by default); opsets 7-11 only run inference; opsets 12+ take training_mode as an input, and
+// a true one asks for training with the ratio input (0.5 without one). The ratio must be in [0, 1), as the
+// later spec and ONNX Runtime require (the old spec is silent; a ratio of 1 would divide by zero). The output
+// is x * mask / (1 - ratio) as the spec writes it, so a dropped NaN or infinity stays NaN (x * 0), as in
+// ONNX's reference and ONNX Runtime. Ratio 0 keeps everything: the input itself, with an all-true mask.
+// Before opset 10 the mask has the data's type (1 kept, 0 dropped), bool since. Draws come from a
+// RandomSource (random_source.h) seeded by the `seed` attribute when there is one.
 class DropoutKernel final : public Kernel {
  public:
-  DropoutKernel(int opset, std::optional<uint64_t> seed) : opset_(opset), source_(seed) {}
+  // `legacy_training`: opsets 1-6 with is_test 0, at `legacy_ratio`.
+  DropoutKernel(int opset, std::optional<uint64_t> seed, bool legacy_training, double legacy_ratio)
+      : opset_(opset), source_(seed), legacy_training_(legacy_training), legacy_ratio_(legacy_ratio) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
+    if (legacy_training_) return run_training(ctx, *x, legacy_ratio_);
     if (opset_ >= 12) {
       if (const Tensor* training = ctx.input(2)) {
         if (training->dtype() != DType::kBool || training->numel() != 1)
           return ctx.error("training_mode must be one bool, got " + training->describe());
-        if (training->data<uint8_t>()[0]) return run_training(ctx, *x);
+        if (training->data<uint8_t>()[0]) {
+          double ratio = 0.5;
+          if (const Tensor* r = ctx.input(1)) {
+            if (r->numel() != 1 || !(r->dtype() == DType::kFloat32 || r->dtype() == DType::kFloat64 ||
+                                     r->dtype() == DType::kFloat16))
+              return ctx.error("ratio must be one float16, float32 or float64, got " + r->describe());
+            ratio = element_as_double(*r, 0);
+          }
+          return run_training(ctx, *x, ratio);
+        }
       }
     }
     if (ctx.num_outputs() > 1 && ctx.wants_output(1)) {
@@ -156,14 +172,7 @@ class DropoutKernel final : public Kernel {
   }
 
  private:
-  Status run_training(KernelContext& ctx, const Tensor& x) const {
-    double ratio = 0.5;
-    if (const Tensor* r = ctx.input(1)) {
-      if (r->numel() != 1 || !(r->dtype() == DType::kFloat32 || r->dtype() == DType::kFloat64 ||
-                               r->dtype() == DType::kFloat16))
-        return ctx.error("ratio must be one float16, float32 or float64, got " + r->describe());
-      ratio = element_as_double(*r, 0);
-    }
+  Status run_training(KernelContext& ctx, const Tensor& x, double ratio) const {
     if (!(ratio >= 0.0 && ratio < 1.0)) {
       char shown[32];
       std::snprintf(shown, sizeof shown, "%.7g", ratio);
@@ -172,9 +181,14 @@ class DropoutKernel final : public Kernel {
     if (!dispatch(x.dtype(), FloatTypes{}, [](auto) {}))
       return ctx.error("training mode takes " + type_names(FloatTypes{}) + " data, got " + x.describe());
     const bool want_mask = ctx.num_outputs() > 1 && ctx.wants_output(1);
-    uint8_t* mask = want_mask ? ctx.allocate_output(1, DType::kBool, x.shape()).data<uint8_t>() : nullptr;
+    const bool bool_mask = opset_ >= 10;
+    Tensor* mask = want_mask ? &ctx.allocate_output(1, bool_mask ? DType::kBool : x.dtype(), x.shape()) : nullptr;
     if (ratio == 0.0) {
-      if (mask && x.numel()) std::memset(mask, 1, static_cast<std::size_t>(x.numel()));
+      if (mask) {
+        auto one = scalar_bytes(mask->dtype(), 1.0);  // true, or 1 in the data's type
+        if (!one) return ctx.error("mask: " + one.status().message());
+        fill_elements(mask->raw(), mask->numel(), one->data(), one->size());
+      }
       ctx.set_output(0, x);
       return Status::ok();
     }
@@ -185,9 +199,12 @@ class DropoutKernel final : public Kernel {
       using Tr = ElementTraits<T>;
       const T* px = x.data<T>();
       T* py = ctx.allocate_output(0, x.dtype(), x.shape()).data<T>();
+      uint8_t* bool_out = mask && bool_mask ? mask->data<uint8_t>() : nullptr;
+      T* typed_out = mask && !bool_mask ? mask->data<T>() : nullptr;
       for (int64_t i = 0; i < x.numel(); ++i) {
         const bool keep = uniform01(g) >= ratio;
-        if (mask) mask[i] = keep ? 1 : 0;
+        if (bool_out) bool_out[i] = keep ? 1 : 0;
+        if (typed_out) typed_out[i] = Tr::store(keep ? 1.0f : 0.0f);
         const double v = static_cast<double>(Tr::load(px[i]));
         const double y = keep ? v / keep_scale : v * 0.0;
         if constexpr (std::is_same_v<T, Half>)
@@ -203,6 +220,8 @@ class DropoutKernel final : public Kernel {
 
   int opset_;
   RandomSource source_;
+  bool legacy_training_;
+  double legacy_ratio_;
 };
 
 }  // namespace
@@ -214,7 +233,11 @@ void register_generator_ops(KernelRegistry& r) {
     const Node& n = init.node();
     std::optional<uint64_t> seed;
     if (has_attr(n, "seed")) seed = static_cast<uint64_t>(attr_int(n, "seed", 0));
-    return KernelPtr(new DropoutKernel(n.opset, seed));
+    const bool legacy_training = n.opset < 7 && attr_int(n, "is_test", 0) == 0;
+    const float ratio = attr_float(n, "ratio", 0.5f);
+    if (legacy_training && !(ratio >= 0.0f && ratio < 1.0f))
+      return init.error("ratio must be in [0, 1) in training mode (is_test 0), got " + std::to_string(ratio));
+    return KernelPtr(new DropoutKernel(n.opset, seed, legacy_training, ratio));
   });
 }
 

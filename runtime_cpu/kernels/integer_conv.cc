@@ -4,7 +4,8 @@
 // the patch matrix (conv_patches.h); each image and group is then one exact integer product (int_gemm):
 // Y_g[M/group x out] = W_g[M/group x K] * col[K x out]. ConvInteger returns the int32 sums; QLinearConv
 // adds the int32 bias and requantizes with x_scale * w_scale / y_scale. W's zero point (and QLinearConv's
-// w_scale) go per tensor or per output channel.
+// w_scale) go per tensor or per output channel. When W and its zero point are initializers (a layer's
+// weights), W is shifted once when the kernel is made; otherwise on every run.
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -56,9 +57,10 @@ Result<ConvGeometry> conv_geometry(const KernelContext& ctx, const WindowAttrs& 
 
 // The sums of every image n and group of output maps, each [group_maps x out_size] in int64, handed to
 // store(n, first map, sums). x16 and w16 are X and W with their zero points subtracted.
+// `w_prepared`: w16 is the kernel's own copy, not scratch of this run.
 template <typename Store>
 void integer_conv(const ConvGeometry& c, int64_t group, const std::vector<int16_t>& x16,
-                  const std::vector<int16_t>& w16, KernelContext& ctx, Store&& store) {
+                  const std::vector<int16_t>& w16, bool w_prepared, KernelContext& ctx, Store&& store) {
   const Window3& w3 = c.w3;
   bool direct = true;  // a 1x1 kernel over every input position: the image itself is the patch matrix
   for (std::size_t i = 0; i < 3; ++i)
@@ -68,7 +70,8 @@ void integer_conv(const ConvGeometry& c, int64_t group, const std::vector<int16_
       direct ? rows : std::max<int64_t>(1, std::min(rows, kPatchBudget / std::max<int64_t>(1, c.k * width)));
   std::vector<int16_t> col(direct ? 0 : static_cast<std::size_t>(c.k * band * width));
   std::vector<int64_t> sums(static_cast<std::size_t>(c.group_maps * c.out_size));
-  ctx.note_workspace((x16.size() + w16.size() + col.size()) * sizeof(int16_t) + sums.size() * sizeof(int64_t));
+  ctx.note_workspace((x16.size() + (w_prepared ? 0 : w16.size()) + col.size()) * sizeof(int16_t) +
+                     sums.size() * sizeof(int64_t));
   for (int64_t n = 0; n < c.batch; ++n)
     for (int64_t g = 0; g < group; ++g) {
       const int16_t* xg = x16.data() + (n * c.group_channels * group + g * c.group_channels) * c.in_size;
@@ -82,12 +85,39 @@ void integer_conv(const ConvGeometry& c, int64_t group, const std::vector<int16_
     }
 }
 
-// W shifted by its zero point, per tensor or per output channel (W's first dimension).
-std::vector<int16_t> shifted_weights(const Tensor& w, const QuantParams& zp) {
+// W shifted by its zero points `zp`, one for the tensor or one per output channel (W's first dimension).
+std::vector<int16_t> shifted_weights(const Tensor& w, const std::vector<int32_t>& zp) {
   std::vector<int16_t> w16(static_cast<std::size_t>(w.numel()));
   const int64_t per_map = w.dim(0) ? w.numel() / w.dim(0) : 1;
-  shift_to_int16(w, [&](int64_t i) { return zp.zero_point_at(i / per_map); }, w16.data());
+  shift_to_int16(w, [&](int64_t i) { return zp[zp.size() == 1 ? 0 : static_cast<std::size_t>(i / per_map)]; },
+                 w16.data());
   return w16;
+}
+
+// W shifted when the kernel is made: set when W (input w_at) and its zero point (w_at + 2; absent counts
+// for ConvInteger, where it is optional) are initializers of a usable form; otherwise W is shifted on
+// every run, whose checks then report any problem.
+struct PreparedW {
+  std::vector<int16_t> w16;
+  bool ready = false;
+  int64_t bytes() const { return ready ? static_cast<int64_t>(w16.size() * sizeof(int16_t)) : -1; }
+};
+
+PreparedW prepare_weights(const KernelInit& init, std::size_t w_at) {
+  PreparedW p;
+  const Node& n = init.node();
+  const std::size_t zp_at = w_at + 2;
+  const bool zp_given = zp_at < n.inputs.size() && n.inputs[zp_at] != kNoValue;
+  const TensorDataPtr w_data = init.constant_input(w_at), zp_data = init.constant_input(zp_at);
+  if (!w_data || (zp_given && !zp_data)) return p;
+  const Tensor w = Tensor::from_constant(w_data);
+  const Tensor zp = zp_data ? Tensor::from_constant(zp_data) : Tensor();
+  if (w.rank() < 1) return p;
+  if (auto values = constant_zero_points(zp.defined() ? &zp : nullptr, w.dtype(), w.dim(0))) {
+    p.w16 = shifted_weights(w, *values);
+    p.ready = true;
+  }
+  return p;
 }
 
 std::vector<int16_t> shifted_input(const Tensor& x, int32_t zero_point) {
@@ -109,7 +139,8 @@ Status same_type(const KernelContext& ctx, const Tensor* zp, const std::string& 
 
 class ConvIntegerKernel final : public Kernel {
  public:
-  ConvIntegerKernel(WindowAttrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+  ConvIntegerKernel(WindowAttrs attrs, int64_t group, PreparedW prepared)
+      : attrs_(std::move(attrs)), group_(group), prepared_(std::move(prepared)) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
@@ -121,9 +152,11 @@ class ConvIntegerKernel final : public Kernel {
     TANDEM_ASSIGN_OR_RETURN(
         const QuantParams zw,
         read_quant_params(ctx, nullptr, ctx.input(3), {"w", c.maps, "the output channels of w " + w->describe()}));
+    const std::vector<int16_t> w_run = prepared_.ready ? std::vector<int16_t>() : shifted_weights(*w, zw.zero_point);
     int32_t* y = ctx.allocate_output(0, DType::kInt32, c.y_shape).data<int32_t>();
     Status overflow = Status::ok();
-    integer_conv(c, group_, shifted_input(*x, zx.zero_point_at(0)), shifted_weights(*w, zw), ctx,
+    integer_conv(c, group_, shifted_input(*x, zx.zero_point_at(0)), prepared_.ready ? prepared_.w16 : w_run,
+                 prepared_.ready, ctx,
                  [&](int64_t n, int64_t map, const std::vector<int64_t>& sums) {
                    int32_t* out = y + (n * c.maps + map) * c.out_size;
                    for (std::size_t j = 0; j < sums.size(); ++j) {
@@ -141,16 +174,20 @@ class ConvIntegerKernel final : public Kernel {
     return overflow;
   }
 
+  int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+
  private:
   WindowAttrs attrs_;
   int64_t group_;
+  PreparedW prepared_;
 };
 
 // --- QLinearConv ----------------------------------------------------------------------------------------
 
 class QLinearConvKernel final : public Kernel {
  public:
-  QLinearConvKernel(WindowAttrs attrs, int64_t group) : attrs_(std::move(attrs)), group_(group) {}
+  QLinearConvKernel(WindowAttrs attrs, int64_t group, PreparedW prepared)
+      : attrs_(std::move(attrs)), group_(group), prepared_(std::move(prepared)) {}
 
   Status run(KernelContext& ctx) const override {
     std::vector<const Tensor*> in(8);
@@ -175,10 +212,12 @@ class QLinearConvKernel final : public Kernel {
     std::vector<float> mult(static_cast<std::size_t>(c.maps));
     for (int64_t m = 0; m < c.maps; ++m)
       mult[static_cast<std::size_t>(m)] = px.scale_at(0) * pw.scale_at(m) / py.scale_at(0);
+    const std::vector<int16_t> w_run = prepared_.ready ? std::vector<int16_t>() : shifted_weights(w, pw.zero_point);
     Tensor& y = ctx.allocate_output(0, py.zero_point_type, c.y_shape);
     const auto requantize = [&](auto* out) {
       using Q = std::remove_pointer_t<decltype(out)>;
-      integer_conv(c, group_, shifted_input(x, px.zero_point_at(0)), shifted_weights(w, pw), ctx,
+      integer_conv(c, group_, shifted_input(x, px.zero_point_at(0)), prepared_.ready ? prepared_.w16 : w_run,
+                   prepared_.ready, ctx,
                    [&](int64_t n, int64_t map, const std::vector<int64_t>& sums) {
                      Q* o = out + (n * c.maps + map) * c.out_size;
                      for (int64_t mm = 0, j = 0; mm < c.group_maps; ++mm) {
@@ -197,9 +236,12 @@ class QLinearConvKernel final : public Kernel {
     return Status::ok();
   }
 
+  int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+
  private:
   WindowAttrs attrs_;
   int64_t group_;
+  PreparedW prepared_;
 };
 
 Result<KernelPtr> make_integer_conv(const KernelInit& init, bool qlinear) {
@@ -207,8 +249,8 @@ Result<KernelPtr> make_integer_conv(const KernelInit& init, bool qlinear) {
   if (!attrs) return init.error(attrs.status().message());
   const int64_t group = attr_int(init.node(), "group", 1);
   if (group < 1) return init.error("group must be 1 or more, got " + std::to_string(group));
-  if (qlinear) return KernelPtr(new QLinearConvKernel(std::move(*attrs), group));
-  return KernelPtr(new ConvIntegerKernel(std::move(*attrs), group));
+  if (qlinear) return KernelPtr(new QLinearConvKernel(std::move(*attrs), group, prepare_weights(init, 3)));
+  return KernelPtr(new ConvIntegerKernel(std::move(*attrs), group, prepare_weights(init, 1)));
 }
 
 }  // namespace

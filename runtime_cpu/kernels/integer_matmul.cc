@@ -1,7 +1,9 @@
 // MatMulInteger and QLinearMatMul (opset 10): numpy matmul of 8-bit matrices (1-D operands promoted and
 // dropped again, batch dimensions broadcast) after subtracting zero points, exactly in integers
 // (int_gemm). MatMulInteger returns the int32 products; QLinearMatMul requantizes them to 8 bits with the
-// scales. Zero points go per tensor, per row of A (and of Y) or per column of B.
+// scales. Zero points go per tensor, per row of A (and of Y) or per column of B. B shifted by its zero
+// points is made when the kernel is, when B and its zero point are initializers (a layer's weights), and
+// on every run otherwise.
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -66,9 +68,9 @@ std::vector<int16_t> shifted(const Tensor& t, const LineZeroPoints& zp, int64_t 
   return out;
 }
 
-// MatMulInteger's zero point of A (is_a) or B, checked against the operand's type and shape.
-Result<LineZeroPoints> integer_zero_points(const KernelContext& ctx, const Tensor& t, const Tensor* zp, bool is_a,
-                                           const MatmulShape& s) {
+// MatMulInteger's zero point of A (is_a) or B, checked against the operand's type and shape; errors leave
+// naming the node to the caller. For B only s.n and s.batch_b are read.
+Result<LineZeroPoints> integer_zero_points(const Tensor& t, const Tensor* zp, bool is_a, const MatmulShape& s) {
   LineZeroPoints z;
   const std::string name = is_a ? "a_zero_point" : "b_zero_point", operand = is_a ? "A " : "B ";
   if (!zp) {
@@ -76,7 +78,7 @@ Result<LineZeroPoints> integer_zero_points(const KernelContext& ctx, const Tenso
     return z;
   }
   if (zp->dtype() != t.dtype())
-    return ctx.error(name + " " + zp->describe() + " must have the type of " + operand + t.describe());
+    return Status::error(name + " " + zp->describe() + " must have the type of " + operand + t.describe());
   z.values = int_values(*zp);
   const int64_t lines = is_a ? s.m : s.n;
   if (zp->numel() == 1 && zp->rank() <= 1) return z;
@@ -90,10 +92,10 @@ Result<LineZeroPoints> integer_zero_points(const KernelContext& ctx, const Tenso
   for (std::size_t d = 0; ok && d < batch.size(); ++d) ok = zp->dim(d) == 1 || zp->dim(d) == batch[d];
   ok = ok && zp->dim(t.rank() - 2) == (is_a ? s.m : 1) && zp->dim(t.rank() - 1) == (is_a ? 1 : s.n);
   if (!ok)
-    return ctx.error(name + " must be a scalar, a 1-D tensor of " + std::to_string(lines) + " (the " +
-                     (is_a ? "rows of A " : "columns of B ") + t.describe() + ") or a tensor of " + operand +
-                     "'s rank with one value per " + (is_a ? "row" : "column") + " of each matrix, got " +
-                     zp->describe());
+    return Status::error(name + " must be a scalar, a 1-D tensor of " + std::to_string(lines) + " (the " +
+                         (is_a ? "rows of A " : "columns of B ") + t.describe() + ") or a tensor of " + operand +
+                         "'s rank with one value per " + (is_a ? "row" : "column") + " of each matrix, got " +
+                         zp->describe());
   z.lines = lines;
   const std::vector<int64_t> zp_batch(zp->shape().begin(), zp->shape().end() - 2);
   const std::vector<int64_t> stride = broadcast_strides(zp_batch, batch);
@@ -111,12 +113,12 @@ Result<LineZeroPoints> integer_zero_points(const KernelContext& ctx, const Tenso
 }
 
 // Runs the product of every output matrix into an int64 scratch matrix and hands it to
-// store(output matrix index, accumulators [m x n]).
+// store(output matrix index, accumulators [m x n]). `scratch_bytes`: what the caller shifted for this run.
 template <typename Store>
 void batched_product(const MatmulShape& s, const std::vector<int16_t>& a, const std::vector<int16_t>& b,
-                     KernelContext& ctx, Store&& store) {
+                     std::size_t scratch_bytes, KernelContext& ctx, Store&& store) {
   std::vector<int64_t> acc(static_cast<std::size_t>(s.m * s.n));
-  ctx.note_workspace((a.size() + b.size()) * sizeof(int16_t) + acc.size() * sizeof(int64_t));
+  ctx.note_workspace(scratch_bytes + acc.size() * sizeof(int64_t));
   const std::vector<int64_t> stride_a = broadcast_strides(s.batch_a, s.batch);
   const std::vector<int64_t> stride_b = broadcast_strides(s.batch_b, s.batch);
   const int64_t batches = shape_numel(s.batch);
@@ -139,21 +141,58 @@ Status check_8bit(const KernelContext& ctx, const Tensor& t, const char* name) {
   return Status::ok();
 }
 
+// B's matrices alone: k, n and its batch dimensions (what B's zero points are checked against).
+MatmulShape b_alone(const Tensor& b) {
+  std::vector<int64_t> bs = b.shape();
+  if (b.rank() == 1) bs.push_back(1);
+  MatmulShape s;
+  s.k = bs[bs.size() - 2], s.n = bs.back();
+  s.batch_b.assign(bs.begin(), bs.end() - 2);
+  return s;
+}
+
+// B shifted by its zero points when the kernel is made: set when B and its zero point (or its absence) are
+// initializers and check out; otherwise B is shifted on every run, whose checks then report any problem.
+struct PreparedB {
+  std::vector<int16_t> b16;
+  bool ready = false;
+  int64_t bytes() const { return ready ? static_cast<int64_t>(b16.size() * sizeof(int16_t)) : -1; }
+};
+
+// The constant behind input i as a tensor (sharing its bytes), or undefined when i is computed. `present`:
+// whether the node gives input i at all.
+Tensor constant_tensor(const KernelInit& init, std::size_t i, bool& present) {
+  const Node& n = init.node();
+  present = i < n.inputs.size() && n.inputs[i] != kNoValue;
+  const TensorDataPtr c = init.constant_input(i);
+  return c ? Tensor::from_constant(c) : Tensor();
+}
+
 // --- MatMulInteger --------------------------------------------------------------------------------------
 
 class MatMulIntegerKernel final : public Kernel {
  public:
+  explicit MatMulIntegerKernel(PreparedB prepared) : prepared_(std::move(prepared)) {}
+
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* a, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* b, ew::required_input(ctx, 1));
     TANDEM_RETURN_IF_ERROR(check_8bit(ctx, *a, "A"));
     TANDEM_RETURN_IF_ERROR(check_8bit(ctx, *b, "B"));
     TANDEM_ASSIGN_OR_RETURN(const MatmulShape s, matmul_shape(ctx, *a, *b));
-    TANDEM_ASSIGN_OR_RETURN(const LineZeroPoints za, integer_zero_points(ctx, *a, ctx.input(2), true, s));
-    TANDEM_ASSIGN_OR_RETURN(const LineZeroPoints zb, integer_zero_points(ctx, *b, ctx.input(3), false, s));
+    auto za = integer_zero_points(*a, ctx.input(2), true, s);
+    if (!za) return ctx.error(za.status().message());
+    std::vector<int16_t> b_run;  // B shifted for this run, unless it was when the kernel was made
+    if (!prepared_.ready) {
+      auto zb = integer_zero_points(*b, ctx.input(3), false, s);
+      if (!zb) return ctx.error(zb.status().message());
+      b_run = shifted(*b, *zb, s.k, s.n, false);
+    }
+    const std::vector<int16_t>& b16 = prepared_.ready ? prepared_.b16 : b_run;
+    const std::vector<int16_t> a16 = shifted(*a, *za, s.m, s.k, true);
     int32_t* y = ctx.allocate_output(0, DType::kInt32, s.out_shape).data<int32_t>();
     Status overflow = Status::ok();
-    batched_product(s, shifted(*a, za, s.m, s.k, true), shifted(*b, zb, s.k, s.n, false), ctx,
+    batched_product(s, a16, b16, (a16.size() + b_run.size()) * sizeof(int16_t), ctx,
                     [&](int64_t i, const std::vector<int64_t>& acc) {
                       int32_t* out = y + i * s.m * s.n;
                       for (std::size_t j = 0; j < acc.size(); ++j) {
@@ -170,9 +209,27 @@ class MatMulIntegerKernel final : public Kernel {
                     });
     return overflow;
   }
+
+  int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+
+ private:
+  PreparedB prepared_;
 };
 
-Result<KernelPtr> make_matmul_integer(const KernelInit&) { return KernelPtr(new MatMulIntegerKernel()); }
+Result<KernelPtr> make_matmul_integer(const KernelInit& init) {
+  PreparedB prepared;
+  bool b_given = false, zp_given = false;
+  const Tensor b = constant_tensor(init, 1, b_given);
+  const Tensor zp = constant_tensor(init, 3, zp_given);
+  if (b.defined() && (zp.defined() || !zp_given) && is_8bit(b.dtype()) && b.rank() >= 1) {
+    const MatmulShape s = b_alone(b);
+    if (auto zb = integer_zero_points(b, zp.defined() ? &zp : nullptr, false, s)) {
+      prepared.b16 = shifted(b, *zb, s.k, s.n, false);
+      prepared.ready = true;
+    }
+  }
+  return KernelPtr(new MatMulIntegerKernel(std::move(prepared)));
+}
 
 // --- QLinearMatMul --------------------------------------------------------------------------------------
 
@@ -190,6 +247,8 @@ Result<QuantParams> line_params(const KernelContext& ctx, std::size_t scale_at, 
 
 class QLinearMatMulKernel final : public Kernel {
  public:
+  explicit QLinearMatMulKernel(PreparedB prepared) : prepared_(std::move(prepared)) {}
+
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* a, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* b, ew::required_input(ctx, 3));
@@ -202,10 +261,13 @@ class QLinearMatMulKernel final : public Kernel {
     TANDEM_ASSIGN_OR_RETURN(const QuantParams py, line_params(ctx, 6, "y", s.m, "the rows of y", nullptr));
     LineZeroPoints za{pa.zero_point, static_cast<int64_t>(pa.zero_point.size()), {}};
     LineZeroPoints zb{pb.zero_point, static_cast<int64_t>(pb.zero_point.size()), {}};
+    const std::vector<int16_t> a16 = shifted(*a, za, s.m, s.k, true);
+    const std::vector<int16_t> b_run = prepared_.ready ? std::vector<int16_t>() : shifted(*b, zb, s.k, s.n, false);
+    const std::vector<int16_t>& b16 = prepared_.ready ? prepared_.b16 : b_run;
     Tensor& y = ctx.allocate_output(0, py.zero_point_type, s.out_shape);
     const auto requantize = [&](auto* out) {
       using Q = std::remove_pointer_t<decltype(out)>;
-      batched_product(s, shifted(*a, za, s.m, s.k, true), shifted(*b, zb, s.k, s.n, false), ctx,
+      batched_product(s, a16, b16, (a16.size() + b_run.size()) * sizeof(int16_t), ctx,
                       [&](int64_t i, const std::vector<int64_t>& acc) {
                         Q* o = out + i * s.m * s.n;
                         for (int64_t r = 0, j = 0; r < s.m; ++r)
@@ -224,9 +286,28 @@ class QLinearMatMulKernel final : public Kernel {
       requantize(y.data<int8_t>());
     return Status::ok();
   }
+
+  int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+
+ private:
+  PreparedB prepared_;
 };
 
-Result<KernelPtr> make_qlinear_matmul(const KernelInit&) { return KernelPtr(new QLinearMatMulKernel()); }
+Result<KernelPtr> make_qlinear_matmul(const KernelInit& init) {
+  PreparedB prepared;
+  bool b_given = false, zp_given = false;
+  const Tensor b = constant_tensor(init, 3, b_given);
+  const Tensor zp = constant_tensor(init, 5, zp_given);
+  if (b.defined() && zp.defined() && b.rank() >= 1) {
+    const MatmulShape s = b_alone(b);
+    if (auto values = constant_zero_points(&zp, b.dtype(), s.n)) {
+      const LineZeroPoints zb{*values, static_cast<int64_t>(values->size()), {}};
+      prepared.b16 = shifted(b, zb, s.k, s.n, false);
+      prepared.ready = true;
+    }
+  }
+  return KernelPtr(new QLinearMatMulKernel(std::move(prepared)));
+}
 
 }  // namespace
 

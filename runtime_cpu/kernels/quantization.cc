@@ -27,6 +27,16 @@ std::vector<int32_t> int_values(const Tensor& t) {
   return v;
 }
 
+std::optional<std::vector<int32_t>> constant_zero_points(const Tensor* zero_point, DType operand_type, int64_t count) {
+  if (!is_8bit(operand_type)) return std::nullopt;
+  if (!zero_point) return std::vector<int32_t>{0};
+  const int64_t size = operand_size(*zero_point, count);
+  if (zero_point->dtype() != operand_type || size < 0) return std::nullopt;
+  std::vector<int32_t> v = int_values(*zero_point);
+  v.resize(static_cast<std::size_t>(size));  // a 1-element 1-D tensor is one value
+  return v;
+}
+
 Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* scale, const Tensor* zero_point,
                                       const QuantOperand& what) {
   QuantParams p;

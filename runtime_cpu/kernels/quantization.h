@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,5 +61,12 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
 
 // The elements of a uint8, int8 or int32 tensor as int32.
 std::vector<int32_t> int_values(const Tensor& t);
+
+// The zero points of a constant 8-bit operand of `operand_type` as read_quant_params reads them (one value,
+// or `count` values along a dimension; {0} when `zero_point` is absent), for kernels that shift a constant
+// operand once when they are made. nullopt when the zero point is not of the operand's type or of one of
+// those shapes, or the operand is not 8-bit: the kernel then leaves the operand to the per-run path, which
+// reports why.
+std::optional<std::vector<int32_t>> constant_zero_points(const Tensor* zero_point, DType operand_type, int64_t count);
 
 }  // namespace tandem::cpu

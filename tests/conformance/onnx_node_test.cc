@@ -38,7 +38,12 @@ const std::map<std::string, std::string>& known_unsupported() {
       "ONNX 1.12's generator computed the expected window with pi = 3.1415 (its *window.py; the data match "
       "that to 1.5e-7 and are off by up to 7.4e-5 from the exact window); tandem's window kernels use the "
       "exact pi, and signal_ops_test checks them against numpy's windows";
+  static const std::string kAdamEpsilon =
+      "ONNX 1.12's generator made the expected outputs with epsilon 1e-2 but left the attribute out of the "
+      "node (default 1e-6; later ONNX passes it): X_new is off by 3e-3. optimizer_ops_test runs the case "
+      "with epsilon 1e-2 and matches the data";
   static const std::map<std::string, std::string> m = {
+      {"test_adam_multiple", kAdamEpsilon},
       {"test_batchnorm_epsilon_training_mode", kTraining},
       {"test_cast_BFLOAT16_to_FLOAT", kBf16Input},
       {"test_castlike_BFLOAT16_to_FLOAT", kBf16Input},

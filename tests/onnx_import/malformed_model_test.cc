@@ -336,6 +336,26 @@ std::vector<Case> cases() {
                }),
                {"node 'relu' (MyOp)", "op 'MyOp' of domain 'com.example' at opset 1",
                 "tandem does not know domain 'com.example'"}});
+  // ai.onnx.preview.training is known for its optimizers only: Gradient needs automatic differentiation.
+  auto training_op = [](const std::string& op, int64_t version) {
+    ModelProto m = relu_model();
+    auto* n = m.mutable_graph()->mutable_node(0);
+    n->set_op_type(op);
+    n->set_domain("ai.onnx.preview.training");
+    auto* imp = m.add_opset_import();
+    imp->set_domain("ai.onnx.preview.training");
+    imp->set_version(version);
+    return m;
+  };
+  c.push_back({"TrainingGradient", model([=] { return training_op("Gradient", 1); }),
+               {"node 'relu' (Gradient)", "op 'Gradient' of domain 'ai.onnx.preview.training' at opset 1",
+                "Gradient needs automatic differentiation, which tandem does not do",
+                "tandem runs only Adagrad, Adam and Momentum"}});
+  c.push_back({"TrainingUnknownOp", model([=] { return training_op("Lion", 1); }),
+               {"node 'relu' (Lion)", "of domain 'ai.onnx.preview.training' tandem runs only Adagrad, Adam and Momentum"}});
+  c.push_back({"TrainingDomainVersion2", model([=] { return training_op("Adam", 2); }),
+               {"node 'relu' (Adam)", "op 'Adam' of domain 'ai.onnx.preview.training' at opset 2",
+                "domain 'ai.onnx.preview.training' has only version 1"}});
   c.push_back({"CenterCropPadAtOpset18", model([] {
                  ModelProto m = make_model(18);
                  auto& g = *m.mutable_graph();

@@ -190,7 +190,7 @@ std::string direct_kernel_error(const std::string& op, const std::vector<Tensor>
   }
   n.outputs.push_back(g.add_value("y", ValueKind::kNodeOutput));
   const NodeId id = g.add_node(std::move(n));
-  const cpu::KernelFactory* f = cpu::cpu_kernels().find(op);
+  const cpu::KernelFactory* f = cpu::cpu_kernels().find("", op);
   if (!f) return "no kernel";
   KernelInit init{g, id, {}};
   auto k = (*f)(init);

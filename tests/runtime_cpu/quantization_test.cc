@@ -2,7 +2,8 @@
 // spec's formulas (round half to even, saturation) or come from independent references: the integer
 // products are checked against the float32 MatMul and Conv kernels run on the zero-point-shifted values
 // (exact in float32 while every sum stays below 2^24, which the sizes here guarantee), and int_gemm against
-// its triple-loop twin, including sums past int32.
+// its triple-loop twin, including sums past int32. The weight operands (B, W) and their zero points run as
+// graph inputs, as initializers (shifted once when the kernel is made) and one of each.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -65,6 +66,26 @@ void expect_same_ints(const Tensor& got, const Tensor& want_float) {
   for (int64_t i = 0; i < got.numel() && bad < 5; ++i)
     if (got.data<int32_t>()[i] != static_cast<int32_t>(want_float.data<float>()[i]))
       ADD_FAILURE() << "element " << i << ": " << got.data<int32_t>()[i] << " vs " << want_float.data<float>()[i], ++bad;
+}
+
+// Where a weight operand (B, W) and its zero point come from: graph inputs (computed at run time, shifted
+// on every run), initializers (shifted once when the kernel is made), or one of each (the per-run path).
+enum class Weights { kComputed, kConstant, kConstantOperand, kConstantZeroPoint };
+const Weights kAllWeights[] = {Weights::kComputed, Weights::kConstant, Weights::kConstantOperand,
+                               Weights::kConstantZeroPoint};
+const char* weights_name(Weights w) {
+  switch (w) {
+    case Weights::kComputed: return "computed weights";
+    case Weights::kConstant: return "constant weights and zero point";
+    case Weights::kConstantOperand: return "constant weights, computed zero point";
+    default: return "computed weights, constant zero point";
+  }
+}
+// Adds `t` to `op` as a graph input or an initializer; `zero_point` says which of the pair it is.
+SingleOp& add_weight(SingleOp& op, const Tensor& t, Weights w, bool zero_point) {
+  const bool constant = w == Weights::kConstant || (w == Weights::kConstantOperand && !zero_point) ||
+                        (w == Weights::kConstantZeroPoint && zero_point);
+  return constant ? op.constant(t) : op.in(t);
 }
 
 // --- int_gemm ---------------------------------------------------------------------------------------------
@@ -270,43 +291,45 @@ TEST(MatMulInteger, MatchesFloatMatMulOnRandomData) {
       {{3, 1, 4, 8}, {2, 8, 5}, u, u, 0, 2}, {{2, 3, 4}, {2, 4, 5}, u, s, 3, 3},
       {{2, 3, 4}, {1, 4, 5}, s, s, 3, 3},    {{9, 40}, {40, 33}, u, u, 2, 2},
   };
-  for (const MatMulCase& c : cases) {
-    SCOPED_TRACE(shape_string(c.a) + " x " + shape_string(c.b));
-    const Tensor a = random_8bit(c.ta, c.a, rng), b = random_8bit(c.tb, c.b, rng);
-    const int64_t k = c.a.back(), m = c.a.size() > 1 ? c.a[c.a.size() - 2] : 1, n = c.b.size() > 1 ? c.b.back() : 1;
-    // Zero point tensors in the chosen form, and the zero point of each element of A and B.
-    auto zero_points = [&](DType t, int form, bool is_a, const I64& shape) -> Tensor {
-      const int64_t lines = is_a ? m : n;
-      I64 zs = form == 1 ? I64{} : I64{lines};
-      if (form == 3) {
-        zs = shape;
-        zs[zs.size() - (is_a ? 1 : 2)] = 1;
-      }
-      return random_8bit(t, zs, rng);
-    };
-    SingleOp op(10, "MatMulInteger");
-    op.in(a).in(b);
-    Tensor za, zb;
-    if (c.za_form) za = zero_points(c.ta, c.za_form, true, c.a);
-    if (c.zb_form) zb = zero_points(c.tb, c.zb_form, false, c.b);
-    if (za.defined()) op.in(za);
-    else if (zb.defined()) op.skip();
-    if (zb.defined()) op.in(zb);
-    const auto zp_a = [&](int64_t i) {
-      if (!za.defined()) return 0;
-      if (c.za_form == 1) return at(za, 0);
-      if (c.za_form == 2) return at(za, i / k % m);
-      return at(za, i / k);  // [batch..., m, 1]: one per row of each matrix
-    };
-    const auto zp_b = [&](int64_t i) {
-      if (!zb.defined()) return 0;
-      if (c.zb_form == 1) return at(zb, 0);
-      if (c.zb_form == 2) return at(zb, i % n);
-      return at(zb, i / (k * n) * n + i % n);  // [batch..., 1, n]
-    };
-    const Tensor want = SingleOp(13, "MatMul").in(shifted_float(a, zp_a)).in(shifted_float(b, zp_b)).out();
-    expect_same_ints(op.out({DType::kInt32}), want);
-  }
+  for (const MatMulCase& c : cases)
+    for (Weights where : kAllWeights) {
+      SCOPED_TRACE(shape_string(c.a) + " x " + shape_string(c.b) + ", " + weights_name(where));
+      const Tensor a = random_8bit(c.ta, c.a, rng), b = random_8bit(c.tb, c.b, rng);
+      const int64_t k = c.a.back(), m = c.a.size() > 1 ? c.a[c.a.size() - 2] : 1, n = c.b.size() > 1 ? c.b.back() : 1;
+      // Zero point tensors in the chosen form, and the zero point of each element of A and B.
+      auto zero_points = [&](DType t, int form, bool is_a, const I64& shape) -> Tensor {
+        const int64_t lines = is_a ? m : n;
+        I64 zs = form == 1 ? I64{} : I64{lines};
+        if (form == 3) {
+          zs = shape;
+          zs[zs.size() - (is_a ? 1 : 2)] = 1;
+        }
+        return random_8bit(t, zs, rng);
+      };
+      SingleOp op(10, "MatMulInteger");
+      op.in(a);
+      add_weight(op, b, where, false);
+      Tensor za, zb;
+      if (c.za_form) za = zero_points(c.ta, c.za_form, true, c.a);
+      if (c.zb_form) zb = zero_points(c.tb, c.zb_form, false, c.b);
+      if (za.defined()) op.in(za);
+      else if (zb.defined()) op.skip();
+      if (zb.defined()) add_weight(op, zb, where, true);
+      const auto zp_a = [&](int64_t i) {
+        if (!za.defined()) return 0;
+        if (c.za_form == 1) return at(za, 0);
+        if (c.za_form == 2) return at(za, i / k % m);
+        return at(za, i / k);  // [batch..., m, 1]: one per row of each matrix
+      };
+      const auto zp_b = [&](int64_t i) {
+        if (!zb.defined()) return 0;
+        if (c.zb_form == 1) return at(zb, 0);
+        if (c.zb_form == 2) return at(zb, i % n);
+        return at(zb, i / (k * n) * n + i % n);  // [batch..., 1, n]
+      };
+      const Tensor want = SingleOp(13, "MatMul").in(shifted_float(a, zp_a)).in(shifted_float(b, zp_b)).out();
+      expect_same_ints(op.out({DType::kInt32}), want);
+    }
 }
 
 TEST(MatMulInteger, RefusesBadShapesAndReportsInt32Overflow) {
@@ -317,6 +340,9 @@ TEST(MatMulInteger, RefusesBadShapesAndReportsInt32Overflow) {
   expect_error(SingleOp(10, "MatMulInteger").in(a).in(b).in(u8({3}, {1, 2, 3})).run({DType::kInt32}),
                "a_zero_point must be a scalar, a 1-D tensor of 2 (the rows of A uint8 [2,3])");
   expect_error(SingleOp(10, "MatMulInteger").in(a).in(b).skip().in(u8({3}, {1, 2, 3})).run({DType::kInt32}),
+               "b_zero_point must be a scalar, a 1-D tensor of 2 (the columns of B uint8 [3,2])");
+  // Constant B with a constant zero point of a wrong shape is not prepared: the run says what is wrong.
+  expect_error(SingleOp(10, "MatMulInteger").in(a).constant(b).skip().constant(u8({3}, {1, 2, 3})).run({DType::kInt32}),
                "b_zero_point must be a scalar, a 1-D tensor of 2 (the columns of B uint8 [3,2])");
   // 40000 products of 255 * 255 sum to 2,601,000,000: past int32, an error rather than a wrapped value.
   const int64_t k = 40000;
@@ -376,6 +402,29 @@ TEST(QLinearMatMul, PerRowAndPerColumnScales) {
                "a_scale must be a scalar or a 1-D tensor of 2 (the rows of a uint8 [2,2])");
 }
 
+TEST(QLinearMatMul, PerColumnWeightsConstantOrComputed) {
+  // b's zero points and scales per column, b and its zero points as inputs or initializers: every placement
+  // matches the requantized float product (a prepared b shifted by the wrong zero points would not).
+  std::mt19937 rng(21);
+  const int64_t n = 6;
+  for (Weights where : kAllWeights) {
+    SCOPED_TRACE(weights_name(where));
+    const Tensor a = random_8bit(DType::kUInt8, {3, 5, 12}, rng), b = random_8bit(DType::kInt8, {12, n}, rng);
+    const Tensor zb = random_8bit(DType::kInt8, {n}, rng);
+    std::vector<float> sb(static_cast<std::size_t>(n)), mult;
+    const float sa = 0.02f, sy = 0.3f;
+    for (std::size_t j = 0; j < sb.size(); ++j) sb[j] = 0.01f * static_cast<float>(j + 1), mult.push_back(sa * sb[j] / sy);
+    const int32_t za = 128, zy = 3;
+    SingleOp op(10, "QLinearMatMul");
+    op.in(a).in(f32({}, {sa})).in(u8({}, {static_cast<uint8_t>(za)}));
+    add_weight(op, b, where, false).in(f32({n}, sb));
+    add_weight(op, zb, where, true).in(f32({}, {sy})).in(s8({}, {static_cast<int8_t>(zy)}));
+    const Tensor acc = SingleOp(13, "MatMul").in(shifted_float(a, [&](int64_t) { return za; }))
+                           .in(shifted_float(b, [&](int64_t i) { return at(zb, i % n); })).out();
+    expect_ints(op.out({DType::kInt8}), DType::kInt8, acc.shape(), requantized<int8_t>(acc, mult, zy));
+  }
+}
+
 // --- ConvInteger and QLinearConv --------------------------------------------------------------------------
 
 struct ConvCase {
@@ -409,20 +458,23 @@ const std::vector<ConvCase>& conv_cases() {
 TEST(ConvInteger, MatchesFloatConvOnRandomData) {
   std::mt19937 rng(13);
   for (const ConvCase& c : conv_cases())
-    for (const auto& [tx, tw] : {std::pair{DType::kUInt8, DType::kInt8}, std::pair{DType::kInt8, DType::kUInt8}}) {
-      SCOPED_TRACE(shape_string(c.x) + " * " + shape_string(c.w));
-      const Tensor x = random_8bit(tx, c.x, rng), w = random_8bit(tw, c.w, rng);
-      const Tensor zx = random_8bit(tx, {}, rng);
-      const Tensor zw = random_8bit(tw, c.per_channel ? I64{c.w[0]} : I64{}, rng);
-      const int64_t per_map = w.numel() / c.w[0];
-      SingleOp op(10, "ConvInteger");
-      op.in(x).in(w).in(zx).in(zw);
-      SingleOp ref(11, "Conv");
-      ref.in(shifted_float(x, [&](int64_t) { return at(zx, 0); }))
-          .in(shifted_float(w, [&](int64_t i) { return c.per_channel ? at(zw, i / per_map) : at(zw, 0); }));
-      const Tensor want = conv_attrs(ref, c).out();
-      expect_same_ints(conv_attrs(op, c).out({DType::kInt32}), want);
-    }
+    for (const auto& [tx, tw] : {std::pair{DType::kUInt8, DType::kInt8}, std::pair{DType::kInt8, DType::kUInt8}})
+      for (Weights where : kAllWeights) {
+        SCOPED_TRACE(shape_string(c.x) + " * " + shape_string(c.w) + ", " + weights_name(where));
+        const Tensor x = random_8bit(tx, c.x, rng), w = random_8bit(tw, c.w, rng);
+        const Tensor zx = random_8bit(tx, {}, rng);
+        const Tensor zw = random_8bit(tw, c.per_channel ? I64{c.w[0]} : I64{}, rng);
+        const int64_t per_map = w.numel() / c.w[0];
+        SingleOp op(10, "ConvInteger");
+        op.in(x);
+        add_weight(op, w, where, false).in(zx);
+        add_weight(op, zw, where, true);
+        SingleOp ref(11, "Conv");
+        ref.in(shifted_float(x, [&](int64_t) { return at(zx, 0); }))
+            .in(shifted_float(w, [&](int64_t i) { return c.per_channel ? at(zw, i / per_map) : at(zw, 0); }));
+        const Tensor want = conv_attrs(ref, c).out();
+        expect_same_ints(conv_attrs(op, c).out({DType::kInt32}), want);
+      }
 }
 
 TEST(ConvInteger, PaddingIsTheZeroPointAndErrors) {
@@ -440,38 +492,40 @@ TEST(ConvInteger, PaddingIsTheZeroPointAndErrors) {
 
 TEST(QLinearConv, MatchesRequantizedFloatConvWithBias) {
   std::mt19937 rng(17);
-  for (const ConvCase& c : conv_cases()) {
-    SCOPED_TRACE(shape_string(c.x) + " * " + shape_string(c.w));
-    const int64_t maps = c.w[0], per_map = shape_numel(c.w) / maps;
-    const Tensor x = random_8bit(DType::kUInt8, c.x, rng), w = random_8bit(DType::kInt8, c.w, rng);
-    const int32_t zx = 100;
-    std::vector<float> w_scale(static_cast<std::size_t>(c.per_channel ? maps : 1));
-    std::vector<int8_t> w_zp(w_scale.size());
-    std::vector<int32_t> bias(static_cast<std::size_t>(maps));
-    for (std::size_t m = 0; m < w_scale.size(); ++m) w_scale[m] = 0.01f * static_cast<float>(m + 1), w_zp[m] = static_cast<int8_t>(m * 3) - 4;
-    for (std::size_t m = 0; m < bias.size(); ++m) bias[m] = static_cast<int32_t>(m * 700) - 1500;
-    const float sx = 0.03f, sy = 0.5f;
-    const int32_t zy = 5;
-    const I64 per = c.per_channel ? I64{maps} : I64{};
-    SingleOp op(10, "QLinearConv");
-    op.in(x).in(f32({}, {sx})).in(u8({}, {static_cast<uint8_t>(zx)})).in(w).in(f32(per, w_scale)).in(s8(per, w_zp))
-        .in(f32({}, {sy})).in(s8({}, {static_cast<int8_t>(zy)})).in(i32({maps}, bias));
-    SingleOp ref(11, "Conv");
-    ref.in(shifted_float(x, [&](int64_t) { return zx; }))
-        .in(shifted_float(w, [&](int64_t i) { return int32_t{w_zp[c.per_channel ? static_cast<std::size_t>(i / per_map) : 0]}; }));
-    Tensor acc = conv_attrs(ref, c).out();
-    ASSERT_TRUE(acc.defined());
-    // Bias and scale per output map: the requantization of (acc + bias) * sx * w_scale[m] / sy.
-    const int64_t out_size = acc.numel() / (acc.dim(0) * maps);
-    std::vector<int32_t> want;
-    for (int64_t i = 0; i < acc.numel(); ++i) {
-      const auto m = static_cast<std::size_t>(i / out_size % maps);
-      const float mult = sx * w_scale[c.per_channel ? m : 0] / sy;
-      const double v = std::nearbyint((static_cast<double>(acc.data<float>()[i]) + bias[m]) * mult) + zy;
-      want.push_back(static_cast<int32_t>(std::clamp(v, -128.0, 127.0)));
+  for (const ConvCase& c : conv_cases())
+    for (Weights where : kAllWeights) {
+      SCOPED_TRACE(shape_string(c.x) + " * " + shape_string(c.w) + ", " + weights_name(where));
+      const int64_t maps = c.w[0], per_map = shape_numel(c.w) / maps;
+      const Tensor x = random_8bit(DType::kUInt8, c.x, rng), w = random_8bit(DType::kInt8, c.w, rng);
+      const int32_t zx = 100;
+      std::vector<float> w_scale(static_cast<std::size_t>(c.per_channel ? maps : 1));
+      std::vector<int8_t> w_zp(w_scale.size());
+      std::vector<int32_t> bias(static_cast<std::size_t>(maps));
+      for (std::size_t m = 0; m < w_scale.size(); ++m) w_scale[m] = 0.01f * static_cast<float>(m + 1), w_zp[m] = static_cast<int8_t>(m * 3) - 4;
+      for (std::size_t m = 0; m < bias.size(); ++m) bias[m] = static_cast<int32_t>(m * 700) - 1500;
+      const float sx = 0.03f, sy = 0.5f;
+      const int32_t zy = 5;
+      const I64 per = c.per_channel ? I64{maps} : I64{};
+      SingleOp op(10, "QLinearConv");
+      op.in(x).in(f32({}, {sx})).in(u8({}, {static_cast<uint8_t>(zx)}));
+      add_weight(op, w, where, false).in(f32(per, w_scale));
+      add_weight(op, s8(per, w_zp), where, true).in(f32({}, {sy})).in(s8({}, {static_cast<int8_t>(zy)})).in(i32({maps}, bias));
+      SingleOp ref(11, "Conv");
+      ref.in(shifted_float(x, [&](int64_t) { return zx; }))
+          .in(shifted_float(w, [&](int64_t i) { return int32_t{w_zp[c.per_channel ? static_cast<std::size_t>(i / per_map) : 0]}; }));
+      Tensor acc = conv_attrs(ref, c).out();
+      ASSERT_TRUE(acc.defined());
+      // Bias and scale per output map: the requantization of (acc + bias) * sx * w_scale[m] / sy.
+      const int64_t out_size = acc.numel() / (acc.dim(0) * maps);
+      std::vector<int32_t> want;
+      for (int64_t i = 0; i < acc.numel(); ++i) {
+        const auto m = static_cast<std::size_t>(i / out_size % maps);
+        const float mult = sx * w_scale[c.per_channel ? m : 0] / sy;
+        const double v = std::nearbyint((static_cast<double>(acc.data<float>()[i]) + bias[m]) * mult) + zy;
+        want.push_back(static_cast<int32_t>(std::clamp(v, -128.0, 127.0)));
+      }
+      expect_ints(conv_attrs(op, c).out({DType::kInt8}), DType::kInt8, acc.shape(), want);
     }
-    expect_ints(conv_attrs(op, c).out({DType::kInt8}), DType::kInt8, acc.shape(), want);
-  }
 }
 
 TEST(QLinearConv, RefusesBadBiasAndScales) {

@@ -469,6 +469,65 @@ TEST(DropoutTraining, RatioOutsideZeroOneIsRefused) {
   EXPECT_EQ(values_of<float>(inference.out()), values_of<float>(x));
 }
 
+// Opsets 1-6: the is_test attribute, 0 by default, means training with the ratio attribute (0.5 by default);
+// the mask then has the data's type, 1 where kept and 0 where dropped.
+TEST(DropoutTraining, OpsetsOneToSixTrainUnlessIsTest) {
+  const int64_t n = 100000;
+  F32 xs(static_cast<std::size_t>(n));
+  for (int64_t i = 0; i < n; ++i) xs[static_cast<std::size_t>(i)] = 0.5f + static_cast<float>(i % 97);
+  const Tensor x = f32({n}, xs);
+  for (int64_t opset : {1, 6})
+    for (std::optional<float> ratio : {std::optional<float>(0.2f), std::optional<float>()}) {
+      const double r = ratio ? static_cast<double>(*ratio) : 0.5;
+      const std::string what = "opset " + std::to_string(opset) + " ratio " + std::to_string(r);
+      Op op(opset, "Dropout", 2);
+      op.in(x);
+      if (ratio) op.attr("ratio", *ratio);
+      auto out = op.run({DType::kFloat32, DType::kFloat32});
+      ASSERT_TRUE(out) << what << ": " << out.status().message();
+      const Tensor& y = (*out)[0];
+      const Tensor& mask = (*out)[1];
+      ASSERT_EQ(mask.dtype(), DType::kFloat32) << what;
+      ASSERT_EQ(mask.shape(), x.shape()) << what;
+      double kept = 0;
+      for (int64_t i = 0; i < n; ++i) {
+        const float m = mask.data<float>()[i];
+        ASSERT_TRUE(m == 0.0f || m == 1.0f) << what << ": mask " << m;
+        const float want = m == 1.0f ? static_cast<float>(xs[static_cast<std::size_t>(i)] / (1.0 - r)) : 0.0f;
+        ASSERT_EQ(y.data<float>()[i], want) << what << ": element " << i;
+        kept += m;
+      }
+      EXPECT_NEAR(kept / static_cast<double>(n), 1.0 - r, six_se(1.0 - r, static_cast<double>(n))) << what;
+    }
+  // Without a mask output, float64 data.
+  Tensor xd = Tensor::empty(DType::kFloat64, {20000});
+  for (int64_t i = 0; i < xd.numel(); ++i) xd.data<double>()[i] = 2.0;
+  Tensor yd = Op(6, "Dropout").in(xd).attr("ratio", 0.75f).out();
+  double kept = 0;
+  for (double v : doubles(yd)) {
+    ASSERT_TRUE(v == 0.0 || v == 8.0) << v;
+    kept += v == 8.0;
+  }
+  EXPECT_NEAR(kept / 20000.0, 0.25, six_se(0.25, 20000.0));
+  // is_test 1 is inference: the input itself and a mask of ones; ratio 0 trains but keeps everything.
+  for (int64_t opset : {1, 6}) {
+    Op test(opset, "Dropout", 2);
+    test.in(x).attr("is_test", int64_t{1}).attr("ratio", 0.9f);
+    auto out = test.run({DType::kFloat32, DType::kFloat32});
+    ASSERT_TRUE(out) << out.status().message();
+    EXPECT_EQ((*out)[0].raw(), x.raw());
+    EXPECT_EQ(values_of<float>((*out)[1]), F32(static_cast<std::size_t>(n), 1.0f));
+    Op none(opset, "Dropout", 2);
+    none.in(x).attr("ratio", 0.0f);
+    out = none.run({DType::kFloat32, DType::kFloat32});
+    ASSERT_TRUE(out) << out.status().message();
+    EXPECT_EQ(values_of<float>((*out)[0]), xs);
+    EXPECT_EQ(values_of<float>((*out)[1]), F32(static_cast<std::size_t>(n), 1.0f));
+  }
+  expect_error(Op(6, "Dropout").in(x).attr("ratio", 1.0f).run(),
+               "node 'n' (Dropout): ratio must be in [0, 1) in training mode (is_test 0), got 1");
+}
+
 // ============================== errors ===================================================================
 
 TEST(RandomOps, BadAttributesAndHugeShapesAreRefused) {

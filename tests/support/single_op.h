@@ -100,6 +100,26 @@ class SingleOp {
     return r ? (*r)[0] : Tensor();
   }
 
+  // Puts the node in another domain, which the model then imports at `version`.
+  SingleOp& domain(const std::string& d, int64_t version) {
+    node()->set_domain(d);
+    auto* imp = model_.add_opset_import();
+    imp->set_domain(d);
+    imp->set_version(version);
+    return *this;
+  }
+  // An initializer holding `t` (any type): a constant the kernel may prepare when it is made.
+  SingleOp& constant(const Tensor& t) {
+    const std::string name = next_name();
+    auto* init = model_.mutable_graph()->add_initializer();
+    init->set_name(name);
+    init->set_data_type(static_cast<int32_t>(t.dtype()));
+    for (int64_t d : t.shape()) init->add_dims(d);
+    init->set_raw_data(t.raw(), t.nbytes());
+    node()->add_input(name);
+    return *this;
+  }
+
   // The one node (found afresh each time, so a copy of the SingleOp refers to its own model).
   onnx::NodeProto* node() { return model_.mutable_graph()->mutable_node(0); }
 

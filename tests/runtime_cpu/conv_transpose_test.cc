@@ -196,5 +196,14 @@ TEST(ConvTranspose, Errors) {
   expect_error(r, "node 'n'");
 }
 
+// X [2^40, 0, 5] with W [0, 0, 1] walked 2^40 images for an empty output (hours; found by the fuzzer).
+TEST(ConvTranspose, EmptyOutputOfAHugeZeroSizeBatchComesAtOnce) {
+  Tensor y = SingleOp(11, "ConvTranspose")
+                 .in(Tensor::empty(DType::kFloat32, {int64_t{1} << 40, 0, 5}))
+                 .in(Tensor::empty(DType::kFloat32, {0, 0, 1}))
+                 .out();
+  EXPECT_EQ(y.shape(), (I64{int64_t{1} << 40, 0, 5}));
+}
+
 }  // namespace
 }  // namespace tandem

@@ -29,6 +29,7 @@ using onnx::ModelProto;
 using onnx::TensorProto;
 
 constexpr int32_t kFloat = TensorProto::FLOAT;
+constexpr int32_t kInt64 = TensorProto::INT64;
 constexpr int32_t kBool = TensorProto::BOOL;
 constexpr int64_t k2Pow40 = int64_t{1} << 40;
 constexpr int64_t k2Pow41 = int64_t{1} << 41;
@@ -818,6 +819,36 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'pool' (MaxPool)", "attribute 'dilations' has an entry -1"}});
+  // A type attribute of 0 (or, for SequenceEmpty and the windows, any invalid value) passed libonnx's
+  // inference and failed after it as a bare "shape inference: Invalid tensor data type 0." (found by the
+  // fuzzer).
+  c.push_back({"SequenceEmptyInvalidDtype", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 set_int(add_node(g, "SequenceEmpty", {}, {"s"}, "empty"), "dtype", 1001);
+                 add_node(g, "SequenceLength", {"s"}, {"n"}, "length");
+                 add_output(g, "n", kInt64);
+                 return m;
+               }),
+               {"node 'empty' (SequenceEmpty)", "attribute 'dtype' is 1001, which is not an ONNX tensor data type"}});
+  c.push_back({"CastToUndefined", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}});
+                 set_int(add_node(g, "Cast", {"x"}, {"y"}, "cast"), "to", 0);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'cast' (Cast)", "attribute 'to' is 0, which is not an ONNX tensor data type"}});
+  c.push_back({"HannWindowInvalidOutputDatatype", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "size", kInt64, {});
+                 set_int(add_node(g, "HannWindow", {"size"}, {"y"}, "window"), "output_datatype", -3);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'window' (HannWindow)", "attribute 'output_datatype' is -3"}});
   c.push_back({"NestedCheckerError", model([] {
                  return if_model(
                      [](onnx::GraphProto& t) {

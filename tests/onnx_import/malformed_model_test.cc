@@ -849,6 +849,52 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'window' (HannWindow)", "attribute 'output_datatype' is -3"}});
+  // libonnx's inferences of these ops index with W's (or the signal's) rank unchecked: each crashed the
+  // import with SIGSEGV (found by the fuzzer). tandem's schema registry guards them.
+  c.push_back({"ConvWeightOfHigherRankThanX", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}});
+                 add_input(g, "w", kFloat, {int64_t{1}, int64_t{1}, int64_t{2}});
+                 add_node(g, "Conv", {"x", "w"}, {"y"}, "conv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'conv' (Conv)", "X has rank 2 but W has rank 3; they must be equal"}});
+  c.push_back({"ConvTransposeWeightOfRank1", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{5}});
+                 add_input(g, "w", kFloat, {int64_t{2}});
+                 add_node(g, "ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'deconv' (ConvTranspose)", "X has rank 3 but W has rank 1"}});
+  c.push_back({"QLinearConvWeightOfHigherRankThanX", model([] {
+                 ModelProto m = make_model(10);
+                 auto& g = *m.mutable_graph();
+                 constexpr int32_t kU8 = TensorProto::UINT8;
+                 add_input(g, "x", kU8, {int64_t{1}, int64_t{1}});
+                 add_input(g, "w", kU8, {int64_t{1}, int64_t{1}, int64_t{2}, int64_t{2}});
+                 for (const char* name : {"xs", "ws", "ys"}) add_input(g, name, kFloat, {});
+                 for (const char* name : {"xz", "wz", "yz"}) add_input(g, name, kU8, {});
+                 add_node(g, "QLinearConv", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"y"}, "qconv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'qconv' (QLinearConv)", "X has rank 2 but W has rank 4"}});
+  c.push_back({"StftSignalOfRank1", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "signal", kFloat, {int64_t{16}});
+                 add_input(g, "step", kInt64, {});
+                 add_input(g, "window", kFloat, {int64_t{4}});
+                 add_node(g, "STFT", {"signal", "step", "window"}, {"y"}, "stft");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'stft' (STFT)", "signal must be [batch, length, 1 or 2], got rank 1"}});
   c.push_back({"NestedCheckerError", model([] {
                  return if_model(
                      [](onnx::GraphProto& t) {

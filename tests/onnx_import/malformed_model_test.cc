@@ -895,6 +895,19 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'stft' (STFT)", "signal must be [batch, length, 1 or 2], got rank 1"}});
+  // An inferred type the importer refuses names the node that makes the value (found by the fuzzer: it
+  // named only 'y').
+  c.push_back({"InferredNegativeDimensionNamesItsNode", model([] {
+                 ModelProto m = make_model(16);
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{4}, int64_t{4}});
+                 add_input(g, "rois", kFloat, {int64_t{1}, int64_t{4}});
+                 add_input(g, "batch", kInt64, {int64_t{1}});
+                 set_int(add_node(g, "RoiAlign", {"x", "rois", "batch"}, {"y"}, "roi"), "output_height", -7);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'roi' (RoiAlign): inferred type of its output 'y' has negative dimension -7"}});
   c.push_back({"NestedCheckerError", model([] {
                  return if_model(
                      [](onnx::GraphProto& t) {

@@ -1,6 +1,7 @@
 #include "onnx_import/graph_builder.h"
 
 #include <algorithm>
+#include <limits>
 #include <unordered_map>
 
 #include <onnx/defs/schema.h>
@@ -195,6 +196,17 @@ class Builder {
             if (v < 1)
               return Status::error(node_where + "attribute '" + a.name() + "' has an entry " + std::to_string(v) +
                                    "; each must be 1 or more");
+    // Nor do the inferences of the ops with a type attribute (Cast's 'to', EyeLike's, the random ops' and
+    // SequenceEmpty's 'dtype', the windows' 'output_datatype') all check it: 0, or any value for SequenceEmpty
+    // and the windows, failed later as a bare "Invalid tensor data type 0." that named no node.
+    if (domain.empty())
+      for (const auto& a : n.attribute())
+        if ((a.name() == "dtype" || a.name() == "to" || a.name() == "output_datatype") &&
+            a.type() == onnx::AttributeProto::INT &&
+            (a.i() <= onnx::TensorProto::UNDEFINED || a.i() > std::numeric_limits<int>::max() ||
+             !onnx::TensorProto_DataType_IsValid(static_cast<int>(a.i()))))
+          return Status::error(node_where + "attribute '" + a.name() + "' is " + std::to_string(a.i()) +
+                               ", which is not an ONNX tensor data type");
     return Status::ok();
   }
 

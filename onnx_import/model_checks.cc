@@ -29,8 +29,13 @@ Status apply_types(Graph& g, onnx::GraphProto& gp, const Graph* parent) {
   auto apply = [&](const onnx::ValueInfoProto& vi) -> Status {
     ValueId v = g.find_value(vi.name());
     if (v == kNoValue) return Status::ok();
-    TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(vi.type(), "inferred type of '" + vi.name() + "'",
-                                                           TypeRule::kAny));
+    // Named by its node when a node makes it: an attribute is usually why (RoiAlign's output_height -7
+    // inferred a negative dimension).
+    const NodeId producer = g.value(v).producer;
+    const std::string what = producer == kNoNode ? "inferred type of '" + vi.name() + "'"
+                                                 : "node " + g.node(producer).label(producer) +
+                                                       ": inferred type of its output '" + vi.name() + "'";
+    TANDEM_ASSIGN_OR_RETURN(ValueType t, import_value_type(vi.type(), what, TypeRule::kAny));
     // ONNX names the dimensions it cannot work out "unk__N": unknowns, not symbols a user chose.
     std::vector<Dim> dims = t.shape.dims();
     for (Dim& d : dims)

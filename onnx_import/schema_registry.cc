@@ -8,6 +8,7 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -692,10 +693,84 @@ std::vector<OpSchema> opset18_schemas() {
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
+// copy of its schema whose inference runs a guard first: the guard refuses the input naming what is wrong,
+// or returns false to leave the output's shape unknown, or true to go on to libonnx's inference.
+
+using Guard = bool (*)(InferenceContext&);
+
+// The shape of input i when its rank is known; nullptr otherwise.
+const TensorShapeProto* known_shape(InferenceContext& ctx, size_t i) {
+  const onnx::TypeProto* t = i < ctx.getNumInputs() ? ctx.getInputType(i) : nullptr;
+  return t && t->has_tensor_type() && t->tensor_type().has_shape() ? &t->tensor_type().shape() : nullptr;
+}
+
+// MaxUnpool (9 and 11) takes the output's channels from dimension 1 of I unchecked: an I of unknown shape,
+// or of rank below 2, beside an X of known shape read past the end of I's dimensions (SIGSEGV). Such an I
+// leaves the output's shape unknown (its rank is the kernel's check at run time).
+bool guard_max_unpool(InferenceContext& ctx) {
+  const TensorShapeProto* indices = known_shape(ctx, 1);
+  if (indices && indices->dim_size() < 2) fail_shape_inference("I must have rank 2 or more, got rank ", indices->dim_size());
+  if (!indices && onnx::hasInputShape(ctx, 0) && ctx.getNumInputs() == 2) {
+    onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+    return false;
+  }
+  return true;
+}
+
+// Conv, ConvInteger, QLinearConv (W is input 3) and ConvTranspose take the kernel's spatial sizes from W,
+// when all are known, and index the per-dimension attributes and X's dimensions with them unchecked: a W of
+// higher rank than X read past their ends (SIGSEGV for X [1, 1] and W [1, 1, 2]; garbage sizes from
+// ConvTranspose's), a W of rank below 2 its own dimension 1 (ConvTranspose). ONNX wants X and W of one rank;
+// where W's sizes are not all known, libonnx stops early and the kernel checks the ranks at run time.
+template <size_t kW>
+bool guard_conv_ranks(InferenceContext& ctx) {
+  const TensorShapeProto* x = known_shape(ctx, 0);
+  const TensorShapeProto* w = known_shape(ctx, kW);
+  if (!x || !w || x->dim_size() == w->dim_size()) return true;
+  bool sizes_known = true;
+  for (int i = 2; i < w->dim_size(); ++i) sizes_known = sizes_known && w->dim(i).has_dim_value();
+  if (sizes_known)
+    fail_shape_inference("X has rank ", x->dim_size(), " but W has rank ", w->dim_size(), "; they must be equal");
+  return true;
+}
+
+// STFT reads the signal's dimensions 0 and 1 unchecked: a signal of rank 0 or 1 crashed (SIGSEGV).
+bool guard_stft(InferenceContext& ctx) {
+  const TensorShapeProto* signal = known_shape(ctx, 0);
+  if (signal && signal->dim_size() < 2)
+    fail_shape_inference("signal must be [batch, length, 1 or 2], got rank ", signal->dim_size());
+  return true;
+}
+
+// Guarded copies of libonnx's schemas, by op type and since-version.
+std::map<std::pair<std::string, int>, OpSchema> guarded_schemas() {
+  const std::pair<const char*, Guard> guards[] = {
+      {"MaxUnpool", guard_max_unpool},          {"Conv", guard_conv_ranks<1>},
+      {"ConvInteger", guard_conv_ranks<1>},     {"QLinearConv", guard_conv_ranks<3>},
+      {"ConvTranspose", guard_conv_ranks<1>},   {"STFT", guard_stft},
+  };
+  std::map<std::pair<std::string, int>, OpSchema> out;
+  auto* library = onnx::OpSchemaRegistry::Instance();
+  for (const auto& [op, guard] : guards)
+    for (int version = 1; version <= library_max_default_opset(); ++version) {
+      const OpSchema* s = library->GetSchema(op, version, onnx::ONNX_DOMAIN);
+      if (!s || out.count({s->Name(), s->SinceVersion()})) continue;
+      OpSchema copy = *s;
+      copy.TypeAndShapeInferenceFunction(
+          [guard = guard, inner = s->GetTypeAndShapeInferenceFunction()](InferenceContext& ctx) {
+            if (guard(ctx)) inner(ctx);
+          });
+      out.emplace(std::pair{s->Name(), s->SinceVersion()}, std::move(copy));
+    }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------
 
 class Registry final : public onnx::ISchemaRegistry {
  public:
-  Registry() {
+  Registry() : guarded_(guarded_schemas()) {
     for (auto& s : opset18_schemas()) {
       std::string name = s.Name();
       own_.emplace(std::move(name), std::move(s));
@@ -716,7 +791,12 @@ class Registry final : public onnx::ISchemaRegistry {
       }
       version = library_max;
     }
-    return library->GetSchema(op_type, version, onnx::ONNX_DOMAIN);  // libonnx only knows "" by name
+    const OpSchema* s = library->GetSchema(op_type, version, onnx::ONNX_DOMAIN);  // libonnx knows "" by name
+    if (s) {
+      const auto guarded = guarded_.find({s->Name(), s->SinceVersion()});
+      if (guarded != guarded_.end()) return &guarded->second;
+    }
+    return s;
   }
 
   const OpSchema* find_own(const std::string& op_type) const {
@@ -725,6 +805,7 @@ class Registry final : public onnx::ISchemaRegistry {
   }
 
  private:
+  std::map<std::pair<std::string, int>, OpSchema> guarded_;
   std::unordered_map<std::string, OpSchema> own_;
 };
 

@@ -63,14 +63,34 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
   w.out.assign(r, 0);
   w.pad_begin.assign(r, 0);
   w.pad_end.assign(r, 0);
+  // Attributes may be anything up to 2^63 and a zero-size input's dimensions up to 2^40, so the sizes are
+  // worked out with overflow checks (a stride of 2^63 - 1 with SAME padding wrapped the output size round
+  // to -1: undefined behaviour).
+  bool overflow = false;
+  const auto add = [&](int64_t x, int64_t y) {
+    int64_t z = 0;
+    overflow = __builtin_add_overflow(x, y, &z) || overflow;
+    return z;
+  };
+  const auto mul = [&](int64_t x, int64_t y) {
+    int64_t z = 0;
+    overflow = __builtin_mul_overflow(x, y, &z) || overflow;
+    return z;
+  };
+  const auto overflowed = [&](std::size_t i) {
+    return Status::error("the output size in spatial dimension " + std::to_string(i) + " of input " +
+                         shape_string(in_spatial) + " overflows int64 (kernel " + shape_string(kernel) +
+                         ", strides, dilations or pads too large)");
+  };
   for (std::size_t i = 0; i < r; ++i) {
     const int64_t in = in_spatial[i], s = w.stride[i];
-    const int64_t extent = (kernel[i] - 1) * w.dilation[i] + 1;  // what one window covers, dilation included
+    const int64_t extent = add(mul(kernel[i] - 1, w.dilation[i]), 1);  // what one window covers, dilation included
     if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
       // Output size ceil(in / stride); the padding that needs is split, the odd element at the end (UPPER)
       // or at the start (LOWER).
-      w.out[i] = (in + s - 1) / s;
-      const int64_t total = std::max<int64_t>(0, (w.out[i] - 1) * s + extent - in);
+      w.out[i] = in / s + (in % s != 0);
+      const int64_t total = std::max<int64_t>(0, add(add(mul(w.out[i] - 1, s), extent), -in));
+      if (overflow) return overflowed(i);
       const int64_t half = total / 2;
       w.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? half : total - half;
       w.pad_end[i] = total - w.pad_begin[i];
@@ -80,15 +100,18 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
       w.pad_begin[i] = a.pads[i];
       w.pad_end[i] = a.pads[i + r];
     }
-    const int64_t span = in + w.pad_begin[i] + w.pad_end[i] - extent;
+    const int64_t span = add(add(add(in, w.pad_begin[i]), w.pad_end[i]), -extent);
+    if (overflow) return overflowed(i);
     if (span < 0)
       return Status::error("the window (kernel " + shape_string(kernel) + ", dilations " +
                            shape_string(w.dilation) + ") is larger than the padded input " +
                            shape_string(in_spatial) + " in spatial dimension " + std::to_string(i));
     if (a.ceil_mode && a.auto_pad == "NOTSET") {
-      w.out[i] = (span + s - 1) / s + 1;
+      w.out[i] = span / s + (span % s != 0) + 1;
       // A last window that would start inside the end padding is dropped (as PyTorch and onnxruntime do).
-      if ((w.out[i] - 1) * s >= in + w.pad_begin[i]) --w.out[i];
+      // (A start past int64 is past the padded input too.)
+      int64_t start = 0;
+      if (__builtin_mul_overflow(w.out[i] - 1, s, &start) || start >= in + w.pad_begin[i]) --w.out[i];
     } else {
       w.out[i] = span / s + 1;
     }

@@ -157,15 +157,24 @@ Result<NamedTensor> read_tensor_file(const std::string& path) {
 Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
   if (form == ValueForm::kTensor) return read_tensor_file(path);
   TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  // Protobuf parses most messages as most others: a TensorProto read as a SequenceProto (or OptionalProto)
+  // was an empty one (its data_type taken for elem_type, the rest left over as unknown fields), a wrong
+  // answer from the wrong file. Fields neither message has are refused.
+  const auto not_a = [&](const std::string& what) {
+    return Status::error("'" + path + "': not an ONNX " + what + " (it holds fields that no " + what +
+                         " has; a TensorProto?)");
+  };
   if (form == ValueForm::kSequence) {
     onnx::SequenceProto proto;
     if (!proto.ParseFromString(bytes)) return Status::error("'" + path + "': not an ONNX SequenceProto");
+    if (!proto.unknown_fields().empty()) return not_a("SequenceProto");
     TANDEM_ASSIGN_OR_RETURN(Tensor t, import_pb_sequence(proto, path));
     if (t.dtype() == DType::kUndefined) t = Tensor::sequence(dtype, {});  // an empty one says no element type
     return NamedTensor{proto.name(), std::move(t)};
   }
   onnx::OptionalProto proto;
   if (!proto.ParseFromString(bytes)) return Status::error("'" + path + "': not an ONNX OptionalProto");
+  if (!proto.unknown_fields().empty()) return not_a("OptionalProto");
   const bool of_sequence = form == ValueForm::kOptionalSequence;
   if (proto.has_tensor_value()) {
     if (of_sequence) return Status::error("'" + path + "': holds a tensor where a sequence is expected");

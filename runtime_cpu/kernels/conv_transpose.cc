@@ -33,7 +33,7 @@ struct Geometry {
   std::vector<int64_t> out_spatial;
 };
 
-int64_t floor_div2(int64_t v) { return v >= 0 ? v / 2 : -((-v + 1) / 2); }
+int64_t floor_div2(int64_t v) { return v >> 1; }  // arithmetic shift: floor(v / 2), INT64_MIN included
 
 Result<Geometry> resolve(const TransposeAttrs& a, const std::vector<int64_t>& in,
                          const std::vector<int64_t>& kernel) {
@@ -54,24 +54,40 @@ Result<Geometry> resolve(const TransposeAttrs& a, const std::vector<int64_t>& in
   TANDEM_RETURN_IF_ERROR(sized(out_shape, r, "output_shape"));
   Geometry g;
   const std::size_t lead = 3 - r;
+  // A zero-size X or W may have other dimensions up to 2^40, so sizes are worked out with overflow checks
+  // (a stride of 2^62 wrapped them round to nonsense: undefined behaviour).
+  bool overflow = false;
+  const auto mul = [&](int64_t x, int64_t y) {
+    int64_t z = 0;
+    overflow = __builtin_mul_overflow(x, y, &z) || overflow;
+    return z;
+  };
+  const auto add = [&](int64_t x, int64_t y) {
+    int64_t z = 0;
+    overflow = __builtin_add_overflow(x, y, &z) || overflow;
+    return z;
+  };
   for (std::size_t i = 0; i < r; ++i) {
     const int64_t s = w.strides.empty() ? 1 : w.strides[i], d = w.dilations.empty() ? 1 : w.dilations[i];
     const int64_t out_pad = a.output_padding.empty() ? 0 : a.output_padding[i];
-    const int64_t extent = (kernel[i] - 1) * d + 1;
-    const int64_t full = s * (in[i] - 1) + out_pad + extent;  // the output before any padding is cut off
+    const int64_t extent = add(mul(kernel[i] - 1, d), 1);
+    const int64_t full = add(add(mul(s, in[i] - 1), out_pad), extent);  // the output before padding is cut off
     int64_t out = 0, begin = 0;
     if (!out_shape.empty() || w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER") {
       // The output size is given (or in * stride for SAME); the difference is padding, split with the odd
       // element at the end for SAME_UPPER and at the start otherwise. It is negative when the output is
       // larger than what the input reaches: the extra positions stay zero.
-      out = !out_shape.empty() ? out_shape[i] : in[i] * s;
-      const int64_t total = full - out;
+      out = !out_shape.empty() ? out_shape[i] : mul(in[i], s);
+      const int64_t total = add(full, -out);
       begin = w.auto_pad == "SAME_UPPER" ? floor_div2(total) : total - floor_div2(total);
     } else {
       const bool explicit_pads = w.auto_pad == "NOTSET" && !w.pads.empty();
       begin = explicit_pads ? w.pads[i] : 0;
-      out = full - begin - (explicit_pads ? w.pads[i + r] : 0);
+      out = add(add(full, -begin), explicit_pads ? -w.pads[i + r] : 0);
     }
+    if (overflow)
+      return Status::error("the output size along spatial axis " + std::to_string(i) +
+                           " overflows int64 (strides, dilations, pads, output_padding or output_shape too large)");
     if (out < 0)
       return Status::error("the output would have " + std::to_string(out) + " elements along spatial axis " +
                            std::to_string(i));
@@ -158,6 +174,7 @@ class ConvTransposeKernel final : public Kernel {
     y_shape.insert(y_shape.end(), geo->out_spatial.begin(), geo->out_spatial.end());
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, y_shape, DType::kFloat32));  // output_shape is an attribute
     Tensor& y = ctx.allocate_output(0, DType::kFloat32, y_shape);
+    if (y.numel() == 0) return Status::ok();  // else every image is still walked: 2^40 for X [2^40, 0, 5]
     float* py = y.data<float>();
     const int64_t out_size = shape_numel(geo->out_spatial), in_size = shape_numel(in);
     std::fill(py, py + y.numel(), 0.0f);
@@ -203,6 +220,11 @@ Result<KernelPtr> make_conv_transpose(const KernelInit& init) {
     if (v < 0) return init.error("output_padding " + shape_string(a.output_padding) + " has a negative entry");
   for (int64_t v : a.output_shape)
     if (v < 0) return init.error("output_shape " + shape_string(a.output_shape) + " has a negative entry");
+  // Bounded so that col2im's offset arithmetic cannot overflow (resolve checks the sizes themselves).
+  constexpr int64_t kMax = int64_t{1} << 32;
+  for (const auto* list : {&a.window.strides, &a.window.dilations, &a.window.pads})
+    for (int64_t v : *list)
+      if (v > kMax) return init.error("strides, dilations and pads must be at most 2^32, got " + std::to_string(v));
   Tensor weights;
   if (TensorDataPtr w = init.constant_input(1)) {
     if (w->dtype != DType::kFloat32)

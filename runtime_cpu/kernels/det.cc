@@ -57,6 +57,8 @@ class DetKernel final : public Kernel {
       using Tr = ElementTraits<T>;
       const T* px = x->data<T>();
       T* y = ctx.allocate_output(0, x->dtype(), out_shape).data<T>();
+      // No matrices: M may then be anything up to 2^40 (x [0, 2^40, 2^40]), and M * M would overflow.
+      if (count == 0) return;
       std::vector<double> a(static_cast<std::size_t>(m * m));
       for (int64_t b = 0; b < count; ++b) {
         for (int64_t i = 0; i < m * m; ++i) a[static_cast<std::size_t>(i)] = static_cast<double>(Tr::load(px[b * m * m + i]));

@@ -45,7 +45,10 @@ class LossKernel final : public Kernel {
     if (!shape_ok)
       return ctx.error(std::string(tname) + " " + t->describe() + " does not match " + xname + " " +
                        x->describe() + ": it must be [N, d1..dk]");
-    const int64_t n = x->dim(0), c = x->dim(1), d = n * c == 0 ? 0 : x->numel() / (n * c);
+    const int64_t c = x->dim(1), d = x->numel() == 0 ? 0 : x->numel() / (x->dim(0) * c);
+    // The loops below walk n x d positions. With none to walk (d == 0), n is taken as 0: it may be up to
+    // 2^40 (an input [2^40, 1, 0] kept them busy for hours).
+    const int64_t n = d == 0 ? 0 : x->dim(0);
     if (w) {
       if (w->dtype() != x->dtype() || w->rank() != 1 || w->dim(0) != c)
         return ctx.error("weights must be a 1-D tensor of " + std::to_string(c) + " " +

@@ -6,6 +6,7 @@
 // (high - low) / (num_mel_bins + 2), so the last edge falls one step short of upper_edge_hertz: that is what
 // ONNX's reference implementation (and its test data) and ONNX Runtime compute, so models exported against
 // them get the filters they were built on.
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -52,10 +53,16 @@ class MelWeightMatrixKernel final : public Kernel {
     const double low_mel = 2595.0 * std::log10(1.0 + edges_hz[0] / 700.0);
     const double high_mel = 2595.0 * std::log10(1.0 + edges_hz[1] / 700.0);
     const double step = (high_mel - low_mel) / static_cast<double>(mel_bins + 2);
+    // An upper_edge_hertz far above the sample rate puts edges beyond any int64 (1e20 Hz at dft_length 2^30)
+    // or bins away: edges are clamped to +-2^52 bins, which moves no weight inside the spectrum by more than
+    // 1e-15 of its value, and the loops below visit only the spectrum's bins (they walked every bin up to
+    // the edge, for hours).
+    constexpr double kEdgeLimit = double(int64_t{1} << 52);
     std::vector<int64_t> edge(static_cast<std::size_t>(mel_bins + 2));
     for (std::size_t i = 0; i < edge.size(); ++i) {
       const double hz = 700.0 * (std::pow(10.0, (static_cast<double>(i) * step + low_mel) / 2595.0) - 1.0);
-      edge[i] = static_cast<int64_t>(std::floor(static_cast<double>(dft_length + 1) * hz / sample_rate));
+      const double bin = std::floor(static_cast<double>(dft_length + 1) * hz / static_cast<double>(sample_rate));
+      edge[i] = static_cast<int64_t>(std::clamp(bin, -kEdgeLimit, kEdgeLimit));
     }
     std::vector<double> w(static_cast<std::size_t>(spectrum_bins * mel_bins), 0.0);
     auto set = [&](int64_t bin, int64_t filter, double v) {
@@ -67,10 +74,11 @@ class MelWeightMatrixKernel final : public Kernel {
       if (center == lo) {
         set(center, i, 1.0);
       } else {
-        for (int64_t j = lo; j <= center; ++j)
+        for (int64_t j = std::max<int64_t>(lo, 0); j <= std::min(center, spectrum_bins - 1); ++j)
           set(j, i, static_cast<double>(j - lo) / static_cast<double>(center - lo));
       }
-      for (int64_t j = center; j < hi; ++j) set(j, i, static_cast<double>(hi - j) / static_cast<double>(hi - center));
+      for (int64_t j = std::max<int64_t>(center, 0); j < std::min(hi, spectrum_bins); ++j)
+        set(j, i, static_cast<double>(hi - j) / static_cast<double>(hi - center));
     }
     Tensor& y = ctx.allocate_output(0, out_, {spectrum_bins, mel_bins});
     store_doubles(w, y);

@@ -85,7 +85,8 @@ class NonMaxSuppressionKernel final : public Kernel {
     std::vector<int64_t> rows;  // batch, class, box triples
     std::vector<int64_t> order;
     std::vector<Corners> kept;
-    for (int64_t b = 0; b < batches && max_out > 0; ++b) {
+    // No boxes select nothing: without n > 0 here, scores [1, 2^40, 0] walked 2^40 empty classes (hours).
+    for (int64_t b = 0; b < batches && max_out > 0 && n > 0; ++b) {
       const float* bx = boxes->data<float>() + b * n * 4;
       for (int64_t c = 0; c < classes; ++c) {
         const float* s = scores->data<float>() + (b * classes + c) * n;

@@ -112,15 +112,18 @@ class RoiAlignKernel final : public Kernel {
         const double bin_h = roi_h / static_cast<double>(out_h_), bin_w = roi_w / static_cast<double>(out_w_);
         const double grid_hd = sampling_ratio_ > 0 ? static_cast<double>(sampling_ratio_) : std::ceil(bin_h);
         const double grid_wd = sampling_ratio_ > 0 ? static_cast<double>(sampling_ratio_) : std::ceil(bin_w);
-        if (grid_hd * grid_wd * static_cast<double>(out_h_ * out_w_) > kMaxSamples) {
+        // A region of no (or negative) extent has no samples: its bins are 0. Decided before the size check
+        // and the conversions, since a negative extent's grid may be any size (two negative ones multiplied
+        // to a spurious "too many samples", one beyond int64 made an undefined conversion).
+        const bool sampled = grid_hd > 0 && grid_wd > 0;
+        if (sampled && grid_hd * grid_wd * static_cast<double>(out_h_ * out_w_) > kMaxSamples) {
           failure = "roi " + std::to_string(r) + " would take " + std::to_string(grid_hd) + " x " +
                     std::to_string(grid_wd) + " samples in each of its " + std::to_string(out_h_ * out_w_) +
                     " bins (more than 2^22 in all)";
           return;
         }
-        // A region of no (or negative) extent has no samples: its bins are 0.
-        const int64_t grid_h = std::max<int64_t>(0, static_cast<int64_t>(grid_hd));
-        const int64_t grid_w = std::max<int64_t>(0, static_cast<int64_t>(grid_wd));
+        const int64_t grid_h = sampled ? static_cast<int64_t>(grid_hd) : 0;
+        const int64_t grid_w = sampled ? static_cast<int64_t>(grid_wd) : 0;
         const double count = static_cast<double>(std::max<int64_t>(grid_h * grid_w, 1));
         samples.clear();
         for (int64_t ph = 0; ph < out_h_; ++ph)

@@ -217,8 +217,12 @@ class SplitToSequenceKernel final : public SequenceKernel {
         for (int64_t done = 0; done < dim; done += chunk) sizes.push_back(std::min(chunk, dim - done));
       } else {
         int64_t total = 0;
-        for (int64_t s : given) {
+        for (std::size_t k = 0; k < given.size(); ++k) {
+          const int64_t s = given[k];
           if (s < 0) return ctx.error("split has a negative size " + std::to_string(s));
+          if (s > dim - total)  // checked before adding: huge sizes summed past int64 (undefined behaviour)
+            return ctx.error("split adds up to more than the size " + std::to_string(dim) + " of axis " +
+                             std::to_string(a) + " by entry " + std::to_string(k) + " (" + std::to_string(s) + ")");
           total += s;
         }
         if (total != dim)

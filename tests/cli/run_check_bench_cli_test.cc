@@ -118,6 +118,49 @@ TEST(RunCli, SequencesAreReadFromSequenceProtosAndWrittenPerElement) {
   EXPECT_NE(random.out.find("input  seq: random sequence of 1 float32 tensors"), std::string::npos) << random.out;
 }
 
+// A TensorProto file given for a sequence or an optional input parsed as an empty one (protobuf matched its
+// data_type to elem_type and kept the rest as unknown fields), so the model ran on nothing without a word
+// (found by the fuzzer). It is refused, naming the file.
+TEST(RunCli, ATensorFileForASequenceOrOptionalInputIsRefused) {
+  test::TempDir tmp;
+  onnx::ModelProto m = test::make_model(18);
+  auto& g = *m.mutable_graph();
+  test::add_sequence_input(g, "seq", onnx::TensorProto::FLOAT);
+  auto* opt = g.add_input();
+  opt->set_name("opt");
+  opt->mutable_type()->mutable_optional_type()->mutable_elem_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::FLOAT);
+  test::add_node(g, "SequenceLength", {"seq"}, {"n"});
+  test::add_node(g, "OptionalHasElement", {"opt"}, {"has"});
+  test::add_output(g, "n", onnx::TensorProto::INT64);
+  test::add_output(g, "has", onnx::TensorProto::BOOL);
+  const std::string model = (tmp.path() / "m.onnx").string();
+  std::ofstream(model, std::ios::binary) << m.SerializeAsString();
+  onnx::TensorProto t;  // as numpy_helper.from_array writes one: raw_data
+  t.set_name("t");
+  t.set_data_type(onnx::TensorProto::FLOAT);
+  t.add_dims(2);
+  const float values[2] = {1.0f, 2.0f};
+  t.set_raw_data(values, sizeof values);
+  const std::string tensor_file = (tmp.path() / "t.pb").string();
+  std::ofstream(tensor_file, std::ios::binary) << t.SerializeAsString();
+  onnx::OptionalProto none;
+  none.set_elem_type(onnx::OptionalProto::TENSOR);
+  const std::string none_file = (tmp.path() / "none.pb").string();
+  std::ofstream(none_file, std::ios::binary) << none.SerializeAsString();
+
+  auto r = run_cli("run " + model + " --input seq=" + tensor_file + " --input opt=" + none_file + " --output-dir " +
+                   tmp.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("--input seq: '" + tensor_file + "': not an ONNX SequenceProto"), std::string::npos) << r.err;
+  r = run_cli("run " + model + " --input opt=" + tensor_file + " --output-dir " + tmp.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("--input opt: '" + tensor_file + "': not an ONNX OptionalProto"), std::string::npos) << r.err;
+  // The genuine empty optional still reads as one.
+  r = run_cli("run " + model + " --input opt=" + none_file + " --output-dir " + tmp.path().string());
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+}
+
 TEST(RunCli, RandomInputsUseDeclaredShapesAndDims) {
   test::TempDir tmp;
   auto r = run_cli("run " + kLstm + " --dim seq=4 --output-dir " + tmp.path().string());

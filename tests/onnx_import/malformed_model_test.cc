@@ -29,6 +29,7 @@ using onnx::ModelProto;
 using onnx::TensorProto;
 
 constexpr int32_t kFloat = TensorProto::FLOAT;
+constexpr int32_t kInt64 = TensorProto::INT64;
 constexpr int32_t kBool = TensorProto::BOOL;
 constexpr int64_t k2Pow40 = int64_t{1} << 40;
 constexpr int64_t k2Pow41 = int64_t{1} << 41;
@@ -838,6 +839,95 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'pool' (MaxPool)", "attribute 'dilations' has an entry -1"}});
+  // A type attribute of 0 (or, for SequenceEmpty and the windows, any invalid value) passed libonnx's
+  // inference and failed after it as a bare "shape inference: Invalid tensor data type 0." (found by the
+  // fuzzer).
+  c.push_back({"SequenceEmptyInvalidDtype", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 set_int(add_node(g, "SequenceEmpty", {}, {"s"}, "empty"), "dtype", 1001);
+                 add_node(g, "SequenceLength", {"s"}, {"n"}, "length");
+                 add_output(g, "n", kInt64);
+                 return m;
+               }),
+               {"node 'empty' (SequenceEmpty)", "attribute 'dtype' is 1001, which is not an ONNX tensor data type"}});
+  c.push_back({"CastToUndefined", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{2}});
+                 set_int(add_node(g, "Cast", {"x"}, {"y"}, "cast"), "to", 0);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'cast' (Cast)", "attribute 'to' is 0, which is not an ONNX tensor data type"}});
+  c.push_back({"HannWindowInvalidOutputDatatype", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "size", kInt64, {});
+                 set_int(add_node(g, "HannWindow", {"size"}, {"y"}, "window"), "output_datatype", -3);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'window' (HannWindow)", "attribute 'output_datatype' is -3"}});
+  // libonnx's inferences of these ops index with W's (or the signal's) rank unchecked: each crashed the
+  // import with SIGSEGV (found by the fuzzer). tandem's schema registry guards them.
+  c.push_back({"ConvWeightOfHigherRankThanX", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}});
+                 add_input(g, "w", kFloat, {int64_t{1}, int64_t{1}, int64_t{2}});
+                 add_node(g, "Conv", {"x", "w"}, {"y"}, "conv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'conv' (Conv)", "X has rank 2 but W has rank 3; they must be equal"}});
+  c.push_back({"ConvTransposeWeightOfRank1", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{5}});
+                 add_input(g, "w", kFloat, {int64_t{2}});
+                 add_node(g, "ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'deconv' (ConvTranspose)", "X has rank 3 but W has rank 1"}});
+  c.push_back({"QLinearConvWeightOfHigherRankThanX", model([] {
+                 ModelProto m = make_model(10);
+                 auto& g = *m.mutable_graph();
+                 constexpr int32_t kU8 = TensorProto::UINT8;
+                 add_input(g, "x", kU8, {int64_t{1}, int64_t{1}});
+                 add_input(g, "w", kU8, {int64_t{1}, int64_t{1}, int64_t{2}, int64_t{2}});
+                 for (const char* name : {"xs", "ws", "ys"}) add_input(g, name, kFloat, {});
+                 for (const char* name : {"xz", "wz", "yz"}) add_input(g, name, kU8, {});
+                 add_node(g, "QLinearConv", {"x", "xs", "xz", "w", "ws", "wz", "ys", "yz"}, {"y"}, "qconv");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'qconv' (QLinearConv)", "X has rank 2 but W has rank 4"}});
+  c.push_back({"StftSignalOfRank1", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "signal", kFloat, {int64_t{16}});
+                 add_input(g, "step", kInt64, {});
+                 add_input(g, "window", kFloat, {int64_t{4}});
+                 add_node(g, "STFT", {"signal", "step", "window"}, {"y"}, "stft");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'stft' (STFT)", "signal must be [batch, length, 1 or 2], got rank 1"}});
+  // An inferred type the importer refuses names the node that makes the value (found by the fuzzer: it
+  // named only 'y').
+  c.push_back({"InferredNegativeDimensionNamesItsNode", model([] {
+                 ModelProto m = make_model(16);
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}, int64_t{1}, int64_t{4}, int64_t{4}});
+                 add_input(g, "rois", kFloat, {int64_t{1}, int64_t{4}});
+                 add_input(g, "batch", kInt64, {int64_t{1}});
+                 set_int(add_node(g, "RoiAlign", {"x", "rois", "batch"}, {"y"}, "roi"), "output_height", -7);
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'roi' (RoiAlign): inferred type of its output 'y' has negative dimension -7"}});
   c.push_back({"NestedCheckerError", model([] {
                  return if_model(
                      [](onnx::GraphProto& t) {

@@ -196,5 +196,31 @@ TEST(ConvTranspose, Errors) {
   expect_error(r, "node 'n'");
 }
 
+// Found by the fuzzer: the output size was worked out unchecked, so output_padding 2^63 - 1, or a stride of
+// 2^62, wrapped it round (undefined behaviour; "the output would have -9223372036854775805 elements").
+TEST(ConvTranspose, HugeAttributesAreRefusedWithoutOverflow) {
+  auto r = SingleOp(11, "ConvTranspose").in(iota({1, 1, 3})).in(iota({1, 1, 2})).attr("output_padding", I64{INT64_MAX}).run();
+  expect_error(r, "node 'n' (ConvTranspose)");
+  expect_error(r, "the output size along spatial axis 0 overflows int64");
+  expect_error(SingleOp(11, "ConvTranspose").in(iota({1, 1, 3})).in(iota({1, 1, 2})).attr("strides", I64{int64_t{1} << 62}).run(),
+               "strides, dilations and pads must be at most 2^32, got 4611686018427387904");
+  // Within the bound, a zero-size X with a spatial dimension of 2^40 still overflows stride * (in - 1).
+  expect_error(SingleOp(11, "ConvTranspose")
+                   .in(Tensor::empty(DType::kFloat32, {0, 1, int64_t{1} << 40}))
+                   .in(iota({1, 1, 2}))
+                   .attr("strides", I64{int64_t{1} << 32})
+                   .run(),
+               "the output size along spatial axis 0 overflows int64");
+}
+
+// X [2^40, 0, 5] with W [0, 0, 1] walked 2^40 images for an empty output (hours; found by the fuzzer).
+TEST(ConvTranspose, EmptyOutputOfAHugeZeroSizeBatchComesAtOnce) {
+  Tensor y = SingleOp(11, "ConvTranspose")
+                 .in(Tensor::empty(DType::kFloat32, {int64_t{1} << 40, 0, 5}))
+                 .in(Tensor::empty(DType::kFloat32, {0, 0, 1}))
+                 .out();
+  EXPECT_EQ(y.shape(), (I64{int64_t{1} << 40, 0, 5}));
+}
+
 }  // namespace
 }  // namespace tandem

@@ -98,6 +98,15 @@ TEST(Det, SingularAndSpecial) {
   expect_f32(SingleOp(11, "Det").in(f32({2, 0, 0}, {})).out(), {2}, {1, 1});
 }
 
+// No matrices at all, of a size that would not fit in memory: x [0, 2^20, 2^20] failed with "std::bad_alloc"
+// (an M x M scratch matrix made for nothing), x [0, 2^40, 2^40] overflowed M * M (found by the fuzzer).
+TEST(Det, NoMatricesOfAnySize) {
+  for (const int64_t m : {int64_t{1} << 20, int64_t{1} << 40}) {
+    const Tensor y = SingleOp(11, "Det").in(Tensor::empty(DType::kFloat32, {0, m, m})).out();
+    EXPECT_EQ(y.shape(), (I64{0}));
+  }
+}
+
 TEST(Det, Errors) {
   expect_error(SingleOp(11, "Det").in(iota({2, 3})).run(), "must be [*, M, M]");
   expect_error(SingleOp(11, "Det").unranked(iota({4})).run(), "must be [*, M, M]");

@@ -69,6 +69,22 @@ TEST(GridSample, DefaultsAreBilinearZerosNotAligned) {
   expect_near(y, {2, 2, 2, 4}, kWant[0].y, 1e-5, 1e-5);
 }
 
+// Zero-size tensors may have other dimensions up to 2^40: X [2^40, 0, 2, 2] walked 2^40 images for an empty
+// output (hours; found by the fuzzer), and X [0, 1, 2^40, 2^40] overflowed H * W.
+TEST(GridSample, EmptyOutputsOfHugeZeroSizeTensorsComeAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  Tensor y = SingleOp(16, "GridSample")
+                 .in(Tensor::empty(DType::kFloat32, {kHuge, 0, 2, 2}))
+                 .in(Tensor::empty(DType::kFloat32, {kHuge, 0, 1, 2}))
+                 .out();
+  EXPECT_EQ(y.shape(), (I64{kHuge, 0, 0, 1}));
+  y = SingleOp(16, "GridSample")
+          .in(Tensor::empty(DType::kFloat32, {0, 1, kHuge, kHuge}))
+          .in(Tensor::empty(DType::kFloat32, {0, 3, 3, 2}))
+          .out();
+  EXPECT_EQ(y.shape(), (I64{0, 1, 3, 3}));
+}
+
 TEST(GridSample, Errors) {
   expect_error(SingleOp(16, "GridSample").in(grid_x<float>()).in(f32({1, 1, 1, 2}, {0, 0})).run(),
                "grid must be [N, H_out, W_out, 2] with X's N 2");

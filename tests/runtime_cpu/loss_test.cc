@@ -148,6 +148,20 @@ TEST(Losses, EveryTargetIgnoredMeanIsNaN) {
   EXPECT_TRUE(std::isnan(values_of<float>(y)[0]));
 }
 
+// An input [2^40, 1, 0] (a zero-size tensor may have such a dimension) with target [2^40, 0] has no
+// positions at all, but the loops walked its 2^40 rows for hours (found by the fuzzer).
+TEST(Losses, NoPositionsAmongHugelyManyRowsEndAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  for (const char* op : {"NegativeLogLikelihoodLoss", "SoftmaxCrossEntropyLoss"}) {
+    SCOPED_TRACE(op);
+    const Tensor x = Tensor::empty(DType::kFloat32, {kHuge, 1, 0}), t = Tensor::empty(DType::kInt64, {kHuge, 0});
+    EXPECT_EQ(SingleOp(13, op).in(x).in(t).attr("reduction", "none").out().shape(), (I64{kHuge, 0}));
+    const Tensor mean = SingleOp(13, op).in(x).in(t).out();  // no targets: 0 / 0
+    ASSERT_EQ(mean.numel(), 1);
+    EXPECT_TRUE(std::isnan(values_of<float>(mean)[0]));
+  }
+}
+
 TEST(Losses, Errors) {
   expect_error(SingleOp(13, "NegativeLogLikelihoodLoss").in(iota({2, 3})).in(i64({2}, {1, 3})).run(),
                "target 3 (element 1) is out of range for 3 classes (no ignore_index is set)");

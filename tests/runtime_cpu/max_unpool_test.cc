@@ -95,6 +95,28 @@ TEST(MaxUnpool, RandomAgainstDirectLoop) {
     }
 }
 
+// libonnx's MaxUnpool inference read I's dimension 1 unchecked: an I declared without a shape beside an X
+// with one crashed the import (SIGSEGV; found by the fuzzer). Such an I is now left to the kernel, which
+// checks it against X; an I declared with rank below 2 is refused at import, naming the node.
+TEST(MaxUnpool, IndicesOfUnknownOrLowRank) {
+  const auto op = [](const Tensor& indices, bool declare_shape) {
+    SingleOp s(11, "MaxUnpool");
+    s.in(f32({1, 1, 3}, {0.5f, 7, 4}));
+    if (declare_shape)
+      s.in(indices);
+    else
+      s.unranked(indices);
+    return s.attr("kernel_shape", I64{2}).attr("strides", I64{2});
+  };
+  expect_f32(op(i64({1, 1, 3}, {0, 3, 5}), false).out(), {1, 1, 6}, {0.5f, 0, 0, 7, 0, 4});
+  auto r = op(i64({1, 1, 1, 3}, {0, 3, 5}), false).run();
+  expect_error(r, "node 'n' (MaxUnpool)");
+  expect_error(r, "I must be int64 of X's shape [1,1,3], got int64 [1,1,1,3]");
+  r = op(i64({3}, {0, 3, 5}), true).run();
+  expect_error(r, "node 'n' (MaxUnpool)");
+  expect_error(r, "I must have rank 2 or more, got rank 1");
+}
+
 TEST(MaxUnpool, Errors) {
   const auto base = [] {
     SingleOp s(11, "MaxUnpool");

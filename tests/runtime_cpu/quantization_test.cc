@@ -543,6 +543,43 @@ TEST(QLinearConv, RefusesBadBiasAndScales) {
                "y_scale must be a scalar (per-tensor quantization)");
 }
 
+// Zero-size tensors may have other dimensions up to 2^40: each of these walked 2^40 empty batches or images
+// (hours; found by the fuzzer) where the output is empty at once.
+TEST(IntegerProducts, EmptyOutputsOfHugeZeroSizeBatchesComeAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  const Tensor a = Tensor::empty(DType::kUInt8, {kHuge, 0, 3}), b = u8({3, 2}, U8(6, 1));
+  EXPECT_EQ(SingleOp(10, "MatMulInteger").in(a).in(b).out({DType::kInt32}).shape(), (I64{kHuge, 0, 2}));
+  EXPECT_EQ(SingleOp(10, "QLinearMatMul")
+                .in(a).in(f32({}, {1})).in(u8({}, {0}))
+                .in(b).in(f32({}, {1})).in(u8({}, {0}))
+                .in(f32({}, {1})).in(u8({}, {0}))
+                .out({DType::kUInt8}).shape(),
+            (I64{kHuge, 0, 2}));
+  const Tensor x = Tensor::empty(DType::kUInt8, {kHuge, 0, 5}), w = Tensor::empty(DType::kUInt8, {0, 0, 1});
+  EXPECT_EQ(SingleOp(10, "ConvInteger").in(x).in(w).out({DType::kInt32}).shape(), (I64{kHuge, 0, 5}));
+  EXPECT_EQ(SingleOp(10, "QLinearConv")
+                .in(x).in(f32({}, {1})).in(u8({}, {0}))
+                .in(w).in(f32({}, {1})).in(u8({}, {0}))
+                .in(f32({}, {1})).in(u8({}, {0}))
+                .out({DType::kUInt8}).shape(),
+            (I64{kHuge, 0, 5}));
+}
+
+// The window geometry (shared with Conv and the pools) worked sizes out unchecked: a stride of 2^63 - 1 with
+// SAME padding wrapped ceil(in / stride) round to -1 (an allocation error for [1, 1, -1]; undefined
+// behaviour), a dilation of 2^62 wrapped the window's extent. The first is a plain one-window convolution;
+// the second an error naming the dimension.
+TEST(ConvInteger, HugeStridesAndDilationsDoNotOverflow) {
+  const Tensor x = u8({1, 1, 3}, {1, 2, 3}), w = u8({1, 1, 2}, {1, 1});
+  expect_ints(SingleOp(10, "ConvInteger").in(x).in(w).attr("strides", I64{INT64_MAX}).attr("auto_pad", "SAME_UPPER")
+                  .out({DType::kInt32}),
+              DType::kInt32, {1, 1, 1}, {3});
+  const auto r = SingleOp(10, "ConvInteger").in(x).in(u8({1, 1, 3}, {1, 1, 1})).attr("dilations", I64{int64_t{1} << 62})
+                     .run({DType::kInt32});
+  expect_error(r, "node 'n' (ConvInteger)");
+  expect_error(r, "the output size in spatial dimension 0 of input [3] overflows int64");
+}
+
 // --- types -----------------------------------------------------------------------------------------------
 
 // Types outside the ops' constraints, or zero points of another type than their operand, are refused when

@@ -154,6 +154,17 @@ TEST(RoiAlign, RandomAgainstDirectLoop) {
         }
 }
 
+// A region of negative extent has no samples and gives 0s, as in ONNX's reference, however large that
+// extent: two negative grids multiplied to a spurious "too many samples" error, and one negative grid beside
+// a grid past int64 (1e30 wide) was converted to int64 (undefined behaviour).
+TEST(RoiAlign, RegionsOfNegativeExtentGiveZerosAtAnySize) {
+  for (const F32& roi : {F32{1e9f, 1e9f, 0, 0}, F32{0, 1e30f, 1e30f, 0}}) {
+    SCOPED_TRACE(roi[1]);
+    expect_f32(SingleOp(16, "RoiAlign").in(iota({1, 1, 3, 3})).in(f32({1, 4}, roi)).in(i64({1}, {0})).out(), {1, 1, 1, 1},
+               {0});
+  }
+}
+
 TEST(RoiAlign, Errors) {
   const auto op = [](const Tensor& rois, const Tensor& bidx) {
     SingleOp s(16, "RoiAlign");

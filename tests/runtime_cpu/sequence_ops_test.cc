@@ -274,6 +274,14 @@ TEST(SequenceOps, BadSplitsAreRefused) {
   auto negative = test::run_on_cpu(sizes, {x, make_tensor<int64_t>({2}, {-1, 5})});
   ASSERT_FALSE(negative);
   EXPECT_NE(negative.status().message().find("negative size"), std::string::npos) << negative.status().message();
+  // Sizes whose sum passes int64 (and wrapped round to 4 before: undefined behaviour; found by the fuzzer)
+  // are refused at the first one past the axis.
+  auto huge = test::run_on_cpu(sizes, {x, make_tensor<int64_t>({3}, {INT64_MAX, INT64_MAX, 6})});
+  ASSERT_FALSE(huge);
+  EXPECT_NE(huge.status().message().find("(SplitToSequence): split adds up to more than the size 4 of axis 2 by "
+                                         "entry 0 (9223372036854775807)"),
+            std::string::npos)
+      << huge.status().message();
   auto zero = test::run_on_cpu(split_model(true, 2, 1), {x, make_tensor<int64_t>({}, {0})});
   ASSERT_FALSE(zero);
   EXPECT_NE(zero.status().message().find("must be positive"), std::string::npos) << zero.status().message();

@@ -92,6 +92,24 @@ TEST(MelWeightMatrix, MatchesOnnxReference) {
   expect_near(y, {17, 4}, want, 1e-6, 1e-7);
 }
 
+// An upper edge far above the sample rate (found by the fuzzer): the edges in bins were converted to int64
+// past its range (undefined behaviour) and the filters' loops walked every bin up to their edges, 6e11 here
+// and 3.8e14 for an upper edge of 1e20 Hz, for hours. The loops now visit only the spectrum's 9 bins. Bin
+// edges by ONNX's reference formula in double: [0, 601773116262, 4.9e20, 3.9e29]; filter 0 rises as
+// j / 601773116262 over the spectrum, filter 1 starts beyond it.
+TEST(MelWeightMatrix, UpperEdgeFarBeyondTheSpectrum) {
+  Tensor y = SingleOp(17, "MelWeightMatrix")
+                 .in(i64({}, {2}))
+                 .in(i64({}, {16}))
+                 .in(i64({}, {16}))
+                 .in(f32_scalar(0.0f))
+                 .in(f32_scalar(3e38f))
+                 .out({DType::kFloat32});
+  std::vector<double> want(9 * 2, 0.0);
+  for (int j = 0; j < 9; ++j) want[static_cast<std::size_t>(2 * j)] = j / 601773116262.0;
+  expect_near(y, {9, 2}, want, 1e-6, 0.0);
+}
+
 TEST(MelWeightMatrix, Errors) {
   auto run = [](int64_t bins, int64_t dft, int64_t rate) {
     return SingleOp(17, "MelWeightMatrix")

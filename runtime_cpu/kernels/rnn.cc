@@ -1,13 +1,12 @@
 // LSTM, GRU and RNN (ONNX opsets 7 and 14): float32, every attribute of the spec.
 //
 // Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias). Then, on the reference
-// path, each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and an elementwise
+// path (rnn_reference.h), each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and an elementwise
 // cell update, written straight from the spec. By default the fast path (rnn_fast_path.h) does the steps
 // instead: R packed per block of hidden units and the product fused with a vectorised cell, at every batch
 // size. The fast path covers every attribute; the reference path stays as its twin, selected by
 // TANDEM_RNN_KERNEL=reference for tests and benchmarks.
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <cstring>
@@ -21,6 +20,7 @@
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_path.h"
+#include "runtime_cpu/kernels/rnn_reference.h"
 #include "runtime_cpu/kernels/rnn_types.h"
 
 namespace tandem::cpu {
@@ -62,7 +62,7 @@ struct PackedWeights {
 
 // How a run computes its steps.
 enum class Path {
-  kReference,  // the reference twin: oneDNN's GEMM and the straightforward cell
+  kReference,  // the reference twin: a GEMM per step and the straightforward cell
   kPanels,     // the fast path: packed panels and the vectorised cell, fused
 };
 
@@ -181,101 +181,6 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
 // ------------------------------------------------------------------------------------------------------
 // Compute
 
-Status sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-             float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return Status::ok();
-  if (k == 0) {  // an empty sum: C = beta * C
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    return Status::ok();
-  }
-  const dnnl_status_t st = dnnl_sgemm('N', 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  if (st != dnnl_success)
-    return Status::error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for M=" +
-                         std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
-  return Status::ok();
-}
-
-void clip_in_place(float* x, int64_t n, float limit) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], -limit), limit);
-}
-
-// What a cell update of one direction needs besides the row data.
-struct CellArgs {
-  int64_t hidden = 0;
-  bool has_clip = false;
-  float clip = 0.0f;
-  const RnnActivation* acts = nullptr;  // f (g, h) of this direction
-  const float* peep = nullptr;          // LSTM: p_i, p_o, p_f; nullptr: none
-  const float* rbh = nullptr;           // GRU with linear_before_reset: Rbh; nullptr: zero
-  bool input_forget = false;
-  bool linear_before_reset = false;
-
-  // Clips (if asked) and applies activation `which` to a gate's pre-activations.
-  void activate(float* x, std::size_t which) const {
-    if (has_clip) clip_in_place(x, hidden, clip);
-    acts[which].apply(x, hidden);
-  }
-};
-
-// g: the row's recurrent projection H·Rᵀ, used as scratch; xw: X·Wᵀ + bias at this row's time step.
-void rnn_row(const CellArgs& c, const float* xw, float* g, float* h) {
-  for (int64_t j = 0; j < c.hidden; ++j) g[j] += xw[j];
-  c.activate(g, 0);
-  std::memcpy(h, g, static_cast<std::size_t>(c.hidden) * sizeof(float));
-}
-
-// LSTM gates i, o, f, c; `cell` holds C(t-1) and receives C(t), `h` receives H(t).
-void lstm_row(const CellArgs& c, const float* xw, float* g, float* cell, float* h) {
-  const int64_t n = c.hidden;
-  float *gi = g, *go = g + n, *gf = g + 2 * n, *gc = g + 3 * n;
-  const float *xi = xw, *xo = xw + n, *xf = xw + 2 * n, *xc = xw + 3 * n;
-  const float* pi = c.peep;
-  const float* po = c.peep ? c.peep + n : nullptr;
-  const float* pf = c.peep ? c.peep + 2 * n : nullptr;
-  for (int64_t j = 0; j < n; ++j) gi[j] += xi[j] + (pi ? pi[j] * cell[j] : 0.0f);
-  c.activate(gi, 0);
-  if (c.input_forget) {
-    for (int64_t j = 0; j < n; ++j) gf[j] = 1.0f - gi[j];
-  } else {
-    for (int64_t j = 0; j < n; ++j) gf[j] += xf[j] + (pf ? pf[j] * cell[j] : 0.0f);
-    c.activate(gf, 0);
-  }
-  for (int64_t j = 0; j < n; ++j) gc[j] += xc[j];
-  c.activate(gc, 1);
-  for (int64_t j = 0; j < n; ++j) cell[j] = gf[j] * cell[j] + gi[j] * gc[j];
-  for (int64_t j = 0; j < n; ++j) go[j] += xo[j] + (po ? po[j] * cell[j] : 0.0f);  // peephole on C(t)
-  c.activate(go, 0);
-  std::memcpy(gc, cell, static_cast<std::size_t>(n) * sizeof(float));  // h(C(t)) without clip
-  c.acts[2].apply(gc, n);
-  for (int64_t j = 0; j < n; ++j) h[j] = go[j] * gc[j];
-}
-
-// GRU gates z and r (g[0:2H]); with rh, also r (.) H(t-1) for the h gate's separate GEMM.
-void gru_zr(const CellArgs& c, const float* xw, float* g, const float* h, float* rh) {
-  const int64_t n = c.hidden;
-  for (int64_t j = 0; j < 2 * n; ++j) g[j] += xw[j];
-  c.activate(g, 0);
-  c.activate(g + n, 0);
-  if (rh)
-    for (int64_t j = 0; j < n; ++j) rh[j] = g[n + j] * h[j];
-}
-
-// GRU's h gate and new state; g[2H:3H] holds (r (.) H)·Rhᵀ, or H·Rhᵀ with linear_before_reset.
-void gru_finish(const CellArgs& c, const float* xw, float* g, float* h) {
-  const int64_t n = c.hidden;
-  const float *z = g, *r = g + n;
-  float* gh = g + 2 * n;
-  const float* xh = xw + 2 * n;
-  if (c.linear_before_reset) {
-    for (int64_t j = 0; j < n; ++j) gh[j] = xh[j] + r[j] * (gh[j] + (c.rbh ? c.rbh[j] : 0.0f));
-  } else {
-    for (int64_t j = 0; j < n; ++j) gh[j] += xh[j];
-  }
-  c.activate(gh, 1);
-  for (int64_t j = 0; j < n; ++j) h[j] = (1.0f - z[j]) * gh[j] + z[j] * h[j];
-}
-
 // oneDNN's sgemm runs on the calling thread's OpenMP team. A small product gains nothing from more threads
 // and, on a busy machine, may wait milliseconds for them to wake, so it gets one thread per this many
 // multiply-adds; the caller's setting comes back afterwards.
@@ -305,99 +210,25 @@ Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShap
   if (bias)
     for (int64_t row = 0; row < s.seq * s.batch; ++row)
       std::memcpy(xw.data() + row * gh, bias, gh * sizeof(float));
-  return sgemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
-               bias ? 1.0f : 0.0f, xw.data(), gh);
+  return gemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
+              bias ? 1.0f : 0.0f, xw.data(), gh);
 }
 
 // The scratch a direction allocates (directions run one after another, unless the fast path runs both at
-// once, which holds twice this): the input projection of all steps, then on the reference path the
-// state(s), the gate pre-activations and GRU's r*h, on the fast path its padded states.
+// once, which holds twice this): the input projection of all steps, then the reference path's state and
+// gates or the fast path's padded states.
 std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights& w, const RunShape& s,
                                       Path path) {
-  const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
-  const auto xw = static_cast<std::size_t>(s.seq * s.batch * gh) * sizeof(float);
+  const auto xw = static_cast<std::size_t>(s.seq * s.batch * a.gates * s.hidden) * sizeof(float);
   if (path != Path::kReference) return xw + fast_state_bytes(a, w.fast, s.batch);
-  int64_t floats = state + s.batch * gh;
-  if (a.kind == CellKind::kLstm) floats += state;
-  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
-  return xw + static_cast<std::size_t>(floats) * sizeof(float);
+  return xw + reference_state_bytes(a, s, sizeof(float));
 }
 
-// The reference path: per step one oneDNN GEMM over the whole batch, then the cell row by row.
-Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d, bool reverse,
-                     const float* xw, const DirectionIO& io) {
-  const int64_t n = s.hidden, gh = a.gates * n, batch = s.batch;
-  const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
-  const std::vector<int64_t>& lens = *io.lens;
-
-  std::vector<float> h(static_cast<std::size_t>(batch * n), 0.0f), cell;
-  const bool lstm = a.kind == CellKind::kLstm;
-  if (lstm) cell.assign(static_cast<std::size_t>(batch * n), 0.0f);
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.init_h) std::memcpy(h.data() + b * n, io.init_h + s.state_offset(d, b), hsize);
-    if (lstm && io.init_c) std::memcpy(cell.data() + b * n, io.init_c + s.state_offset(d, b), hsize);
-  }
-
-  CellArgs c;
-  c.hidden = n;
-  c.has_clip = a.has_clip;
-  c.clip = a.clip;
-  c.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
-  c.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * n;
-  c.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * n;
-  c.input_forget = a.input_forget;
-  c.linear_before_reset = a.linear_before_reset;
-
-  const float* rt = w.rt.data() + d * n * gh;
-  const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
-  std::vector<float> g(static_cast<std::size_t>(batch * gh), 0.0f), rh;
-  if (gru_split) rh.assign(static_cast<std::size_t>(batch * n), 0.0f);
-  const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
-  auto time_of = [&](int64_t b, int64_t k) {
-    return reverse ? lens[static_cast<std::size_t>(b)] - 1 - k : k;
-  };
-  auto active = [&](int64_t b, int64_t k) { return k < lens[static_cast<std::size_t>(b)]; };
-
-  for (int64_t k = 0; k < steps; ++k) {
-    // GRU without linear_before_reset needs r before its h gate's GEMM: z and r first, then h.
-    TANDEM_RETURN_IF_ERROR(sgemm(batch, gru_split ? 2 * n : gh, n, h.data(), n, rt, gh, 0.0f, g.data(), gh));
-    if (gru_split) {
-      for (int64_t b = 0; b < batch; ++b) {
-        if (active(b, k))
-          gru_zr(c, xw + s.x_row(time_of(b, k), b) * gh, g.data() + b * gh, h.data() + b * n,
-                 rh.data() + b * n);
-        else
-          std::fill_n(rh.data() + b * n, n, 0.0f);
-      }
-      TANDEM_RETURN_IF_ERROR(sgemm(batch, n, n, rh.data(), n, rt + 2 * n, gh, 0.0f, g.data() + 2 * n, gh));
-    }
-    for (int64_t b = 0; b < batch; ++b) {
-      if (!active(b, k)) continue;
-      const int64_t t = time_of(b, k);
-      const float* xrow = xw + s.x_row(t, b) * gh;
-      float* grow = g.data() + b * gh;
-      float* hrow = h.data() + b * n;
-      switch (a.kind) {
-        case CellKind::kRnn:
-          rnn_row(c, xrow, grow, hrow);
-          break;
-        case CellKind::kGru:
-          if (!gru_split) gru_zr(c, xrow, grow, hrow, nullptr);
-          gru_finish(c, xrow, grow, hrow);
-          break;
-        case CellKind::kLstm:
-          lstm_row(c, xrow, grow, cell.data() + b * n, hrow);
-          break;
-      }
-      if (io.y) std::memcpy(io.y + s.y_offset(t, d, b), hrow, hsize);
-    }
-  }
-  // Rows keep the state of their last valid step (the initial state for length 0).
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.y_h) std::memcpy(io.y_h + s.state_offset(d, b), h.data() + b * n, hsize);
-    if (io.y_c) std::memcpy(io.y_c + s.state_offset(d, b), cell.data() + b * n, hsize);
-  }
-  return Status::ok();
+// Direction d's part of the weights the reference path reads.
+ReferenceWeights<float> reference_weights(const RnnAttrs& a, const PackedWeights& w, int64_t d) {
+  const int64_t n = w.hidden;
+  return {w.rt.data() + d * n * a.gates * n, w.peep.empty() ? nullptr : w.peep.data() + d * 3 * n,
+          w.rbh.empty() ? nullptr : w.rbh.data() + d * n};
 }
 
 ArrayView view_of(const Tensor& t) { return {t.dtype(), t.shape(), t.data<float>()}; }
@@ -513,7 +344,8 @@ class RnnKernel final : public Kernel {
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
       Status st = input_projection(a_, *w, s, d, io.x, xw);
-      if (st && path == Path::kReference) st = run_direction(a_, *w, s, d, reverse, xw.data(), io);
+      if (st && path == Path::kReference)
+        st = run_reference_direction(a_, reference_weights(a_, *w, d), s, d, reverse, xw.data(), io);
       if (st && path == Path::kPanels)
         st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), io, teams.per_direction);
       if (!st) return ctx.error(st.message());

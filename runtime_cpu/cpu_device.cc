@@ -12,6 +12,8 @@ Support CpuDevice::supports(const Graph& g, NodeId id) const {
     if (n.domain.empty()) return {false, "no CPU kernel for op '" + n.op_type + "'"};
     return {false, "no CPU kernel for op '" + n.op_type + "' of domain '" + n.domain + "'"};
   }
+  // What kernel creation would refuse on the graph alone (an RNN's element types, say).
+  if (Status s = cpu_kernels().check(g, id); !s) return {false, s.message()};
   return {true, {}};
 }
 

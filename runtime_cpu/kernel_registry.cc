@@ -6,19 +6,27 @@
 
 namespace tandem::cpu {
 
-void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory factory) {
-  if (!factories_.emplace(std::pair{domain, op_type}, std::move(factory)).second)
+void KernelRegistry::add(const std::string& domain, const std::string& op_type, KernelFactory factory,
+                         NodeCheck check) {
+  if (!entries_.emplace(std::pair{domain, op_type}, Entry{std::move(factory), std::move(check)}).second)
     throw std::logic_error("CPU kernel for '" + op_type + "' of domain '" + domain + "' registered twice");
 }
 
 const KernelFactory* KernelRegistry::find(const std::string& domain, const std::string& op_type) const {
-  auto it = factories_.find(std::pair{domain, op_type});
-  return it == factories_.end() ? nullptr : &it->second;
+  auto it = entries_.find(std::pair{domain, op_type});
+  return it == entries_.end() ? nullptr : &it->second.factory;
+}
+
+Status KernelRegistry::check(const Graph& g, NodeId id) const {
+  const Node& n = g.node(id);
+  auto it = entries_.find(std::pair{n.domain, n.op_type});
+  if (it == entries_.end() || !it->second.check) return Status::ok();
+  return it->second.check(g, id);
 }
 
 std::vector<std::string> KernelRegistry::ops() const {
   std::vector<std::string> out;
-  for (const auto& [key, f] : factories_) out.push_back(key.first.empty() ? key.second : key.first + "::" + key.second);
+  for (const auto& [key, e] : entries_) out.push_back(key.first.empty() ? key.second : key.first + "::" + key.second);
   return out;
 }
 

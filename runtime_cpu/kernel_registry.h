@@ -15,19 +15,32 @@
 namespace tandem::cpu {
 
 using KernelFactory = std::function<Result<KernelPtr>(const KernelInit&)>;
+// What a factory would refuse, checked on the graph alone (element types, attributes): CpuDevice::supports
+// asks it, so `tandem info`, the partitioner's capability checks and compiling agree on which nodes run.
+// A family without one takes every node of its ops there.
+using NodeCheck = std::function<Status(const Graph&, NodeId)>;
 
 class KernelRegistry {
  public:
   // An op of the default domain.
-  void add(const std::string& op_type, KernelFactory factory) { add("", op_type, std::move(factory)); }
+  void add(const std::string& op_type, KernelFactory factory, NodeCheck check = nullptr) {
+    add("", op_type, std::move(factory), std::move(check));
+  }
   // An op of another domain (normalised: "ai.onnx" is "").
-  void add(const std::string& domain, const std::string& op_type, KernelFactory factory);
+  void add(const std::string& domain, const std::string& op_type, KernelFactory factory,
+           NodeCheck check = nullptr);
   const KernelFactory* find(const std::string& domain, const std::string& op_type) const;
+  // Node `id` of `g` (whose op has a kernel) against its family's check; ok when there is none.
+  Status check(const Graph& g, NodeId id) const;
   // Op types, "domain::op" for those outside the default domain.
   std::vector<std::string> ops() const;
 
  private:
-  std::map<std::pair<std::string, std::string>, KernelFactory> factories_;  // (domain, op type)
+  struct Entry {
+    KernelFactory factory;
+    NodeCheck check;
+  };
+  std::map<std::pair<std::string, std::string>, Entry> entries_;  // (domain, op type)
 };
 
 // Every CPU kernel, registered on first use.

@@ -110,6 +110,16 @@ Support cuda_supports(const Graph& g, NodeId id) {
   auto dtype_of = [&](std::size_t i) {
     return i < n.inputs.size() && n.inputs[i] != kNoValue ? g.value(n.inputs[i]).dtype : DType::kUndefined;
   };
+  // An RNN's X, W, R, B, initial_h, initial_c and P share one type T, and the GPU's RNN takes float32 only:
+  // a float16 or float64 node stays on the CPU, which runs every T (said here even when X's type is unknown).
+  if (op->family == CudaFamily::kRnn)
+    for (std::size_t i : {0, 1, 2, 3, 5, 6, 7}) {
+      const TensorDataPtr c = i < n.inputs.size() ? constant_value(g, n.inputs[i]) : nullptr;
+      const DType t = c ? c->dtype : dtype_of(i);
+      if (t != DType::kUndefined && t != DType::kFloat32)
+        return {false, n.op_type + " on the GPU takes float32, not " + std::string(dtype_name(t)) + " (input " +
+                           std::to_string(i) + " '" + g.value(n.inputs[i]).name + "'); the CPU runs it"};
+    }
   const DType x = dtype_of(0);
   if (x != DType::kUndefined) {
     if (float_only(*op) && x != DType::kFloat32)

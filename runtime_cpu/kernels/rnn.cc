@@ -1,26 +1,36 @@
-// LSTM, GRU and RNN (ONNX opsets 7 and 14): float32, every attribute of the spec.
+// LSTM, GRU and RNN (ONNX opsets 7 and 14): every attribute of the spec, in each element type T the spec
+// allows. ONNX gives the three ops one T for X, W, R, B, initial_h, initial_c and P; mixed types are
+// refused, naming the inputs.
 //
 // Per direction, the input projection of all time steps is one GEMM (X·Wᵀ + bias). Then, on the reference
-// path, each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and an elementwise
-// cell update, written straight from the spec. By default the fast path (rnn_fast_path.h) does the steps
-// instead: R packed per block of hidden units and the product fused with a vectorised cell, at every batch
-// size. The fast path covers every attribute; the reference path stays as its twin, selected by
-// TANDEM_RNN_KERNEL=reference for tests and benchmarks.
+// path (rnn_reference.h), each step is one GEMM for the recurrent projection of the whole batch (H·Rᵀ) and
+// an elementwise cell update, written straight from the spec. By default the fast path (rnn_fast_path.h)
+// does the steps instead: R packed per block of hidden units and the product fused with a vectorised cell,
+// at every batch size. The fast path covers every attribute; the reference path stays as its twin,
+// selected by TANDEM_RNN_KERNEL=reference for tests and benchmarks. By element type:
+//   float32  either path, as chosen.
+//   float64  computed in double on the reference path, the only one in double (the products are
+//            double_gemm's: oneDNN 2.6 has no dgemm).
+//   float16  computed in float32 exactly as a float32 node (either path) and rounded to float16 once, at
+//            the end. The inputs are widened exactly (constant weights once, when the kernel is made, then
+//            packed as float32 weights are; computed inputs per run), so the result is the float32
+//            kernel's on the same values, rounded once.
 #include <omp.h>
-#include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
-#include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "runtime/prepared_constants_cache.h"
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/element_types.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_path.h"
+#include "runtime_cpu/kernels/rnn_reference.h"
 #include "runtime_cpu/kernels/rnn_types.h"
 
 namespace tandem::cpu {
@@ -34,49 +44,118 @@ constexpr std::size_t kY = 0, kYh = 1, kYc = 2;
 
 std::size_t max_inputs(CellKind k) { return k == CellKind::kLstm ? 8 : 6; }
 std::size_t max_outputs(CellKind k) { return k == CellKind::kLstm ? 3 : 2; }
+const char* op_name(CellKind k) {
+  return k == CellKind::kLstm ? "LSTM" : k == CellKind::kGru ? "GRU" : "RNN";
+}
 
 using Dims = std::vector<int64_t>;
 
-// A float array of known shape: a constant's contents or a run-time tensor's.
+// ------------------------------------------------------------------------------------------------------
+// Element types
+
+// The inputs of type T, by slot.
+constexpr std::size_t kTypedSlots[] = {kX, kW, kR, kB, kInitH, kInitC, kP};
+
+std::string slot_label(std::size_t i) {
+  static const char* const names[] = {"X", "W", "R", "B", "sequence_lens", "initial_h", "initial_c", "P"};
+  return "input " + std::to_string(i) + " (" + names[i] + ")";
+}
+
+bool is_element_type(DType t) { return t == DType::kFloat16 || t == DType::kFloat32 || t == DType::kFloat64; }
+
+// The node's T from the types of its T inputs (`type_of(slot)`: kUndefined when absent or not known), or
+// kUndefined when none is known: each known type must be one ONNX allows, and all the same. Kernel
+// creation and CpuDevice::supports ask this of the graph's types, each run of the tensors' own.
+template <class TypeOf>
+Result<DType> element_type(CellKind kind, std::size_t inputs, const TypeOf& type_of) {
+  DType t = DType::kUndefined;
+  std::size_t first = 0;
+  for (std::size_t i : kTypedSlots) {
+    if (i >= inputs) continue;
+    const DType ti = type_of(i);
+    if (ti == DType::kUndefined) continue;
+    if (!is_element_type(ti))
+      return Status::error(slot_label(i) + " is " + std::string(dtype_name(ti)) + "; " + op_name(kind) +
+                           " takes float16, float32 or float64");
+    if (t == DType::kUndefined) {
+      t = ti, first = i;
+    } else if (ti != t) {
+      return Status::error(slot_label(i) + " is " + std::string(dtype_name(ti)) + " but " +
+                           slot_label(first) + " is " + std::string(dtype_name(t)) + ": " + op_name(kind) +
+                           " takes one element type for " +
+                           (kind == CellKind::kLstm ? "X, W, R, B, initial_h, initial_c and P"
+                                                    : "X, W, R, B and initial_h"));
+    }
+  }
+  return t;
+}
+
+// `count` elements of type `dtype` as T: read in place when they are T, else widened exactly from float16
+// into `store` (the element-type rule lets nothing else through).
+template <class T>
+const T* elements_as(DType dtype, const void* data, int64_t count, std::vector<T>& store) {
+  if (dtype == ElementTraits<T>::dtype) return static_cast<const T*>(data);
+  const auto* half = static_cast<const uint16_t*>(data);
+  store.resize(static_cast<std::size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    store[static_cast<std::size_t>(i)] = static_cast<T>(half_to_float(half[i]));
+  return store.data();
+}
+
+// An array of known shape, as T: a constant's contents or a run-time tensor's.
+template <class T>
 struct ArrayView {
-  DType dtype = DType::kUndefined;
   Dims shape;
-  const float* data = nullptr;
+  const T* data = nullptr;
 };
 
+template <class T>
+ArrayView<T> view_of(const Tensor& t, std::vector<T>& store) {
+  return {t.shape(), elements_as<T>(t.dtype(), t.raw(), t.numel(), store)};
+}
+template <class T>
+ArrayView<T> view_of(const TensorData& t, std::vector<T>& store) {
+  return {t.dims, elements_as<T>(t.dtype, t.bytes.data(), shape_numel(t.dims), store)};
+}
+
+// ------------------------------------------------------------------------------------------------------
+// Weights
+
 // Weights rearranged for the GEMMs; direction d's part starts at d times the per-direction size.
+template <class T>
 struct PackedWeights {
   int64_t input_size = 0, hidden = 0;
-  std::vector<float> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
-  std::vector<float> rt;    // [dirs][H][G*H]: R transposed for the reference path's GEMM; empty: the panels
-  std::vector<float> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
+  std::vector<T> wt;    // [dirs][I][G*H]: W transposed, so X·Wᵀ is a plain row-major GEMM
+  std::vector<T> rt;    // [dirs][H][G*H]: R transposed for the reference path's GEMM; empty: the panels
+  std::vector<T> bias;  // [dirs][G*H]: Wb+Rb (GRU with linear_before_reset: Wbh alone for h); empty: no B
   // For the reference cell (empty when only the fast cell runs, which keeps padded copies):
-  std::vector<float> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
-  std::vector<float> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
-  FastWeights fast;         // the fast path's panels and padded P, Rbh; empty: only the reference runs
+  std::vector<T> rbh;   // [dirs][H]: Rbh, kept apart for GRU with linear_before_reset; empty otherwise
+  std::vector<T> peep;  // [dirs][3H]: LSTM peepholes p_i, p_o, p_f; empty: no P
+  FastWeights fast;     // the fast path's panels, padded P and Rbh (float only); empty: the reference runs
 
   std::size_t bytes() const {
-    return (wt.size() + rt.size() + bias.size() + rbh.size() + peep.size()) * sizeof(float) + fast.bytes();
+    return (wt.size() + rt.size() + bias.size() + rbh.size() + peep.size()) * sizeof(T) + fast.bytes();
+  }
+  ReferenceWeights<T> reference(int64_t d, int64_t gates) const {
+    return {rt.data() + d * hidden * gates * hidden, peep.empty() ? nullptr : peep.data() + d * 3 * hidden,
+            rbh.empty() ? nullptr : rbh.data() + d * hidden};
   }
 };
 
 // How a run computes its steps.
 enum class Path {
-  kReference,  // the reference twin: oneDNN's GEMM and the straightforward cell
+  kReference,  // the reference twin: a GEMM per step and the straightforward cell
   kPanels,     // the fast path: packed panels and the vectorised cell, fused
 };
 
-// What to pack: R transposed for oneDNN's GEMM and the reference cell's peepholes and Rbh, or the panels
-// with the fast cell's padded peepholes and Rbh.
+// What to pack: R transposed for the reference GEMM and the reference cell's peepholes and Rbh, or the
+// panels with the fast cell's padded peepholes and Rbh.
 struct PackFor {
   bool reference = true;
   Isa isa = Isa::kScalar;
 
   static PackFor path(Path p, Isa isa) { return {p == Path::kReference, isa}; }
 };
-
-// ------------------------------------------------------------------------------------------------------
-// Shapes
 
 struct WeightSizes {
   int64_t input_size = -1;  // -1: not known yet
@@ -120,36 +199,28 @@ Result<WeightSizes> check_weight_shapes(const RnnAttrs& a, const Dims* w, const 
   return s;
 }
 
-Status check_float(const ArrayView& v, const char* name) {
-  if (v.dtype != DType::kFloat32)
-    return Status::error(std::string(name) + " must be float32 (the only type supported), got " +
-                         std::string(dtype_name(v.dtype)));
-  return Status::ok();
-}
-
-// Validates W, R and the optional B and P (data nullptr when absent) and packs them.
-Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const ArrayView& r,
-                                   const ArrayView* b, const ArrayView* p, const PackFor& what) {
-  TANDEM_RETURN_IF_ERROR(check_float(w, "W"));
-  TANDEM_RETURN_IF_ERROR(check_float(r, "R"));
-  if (b) TANDEM_RETURN_IF_ERROR(check_float(*b, "B"));
-  if (p) TANDEM_RETURN_IF_ERROR(check_float(*p, "P"));
+// Validates the shapes of W, R and the optional B and P (nullptr when absent) and packs them. The panels
+// are float only: a double packing is always for the reference path.
+template <class T>
+Result<PackedWeights<T>> pack_weights(const RnnAttrs& a, const ArrayView<T>& w, const ArrayView<T>& r,
+                                      const ArrayView<T>* b, const ArrayView<T>* p, const PackFor& what) {
   TANDEM_ASSIGN_OR_RETURN(WeightSizes s, check_weight_shapes(a, &w.shape, &r.shape, b ? &b->shape : nullptr,
                                                              p ? &p->shape : nullptr));
+  const bool reference = what.reference || !std::is_same_v<T, float>;
   const int64_t dirs = a.num_dirs, h = s.hidden, in = s.input_size, gh = a.gates * h;
-  PackedWeights pw;
+  PackedWeights<T> pw;
   pw.input_size = in;
   pw.hidden = h;
   pw.wt.resize(static_cast<std::size_t>(dirs * in * gh));
-  if (what.reference) pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
+  if (reference) pw.rt.resize(static_cast<std::size_t>(dirs * h * gh));
   for (int64_t d = 0; d < dirs; ++d) {
-    const float* wd = w.data + d * gh * in;
-    float* wtd = pw.wt.data() + d * in * gh;
+    const T* wd = w.data + d * gh * in;
+    T* wtd = pw.wt.data() + d * in * gh;
     for (int64_t row = 0; row < gh; ++row)
       for (int64_t k = 0; k < in; ++k) wtd[k * gh + row] = wd[row * in + k];
-    if (!what.reference) continue;
-    const float* rd = r.data + d * gh * h;
-    float* rtd = pw.rt.data() + d * h * gh;
+    if (!reference) continue;
+    const T* rd = r.data + d * gh * h;
+    T* rtd = pw.rt.data() + d * h * gh;
     for (int64_t row = 0; row < gh; ++row)
       for (int64_t k = 0; k < h; ++k) rtd[k * gh + row] = rd[row * h + k];
   }
@@ -159,8 +230,8 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
     pw.bias.resize(static_cast<std::size_t>(dirs * gh));
     if (split_rbh) pw.rbh.resize(static_cast<std::size_t>(dirs * h));
     for (int64_t d = 0; d < dirs; ++d) {
-      const float* wb = b->data + d * 2 * gh;
-      const float* rb = wb + gh;
+      const T* wb = b->data + d * 2 * gh;
+      const T* rb = wb + gh;
       for (int64_t j = 0; j < gh; ++j) {
         const bool h_gate = j >= 2 * h;
         pw.bias[static_cast<std::size_t>(d * gh + j)] = split_rbh && h_gate ? wb[j] : wb[j] + rb[j];
@@ -169,11 +240,13 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
     }
   }
   if (p) pw.peep.assign(p->data, p->data + dirs * 3 * h);
-  if (!what.reference) {  // the fast cell keeps padded copies of P and Rbh
-    const float* peep = pw.peep.empty() ? nullptr : pw.peep.data();
-    const float* rbh = pw.rbh.empty() ? nullptr : pw.rbh.data();
-    pw.fast = pack_fast_weights(a, what.isa, h, r.data, peep, rbh);
-    pw.peep = {}, pw.rbh = {};
+  if constexpr (std::is_same_v<T, float>) {
+    if (!reference) {  // the fast cell keeps padded copies of P and Rbh
+      const float* peep = pw.peep.empty() ? nullptr : pw.peep.data();
+      const float* rbh = pw.rbh.empty() ? nullptr : pw.rbh.data();
+      pw.fast = pack_fast_weights(a, what.isa, h, r.data, peep, rbh);
+      pw.peep = {}, pw.rbh = {};
+    }
   }
   return pw;
 }
@@ -181,104 +254,9 @@ Result<PackedWeights> pack_weights(const RnnAttrs& a, const ArrayView& w, const 
 // ------------------------------------------------------------------------------------------------------
 // Compute
 
-Status sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-             float beta, float* c, int64_t ldc) {
-  if (m == 0 || n == 0) return Status::ok();
-  if (k == 0) {  // an empty sum: C = beta * C
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
-    return Status::ok();
-  }
-  const dnnl_status_t st = dnnl_sgemm('N', 'N', m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
-  if (st != dnnl_success)
-    return Status::error("oneDNN sgemm failed (status " + std::to_string(static_cast<int>(st)) + ") for M=" +
-                         std::to_string(m) + " N=" + std::to_string(n) + " K=" + std::to_string(k));
-  return Status::ok();
-}
-
-void clip_in_place(float* x, int64_t n, float limit) {
-  for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(x[i], -limit), limit);
-}
-
-// What a cell update of one direction needs besides the row data.
-struct CellArgs {
-  int64_t hidden = 0;
-  bool has_clip = false;
-  float clip = 0.0f;
-  const RnnActivation* acts = nullptr;  // f (g, h) of this direction
-  const float* peep = nullptr;          // LSTM: p_i, p_o, p_f; nullptr: none
-  const float* rbh = nullptr;           // GRU with linear_before_reset: Rbh; nullptr: zero
-  bool input_forget = false;
-  bool linear_before_reset = false;
-
-  // Clips (if asked) and applies activation `which` to a gate's pre-activations.
-  void activate(float* x, std::size_t which) const {
-    if (has_clip) clip_in_place(x, hidden, clip);
-    acts[which].apply(x, hidden);
-  }
-};
-
-// g: the row's recurrent projection H·Rᵀ, used as scratch; xw: X·Wᵀ + bias at this row's time step.
-void rnn_row(const CellArgs& c, const float* xw, float* g, float* h) {
-  for (int64_t j = 0; j < c.hidden; ++j) g[j] += xw[j];
-  c.activate(g, 0);
-  std::memcpy(h, g, static_cast<std::size_t>(c.hidden) * sizeof(float));
-}
-
-// LSTM gates i, o, f, c; `cell` holds C(t-1) and receives C(t), `h` receives H(t).
-void lstm_row(const CellArgs& c, const float* xw, float* g, float* cell, float* h) {
-  const int64_t n = c.hidden;
-  float *gi = g, *go = g + n, *gf = g + 2 * n, *gc = g + 3 * n;
-  const float *xi = xw, *xo = xw + n, *xf = xw + 2 * n, *xc = xw + 3 * n;
-  const float* pi = c.peep;
-  const float* po = c.peep ? c.peep + n : nullptr;
-  const float* pf = c.peep ? c.peep + 2 * n : nullptr;
-  for (int64_t j = 0; j < n; ++j) gi[j] += xi[j] + (pi ? pi[j] * cell[j] : 0.0f);
-  c.activate(gi, 0);
-  if (c.input_forget) {
-    for (int64_t j = 0; j < n; ++j) gf[j] = 1.0f - gi[j];
-  } else {
-    for (int64_t j = 0; j < n; ++j) gf[j] += xf[j] + (pf ? pf[j] * cell[j] : 0.0f);
-    c.activate(gf, 0);
-  }
-  for (int64_t j = 0; j < n; ++j) gc[j] += xc[j];
-  c.activate(gc, 1);
-  for (int64_t j = 0; j < n; ++j) cell[j] = gf[j] * cell[j] + gi[j] * gc[j];
-  for (int64_t j = 0; j < n; ++j) go[j] += xo[j] + (po ? po[j] * cell[j] : 0.0f);  // peephole on C(t)
-  c.activate(go, 0);
-  std::memcpy(gc, cell, static_cast<std::size_t>(n) * sizeof(float));  // h(C(t)) without clip
-  c.acts[2].apply(gc, n);
-  for (int64_t j = 0; j < n; ++j) h[j] = go[j] * gc[j];
-}
-
-// GRU gates z and r (g[0:2H]); with rh, also r (.) H(t-1) for the h gate's separate GEMM.
-void gru_zr(const CellArgs& c, const float* xw, float* g, const float* h, float* rh) {
-  const int64_t n = c.hidden;
-  for (int64_t j = 0; j < 2 * n; ++j) g[j] += xw[j];
-  c.activate(g, 0);
-  c.activate(g + n, 0);
-  if (rh)
-    for (int64_t j = 0; j < n; ++j) rh[j] = g[n + j] * h[j];
-}
-
-// GRU's h gate and new state; g[2H:3H] holds (r (.) H)·Rhᵀ, or H·Rhᵀ with linear_before_reset.
-void gru_finish(const CellArgs& c, const float* xw, float* g, float* h) {
-  const int64_t n = c.hidden;
-  const float *z = g, *r = g + n;
-  float* gh = g + 2 * n;
-  const float* xh = xw + 2 * n;
-  if (c.linear_before_reset) {
-    for (int64_t j = 0; j < n; ++j) gh[j] = xh[j] + r[j] * (gh[j] + (c.rbh ? c.rbh[j] : 0.0f));
-  } else {
-    for (int64_t j = 0; j < n; ++j) gh[j] += xh[j];
-  }
-  c.activate(gh, 1);
-  for (int64_t j = 0; j < n; ++j) h[j] = (1.0f - z[j]) * gh[j] + z[j] * h[j];
-}
-
-// oneDNN's sgemm runs on the calling thread's OpenMP team. A small product gains nothing from more threads
-// and, on a busy machine, may wait milliseconds for them to wake, so it gets one thread per this many
-// multiply-adds; the caller's setting comes back afterwards.
+// oneDNN's sgemm (and double_gemm) runs on the calling thread's OpenMP team. A small product gains nothing
+// from more threads and, on a busy machine, may wait milliseconds for them to wake, so it gets one thread
+// per this many multiply-adds; the caller's setting comes back afterwards.
 constexpr int64_t kMinGemmMacsPerThread = int64_t{1} << 20;
 class GemmTeam {
  public:
@@ -296,158 +274,112 @@ class GemmTeam {
 
 // The input projection of every time step at once (the first GEMM of both paths), bias folded in:
 // xw[row][G*H] = X[row]·Wᵀ + bias.
-Status input_projection(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d,
-                        const float* x, std::vector<float>& xw) {
+template <class T>
+Status input_projection(const RnnAttrs& a, const PackedWeights<T>& w, const RunShape& s, int64_t d,
+                        const T* x, std::vector<T>& xw) {
   const int64_t gh = a.gates * s.hidden;
   const GemmTeam team(s.seq * s.batch * gh * s.input);
   xw.resize(static_cast<std::size_t>(s.seq * s.batch * gh));
-  const float* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
+  const T* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
   if (bias)
     for (int64_t row = 0; row < s.seq * s.batch; ++row)
-      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(float));
-  return sgemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
-               bias ? 1.0f : 0.0f, xw.data(), gh);
+      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(T));
+  return gemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
+              bias ? T(1) : T(0), xw.data(), gh);
 }
 
 // The scratch a direction allocates (directions run one after another, unless the fast path runs both at
-// once, which holds twice this): the input projection of all steps, then on the reference path the
-// state(s), the gate pre-activations and GRU's r*h, on the fast path its padded states.
-std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights& w, const RunShape& s,
+// once, which holds twice this): the input projection of all steps, then the reference path's state and
+// gates or the fast path's padded states.
+template <class T>
+std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights<T>& w, const RunShape& s,
                                       Path path) {
-  const int64_t gh = a.gates * s.hidden, state = s.batch * s.hidden;
-  const auto xw = static_cast<std::size_t>(s.seq * s.batch * gh) * sizeof(float);
+  const auto xw = static_cast<std::size_t>(s.seq * s.batch * a.gates * s.hidden) * sizeof(T);
   if (path != Path::kReference) return xw + fast_state_bytes(a, w.fast, s.batch);
-  int64_t floats = state + s.batch * gh;
-  if (a.kind == CellKind::kLstm) floats += state;
-  if (a.kind == CellKind::kGru && !a.linear_before_reset) floats += state;
-  return xw + static_cast<std::size_t>(floats) * sizeof(float);
-}
-
-// The reference path: per step one oneDNN GEMM over the whole batch, then the cell row by row.
-Status run_direction(const RnnAttrs& a, const PackedWeights& w, const RunShape& s, int64_t d, bool reverse,
-                     const float* xw, const DirectionIO& io) {
-  const int64_t n = s.hidden, gh = a.gates * n, batch = s.batch;
-  const auto hsize = static_cast<std::size_t>(n) * sizeof(float);
-  const std::vector<int64_t>& lens = *io.lens;
-
-  std::vector<float> h(static_cast<std::size_t>(batch * n), 0.0f), cell;
-  const bool lstm = a.kind == CellKind::kLstm;
-  if (lstm) cell.assign(static_cast<std::size_t>(batch * n), 0.0f);
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.init_h) std::memcpy(h.data() + b * n, io.init_h + s.state_offset(d, b), hsize);
-    if (lstm && io.init_c) std::memcpy(cell.data() + b * n, io.init_c + s.state_offset(d, b), hsize);
-  }
-
-  CellArgs c;
-  c.hidden = n;
-  c.has_clip = a.has_clip;
-  c.clip = a.clip;
-  c.acts = a.acts.data() + d * static_cast<int64_t>(activations_per_direction(a.kind));
-  c.peep = w.peep.empty() ? nullptr : w.peep.data() + d * 3 * n;
-  c.rbh = w.rbh.empty() ? nullptr : w.rbh.data() + d * n;
-  c.input_forget = a.input_forget;
-  c.linear_before_reset = a.linear_before_reset;
-
-  const float* rt = w.rt.data() + d * n * gh;
-  const bool gru_split = a.kind == CellKind::kGru && !a.linear_before_reset;
-  std::vector<float> g(static_cast<std::size_t>(batch * gh), 0.0f), rh;
-  if (gru_split) rh.assign(static_cast<std::size_t>(batch * n), 0.0f);
-  const int64_t steps = lens.empty() ? 0 : *std::max_element(lens.begin(), lens.end());
-  auto time_of = [&](int64_t b, int64_t k) {
-    return reverse ? lens[static_cast<std::size_t>(b)] - 1 - k : k;
-  };
-  auto active = [&](int64_t b, int64_t k) { return k < lens[static_cast<std::size_t>(b)]; };
-
-  for (int64_t k = 0; k < steps; ++k) {
-    // GRU without linear_before_reset needs r before its h gate's GEMM: z and r first, then h.
-    TANDEM_RETURN_IF_ERROR(sgemm(batch, gru_split ? 2 * n : gh, n, h.data(), n, rt, gh, 0.0f, g.data(), gh));
-    if (gru_split) {
-      for (int64_t b = 0; b < batch; ++b) {
-        if (active(b, k))
-          gru_zr(c, xw + s.x_row(time_of(b, k), b) * gh, g.data() + b * gh, h.data() + b * n,
-                 rh.data() + b * n);
-        else
-          std::fill_n(rh.data() + b * n, n, 0.0f);
-      }
-      TANDEM_RETURN_IF_ERROR(sgemm(batch, n, n, rh.data(), n, rt + 2 * n, gh, 0.0f, g.data() + 2 * n, gh));
-    }
-    for (int64_t b = 0; b < batch; ++b) {
-      if (!active(b, k)) continue;
-      const int64_t t = time_of(b, k);
-      const float* xrow = xw + s.x_row(t, b) * gh;
-      float* grow = g.data() + b * gh;
-      float* hrow = h.data() + b * n;
-      switch (a.kind) {
-        case CellKind::kRnn:
-          rnn_row(c, xrow, grow, hrow);
-          break;
-        case CellKind::kGru:
-          if (!gru_split) gru_zr(c, xrow, grow, hrow, nullptr);
-          gru_finish(c, xrow, grow, hrow);
-          break;
-        case CellKind::kLstm:
-          lstm_row(c, xrow, grow, cell.data() + b * n, hrow);
-          break;
-      }
-      if (io.y) std::memcpy(io.y + s.y_offset(t, d, b), hrow, hsize);
-    }
-  }
-  // Rows keep the state of their last valid step (the initial state for length 0).
-  for (int64_t b = 0; b < batch; ++b) {
-    if (io.y_h) std::memcpy(io.y_h + s.state_offset(d, b), h.data() + b * n, hsize);
-    if (io.y_c) std::memcpy(io.y_c + s.state_offset(d, b), cell.data() + b * n, hsize);
-  }
-  return Status::ok();
-}
-
-ArrayView view_of(const Tensor& t) { return {t.dtype(), t.shape(), t.data<float>()}; }
-ArrayView view_of(const TensorData& t) {
-  return {t.dtype, t.dims, reinterpret_cast<const float*>(t.bytes.data())};
+  return xw + reference_state_bytes(a, s, sizeof(T));
 }
 
 Path path_for(const KernelChoice& choice) { return choice.reference_only ? Path::kReference : Path::kPanels; }
 
+// Rounds float results to float16 (once: each value was computed in float).
+void narrow_to_half(const std::vector<float>& from, Tensor& to) {
+  Half* out = to.data<Half>();
+  for (std::size_t i = 0; i < from.size(); ++i) out[i] = half_from_double(from[i]);
+}
+
 class RnnKernel final : public Kernel {
  public:
-  RnnKernel(RnnAttrs attrs, KernelChoice choice, std::shared_ptr<const PackedWeights> packed)
-      : a_(std::move(attrs)), choice_(choice), packed_(std::move(packed)) {}
+  // The constant weights packed once: in float for float32 and float16 nodes, in double for float64 ones;
+  // neither when some weight is computed (then packing happens per run).
+  RnnKernel(RnnAttrs attrs, KernelChoice choice, std::shared_ptr<const PackedWeights<float>> packed_float,
+            std::shared_ptr<const PackedWeights<double>> packed_double)
+      : a_(std::move(attrs)),
+        choice_(choice),
+        packed_float_(std::move(packed_float)),
+        packed_double_(std::move(packed_double)) {}
 
   int64_t own_weight_bytes() const override {
-    if (!packed_) return -1;  // some weight is computed: packs per run, keeps nothing of its own
-    return static_cast<int64_t>(packed_->bytes());
+    if (packed_float_) return static_cast<int64_t>(packed_float_->bytes());
+    if (packed_double_) return static_cast<int64_t>(packed_double_->bytes());
+    return -1;  // some weight is computed: packs per run, keeps nothing of its own
   }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(kX);
     if (!x) return ctx.error("input 0 (X) is missing");
-    if (x->dtype() != DType::kFloat32) return ctx.error("X must be float32, got " + x->describe());
-    if (x->rank() != 3) return ctx.error("X must have rank 3, got " + x->describe());
+    auto t = element_type(a_.kind, ctx.num_inputs(), [&](std::size_t i) {
+      const Tensor* in = ctx.input(i);
+      return in ? in->dtype() : DType::kUndefined;
+    });
+    if (!t) return ctx.error(t.status().message());
+    if (*t == DType::kFloat64) return compute<double>(ctx, *x, *t);
+    return compute<float>(ctx, *x, *t);
+  }
+
+ private:
+  template <class T>
+  const PackedWeights<T>* packed() const {
+    if constexpr (std::is_same_v<T, float>)
+      return packed_float_.get();
+    else
+      return packed_double_.get();
+  }
+
+  // One run in T (float for float32 and float16 nodes, double for float64 ones); t is the node's type.
+  template <class T>
+  Status compute(KernelContext& ctx, const Tensor& x, DType t) const {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
+    if (x.rank() != 3) return ctx.error("X must have rank 3, got " + x.describe());
     RunShape s;
     s.layout = a_.layout;
     s.dirs = a_.num_dirs;
-    s.seq = x->dim(a_.layout == 0 ? 0 : 1);
-    s.batch = x->dim(a_.layout == 0 ? 1 : 0);
-    s.input = x->dim(2);
+    s.seq = x.dim(a_.layout == 0 ? 0 : 1);
+    s.batch = x.dim(a_.layout == 0 ? 1 : 0);
+    s.input = x.dim(2);
 
-    const Path path = path_for(choice_);
-    PackedWeights local;
-    const PackedWeights* w = packed_.get();
+    // The panels are float only: double always takes the reference path.
+    const Path path = std::is_same_v<T, double> ? Path::kReference : path_for(choice_);
+    PackedWeights<T> local;
+    const PackedWeights<T>* w = packed<T>();
     if (!w) {
       const Tensor* wt = ctx.input(kW);
       const Tensor* rt = ctx.input(kR);
       if (!wt || !rt) return ctx.error("inputs 1 (W) and 2 (R) are required");
       const Tensor* bt = ctx.input(kB);
       const Tensor* pt = a_.kind == CellKind::kLstm ? ctx.input(kP) : nullptr;
-      ArrayView bv = bt ? view_of(*bt) : ArrayView{}, pv = pt ? view_of(*pt) : ArrayView{};
-      auto packed = pack_weights(a_, view_of(*wt), view_of(*rt), bt ? &bv : nullptr, pt ? &pv : nullptr,
-                                 PackFor::path(path, choice_.isa));
-      if (!packed) return ctx.error(packed.status().message());
-      local = std::move(packed).value();
+      std::vector<T> store[4];  // float16 weights widened, until they are packed
+      const ArrayView<T> wv = view_of<T>(*wt, store[0]), rv = view_of<T>(*rt, store[1]);
+      const ArrayView<T> bv = bt ? view_of<T>(*bt, store[2]) : ArrayView<T>{};
+      const ArrayView<T> pv = pt ? view_of<T>(*pt, store[3]) : ArrayView<T>{};
+      auto made = pack_weights<T>(a_, wv, rv, bt ? &bv : nullptr, pt ? &pv : nullptr,
+                                  PackFor::path(path, choice_.isa));
+      if (!made) return ctx.error(made.status().message());
+      local = std::move(made).value();
       w = &local;
     }
     s.hidden = w->hidden;
     if (s.input != w->input_size)
-      return ctx.error("X " + x->describe() + " has input size " + std::to_string(s.input) +
+      return ctx.error("X " + x.describe() + " has input size " + std::to_string(s.input) +
                        " but W expects " + std::to_string(w->input_size));
 
     std::vector<int64_t> lens(static_cast<std::size_t>(s.batch), s.seq);
@@ -466,65 +398,98 @@ class RnnKernel final : public Kernel {
 
     const Dims state_shape =
         a_.layout == 0 ? Dims{s.dirs, s.batch, s.hidden} : Dims{s.batch, s.dirs, s.hidden};
-    const float* init[2] = {nullptr, nullptr};
+    std::vector<T> widened[3];  // float16 X, initial_h and initial_c widened for this run
+    const T* init[2] = {nullptr, nullptr};
     const std::size_t init_slots[2] = {kInitH, kInitC};
     const char* init_names[2] = {"initial_h (input 5)", "initial_c (input 6)"};
     for (int i = 0; i < (a_.kind == CellKind::kLstm ? 2 : 1); ++i) {
-      const Tensor* t = ctx.input(init_slots[i]);
-      if (!t) continue;
-      if (t->dtype() != DType::kFloat32 || t->shape() != state_shape)
-        return ctx.error(std::string(init_names[i]) + " must be float32 " + shape_string(state_shape) +
-                         ", got " + t->describe());
-      init[i] = t->data<float>();
+      const Tensor* in = ctx.input(init_slots[i]);
+      if (!in) continue;
+      if (in->shape() != state_shape)
+        return ctx.error(std::string(init_names[i]) + " must be " + std::string(dtype_name(t)) + " " +
+                         shape_string(state_shape) + ", got " + in->describe());
+      init[i] = view_of<T>(*in, widened[1 + i]).data;
     }
 
-    DirectionIO io;
-    io.x = x->data<float>();
+    TypedDirectionIO<T> io;
+    io.x = view_of<T>(x, widened[0]).data;
     io.lens = &lens;
     io.init_h = init[0];
     io.init_c = init[1];
-    if (ctx.wants_output(kY)) {
-      Tensor& y = ctx.allocate_output(
-          kY, DType::kFloat32,
-          a_.layout == 0 ? Dims{s.seq, s.dirs, s.batch, s.hidden} : Dims{s.batch, s.seq, s.dirs, s.hidden});
-      std::memset(y.raw(), 0, y.nbytes());  // steps past a sequence's end stay zero
-      io.y = y.data<float>();
-    }
-    if (ctx.wants_output(kYh)) io.y_h = ctx.allocate_output(kYh, DType::kFloat32, state_shape).data<float>();
-    if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc))
-      io.y_c = ctx.allocate_output(kYc, DType::kFloat32, state_shape).data<float>();
 
-    FastTeams teams;
-    if (path == Path::kPanels) teams = plan_fast_teams(a_, w->fast, s.batch, choice_.fast_always);
-    const std::size_t per_direction = direction_workspace_bytes(a_, *w, s, path);
-    if (teams.concurrent) {  // both input projections first, then both directions at once
-      ctx.note_workspace(2 * per_direction);
-      std::vector<float> xw[2];
-      for (int64_t d = 0; d < 2; ++d) {
-        Status st = input_projection(a_, *w, s, d, io.x, xw[d]);
-        if (!st) return ctx.error(st.message());
+    // Outputs: written in place, or for float16 computed into float scratch and rounded at the end.
+    const bool narrow = t != ElementTraits<T>::dtype;
+    const Dims y_shape =
+        a_.layout == 0 ? Dims{s.seq, s.dirs, s.batch, s.hidden} : Dims{s.batch, s.seq, s.dirs, s.hidden};
+    const Dims* shapes[3] = {nullptr, nullptr, nullptr};
+    std::vector<T> scratch[3];
+    auto output = [&](std::size_t k, const Dims& shape) -> T* {
+      shapes[k] = &shape;
+      if (narrow) {
+        scratch[k].assign(static_cast<std::size_t>(shape_numel(shape)), T(0));
+        return scratch[k].data();
       }
-      const float* xws[2] = {xw[0].data(), xw[1].data()};
-      Status st = run_fast_bidirectional(a_, w->fast, s, xws, io, teams);
-      return st ? Status::ok() : ctx.error(st.message());
+      Tensor& out = ctx.allocate_output(k, t, shape);
+      if (k == kY) std::memset(out.raw(), 0, out.nbytes());  // steps past a sequence's end stay zero
+      return out.data<T>();
+    };
+    if (ctx.wants_output(kY)) io.y = output(kY, y_shape);
+    if (ctx.wants_output(kYh)) io.y_h = output(kYh, state_shape);
+    if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc)) io.y_c = output(kYc, state_shape);
+    std::size_t held = 0;  // float16's widened inputs and float outputs
+    for (const auto& v : widened) held += v.size() * sizeof(T);
+    for (const auto& v : scratch) held += v.size() * sizeof(T);
+
+    TANDEM_RETURN_IF_ERROR(run_directions(ctx, *w, s, path, io, held));
+    if constexpr (std::is_same_v<T, float>) {
+      if (narrow)
+        for (std::size_t k = 0; k < 3; ++k)
+          if (shapes[k]) narrow_to_half(scratch[k], ctx.allocate_output(k, DType::kFloat16, *shapes[k]));
     }
-    ctx.note_workspace(per_direction);
-    std::vector<float> xw;
+    return Status::ok();
+  }
+
+  // Every direction's steps, one after the other or (fast path) both at once; `held` is the run's other
+  // scratch, for the workspace note.
+  template <class T>
+  Status run_directions(KernelContext& ctx, const PackedWeights<T>& w, const RunShape& s, Path path,
+                        const TypedDirectionIO<T>& io, std::size_t held) const {
+    const std::size_t per_direction = direction_workspace_bytes(a_, w, s, path);
+    [[maybe_unused]] FastTeams teams;
+    if constexpr (std::is_same_v<T, float>) {
+      if (path == Path::kPanels) teams = plan_fast_teams(a_, w.fast, s.batch, choice_.fast_always);
+      if (teams.concurrent) {  // both input projections first, then both directions at once
+        ctx.note_workspace(held + 2 * per_direction);
+        std::vector<float> xw[2];
+        for (int64_t d = 0; d < 2; ++d) {
+          Status st = input_projection(a_, w, s, d, io.x, xw[d]);
+          if (!st) return ctx.error(st.message());
+        }
+        const float* xws[2] = {xw[0].data(), xw[1].data()};
+        Status st = run_fast_bidirectional(a_, w.fast, s, xws, io, teams);
+        return st ? Status::ok() : ctx.error(st.message());
+      }
+    }
+    ctx.note_workspace(held + per_direction);
+    std::vector<T> xw;
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
-      Status st = input_projection(a_, *w, s, d, io.x, xw);
-      if (st && path == Path::kReference) st = run_direction(a_, *w, s, d, reverse, xw.data(), io);
-      if (st && path == Path::kPanels)
-        st = run_fast_direction(a_, w->fast, s, d, reverse, xw.data(), io, teams.per_direction);
+      Status st = input_projection(a_, w, s, d, io.x, xw);
+      if (st && path == Path::kReference)
+        st = run_reference_direction(a_, w.reference(d, a_.gates), s, d, reverse, xw.data(), io);
+      if constexpr (std::is_same_v<T, float>) {
+        if (st && path == Path::kPanels)
+          st = run_fast_direction(a_, w.fast, s, d, reverse, xw.data(), io, teams.per_direction);
+      }
       if (!st) return ctx.error(st.message());
     }
     return Status::ok();
   }
 
- private:
   RnnAttrs a_;
   KernelChoice choice_;
-  std::shared_ptr<const PackedWeights> packed_;  // null: some weight is computed, so packing happens per run
+  std::shared_ptr<const PackedWeights<float>> packed_float_;
+  std::shared_ptr<const PackedWeights<double>> packed_double_;
 };
 
 // ------------------------------------------------------------------------------------------------------
@@ -603,10 +568,39 @@ Result<RnnAttrs> read_attrs(const Node& n, CellKind kind) {
   return a;
 }
 
+// What kernel creation checks on the graph alone: the attributes, the inputs and outputs, and one element
+// type T among those ONNX allows (kUndefined while no T input's type is known). CpuDevice::supports asks
+// the same (the registry's node check), so `tandem info`, the partitioner and compiling agree.
+struct NodeSpec {
+  RnnAttrs attrs;
+  DType type = DType::kUndefined;
+};
+
+Result<NodeSpec> check_node(const Graph& g, const Node& n, CellKind kind) {
+  NodeSpec spec;
+  TANDEM_ASSIGN_OR_RETURN(spec.attrs, read_attrs(n, kind));
+  const std::size_t nin = n.inputs.size();
+  if (nin < 3 || n.inputs[kX] == kNoValue || n.inputs[kW] == kNoValue || n.inputs[kR] == kNoValue)
+    return Status::error("inputs 0 (X), 1 (W) and 2 (R) are required");
+  if (nin > max_inputs(kind))
+    return Status::error("has " + std::to_string(nin) + " inputs, at most " +
+                         std::to_string(max_inputs(kind)));
+  if (n.outputs.size() > max_outputs(kind))
+    return Status::error("has " + std::to_string(n.outputs.size()) + " outputs, at most " +
+                         std::to_string(max_outputs(kind)));
+  TANDEM_ASSIGN_OR_RETURN(spec.type, element_type(kind, nin, [&](std::size_t i) {
+                            if (n.inputs[i] == kNoValue) return DType::kUndefined;
+                            const Value& v = g.value(n.inputs[i]);
+                            return v.data ? v.data->dtype : v.dtype;
+                          }));
+  return spec;
+}
+
 // Packed weights shared by the kernels of nodes that read the same constant W, R, B and P with the same
 // packing (runtime/prepared_constants_cache.h: the time chunks of one split layer). Shared, a chunk finds
 // its layer's panels where the chunk before left them, in cache. The packed weights are read only, so
-// kernels on different devices (threads) may share them.
+// kernels on different devices (threads) may share them. (A float16 tensor packs into float, a float64 one
+// into double: each tensor has one packing per key.)
 struct PackingKey {
   const TensorData *w, *r, *b, *p;
   CellKind kind;
@@ -616,69 +610,78 @@ struct PackingKey {
   bool operator==(const PackingKey&) const = default;
 };
 
-PreparedConstantsCache<PackingKey, PackedWeights>& packed_weights_cache() {
-  static PreparedConstantsCache<PackingKey, PackedWeights> cache;
+template <class T>
+PreparedConstantsCache<PackingKey, PackedWeights<T>>& packed_weights_cache() {
+  static PreparedConstantsCache<PackingKey, PackedWeights<T>> cache;
   return cache;
+}
+
+// Constant W, R and the optional B and P (nullptr when absent), validated and packed once; in T, widened
+// from float16 when that is their type.
+template <class T>
+using SharedPacking = std::shared_ptr<const PackedWeights<T>>;
+
+template <class T>
+Result<SharedPacking<T>> pack_constants(const RnnAttrs& a, const PackFor& what, const TensorDataPtr& w,
+                                        const TensorDataPtr& r, const TensorDataPtr& b,
+                                        const TensorDataPtr& p) {
+  const PackingKey key{w.get(), r.get(), b.get(), p.get(), a.kind, a.gates, a.num_dirs, a.hidden,
+                       a.linear_before_reset, what.reference, what.isa};
+  return packed_weights_cache<T>().get(key, {w, r, b, p}, [&]() -> Result<SharedPacking<T>> {
+    std::vector<T> store[4];  // the widened float16 weights, while they are packed
+    const ArrayView<T> wv = view_of<T>(*w, store[0]), rv = view_of<T>(*r, store[1]);
+    const ArrayView<T> bv = b ? view_of<T>(*b, store[2]) : ArrayView<T>{};
+    const ArrayView<T> pv = p ? view_of<T>(*p, store[3]) : ArrayView<T>{};
+    TANDEM_ASSIGN_OR_RETURN(PackedWeights<T> made,
+                            pack_weights<T>(a, wv, rv, b ? &bv : nullptr, p ? &pv : nullptr, what));
+    return std::make_shared<const PackedWeights<T>>(std::move(made));
+  });
 }
 
 Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
   const Node& n = init.node();
-  auto attrs = read_attrs(n, kind);
-  if (!attrs) return init.error(attrs.status().message());
-  RnnAttrs a = std::move(attrs).value();
-
-  const std::size_t nin = n.inputs.size();
-  if (nin < 3 || n.inputs[kX] == kNoValue || n.inputs[kW] == kNoValue || n.inputs[kR] == kNoValue)
-    return init.error("inputs 0 (X), 1 (W) and 2 (R) are required");
-  if (nin > max_inputs(kind))
-    return init.error("has " + std::to_string(nin) + " inputs, at most " + std::to_string(max_inputs(kind)));
-  if (n.outputs.size() > max_outputs(kind))
-    return init.error("has " + std::to_string(n.outputs.size()) + " outputs, at most " +
-                      std::to_string(max_outputs(kind)));
-  auto present = [&](std::size_t i) { return i < nin && n.inputs[i] != kNoValue; };
-  for (std::size_t i : {kX, kW, kR, kB, kInitH, kInitC, kP}) {
-    if (!present(i)) continue;
-    const DType dt = init.graph.value(n.inputs[i]).dtype;
-    if (dt != DType::kUndefined && dt != DType::kFloat32)
-      return init.error("input " + std::to_string(i) + " is " + std::string(dtype_name(dt)) +
-                        "; only float32 is supported");
-  }
+  auto spec = check_node(init.graph, n, kind);
+  if (!spec) return init.error(spec.status().message());
+  RnnAttrs a = std::move(spec->attrs);
 
   // Constant weights: validated and packed once here. Otherwise check what is visible now and pack per run.
+  const std::size_t nin = n.inputs.size();
+  auto present = [&](std::size_t i) { return i < nin && n.inputs[i] != kNoValue; };
   const std::size_t p_slot = kind == CellKind::kLstm ? kP : nin;
   TensorDataPtr w = init.constant_input(kW), r = init.constant_input(kR);
   TensorDataPtr b = present(kB) ? init.constant_input(kB) : nullptr;
   TensorDataPtr p = present(p_slot) ? init.constant_input(p_slot) : nullptr;
   const bool all_constant = w && r && (!present(kB) || b) && (!present(p_slot) || p);
-  std::shared_ptr<const PackedWeights> packed;
+  std::shared_ptr<const PackedWeights<float>> packed_float;
+  std::shared_ptr<const PackedWeights<double>> packed_double;
   const KernelChoice choice = kernel_choice_from_env();
-  if (all_constant) {
-    // R is packed for the one path the kernel takes: transposed for the reference GEMM, or as panels.
-    const PackFor what = PackFor::path(path_for(choice), choice.isa);
-    ArrayView bv = b ? view_of(*b) : ArrayView{}, pv = p ? view_of(*p) : ArrayView{};
-    const PackingKey key{w.get(), r.get(), b.get(), p.get(), a.kind, a.gates, a.num_dirs, a.hidden,
-                         a.linear_before_reset, what.reference, what.isa};
-    auto pw = packed_weights_cache().get(key, {w, r, b, p}, [&]() -> Result<std::shared_ptr<const PackedWeights>> {
-      TANDEM_ASSIGN_OR_RETURN(PackedWeights made, pack_weights(a, view_of(*w), view_of(*r), b ? &bv : nullptr,
-                                                               p ? &pv : nullptr, what));
-      return std::make_shared<const PackedWeights>(std::move(made));
-    });
+  if (all_constant && w->dtype == DType::kFloat64) {
+    auto pw = pack_constants<double>(a, PackFor::path(Path::kReference, choice.isa), w, r, b, p);
     if (!pw) return init.error(pw.status().message());
-    packed = std::move(pw).value();
+    packed_double = std::move(pw).value();
+  } else if (all_constant) {
+    // R is packed for the one path the kernel takes: transposed for the reference GEMM, or as panels.
+    auto pw = pack_constants<float>(a, PackFor::path(path_for(choice), choice.isa), w, r, b, p);
+    if (!pw) return init.error(pw.status().message());
+    packed_float = std::move(pw).value();
   } else {
     auto sizes = check_weight_shapes(a, w ? &w->dims : nullptr, r ? &r->dims : nullptr,
                                      b ? &b->dims : nullptr, p ? &p->dims : nullptr);
     if (!sizes) return init.error(sizes.status().message());
   }
-  return KernelPtr(new RnnKernel(std::move(a), choice, std::move(packed)));
+  return KernelPtr(new RnnKernel(std::move(a), choice, std::move(packed_float), std::move(packed_double)));
 }
 
 }  // namespace
 
 void register_rnn_kernels(KernelRegistry& r) {
-  r.add("LSTM", [](const KernelInit& init) { return make_rnn(init, CellKind::kLstm); });
-  r.add("GRU", [](const KernelInit& init) { return make_rnn(init, CellKind::kGru); });
-  r.add("RNN", [](const KernelInit& init) { return make_rnn(init, CellKind::kRnn); });
+  for (const auto& [op, kind] : {std::pair{"LSTM", CellKind::kLstm}, std::pair{"GRU", CellKind::kGru},
+                                 std::pair{"RNN", CellKind::kRnn}}) {
+    const CellKind k = kind;
+    r.add(
+        op, [k](const KernelInit& init) { return make_rnn(init, k); },
+        [k](const Graph& g, NodeId id) { return check_node(g, g.node(id), k).status(); });
+  }
 }
 
 }  // namespace tandem::cpu

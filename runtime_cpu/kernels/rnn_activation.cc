@@ -36,48 +36,51 @@ bool same_name(const std::string& a, const char* b) {
   return i == a.size() && b[i] == '\0';
 }
 
-}  // namespace
-
 // The switch sits outside the loops so each loop is a plain vectorisable pass.
-void RnnActivation::apply(float* x, int64_t n) const {
-  const float a = alpha, b = beta;
+template <class T>
+void apply_activation(RnnActivationKind kind, T a, T b, T* x, int64_t n) {
   switch (kind) {
     case RnnActivationKind::kSigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = 1.0f / (1.0f + std::exp(-x[i]));
+      for (int64_t i = 0; i < n; ++i) x[i] = T(1) / (T(1) + std::exp(-x[i]));
       break;
     case RnnActivationKind::kTanh:
       for (int64_t i = 0; i < n; ++i) x[i] = std::tanh(x[i]);
       break;
     case RnnActivationKind::kRelu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > 0.0f ? x[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] > T(0) ? x[i] : T(0);
       break;
     case RnnActivationKind::kAffine:
       for (int64_t i = 0; i < n; ++i) x[i] = a * x[i] + b;
       break;
     case RnnActivationKind::kLeakyRelu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.0f ? x[i] : a * x[i];
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= T(0) ? x[i] : a * x[i];
       break;
     case RnnActivationKind::kThresholdedRelu:  // the RNN spec's form: x if x >= alpha
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= a ? x[i] : 0.0f;
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= a ? x[i] : T(0);
       break;
     case RnnActivationKind::kScaledTanh:
       for (int64_t i = 0; i < n; ++i) x[i] = a * std::tanh(b * x[i]);
       break;
     case RnnActivationKind::kHardSigmoid:
-      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(a * x[i] + b, 0.0f), 1.0f);
+      for (int64_t i = 0; i < n; ++i) x[i] = std::min(std::max(a * x[i] + b, T(0)), T(1));
       break;
     case RnnActivationKind::kElu:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= 0.0f ? x[i] : a * std::expm1(x[i]);
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] >= T(0) ? x[i] : a * std::expm1(x[i]);
       break;
     case RnnActivationKind::kSoftsign:
-      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (1.0f + std::fabs(x[i]));
+      for (int64_t i = 0; i < n; ++i) x[i] = x[i] / (T(1) + std::fabs(x[i]));
       break;
     case RnnActivationKind::kSoftplus:  // log(1 + e^x) without overflow for large x
       for (int64_t i = 0; i < n; ++i)
-        x[i] = x[i] > 0.0f ? x[i] + std::log1p(std::exp(-x[i])) : std::log1p(std::exp(x[i]));
+        x[i] = x[i] > T(0) ? x[i] + std::log1p(std::exp(-x[i])) : std::log1p(std::exp(x[i]));
       break;
   }
 }
+
+}  // namespace
+
+void RnnActivation::apply(float* x, int64_t n) const { apply_activation<float>(kind, alpha, beta, x, n); }
+void RnnActivation::apply(double* x, int64_t n) const { apply_activation<double>(kind, alpha, beta, x, n); }
 
 Result<std::vector<RnnActivation>> parse_rnn_activations(const std::vector<std::string>& names,
                                                          const std::vector<float>& alphas,

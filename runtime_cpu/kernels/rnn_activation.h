@@ -29,8 +29,10 @@ struct RnnActivation {
   float alpha = 0.0f;
   float beta = 0.0f;
 
-  // Applies the function to x[0..n) in place.
+  // Applies the function to x[0..n) in place: in float for float32 and float16 models, in double for float64
+  // ones (alpha and beta are the attributes' floats either way).
   void apply(float* x, int64_t n) const;
+  void apply(double* x, int64_t n) const;
 };
 
 // Resolves activation names (case-insensitive) in order. As ONNX says, alpha and beta values are consumed in

@@ -1,5 +1,5 @@
-// What the LSTM/GRU/RNN kernel (rnn.cc) shares with its fast recurrent path (rnn_fast_path.h): the cell
-// kinds, the attributes, the sizes of one run and where one direction reads and writes.
+// What the LSTM/GRU/RNN kernel (rnn.cc) shares with its recurrent paths (rnn_fast_path.h, rnn_reference.h):
+// the cell kinds, the attributes, the sizes of one run and where one direction reads and writes.
 #pragma once
 
 #include <cstddef>
@@ -46,15 +46,18 @@ struct RunShape {
 };
 
 // With sequence_lens, a batch row takes part in step k only while k < its length; a reverse direction walks
-// each sequence from its own last valid step backwards, so at step k row b reads time len[b]-1-k.
-struct DirectionIO {
-  const float* x = nullptr;
+// each sequence from its own last valid step backwards, so at step k row b reads time len[b]-1-k. T is the
+// type the steps compute in: float (the fast path's), or double on the reference path.
+template <class T>
+struct TypedDirectionIO {
+  const T* x = nullptr;
   const std::vector<int64_t>* lens = nullptr;
-  const float* init_h = nullptr;  // nullptr: zeros
-  const float* init_c = nullptr;
-  float* y = nullptr;  // nullptr: not wanted
-  float* y_h = nullptr;
-  float* y_c = nullptr;
+  const T* init_h = nullptr;  // nullptr: zeros
+  const T* init_c = nullptr;
+  T* y = nullptr;  // nullptr: not wanted
+  T* y_h = nullptr;
+  T* y_c = nullptr;
 };
+using DirectionIO = TypedDirectionIO<float>;
 
 }  // namespace tandem::cpu::rnn

@@ -1,13 +1,21 @@
 // LSTM, GRU and RNN on the CPU. Expected values come from a double-precision reference written here straight
 // from the ONNX equations (one batch row and one step at a time), on random weights and inputs with fixed
-// seeds; plus ONNX's own test cases, PyTorch exports, and the errors the kernels must report.
+// seeds; plus ONNX's own test cases, PyTorch exports, and the errors the kernels must report. Each element
+// type ONNX allows: float32; float64, which must match the reference as only a computation in double can
+// (and PyTorch's double to ~1e-12); float16, computed in float32 and rounded once, so it must equal the
+// float32 kernel's result on the same values, rounded to float16, bit for bit. Mixed types are refused, and
+// CpuDevice::supports refuses exactly the nodes kernel creation refuses.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cmath>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
+#include <iomanip>
+#include <map>
 #include <optional>
 #include <random>
 #include <sstream>
@@ -16,8 +24,12 @@
 #include <tuple>
 #include <vector>
 
+#include "graph/float16.h"
 #include "runtime/executor.h"
 #include "runtime_cpu/cpu_device.h"
+#include "session/capabilities.h"
+#include "session/case_check.h"
+#include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/op_runner.h"
 
@@ -27,7 +39,22 @@ namespace {
 using namespace tandem::test;
 using onnx::TensorProto;
 
-constexpr double kRtol = 1e-4, kAtol = 1e-5;
+// Agreement with the double reference by element type: float32's rounding; float64 at a level no float
+// computation reaches (its error here is around 1e-7); float16's rounding of the output (2^-11 relative).
+struct Tol {
+  double rtol, atol;
+};
+Tol tolerance_for(DType t) {
+  if (t == DType::kFloat64) return {1e-12, 1e-13};
+  if (t == DType::kFloat16) return {2e-3, 1e-3};
+  return {1e-4, 1e-5};
+}
+constexpr DType kF32 = DType::kFloat32, kF64 = DType::kFloat64, kF16 = DType::kFloat16;
+
+int32_t onnx_type(DType t) {
+  return t == kF64 ? TensorProto::DOUBLE : t == kF16 ? TensorProto::FLOAT16 : TensorProto::FLOAT;
+}
+uint16_t to_half(double v) { return round_to_narrow_float<5, 10>(v); }
 
 enum class Op { kRnn, kGru, kLstm };
 const char* op_name(Op op) { return op == Op::kRnn ? "RNN" : op == Op::kGru ? "GRU" : "LSTM"; }
@@ -65,9 +92,12 @@ double default_beta(const std::string& n) {
   return 0.0;
 }
 
+// alpha and beta as the model holds them: float attributes (float64 cases compare at 1e-10).
 double ref_act(const Act& a, double x) {
-  const double al = !takes_alpha(a.name) ? 0.0 : a.alpha ? *a.alpha : default_alpha(a.name);
-  const double be = !takes_beta(a.name) ? 0.0 : a.beta ? *a.beta : default_beta(a.name);
+  const double al = static_cast<float>(!takes_alpha(a.name) ? 0.0
+                                       : a.alpha            ? *a.alpha
+                                                            : default_alpha(a.name));
+  const double be = static_cast<float>(!takes_beta(a.name) ? 0.0 : a.beta ? *a.beta : default_beta(a.name));
   if (a.name == "Sigmoid") return 1.0 / (1.0 + std::exp(-x));
   if (a.name == "Tanh") return std::tanh(x);
   if (a.name == "Relu") return std::max(0.0, x);
@@ -138,7 +168,13 @@ struct Case {
   bool hidden_attr = true;
   int64_t opset = 14;
   uint32_t seed = 1;
+  DType type = kF32;                           // T: the element type of every input and output
+  std::map<std::string, DType> input_types;  // but these graph inputs or initializers (mixed-type tests)
 
+  DType type_of(const std::string& name) const {
+    auto it = input_types.find(name);
+    return it == input_types.end() ? type : it->second;
+  }
   int64_t dirs() const { return direction == "bidirectional" ? 2 : 1; }
   bool wants_y() const { return outs == Outs::kAll || outs == Outs::kYOnly; }
   bool wants_yh() const { return outs == Outs::kAll || outs == Outs::kYhOnly; }
@@ -168,22 +204,30 @@ struct Case {
       << " clip=" << (clip ? *clip : 0.0f) << " acts=" << profile << " input_forget=" << input_forget
       << " lbr=" << lbr << " outs=" << static_cast<int>(outs) << " const=" << const_weights
       << " hidden_attr=" << hidden_attr << " opset=" << opset << " custom_acts=" << custom_acts.size()
-      << " seed=" << seed;
+      << " seed=" << seed << " type=" << dtype_name(type);
     return s.str();
   }
 };
 
+// Values exact in the case's type: floats (float16 ones for float16), or doubles of full precision for
+// float64, so that a computation in float would be off by far more than float64's tolerance.
 struct Data {
-  std::vector<float> x, w, r, b, p, h0, c0;
+  std::vector<double> x, w, r, b, p, h0, c0;
   std::vector<int32_t> lens;  // empty: no sequence_lens input
 };
 
 Data make_data(const Case& c) {
   std::mt19937 rng(c.seed);
   std::uniform_real_distribution<float> u(-0.5f, 0.5f);
+  std::uniform_real_distribution<double> u64(-0.5, 0.5);
+  auto draw = [&]() -> double {
+    if (c.type == kF64) return u64(rng);
+    const float f = u(rng);
+    return c.type == kF16 ? half_to_float(to_half(f)) : f;
+  };
   auto fill = [&](std::size_t n) {
-    std::vector<float> v(n);
-    for (float& e : v) e = u(rng);
+    std::vector<double> v(n);
+    for (double& e : v) e = draw();
     return v;
   };
   const int64_t gh = gates(c.op) * c.hidden, d = c.dirs();
@@ -332,20 +376,46 @@ struct Built {
   onnx::NodeProto* node = nullptr;
 };
 
+// `v` as a tensor of float type t (each value exact in t, as make_data draws them).
+Tensor typed_tensor(DType t, const std::vector<int64_t>& dims, const std::vector<double>& v) {
+  Tensor out = Tensor::empty(t, dims);
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (t == kF64) out.data<double>()[i] = v[i];
+    else if (t == kF16) out.data<uint16_t>()[i] = to_half(v[i]);
+    else out.data<float>()[i] = static_cast<float>(v[i]);
+  }
+  return out;
+}
+
+void add_typed_initializer(onnx::GraphProto& g, const std::string& name, const std::vector<int64_t>& dims,
+                           const std::vector<double>& v, DType t) {
+  if (t == kF32) {
+    add_float_initializer(g, name, dims, std::vector<float>(v.begin(), v.end()));
+    return;
+  }
+  const Tensor data = typed_tensor(t, dims, v);
+  auto* tp = g.add_initializer();
+  tp->set_name(name);
+  tp->set_data_type(onnx_type(t));
+  for (int64_t d : dims) tp->add_dims(d);
+  tp->set_raw_data(std::string(static_cast<const char*>(data.raw()), data.nbytes()));
+}
+
 Built build(const Case& c, const Data& d) {
   Built out;
   out.model = make_model(c.opset);
   auto& g = *out.model.mutable_graph();
   const int64_t D = c.dirs(), GH = gates(c.op) * c.hidden;
-  auto feed = [&](const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v,
+  auto feed = [&](const std::string& name, std::vector<int64_t> dims, const std::vector<double>& v,
                   bool weight) {
+    const DType t = c.type_of(name);
     if (weight && c.const_weights) {
-      add_float_initializer(g, name, dims, v);
+      add_typed_initializer(g, name, dims, v, t);
       return;
     }
     std::vector<DimSpec> ds(dims.begin(), dims.end());
-    add_input(g, name, TensorProto::FLOAT, ds);
-    out.feeds.push_back(make_tensor<float>(dims, v));
+    add_input(g, name, onnx_type(t), ds);
+    out.feeds.push_back(typed_tensor(t, dims, v));
   };
   const std::vector<int64_t> state =
       c.layout == 0 ? std::vector<int64_t>{D, c.batch, c.hidden} : std::vector<int64_t>{c.batch, D, c.hidden};
@@ -416,22 +486,24 @@ Built build(const Case& c, const Data& d) {
     if (!betas.empty()) set_floats(n, "activation_beta", betas);
   }
   for (const auto& o : outs)
-    if (!o.empty()) add_output(g, o, TensorProto::FLOAT);
+    if (!o.empty()) add_output(g, o, onnx_type(c.type));
   out.node = n;
   return out;
 }
 
 ::testing::AssertionResult close_to(const Tensor& got, const std::vector<int64_t>& shape,
-                                    const std::vector<double>& want, const std::string& what) {
-  if (got.dtype() != DType::kFloat32 || got.shape() != shape)
-    return ::testing::AssertionFailure()
-           << what << ": got " << got.describe() << ", expected float32 " << shape_string(shape);
-  const float* p = got.data<float>();
+                                    const std::vector<double>& want, const std::string& what,
+                                    DType type = kF32) {
+  if (got.dtype() != type || got.shape() != shape)
+    return ::testing::AssertionFailure() << what << ": got " << got.describe() << ", expected "
+                                         << dtype_name(type) << " " << shape_string(shape);
+  const Tol tol = tolerance_for(type);
   for (std::size_t i = 0; i < want.size(); ++i) {
-    const double diff = std::abs(double(p[i]) - want[i]);
-    if (!(diff <= kAtol + kRtol * std::abs(want[i])))
-      return ::testing::AssertionFailure()
-             << what << "[" << i << "] = " << p[i] << ", expected " << want[i] << " (diff " << diff << ")";
+    const double v = element_as_double(got, static_cast<int64_t>(i));
+    const double diff = std::abs(v - want[i]);
+    if (!(diff <= tol.atol + tol.rtol * std::abs(want[i])))
+      return ::testing::AssertionFailure() << std::setprecision(17) << what << "[" << i << "] = " << v
+                                           << ", expected " << want[i] << " (diff " << diff << ")";
   }
   return ::testing::AssertionSuccess();
 }
@@ -460,7 +532,7 @@ bool check_case(const Case& c) {
     return false;
   }
   auto expect = [&](const std::vector<int64_t>& shape, const std::vector<double>& want, const char* what) {
-    auto res = close_to((*r)[k++], shape, want, what);
+    auto res = close_to((*r)[k++], shape, want, what, c.type);
     EXPECT_TRUE(res);
     ok = ok && res;
   };
@@ -487,7 +559,7 @@ const char* const kDirections[] = {"forward", "reverse", "bidirectional"};
 
 // Every op x direction x layout x sequence_lens x hidden {3,5,13} x batch {1,3} x seq {1,7}; the other
 // features drawn per case from a seeded generator, so each combination meets many of them.
-TEST(RnnFamily, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+void shapes_directions_layouts_and_lengths(DType type) {
   Sweep sweep;
   std::mt19937 pick(2024);
   uint32_t seed = 100;
@@ -512,13 +584,14 @@ TEST(RnnFamily, ShapesDirectionsLayoutsAndLengthsMatchReference) {
                 c.lbr = op == Op::kGru && coin();
                 c.outs = static_cast<Outs>(pick() % (op == Op::kLstm ? 4 : 3));
                 c.const_weights = coin();
+                c.type = type;
                 sweep.run(c);
               }
   EXPECT_EQ(sweep.cases, 648);
 }
 
 // For each op, the full product of its features at one shape with mixed lengths (0 included).
-TEST(RnnFamily, LstmFeatureProduct) {
+void lstm_feature_product(DType type) {
   Sweep sweep;
   uint32_t seed = 5000;
   for (const char* dir : kDirections)
@@ -536,11 +609,12 @@ TEST(RnnFamily, LstmFeatureProduct) {
                   c.bias = bias, c.seed = seed++;
                   if (clip) c.clip = 0.3f;
                   c.const_weights = seed % 2 == 0;
+                  c.type = type;
                   sweep.run(c);
                 }
 }
 
-TEST(RnnFamily, GruFeatureProduct) {
+void gru_feature_product(DType type) {
   Sweep sweep;
   uint32_t seed = 7000;
   for (const char* dir : kDirections)
@@ -555,11 +629,12 @@ TEST(RnnFamily, GruFeatureProduct) {
                 c.init_h = init, c.profile = profile, c.lbr = lbr, c.bias = bias, c.seed = seed++;
                 if (clip) c.clip = 0.3f;
                 c.const_weights = seed % 2 == 0;
+                c.type = type;
                 sweep.run(c);
               }
 }
 
-TEST(RnnFamily, RnnFeatureProduct) {
+void rnn_feature_product(DType type) {
   Sweep sweep;
   uint32_t seed = 9000;
   for (const char* dir : kDirections)
@@ -573,12 +648,13 @@ TEST(RnnFamily, RnnFeatureProduct) {
               c.init_h = init, c.profile = profile, c.bias = bias, c.seed = seed++;
               if (clip) c.clip = 0.3f;
               c.const_weights = seed % 2 == 0;
+              c.type = type;
               sweep.run(c);
             }
 }
 
 // Each output alone (the others omitted from the node), for each op and direction.
-TEST(RnnFamily, OmittedOutputs) {
+void omitted_outputs(DType type) {
   Sweep sweep;
   uint32_t seed = 11000;
   for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
@@ -587,13 +663,13 @@ TEST(RnnFamily, OmittedOutputs) {
         if (outs == Outs::kYcOnly && op != Op::kLstm) continue;
         Case c;
         c.op = op, c.direction = dir, c.outs = outs, c.lens = Lens::kMixed, c.init_h = true;
-        c.init_c = op == Op::kLstm, c.seed = seed++;
+        c.init_c = op == Op::kLstm, c.seed = seed++, c.type = type;
         sweep.run(c);
       }
 }
 
 // Opset 7 (no layout attribute), hidden_size left to the weights' shape, larger sizes.
-TEST(RnnFamily, Opset7AndInferredHiddenSize) {
+void opset7_and_inferred_hidden_size(DType type) {
   Sweep sweep;
   uint32_t seed = 12000;
   for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
@@ -601,7 +677,7 @@ TEST(RnnFamily, Opset7AndInferredHiddenSize) {
       for (bool const_weights : {false, true}) {
         Case c;
         c.op = op, c.direction = dir, c.opset = 7, c.lens = Lens::kMixed, c.init_h = true, c.seed = seed++;
-        c.const_weights = const_weights;
+        c.const_weights = const_weights, c.type = type;
         sweep.run(c);
         c.opset = 14, c.hidden_attr = false, c.seed = seed++;
         sweep.run(c);
@@ -610,6 +686,36 @@ TEST(RnnFamily, Opset7AndInferredHiddenSize) {
         sweep.run(c);
       }
 }
+
+TEST(RnnFamily, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+  shapes_directions_layouts_and_lengths(kF32);
+}
+TEST(RnnFamily, LstmFeatureProduct) { lstm_feature_product(kF32); }
+TEST(RnnFamily, GruFeatureProduct) { gru_feature_product(kF32); }
+TEST(RnnFamily, RnnFeatureProduct) { rnn_feature_product(kF32); }
+TEST(RnnFamily, OmittedOutputs) { omitted_outputs(kF32); }
+TEST(RnnFamily, Opset7AndInferredHiddenSize) { opset7_and_inferred_hidden_size(kF32); }
+
+// float64: the same sweeps against the reference at float64's tolerance, on values of full double
+// precision: every attribute on the double path.
+TEST(RnnFloat64, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+  shapes_directions_layouts_and_lengths(kF64);
+}
+TEST(RnnFloat64, LstmFeatureProduct) { lstm_feature_product(kF64); }
+TEST(RnnFloat64, GruFeatureProduct) { gru_feature_product(kF64); }
+TEST(RnnFloat64, RnnFeatureProduct) { rnn_feature_product(kF64); }
+TEST(RnnFloat64, OmittedOutputs) { omitted_outputs(kF64); }
+TEST(RnnFloat64, Opset7AndInferredHiddenSize) { opset7_and_inferred_hidden_size(kF64); }
+
+// float16: the same sweeps within float16's rounding of the reference (RnnFloat16.EqualsFloat32RoundedOnce
+// below holds it to the float32 kernel's bits).
+TEST(RnnFloat16, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+  shapes_directions_layouts_and_lengths(kF16);
+}
+TEST(RnnFloat16, LstmFeatureProduct) { lstm_feature_product(kF16); }
+TEST(RnnFloat16, GruFeatureProduct) { gru_feature_product(kF16); }
+TEST(RnnFloat16, RnnFeatureProduct) { rnn_feature_product(kF16); }
+TEST(RnnFloat16, OmittedOutputs) { omitted_outputs(kF16); }
 
 // Alpha/beta go, in order, to the functions that take them (Sigmoid and Tanh take none): the attribute lists
 // are written by hand here and the Act values state what each function must receive.
@@ -654,14 +760,15 @@ TEST(RnnFamily, RnnWithTwoActivationsForOneDirectionUsesTheFirst) {
 
 // Empty extents: no time steps (Y empty, Y_h = initial_h) and an empty batch.
 TEST(RnnFamily, ZeroSequenceLengthAndZeroBatch) {
-  for (Op op : {Op::kLstm, Op::kGru, Op::kRnn}) {
-    Case c;
-    c.op = op, c.direction = "bidirectional", c.seq = 0, c.init_h = true, c.init_c = op == Op::kLstm,
-    c.seed = 14000;
-    EXPECT_TRUE(check_case(c));
-    c.seq = 4, c.batch = 0, c.layout = 1;
-    EXPECT_TRUE(check_case(c));
-  }
+  for (DType type : {kF32, kF64, kF16})
+    for (Op op : {Op::kLstm, Op::kGru, Op::kRnn}) {
+      Case c;
+      c.op = op, c.direction = "bidirectional", c.seq = 0, c.init_h = true, c.init_c = op == Op::kLstm,
+      c.seed = 14000, c.type = type;
+      EXPECT_TRUE(check_case(c));
+      c.seq = 4, c.batch = 0, c.layout = 1;
+      EXPECT_TRUE(check_case(c));
+    }
 }
 
 // One compiled kernel run from several threads at once gives every caller the right result (run keeps no
@@ -710,8 +817,8 @@ TEST(RnnFamily, SharedPackingOnlyForTheSameWeights) {
   Built b = build(c, d);
   auto& g = *b.model.mutable_graph();
   const int64_t GH = gates(c.op) * c.hidden;
-  add_float_initializer(g, "W2", {1, GH, c.input}, d2.w);
-  add_float_initializer(g, "R2", {1, GH, c.hidden}, d2.r);
+  add_typed_initializer(g, "W2", {1, GH, c.input}, d2.w, kF32);
+  add_typed_initializer(g, "R2", {1, GH, c.hidden}, d2.r, kF32);
   for (const auto& [name, w, r] : {std::tuple{"cell2", "W2", "R2"}, std::tuple{"cell3", "W", "R"}}) {
     auto* n = add_node(g, "LSTM", {"X", w, r}, {std::string("Y_") + name}, name);
     if (c.hidden_attr) set_int(n, "hidden_size", c.hidden);
@@ -877,6 +984,292 @@ TEST(RnnErrors, BadAttributes) {
   with([](onnx::NodeProto* n) { set_int(n, "input_forget", 2); }, "input_forget must be 0 or 1");
   with([](onnx::NodeProto* n) { set_int(n, "layout", 2); }, "layout must be 0 or 1");
   with([](onnx::NodeProto* n) { find_attr(n, "hidden_size")->set_i(0); }, "hidden_size must be positive");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Element types
+
+// Sets TANDEM_RNN_KERNEL while it lives (a kernel reads it when it is made).
+class KernelChoiceEnv {
+ public:
+  explicit KernelChoiceEnv(const char* value) { setenv("TANDEM_RNN_KERNEL", value, 1); }
+  ~KernelChoiceEnv() { unsetenv("TANDEM_RNN_KERNEL"); }
+  KernelChoiceEnv(const KernelChoiceEnv&) = delete;
+  KernelChoiceEnv& operator=(const KernelChoiceEnv&) = delete;
+};
+
+// A float16 case's outputs must be, bit for bit, the float32 kernel's outputs on the same values (float16
+// values, exact in float) rounded to float16.
+bool check_half_equals_float(const Case& c) {
+  SCOPED_TRACE(c.describe());
+  const Data d = make_data(c);
+  Case single = c;
+  single.type = kF32;
+  Built bh = build(c, d), bs = build(single, d);
+  auto half = run_on_cpu(bh.model, bh.feeds);
+  auto full = run_on_cpu(bs.model, bs.feeds);
+  if (!half || !full) {
+    ADD_FAILURE() << "run failed: " << (half ? full.status() : half.status()).message();
+    return false;
+  }
+  if (half->size() != full->size()) {
+    ADD_FAILURE() << half->size() << " float16 outputs, " << full->size() << " float32 ones";
+    return false;
+  }
+  for (std::size_t k = 0; k < half->size(); ++k) {
+    const Tensor &h = (*half)[k], &f = (*full)[k];
+    if (h.dtype() != kF16 || h.shape() != f.shape()) {
+      ADD_FAILURE() << "output " << k << " is " << h.describe() << ", the float32 kernel's " << f.describe();
+      return false;
+    }
+    for (int64_t i = 0; i < h.numel(); ++i) {
+      const uint16_t want = to_half(f.data<float>()[i]), got = h.data<uint16_t>()[i];
+      if (got != want) {
+        ADD_FAILURE() << "output " << k << "[" << i << "] is float16 " << half_to_float(got) << " (0x"
+                      << std::hex << got << "), the float32 kernel's " << f.data<float>()[i] << " rounds to "
+                      << half_to_float(want) << " (0x" << want << std::dec << ")";
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+// On every path the float32 kernel can take: the default, the reference twin, the panels on every thread;
+// sizes that reach the panels' partial blocks (hidden 33) and more than one tile of rows (batch 9).
+TEST(RnnFloat16, EqualsFloat32RoundedOnce) {
+  for (const char* choice : {"auto", "reference", "fast"}) {
+    SCOPED_TRACE(choice);
+    const KernelChoiceEnv env(choice);
+    std::mt19937 pick(31);
+    auto coin = [&] { return (pick() & 1) != 0; };
+    uint32_t seed = 20000;
+    int failures = 0, cases = 0;
+    for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+      for (const char* dir : kDirections)
+        for (int64_t layout : {0, 1})
+          for (bool const_weights : {false, true}) {
+            Case c;
+            c.type = kF16, c.op = op, c.direction = dir, c.layout = layout, c.const_weights = const_weights;
+            c.lens = coin() ? Lens::kMixed : Lens::kNone, c.batch = coin() ? 9 : 3,
+            c.hidden = coin() ? 33 : 5;
+            c.input = 6, c.seed = seed++;
+            c.init_h = coin(), c.init_c = op == Op::kLstm && coin(), c.bias = coin();
+            c.peep = op == Op::kLstm && coin(), c.input_forget = op == Op::kLstm && coin();
+            c.lbr = op == Op::kGru && coin();
+            if (coin()) c.clip = 0.4f;
+            c.profile = static_cast<int>(pick() % static_cast<uint32_t>(num_profiles(op)));
+            ++cases;
+            if (failures < 5 && !check_half_equals_float(c)) ++failures;
+          }
+    EXPECT_EQ(failures, 0);
+    EXPECT_EQ(cases, 36);
+  }
+}
+
+// One T for X, W, R, B, initial_h, initial_c and P. ONNX's type inference already refuses a model file
+// mixing them, naming the input; a graph that gets to the kernel mixed (edited after import here) is refused
+// when the kernel is made, naming both inputs (RnnTypes.SupportsAgreesWithKernelCreation has more).
+TEST(RnnTypes, MixedElementTypesAreRefusedByName) {
+  for (bool const_weights : {false, true}) {
+    SCOPED_TRACE(const_weights ? "constant W" : "W fed at run time");
+    Case c;
+    c.type = kF16, c.const_weights = const_weights, c.input_types = {{"W", kF32}};
+    Built b = build(c, make_data(c));
+    expect_error(b.model, b.feeds,
+                 "node 'cell' (LSTM): shape inference: W has inconsistent type tensor(float)");
+  }
+  Case c;
+  c.op = Op::kGru, c.type = kF64, c.init_h = true;
+  Built b = build(c, make_data(c));
+  auto ir = import_proto(b.model);
+  ASSERT_TRUE(ir) << ir.status().message();
+  Graph& g = *ir->graph;
+  g.value(g.node(0).inputs[5]).dtype = kF32;
+  const cpu::CpuDevice device;
+  auto exec = GraphExecutor::compile(g, device);
+  ASSERT_FALSE(exec);
+  EXPECT_EQ(
+      exec.status().message(),
+      "node 'cell' (GRU): input 5 (initial_h) is float32 but input 0 (X) is float64: GRU takes one element "
+      "type for X, W, R, B and initial_h");
+}
+
+// When the graph does not say W's type, the kernel is made and the run refuses the mixed tensors.
+TEST(RnnTypes, MixedElementTypesAreRefusedAtRunTime) {
+  Case c;
+  c.type = kF16;
+  Built b = build(c, make_data(c));
+  auto ir = import_proto(b.model);
+  ASSERT_TRUE(ir) << ir.status().message();
+  Graph& g = *ir->graph;
+  g.value(g.node(0).inputs[1]).dtype = DType::kUndefined;
+  const cpu::CpuDevice device;
+  auto exec = GraphExecutor::compile(g, device);
+  ASSERT_TRUE(exec) << exec.status().message();
+  const Data d = make_data(c);
+  b.feeds[1] = typed_tensor(kF32, b.feeds[1].shape(), d.w);
+  std::vector<const Tensor*> feeds;
+  for (const Tensor& t : b.feeds) feeds.push_back(&t);
+  auto r = (*exec)->run(feeds);
+  ASSERT_FALSE(r);
+  EXPECT_NE(
+      r.status().message().find("node 'cell' (LSTM): input 1 (W) is float32 but input 0 (X) is float16"),
+      std::string::npos)
+      << r.status().message();
+}
+
+// CpuDevice::supports refuses exactly the nodes whose kernel creation fails, for the same reason, so
+// `tandem info` (unrunnable_nodes), the partitioner's capability checks and compiling agree.
+TEST(RnnTypes, SupportsAgreesWithKernelCreation) {
+  struct Variant {
+    const char* what;
+    Case c;
+    std::function<void(Graph&)> edit;  // applied to the imported graph
+    std::string refusal;               // empty: supported
+  };
+  Case f64, f16, f32;
+  f64.type = kF64, f64.peep = true, f64.init_h = f64.init_c = true, f64.const_weights = true;
+  f16.type = kF16, f16.op = Op::kGru, f16.lbr = true;  // weights fed at run time: their types can be edited
+  auto input_type = [](std::size_t i, DType t) {
+    return [i, t](Graph& g) { g.value(g.node(0).inputs[i]).dtype = t; };
+  };
+  const std::vector<Variant> variants = {
+      {"float32", f32, nullptr, ""},
+      {"float64", f64, nullptr, ""},
+      {"float16", f16, nullptr, ""},
+      {"float64 with float32 initial_c", f64, input_type(6, kF32),
+       "input 6 (initial_c) is float32 but input 0 (X) is float64: LSTM takes one element type for X, W, R, "
+       "B, "
+       "initial_h, initial_c and P"},
+      {"int32 X", f32, input_type(0, DType::kInt32),
+       "input 0 (X) is int32; LSTM takes float16, float32 or float64"},
+      {"bfloat16 R", f16, input_type(2, DType::kBFloat16),
+       "input 2 (R) is bfloat16; GRU takes float16, float32 or float64"},
+      {"bad direction", f64,
+       [](Graph& g) {
+         Attribute& a = g.node(0).attributes["direction"];
+         a.kind = Attribute::Kind::kString, a.s = "sideways";
+       },
+       "direction 'sideways' is not one of forward, reverse, bidirectional"},
+  };
+  const cpu::CpuDevice cpu;
+  for (const Variant& v : variants) {
+    SCOPED_TRACE(v.what);
+    Built b = build(v.c, make_data(v.c));
+    auto ir = import_proto(b.model);
+    ASSERT_TRUE(ir) << ir.status().message();
+    Graph& g = *ir->graph;
+    if (v.edit) v.edit(g);
+    ASSERT_EQ(g.num_nodes(), 1u);
+    const Support s = cpu.supports(g, 0);
+    const KernelInit init{g, 0, nullptr};
+    auto k = cpu.create_kernel(init);
+    EXPECT_EQ(s.ok, k.is_ok()) << "supports: " << (s.ok ? "yes" : s.reason)
+                               << "; kernel creation: " << (k ? "made" : k.status().message());
+    const std::vector<UnrunnableNode> unrunnable = unrunnable_nodes(g);
+    if (v.refusal.empty()) {
+      EXPECT_TRUE(s.ok) << s.reason;
+      EXPECT_TRUE(unrunnable.empty());
+      continue;
+    }
+    EXPECT_EQ(s.reason, v.refusal);
+    ASSERT_FALSE(k);
+    EXPECT_EQ(k.status().message(), "node 'cell' (" + std::string(op_name(v.c.op)) + "): " + v.refusal);
+    ASSERT_EQ(unrunnable.size(), 1u);
+    EXPECT_EQ(unrunnable[0].reason, v.refusal);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// float64 against PyTorch: tests/data/pytorch/rnn_family_double (make_models.py), a bidirectional LSTM from
+// given initial states, a GRU (linear_before_reset, as PyTorch exports it) and an RNN with ReLU, exported
+// after .double(), with inputs drawn in double.
+
+const char* const kDoubleExport = "tests/data/pytorch/rnn_family_double";
+
+// Agreement to ~1e-12, which no computation in float reaches (it misses by ~1e-7).
+TEST(RnnFloat64, MatchesPyTorchInDouble) {
+  auto r = tandem::check_case(source_path(kDoubleExport), {1e-12, 1e-14}, 1);
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ(r->data_sets.size(), 1u);
+  ASSERT_EQ(r->data_sets[0].outputs.size(), 5u);
+  for (const OutputComparison& o : r->data_sets[0].outputs)
+    EXPECT_TRUE(o.pass) << o.name << ": " << o.problem << " max abs " << o.max_abs_error << " max rel "
+                        << o.max_rel_error;
+}
+
+void tensor_to_float(TensorProto& t) {
+  if (t.data_type() != TensorProto::DOUBLE) return;
+  std::vector<double> v(t.double_data().begin(), t.double_data().end());
+  if (t.has_raw_data()) {
+    v.resize(t.raw_data().size() / sizeof(double));
+    std::memcpy(v.data(), t.raw_data().data(), v.size() * sizeof(double));
+  }
+  const std::vector<float> f(v.begin(), v.end());
+  t.clear_double_data();
+  t.set_data_type(TensorProto::FLOAT);
+  t.set_raw_data(std::string(reinterpret_cast<const char*>(f.data()), f.size() * sizeof(float)));
+}
+
+// Every float64 tensor, type and Cast of `g` in float32 instead.
+void graph_to_float(onnx::GraphProto& g) {
+  for (auto& t : *g.mutable_initializer()) tensor_to_float(t);
+  for (auto* list : {g.mutable_input(), g.mutable_output(), g.mutable_value_info()})
+    for (auto& vi : *list) {
+      auto* tt = vi.mutable_type()->mutable_tensor_type();
+      if (tt->elem_type() == TensorProto::DOUBLE) tt->set_elem_type(TensorProto::FLOAT);
+    }
+  for (auto& n : *g.mutable_node())
+    for (auto& a : *n.mutable_attribute()) {
+      if (a.has_t()) tensor_to_float(*a.mutable_t());
+      if (a.has_g()) graph_to_float(*a.mutable_g());
+      if (n.op_type() == "Cast" && a.name() == "to" && a.i() == TensorProto::DOUBLE)
+        a.set_i(TensorProto::FLOAT);
+    }
+}
+
+// The export in float32 on the same values (PyTorch made the weights in float before .double(); the inputs
+// are rounded to float for both runs): the float64 kernels agree with the float32 ones to float's precision.
+TEST(RnnFloat64, AgreesWithFloat32KernelsOnTheSameValues) {
+  onnx::ModelProto m64;
+  {
+    std::ifstream in(source_path(std::string(kDoubleExport) + "/model.onnx"), std::ios::binary);
+    ASSERT_TRUE(m64.ParseFromIstream(&in));
+  }
+  onnx::ModelProto m32 = m64;
+  graph_to_float(*m32.mutable_graph());
+  std::vector<Tensor> in64, in32;
+  for (int j = 0; j < 3; ++j) {
+    auto t = read_tensor_file(source_path(std::string(kDoubleExport) + "/test_data_set_0/input_" +
+                                          std::to_string(j) + ".pb"));
+    ASSERT_TRUE(t) << t.status().message();
+    ASSERT_EQ(t->tensor.dtype(), kF64);
+    std::vector<double> v(t->tensor.data<double>(), t->tensor.data<double>() + t->tensor.numel());
+    for (double& e : v) e = static_cast<float>(e);
+    in64.push_back(typed_tensor(kF64, t->tensor.shape(), v));
+    in32.push_back(typed_tensor(kF32, t->tensor.shape(), v));
+  }
+  auto r64 = run_on_cpu(m64, in64);
+  auto r32 = run_on_cpu(m32, in32);
+  ASSERT_TRUE(r64) << r64.status().message();
+  ASSERT_TRUE(r32) << r32.status().message();
+  ASSERT_EQ(r64->size(), 5u);
+  ASSERT_EQ(r32->size(), 5u);
+  double worst = 0;
+  for (std::size_t k = 0; k < 5; ++k) {
+    const Tensor &d = (*r64)[k], &f = (*r32)[k];
+    ASSERT_EQ(d.dtype(), kF64);
+    ASSERT_EQ(f.dtype(), kF32);
+    ASSERT_EQ(d.shape(), f.shape());
+    for (int64_t i = 0; i < d.numel(); ++i) {
+      const double want = d.data<double>()[i], got = f.data<float>()[i];
+      EXPECT_LE(std::abs(got - want), 1e-6 + 1e-5 * std::abs(want)) << "output " << k << "[" << i << "]";
+      worst = std::max(worst, std::abs(got - want) / std::max(std::abs(want), 1e-3));
+    }
+  }
+  EXPECT_LT(worst, 5e-6);
+  EXPECT_GT(worst, 0.0) << "float32 and float64 agree exactly: is one of them computed in the other's type?";
 }
 
 // The libonnx-testdata LSTM/GRU/RNN cases run in tests/conformance/onnx_node_test.cc and the PyTorch exports

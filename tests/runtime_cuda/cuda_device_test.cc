@@ -126,6 +126,47 @@ TEST(CudaDeviceNoGpu, SupportsTheRecurrentModelsRecurrentNodes) {
   EXPECT_GT(rnn_nodes, 0);
 }
 
+// The GPU's RNN is float32 only: float64 and float16 nodes are refused, naming the type and the input, so
+// plans keep them on the CPU (which runs them); the reason holds when only a weight's type is known.
+TEST(CudaDeviceNoGpu, RefusesRecurrentNodesNotInFloat32) {
+  const Model model = Model::load(test::source_path("tests/data/pytorch/rnn_family_double/model.onnx"));
+  const Graph& g = *model.impl().ir.graph;
+  cuda::CudaDevice dev;
+  const cpu::CpuDevice cpu;
+  int rnn_nodes = 0;
+  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
+    const Node& n = g.node(static_cast<NodeId>(i));
+    if (n.op_type != "LSTM" && n.op_type != "GRU" && n.op_type != "RNN") continue;
+    ++rnn_nodes;
+    const Support s = dev.supports(g, static_cast<NodeId>(i));
+    EXPECT_FALSE(s.ok) << n.name;
+    EXPECT_NE(s.reason.find(n.op_type + " on the GPU takes float32, not float64 (input 0 '"), std::string::npos)
+        << s.reason;
+    EXPECT_TRUE(cpu.supports(g, static_cast<NodeId>(i)).ok) << n.name;
+  }
+  EXPECT_EQ(rnn_nodes, 3);
+
+  onnx::ModelProto m = make_model(14);
+  auto& mg = *m.mutable_graph();
+  add_input(mg, "x", onnx::TensorProto::FLOAT16, {5, 2, 3});
+  for (const auto& [name, dims] : {std::pair{"w", Shape{1, 16, 3}}, std::pair{"r", Shape{1, 16, 4}}}) {
+    auto* t = mg.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::FLOAT16);
+    for (int64_t d : dims) t->add_dims(d);
+    t->set_raw_data(std::string(static_cast<std::size_t>(dims[1] * dims[2]) * 2, '\0'));
+  }
+  test::set_int(add_node(mg, "LSTM", {"x", "w", "r"}, {"y"}, "lstm"), "hidden_size", 4);
+  add_output(mg, "y");
+  ModelIR ir = import(m);
+  Graph& hg = *ir.graph;
+  hg.value(hg.node(0).inputs[0]).dtype = DType::kUndefined;  // only the weights say float16
+  const Support s = dev.supports(hg, 0);
+  EXPECT_FALSE(s.ok);
+  EXPECT_EQ(s.reason, "LSTM on the GPU takes float32, not float16 (input 1 'w'); the CPU runs it");
+  EXPECT_TRUE(cpu.supports(hg, 0).ok) << cpu.supports(hg, 0).reason;
+}
+
 // Sequences live on the host: Identity (which the GPU runs for tensors) of a sequence stays on the CPU, and
 // so do the sequence ops; a tensor taken out of a sequence may go to the GPU.
 TEST(CudaDeviceNoGpu, NodesTouchingSequencesStayOnTheHost) {

@@ -55,7 +55,8 @@ TEST_P(PyTorchExport, MatchesPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Models, PyTorchExport,
                          ::testing::Values("lstm_2layer_bidir", "lstm_initial_state", "lstm_opset17", "gru_batch_first",
                                            "rnn_tanh_2layer", "tagger", "crnn", "two_encoders",
-                                           "lstm_linear_functions", "lstm_loop_decoder", "lstm_list_decoder"),
+                                           "lstm_linear_functions", "lstm_loop_decoder", "lstm_list_decoder",
+                                           "rnn_family_double"),
                          [](const auto& param_info) { return param_info.param; });
 
 // A model whose input and outputs are sequences, through the public API: SequenceInsert(seq, t) and its

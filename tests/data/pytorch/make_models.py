@@ -176,6 +176,23 @@ class ListDecoder(LoopDecoder):
         return torch.stack(ys), h
 
 
+class RnnFamilyDouble(nn.Module):
+    """A bidirectional LSTM from given initial states, then a GRU, then an RNN with ReLU, all in float64
+    (exported after `.double()`): every recurrent op of ONNX in double, tiny (a few KB)."""
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(3, 4, bidirectional=True)
+        self.gru = nn.GRU(8, 5)
+        self.rnn = nn.RNN(5, 3, nonlinearity='relu')
+
+    def forward(self, x, h0, c0):
+        y, (h, c) = self.lstm(x, (h0, c0))
+        z, h_gru = self.gru(y)
+        r, h_rnn = self.rnn(z)
+        return r, h, c, h_gru, h_rnn
+
+
 # --------------------------------------------------------------------------
 # Specs: (name, ctor, opset, input_names, output_names, dynamic_axes, make_inputs)
 # --------------------------------------------------------------------------
@@ -253,6 +270,17 @@ SPECS = [
     dict(name='lstm_loop_decoder', ctor=LoopDecoder, **_DECODER_SPEC),
     # The same decoder keeping its outputs in a list: ONNX sequence values inside and around the Loop.
     dict(name='lstm_list_decoder', ctor=ListDecoder, **_DECODER_SPEC),
+    # float64 throughout (`double=True`: the model is converted with .double() before export), inputs drawn
+    # in double: tandem's double kernels against PyTorch's to ~1e-12.
+    dict(name='rnn_family_double', ctor=RnnFamilyDouble, opset=14,
+         inputs=['x', 'h0', 'c0'], outputs=['y', 'h_lstm', 'c_lstm', 'h_gru', 'h_rnn'],
+         axes={'x': {0: 'seq', 1: 'batch'}, 'h0': {1: 'batch'}, 'c0': {1: 'batch'},
+               'y': {0: 'seq', 1: 'batch'}, 'h_lstm': {1: 'batch'}, 'c_lstm': {1: 'batch'},
+               'h_gru': {1: 'batch'}, 'h_rnn': {1: 'batch'}},
+         make_inputs=lambda: (torch.randn(SEQ, BATCH, 3, dtype=torch.float64),
+                              torch.randn(2, BATCH, 4, dtype=torch.float64) * 0.5,
+                              torch.randn(2, BATCH, 4, dtype=torch.float64) * 0.5),
+         double=True),
 ]
 
 
@@ -323,6 +351,8 @@ def export_one(spec, seed):
     torch.manual_seed(seed)
     np.random.seed(seed)
     model = spec['ctor']().eval()
+    if spec.get('double'):
+        model = model.double()
     inputs = spec['make_inputs']()
     exported = torch.jit.script(model) if spec.get('script') else model
 

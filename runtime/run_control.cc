@@ -17,16 +17,22 @@ std::string milliseconds(RunControl::Clock::duration d) {
 }
 }  // namespace
 
+RunControl::Stop RunControl::due() const {
+  if (cancel_ && cancel_->load(std::memory_order_acquire)) return Stop::kCancelled;
+  if (deadline_ && Clock::now() >= *deadline_) return Stop::kDeadline;
+  return Stop::kNone;
+}
+
 Status RunControl::check(const std::string& where) const {
-  if (cancel_ && cancel_->load(std::memory_order_acquire)) return stop(Stop::kCancelled, where);
-  if (deadline_ && Clock::now() >= *deadline_) return stop(Stop::kDeadline, where);
-  return Status::ok();
+  const Stop why = due();
+  return why == Stop::kNone ? Status::ok() : stop(why, where);
 }
 
 Status RunControl::stop(Stop why, const std::string& where) const {
   Stop none = Stop::kNone;
   stopped_.compare_exchange_strong(none, why, std::memory_order_acq_rel);
   if (why == Stop::kCancelled) return Status::error("run cancelled by the caller before " + where);
+  if (!deadline_) return Status::error("run stopped before " + where);  // a caller's mistake: no deadline
   return Status::error("run stopped before " + where + ": past its time limit of " +
                        milliseconds(*deadline_ - start_) + " (" + milliseconds(Clock::now() - start_) +
                        " since it started)");

@@ -1,7 +1,8 @@
 // How a caller stops a run early: a deadline, a flag set from another thread, or both. A server under a
 // latency SLO gives up on a request rather than let it hold a core, and a Loop whose condition never turns
 // false (ONNX allows it) can still be ended. The executors check it before every node, and Loop, Scan and
-// SequenceMap before every iteration; a node already running is not interrupted (its kernel finishes).
+// SequenceMap before every iteration, and the CPU's LSTM/GRU/RNN before every step; other nodes already
+// running are not interrupted (their kernels finish).
 #pragma once
 
 #include <atomic>
@@ -26,6 +27,11 @@ class RunControl {
   // ok, or why the run must stop now; the first stop is remembered (stopped()). `where` says what was
   // about to run ("node 'n' (Op)", "node 'loop' (Loop): iteration 7").
   Status check(const std::string& where) const;
+  // Why the run must stop now, if it must (kNone: go on); builds no message and remembers nothing: for
+  // checks in a kernel's inner loop, which then reports through stop().
+  Stop due() const;
+  // The error for a stop that due() returned (not kNone), remembered as check() does.
+  Status stop(Stop why, const std::string& where) const;
   // Cheap to call when nothing is set up: the common case, a control with neither deadline nor flag.
   bool active() const { return deadline_.has_value() || cancel_ != nullptr; }
   // Whether check() ever stopped the run, and why: a run that failed after that failed because of it.
@@ -42,8 +48,6 @@ class RunControl {
   }
 
  private:
-  Status stop(Stop why, const std::string& where) const;
-
   Clock::time_point start_;
   std::optional<Clock::time_point> deadline_;
   const std::atomic<bool>* cancel_ = nullptr;

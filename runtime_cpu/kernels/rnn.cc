@@ -25,12 +25,14 @@
 #include <vector>
 
 #include "runtime/prepared_constants_cache.h"
+#include "runtime/run_control.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/element_types.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_path.h"
 #include "runtime_cpu/kernels/rnn_reference.h"
+#include "runtime_cpu/kernels/rnn_step_stop.h"
 #include "runtime_cpu/kernels/rnn_types.h"
 
 namespace tandem::cpu {
@@ -416,6 +418,10 @@ class RnnKernel final : public Kernel {
     io.lens = &lens;
     io.init_h = init[0];
     io.init_c = init[1];
+    const RunControl* control = ctx.control();
+    const bool stoppable = control && control->active();
+    const StepStop stop(control, stoppable ? node_where(ctx.graph(), ctx.node_id()) : std::string());
+    if (stoppable) io.stop = &stop;
 
     // Outputs: written in place, or for float16 computed into float scratch and rounded at the end.
     const bool narrow = t != ElementTraits<T>::dtype;
@@ -467,7 +473,7 @@ class RnnKernel final : public Kernel {
         }
         const float* xws[2] = {xw[0].data(), xw[1].data()};
         Status st = run_fast_bidirectional(a_, w.fast, s, xws, io, teams);
-        return st ? Status::ok() : ctx.error(st.message());
+        return st || stopped(io) ? st : ctx.error(st.message());
       }
     }
     ctx.note_workspace(held + per_direction);
@@ -481,9 +487,15 @@ class RnnKernel final : public Kernel {
         if (st && path == Path::kPanels)
           st = run_fast_direction(a_, w.fast, s, d, reverse, xw.data(), io, teams.per_direction);
       }
-      if (!st) return ctx.error(st.message());
+      if (!st) return stopped(io) ? st : ctx.error(st.message());
     }
     return Status::ok();
+  }
+
+  // A stop's message already names the node and the step.
+  template <class T>
+  static bool stopped(const TypedDirectionIO<T>& io) {
+    return io.stop && io.stop->stopped();
   }
 
   RnnAttrs a_;

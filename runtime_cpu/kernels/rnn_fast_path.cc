@@ -11,6 +11,8 @@
 #include <string>
 #include <thread>
 
+#include "runtime_cpu/kernels/rnn_step_stop.h"
+
 namespace tandem::cpu::rnn {
 namespace {
 
@@ -54,13 +56,14 @@ class BlockQueue {
   BlockQueue(int64_t blocks, int64_t threads, int64_t phases)
       : blocks_(blocks), threads_(threads), phases_(phases), claimed_(static_cast<std::size_t>(threads)) {}
 
-  // Calls work(round, block) for blocks of rounds [0, rounds) until none is left; every thread of the team
-  // calls this with its own tid.
+  // Calls work(round, block) for blocks of rounds [0, rounds) until none is left or `stop` says so before a
+  // round's step; every thread of the team calls this with its own tid. A thread leaves only between
+  // rounds, after the blocks it claimed, so no one waits for a block nobody will do.
   template <class Work>
-  void run(int64_t tid, int64_t rounds, const Work& work) {
+  void run(int64_t tid, int64_t rounds, const StepStop* stop, const Work& work) {
     for (int64_t round = 0;;) {
       round = std::max(round, done_.v.load(std::memory_order_acquire) / blocks_);  // any done without us
-      if (round >= rounds) return;
+      if (round >= rounds || (stop && stop->at(round / phases_))) return;
       wait_for(round * blocks_);
       int64_t block = 0;
       for (int64_t i = 0; i < threads_; ++i)  // own range first, then the others'
@@ -251,9 +254,12 @@ class Direction {
 
   // Every step on the calling thread, without OpenMP.
   void run_alone() const {
-    for (int64_t round = 0; round < rounds(); ++round)
+    for (int64_t round = 0; round < rounds(); ++round) {
+      if (stop() && stop()->at(round / phases_)) return;
       for (int64_t i = 0; i < blocks_; ++i) work(round, block_at(round / phases_, 0, blocks_, i));
+    }
   }
+  const StepStop* stop() const { return io_.stop; }
 
   // Y_h and Y_c: rows keep the state of their last valid step (the initial state for length 0).
   void finish() const {
@@ -302,8 +308,9 @@ Status run_fast_direction(const RnnAttrs& a, const FastWeights& w, const RunShap
     BlockQueue queue(dir.blocks(), team, dir.phases());
     auto work = [&](int64_t round, int64_t block) { dir.work(round, block); };
 #pragma omp parallel num_threads(static_cast<int>(team))
-    queue.run(omp_get_thread_num(), dir.rounds(), work);
+    queue.run(omp_get_thread_num(), dir.rounds(), dir.stop(), work);
   }
+  if (io.stop && io.stop->stopped()) return io.stop->status();
   dir.finish();
   return Status::ok();
 }
@@ -327,9 +334,10 @@ Status run_fast_bidirectional(const RnnAttrs& a, const FastWeights& w, const Run
     for (int which : {mine, other}) {
       const Direction& dir = *dirs[which];
       auto work = [&](int64_t round, int64_t block) { dir.work(round, block); };
-      queues[which]->run(which == mine ? own_tid : own_tid % team[which], dir.rounds(), work);
+      queues[which]->run(which == mine ? own_tid : own_tid % team[which], dir.rounds(), io.stop, work);
     }
   }
+  if (io.stop && io.stop->stopped()) return io.stop->status();
   fw.finish();
   bw.finish();
   return Status::ok();

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "runtime_cpu/kernels/double_gemm.h"
+#include "runtime_cpu/kernels/rnn_step_stop.h"
 
 namespace tandem::cpu::rnn {
 
@@ -166,6 +167,7 @@ Status run_reference_direction(const RnnAttrs& a, const ReferenceWeights<T>& w, 
   auto active = [&](int64_t b, int64_t k) { return k < lens[static_cast<std::size_t>(b)]; };
 
   for (int64_t k = 0; k < steps; ++k) {
+    if (io.stop && io.stop->at(k)) return io.stop->status();
     // GRU without linear_before_reset needs r before its h gate's GEMM: z and r first, then h.
     TANDEM_RETURN_IF_ERROR(gemm(batch, gru_split ? 2 * n : gh, n, h.data(), n, rt, gh, T(0), g.data(), gh));
     if (gru_split) {

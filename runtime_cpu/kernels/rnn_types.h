@@ -10,6 +10,8 @@
 
 namespace tandem::cpu::rnn {
 
+class StepStop;  // rnn_step_stop.h
+
 enum class CellKind { kRnn, kGru, kLstm };
 
 inline int64_t gates_of(CellKind k) { return k == CellKind::kRnn ? 1 : k == CellKind::kGru ? 3 : 4; }
@@ -57,6 +59,7 @@ struct TypedDirectionIO {
   T* y = nullptr;  // nullptr: not wanted
   T* y_h = nullptr;
   T* y_c = nullptr;
+  const StepStop* stop = nullptr;  // checked before every step; nullptr: the run never stops early
 };
 using DirectionIO = TypedDirectionIO<float>;
 

@@ -129,7 +129,9 @@ TEST(NonMaxSuppression, NoBoxesAmongHugelyManyClassesSelectsNothing) {
   const Tensor scores = Tensor::empty(DType::kFloat32, {1, int64_t{1} << 40, 0});
   const auto r = nms(Tensor::empty(DType::kFloat32, {1, 0, 4}), scores, 5, 0.5f);
   EXPECT_EQ(rows(r), I64{});
-  if (r) EXPECT_EQ((*r)[0].shape(), (I64{0, 3}));
+  if (r) {
+    EXPECT_EQ((*r)[0].shape(), (I64{0, 3}));
+  }
 }
 
 TEST(NonMaxSuppression, Errors) {

@@ -1,0 +1,56 @@
+// Ends an LSTM/GRU/RNN run between two steps when the run's control says so (its time limit passed, or the
+// caller cancelled): a recurrent node over a long sequence can take seconds, and a run under a deadline
+// must not hold its cores that long. Checked before every step by every thread of a team; the first to see
+// the stop records it, the others leave at their next step, and the kernel then fails with status().
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+#include "graph/status.h"
+#include "runtime/run_control.h"
+
+namespace tandem::cpu::rnn {
+
+class StepStop {
+ public:
+  // control: the run's (nullptr or inactive: never stops); where: the node, as node_where() says it.
+  StepStop(const RunControl* control, std::string where)
+      : control_(control && control->active() ? control : nullptr), where_(std::move(where)) {}
+  StepStop(const StepStop&) = delete;
+  StepStop& operator=(const StepStop&) = delete;
+
+  // True when the run must stop before step `step` (then always after).
+  bool at(int64_t step) const {
+    if (!control_) return false;
+    if (stopped_.load(std::memory_order_acquire)) return true;
+    const RunControl::Stop why = control_->due();
+    if (why == RunControl::Stop::kNone) return false;
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stopped_.load(std::memory_order_relaxed)) {
+      why_ = why;
+      step_ = step;
+      stopped_.store(true, std::memory_order_release);
+    }
+    return true;
+  }
+  bool stopped() const { return stopped_.load(std::memory_order_acquire); }
+  // Why the run stopped, once at() said so: "run stopped before node 'l' (LSTM): step 7: past its time
+  // limit of ..." (or "run cancelled by the caller before ...").
+  Status status() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return control_->stop(why_, where_ + ": step " + std::to_string(step_));
+  }
+
+ private:
+  const RunControl* control_;
+  const std::string where_;
+  mutable std::mutex mutex_;
+  mutable std::atomic<bool> stopped_{false};
+  mutable RunControl::Stop why_ = RunControl::Stop::kNone;
+  mutable int64_t step_ = 0;
+};
+
+}  // namespace tandem::cpu::rnn

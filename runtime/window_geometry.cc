@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "runtime/overflow_check.h"
 #include "runtime/tensor.h"
 
 namespace tandem {
@@ -66,17 +67,7 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
   // Attributes may be anything up to 2^63 and a zero-size input's dimensions up to 2^40, so the sizes are
   // worked out with overflow checks (a stride of 2^63 - 1 with SAME padding wrapped the output size round
   // to -1: undefined behaviour).
-  bool overflow = false;
-  const auto add = [&](int64_t x, int64_t y) {
-    int64_t z = 0;
-    overflow = __builtin_add_overflow(x, y, &z) || overflow;
-    return z;
-  };
-  const auto mul = [&](int64_t x, int64_t y) {
-    int64_t z = 0;
-    overflow = __builtin_mul_overflow(x, y, &z) || overflow;
-    return z;
-  };
+  OverflowCheck check;
   const auto overflowed = [&](std::size_t i) {
     return Status::error("the output size in spatial dimension " + std::to_string(i) + " of input " +
                          shape_string(in_spatial) + " overflows int64 (kernel " + shape_string(kernel) +
@@ -84,13 +75,14 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
   };
   for (std::size_t i = 0; i < r; ++i) {
     const int64_t in = in_spatial[i], s = w.stride[i];
-    const int64_t extent = add(mul(kernel[i] - 1, w.dilation[i]), 1);  // what one window covers, dilation included
+    // What one window covers, dilation included.
+    const int64_t extent = check.add(check.mul(kernel[i] - 1, w.dilation[i]), 1);
     if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
       // Output size ceil(in / stride); the padding that needs is split, the odd element at the end (UPPER)
       // or at the start (LOWER).
       w.out[i] = in / s + (in % s != 0);
-      const int64_t total = std::max<int64_t>(0, add(add(mul(w.out[i] - 1, s), extent), -in));
-      if (overflow) return overflowed(i);
+      const int64_t total = std::max<int64_t>(0, check.add(check.add(check.mul(w.out[i] - 1, s), extent), -in));
+      if (check.overflowed()) return overflowed(i);
       const int64_t half = total / 2;
       w.pad_begin[i] = a.auto_pad == "SAME_UPPER" ? half : total - half;
       w.pad_end[i] = total - w.pad_begin[i];
@@ -100,8 +92,8 @@ Result<Window> resolve_window(const WindowAttrs& a, const std::vector<int64_t>& 
       w.pad_begin[i] = a.pads[i];
       w.pad_end[i] = a.pads[i + r];
     }
-    const int64_t span = add(add(add(in, w.pad_begin[i]), w.pad_end[i]), -extent);
-    if (overflow) return overflowed(i);
+    const int64_t span = check.add(check.add(check.add(in, w.pad_begin[i]), w.pad_end[i]), -extent);
+    if (check.overflowed()) return overflowed(i);
     if (span < 0)
       return Status::error("the window (kernel " + shape_string(kernel) + ", dilations " +
                            shape_string(w.dilation) + ") is larger than the padded input " +

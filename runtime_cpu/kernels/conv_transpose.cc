@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "runtime/overflow_check.h"
 #include "runtime/window_geometry.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/float_conv_operands.h"
@@ -56,36 +57,27 @@ Result<Geometry> resolve(const TransposeAttrs& a, const std::vector<int64_t>& in
   const std::size_t lead = 3 - r;
   // A zero-size X or W may have other dimensions up to 2^40, so sizes are worked out with overflow checks
   // (a stride of 2^62 wrapped them round to nonsense: undefined behaviour).
-  bool overflow = false;
-  const auto mul = [&](int64_t x, int64_t y) {
-    int64_t z = 0;
-    overflow = __builtin_mul_overflow(x, y, &z) || overflow;
-    return z;
-  };
-  const auto add = [&](int64_t x, int64_t y) {
-    int64_t z = 0;
-    overflow = __builtin_add_overflow(x, y, &z) || overflow;
-    return z;
-  };
+  OverflowCheck check;
   for (std::size_t i = 0; i < r; ++i) {
     const int64_t s = w.strides.empty() ? 1 : w.strides[i], d = w.dilations.empty() ? 1 : w.dilations[i];
     const int64_t out_pad = a.output_padding.empty() ? 0 : a.output_padding[i];
-    const int64_t extent = add(mul(kernel[i] - 1, d), 1);
-    const int64_t full = add(add(mul(s, in[i] - 1), out_pad), extent);  // the output before padding is cut off
+    const int64_t extent = check.add(check.mul(kernel[i] - 1, d), 1);
+    // The output before padding is cut off.
+    const int64_t full = check.add(check.add(check.mul(s, in[i] - 1), out_pad), extent);
     int64_t out = 0, begin = 0;
     if (!out_shape.empty() || w.auto_pad == "SAME_UPPER" || w.auto_pad == "SAME_LOWER") {
       // The output size is given (or in * stride for SAME); the difference is padding, split with the odd
       // element at the end for SAME_UPPER and at the start otherwise. It is negative when the output is
       // larger than what the input reaches: the extra positions stay zero.
-      out = !out_shape.empty() ? out_shape[i] : mul(in[i], s);
-      const int64_t total = add(full, -out);
+      out = !out_shape.empty() ? out_shape[i] : check.mul(in[i], s);
+      const int64_t total = check.add(full, -out);
       begin = w.auto_pad == "SAME_UPPER" ? floor_div2(total) : total - floor_div2(total);
     } else {
       const bool explicit_pads = w.auto_pad == "NOTSET" && !w.pads.empty();
       begin = explicit_pads ? w.pads[i] : 0;
-      out = add(add(full, -begin), explicit_pads ? -w.pads[i + r] : 0);
+      out = check.add(check.add(full, -begin), explicit_pads ? -w.pads[i + r] : 0);
     }
-    if (overflow)
+    if (check.overflowed())
       return Status::error("the output size along spatial axis " + std::to_string(i) +
                            " overflows int64 (strides, dilations, pads, output_padding or output_shape too large)");
     if (out < 0)

@@ -28,11 +28,13 @@
 #include "runtime_cpu/cpu_device.h"
 #include "session/device_set.h"
 #include "tests/support/model_builder.h"
+#include "tests/support/rnn_kernel_choice.h"
 
 namespace tandem {
 namespace {
 
 using namespace tandem::profiler;
+using test::RnnKernelChoice;
 using partition::LinkSample;
 using partition::Profile;
 
@@ -326,22 +328,6 @@ TEST(ProfileModel, EveryNodeHasEveryDeviceAndEveryValueItsSize) {
   EXPECT_EQ(p.model_hash.size(), 64u);
   EXPECT_EQ(p.machine.cpu_model, "test CPU");
 }
-
-// TANDEM_RNN_KERNEL for the scope of one test (the RNN kernels read it when they are created).
-class RnnKernelChoice {
- public:
-  explicit RnnKernelChoice(const char* value) {
-    if (const char* old = std::getenv("TANDEM_RNN_KERNEL")) old_ = old;
-    setenv("TANDEM_RNN_KERNEL", value, 1);
-  }
-  ~RnnKernelChoice() {
-    if (old_) setenv("TANDEM_RNN_KERNEL", old_->c_str(), 1);
-    else unsetenv("TANDEM_RNN_KERNEL");
-  }
-
- private:
-  std::optional<std::string> old_;
-};
 
 TEST(ProfileModel, WeightBytesAgreeWithTheInitializers) {
   Profile p;

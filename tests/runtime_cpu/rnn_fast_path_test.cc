@@ -22,6 +22,7 @@
 #include "runtime_cpu/kernels/rnn_fast_path.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/op_runner.h"
+#include "tests/support/rnn_kernel_choice.h"
 
 namespace tandem {
 namespace {
@@ -156,21 +157,9 @@ Built build(const Case& c) {
   return out;
 }
 
-// Sets TANDEM_RNN_KERNEL (nullptr: unset) for the kernels created while it lives.
-class KernelChoiceEnv {
- public:
-  explicit KernelChoiceEnv(const char* value) {
-    if (value) setenv("TANDEM_RNN_KERNEL", value, 1);
-    else unsetenv("TANDEM_RNN_KERNEL");
-  }
-  ~KernelChoiceEnv() { unsetenv("TANDEM_RNN_KERNEL"); }
-  KernelChoiceEnv(const KernelChoiceEnv&) = delete;
-  KernelChoiceEnv& operator=(const KernelChoiceEnv&) = delete;
-};
-
 // Runs with a kernel choice and an OpenMP team size (the calling thread's, as CpuDevice sets it).
 Result<std::vector<Tensor>> run_with(const Built& b, const char* choice, int threads) {
-  KernelChoiceEnv env(choice);
+  RnnKernelChoice env(choice);
   const int saved = omp_get_max_threads();
   omp_set_num_threads(threads);
   auto r = run_on_cpu(b.model, b.feeds);
@@ -491,7 +480,7 @@ struct Bytes {
   std::size_t workspace = 0;
 };
 Bytes kernel_bytes(const Case& c, const char* choice) {
-  KernelChoiceEnv env(choice);
+  RnnKernelChoice env(choice);
   const Built b = build(c);
   auto ir = import_proto(b.model);
   EXPECT_TRUE(ir) << ir.status().message();

@@ -21,6 +21,7 @@
 #include "runtime_cpu/cpu_device.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/op_runner.h"
+#include "tests/support/rnn_kernel_choice.h"
 
 namespace tandem {
 namespace {
@@ -55,15 +56,6 @@ onnx::ModelProto long_sequence(const std::string& op, const std::string& directi
   return m;
 }
 
-// Sets TANDEM_RNN_KERNEL while it lives (a kernel reads it when it is made).
-class KernelChoiceEnv {
- public:
-  explicit KernelChoiceEnv(const char* value) { setenv("TANDEM_RNN_KERNEL", value, 1); }
-  ~KernelChoiceEnv() { unsetenv("TANDEM_RNN_KERNEL"); }
-  KernelChoiceEnv(const KernelChoiceEnv&) = delete;
-  KernelChoiceEnv& operator=(const KernelChoiceEnv&) = delete;
-};
-
 // One model compiled for one kernel choice on a CPU device of `threads`, run with a control made just
 // before the run (so compiling does not eat the time limit).
 struct Compiled {
@@ -73,7 +65,7 @@ struct Compiled {
   Tensor x;
 
   Compiled(const onnx::ModelProto& m, const char* choice, int threads) : device(threads, "cpu") {
-    const KernelChoiceEnv env(choice);
+    const RnnKernelChoice env(choice);
     auto imported = import_proto(m);
     if (!imported) throw std::runtime_error(imported.status().message());
     ir = std::move(*imported);

@@ -32,6 +32,7 @@
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/op_runner.h"
+#include "tests/support/rnn_kernel_choice.h"
 
 namespace tandem {
 namespace {
@@ -989,15 +990,6 @@ TEST(RnnErrors, BadAttributes) {
 // ---------------------------------------------------------------------------------------------------------
 // Element types
 
-// Sets TANDEM_RNN_KERNEL while it lives (a kernel reads it when it is made).
-class KernelChoiceEnv {
- public:
-  explicit KernelChoiceEnv(const char* value) { setenv("TANDEM_RNN_KERNEL", value, 1); }
-  ~KernelChoiceEnv() { unsetenv("TANDEM_RNN_KERNEL"); }
-  KernelChoiceEnv(const KernelChoiceEnv&) = delete;
-  KernelChoiceEnv& operator=(const KernelChoiceEnv&) = delete;
-};
-
 // A float16 case's outputs must be, bit for bit, the float32 kernel's outputs on the same values (float16
 // values, exact in float) rounded to float16.
 bool check_half_equals_float(const Case& c) {
@@ -1040,7 +1032,7 @@ bool check_half_equals_float(const Case& c) {
 TEST(RnnFloat16, EqualsFloat32RoundedOnce) {
   for (const char* choice : {"auto", "reference", "fast"}) {
     SCOPED_TRACE(choice);
-    const KernelChoiceEnv env(choice);
+    const RnnKernelChoice env(choice);
     std::mt19937 pick(31);
     auto coin = [&] { return (pick() & 1) != 0; };
     uint32_t seed = 20000;

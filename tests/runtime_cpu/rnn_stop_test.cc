@@ -89,7 +89,13 @@ struct Path {
   const char* choice;
   int threads;
 };
+#ifdef __SANITIZE_THREAD__
+// Under ThreadSanitizer, no OpenMP teams: libgomp is not instrumented, so its teams' synchronisation would
+// read as races (the cancel flag read across threads, the point here, is still checked).
+constexpr Path kPaths[] = {{"reference", 1}, {"fast", 1}};
+#else
 constexpr Path kPaths[] = {{"reference", 1}, {"fast", 1}, {"fast", 2}};
+#endif
 
 // "...: step N: ..." -> N, or -1.
 int64_t step_of(const std::string& message) {

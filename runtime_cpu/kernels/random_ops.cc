@@ -1,8 +1,8 @@
 // The random ops: RandomUniform and RandomNormal (a shape from the attributes), RandomUniformLike and
 // RandomNormalLike (the input's shape, and its type unless `dtype` says otherwise), Bernoulli (one draw per
 // probability) and Multinomial (`sample_size` class indices per row of unnormalised log-probabilities).
-// Numbers come from a RandomSource (random_source.h): reproducible with a `seed` attribute, fresh on every
-// run without one. Draws are made in double and rounded once to the output type; a uniform draw that rounds
+// Numbers come from a RandomSource (random_source.h): fresh on every call, in a sequence a `seed` attribute
+// makes reproducible. Draws are made in double and rounded once to the output type; a uniform draw that rounds
 // up to `high` is taken down to the largest value below it, so outputs stay in [low, high).
 #include <algorithm>
 #include <cmath>

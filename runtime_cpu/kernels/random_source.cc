@@ -23,9 +23,9 @@ RandomSource::RandomSource(std::optional<uint64_t> seed)
     : seeded_(seed.has_value()), base_(seed ? *seed : entropy()) {}
 
 std::mt19937_64 RandomSource::engine() const {
-  if (seeded_) return std::mt19937_64(base_);
-  const uint64_t run = runs_.fetch_add(1, std::memory_order_relaxed);
-  return std::mt19937_64(mix(base_ + run * 0x9e3779b97f4a7c15ULL));
+  const uint64_t call = calls_.fetch_add(1, std::memory_order_relaxed);
+  if (seeded_ && call == 0) return std::mt19937_64(base_);
+  return std::mt19937_64(mix(base_ + call * 0x9e3779b97f4a7c15ULL));
 }
 
 uint64_t seed_from_float(float seed) { return std::bit_cast<uint32_t>(seed); }

@@ -1,11 +1,13 @@
 // Where the random ops (random_ops.cc) and training-mode Dropout get their numbers. A kernel holds one
-// RandomSource, made when the kernel is; each run takes a fresh engine from it, so `run` stays const and
-// safe to call from many threads at once:
-//  - with a seed, every run starts std::mt19937_64 from that seed, so the draws are the same run after run,
-//    session after session, and on any standard library (the engine is specified bit for bit, and the
-//    distributions below are ours: std's uniform_real_distribution and normal_distribution are not);
-//  - without one, each run's engine is seeded from std::random_device entropy taken when the kernel was
-//    made, mixed with an atomic count of the runs, so no two runs (concurrent ones included) draw alike.
+// RandomSource, made when the kernel is; each call takes a fresh engine from it, numbered by an atomic
+// count of the kernel's calls, so `run` stays const and safe to call from many threads at once, and no two
+// calls (concurrent ones, successive runs, a Loop's iterations) draw alike:
+//  - with a seed, call 0 starts std::mt19937_64 from that seed and call k from the seed mixed with k, so a
+//    kernel's sequence of draws is the same session after session and on any standard library (the engine
+//    is specified bit for bit, and the distributions below are ours: std's uniform_real_distribution and
+//    normal_distribution are not). ONNX Runtime too advances a seeded generator from call to call; a seed
+//    that repeated each call's draws would give a Loop's every iteration the same sample or dropout mask;
+//  - without one, the count is mixed with std::random_device entropy taken when the kernel was made.
 #pragma once
 
 #include <atomic>
@@ -22,13 +24,13 @@ class RandomSource {
   RandomSource(const RandomSource&) = delete;
   RandomSource& operator=(const RandomSource&) = delete;
 
-  // The engine for one run.
+  // The engine for one call.
   std::mt19937_64 engine() const;
 
  private:
   bool seeded_;
   uint64_t base_;
-  mutable std::atomic<uint64_t> runs_{0};
+  mutable std::atomic<uint64_t> calls_{0};
 };
 
 // The engine seed for a float `seed` attribute (RandomUniform, RandomNormal, their Like forms, Bernoulli,

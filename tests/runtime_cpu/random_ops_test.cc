@@ -1,8 +1,8 @@
 // The random ops (RandomUniform, RandomNormal, their Like forms, Bernoulli, Multinomial) and Dropout in
 // training mode, through the real pipeline. No expected value here comes from the kernels' own output:
 // large draws are held to their distributions' properties with bounds of 6 standard errors or more (a
-// false failure about once in 10^8 runs per check), seeds to reproducibility, and the absence of a seed to
-// fresh draws, run after run and between concurrent runs.
+// false failure about once in 10^8 runs per check), seeds to a reproducible sequence of draws, and every
+// call (run after run, Loop iteration, concurrent runs) to fresh draws.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,6 +10,7 @@
 #include <limits>
 #include <optional>
 #include <set>
+#include <string>
 #include <thread>
 
 #include "runtime/executor.h"
@@ -214,14 +215,19 @@ TEST(RandomNormalLike, TakesTheInputsShapeAndType) {
 
 // ============================== seeds ====================================================================
 
-TEST(RandomSeeds, ASeedRepeatsRunAfterRunAndAcrossSessions) {
+// A seed fixes a kernel's sequence of draws: its k-th call draws alike in every session (the first as
+// std::mt19937_64 from the seed, the single-op run), while successive calls draw afresh.
+TEST(RandomSeeds, ASeedFixesTheSequenceOfDrawsAcrossSessions) {
   auto seeded = [](float seed) { return uniform(0, 1, {1000}).attr("seed", seed); };
   auto a = compile(seeded(5.0f), {DType::kFloat32});
   auto b = compile(seeded(5.0f), {DType::kFloat32});
   ASSERT_TRUE(a && b);
-  const Tensor first = a->run();
-  EXPECT_TRUE(same_bytes(first, a->run())) << "same session, next run";
-  EXPECT_TRUE(same_bytes(first, b->run())) << "another session";
+  const Tensor first = a->run(), second = a->run(), third = a->run();
+  EXPECT_FALSE(same_bytes(first, second)) << "same session, next run";
+  EXPECT_FALSE(same_bytes(second, third)) << "same session, the run after";
+  EXPECT_TRUE(same_bytes(first, b->run())) << "another session, first run";
+  EXPECT_TRUE(same_bytes(second, b->run())) << "another session, second run";
+  EXPECT_TRUE(same_bytes(third, b->run())) << "another session, third run";
   EXPECT_TRUE(same_bytes(first, seeded(5.0f).out({DType::kFloat32})));
   EXPECT_FALSE(same_bytes(first, seeded(6.0f).out({DType::kFloat32}))) << "another seed";
   EXPECT_FALSE(same_bytes(first, seeded(5.5f).out({DType::kFloat32}))) << "seeds differing in fraction bits";
@@ -239,10 +245,45 @@ TEST(RandomSeeds, ASeedRepeatsRunAfterRunAndAcrossSessions) {
     const std::string what = op.proto(types).graph().node(0).op_type();
     auto x = compile(op, types), y = compile(op, types);
     ASSERT_TRUE(x && y) << what;
-    const Tensor once = x->run();
-    EXPECT_TRUE(same_bytes(once, x->run())) << what << ": same session, next run";
-    EXPECT_TRUE(same_bytes(once, y->run())) << what << ": another session";
+    const Tensor once = x->run(), twice = x->run();
+    EXPECT_FALSE(same_bytes(once, twice)) << what << ": same session, next run";
+    EXPECT_TRUE(same_bytes(once, y->run())) << what << ": another session, first run";
+    EXPECT_TRUE(same_bytes(twice, y->run())) << what << ": another session, second run";
   }
+}
+
+// A Loop whose body draws from a seeded RandomUniform: each iteration draws afresh (a seed that repeated
+// each call's draws gave every iteration the same sample), and another session repeats the whole run.
+TEST(RandomSeeds, EachLoopIterationDrawsAfresh) {
+  auto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "M", onnx::TensorProto::INT64, {});
+  add_input(g, "go", onnx::TensorProto::BOOL, {});
+  auto* loop = add_node(g, "Loop", {"M", "go"}, {"draws"}, "loop");
+  auto* body = set_graph(loop, "body");
+  body->set_name("draw");
+  add_input(*body, "i", onnx::TensorProto::INT64, {});
+  add_input(*body, "cond_in", onnx::TensorProto::BOOL, {});
+  add_node(*body, "Identity", {"cond_in"}, {"cond_out"}, "keep_going");
+  auto* r = add_node(*body, "RandomUniform", {}, {"r"}, "sample");
+  set_ints(r, "shape", {16});
+  set_float(r, "seed", 3.0f);
+  add_output(*body, "cond_out", onnx::TensorProto::BOOL);
+  add_output(*body, "r", onnx::TensorProto::FLOAT);
+  add_output(g, "draws", onnx::TensorProto::FLOAT);
+  const std::vector<Tensor> in = {make_tensor<int64_t>({}, {3}), make_bool_tensor({}, {true})};
+  std::vector<Tensor> runs;
+  for (int session = 0; session < 2; ++session) {
+    auto out = run_on_cpu(m, in);
+    ASSERT_TRUE(out) << out.status().message();
+    runs.push_back((*out)[0]);
+  }
+  const Tensor& draws = runs[0];
+  ASSERT_EQ(draws.shape(), (I64{3, 16}));
+  const float* v = draws.data<float>();
+  EXPECT_NE(std::memcmp(v, v + 16, 16 * sizeof(float)), 0) << "iterations 0 and 1";
+  EXPECT_NE(std::memcmp(v + 16, v + 32, 16 * sizeof(float)), 0) << "iterations 1 and 2";
+  EXPECT_TRUE(same_bytes(draws, runs[1])) << "another session";
 }
 
 TEST(RandomSeeds, WithoutASeedEveryRunDrawsAfresh) {
@@ -261,12 +302,9 @@ TEST(RandomSeeds, WithoutASeedEveryRunDrawsAfresh) {
       for (int k = 0; k < 25; ++k) out.push_back(c->run());
     });
   for (auto& t : threads) t.join();
-  std::set<std::vector<uint8_t>> distinct;
+  std::set<std::string> distinct;  // each run's bytes
   for (const auto& out : got)
-    for (const Tensor& t : out) {
-      const auto* p = static_cast<const uint8_t*>(t.raw());
-      distinct.insert(std::vector<uint8_t>(p, p + t.nbytes()));
-    }
+    for (const Tensor& t : out) distinct.insert(std::string(static_cast<const char*>(t.raw()), t.nbytes()));
   EXPECT_EQ(distinct.size(), 100u);
 
   // And for the other ops.

@@ -79,6 +79,7 @@ class TfIdfVectorizerKernel final : public Kernel {
     if (x->rank() == 2) shape.insert(shape.begin(), rows);
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, shape, DType::kFloat32));
     float* y = ctx.allocate_output(0, DType::kFloat32, shape).data<float>();
+    if (rows == 0) return Status::ok();  // nothing to count, and the counts alone may be 2^40 long
     std::vector<int64_t> row(static_cast<std::size_t>(cols));
     std::vector<int64_t> freq(static_cast<std::size_t>(c_.output_size));
     ctx.note_workspace((row.size() + freq.size()) * sizeof(int64_t));

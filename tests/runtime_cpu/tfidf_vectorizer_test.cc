@@ -144,6 +144,10 @@ TEST(TfIdfVectorizer, RowsAndInt32) {
   // An empty row, and no rows at all.
   expect_f32(run_tfidf(s, i64({0}, {})), {2}, {0, 0});
   expect_f32(run_tfidf(s, i64({0, 4}, {})), {0, 2}, {});
+  // No rows and an output of 2^40 coordinates: empty, with no counts made for the absent rows (8 TiB).
+  // X unranked, so that shape inference leaves the output's size to the kernel.
+  s.indexes = {0, (int64_t{1} << 40) - 1};
+  expect_f32(tfidf(s, i64({0, 4}, {}), true).out({DType::kFloat32}), {0, int64_t{1} << 40}, {});
 }
 
 // --- against the brute force ----------------------------------------------------------------------------

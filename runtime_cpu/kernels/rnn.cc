@@ -275,19 +275,29 @@ class GemmTeam {
 };
 
 // The input projection of every time step at once (the first GEMM of both paths), bias folded in:
-// xw[row][G*H] = X[row]·Wᵀ + bias.
+// xw[row][G*H] = X[row]·Wᵀ + bias. A long sequence's projection alone can take seconds (10^5 steps of a
+// large layer), so it goes in blocks of rows, each about kProjectionMacs multiply-adds, and a run that
+// must stop (`stop`, nullptr: never) stops between two blocks, as before step 0. The blocks are the same
+// with or without a stop, so a stop that does not come changes no bit.
+constexpr int64_t kProjectionMacs = int64_t{1} << 26;
 template <class T>
 Status input_projection(const RnnAttrs& a, const PackedWeights<T>& w, const RunShape& s, int64_t d,
-                        const T* x, std::vector<T>& xw) {
-  const int64_t gh = a.gates * s.hidden;
-  const GemmTeam team(s.seq * s.batch * gh * s.input);
-  xw.resize(static_cast<std::size_t>(s.seq * s.batch * gh));
+                        const T* x, std::vector<T>& xw, const StepStop* stop) {
+  const int64_t gh = a.gates * s.hidden, rows = s.seq * s.batch;
+  xw.resize(static_cast<std::size_t>(rows * gh));
   const T* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
   if (bias)
-    for (int64_t row = 0; row < s.seq * s.batch; ++row)
+    for (int64_t row = 0; row < rows; ++row)
       std::memcpy(xw.data() + row * gh, bias, gh * sizeof(T));
-  return gemm(s.seq * s.batch, gh, s.input, x, s.input, w.wt.data() + d * s.input * gh, gh,
-              bias ? T(1) : T(0), xw.data(), gh);
+  const int64_t block = std::max<int64_t>(1, kProjectionMacs / std::max<int64_t>(1, gh * s.input));
+  for (int64_t r0 = 0; r0 < rows; r0 += block) {
+    if (stop && stop->at(0)) return stop->status();
+    const int64_t m = std::min(block, rows - r0);
+    const GemmTeam team(m * gh * s.input);
+    TANDEM_RETURN_IF_ERROR(gemm(m, gh, s.input, x + r0 * s.input, s.input, w.wt.data() + d * s.input * gh, gh,
+                                bias ? T(1) : T(0), xw.data() + r0 * gh, gh));
+  }
+  return Status::ok();
 }
 
 // The scratch a direction allocates (directions run one after another, unless the fast path runs both at
@@ -468,8 +478,8 @@ class RnnKernel final : public Kernel {
         ctx.note_workspace(held + 2 * per_direction);
         std::vector<float> xw[2];
         for (int64_t d = 0; d < 2; ++d) {
-          Status st = input_projection(a_, w, s, d, io.x, xw[d]);
-          if (!st) return ctx.error(st.message());
+          Status st = input_projection(a_, w, s, d, io.x, xw[d], io.stop);
+          if (!st) return stopped(io) ? st : ctx.error(st.message());
         }
         const float* xws[2] = {xw[0].data(), xw[1].data()};
         Status st = run_fast_bidirectional(a_, w.fast, s, xws, io, teams);
@@ -480,7 +490,7 @@ class RnnKernel final : public Kernel {
     std::vector<T> xw;
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
-      Status st = input_projection(a_, w, s, d, io.x, xw);
+      Status st = input_projection(a_, w, s, d, io.x, xw, io.stop);
       if (st && path == Path::kReference)
         st = run_reference_direction(a_, w.reference(d, a_.gates), s, d, reverse, xw.data(), io);
       if constexpr (std::is_same_v<T, float>) {

@@ -16,6 +16,7 @@
 // The pool becomes a trie when the kernel is made; a row is then one walk down the trie per (start, gap).
 // String pools (pool_strings) are refused: tandem has no string tensors.
 #include <algorithm>
+#include <limits>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -79,6 +80,7 @@ class TfIdfVectorizerKernel final : public Kernel {
     if (x->rank() == 2) shape.insert(shape.begin(), rows);
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, shape, DType::kFloat32));
     float* y = ctx.allocate_output(0, DType::kFloat32, shape).data<float>();
+    if (rows == 0) return Status::ok();  // nothing to count, and the counts alone may be 2^40 long
     std::vector<int64_t> row(static_cast<std::size_t>(cols));
     std::vector<int64_t> freq(static_cast<std::size_t>(c_.output_size));
     ctx.note_workspace((row.size() + freq.size()) * sizeof(int64_t));
@@ -167,6 +169,9 @@ Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
     if (indexes[i] < 0)
       return init.error("ngram_indexes[" + str(static_cast<int64_t>(i)) + "] is " + str(indexes[i]) +
                         "; output coordinates are not negative");
+    else if (indexes[i] == std::numeric_limits<int64_t>::max())  // the output's size would be 2^63
+      return init.error("ngram_indexes[" + str(static_cast<int64_t>(i)) + "] is " + str(indexes[i]) +
+                        ", so the output would have 2^63 coordinates, beyond int64");
   c.output_size = *std::max_element(indexes.begin(), indexes.end()) + 1;
 
   // Walk the pool group by group: group g holds the (g+1)-grams, each taking the next entry of ngram_indexes.

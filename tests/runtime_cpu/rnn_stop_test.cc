@@ -139,6 +139,52 @@ TEST(RnnStop, TheCancelFlagStopsARunningLayerFromAnotherThread) {
   }
 }
 
+// The input projection of a long sequence (one GEMM over every step, before step 0) is itself seconds of
+// work for a wide float64 layer; the limit stops it between blocks of rows, well before it would end.
+TEST(RnnStop, ATimeLimitStopsTheInputProjection) {
+  constexpr int64_t seq = 10000, input = 512, hidden = 128, gh = 4 * hidden;
+  auto m = make_model(14);
+  auto& g = *m.mutable_graph();
+  add_input(g, "X", TensorProto::DOUBLE, {seq, int64_t{1}, input});
+  add_input(g, "W", TensorProto::DOUBLE, {int64_t{1}, gh, input});
+  add_input(g, "R", TensorProto::DOUBLE, {int64_t{1}, gh, hidden});
+  auto* n = add_node(g, "LSTM", {"X", "W", "R"}, {"", "Y_h"}, "cell");
+  set_int(n, "hidden_size", hidden);
+  add_output(g, "Y_h", TensorProto::DOUBLE);
+  auto ir = import_proto(m);
+  ASSERT_TRUE(ir) << ir.status().message();
+  cpu::CpuDevice device(1, "cpu");
+  auto exec = GraphExecutor::compile(*ir->graph, device);
+  ASSERT_TRUE(exec) << exec.status().message();
+  auto values = [](int64_t count, uint32_t seed, double scale) {
+    std::vector<double> v(static_cast<std::size_t>(count));
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<double> u(-scale, scale);
+    for (double& e : v) e = u(rng);
+    return v;
+  };
+  const Tensor x = make_tensor<double>({seq, 1, input}, values(seq * input, 1, 1.0));
+  const Tensor w = make_tensor<double>({1, gh, input}, values(gh * input, 2, 0.05));
+  const Tensor r = make_tensor<double>({1, gh, hidden}, values(gh * hidden, 3, 0.05));
+  const Tensor* in[] = {&x, &w, &r};
+  device.bind_thread();
+  auto timed = [&](const RunControl* control) {
+    const auto start = std::chrono::steady_clock::now();
+    auto out = (*exec)->run(in, {}, nullptr, control);
+    return std::pair{std::move(out), std::chrono::steady_clock::now() - start};
+  };
+  const auto [plain, full] = timed(nullptr);
+  ASSERT_TRUE(plain) << plain.status().message();
+  const RunControl control(20ms, nullptr);
+  const auto [limited, took] = timed(&control);
+  ASSERT_FALSE(limited) << "the run ended although its limit was 20 ms";
+  const std::string& why = limited.status().message();
+  EXPECT_EQ(why.rfind("run stopped before node 'cell' (LSTM): step 0: past its time limit of 20 ms", 0), 0u) << why;
+  // The projection is most of the full run; stopped inside it, the run takes a small part of that.
+  EXPECT_LT(took, full / 4) << "stopped after " << std::chrono::duration<double>(took).count()
+                            << " s; the whole run takes " << std::chrono::duration<double>(full).count() << " s";
+}
+
 // A control that never stops the run (a flag left down, a limit of an hour) gives the same bits as none.
 TEST(RnnStop, AControlThatDoesNotStopChangesNothing) {
   for (const Path& p : kPaths) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <limits>
 #include <random>
 #include <set>
 
@@ -144,6 +145,10 @@ TEST(TfIdfVectorizer, RowsAndInt32) {
   // An empty row, and no rows at all.
   expect_f32(run_tfidf(s, i64({0}, {})), {2}, {0, 0});
   expect_f32(run_tfidf(s, i64({0, 4}, {})), {0, 2}, {});
+  // No rows and an output of 2^40 coordinates: empty, with no counts made for the absent rows (8 TiB).
+  // X unranked, so that shape inference leaves the output's size to the kernel.
+  s.indexes = {0, (int64_t{1} << 40) - 1};
+  expect_f32(tfidf(s, i64({0, 4}, {}), true).out({DType::kFloat32}), {0, int64_t{1} << 40}, {});
 }
 
 // --- against the brute force ----------------------------------------------------------------------------
@@ -236,6 +241,11 @@ TEST(TfIdfVectorizer, RefusesInconsistentAttributes) {
   refused(s, "ngram_indexes has 5 entries but the pool holds 4 n-grams");
   s.indexes = {0, -1, 2, 3};  // ONNX's shape inference refuses it first (the kernel checks again)
   refused(s, "node 'n' (TfIdfVectorizer): shape inference: ngram_indexes must be non-empty with no negative values");
+  // The output's size, the largest coordinate + 1, would overflow. (Shape inference, with X's shape, refuses
+  // the wrapped size first; X unranked leaves it to the kernel.)
+  s.indexes = {0, 1, 2, std::numeric_limits<int64_t>::max()};
+  expect_error(tfidf(s, x, true).run({DType::kFloat32}),
+               "ngram_indexes[3] is 9223372036854775807, so the output would have 2^63 coordinates, beyond int64");
   s = by_hand();
   s.pool = {94, 12, 17, 28, 17, 28};
   refused(s, "the 2-gram at pool_int64s[4] repeats the one at [2]");

@@ -291,7 +291,7 @@ Status input_projection(const RnnAttrs& a, const PackedWeights<T>& w, const RunS
       std::memcpy(xw.data() + row * gh, bias, gh * sizeof(T));
   const int64_t block = std::max<int64_t>(1, kProjectionMacs / std::max<int64_t>(1, gh * s.input));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
-    if (stop && stop->at(0)) return stop->status();
+    if (stop && stop->in_projection(r0, rows)) return stop->status();
     const int64_t m = std::min(block, rows - r0);
     const GemmTeam team(m * gh * s.input);
     TANDEM_RETURN_IF_ERROR(gemm(m, gh, s.input, x + r0 * s.input, s.input, w.wt.data() + d * s.input * gh, gh,

@@ -10,9 +10,13 @@ RunControl::RunControl(std::optional<Clock::duration> timeout, const std::atomic
 }
 
 namespace {
-std::string milliseconds(RunControl::Clock::duration d) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3g ms", std::chrono::duration<double, std::milli>(d).count());
+// "30 ms", "0.25 ms", "1.5 s", "3600 s": never an exponent ("1e+03 ms" for a limit of a second).
+std::string readable(RunControl::Clock::duration d) {
+  const double ms = std::chrono::duration<double, std::milli>(d).count();
+  char buf[48];
+  if (ms < 1000) std::snprintf(buf, sizeof buf, "%.3g ms", ms);
+  else if (ms < 1e6) std::snprintf(buf, sizeof buf, "%.4g s", ms / 1000);
+  else std::snprintf(buf, sizeof buf, "%.0f s", ms / 1000);
   return buf;
 }
 }  // namespace
@@ -34,7 +38,7 @@ Status RunControl::stop(Stop why, const std::string& where) const {
   if (why == Stop::kCancelled) return Status::error("run cancelled by the caller before " + where);
   if (!deadline_) return Status::error("run stopped before " + where);  // a caller's mistake: no deadline
   return Status::error("run stopped before " + where + ": past its time limit of " +
-                       milliseconds(*deadline_ - start_) + " (" + milliseconds(Clock::now() - start_) +
+                       readable(*deadline_ - start_) + " (" + readable(Clock::now() - start_) +
                        " since it started)");
 }
 

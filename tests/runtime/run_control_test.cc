@@ -98,6 +98,19 @@ TEST(RunOptions, ATimeLimitEndsALoopThatWouldNotEnd) {
 
 // A body of no nodes (its outputs are its inputs) has no node to check before: the loop checks before each
 // iteration itself.
+// The limit reads as a person would write it, never with an exponent ("1e+03 ms" for a second).
+TEST(RunControl, TheMessageSaysTheLimitPlainly) {
+  const std::pair<std::chrono::microseconds, const char*> cases[] = {
+      {250us, "time limit of 0.25 ms ("}, {30ms, "time limit of 30 ms ("},  {1s, "time limit of 1 s ("},
+      {1500ms, "time limit of 1.5 s ("},  {1h, "time limit of 3600 s ("}};
+  for (const auto& [limit, text] : cases) {
+    const RunControl control(limit, nullptr);
+    const Status s = control.stop(RunControl::Stop::kDeadline, "node 'n' (Relu)");
+    EXPECT_NE(s.message().find(text), std::string::npos) << s.message();
+    EXPECT_EQ(s.message().find("e+"), std::string::npos) << s.message();
+  }
+}
+
 TEST(RunOptions, ALoopWhoseBodyHasNoNodesStopsToo) {
   auto m = counting_loop(false);
   onnx::GraphProto* body = m.mutable_graph()->mutable_node(1)->mutable_attribute(0)->mutable_g();

@@ -22,6 +22,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "runtime/prepared_constants_cache.h"
@@ -274,6 +275,24 @@ class GemmTeam {
   int saved_;
 };
 
+// A vector whose resize leaves new elements unset: the input projection writes every element of its buffer
+// (bias or zeros, then the GEMM), block by block after each stop check, so zero-filling it first was a
+// wasted pass over a buffer that reaches gigabytes for long sequences, all before the run's first check.
+template <class T>
+struct DefaultInitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = DefaultInitAllocator<U>;
+  };
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    if constexpr (sizeof...(Args) == 0) ::new (static_cast<void*>(p)) U;
+    else ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+template <class T>
+using ProjectionBuffer = std::vector<T, DefaultInitAllocator<T>>;
+
 // The input projection of every time step at once (the first GEMM of both paths), bias folded in:
 // xw[row][G*H] = X[row]·Wᵀ + bias. A long sequence's projection alone can take seconds (10^5 steps of a
 // large layer), so it goes in blocks of rows, each about kProjectionMacs multiply-adds, and a run that
@@ -282,20 +301,22 @@ class GemmTeam {
 constexpr int64_t kProjectionMacs = int64_t{1} << 26;
 template <class T>
 Status input_projection(const RnnAttrs& a, const PackedWeights<T>& w, const RunShape& s, int64_t d,
-                        const T* x, std::vector<T>& xw, const StepStop* stop) {
+                        const T* x, ProjectionBuffer<T>& xw, const StepStop* stop) {
   const int64_t gh = a.gates * s.hidden, rows = s.seq * s.batch;
   xw.resize(static_cast<std::size_t>(rows * gh));
   const T* bias = w.bias.empty() ? nullptr : w.bias.data() + d * gh;
-  if (bias)
-    for (int64_t row = 0; row < rows; ++row)
-      std::memcpy(xw.data() + row * gh, bias, gh * sizeof(T));
   const int64_t block = std::max<int64_t>(1, kProjectionMacs / std::max<int64_t>(1, gh * s.input));
   for (int64_t r0 = 0; r0 < rows; r0 += block) {
     if (stop && stop->in_projection(r0, rows)) return stop->status();
     const int64_t m = std::min(block, rows - r0);
+    T* out = xw.data() + r0 * gh;
+    for (int64_t row = 0; row < m; ++row) {  // the GEMM adds to the bias; without one, to zeros it overwrites
+      if (bias) std::memcpy(out + row * gh, bias, gh * sizeof(T));
+      else std::fill_n(out + row * gh, gh, T(0));
+    }
     const GemmTeam team(m * gh * s.input);
     TANDEM_RETURN_IF_ERROR(gemm(m, gh, s.input, x + r0 * s.input, s.input, w.wt.data() + d * s.input * gh, gh,
-                                bias ? T(1) : T(0), xw.data() + r0 * gh, gh));
+                                bias ? T(1) : T(0), out, gh));
   }
   return Status::ok();
 }
@@ -476,7 +497,7 @@ class RnnKernel final : public Kernel {
       if (path == Path::kPanels) teams = plan_fast_teams(a_, w.fast, s.batch, choice_.fast_always);
       if (teams.concurrent) {  // both input projections first, then both directions at once
         ctx.note_workspace(held + 2 * per_direction);
-        std::vector<float> xw[2];
+        ProjectionBuffer<float> xw[2];
         for (int64_t d = 0; d < 2; ++d) {
           Status st = input_projection(a_, w, s, d, io.x, xw[d], io.stop);
           if (!st) return stopped(io) ? st : ctx.error(st.message());
@@ -487,7 +508,7 @@ class RnnKernel final : public Kernel {
       }
     }
     ctx.note_workspace(held + per_direction);
-    std::vector<T> xw;
+    ProjectionBuffer<T> xw;
     for (int64_t d = 0; d < s.dirs; ++d) {
       const bool reverse = a_.reverse || d == 1;
       Status st = input_projection(a_, w, s, d, io.x, xw, io.stop);

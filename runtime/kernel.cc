@@ -17,7 +17,8 @@ Tensor& KernelContext::allocate_output(std::size_t i, DType dtype, std::vector<i
 
 Result<Tensor*> KernelContext::try_allocate_output(std::size_t i, DType dtype, std::vector<int64_t> shape) {
   mark_allocated(i, true);
-  if (planned_ && i < planned_->offset.size() && planned_->offset[i] >= 0) {
+  // Strings are objects, never in the arena.
+  if (planned_ && dtype != DType::kString && i < planned_->offset.size() && planned_->offset[i] >= 0) {
     const int64_t need = shape_numel(shape) * static_cast<int64_t>(dtype_size(dtype));
     if (need == planned_->bytes[i]) {
       outputs_[i] = planned_->arena->view(static_cast<std::size_t>(planned_->offset[i]), dtype, std::move(shape));
@@ -57,6 +58,14 @@ Status run_kernel(const Kernel& kernel, KernelContext& ctx) {
       if (t && !t->is_tensor())
         return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
                          " takes tensors");
+    }
+  // A kernel that copies elements as bytes would make empty strings of them: refused, not wrong.
+  if (!kernel.takes_strings())
+    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
+      const Tensor* t = ctx.input(i);
+      if (t && t->dtype() == DType::kString)
+        return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
+                         " does not take string tensors");
     }
   try {
     return kernel.run(ctx);

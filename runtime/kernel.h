@@ -129,6 +129,9 @@ class Kernel {
   // Whether the kernel's inputs may be sequences or empty optionals (sequence ops, Identity, If, Loop):
   // run_kernel gives any other kernel tensors only, so no tensor kernel is ever handed a sequence.
   virtual bool takes_non_tensors() const { return false; }
+  // Whether the kernel handles string tensors (as objects, not bytes); run_kernel refuses them to others.
+  // The CPU's registry says the same of the op on the graph (KernelRegistry::take_strings).
+  virtual bool takes_strings() const { return false; }
 };
 
 using KernelPtr = std::unique_ptr<const Kernel>;

@@ -279,7 +279,7 @@ Result<std::vector<Tensor>> PlanExecutor::run(std::span<const Tensor* const> inp
       for (ValueId v : g.inputs()) {
         const Tensor& t = *rs.base[static_cast<std::size_t>(v)];
         rs.recorded[static_cast<std::size_t>(v)].bytes = static_cast<int64_t>(t.nbytes());
-        rs.recorded[static_cast<std::size_t>(v)].tensor = t.is_tensor();
+        rs.recorded[static_cast<std::size_t>(v)].tensor = t.has_byte_elements();
       }
     }
   }
@@ -486,7 +486,7 @@ Result<const Tensor*> PlanExecutor::resolve(RunState& rs, std::size_t d, const S
   const Device* from_device = slot.from >= 0 ? devices_[static_cast<std::size_t>(slot.from)] : nullptr;
   // The plan's slot for a copy, when this device copies what it receives (another memory space).
   Tensor into;
-  if (rs.plan && rs.arena[d].defined() && rs.plan->received_offset[slot_index] >= 0 &&
+  if (rs.plan && rs.arena[d].defined() && from.has_byte_elements() && rs.plan->received_offset[slot_index] >= 0 &&
       static_cast<int64_t>(from.nbytes()) == rs.plan->received_bytes[slot_index])
     into = rs.arena[d].view(static_cast<std::size_t>(rs.plan->received_offset[slot_index]), from.dtype(), from.shape());
   const auto start = std::chrono::steady_clock::now();
@@ -584,7 +584,7 @@ Status PlanExecutor::check_outputs(RunState& rs, std::size_t d, const Step& st, 
     if (rs.recording) {
       Recorded& r = rs.recorded[static_cast<std::size_t>(v)];
       r.bytes = static_cast<int64_t>(outs[k].nbytes());
-      r.tensor = outs[k].is_tensor();
+      r.tensor = outs[k].has_byte_elements();
       r.allocated = ctx.allocated(k);
       r.view_of = !r.allocated && storage ? input_with_storage(storage) : kNoValue;
       continue;

@@ -150,7 +150,7 @@ class PlanExecutor {
     int64_t bytes = 0;
     ValueId view_of = kNoValue;
     bool allocated = false;  // made by allocate_output
-    bool tensor = true;      // false: a sequence or an empty optional, which the memory plan leaves alone
+    bool tensor = true;      // false: a sequence, an empty optional or strings, which the memory plan leaves alone
   };
   struct RunState;
 

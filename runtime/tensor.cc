@@ -1,5 +1,6 @@
 #include "runtime/tensor.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <cmath>
@@ -47,6 +48,16 @@ std::shared_ptr<void> allocate_host(DType dtype, const std::vector<int64_t>& sha
     throw HostAllocError("cannot allocate " + (bytes ? std::to_string(*bytes) : std::string("more than 2^64")) +
                          " bytes for a " + std::string(dtype_name(dtype)) + " " + shape_string(shape) + " tensor");
   return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
+// Strings are objects: constructed here (empty) and destroyed with the storage.
+std::shared_ptr<void> allocate_strings(const std::vector<int64_t>& shape) {
+  const std::optional<std::size_t> bytes = checked_nbytes(DType::kUInt8, shape);  // the element count
+  std::size_t n = bytes ? *bytes : 0, object_bytes = 0;
+  if (!bytes || __builtin_mul_overflow(n, sizeof(std::string), &object_bytes))
+    throw HostAllocError("cannot allocate a string " + shape_string(shape) + " tensor: too many elements");
+  std::string* p = new std::string[n == 0 ? 1 : n];
+  return std::shared_ptr<void>(p, [](void* q) { delete[] static_cast<std::string*>(q); });
 }
 
 }  // namespace
@@ -99,7 +110,7 @@ Tensor Tensor::empty(DType dtype, std::vector<int64_t> shape) {
   Tensor t;
   t.dtype_ = dtype;
   t.shape_ = std::move(shape);
-  auto storage = allocate_host(t.dtype_, t.shape_);
+  auto storage = dtype == DType::kString ? allocate_strings(t.shape_) : allocate_host(t.dtype_, t.shape_);
   t.data_ = storage.get();
   t.owner_ = std::move(storage);
   return t;
@@ -136,7 +147,10 @@ Tensor Tensor::from_constant(const TensorDataPtr& data) {
   t.dtype_ = data->dtype;
   t.shape_ = data->dims;
   // Constants are never written: kernels take inputs as const, so dropping const here is safe.
-  t.data_ = const_cast<std::byte*>(data->bytes.data());
+  if (data->dtype == DType::kString)
+    t.data_ = const_cast<std::string*>(data->strings.data());
+  else
+    t.data_ = const_cast<std::byte*>(data->bytes.data());
   t.owner_ = data;
   t.constant_ = true;
   return t;
@@ -149,6 +163,8 @@ Tensor Tensor::reshaped(std::vector<int64_t> shape) const {
 }
 
 Tensor Tensor::view(std::size_t byte_offset, DType dtype, std::vector<int64_t> shape) const {
+  if (dtype == DType::kString || dtype_ == DType::kString)
+    throw std::logic_error("Tensor::view: string tensors cannot be viewed at a byte offset (" + describe() + ")");
   const std::size_t bytes = static_cast<std::size_t>(shape_numel(shape)) * dtype_size(dtype);
   if (byte_offset > nbytes() || bytes > nbytes() - byte_offset)
     throw std::out_of_range("Tensor::view: " + std::to_string(bytes) + " bytes at offset " + std::to_string(byte_offset) +
@@ -170,7 +186,10 @@ Tensor Tensor::clone() const {
   if (form_ == Form::kNone) return *this;
   if (device_ != DeviceKind::kCpu) throw std::logic_error("Tensor::clone of a tensor in device memory");
   Tensor t = empty(dtype_, shape_);
-  if (nbytes()) std::memcpy(t.data_, data_, nbytes());
+  if (dtype_ == DType::kString)
+    std::copy_n(data<std::string>(), numel(), t.data<std::string>());
+  else if (nbytes())
+    std::memcpy(t.data_, data_, nbytes());
   return t;
 }
 

@@ -6,6 +6,10 @@
 // other value: a sequence of host tensors (Tensor::sequence) and an empty optional (Tensor::none); an
 // optional that holds a value is that value itself. They have no elements of their own (numel() 0, no
 // storage), and only kernels that say so (Kernel::takes_non_tensors) are given them.
+//
+// String tensors (DType::kString) hold std::string objects, constructed and destroyed with the storage:
+// data<std::string>() reads them. Their size is not fixed, so nbytes() is 0 and they are never placed
+// in a memory plan's arena, viewed at a byte offset or copied by bytes (has_byte_elements() says which).
 #pragma once
 
 #include <cstddef>
@@ -25,7 +29,7 @@ class Tensor {
  public:
   Tensor() = default;
 
-  // Host memory from the default host allocator, 64-byte aligned, uninitialised.
+  // Host memory from the default host allocator, 64-byte aligned, uninitialised (strings: empty ones).
   static Tensor empty(DType dtype, std::vector<int64_t> shape);
   // Host memory filled with zeros.
   static Tensor zeros(DType dtype, std::vector<int64_t> shape);
@@ -46,7 +50,7 @@ class Tensor {
   Tensor reshaped(std::vector<int64_t> shape) const;
   // Elements inside this tensor's storage, `byte_offset` bytes in, with their own type and shape (how a
   // memory plan places a run's buffers in one arena). Keeps the whole storage alive; the bytes must lie
-  // within this tensor's: throws std::out_of_range otherwise.
+  // within this tensor's: throws std::out_of_range otherwise, and std::logic_error for strings.
   Tensor view(std::size_t byte_offset, DType dtype, std::vector<int64_t> shape) const;
 
   enum class Form : uint8_t { kTensor, kSequence, kNone };
@@ -65,8 +69,11 @@ class Tensor {
   std::size_t rank() const { return shape_.size(); }
   int64_t dim(std::size_t i) const { return shape_[i]; }
   int64_t numel() const;
-  // A sequence's: its elements' bytes together.
+  // A sequence's: its elements' bytes together. 0 for strings (their size is not fixed).
   std::size_t nbytes() const;
+  // A tensor whose elements are plain bytes (every type but string), which may live in an arena and be
+  // copied with memcpy.
+  bool has_byte_elements() const { return form_ == Form::kTensor && dtype_ != DType::kString; }
 
   void* raw() { return data_; }
   const void* raw() const { return data_; }

@@ -23,6 +23,8 @@ Result<KernelPtr> CpuDevice::create_kernel(const KernelInit& init) const {
   if (!f)
     return init.error("no CPU kernel for op '" + n.op_type + "'" +
                       (n.domain.empty() ? std::string() : " of domain '" + n.domain + "'"));
+  // String values first: a kernel that copies bytes would otherwise compile and make empty strings.
+  if (Status s = cpu_kernels().check(init.graph, init.node_id); !s) return init.error(s.message());
   return (*f)(init);
 }
 

@@ -17,11 +17,23 @@ const KernelFactory* KernelRegistry::find(const std::string& domain, const std::
   return it == entries_.end() ? nullptr : &it->second.factory;
 }
 
+void KernelRegistry::take_strings(const std::string& domain, const std::string& op_type) {
+  auto it = entries_.find(std::pair{domain, op_type});
+  if (it == entries_.end())
+    throw std::logic_error("take_strings: no CPU kernel for '" + op_type + "' of domain '" + domain + "'");
+  it->second.strings = true;
+}
+
 Status KernelRegistry::check(const Graph& g, NodeId id) const {
   const Node& n = g.node(id);
   auto it = entries_.find(std::pair{n.domain, n.op_type});
-  if (it == entries_.end() || !it->second.check) return Status::ok();
-  return it->second.check(g, id);
+  if (it == entries_.end()) return Status::ok();
+  if (!it->second.strings)
+    for (const auto* values : {&n.inputs, &n.outputs})
+      for (ValueId v : *values)
+        if (v != kNoValue && g.value(v).dtype == DType::kString)
+          return Status::error(n.op_type + " does not take string tensors ('" + g.value(v).name + "' is one)");
+  return it->second.check ? it->second.check(g, id) : Status::ok();
 }
 
 std::vector<std::string> KernelRegistry::ops() const {
@@ -66,6 +78,7 @@ const KernelRegistry& cpu_kernels() {
     register_grid_sample_kernels(r);
     register_random_kernels(r);
     register_tfidf_vectorizer_kernels(r);
+    register_string_normalizer_kernels(r);
     register_optimizer_kernels(r);
     return r;
   }();

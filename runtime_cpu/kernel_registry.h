@@ -29,8 +29,13 @@ class KernelRegistry {
   // An op of another domain (normalised: "ai.onnx" is "").
   void add(const std::string& domain, const std::string& op_type, KernelFactory factory,
            NodeCheck check = nullptr);
+  // Marks a registered op whose kernel handles string tensors (Kernel::takes_strings); every other op's
+  // nodes are refused on the graph when one of their values is a string tensor.
+  void take_strings(const std::string& op_type) { take_strings("", op_type); }
+  void take_strings(const std::string& domain, const std::string& op_type);
   const KernelFactory* find(const std::string& domain, const std::string& op_type) const;
-  // Node `id` of `g` (whose op has a kernel) against its family's check; ok when there is none.
+  // Node `id` of `g` (whose op has a kernel) against string values its kernel would not take, then against
+  // its family's check; ok when it passes both.
   Status check(const Graph& g, NodeId id) const;
   // Op types, "domain::op" for those outside the default domain.
   std::vector<std::string> ops() const;
@@ -39,6 +44,7 @@ class KernelRegistry {
   struct Entry {
     KernelFactory factory;
     NodeCheck check;
+    bool strings = false;
   };
   std::map<std::pair<std::string, std::string>, Entry> entries_;  // (domain, op type)
 };

@@ -49,6 +49,16 @@ OutputComparison compare_tensors(const std::string& name, const Tensor& got, con
     c.problem = "shape " + shape_string(got.shape()) + ", expected " + shape_string(want.shape());
     return c;
   }
+  if (got.dtype() == DType::kString) {  // strings compare exactly, element by element
+    c.pass = true;
+    for (int64_t i = 0; i < got.numel() && c.pass; ++i)
+      if (got.data<std::string>()[i] != want.data<std::string>()[i]) {
+        c.pass = false;
+        c.problem = "element " + std::to_string(i) + " is \"" + got.data<std::string>()[i] + "\", expected \"" +
+                    want.data<std::string>()[i] + "\"";
+      }
+    return c;
+  }
   const bool exact = got.dtype() != DType::kFloat32 && got.dtype() != DType::kFloat64 &&
                      got.dtype() != DType::kFloat16 && got.dtype() != DType::kBFloat16;
   c.pass = true;

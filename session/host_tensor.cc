@@ -1,6 +1,7 @@
 // tandem::HostTensor, and its conversions to and from the runtime's Tensor.
 #include "session/host_tensor_bridge.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -15,6 +16,16 @@ std::size_t element_size(ElementType t) { return dtype_size(static_cast<DType>(t
 HostTensor::HostTensor(ElementType type, std::vector<int64_t> shape) : type_(type), shape_(std::move(shape)) {
   for (int64_t d : shape_)
     if (d < 0) throw Error("HostTensor: negative dimension " + std::to_string(d));
+  if (type_ == ElementType::kString) {
+    int64_t n = 1;
+    for (int64_t d : shape_)
+      if (__builtin_mul_overflow(n, d, &n) || n > (int64_t{1} << 40))
+        throw Error("HostTensor: a string tensor of " + shape_string(shape_) + " elements is too large");
+    auto* strings = new std::string[static_cast<std::size_t>(n == 0 ? 1 : n)];
+    owner_ = std::shared_ptr<void>(strings, [](void* q) { delete[] static_cast<std::string*>(q); });
+    data_ = strings;
+    return;
+  }
   const std::size_t bytes = nbytes();
   void* p = std::calloc(bytes ? bytes : 1, 1);
   if (!p) throw Error("HostTensor: cannot allocate " + std::to_string(bytes) + " bytes");
@@ -86,7 +97,10 @@ HostTensor to_host_tensor(const Tensor& t) {
     return HostTensor::sequence(type, std::move(elements));
   }
   HostTensor out(static_cast<ElementType>(t.dtype()), t.shape());
-  if (t.nbytes()) std::memcpy(out.raw(), t.raw(), t.nbytes());
+  if (t.dtype() == DType::kString)
+    std::copy_n(t.data<std::string>(), t.numel(), out.data<std::string>());
+  else if (t.nbytes())
+    std::memcpy(out.raw(), t.raw(), t.nbytes());
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "session/random_inputs.h"
 
 #include <random>
+#include <string>
 
 namespace tandem {
 namespace {
@@ -33,6 +34,11 @@ RandomInput random_input(const Value& v, uint64_t seed) {
     case DType::kInt8: fill<int8_t>(r.tensor, rng, small); break;
     case DType::kUInt8: fill<uint8_t>(r.tensor, rng, small); break;
     case DType::kBool: fill<uint8_t>(r.tensor, rng, std::uniform_int_distribution<int>(0, 1)); break;
+    case DType::kString: {  // numbers as words, so that a Cast of them reads them
+      std::string* p = r.tensor.data<std::string>();
+      for (int64_t i = 0; i < r.tensor.numel(); ++i) p[i] = std::to_string(small(rng));
+      break;
+    }
     default: r.tensor = Tensor::zeros(dtype, shape); break;
   }
   // A sequence input holds one such tensor; an optional one holds its value.

@@ -3,13 +3,17 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <algorithm>
 #include <map>
+#include <optional>
+#include <vector>
 #include <sstream>
 
 #include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>
 
 #include "graph/shape.h"
+#include "graph/utf8.h"
 #include "onnx_import/external_data.h"
 #include "onnx_import/limits.h"
 #include "onnx_import/tensor_import.h"
@@ -26,6 +30,52 @@ const std::map<std::string, DType>& npy_types() {
       {"<i4", DType::kInt32},   {"<i2", DType::kInt16},   {"|i1", DType::kInt8},    {"|u1", DType::kUInt8},
       {"<u2", DType::kUInt16},  {"<u4", DType::kUInt32},  {"<u8", DType::kUInt64},  {"|b1", DType::kBool}};
   return m;
+}
+
+// A fixed-width NumPy string type: `width` units of `unit` bytes (4: UTF-32 code points, 1: bytes).
+struct NpyStrings {
+  std::size_t width = 0;
+  std::size_t unit = 0;
+};
+
+std::optional<NpyStrings> npy_strings(const std::string& descr) {
+  if (descr.size() < 3 || !(descr.compare(0, 2, "<U") == 0 || descr.compare(0, 2, "|S") == 0)) return std::nullopt;
+  std::size_t width = 0;
+  for (std::size_t i = 2; i < descr.size(); ++i) {
+    if (descr[i] < '0' || descr[i] > '9' || width > (std::size_t{1} << 30)) return std::nullopt;
+    width = width * 10 + static_cast<std::size_t>(descr[i] - '0');
+  }
+  return NpyStrings{width, descr[0] == '<' ? std::size_t{4} : std::size_t{1}};
+}
+
+// Elements as tandem holds strings: UTF-8 (from '<U') or the bytes themselves ('|S'), trailing NULs cut.
+Status decode_npy_strings(const char* data, int64_t count, const NpyStrings& type, std::string* out) {
+  const std::size_t element_bytes = type.width * type.unit;
+  for (int64_t i = 0; i < count; ++i) {
+    const char* e = data + static_cast<std::size_t>(i) * element_bytes;
+    std::string& s = out[i];
+    if (type.unit == 1) {
+      std::size_t n = type.width;
+      while (n > 0 && e[n - 1] == '\0') --n;
+      s.assign(e, n);
+      continue;
+    }
+    std::size_t n = type.width;
+    auto unit_at = [&](std::size_t k) {
+      uint32_t c = 0;
+      for (int b = 3; b >= 0; --b) c = c << 8 | static_cast<unsigned char>(e[k * 4 + static_cast<std::size_t>(b)]);
+      return c;
+    };
+    while (n > 0 && unit_at(n - 1) == 0) --n;
+    for (std::size_t k = 0; k < n; ++k) {
+      const uint32_t c = unit_at(k);
+      if (!is_code_point(static_cast<char32_t>(c)))
+        return Status::error("element " + std::to_string(i) + " holds " + std::to_string(c) +
+                             ", which is not a Unicode code point");
+      append_utf8(s, static_cast<char32_t>(c));
+    }
+  }
+  return Status::ok();
 }
 
 // The value of `key` in the header's Python dict literal, e.g. 'descr': '<f4' -> "'<f4'".
@@ -64,9 +114,13 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
   if (descr.size() < 2) return Status::error(what + ".npy header has no 'descr'");
   descr = descr.substr(1, descr.size() - 2);
   if (descr == "=f4") descr = "<f4";
-  auto type = npy_types().find(descr);
-  if (type == npy_types().end())
-    return Status::error(what + ".npy element type '" + descr + "' is not supported (little-endian numbers and bool only)");
+  // Strings: NumPy's fixed-width '<U<n>' (n UTF-32 code points) and '|S<n>' (n bytes), NUL-padded.
+  std::optional<NpyStrings> strings = npy_strings(descr);
+  auto type = strings ? npy_types().end() : npy_types().find(descr);
+  if (!strings && type == npy_types().end())
+    return Status::error(what + ".npy element type '" + descr + "' is not supported (little-endian numbers, bool and " +
+                         "fixed-width strings '<U' or '|S'" + (descr.find('O') != std::string::npos
+                             ? "; an object array of strings saves as one with np.save(f, a.astype(str))" : "") + ")");
   if (dict_value(header, "fortran_order").rfind("True", 0) == 0)
     return Status::error(what + "Fortran-ordered .npy arrays are not supported; save with np.ascontiguousarray");
   std::string shape_text = dict_value(header, "shape");
@@ -92,10 +146,19 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
   // The size check comes before the allocation: a header's shape alone must not make us allocate (a
   // corrupt one asked for 800 GB and ended as "internal error: std::bad_alloc").
   const std::size_t data_at = offset + header_len;
-  const std::size_t need = static_cast<std::size_t>(count) * dtype_size(type->second);
-  if (bytes.size() - data_at != need)
+  const std::size_t element_bytes = strings ? strings->width * strings->unit : dtype_size(type->second);
+  std::size_t need = 0;
+  const bool too_many = __builtin_mul_overflow(static_cast<std::size_t>(count), element_bytes, &need);
+  if (too_many || bytes.size() - data_at != need)
     return Status::error(what + ".npy holds " + std::to_string(bytes.size() - data_at) + " bytes of data, its shape " +
-                         shape_text + " needs " + std::to_string(need));
+                         shape_text + " needs " + (too_many ? std::string("more than 2^64") : std::to_string(need)) +
+                         (strings ? " for '" + descr + "'" : std::string()));
+  if (strings) {
+    Tensor t = Tensor::empty(DType::kString, shape);
+    auto r = decode_npy_strings(bytes.data() + data_at, count, *strings, t.data<std::string>());
+    if (!r) return Status::error(what + r.message());
+    return t;
+  }
   Tensor t = Tensor::empty(type->second, shape);
   if (need) std::memcpy(t.raw(), bytes.data() + data_at, need);
   return t;
@@ -105,7 +168,6 @@ Result<Tensor> import_pb_tensor(const onnx::TensorProto& proto, const std::strin
   const std::string dir = std::filesystem::path(path).parent_path().string();
   onnx_import::ExternalDataReader external(dir.empty() ? "." : dir);
   TANDEM_ASSIGN_OR_RETURN(TensorDataPtr data, onnx_import::import_tensor(proto, external, "'" + path + "': " + what));
-  if (data->dtype == DType::kString) return Status::error("'" + path + "': string tensors are not supported");
   return Tensor::from_constant(data);
 }
 
@@ -195,10 +257,38 @@ Status write_npy(const std::string& path, const Tensor& t) {
   std::string descr;
   for (const auto& [d, type] : npy_types())
     if (type == t.dtype()) descr = d;
+  // Strings as '<U<n>' (what np.array(['a']) is), or as bytes, '|S<n>', when one is not valid UTF-8.
+  std::string string_data;
+  if (t.dtype() == DType::kString) {
+    const std::string* s = t.data<std::string>();
+    std::vector<std::u32string> points;
+    bool utf8 = true;
+    std::size_t width = 1;
+    for (int64_t i = 0; i < t.numel() && utf8; ++i) {
+      auto p = decode_utf8(s[i]);  // not UTF-8: written as bytes, '|S'
+      utf8 = p.has_value();
+      if (utf8) width = std::max(width, p->size()), points.push_back(std::move(*p));
+    }
+    if (!utf8) {
+      width = 1;
+      for (int64_t i = 0; i < t.numel(); ++i) width = std::max(width, s[i].size());
+      string_data.assign(static_cast<std::size_t>(t.numel()) * width, '\0');
+      for (int64_t i = 0; i < t.numel(); ++i) s[i].copy(string_data.data() + static_cast<std::size_t>(i) * width, s[i].size());
+      descr = "|S" + std::to_string(width);
+    } else {
+      string_data.assign(static_cast<std::size_t>(t.numel()) * width * 4, '\0');
+      for (std::size_t i = 0; i < points.size(); ++i)
+        for (std::size_t k = 0; k < points[i].size(); ++k)
+          for (int b = 0; b < 4; ++b)
+            string_data[(i * width + k) * 4 + static_cast<std::size_t>(b)] =
+                static_cast<char>(static_cast<uint32_t>(points[i][k]) >> (8 * b) & 0xFF);
+      descr = "<U" + std::to_string(width);
+    }
+  }
   if (descr.empty()) return Status::error("cannot write " + t.describe() + " as .npy");
-  std::string shape = "(";
-  for (int64_t d : t.shape()) shape += std::to_string(d) + ",";
-  if (t.rank() > 1) shape.pop_back();
+  std::string shape = "(";  // as NumPy writes it: (), (3,), (2, 2)
+  for (std::size_t d = 0; d < t.rank(); ++d) shape += (d ? ", " : "") + std::to_string(t.dim(d));
+  if (t.rank() == 1) shape += ",";
   shape += ")";
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
   // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline.
@@ -210,7 +300,10 @@ Status write_npy(const std::string& path, const Tensor& t) {
   out.put(static_cast<char>(header.size() & 0xff));
   out.put(static_cast<char>(header.size() >> 8));
   out << header;
-  out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
+  if (t.dtype() == DType::kString)
+    out.write(string_data.data(), static_cast<std::streamsize>(string_data.size()));
+  else
+    out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
   if (!out) return Status::error("cannot write '" + path + "'");
   return Status::ok();
 }

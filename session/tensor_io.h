@@ -1,6 +1,6 @@
-// Tensors in files: NumPy .npy (read and write) and ONNX TensorProto .pb (read), the two formats users
-// and ONNX test cases keep inputs and outputs in; and ONNX's SequenceProto and OptionalProto .pb (read),
-// how test cases keep sequences and optionals.
+// Tensors in files: NumPy .npy (read and write; strings as fixed-width '<U' or '|S') and ONNX TensorProto
+// .pb (read), the two formats users and ONNX test cases keep inputs and outputs in; and ONNX's
+// SequenceProto and OptionalProto .pb (read), how test cases keep sequences and optionals.
 #pragma once
 
 #include <string>

@@ -47,11 +47,11 @@ struct TensorSpec {
 
 // Element types, numbered as ONNX numbers them.
 enum class ElementType : int32_t {
-  kFloat32 = 1, kUInt8 = 2, kInt8 = 3, kUInt16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7, kBool = 9,
+  kFloat32 = 1, kUInt8 = 2, kInt8 = 3, kUInt16 = 4, kInt16 = 5, kInt32 = 6, kInt64 = 7, kString = 8, kBool = 9,
   kFloat16 = 10, kFloat64 = 11, kUInt32 = 12, kUInt64 = 13, kBFloat16 = 16,
 };
 std::string element_type_name(ElementType t);  // "float32", ...
-std::size_t element_size(ElementType t);
+std::size_t element_size(ElementType t);  // 0 for kString (its elements are std::string objects)
 
 template <typename T>
 constexpr ElementType element_type_of();
@@ -62,16 +62,19 @@ template <> constexpr ElementType element_type_of<int32_t>() { return ElementTyp
 template <> constexpr ElementType element_type_of<int8_t>() { return ElementType::kInt8; }
 template <> constexpr ElementType element_type_of<uint8_t>() { return ElementType::kUInt8; }
 template <> constexpr ElementType element_type_of<bool>() { return ElementType::kBool; }
+template <> constexpr ElementType element_type_of<std::string>() { return ElementType::kString; }
 
 // A tensor in host memory, as the API takes and returns them. It owns its elements, or wraps a caller's
 // buffer without copying it (the caller keeps that buffer alive while the tensor or a copy of it is used).
 // Copies share the elements. It also carries ONNX's non-tensor values, for models whose inputs or outputs
 // are sequences or optionals: a sequence of tensors of one element type, and an empty optional (an
-// optional that holds a value is passed as that value).
+// optional that holds a value is passed as that value). A kString tensor's elements are std::string objects
+// (UTF-8 by convention, any bytes allowed): data<std::string>() reads and writes them, and a wrapped buffer
+// must be an array of std::string; nbytes() is 0 for it.
 class HostTensor {
  public:
   HostTensor() = default;
-  HostTensor(ElementType type, std::vector<int64_t> shape);  // owned, zero-filled
+  HostTensor(ElementType type, std::vector<int64_t> shape);  // owned, zero-filled (strings: empty)
   static HostTensor wrap(ElementType type, std::vector<int64_t> shape, void* data);
   // Every element must be a tensor of `type` (throws Error otherwise).
   static HostTensor sequence(ElementType type, std::vector<HostTensor> elements);

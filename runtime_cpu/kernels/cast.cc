@@ -4,6 +4,7 @@
 
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/element_types.h"
+#include "runtime_cpu/kernels/string_elements.h"
 
 namespace tandem::cpu {
 namespace {
@@ -11,17 +12,23 @@ namespace {
 using CastTypes = TypeList<float, double, Half, BFloat16, int8_t, int16_t, int32_t, int64_t, uint8_t,
                            uint16_t, uint32_t, uint64_t, Bool>;
 
+// Every type Cast converts between: the numeric ones, bool and string.
+bool cast_kernel_type(DType t) { return castable(t) || t == DType::kString; }
+std::string cast_kernel_types() { return type_names(CastTypes{}) + ", string"; }
+
 // The output is `in` itself when the type does not change (tensors are immutable, so sharing is safe).
 Status cast_output(KernelContext& ctx, const Tensor& in, DType to) {
-  if (!castable(in.dtype()))
+  if (!cast_kernel_type(in.dtype()))
     return ctx.error("input 0 has type " + std::string(dtype_name(in.dtype())) +
-                     ", which Cast does not take (it takes " + type_names(CastTypes{}) + ")");
+                     ", which Cast does not take (it takes " + cast_kernel_types() + ")");
   if (in.dtype() == to) {
     ctx.set_output(0, in);
     return Status::ok();
   }
   Tensor& out = ctx.allocate_output(0, to, in.shape());
-  Status s = cast_into(in, out);
+  Status s = to == DType::kString         ? format_elements(in, out)
+             : in.dtype() == DType::kString ? parse_elements(in, out)
+                                          : cast_into(in, out);
   return s ? s : ctx.error(s.message());
 }
 
@@ -32,6 +39,7 @@ class CastKernel final : public Kernel {
     if (!ctx.input(0)) return ctx.error("input 0 is missing");
     return cast_output(ctx, *ctx.input(0), to_);
   }
+  bool takes_strings() const override { return true; }
 
  private:
   const DType to_;
@@ -42,9 +50,9 @@ Result<KernelPtr> make_cast(const KernelInit& init) {
   const Attribute* a = n.attribute("to");
   if (!a || a->kind != Attribute::Kind::kInt) return init.error("attribute 'to' (an int) is missing");
   const auto to = a->i >= 0 && a->i <= 1000 ? dtype_from_onnx(static_cast<int32_t>(a->i)) : std::nullopt;
-  if (!to || !castable(*to))
+  if (!to || !cast_kernel_type(*to))
     return init.error("cannot cast to type " + (to ? std::string(dtype_name(*to)) : std::to_string(a->i)) +
-                      " (supported: " + type_names(CastTypes{}) + ")");
+                      " (supported: " + cast_kernel_types() + ")");
   if (*to == DType::kBFloat16 && n.opset < 13) return init.error("bfloat16 needs opset 13 or later");
   return KernelPtr(new CastKernel(*to));
 }
@@ -56,11 +64,12 @@ class CastLikeKernel final : public Kernel {
     if (!ctx.input(0) || !ctx.input(1))
       return ctx.error("needs 2 inputs: the tensor and one of the target type");
     const DType to = ctx.input(1)->dtype();
-    if (!castable(to))
+    if (!cast_kernel_type(to))
       return ctx.error("cannot cast to type " + std::string(dtype_name(to)) + " (input 1 is " +
                        ctx.input(1)->describe() + ")");
     return cast_output(ctx, *ctx.input(0), to);
   }
+  bool takes_strings() const override { return true; }
 };
 
 Result<KernelPtr> make_cast_like(const KernelInit&) { return KernelPtr(new CastLikeKernel()); }
@@ -93,6 +102,8 @@ Status cast_into(const Tensor& in, Tensor& out) {
 void register_cast_kernels(KernelRegistry& r) {
   r.add("Cast", make_cast);
   r.add("CastLike", make_cast_like);
+  r.take_strings("Cast");
+  r.take_strings("CastLike");
 }
 
 }  // namespace tandem::cpu

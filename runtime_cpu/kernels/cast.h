@@ -1,4 +1,5 @@
-// Cast and CastLike: conversion between element types, also usable by other kernels.
+// Cast and CastLike: conversion between element types (strings too: string_elements.h), also usable by
+// other kernels.
 #pragma once
 
 #include "graph/status.h"
@@ -15,6 +16,6 @@ bool castable(DType t);
 // bfloat16 rounds to nearest even; to bool gives "not zero" (NaN is true); integers wrap modulo 2^n.
 Status cast_into(const Tensor& in, Tensor& out);
 
-void register_cast_kernels(KernelRegistry& r);  // Cast, CastLike
+void register_cast_kernels(KernelRegistry& r);  // Cast, CastLike (both take strings)
 
 }  // namespace tandem::cpu

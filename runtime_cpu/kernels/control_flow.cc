@@ -13,6 +13,7 @@ class IfKernel final : public Kernel {
   IfKernel(SubgraphBody then_body, SubgraphBody else_body)
       : then_(std::move(then_body)), else_(std::move(else_body)) {}
   bool takes_non_tensors() const override { return true; }  // the condition is checked; the rest is passed on
+  bool takes_strings() const override { return true; }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* cond = ctx.input(0);
@@ -56,6 +57,7 @@ class ConstantKernel final : public Kernel {
     ctx.set_output(0, value_);
     return Status::ok();
   }
+  bool takes_strings() const override { return true; }
 
  private:
   Tensor value_;
@@ -75,7 +77,6 @@ Result<KernelPtr> make_constant(const KernelInit& init) {
   Tensor value;
   if (name == "value" || name == "sparse_value") {
     if (a.kind != Attribute::Kind::kTensor || !a.t) return init.error("attribute '" + name + "' is not a tensor");
-    if (a.t->dtype == DType::kString) return init.error("string constants are not supported");
     value = Tensor::from_constant(a.t);
   } else if (name == "value_float") {
     value = tensor_of<float>(DType::kFloat32, {}, {a.f});
@@ -85,8 +86,17 @@ Result<KernelPtr> make_constant(const KernelInit& init) {
     value = tensor_of<int64_t>(DType::kInt64, {}, {a.i});
   } else if (name == "value_ints") {
     value = tensor_of<int64_t>(DType::kInt64, {static_cast<int64_t>(a.ints.size())}, a.ints);
+  } else if (name == "value_string" || name == "value_strings") {
+    const bool one = name == "value_string";
+    if (a.kind != (one ? Attribute::Kind::kString : Attribute::Kind::kStrings))
+      return init.error("attribute '" + name + "' is not a " + (one ? "string" : "list of strings"));
+    auto data = std::make_shared<TensorData>();
+    data->dtype = DType::kString;
+    data->strings = one ? std::vector<std::string>{a.s} : a.strings;
+    if (!one) data->dims = {static_cast<int64_t>(a.strings.size())};
+    value = Tensor::from_constant(data);
   } else {
-    return init.error("attribute '" + name + "' is not supported (string constants are not)");
+    return init.error("attribute '" + name + "' is not supported");
   }
   return KernelPtr(new ConstantKernel(std::move(value)));
 }
@@ -94,6 +104,7 @@ Result<KernelPtr> make_constant(const KernelInit& init) {
 class IdentityKernel final : public Kernel {
  public:
   bool takes_non_tensors() const override { return true; }  // Identity of a sequence or an optional (opset 14, 16)
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     if (!ctx.input(0)) return ctx.error("input 0 is missing");
     ctx.set_output(0, *ctx.input(0));  // shares the storage: tensors are immutable
@@ -109,6 +120,7 @@ void register_control_flow_kernels(KernelRegistry& r) {
   r.add("If", make_if);
   r.add("Constant", make_constant);
   r.add("Identity", make_identity);
+  for (const char* op : {"If", "Constant", "Identity"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

@@ -252,7 +252,7 @@ std::vector<float> gather_float(const Tensor& t, const std::vector<int64_t>& str
   int64_t n = 1;
   for (std::size_t L : order) shape.push_back(size[L]), steps.push_back(strides[L]), n *= size[L];
   std::vector<float> out(static_cast<std::size_t>(n));
-  if (n > 0) copy_strided(sizeof(float), t.raw(), 0, shape, steps, out.data());
+  if (n > 0) copy_strided(DType::kFloat32, t.raw(), 0, shape, steps, out.data());
   return out;
 }
 
@@ -300,7 +300,7 @@ Result<bool> try_gemm(KernelContext& ctx, const Plan& p, const std::vector<const
   for (std::size_t i = 0; i < c_order.size(); ++i) c_strides[c_order[i]] = st[i];
   std::vector<int64_t> shape, steps;
   for (std::size_t L : p.out_labels) shape.push_back(p.size[L]), steps.push_back(c_strides[L]);
-  if (y.numel() > 0) copy_strided(sizeof(float), c.data(), 0, shape, steps, y.raw());
+  if (y.numel() > 0) copy_strided(DType::kFloat32, c.data(), 0, shape, steps, y.raw());
   return true;
 }
 

@@ -224,6 +224,7 @@ void where_broadcast(const Tensor& cond, const Tensor& x, const Tensor& y, Tenso
 
 class WhereKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* c, required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 1));
@@ -234,7 +235,11 @@ class WhereKernel final : public Kernel {
       return ctx.error("input 1 is " + x->describe() + " but input 2 is " + y->describe() +
                        "; they must have one element type");
     TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> shape, broadcast_inputs(ctx, {c, x, y}));
-    const std::size_t size = x->dtype() == DType::kString ? 0 : dtype_size(x->dtype());
+    const std::size_t size = dtype_size(x->dtype());
+    if (x->dtype() == DType::kString) {
+      where_broadcast<std::string>(*c, *x, *y, ctx.allocate_output(0, x->dtype(), shape));
+      return Status::ok();
+    }
     if (size != 1 && size != 2 && size != 4 && size != 8)
       return ctx.error("input 1 has type " + std::string(dtype_name(x->dtype())) +
                        ", which Where does not take");
@@ -376,6 +381,7 @@ void register_elementwise_kernels(KernelRegistry& r) {
   r.add("Max", make_variadic<ops::Max, NumericTypes>);
 
   r.add("Where", make_where);
+  r.take_strings("Where");
   r.add("Clip", make_clip);
   register_cast_kernels(r);
 }

@@ -96,10 +96,10 @@ T combine(T a, T b, Reduction r) {
 Status scatter_blocks(const KernelContext& ctx, DType dtype, Reduction r, void* dst, const void* src,
                       const std::vector<int64_t>& offsets, int64_t block) {
   if (r == Reduction::kNone) {
-    const std::size_t elem = dtype_size(dtype), bytes = static_cast<std::size_t>(block) * elem;
+    const std::size_t elem = element_stride(dtype), bytes = static_cast<std::size_t>(block) * elem;
     for (std::size_t i = 0; i < offsets.size(); ++i)
-      std::memcpy(static_cast<std::byte*>(dst) + offsets[i] * static_cast<int64_t>(elem),
-                  static_cast<const std::byte*>(src) + i * bytes, bytes);
+      copy_elements(dtype, static_cast<std::byte*>(dst) + offsets[i] * static_cast<int64_t>(elem),
+                    static_cast<const std::byte*>(src) + i * bytes, bytes);
     return Status::ok();
   }
   const bool done = dispatch(dtype, NumericAndBoolTypes{}, [&](auto tag) {
@@ -153,6 +153,7 @@ Result<std::vector<int64_t>> element_offsets(const KernelContext& ctx, const Ten
 
 class GatherElementsKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit GatherElementsKernel(int64_t axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -166,7 +167,7 @@ class GatherElementsKernel final : public Kernel {
     TANDEM_RETURN_IF_ERROR(check_elements_shape(ctx, *data, *indices, a));
     TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> offsets, element_offsets(ctx, *data, *indices, a));
     Tensor& y = ctx.allocate_output(0, data->dtype(), indices->shape());
-    with_element_size(dtype_size(data->dtype()), [&](auto tag) {
+    with_element_type(data->dtype(), [&](auto tag) {
       using U = decltype(tag);
       const U* src = static_cast<const U*>(data->raw());
       U* dst = static_cast<U*>(y.raw());
@@ -183,6 +184,7 @@ class GatherElementsKernel final : public Kernel {
 // in row-major order of the indices (so with duplicates and no reduction, the last one wins).
 class ScatterElementsKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // no reduction on strings: scatter_blocks refuses
   ScatterElementsKernel(int64_t axis, Reduction reduction) : axis_(axis), reduction_(reduction) {}
 
   Status run(KernelContext& ctx) const override {
@@ -200,7 +202,7 @@ class ScatterElementsKernel final : public Kernel {
     TANDEM_RETURN_IF_ERROR(check_elements_shape(ctx, *data, *indices, a));
     TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> offsets, element_offsets(ctx, *data, *indices, a));
     Tensor& y = ctx.allocate_output(0, data->dtype(), data->shape());
-    std::memcpy(y.raw(), data->raw(), data->nbytes());
+    copy_elements(data->dtype(), y.raw(), data->raw(), static_cast<std::size_t>(data->numel()) * element_stride(data->dtype()));
     return scatter_blocks(ctx, data->dtype(), reduction_, y.raw(), updates->raw(), offsets, 1);
   }
 
@@ -264,6 +266,7 @@ Result<NdIndex> nd_offsets(const KernelContext& ctx, const Tensor& data, const T
 
 class GatherNDKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit GatherNDKernel(int64_t batch_dims) : batch_dims_(batch_dims) {}
 
   Status run(KernelContext& ctx) const override {
@@ -280,13 +283,14 @@ class GatherNDKernel final : public Kernel {
     const auto k = static_cast<std::size_t>(indices->shape().back());
     out.insert(out.end(), data->shape().begin() + static_cast<std::ptrdiff_t>(b + k), data->shape().end());
     Tensor& y = ctx.allocate_output(0, data->dtype(), out);
-    const std::size_t elem = dtype_size(data->dtype());
+    const std::size_t elem = element_stride(data->dtype());
     const std::size_t block = static_cast<std::size_t>(nd.block) * elem;
     const auto* src = static_cast<const std::byte*>(data->raw());
     auto* dst = static_cast<std::byte*>(y.raw());
     for (std::size_t t = 0; t < nd.offsets.size(); ++t) {
       const int64_t batch = nd.tuples > 0 ? static_cast<int64_t>(t) / nd.tuples : 0;
-      std::memcpy(dst + t * block, src + (batch * nd.slab + nd.offsets[t]) * static_cast<int64_t>(elem), block);
+      copy_elements(data->dtype(), dst + t * block, src + (batch * nd.slab + nd.offsets[t]) * static_cast<int64_t>(elem),
+                    block);
     }
     return Status::ok();
   }
@@ -298,6 +302,7 @@ class GatherNDKernel final : public Kernel {
 // ScatterND: a copy of data with each tuple's block of updates placed (or reduced) in order.
 class ScatterNDKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // no reduction on strings: scatter_blocks refuses
   explicit ScatterNDKernel(Reduction reduction) : reduction_(reduction) {}
 
   Status run(KernelContext& ctx) const override {
@@ -314,7 +319,7 @@ class ScatterNDKernel final : public Kernel {
       return ctx.error("updates " + updates->describe() + " must be " + std::string(dtype_name(data->dtype())) +
                        " " + shape_string(want) + " (indices.shape[:-1] + data.shape[k:])");
     Tensor& y = ctx.allocate_output(0, data->dtype(), data->shape());
-    std::memcpy(y.raw(), data->raw(), data->nbytes());
+    copy_elements(data->dtype(), y.raw(), data->raw(), static_cast<std::size_t>(data->numel()) * element_stride(data->dtype()));
     return scatter_blocks(ctx, data->dtype(), reduction_, y.raw(), updates->raw(), nd.offsets, nd.block);
   }
 
@@ -335,6 +340,7 @@ void register_gather_scatter_kernels(KernelRegistry& r) {
     TANDEM_ASSIGN_OR_RETURN(Reduction red, parse_reduction(init));
     return KernelPtr(new ScatterNDKernel(red));
   });
+  for (const char* op : {"GatherElements", "ScatterElements", "Scatter", "GatherND", "ScatterND"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

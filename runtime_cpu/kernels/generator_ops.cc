@@ -27,7 +27,7 @@ class ConstantOfShapeKernel final : public Kernel {
       if (d < 0) return ctx.error("shape " + shape_string(shape) + " has a negative dimension");
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, shape, dtype_));
     Tensor& y = ctx.allocate_output(0, dtype_, std::move(shape));  // an empty shape gives a scalar
-    fill_elements(y.raw(), y.numel(), value_.data(), value_.size());
+    fill_elements(dtype_, y.raw(), y.numel(), value_.data());
     return Status::ok();
   }
 
@@ -164,7 +164,7 @@ class DropoutKernel final : public Kernel {
         auto one = scalar_bytes(x->dtype(), 1.0);
         if (!one) return ctx.error("mask: " + one.status().message());
         Tensor& mask = ctx.allocate_output(1, x->dtype(), x->shape());
-        fill_elements(mask.raw(), mask.numel(), one->data(), one->size());
+        fill_elements(mask.dtype(), mask.raw(), mask.numel(), one->data());
       }
     }
     ctx.set_output(0, *x);
@@ -187,7 +187,7 @@ class DropoutKernel final : public Kernel {
       if (mask) {
         auto one = scalar_bytes(mask->dtype(), 1.0);  // true, or 1 in the data's type
         if (!one) return ctx.error("mask: " + one.status().message());
-        fill_elements(mask->raw(), mask->numel(), one->data(), one->size());
+        fill_elements(mask->dtype(), mask->raw(), mask->numel(), one->data());
       }
       ctx.set_output(0, x);
       return Status::ok();

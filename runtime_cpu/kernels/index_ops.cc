@@ -3,6 +3,7 @@
 #include <cstring>
 #include <limits>
 #include <optional>
+#include <type_traits>
 
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/tensor_ops.h"
@@ -14,6 +15,7 @@ namespace {
 // (leading position, index).
 class GatherKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit GatherKernel(int64_t axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -43,7 +45,7 @@ class GatherKernel final : public Kernel {
     out.insert(out.end(), indices->shape().begin(), indices->shape().end());
     out.insert(out.end(), data->shape().begin() + static_cast<std::ptrdiff_t>(a) + 1, data->shape().end());
     Tensor& y = ctx.allocate_output(0, data->dtype(), out);
-    int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(data->dtype()));
+    int64_t outer = 1, inner = static_cast<int64_t>(element_stride(data->dtype()));
     for (std::size_t d = 0; d < a; ++d) outer *= data->dim(d);
     for (std::size_t d = a + 1; d < data->rank(); ++d) inner *= data->dim(d);
     if (inner == 0 || count == 0) return Status::ok();
@@ -53,7 +55,7 @@ class GatherKernel final : public Kernel {
     for (int64_t o = 0; o < outer; ++o) {
       const std::byte* slab = src + o * dim * inner;
       for (int64_t i : index) {
-        std::memcpy(dst, slab + i * inner, block);
+        copy_elements(data->dtype(), dst, slab + i * inner, block);
         dst += block;
       }
     }
@@ -98,6 +100,7 @@ AxisSlice slice_axis(int64_t start, int64_t end, int64_t step, int64_t dim) {
 
 class SliceKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   // Before opset 10 starts/ends/axes are attributes; `attrs` holds them then.
   struct Attrs {
     std::vector<int64_t> starts, ends;
@@ -162,7 +165,7 @@ class SliceKernel final : public Kernel {
       if (cut[d].count > 0) offset += cut[d].start * in_strides[d];
     }
     Tensor& y = ctx.allocate_output(0, x->dtype(), shape);
-    copy_strided(dtype_size(x->dtype()), x->raw(), offset, shape, strides, y.raw());
+    copy_strided(x->dtype(), x->raw(), offset, shape, strides, y.raw());
     return Status::ok();
   }
 
@@ -225,6 +228,7 @@ std::vector<int64_t> pad_map(int64_t dim, int64_t before, int64_t after, PadMode
 
 class PadKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   // Before opset 11 pads and the value are attributes; `pads_attr` holds them then.
   PadKernel(PadMode mode, int opset, std::vector<int64_t> pads_attr, float value_attr)
       : mode_(mode), opset_(opset), pads_attr_(std::move(pads_attr)), value_attr_(value_attr) {}
@@ -232,9 +236,10 @@ class PadKernel final : public Kernel {
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
     TANDEM_RETURN_IF_ERROR(check_movable(ctx, *x, "input 0"));
-    const std::size_t rank = x->rank(), elem = dtype_size(x->dtype());
+    const std::size_t rank = x->rank(), elem = dtype_size(x->dtype());  // 0 for strings
     std::vector<int64_t> pads = pads_attr_;
     std::vector<std::byte> value(elem, std::byte{0});
+    std::string string_value;  // strings pad with "" unless constant_value says otherwise
     std::vector<int64_t> axes;
     if (opset_ < 11) {
       if (value_attr_ != 0.0f) {
@@ -247,7 +252,10 @@ class PadKernel final : public Kernel {
         if (v->dtype() != x->dtype() || v->numel() != 1)
           return ctx.error("constant_value must be one " + std::string(dtype_name(x->dtype())) + ", got " +
                            v->describe());
-        std::memcpy(value.data(), v->raw(), elem);
+        if (x->dtype() == DType::kString)
+          string_value = v->data<std::string>()[0];
+        else
+          std::memcpy(value.data(), v->raw(), elem);
       }
       if (const Tensor* ax = ctx.input(3); ax && opset_ >= 18) {
         TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> given, read_ints(ctx, *ax, "axes"));
@@ -279,13 +287,16 @@ class PadKernel final : public Kernel {
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
     if (y.numel() == 0) return Status::ok();
     if (rank == 0) {
-      std::memcpy(y.raw(), x->raw(), elem);
+      copy_elements(x->dtype(), y.raw(), x->raw(), element_stride(x->dtype()));
       return Status::ok();
     }
-    with_element_size(elem, [&](auto tag) {
+    with_element_type(x->dtype(), [&](auto tag) {
       using U = decltype(tag);
       U fill;
-      std::memcpy(&fill, value.data(), sizeof(U));
+      if constexpr (std::is_same_v<U, std::string>)
+        fill = string_value;
+      else
+        std::memcpy(&fill, value.data(), sizeof(U));
       pad_rows(static_cast<const U*>(x->raw()), row_major_strides(x->shape()), maps, fill,
                static_cast<U*>(y.raw()));
     });
@@ -360,6 +371,7 @@ void register_index_ops(KernelRegistry& r) {
   r.add("Gather", make_gather);
   r.add("Slice", make_slice);
   r.add("Pad", make_pad);
+  for (const char* op : {"Gather", "Slice", "Pad"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

@@ -14,6 +14,7 @@ std::string ints_string(const std::vector<int64_t>& v) { return shape_string(v);
 
 class TransposeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit TransposeKernel(std::vector<int64_t> perm) : perm_(std::move(perm)) {}
 
   Status run(KernelContext& ctx) const override {
@@ -34,7 +35,7 @@ class TransposeKernel final : public Kernel {
       strides[d] = in_strides[p];
     }
     Tensor& y = ctx.allocate_output(0, x->dtype(), shape);
-    copy_strided(dtype_size(x->dtype()), x->raw(), 0, shape, strides, y.raw());
+    copy_strided(x->dtype(), x->raw(), 0, shape, strides, y.raw());
     return Status::ok();
   }
 
@@ -58,6 +59,7 @@ Result<KernelPtr> make_transpose(const KernelInit& init) {
 // Expand: the input broadcast (both ways, like numpy) with the requested shape.
 class ExpandKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* shape_in, required_input(ctx, 1, "shape"));
@@ -73,7 +75,7 @@ class ExpandKernel final : public Kernel {
     }
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, *out, x->dtype()));
     Tensor& y = ctx.allocate_output(0, x->dtype(), *out);
-    copy_strided(dtype_size(x->dtype()), x->raw(), 0, *out, broadcast_strides(x->shape(), *out), y.raw());
+    copy_strided(x->dtype(), x->raw(), 0, *out, broadcast_strides(x->shape(), *out), y.raw());
     return Status::ok();
   }
 };
@@ -81,6 +83,7 @@ class ExpandKernel final : public Kernel {
 // Tile: the output, seen as [r0, d0, r1, d1, ...], reads the input with stride 0 along every r.
 class TileKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "input"));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* repeats_in, required_input(ctx, 1, "repeats"));
@@ -101,13 +104,14 @@ class TileKernel final : public Kernel {
     }
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, out, x->dtype()));
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
-    copy_strided(dtype_size(x->dtype()), x->raw(), 0, view_shape, view_strides, y.raw());
+    copy_strided(x->dtype(), x->raw(), 0, view_shape, view_strides, y.raw());
     return Status::ok();
   }
 };
 
 class ConcatKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit ConcatKernel(int64_t axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -134,6 +138,7 @@ Result<KernelPtr> make_concat(const KernelInit& init) {
 // num_outputs (18: equal parts but a smaller last one), else equal parts, one per output.
 class SplitKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   SplitKernel(int64_t axis, std::optional<std::vector<int64_t>> split_attr, bool split_input,
               int64_t num_outputs)
       : axis_(axis),
@@ -180,7 +185,7 @@ class SplitKernel final : public Kernel {
       return ctx.error("split " + ints_string(sizes) + " adds up to " + std::to_string(total) +
                        ", but axis " + std::to_string(a) + " has size " + std::to_string(dim));
 
-    int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(x->dtype()));
+    int64_t outer = 1, inner = static_cast<int64_t>(element_stride(x->dtype()));
     for (std::size_t d = 0; d < a; ++d) outer *= x->dim(d);
     for (std::size_t d = a + 1; d < x->rank(); ++d) inner *= x->dim(d);
     const auto row = static_cast<std::size_t>(dim * inner);
@@ -191,8 +196,8 @@ class SplitKernel final : public Kernel {
         std::vector<int64_t> shape = x->shape();
         shape[a] = sizes[k];
         Tensor& y = ctx.allocate_output(k, x->dtype(), std::move(shape));
-        copy_blocks(static_cast<const std::byte*>(x->raw()) + column, row, static_cast<std::byte*>(y.raw()),
-                    block, outer, block);
+        copy_blocks(x->dtype(), static_cast<const std::byte*>(x->raw()) + column, row,
+                    static_cast<std::byte*>(y.raw()), block, outer, block);
       }
       column += block;
     }
@@ -224,10 +229,10 @@ Result<KernelPtr> make_split(const KernelInit& init) {
 
 }  // namespace
 
-void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
+void copy_blocks(DType dtype, const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
                  int64_t outer, std::size_t block) {
   if (block == 0) return;
-  for (int64_t o = 0; o < outer; ++o) std::memcpy(dst + o * dst_pitch, src + o * src_pitch, block);
+  for (int64_t o = 0; o < outer; ++o) copy_elements(dtype, dst + o * dst_pitch, src + o * src_pitch, block);
 }
 
 Status concat_tensors(KernelContext& ctx, std::size_t out, std::span<const Tensor* const> parts_in, int64_t axis,
@@ -262,15 +267,15 @@ Status concat_tensors(KernelContext& ctx, std::size_t out, std::span<const Tenso
     parts.push_back(t);
   }
   TANDEM_ASSIGN_OR_RETURN(Tensor * y, ctx.try_allocate_output(out, first->dtype(), shape));
-  int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(first->dtype()));
+  int64_t outer = 1, inner = static_cast<int64_t>(element_stride(first->dtype()));
   for (std::size_t d = 0; d < a; ++d) outer *= shape[d];
   for (std::size_t d = a + 1; d < shape.size(); ++d) inner *= shape[d];
   const auto row = static_cast<std::size_t>(shape[a] * inner);
   std::size_t column = 0;
   for (const Tensor* t : parts) {
     const auto block = static_cast<std::size_t>(t->dim(a) * inner);
-    copy_blocks(static_cast<const std::byte*>(t->raw()), block, static_cast<std::byte*>(y->raw()) + column, row,
-                outer, block);
+    copy_blocks(first->dtype(), static_cast<const std::byte*>(t->raw()), block,
+                static_cast<std::byte*>(y->raw()) + column, row, outer, block);
     column += block;
   }
   return Status::ok();
@@ -282,6 +287,7 @@ void register_layout_ops(KernelRegistry& r) {
   r.add("Tile", [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new TileKernel()); });
   r.add("Concat", make_concat);
   r.add("Split", make_split);
+  for (const char* op : {"Transpose", "Expand", "Tile", "Concat", "Split"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

@@ -44,6 +44,7 @@ class LoopKernel final : public Kernel {
   LoopKernel(SubgraphBody body, std::size_t carried, std::size_t scans)
       : body_(std::move(body)), carried_(carried), scans_(scans) {}
   bool takes_non_tensors() const override { return true; }  // carried sequences and optionals (opset 13, 16)
+  bool takes_strings() const override { return true; }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* m = ctx.input(0);
@@ -132,6 +133,9 @@ Result<KernelPtr> make_loop(const KernelInit& init) {
 
 }  // namespace
 
-void register_loop_kernels(KernelRegistry& r) { r.add("Loop", make_loop); }
+void register_loop_kernels(KernelRegistry& r) {
+  r.add("Loop", make_loop);
+  r.take_strings("Loop");
+}
 
 }  // namespace tandem::cpu

@@ -25,6 +25,7 @@ bool to_int64(const Tensor& t, std::vector<int64_t>& out) {
 
 class OneHotKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // string values are allowed; indices are numbers
   OneHotKernel(int64_t axis, bool negative_wraps) : axis_(axis), negative_wraps_(negative_wraps) {}
 
   Status run(KernelContext& ctx) const override {
@@ -56,8 +57,8 @@ class OneHotKernel final : public Kernel {
     for (std::size_t d = 0; d < indices->rank(); ++d) (d < a ? outer : inner) *= indices->dim(d);
     Tensor& y = ctx.allocate_output(0, values->dtype(), shape);
     if (y.numel() == 0) return Status::ok();
-    const std::size_t elem = dtype_size(values->dtype());
-    fill_elements(y.raw(), y.numel(), values->raw(), elem);  // off everywhere, then on at each index
+    const std::size_t elem = element_stride(values->dtype());
+    fill_elements(values->dtype(), y.raw(), y.numel(), values->raw());  // off everywhere, then on at each index
     const auto* on = static_cast<const std::byte*>(values->raw()) + elem;
     auto* out = static_cast<std::byte*>(y.raw());
     for (int64_t o = 0; o < outer; ++o)
@@ -65,7 +66,7 @@ class OneHotKernel final : public Kernel {
         int64_t k = index[static_cast<std::size_t>(o * inner + i)];
         if (k < 0 && negative_wraps_) k += depth;
         if (k < 0 || k >= depth) continue;
-        std::memcpy(out + static_cast<std::size_t>((o * depth + k) * inner + i) * elem, on, elem);
+        copy_elements(values->dtype(), out + static_cast<std::size_t>((o * depth + k) * inner + i) * elem, on, elem);
       }
     return Status::ok();
   }
@@ -81,6 +82,9 @@ Result<KernelPtr> make_one_hot(const KernelInit& init) {
 
 }  // namespace
 
-void register_one_hot_kernels(KernelRegistry& r) { r.add("OneHot", make_one_hot); }
+void register_one_hot_kernels(KernelRegistry& r) {
+  r.add("OneHot", make_one_hot);
+  r.take_strings("OneHot");
+}
 
 }  // namespace tandem::cpu

@@ -10,6 +10,7 @@ class OptionalKernel final : public Kernel {
   // `empty`: what the node makes without an input (from its `type` attribute).
   explicit OptionalKernel(Tensor empty) : empty_(std::move(empty)) {}
   bool takes_non_tensors() const override { return true; }
+  bool takes_strings() const override { return true; }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -48,6 +49,7 @@ Result<KernelPtr> make_optional(const KernelInit& init) {
 class OptionalHasElementKernel final : public Kernel {
  public:
   bool takes_non_tensors() const override { return true; }
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     Tensor& y = ctx.allocate_output(0, DType::kBool, {});
@@ -59,6 +61,7 @@ class OptionalHasElementKernel final : public Kernel {
 class OptionalGetElementKernel final : public Kernel {
  public:
   bool takes_non_tensors() const override { return true; }
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
     if (!x) return ctx.error("input 0 is missing");
@@ -78,6 +81,7 @@ void register_optional_kernels(KernelRegistry& r) {
   r.add("OptionalGetElement", [](const KernelInit&) -> Result<KernelPtr> {
     return KernelPtr(new OptionalGetElementKernel());
   });
+  for (const char* op : {"Optional", "OptionalHasElement", "OptionalGetElement"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

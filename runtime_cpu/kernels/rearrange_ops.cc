@@ -16,12 +16,13 @@ void permuted_copy(const Tensor& x, const std::vector<int64_t>& view, const std:
   const std::vector<int64_t> strides = row_major_strides(view);
   std::vector<int64_t> shape(perm.size()), steps(perm.size());
   for (std::size_t d = 0; d < perm.size(); ++d) shape[d] = view[perm[d]], steps[d] = strides[perm[d]];
-  copy_strided(dtype_size(x.dtype()), x.raw(), 0, shape, steps, y.raw());
+  copy_strided(x.dtype(), x.raw(), 0, shape, steps, y.raw());
 }
 
 // DepthToSpace (to_space) and SpaceToDepth on [N, C, H, W].
 class BlockRearrangeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   BlockRearrangeKernel(bool to_space, int64_t block, bool crd) : to_space_(to_space), block_(block), crd_(crd) {}
 
   Status run(KernelContext& ctx) const override {
@@ -78,6 +79,7 @@ Result<KernelPtr> make_block_rearrange(const KernelInit& init, bool to_space) {
 // ReverseSequence: along time_axis, batch entry i's first sequence_lens[i] steps reversed, the rest copied.
 class ReverseSequenceKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   ReverseSequenceKernel(int64_t batch_axis, int64_t time_axis) : batch_axis_(batch_axis), time_axis_(time_axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -98,7 +100,7 @@ class ReverseSequenceKernel final : public Kernel {
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     // Rows: one per (batch, time) pair, each holding the dimensions after both axes; the dimensions
     // between or before them are outer loops, walked through the strides.
-    const std::size_t elem = dtype_size(x->dtype());
+    const std::size_t elem = element_stride(x->dtype());
     const std::vector<int64_t> strides = row_major_strides(x->shape());
     int64_t inner = 1, outer = 1;
     for (std::size_t d = std::max(ba, ta) + 1; d < x->rank(); ++d) inner *= x->dim(d);
@@ -117,7 +119,7 @@ class ReverseSequenceKernel final : public Kernel {
           const int64_t from = t < lens[static_cast<std::size_t>(b)] ? lens[static_cast<std::size_t>(b)] - 1 - t : t;
           const int64_t d_off = base + b * strides[ba] + t * strides[ta];
           const int64_t s_off = base + b * strides[ba] + from * strides[ta];
-          std::memcpy(dst + d_off * static_cast<int64_t>(elem), src + s_off * static_cast<int64_t>(elem), row);
+          copy_elements(x->dtype(), dst + d_off * static_cast<int64_t>(elem), src + s_off * static_cast<int64_t>(elem), row);
         }
       }
       for (std::size_t d = pos.size(); d-- > 0;) {
@@ -149,6 +151,7 @@ void register_rearrange_kernels(KernelRegistry& r) {
   r.add("DepthToSpace", [](const KernelInit& init) { return make_block_rearrange(init, true); });
   r.add("SpaceToDepth", [](const KernelInit& init) { return make_block_rearrange(init, false); });
   r.add("ReverseSequence", make_reverse_sequence);
+  for (const char* op : {"DepthToSpace", "SpaceToDepth", "ReverseSequence"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <type_traits>
 
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/element_types.h"
@@ -352,25 +353,27 @@ class ResizeKernel final : public Kernel {
       if (maps[d].taps.empty())  // an untouched axis: identity
         for (int64_t i = 0; i < y.dim(d); ++i) offset[d].push_back(i * strides[d]);
     }
-    with_element_size(elem, [&](auto tag) {
+    with_element_type(x.dtype(), [&](auto tag) {
       using U = decltype(tag);
-      const U* src = static_cast<const U*>(x.raw());
-      U* dst = static_cast<U*>(y.raw());
-      U v;
-      std::memcpy(&v, fill.data(), sizeof(U));
-      std::vector<std::size_t> pos(rank, 0);
-      for (int64_t i = 0; i < y.numel(); ++i) {
-        int64_t off = 0;
-        for (std::size_t d = 0; d < rank; ++d) off += offset[d][pos[d]];
-        dst[i] = src[off];
-        for (std::size_t d = rank; d-- > 0;) {
-          if (++pos[d] < offset[d].size()) break;
-          pos[d] = 0;
+      if constexpr (!std::is_same_v<U, std::string>) {  // Resize is not given strings (not take_strings)
+        const U* src = static_cast<const U*>(x.raw());
+        U* dst = static_cast<U*>(y.raw());
+        U v;
+        std::memcpy(&v, fill.data(), sizeof(U));
+        std::vector<std::size_t> pos(rank, 0);
+        for (int64_t i = 0; i < y.numel(); ++i) {
+          int64_t off = 0;
+          for (std::size_t d = 0; d < rank; ++d) off += offset[d][pos[d]];
+          dst[i] = src[off];
+          for (std::size_t d = rank; d-- > 0;) {
+            if (++pos[d] < offset[d].size()) break;
+            pos[d] = 0;
+          }
         }
+        if (outside.any())
+          for (int64_t i = 0; i < y.numel(); ++i)
+            if (outside(i)) dst[i] = v;
       }
-      if (outside.any())
-        for (int64_t i = 0; i < y.numel(); ++i)
-          if (outside(i)) dst[i] = v;
     });
     return Status::ok();
   }

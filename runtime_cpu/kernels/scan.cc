@@ -34,9 +34,10 @@ Tensor slice_along(const Tensor& x, int64_t axis, int64_t index) {
   const int64_t offset = index * strides[static_cast<std::size_t>(axis)];
   shape.erase(shape.begin() + axis);
   strides.erase(strides.begin() + axis);
-  if (axis == 0) return x.view(static_cast<std::size_t>(offset) * dtype_size(x.dtype()), x.dtype(), shape);
+  if (axis == 0 && x.has_byte_elements())
+    return x.view(static_cast<std::size_t>(offset) * dtype_size(x.dtype()), x.dtype(), shape);
   Tensor out = Tensor::empty(x.dtype(), shape);
-  copy_strided(dtype_size(x.dtype()), x.raw(), offset, shape, strides, out.raw());
+  copy_strided(x.dtype(), x.raw(), offset, shape, strides, out.raw());
   return out;
 }
 
@@ -49,6 +50,7 @@ struct ScanResult {
 
 class ScanKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   ScanKernel(SubgraphBody body, ScanAttrs a, bool batched) : body_(std::move(body)), a_(std::move(a)), batched_(batched) {}
 
   Status run(KernelContext& ctx) const override { return batched_ ? run_batched(ctx) : run_unbatched(ctx); }
@@ -292,6 +294,9 @@ Result<KernelPtr> make_scan(const KernelInit& init) {
 
 }  // namespace
 
-void register_scan_kernels(KernelRegistry& r) { r.add("Scan", make_scan); }
+void register_scan_kernels(KernelRegistry& r) {
+  r.add("Scan", make_scan);
+  r.take_strings("Scan");
+}
 
 }  // namespace tandem::cpu

@@ -12,6 +12,7 @@ class SequenceMapKernel final : public Kernel {
   SequenceMapKernel(SubgraphBody body, std::vector<DType> output_dtypes)
       : body_(std::move(body)), output_dtypes_(std::move(output_dtypes)) {}
   bool takes_non_tensors() const override { return true; }
+  bool takes_strings() const override { return true; }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* first = ctx.input(0);
@@ -82,6 +83,9 @@ Result<KernelPtr> make_sequence_map(const KernelInit& init) {
 
 }  // namespace
 
-void register_sequence_map_kernels(KernelRegistry& r) { r.add("SequenceMap", make_sequence_map); }
+void register_sequence_map_kernels(KernelRegistry& r) {
+  r.add("SequenceMap", make_sequence_map);
+  r.take_strings("SequenceMap");
+}
 
 }  // namespace tandem::cpu

@@ -19,6 +19,7 @@ namespace {
 class SequenceKernel : public Kernel {
  public:
   bool takes_non_tensors() const override { return true; }
+  bool takes_strings() const override { return true; }  // sequences hold tensors of any type, strings too
 };
 
 Result<const Tensor*> sequence_input(const KernelContext& ctx, std::size_t i) {
@@ -32,7 +33,6 @@ Result<const Tensor*> tensor_input(const KernelContext& ctx, std::size_t i, cons
   const Tensor* t = ctx.input(i);
   if (!t) return ctx.error(what + " (input " + std::to_string(i) + ") is missing");
   if (!t->is_tensor()) return ctx.error(what + " must be a tensor, got " + t->describe());
-  if (t->dtype() == DType::kString) return ctx.error(what + " is a string tensor; tandem does not hold strings");
   return t;
 }
 
@@ -77,7 +77,7 @@ class SequenceEmptyKernel final : public SequenceKernel {
 Result<KernelPtr> make_sequence_empty(const KernelInit& init) {
   const int64_t code = attr_int(init.node(), "dtype", static_cast<int64_t>(DType::kFloat32));
   const std::optional<DType> dtype = dtype_from_onnx(static_cast<int32_t>(code));
-  if (!dtype || dtype_size(*dtype) == 0)
+  if (!dtype || (dtype_size(*dtype) == 0 && *dtype != DType::kString))
     return init.error("dtype " + std::to_string(code) + " is not an element type tandem holds");
   return KernelPtr(new SequenceEmptyKernel(*dtype));
 }
@@ -235,7 +235,7 @@ class SplitToSequenceKernel final : public SequenceKernel {
       squeeze = !keepdims_;
     }
 
-    int64_t outer = 1, inner = static_cast<int64_t>(dtype_size(x->dtype()));
+    int64_t outer = 1, inner = static_cast<int64_t>(element_stride(x->dtype()));
     for (std::size_t d = 0; d < a; ++d) outer *= x->dim(d);
     for (std::size_t d = a + 1; d < x->rank(); ++d) inner *= x->dim(d);
     const auto row = static_cast<std::size_t>(dim * inner);
@@ -247,8 +247,8 @@ class SplitToSequenceKernel final : public SequenceKernel {
       shape[a] = size;
       Tensor part = Tensor::empty(x->dtype(), shape);
       const auto block = static_cast<std::size_t>(size * inner);
-      copy_blocks(static_cast<const std::byte*>(x->raw()) + column, row, static_cast<std::byte*>(part.raw()), block,
-                  outer, block);
+      copy_blocks(x->dtype(), static_cast<const std::byte*>(x->raw()) + column, row,
+                  static_cast<std::byte*>(part.raw()), block, outer, block);
       column += block;
       if (squeeze) shape.erase(shape.begin() + static_cast<std::ptrdiff_t>(a));
       parts.push_back(part.reshaped(std::move(shape)));
@@ -280,6 +280,9 @@ void register_sequence_kernels(KernelRegistry& r) {
   r.add("SplitToSequence", [](const KernelInit& init) -> Result<KernelPtr> {
     return KernelPtr(new SplitToSequenceKernel(attr_int(init.node(), "axis", 0), attr_int(init.node(), "keepdims", 1) != 0));
   });
+  for (const char* op : {"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceAt", "SequenceErase",
+                         "SequenceLength", "ConcatFromSequence", "SplitToSequence"})
+    r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

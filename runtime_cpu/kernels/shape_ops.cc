@@ -12,6 +12,7 @@ namespace {
 // Shape, with opset 15's start/end: a slice of the dimensions, clamped into [0, rank].
 class ShapeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   ShapeKernel(int64_t start, std::optional<int64_t> end) : start_(start), end_(end) {}
 
   Status run(KernelContext& ctx) const override {
@@ -40,6 +41,7 @@ Result<KernelPtr> make_shape(const KernelInit& init) {
 
 class SizeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "data"));
     ctx.allocate_output(0, DType::kInt64, {}).data<int64_t>()[0] = x->numel();
@@ -89,6 +91,7 @@ Result<std::vector<int64_t>> reshape_dims(const KernelContext& ctx, const std::v
 
 class ReshapeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit ReshapeKernel(bool allowzero) : allowzero_(allowzero) {}
 
   Status run(KernelContext& ctx) const override {
@@ -115,6 +118,7 @@ Result<KernelPtr> make_reshape(const KernelInit& init) {
 // Flatten: a 2-D view, dimensions before `axis` in the rows and the rest in the columns.
 class FlattenKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit FlattenKernel(int64_t axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -164,6 +168,7 @@ AxesSource axes_source(const KernelInit& init) {
 
 class SqueezeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit SqueezeKernel(AxesSource axes) : axes_(std::move(axes)) {}
 
   Status run(KernelContext& ctx) const override {
@@ -201,6 +206,7 @@ Result<KernelPtr> make_squeeze(const KernelInit& init) {
 
 class UnsqueezeKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }  // reads only the shape
   explicit UnsqueezeKernel(AxesSource axes) : axes_(std::move(axes)) {}
 
   Status run(KernelContext& ctx) const override {
@@ -238,6 +244,7 @@ void register_shape_ops(KernelRegistry& r) {
   r.add("Flatten", make_flatten);
   r.add("Squeeze", make_squeeze);
   r.add("Unsqueeze", make_unsqueeze);
+  for (const char* op : {"Shape", "Size", "Reshape", "Flatten", "Squeeze", "Unsqueeze"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

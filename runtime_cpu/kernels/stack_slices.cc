@@ -29,7 +29,7 @@ Status stack_slices(KernelContext& ctx, std::size_t out, const std::vector<Tenso
   TANDEM_ASSIGN_OR_RETURN(Tensor * dst, ctx.try_allocate_output(out, first.dtype(), shape));
 
   // Slices one after another ([count] + element shape), in the order they land; moved to `axis` after.
-  const std::size_t slice_bytes = first.nbytes();
+  const std::size_t slice_bytes = static_cast<std::size_t>(first.numel()) * element_stride(first.dtype());
   Tensor joined = axis == 0 ? *dst : Tensor::empty(first.dtype(), [&] {
     std::vector<int64_t> s = elem;
     s.insert(s.begin(), count);
@@ -38,7 +38,8 @@ Status stack_slices(KernelContext& ctx, std::size_t out, const std::vector<Tenso
   auto* bytes = static_cast<std::byte*>(joined.raw());
   for (int64_t t = 0; t < count; ++t) {
     const int64_t at = reverse ? count - 1 - t : t;
-    if (slice_bytes > 0) std::memcpy(bytes + static_cast<std::size_t>(at) * slice_bytes, slices[static_cast<std::size_t>(t)].raw(), slice_bytes);
+    copy_elements(first.dtype(), bytes + static_cast<std::size_t>(at) * slice_bytes,
+                  slices[static_cast<std::size_t>(t)].raw(), slice_bytes);
   }
   if (axis == 0) return Status::ok();
   const std::vector<int64_t> elem_strides = row_major_strides(elem);
@@ -46,15 +47,15 @@ Status stack_slices(KernelContext& ctx, std::size_t out, const std::vector<Tenso
   std::vector<int64_t> strides;
   for (int64_t j = 0; j <= rank; ++j)
     strides.push_back(j == axis ? slice_elems : elem_strides[static_cast<std::size_t>(j < axis ? j : j - 1)]);
-  copy_strided(dtype_size(first.dtype()), joined.raw(), 0, shape, strides, dst->raw());
+  copy_strided(first.dtype(), joined.raw(), 0, shape, strides, dst->raw());
   return Status::ok();
 }
 
 Result<Tensor> empty_stack(const KernelContext& ctx, const Graph& body, std::size_t body_output, int64_t axis,
                            const std::string& what) {
   const Value& v = body.value(body.outputs()[body_output]);
-  if (v.dtype == DType::kUndefined || v.dtype == DType::kString)
-    return ctx.error(what + ": no iteration ran, and the body does not declare a numeric element type for it");
+  if (v.dtype == DType::kUndefined)
+    return ctx.error(what + ": no iteration ran, and the body does not declare an element type for it");
   std::vector<int64_t> shape = {0};
   if (v.shape.has_rank()) {
     std::vector<int64_t> elem;

@@ -30,8 +30,20 @@ Result<const Tensor*> required_input(const KernelContext& ctx, std::size_t i, co
   return t;
 }
 
+std::size_t element_stride(DType dtype) {
+  return dtype == DType::kString ? sizeof(std::string) : dtype_size(dtype);
+}
+
+void copy_elements(DType dtype, void* dst, const void* src, std::size_t bytes) {
+  if (dtype != DType::kString) {
+    if (bytes) std::memcpy(dst, src, bytes);
+    return;
+  }
+  std::copy_n(static_cast<const std::string*>(src), bytes / sizeof(std::string), static_cast<std::string*>(dst));
+}
+
 Status check_movable(const KernelContext& ctx, const Tensor& t, const std::string& what) {
-  if (dtype_size(t.dtype()) == 0)
+  if (element_stride(t.dtype()) == 0)
     return ctx.error(what + " has element type " + std::string(dtype_name(t.dtype())) +
                      ", which is not supported");
   if (t.device() != DeviceKind::kCpu) return ctx.error(what + " is not in host memory");
@@ -93,7 +105,7 @@ void copy_rows(const U* src, const std::vector<int64_t>& shape, const std::vecto
   for (int64_t r = 0; r < rows; ++r, dst += inner) {
     const U* s = src + offset;
     if (step == 1) {
-      std::memcpy(dst, s, static_cast<std::size_t>(inner) * sizeof(U));
+      std::copy_n(s, inner, dst);  // memmove for the integer types
     } else {
       for (int64_t k = 0; k < inner; ++k) dst[k] = s[k * step];
     }
@@ -123,7 +135,7 @@ Result<std::vector<std::byte>> integer_bytes(double v, DType dtype) {
 
 }  // namespace
 
-void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const std::vector<int64_t>& shape,
+void copy_strided(DType dtype, const void* src, int64_t offset, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& strides, void* dst) {
   // Drop dimensions of size 1 and merge neighbours that are contiguous in the source too, so a copy that
   // is really a few long runs runs as memcpy.
@@ -140,20 +152,18 @@ void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const 
     }
   }
   if (dims.empty()) dims = {1}, steps = {1};
-  const auto* base = static_cast<const std::byte*>(src) + offset * static_cast<int64_t>(elem_size);
-  with_element_size(elem_size, [&](auto tag) {
+  const auto* base = static_cast<const std::byte*>(src) + offset * static_cast<int64_t>(element_stride(dtype));
+  with_element_type(dtype, [&](auto tag) {
     using U = decltype(tag);
     copy_rows(reinterpret_cast<const U*>(base), dims, steps, static_cast<U*>(dst));
   });
 }
 
-void fill_elements(void* dst, int64_t count, const void* value, std::size_t elem_size) {
-  with_element_size(elem_size, [&](auto tag) {
+void fill_elements(DType dtype, void* dst, int64_t count, const void* value) {
+  with_element_type(dtype, [&](auto tag) {
     using U = decltype(tag);
-    U v;
-    std::memcpy(&v, value, sizeof(U));
-    U* out = static_cast<U*>(dst);
-    for (int64_t i = 0; i < count; ++i) out[i] = v;
+    const U& v = *static_cast<const U*>(value);
+    std::fill_n(static_cast<U*>(dst), count, v);
   });
 }
 

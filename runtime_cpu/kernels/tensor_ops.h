@@ -1,6 +1,8 @@
 // Shared by the shape, index and layout kernels (tensor_ops.cc and the *_ops.cc files it registers). These
 // kernels only move elements, so they work on element sizes rather than element types: one instantiation
-// per size (1, 2, 4, 8, 16 bytes) serves every type the Tensor holds.
+// per size (1, 2, 4, 8, 16 bytes) serves every type the Tensor holds, and one more moves strings, which
+// are objects (assigned, never memcpy'd): their "size" is sizeof(std::string), so the byte arithmetic of
+// offsets and blocks holds for them too.
 #pragma once
 
 #include <cstddef>
@@ -25,11 +27,19 @@ struct Bytes16 {
   uint64_t lo, hi;
 };
 
-// Calls f(U{}) with U the unsigned integer (or Bytes16) type of `elem_size` bytes. Sizes come from
-// dtype_size of a type check_movable accepted, so there is no other case.
+// Bytes from one element to the next in a tensor of `dtype`: dtype_size, and sizeof(std::string) for strings.
+std::size_t element_stride(DType dtype);
+
+// Calls f(U{}) with U the type that moves elements of `dtype`: std::string for strings, else the unsigned
+// integer (or Bytes16) type of its size. Types come from a tensor check_movable accepted, so there is no
+// other case.
 template <typename F>
-void with_element_size(std::size_t elem_size, F&& f) {
-  switch (elem_size) {
+void with_element_type(DType dtype, F&& f) {
+  if (dtype == DType::kString) {
+    f(std::string{});
+    return;
+  }
+  switch (dtype_size(dtype)) {
     case 1:
       f(uint8_t{});
       break;
@@ -51,7 +61,11 @@ void with_element_size(std::size_t elem_size, F&& f) {
 // Input i, or an error naming it when the node omitted it.
 Result<const Tensor*> required_input(const KernelContext& ctx, std::size_t i, const std::string& what);
 
-// An error unless `t` holds elements of a fixed size (every type but string) on the host.
+// Copies the elements in `bytes` bytes (a multiple of element_stride) from `src` to `dst`, which must not
+// overlap: memcpy, or string assignment.
+void copy_elements(DType dtype, void* dst, const void* src, std::size_t bytes);
+
+// An error unless `t` is a tensor of a movable type (every type tandem holds, strings included) on the host.
 Status check_movable(const KernelContext& ctx, const Tensor& t, const std::string& what);
 
 // The elements of a small 1-D int64 or int32 tensor (axes, shape, pads...), or an error naming `what`.
@@ -71,14 +85,14 @@ Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& s
 std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape);
 
 // Fills the row-major `dst` of `shape` with dst[i_0, ..., i_k] = src[offset + sum_d i_d * strides[d]], for
-// elements of `elem_size` bytes. Strides are in elements and may be 0 (broadcast) or negative (reversed).
+// elements of `dtype`. Strides are in elements and may be 0 (broadcast) or negative (reversed).
 // Transpose, Expand, Tile and Slice are all this one copy with different strides.
-void copy_strided(std::size_t elem_size, const void* src, int64_t offset, const std::vector<int64_t>& shape,
+void copy_strided(DType dtype, const void* src, int64_t offset, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& strides, void* dst);
 
 // Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart: one
-// part of a concatenation or a split.
-void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
+// part of a concatenation or a split (bytes of elements of `dtype`, counted with element_stride).
+void copy_blocks(DType dtype, const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,
                  int64_t outer, std::size_t block);
 
 // Concatenates `parts` (one dtype, equal shapes outside `axis`; an empty 1-D part is skipped) into output
@@ -87,8 +101,8 @@ void copy_blocks(const std::byte* src, std::size_t src_pitch, std::byte* dst, st
 Status concat_tensors(KernelContext& ctx, std::size_t out, std::span<const Tensor* const> parts, int64_t axis,
                       const std::string& what);
 
-// `count` copies of the `elem_size`-byte element at `value`.
-void fill_elements(void* dst, int64_t count, const void* value, std::size_t elem_size);
+// `count` copies of the element of `dtype` at `value`.
+void fill_elements(DType dtype, void* dst, int64_t count, const void* value);
 
 // One element of the numeric `dtype` holding `v` (float16 and bfloat16 rounded to nearest even), or an
 // error when `dtype` is not numeric or `v` does not fit an integer type.

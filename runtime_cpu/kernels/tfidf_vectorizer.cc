@@ -1,4 +1,4 @@
-// TfIdfVectorizer (opset 9): for each row of an int32/int64 input ([C] or [N, C]), how often each n-gram of
+// TfIdfVectorizer (opset 9): for each row of an int32/int64 or string input ([C] or [N, C]), how often each n-gram of
 // a pool occurs in it, written at the n-gram's output coordinate (ngram_indexes) as a count (TF), as its
 // weight when it occurs at all (IDF), or as count times weight (TFIDF); the output is float [size] or
 // [N, size] with size = max(ngram_indexes) + 1.
@@ -14,7 +14,8 @@
 // ngram_indexes is 0, 1, 2, ... Here weights go by output coordinate, as everywhere else they run.
 //
 // The pool becomes a trie when the kernel is made; a row is then one walk down the trie per (start, gap).
-// String pools (pool_strings) are refused: tandem has no string tensors.
+// A string pool (pool_strings, for string inputs) is numbered first: each distinct string gets an id, the
+// trie holds ids, and a row's strings are looked up (one not in the pool gets -1, which no n-gram holds).
 #include <algorithm>
 #include <limits>
 #include <string>
@@ -36,7 +37,7 @@ struct NgramTrie {
   struct TrieNode {
     std::unordered_map<int64_t, int32_t> next;
     int64_t coordinate = -1;  // -1: no counted n-gram ends here (a prefix only)
-    int64_t pool_at = -1;     // where that n-gram starts in pool_int64s, for messages
+    int64_t pool_at = -1;     // where that n-gram starts in the pool, for messages
   };
   std::vector<TrieNode> nodes = std::vector<TrieNode>(1);  // nodes[0] is the root
 
@@ -64,16 +65,21 @@ struct TfIdfConfig {
   int64_t output_size = 0;
   std::vector<float> weights;  // by output coordinate; empty: all ones
   NgramTrie trie;
+  bool strings = false;                                 // the pool is pool_strings: X must be strings
+  std::unordered_map<std::string, int64_t> string_ids;  // pool_strings' distinct strings, numbered
 };
 
 class TfIdfVectorizerKernel final : public Kernel {
  public:
   explicit TfIdfVectorizerKernel(TfIdfConfig c) : c_(std::move(c)) {}
+  bool takes_strings() const override { return true; }
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
-    if (x->dtype() != DType::kInt32 && x->dtype() != DType::kInt64)
-      return ctx.error("X must be int32 or int64 (tandem has no string tensors), got " + x->describe());
+    if (c_.strings && x->dtype() != DType::kString)
+      return ctx.error("X must be a string tensor (the pool is pool_strings), got " + x->describe());
+    if (!c_.strings && x->dtype() != DType::kInt32 && x->dtype() != DType::kInt64)
+      return ctx.error("X must be int32 or int64 (the pool is pool_int64s), got " + x->describe());
     if (x->rank() != 1 && x->rank() != 2) return ctx.error("X must be [C] or [N, C], got " + x->describe());
     const int64_t rows = x->rank() == 2 ? x->dim(0) : 1, cols = x->shape().back();
     std::vector<int64_t> shape = {c_.output_size};
@@ -85,9 +91,7 @@ class TfIdfVectorizerKernel final : public Kernel {
     std::vector<int64_t> freq(static_cast<std::size_t>(c_.output_size));
     ctx.note_workspace((row.size() + freq.size()) * sizeof(int64_t));
     for (int64_t r = 0; r < rows; ++r) {
-      for (int64_t i = 0; i < cols; ++i)
-        row[static_cast<std::size_t>(i)] = x->dtype() == DType::kInt32 ? int64_t{x->data<int32_t>()[r * cols + i]}
-                                                                       : x->data<int64_t>()[r * cols + i];
+      for (int64_t i = 0; i < cols; ++i) row[static_cast<std::size_t>(i)] = item(*x, r * cols + i);
       std::fill(freq.begin(), freq.end(), 0);
       count_row(row, freq);
       weigh(freq, y + r * c_.output_size);
@@ -96,6 +100,13 @@ class TfIdfVectorizerKernel final : public Kernel {
   }
 
  private:
+  int64_t item(const Tensor& x, int64_t i) const {
+    if (x.dtype() == DType::kInt32) return x.data<int32_t>()[i];
+    if (x.dtype() == DType::kInt64) return x.data<int64_t>()[i];
+    const auto it = c_.string_ids.find(x.data<std::string>()[i]);
+    return it == c_.string_ids.end() ? -1 : it->second;
+  }
+
   void count_row(const std::vector<int64_t>& row, std::vector<int64_t>& freq) const {
     const auto cols = static_cast<int64_t>(row.size());
     // A gap past C - 1 cannot reach a second item, and 1-grams count at gap 1 only.
@@ -132,13 +143,15 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
   const Node& n = init.node();
-  if (has_attr(n, "pool_strings"))
-    return init.error("pool_strings holds a string pool, which needs string inputs; tandem has no string "
-                      "tensors (an integer pool goes in pool_int64s)");
   for (const char* required : {"mode", "min_gram_length", "max_gram_length", "max_skip_count", "ngram_counts",
-                               "ngram_indexes", "pool_int64s"})
+                               "ngram_indexes"})
     if (!has_attr(n, required)) return init.error("attribute '" + std::string(required) + "' is required");
   TfIdfConfig c;
+  c.strings = has_attr(n, "pool_strings");
+  if (c.strings == has_attr(n, "pool_int64s"))
+    return init.error(c.strings ? "pool_strings and pool_int64s are both given; the pool is one of them"
+                                : "the pool is missing: give pool_strings (string inputs) or pool_int64s (integer ones)");
+  const std::string pool_name = c.strings ? "pool_strings" : "pool_int64s";
   const std::string mode = attr_string(n, "mode", "");
   if (mode == "TF") c.weighting = Weighting::kTF;
   else if (mode == "IDF") c.weighting = Weighting::kIDF;
@@ -152,7 +165,13 @@ Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
     return init.error("max_gram_length " + str(c.max_length) + " is below min_gram_length " + str(c.min_length));
   if (c.max_skip < 0) return init.error("max_skip_count must not be negative, got " + str(c.max_skip));
 
-  const std::vector<int64_t> pool = attr_ints(n, "pool_int64s");
+  std::vector<int64_t> pool;
+  if (c.strings) {
+    for (const std::string& item : attr_strings(n, "pool_strings"))
+      pool.push_back(c.string_ids.emplace(item, static_cast<int64_t>(c.string_ids.size())).first->second);
+  } else {
+    pool = attr_ints(n, "pool_int64s");
+  }
   const std::vector<int64_t> counts = attr_ints(n, "ngram_counts");
   const std::vector<int64_t> indexes = attr_ints(n, "ngram_indexes");
   const auto pool_size = static_cast<int64_t>(pool.size());
@@ -180,7 +199,7 @@ Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
     const int64_t length = static_cast<int64_t>(g) + 1;
     const int64_t begin = counts[g], end = g + 1 < counts.size() ? counts[g + 1] : pool_size;
     if ((end - begin) % length != 0)
-      return init.error("the " + str(length) + "-grams take pool_int64s[" + str(begin) + ":" + str(end) + "], " +
+      return init.error("the " + str(length) + "-grams take " + pool_name + "[" + str(begin) + ":" + str(end) + "], " +
                         str(end - begin) + " items, which is not a multiple of " + str(length));
     for (int64_t at = begin; at < end; at += length, ++ngram) {
       if (ngram >= indexes.size())
@@ -189,7 +208,7 @@ Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
       if (length < c.min_length || length > c.max_length) continue;
       int64_t first_at = -1;
       if (!c.trie.add(pool.data() + at, length, indexes[ngram], at, first_at))
-        return init.error("the " + str(length) + "-gram at pool_int64s[" + str(at) + "] repeats the one at [" +
+        return init.error("the " + str(length) + "-gram at " + pool_name + "[" + str(at) + "] repeats the one at [" +
                           str(first_at) + "]");
     }
   }
@@ -212,6 +231,9 @@ Result<KernelPtr> make_tfidf_vectorizer(const KernelInit& init) {
 
 }  // namespace
 
-void register_tfidf_vectorizer_kernels(KernelRegistry& r) { r.add("TfIdfVectorizer", make_tfidf_vectorizer); }
+void register_tfidf_vectorizer_kernels(KernelRegistry& r) {
+  r.add("TfIdfVectorizer", make_tfidf_vectorizer);
+  r.take_strings("TfIdfVectorizer");
+}
 
 }  // namespace tandem::cpu

@@ -15,6 +15,7 @@ namespace {
 
 class TriluKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit TriluKernel(bool upper) : upper_(upper) {}
 
   Status run(KernelContext& ctx) const override {
@@ -32,7 +33,8 @@ class TriluKernel final : public Kernel {
     // Beyond +-(rows + cols) every k keeps all or nothing; clamping keeps i + k from overflowing.
     k = std::clamp(k, -(rows + cols), rows + cols);
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
-    const std::size_t elem = dtype_size(x->dtype());
+    const std::size_t elem = element_stride(x->dtype());
+    const bool strings = x->dtype() == DType::kString;  // their zero is "", which a new string tensor holds
     const auto* src = static_cast<const std::byte*>(x->raw());
     auto* dst = static_cast<std::byte*>(y.raw());
     const int64_t matrices = rows * cols == 0 ? 0 : x->numel() / (rows * cols);
@@ -43,9 +45,9 @@ class TriluKernel final : public Kernel {
         const int64_t end = upper_ ? cols : std::clamp<int64_t>(i + k + 1, 0, cols);
         const std::size_t row = static_cast<std::size_t>((m * rows + i) * cols) * elem;
         const auto at = [&](int64_t j) { return row + static_cast<std::size_t>(j) * elem; };
-        std::memset(dst + at(0), 0, at(begin) - at(0));
-        std::memcpy(dst + at(begin), src + at(begin), at(std::max(begin, end)) - at(begin));
-        std::memset(dst + at(std::max(begin, end)), 0, at(cols) - at(std::max(begin, end)));
+        if (!strings) std::memset(dst + at(0), 0, at(begin) - at(0));
+        copy_elements(x->dtype(), dst + at(begin), src + at(begin), at(std::max(begin, end)) - at(begin));
+        if (!strings) std::memset(dst + at(std::max(begin, end)), 0, at(cols) - at(std::max(begin, end)));
       }
     return Status::ok();
   }
@@ -62,6 +64,9 @@ Result<KernelPtr> make_trilu(const KernelInit& init) {
 
 }  // namespace
 
-void register_trilu_kernels(KernelRegistry& r) { r.add("Trilu", make_trilu); }
+void register_trilu_kernels(KernelRegistry& r) {
+  r.add("Trilu", make_trilu);
+  r.take_strings("Trilu");
+}
 
 }  // namespace tandem::cpu

@@ -16,6 +16,7 @@ namespace {
 
 class CompressKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   explicit CompressKernel(std::optional<int64_t> axis) : axis_(axis) {}
 
   Status run(KernelContext& ctx) const override {
@@ -51,12 +52,12 @@ class CompressKernel final : public Kernel {
       shape[a] = static_cast<int64_t>(kept.size());
     }
     Tensor& y = ctx.allocate_output(0, x->dtype(), shape);
-    const std::size_t elem = dtype_size(x->dtype()), block = static_cast<std::size_t>(inner) * elem;
+    const std::size_t elem = element_stride(x->dtype()), block = static_cast<std::size_t>(inner) * elem;
     const auto* src = static_cast<const std::byte*>(x->raw());
     auto* dst = static_cast<std::byte*>(y.raw());
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i : kept) {
-        std::memcpy(dst, src + static_cast<std::size_t>(o * dim + i) * block, block);
+        copy_elements(x->dtype(), dst, src + static_cast<std::size_t>(o * dim + i) * block, block);
         dst += block;
       }
     return Status::ok();
@@ -70,16 +71,22 @@ class CompressKernel final : public Kernel {
 // A scalar reads as a 1-D tensor of one element (as numpy and onnxruntime do).
 class NonZeroKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0, "X"));
     TANDEM_RETURN_IF_ERROR(check_movable(ctx, *x, "X"));
     std::vector<int64_t> hits;
-    const bool known = dispatch(x->dtype(), NumericAndBoolTypes{}, [&](auto tag) {
+    bool known = dispatch(x->dtype(), NumericAndBoolTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* p = x->data<T>();
       for (int64_t i = 0; i < x->numel(); ++i)
         if (ElementTraits<T>::load(p[i]) != compute_t<T>(0)) hits.push_back(i);
     });
+    if (x->dtype() == DType::kString) {  // a string is "non-zero" when it is not empty, as in NumPy
+      known = true;
+      for (int64_t i = 0; i < x->numel(); ++i)
+        if (!x->data<std::string>()[i].empty()) hits.push_back(i);
+    }
     if (!known)
       return ctx.error("X has element type " + std::string(dtype_name(x->dtype())) + ", which is not supported (" +
                        type_names(NumericAndBoolTypes{}) + " are)");
@@ -103,6 +110,7 @@ class NonZeroKernel final : public Kernel {
 // that a stable sort finds the groups and each group's first item is its first occurrence.
 class UniqueKernel final : public Kernel {
  public:
+  bool takes_strings() const override { return true; }
   UniqueKernel(std::optional<int64_t> axis, bool sorted) : axis_(axis), sorted_(sorted) {}
 
   Status run(KernelContext& ctx) const override {
@@ -122,7 +130,16 @@ class UniqueKernel final : public Kernel {
     std::iota(order.begin(), order.end(), 0);
     // cmp(i, j): -1, 0 or 1 comparing item i with item j.
     std::function<int(int64_t, int64_t)> cmp;
-    const bool known = dispatch(x->dtype(), NumericAndBoolTypes{}, [&](auto tag) {
+    if (x->dtype() == DType::kString) {  // strings by their bytes: code point order for UTF-8, as NumPy sorts
+      const std::string* p = x->data<std::string>();
+      cmp = [p, outer, items, inner](int64_t i, int64_t j) {
+        for (int64_t o = 0; o < outer; ++o)
+          for (int64_t k = 0; k < inner; ++k)
+            if (int c = p[(o * items + i) * inner + k].compare(p[(o * items + j) * inner + k]); c != 0) return c < 0 ? -1 : 1;
+        return 0;
+      };
+    }
+    const bool known = x->dtype() == DType::kString || dispatch(x->dtype(), NumericAndBoolTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       const T* p = x->data<T>();
       cmp = [p, outer, items, inner](int64_t i, int64_t j) {
@@ -170,13 +187,13 @@ class UniqueKernel final : public Kernel {
       y_shape[a] = u;
     }
     Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
-    const std::size_t block = static_cast<std::size_t>(inner) * dtype_size(x->dtype());
+    const std::size_t block = static_cast<std::size_t>(inner) * element_stride(x->dtype());
     const auto* src = static_cast<const std::byte*>(x->raw());
     auto* dst = static_cast<std::byte*>(y.raw());
     for (std::size_t g = 0; g < groups; ++g)
       for (int64_t o = 0; o < outer; ++o)
-        std::memcpy(dst + static_cast<std::size_t>(o * u + rank_of[g]) * block,
-                    src + static_cast<std::size_t>(o * items + first[g]) * block, block);
+        copy_elements(x->dtype(), dst + static_cast<std::size_t>(o * u + rank_of[g]) * block,
+                      src + static_cast<std::size_t>(o * items + first[g]) * block, block);
     auto int_output = [&](std::size_t i, int64_t n) -> int64_t* {
       return ctx.num_outputs() > i && ctx.wants_output(i) ? ctx.allocate_output(i, DType::kInt64, {n}).data<int64_t>()
                                                           : nullptr;
@@ -214,6 +231,7 @@ void register_value_dependent_kernels(KernelRegistry& r) {
   });
   r.add("NonZero", [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new NonZeroKernel()); });
   r.add("Unique", make_unique);
+  for (const char* op : {"Compress", "NonZero", "Unique"}) r.take_strings(op);
 }
 
 }  // namespace tandem::cpu

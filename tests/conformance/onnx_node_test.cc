@@ -20,7 +20,6 @@ const fs::path kSimpleCases = "/usr/share/libonnx-testdata/data/simple";
 
 // Case -> why tandem does not pass it. Each entry must be a real limitation, not a bug to hide.
 const std::map<std::string, std::string>& known_unsupported() {
-  static const std::string kStrings = "string tensors are not supported";
   static const std::string kTraining = "training mode: tandem runs inference only and refuses it with an error";
   static const std::string kNumpyDraws =
       "the expected outputs are numpy's random draws, which no other engine reproduces; random_ops_test "
@@ -60,14 +59,8 @@ const std::map<std::string, std::string>& known_unsupported() {
       {"test_blackmanwindow_symmetric", kWindowKernelPi},
       {"test_blackmanwindow_symmetric_expanded", kWindowPi},
       {"test_cast_FLOAT_to_BFLOAT16", kBf16},
-      {"test_cast_FLOAT_to_STRING", kStrings},
-      {"test_cast_STRING_to_FLOAT", kStrings},
       {"test_castlike_FLOAT_to_BFLOAT16", kBf16},
       {"test_castlike_FLOAT_to_BFLOAT16_expanded", kBf16},
-      {"test_castlike_FLOAT_to_STRING", kStrings},
-      {"test_castlike_FLOAT_to_STRING_expanded", kStrings},
-      {"test_castlike_STRING_to_FLOAT", kStrings},
-      {"test_castlike_STRING_to_FLOAT_expanded", kStrings},
       {"test_hammingwindow", kWindowKernelPi},
       {"test_hammingwindow_expanded", kWindowPi},
       {"test_hammingwindow_symmetric", kWindowKernelPi},

@@ -50,7 +50,7 @@ const std::vector<std::string>& case_dirs() {
       "tests/data/pytorch/rnn_tanh_2layer",     "tests/data/pytorch/tagger",
       "tests/data/pytorch/crnn",                "tests/data/pytorch/two_encoders",
       "tests/data/pytorch/lstm_linear_functions", "tests/data/pytorch/lstm_loop_decoder",
-      "tests/data/pytorch/lstm_list_decoder"};
+      "tests/data/pytorch/lstm_list_decoder", "tests/data/strings/text_features"};
   return dirs;
 }
 
@@ -119,6 +119,9 @@ std::string bitwise_difference(const std::vector<Tensor>& got, const std::vector
       return "output " + std::to_string(k) + " is " + got[k].describe() + ", want " + want[k].describe();
     if (got[k].nbytes() && std::memcmp(got[k].raw(), want[k].raw(), got[k].nbytes()) != 0)
       return "output " + std::to_string(k) + " differs in its bits";
+    if (got[k].dtype() == DType::kString &&
+        !std::equal(got[k].data<std::string>(), got[k].data<std::string>() + got[k].numel(), want[k].data<std::string>()))
+      return "output " + std::to_string(k) + " differs in its strings";
   }
   return "";
 }
@@ -197,8 +200,16 @@ bool has_nested_graphs(const Graph& g) {
 // rule), the copies land in the plan's slots, and outputs stay bit-identical. Such a device plans all it
 // holds (its graph outputs too: they go to the host at the end), so its measured peak is its arena, the
 // number the partitioner predicts, except where a nested graph's results come out unplanned.
+bool has_strings(const Graph& g) {
+  for (const Value& v : g.values())
+    if (v.dtype == DType::kString) return true;
+  return false;
+}
+
 TEST_P(RandomPlans, ADeviceOfItsOwnMemorySpaceHoldsExactlyItsArena) {
   const Case c = load_case(GetParam());
+  // A GPU holds no strings (its device refuses their nodes), so random plans that put them there are moot.
+  if (has_strings(c.graph())) GTEST_SKIP() << "string values stay on host devices";
   const std::vector<Tensor> want = reference_run(c);
   cpu::CpuDevice host(kThreads, "cpu");
   test::CopyingDevice other(kThreads, "gpu-like");

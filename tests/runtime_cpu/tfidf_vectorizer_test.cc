@@ -257,15 +257,9 @@ TEST(TfIdfVectorizer, RefusesInconsistentAttributes) {
   refused(s, "weights go by output coordinate (as in ONNX Runtime), but coordinate 4 has none");
 }
 
-TEST(TfIdfVectorizer, RefusesStringPoolsAndBadInputs) {
-  // A string pool needs string input, which tandem does not have: refused when the kernel is made.
+TEST(TfIdfVectorizer, RefusesBadInputs) {
+  // String pools are covered in string_ops_test.
   Spec s = by_hand();
-  SingleOp op = tfidf(s, i64({7}, kRow));
-  auto* a = op.node()->add_attribute();
-  a->set_name("pool_strings");
-  a->set_type(onnx::AttributeProto::STRINGS);
-  a->add_strings("hello");
-  expect_error(op.run({DType::kFloat32}), "node 'n' (TfIdfVectorizer): pool_strings holds a string pool");
   expect_error(tfidf(s, i64({1, 2, 7}, I64(14, 1)), true).run({DType::kFloat32}), "X must be [C] or [N, C], got int64 [1,2,7]");
   expect_error(tfidf(s, i64({}, {1}), true).run({DType::kFloat32}), "X must be [C] or [N, C], got int64 []");
 }

@@ -2,7 +2,9 @@
 // tests, and builds/reads tensors for them.
 #pragma once
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <onnx/onnx_pb.h>
@@ -28,6 +30,11 @@ template <typename T>
 Tensor make_tensor(std::vector<int64_t> shape, const std::vector<T>& values) {
   Tensor t = Tensor::empty(dtype_of<T>(), std::move(shape));
   if (!values.empty()) std::memcpy(t.raw(), values.data(), values.size() * sizeof(T));
+  return t;
+}
+inline Tensor make_string_tensor(std::vector<int64_t> shape, const std::vector<std::string>& values) {
+  Tensor t = Tensor::empty(DType::kString, std::move(shape));
+  std::copy(values.begin(), values.end(), t.data<std::string>());
   return t;
 }
 inline Tensor make_bool_tensor(std::vector<int64_t> shape, const std::vector<bool>& values) {

@@ -33,6 +33,15 @@ class SingleOp {
     feeds_.push_back(t);
     return *this;
   }
+  // A graph input of exactly t's dimensions, for ops whose shape inference needs them (a [1, C] input).
+  SingleOp& fixed_in(const Tensor& t) {
+    const std::string name = next_name();
+    std::vector<DimSpec> dims(t.shape().begin(), t.shape().end());
+    add_input(*model_.mutable_graph(), name, static_cast<int32_t>(t.dtype()), dims);
+    node()->add_input(name);
+    feeds_.push_back(t);
+    return *this;
+  }
   // A graph input of unknown rank: import-time shape inference cannot check it, so the kernel's checks answer.
   SingleOp& unranked(const Tensor& t) {
     in(t);
@@ -69,6 +78,13 @@ class SingleOp {
     return *this;
   }
   SingleOp& attr(const std::string& a, const char* v) { return attr(a, std::string(v)); }
+  SingleOp& attr(const std::string& a, const std::vector<std::string>& v) {
+    auto* at = node()->add_attribute();
+    at->set_name(a);
+    at->set_type(onnx::AttributeProto::STRINGS);
+    for (const std::string& s : v) at->add_strings(s);
+    return *this;
+  }
   SingleOp& attr(const std::string& a, const F32& v) {
     auto* at = node()->add_attribute();
     at->set_name(a);
@@ -115,7 +131,10 @@ class SingleOp {
     init->set_name(name);
     init->set_data_type(static_cast<int32_t>(t.dtype()));
     for (int64_t d : t.shape()) init->add_dims(d);
-    init->set_raw_data(t.raw(), t.nbytes());
+    if (t.dtype() == DType::kString)
+      for (int64_t i = 0; i < t.numel(); ++i) init->add_string_data(t.data<std::string>()[i]);
+    else
+      init->set_raw_data(t.raw(), t.nbytes());
     node()->add_input(name);
     return *this;
   }
@@ -131,6 +150,7 @@ class SingleOp {
 
 inline Tensor f32(I64 shape, const F32& v) { return make_tensor<float>(std::move(shape), v); }
 inline Tensor i64(I64 shape, const I64& v) { return make_tensor<int64_t>(std::move(shape), v); }
+inline Tensor strs(I64 shape, const std::vector<std::string>& v) { return make_string_tensor(std::move(shape), v); }
 inline Tensor i32(I64 shape, const std::vector<int32_t>& v) { return make_tensor<int32_t>(std::move(shape), v); }
 
 // 0, 1, 2, ... as float32 of `shape`.

@@ -1,0 +1,54 @@
+#include "graph/utf8.h"
+
+#include <cstdint>
+
+namespace tandem {
+
+std::optional<std::u32string> decode_utf8(const std::string& s) {
+  std::u32string out;
+  out.reserve(s.size());
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    const int len = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : (b >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) return std::nullopt;
+    uint32_t c = len == 1 ? b : len == 2 ? b & 0x1Fu : len == 3 ? b & 0x0Fu : b & 0x07u;
+    for (int k = 1; k < len; ++k) {
+      const auto t = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+      if ((t >> 6) != 0x2) return std::nullopt;
+      c = c << 6 | (t & 0x3Fu);
+    }
+    static constexpr uint32_t kLeast[] = {0, 0, 0x80, 0x800, 0x10000};  // below it: an overlong form
+    if (c < kLeast[len] || !is_code_point(static_cast<char32_t>(c))) return std::nullopt;
+    out += static_cast<char32_t>(c);
+    i += static_cast<std::size_t>(len);
+  }
+  return out;
+}
+
+void append_utf8(std::string& out, char32_t ch) {
+  const auto c = static_cast<uint32_t>(ch);
+  if (c < 0x80) {
+    out += static_cast<char>(c);
+  } else if (c < 0x800) {
+    out += static_cast<char>(0xC0 | (c >> 6));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else if (c < 0x10000) {
+    out += static_cast<char>(0xE0 | (c >> 12));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  } else {
+    out += static_cast<char>(0xF0 | (c >> 18));
+    out += static_cast<char>(0x80 | ((c >> 12) & 0x3F));
+    out += static_cast<char>(0x80 | ((c >> 6) & 0x3F));
+    out += static_cast<char>(0x80 | (c & 0x3F));
+  }
+}
+
+std::string encode_utf8(const std::u32string& s) {
+  std::string out;
+  out.reserve(s.size());
+  for (char32_t c : s) append_utf8(out, c);
+  return out;
+}
+
+}  // namespace tandem

@@ -1,0 +1,1 @@
+2cat2sat2on2mat2dog2cat2sat2cat2sat2on2mat2dog2cat2satBtwice

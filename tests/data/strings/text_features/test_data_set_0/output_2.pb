@@ -1,0 +1,1 @@
+2mat2cat2sat2satBgrid

@@ -1,0 +1,143 @@
+// String tensors at the edges: .npy files NumPy wrote ('<U' Unicode, '|S' bytes) read as UTF-8 strings,
+// tandem's own .npy of the same array byte for byte what NumPy writes, object arrays refused, and string
+// inputs and outputs through the public API (one CPU device, and a plan over two).
+#include <gtest/gtest.h>
+#include <tandem/tandem.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "session/tensor_io.h"
+#include "tests/support/model_builder.h"
+
+namespace tandem {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+std::string file_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+Strings strings_of(const Tensor& t) {
+  EXPECT_EQ(t.dtype(), DType::kString);
+  return Strings(t.data<std::string>(), t.data<std::string>() + t.numel());
+}
+
+Tensor string_tensor(std::vector<int64_t> shape, const Strings& values) {
+  Tensor t = Tensor::empty(DType::kString, std::move(shape));
+  std::copy(values.begin(), values.end(), t.data<std::string>());
+  return t;
+}
+
+TEST(StringNpy, NumpysUnicodeArraysReadAsUtf8) {
+  auto t = read_tensor_file(test::source_path("tests/data/strings/words_u.npy"));
+  ASSERT_TRUE(t) << t.status().message();
+  EXPECT_EQ(t->tensor.shape(), (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(strings_of(t->tensor), (Strings{"héllo", "a", "", "ß€😀"}));
+}
+
+TEST(StringNpy, NumpysBytesArraysKeepTheirBytes) {
+  auto t = read_tensor_file(test::source_path("tests/data/strings/bytes_s.npy"));
+  ASSERT_TRUE(t) << t.status().message();
+  EXPECT_EQ(strings_of(t->tensor), (Strings{"ab", std::string("\xff\x00z", 3), ""}));
+}
+
+TEST(StringNpy, ObjectArraysAreRefusedWithTheWayOut) {
+  auto t = read_tensor_file(test::source_path("tests/data/strings/objects.npy"));
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.status().message().find("np.save(f, a.astype(str))"), std::string::npos) << t.status().message();
+}
+
+TEST(StringNpy, WhatTandemWritesIsWhatNumpyWrites) {
+  test::TempDir tmp;
+  const std::string u = (tmp.path() / "u.npy").string(), s = (tmp.path() / "s.npy").string();
+  ASSERT_TRUE(write_npy(u, string_tensor({2, 2}, {"héllo", "a", "", "ß€😀"})));
+  EXPECT_EQ(file_bytes(u), file_bytes(test::source_path("tests/data/strings/words_u.npy")));
+  // Not UTF-8: written as bytes, as NumPy keeps bytes.
+  ASSERT_TRUE(write_npy(s, string_tensor({3}, {"ab", std::string("\xff\x00z", 3), ""})));
+  EXPECT_EQ(file_bytes(s), file_bytes(test::source_path("tests/data/strings/bytes_s.npy")));
+}
+
+TEST(StringNpy, ACorruptHeaderOrCodePointIsRefused) {
+  test::TempDir tmp;
+  std::string bytes = file_bytes(test::source_path("tests/data/strings/words_u.npy"));
+  const std::string truncated = tmp.write("t.npy", bytes.substr(0, bytes.size() - 4));
+  auto t = read_tensor_file(truncated);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.status().message().find("needs 80 for '<U5'"), std::string::npos) << t.status().message();
+  // The first element's first code point set to 0x110000, past Unicode.
+  const std::size_t data_at = bytes.size() - 80;
+  bytes[data_at] = 0, bytes[data_at + 1] = 0, bytes[data_at + 2] = 0x11, bytes[data_at + 3] = 0;
+  auto c = read_tensor_file(tmp.write("c.npy", bytes));
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.status().message().find("element 0 holds 1114112, which is not a Unicode code point"), std::string::npos)
+      << c.status().message();
+}
+
+// words (string [n]) -> upper (StringNormalizer UPPER), numbers (Cast to float), again (numbers back to string).
+std::string string_model() {
+  onnx::ModelProto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "words", onnx::TensorProto::STRING, {"n"});
+  onnx::NodeProto* up = test::add_node(g, "StringNormalizer", {"words"}, {"upper"}, "up");
+  test::set_string(up, "case_change_action", "UPPER");
+  onnx::NodeProto* to_float = test::add_node(g, "Cast", {"words"}, {"numbers"}, "to_float");
+  test::set_int(to_float, "to", onnx::TensorProto::FLOAT);
+  onnx::NodeProto* back = test::add_node(g, "Cast", {"numbers"}, {"again"}, "back");
+  test::set_int(back, "to", onnx::TensorProto::STRING);
+  test::add_output(g, "upper", onnx::TensorProto::STRING);
+  test::add_output(g, "numbers", onnx::TensorProto::FLOAT);
+  test::add_output(g, "again", onnx::TensorProto::STRING);
+  return m.SerializeAsString();
+}
+
+void expect_string_model_outputs(const Session& session) {
+  const HostTensor words = HostTensor::of<std::string>({3}, {"1.5", "-2", "1e3"});
+  for (int run = 0; run < 3; ++run) {  // a plan's memory is laid out on the first run and reused after
+    auto out = session.run({{"words", words}});
+    const HostTensor& upper = out.at("upper");
+    ASSERT_EQ(upper.type(), ElementType::kString);
+    EXPECT_EQ(Strings(upper.data<std::string>(), upper.data<std::string>() + 3), (Strings{"1.5", "-2", "1E3"}));
+    const HostTensor& numbers = out.at("numbers");
+    EXPECT_EQ(std::vector<float>(numbers.data<float>(), numbers.data<float>() + 3),
+              (std::vector<float>{1.5f, -2.0f, 1000.0f}));
+    const HostTensor& again = out.at("again");
+    EXPECT_EQ(Strings(again.data<std::string>(), again.data<std::string>() + 3), (Strings{"1.5", "-2.0", "1000.0"}));
+  }
+}
+
+TEST(StringSession, StringsGoInAndComeOutThroughThePublicApi) {
+  const std::string bytes = string_model();
+  Session session(Model::load_from_bytes(bytes.data(), bytes.size(), "strings.onnx"));
+  EXPECT_EQ(session.model().inputs()[0].dtype, "string");
+  expect_string_model_outputs(session);
+  try {
+    session.run({{"words", HostTensor::of<float>({1}, {1.0f})}});
+    FAIL() << "a float tensor was accepted for a string input";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("input 'words' must be string, got float32"), std::string::npos) << e.what();
+  }
+  try {
+    session.run({{"words", HostTensor::of<std::string>({1}, {"twelve"})}});
+    FAIL() << "'twelve' was read as a number";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("element 0, \"twelve\", is not a number"), std::string::npos) << e.what();
+  }
+}
+
+TEST(StringSession, APlanOverTwoDevicesMovesStringsAsObjects) {
+  const std::string bytes = string_model();
+  SessionOptions o;
+  o.devices = "cpu,cpu";
+  o.mode = "latency";
+  o.threads = 1;
+  Session session(Model::load_from_bytes(bytes.data(), bytes.size(), "strings.onnx"), o);
+  expect_string_model_outputs(session);
+}
+
+}  // namespace
+}  // namespace tandem

@@ -772,6 +772,91 @@ TEST(RnnFamily, ZeroSequenceLengthAndZeroBatch) {
     }
 }
 
+// The CPU with an allocator that hands out outputs full of garbage (all bits set: NaN in float16, float32
+// and float64), as a memory plan's arena holds a previous run's values or a GPU's caching allocator a
+// freed block's: a kernel must write every element of its outputs.
+class PoisonedMemoryDevice final : public Device {
+ public:
+  explicit PoisonedMemoryDevice(int threads) : cpu_(threads, "poisoned") {}
+  std::string name() const override { return cpu_.name(); }
+  DeviceKind kind() const override { return DeviceKind::kCpu; }
+  Support supports(const Graph& g, NodeId id) const override { return cpu_.supports(g, id); }
+  Result<KernelPtr> create_kernel(const KernelInit& init) const override { return cpu_.create_kernel(init); }
+  void bind_thread() const override { cpu_.bind_thread(); }
+  const OutputAllocator* output_allocator() const override { return &allocator_; }
+  int allocated() const { return allocator_.count; }
+
+ private:
+  struct Poisoning final : OutputAllocator {
+    Result<Tensor> allocate(DType dtype, std::vector<int64_t> shape) const override {
+      Tensor t = Tensor::empty(dtype, std::move(shape));
+      std::memset(t.raw(), 0xFF, t.nbytes());
+      ++count;
+      return t;
+    }
+    mutable std::atomic<int> count{0};
+  };
+  cpu::CpuDevice cpu_;
+  Poisoning allocator_;
+};
+
+// Y is zero at the steps past a row's sequence (t >= sequence_lens[b], in every direction) whatever its
+// memory held before: the kernel writes those zeros itself (the steps write the rest), on the reference
+// path and the panels, one thread and two (a bidirectional layer's directions at once), in each element
+// type, with rows of length 0, rows ending early and a last time step no row reaches. Without
+// sequence_lens every element is a step's result, garbage or not beforehand.
+TEST(RnnFamily, StepsPastASequenceEndAreZeroInReusedMemory) {
+  struct Path {
+    const char* choice;
+    int threads;
+  };
+  int cases = 0;
+  uint32_t seed = 14500;
+  for (const Path& p : {Path{"reference", 1}, Path{"fast", 1}, Path{"fast", 2}})
+    for (DType type : {kF32, kF64, kF16})
+      for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+        for (const char* dir : kDirections)
+          for (int64_t layout : {0, 1})
+            for (Lens lens : {Lens::kMixed, Lens::kNone}) {
+              Case c;
+              c.op = op, c.direction = dir, c.layout = layout, c.lens = lens, c.type = type;
+              c.batch = 4, c.seq = 6, c.hidden = 11, c.init_h = true, c.lbr = op == Op::kGru && seed % 2 == 0;
+              c.const_weights = true, c.seed = seed++;
+              SCOPED_TRACE(c.describe() + " path=" + p.choice + " threads=" + std::to_string(p.threads));
+              const Data d = make_data(c);
+              if (lens == Lens::kMixed) {  // 5, 0, 3, 5 of 6 steps
+                ASSERT_EQ(d.lens, (std::vector<int32_t>{5, 0, 3, 5}));
+              }
+              const Built b = build(c, d);
+              auto ir = import_proto(b.model);
+              ASSERT_TRUE(ir) << ir.status().message();
+              const RnnKernelChoice env(p.choice);
+              const PoisonedMemoryDevice device(p.threads);
+              auto exec = GraphExecutor::compile(*ir->graph, device);
+              ASSERT_TRUE(exec) << exec.status().message();
+              std::vector<const Tensor*> feeds;
+              for (const Tensor& t : b.feeds) feeds.push_back(&t);
+              device.bind_thread();
+              auto r = (*exec)->run(feeds);
+              ASSERT_TRUE(r) << r.status().message();
+              ASSERT_GT(device.allocated(), 0);  // the outputs came from the poisoned memory
+              const Expected e = reference(c, d);
+              const int64_t D = c.dirs();
+              const std::vector<int64_t> yshape = layout == 0 ? std::vector<int64_t>{c.seq, D, c.batch, c.hidden}
+                                                              : std::vector<int64_t>{c.batch, c.seq, D, c.hidden};
+              const std::vector<int64_t> sshape = layout == 0 ? std::vector<int64_t>{D, c.batch, c.hidden}
+                                                              : std::vector<int64_t>{c.batch, D, c.hidden};
+              ASSERT_EQ(r->size(), op == Op::kLstm ? 3u : 2u);
+              EXPECT_TRUE(close_to((*r)[0], yshape, e.y, "Y", type));
+              EXPECT_TRUE(close_to((*r)[1], sshape, e.yh, "Y_h", type));
+              if (op == Op::kLstm) {
+                EXPECT_TRUE(close_to((*r)[2], sshape, e.yc, "Y_c", type));
+              }
+              ++cases;
+            }
+  EXPECT_EQ(cases, 324);
+}
+
 // One compiled kernel run from several threads at once gives every caller the right result (run keeps no
 // state of its own).
 TEST(RnnFamily, ConcurrentRunsShareOneKernel) {

@@ -477,10 +477,8 @@ class RnnKernel final : public Kernel {
     io.lens = &lens;
     io.init_h = init[0];
     io.init_c = init[1];
-    const RunControl* control = ctx.control();
-    const bool stoppable = control && control->active();
-    const StepStop stop(control, stoppable ? node_where(ctx.graph(), ctx.node_id()) : std::string());
-    if (stoppable) io.stop = &stop;
+    const StepStop stop(ctx.control(), ctx.graph(), ctx.node_id());  // never stops without an active control
+    io.stop = &stop;
 
     // Outputs: written in place, or for float16 computed into float scratch and rounded at the end.
     const bool narrow = t != ElementTraits<T>::dtype;

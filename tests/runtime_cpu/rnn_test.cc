@@ -804,7 +804,8 @@ class PoisonedMemoryDevice final : public Device {
 // memory held before: the kernel writes those zeros itself (the steps write the rest), on the reference
 // path and the panels, one thread and two (a bidirectional layer's directions at once), in each element
 // type, with rows of length 0, rows ending early and a last time step no row reaches. Without
-// sequence_lens every element is a step's result, garbage or not beforehand.
+// sequence_lens every element is a step's result, garbage or not beforehand; without steps (seq_length 0)
+// and initial states, Y_h and Y_c are zeros.
 TEST(RnnFamily, StepsPastASequenceEndAreZeroInReusedMemory) {
   struct Path {
     const char* choice;
@@ -817,14 +818,16 @@ TEST(RnnFamily, StepsPastASequenceEndAreZeroInReusedMemory) {
       for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
         for (const char* dir : kDirections)
           for (int64_t layout : {0, 1})
-            for (Lens lens : {Lens::kMixed, Lens::kNone}) {
+            for (const char* shape : {"mixed lengths", "no sequence_lens", "no steps"}) {
+              const bool mixed = shape == std::string("mixed lengths"), no_steps = shape == std::string("no steps");
               Case c;
-              c.op = op, c.direction = dir, c.layout = layout, c.lens = lens, c.type = type;
-              c.batch = 4, c.seq = 6, c.hidden = 11, c.init_h = true, c.lbr = op == Op::kGru && seed % 2 == 0;
-              c.const_weights = true, c.seed = seed++;
+              c.op = op, c.direction = dir, c.layout = layout, c.type = type;
+              c.batch = 4, c.seq = no_steps ? 0 : 6, c.hidden = 11, c.lens = mixed ? Lens::kMixed : Lens::kNone;
+              c.init_h = !no_steps;  // no steps and no initial state: Y_h and Y_c are zeros over the garbage
+              c.lbr = op == Op::kGru && seed % 2 == 0, c.const_weights = true, c.seed = seed++;
               SCOPED_TRACE(c.describe() + " path=" + p.choice + " threads=" + std::to_string(p.threads));
               const Data d = make_data(c);
-              if (lens == Lens::kMixed) {  // 5, 0, 3, 5 of 6 steps
+              if (mixed) {  // 5, 0, 3, 5 of 6 steps
                 ASSERT_EQ(d.lens, (std::vector<int32_t>{5, 0, 3, 5}));
               }
               const Built b = build(c, d);
@@ -854,7 +857,7 @@ TEST(RnnFamily, StepsPastASequenceEndAreZeroInReusedMemory) {
               }
               ++cases;
             }
-  EXPECT_EQ(cases, 324);
+  EXPECT_EQ(cases, 486);
 }
 
 // One compiled kernel run from several threads at once gives every caller the right result (run keeps no
@@ -958,6 +961,46 @@ void replace_w(Built& b, bool is_constant, const std::vector<int64_t>& dims) {
     b.feeds[1] = make_tensor<float>(dims, zeros);
     make_inputs_symbolic(b.model);
   }
+}
+
+// A zero-size X may have a batch of 2^40 rows (the importer bounds each dimension by 2^40 and the element
+// count, which the 0 ends), as a model with a dynamic batch may be given. X [0, 2^40, I] has no steps: Y is
+// [0, dirs, 2^40, H], empty, and comes at once; Y_h and Y_c would hold 2^40 * H elements each, and are
+// refused, naming the node and the size, as other ops refuse outputs of absurd size. (The kernel made a
+// vector of 2^40 lengths first: "failed: std::bad_alloc", and an abort under AddressSanitizer.) The same in
+// layout 1, X [2^40, 0, I]. With those shapes declared in the model, the importer refuses Y_h already.
+TEST(RnnErrors, AZeroSizeInputWithAHugeBatch) {
+  constexpr int64_t kHuge = int64_t{1} << 40, kHidden = 256;
+  for (DType type : {kF32, kF64, kF16})
+    for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+      for (const char* dir : {"forward", "bidirectional"})
+        for (int64_t layout : {0, 1}) {
+          Case c;
+          c.op = op, c.direction = dir, c.layout = layout, c.type = type, c.seq = 0, c.batch = kHuge;
+          c.hidden = kHidden, c.const_weights = true, c.outs = Outs::kYOnly, c.seed = 14200;
+          SCOPED_TRACE(c.describe());
+          const int64_t D = c.dirs();
+          const Data d = make_data(c);
+          Built b = build(c, d);
+          make_inputs_symbolic(b.model);
+          auto r = run_on_cpu(b.model, b.feeds);
+          ASSERT_TRUE(r) << r.status().message();
+          ASSERT_EQ(r->size(), 1u);
+          EXPECT_EQ((*r)[0].dtype(), type);
+          EXPECT_EQ((*r)[0].shape(), layout == 0 ? (std::vector<int64_t>{0, D, kHuge, kHidden})
+                                                 : (std::vector<int64_t>{kHuge, 0, D, kHidden}));
+
+          c.outs = Outs::kAll;  // Y_h too (and Y_c): refused
+          b = build(c, d);
+          make_inputs_symbolic(b.model);
+          const std::string state = layout == 0 ? "[" + std::to_string(D) + ",1099511627776,256]"
+                                                : "[1099511627776," + std::to_string(D) + ",256]";
+          expect_error(b.model, b.feeds,
+                       "node 'cell' (" + std::string(op_name(op)) + "): output shape " + state + " is too large");
+
+          b = build(c, d);  // the shapes declared: shape inference finds Y_h's
+          expect_error(b.model, b.feeds, "output 'Y_h' declares shape " + state);
+        }
 }
 
 TEST(RnnErrors, WrongWShape) {

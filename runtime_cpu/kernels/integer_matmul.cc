@@ -182,16 +182,20 @@ class MatMulIntegerKernel final : public Kernel {
     TANDEM_ASSIGN_OR_RETURN(const MatmulShape s, matmul_shape(ctx, *a, *b));
     auto za = integer_zero_points(*a, ctx.input(2), true, s);
     if (!za) return ctx.error(za.status().message());
-    std::vector<int16_t> b_run;  // B shifted for this run, unless it was when the kernel was made
+    LineZeroPoints zb;  // B's, unless B was shifted when the kernel was made
     if (!prepared_.ready) {
-      auto zb = integer_zero_points(*b, ctx.input(3), false, s);
-      if (!zb) return ctx.error(zb.status().message());
-      b_run = shifted(*b, *zb, s.k, s.n, false);
+      auto z = integer_zero_points(*b, ctx.input(3), false, s);
+      if (!z) return ctx.error(z.status().message());
+      zb = std::move(z).value();
     }
+    Tensor& product = ctx.allocate_output(0, DType::kInt32, s.out_shape);
+    // An empty product needs neither operand shifted, and walking every batch would take 2^40 rounds for
+    // A [2^40, 0, 3]: it is done once the zero points have been checked.
+    if (product.numel() == 0) return Status::ok();
+    std::vector<int16_t> b_run;  // B shifted for this run, unless it was when the kernel was made
+    if (!prepared_.ready) b_run = shifted(*b, zb, s.k, s.n, false);
     const std::vector<int16_t>& b16 = prepared_.ready ? prepared_.b16 : b_run;
     const std::vector<int16_t> a16 = shifted(*a, *za, s.m, s.k, true);
-    Tensor& product = ctx.allocate_output(0, DType::kInt32, s.out_shape);
-    if (product.numel() == 0) return Status::ok();  // else every batch is still walked: 2^40 for A [2^40, 0, 3]
     int32_t* y = product.data<int32_t>();
     Status overflow = Status::ok();
     batched_product(s, a16, b16, (a16.size() + b_run.size()) * sizeof(int16_t), ctx,
@@ -261,13 +265,15 @@ class QLinearMatMulKernel final : public Kernel {
     TANDEM_ASSIGN_OR_RETURN(const QuantParams pb,
                             line_params(ctx, 4, "b", s.n, "the columns of b " + b->describe(), b));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams py, line_params(ctx, 6, "y", s.m, "the rows of y", nullptr));
+    Tensor& y = ctx.allocate_output(0, py.zero_point_type, s.out_shape);
+    // An empty product needs neither operand shifted, and walking every batch would take 2^40 rounds for
+    // a [2^40, 0, 3]: it is done once the scales and zero points have been checked.
+    if (y.numel() == 0) return Status::ok();
     LineZeroPoints za{pa.zero_point, static_cast<int64_t>(pa.zero_point.size()), {}};
     LineZeroPoints zb{pb.zero_point, static_cast<int64_t>(pb.zero_point.size()), {}};
     const std::vector<int16_t> a16 = shifted(*a, za, s.m, s.k, true);
     const std::vector<int16_t> b_run = prepared_.ready ? std::vector<int16_t>() : shifted(*b, zb, s.k, s.n, false);
     const std::vector<int16_t>& b16 = prepared_.ready ? prepared_.b16 : b_run;
-    Tensor& y = ctx.allocate_output(0, py.zero_point_type, s.out_shape);
-    if (y.numel() == 0) return Status::ok();  // else every batch is still walked: 2^40 for a [2^40, 0, 3]
     const auto requantize = [&](auto* out) {
       using Q = std::remove_pointer_t<decltype(out)>;
       batched_product(s, a16, b16, (a16.size() + b_run.size()) * sizeof(int16_t), ctx,

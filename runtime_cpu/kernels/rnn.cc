@@ -35,6 +35,7 @@
 #include "runtime_cpu/kernels/rnn_reference.h"
 #include "runtime_cpu/kernels/rnn_step_stop.h"
 #include "runtime_cpu/kernels/rnn_types.h"
+#include "runtime_cpu/kernels/tensor_ops.h"
 
 namespace tandem::cpu {
 namespace {
@@ -292,6 +293,34 @@ struct DefaultInitAllocator : std::allocator<T> {
 };
 template <class T>
 using ProjectionBuffer = std::vector<T, DefaultInitAllocator<T>>;
+// float16's outputs, computed in float before they are rounded: the steps (and the padding below) write
+// every element, so they are not zero-filled before the run's first stop check either.
+template <class T>
+using OutputScratch = std::vector<T, DefaultInitAllocator<T>>;
+
+// Zeroes Y at the time steps past each batch row's sequence, t >= sequence_lens[b] (a reverse direction
+// walks [0, len) backwards, so its padding is there too), in every direction: the steps write every other
+// element of Y. Done after the steps and over the padding alone, since zeroing all of Y before them was a
+// pass over a buffer as long as the sequence before the run's first stop check (0.2 s for 10^5 steps of a
+// wide layer at batch 4), and a wasted one where nothing is padded (no sequence_lens, or all full).
+template <class T>
+void zero_past_sequence_ends(const RunShape& s, const std::vector<int64_t>& lens, T* y) {
+  const auto hsize = static_cast<std::size_t>(s.hidden) * sizeof(T);
+  int64_t shortest = s.seq;
+  for (int64_t len : lens) shortest = std::min(shortest, len);
+  if (s.layout == 1) {  // [batch][seq][dirs][hidden]: a row's padding is one block
+    for (int64_t b = 0; b < s.batch; ++b) {
+      const int64_t len = lens[static_cast<std::size_t>(b)];
+      if (len < s.seq)
+        std::memset(y + s.y_offset(len, 0, b), 0, static_cast<std::size_t>((s.seq - len) * s.dirs) * hsize);
+    }
+    return;
+  }
+  for (int64_t t = shortest; t < s.seq; ++t)  // [seq][dirs][batch][hidden]: time step by time step
+    for (int64_t d = 0; d < s.dirs; ++d)
+      for (int64_t b = 0; b < s.batch; ++b)
+        if (t >= lens[static_cast<std::size_t>(b)]) std::memset(y + s.y_offset(t, d, b), 0, hsize);
+}
 
 // The input projection of every time step at once (the first GEMM of both paths), bias folded in:
 // xw[row][G*H] = X[row]·Wᵀ + bias. A long sequence's projection alone can take seconds (10^5 steps of a
@@ -335,7 +364,7 @@ std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights<T>&
 Path path_for(const KernelChoice& choice) { return choice.reference_only ? Path::kReference : Path::kPanels; }
 
 // Rounds float results to float16 (once: each value was computed in float).
-void narrow_to_half(const std::vector<float>& from, Tensor& to) {
+void narrow_to_half(const OutputScratch<float>& from, Tensor& to) {
   Half* out = to.data<Half>();
   for (std::size_t i = 0; i < from.size(); ++i) out[i] = half_from_double(from[i]);
 }
@@ -415,8 +444,22 @@ class RnnKernel final : public Kernel {
       return ctx.error("X " + x.describe() + " has input size " + std::to_string(s.input) +
                        " but W expects " + std::to_string(w->input_size));
 
-    std::vector<int64_t> lens(static_cast<std::size_t>(s.batch), s.seq);
-    if (const Tensor* sl = ctx.input(kSeqLens)) {
+    // Output sizes first, before anything of the batch's or the sequence's size is allocated: a zero-size X
+    // may have a batch of up to 2^40 rows (X [0, 2^40, I]: Y_h and Y_c then hold 2^40 * hidden_size
+    // elements each), refused here as other ops refuse outputs of absurd size.
+    const Dims state_shape =
+        a_.layout == 0 ? Dims{s.dirs, s.batch, s.hidden} : Dims{s.batch, s.dirs, s.hidden};
+    const Dims y_shape =
+        a_.layout == 0 ? Dims{s.seq, s.dirs, s.batch, s.hidden} : Dims{s.batch, s.seq, s.dirs, s.hidden};
+    const bool wants[3] = {ctx.wants_output(kY), ctx.wants_output(kYh),
+                           a_.kind == CellKind::kLstm && ctx.wants_output(kYc)};
+    const Dims* const out_shapes[3] = {&y_shape, &state_shape, &state_shape};
+    for (std::size_t k = 0; k < 3; ++k)
+      if (wants[k]) TANDEM_RETURN_IF_ERROR(check_output_size(ctx, *out_shapes[k], t));
+
+    const Tensor* sl = ctx.input(kSeqLens);
+    std::vector<int64_t> lens;  // each row's sequence length: sequence_lens, or seq_length (below)
+    if (sl) {
       auto values = read_int_list(*sl, "sequence_lens (input 4)");
       if (!values) return ctx.error(values.status().message());
       if (sl->rank() != 1 || static_cast<int64_t>(values->size()) != s.batch)
@@ -429,59 +472,60 @@ class RnnKernel final : public Kernel {
       lens = std::move(values).value();
     }
 
-    const Dims state_shape =
-        a_.layout == 0 ? Dims{s.dirs, s.batch, s.hidden} : Dims{s.batch, s.dirs, s.hidden};
-    std::vector<T> widened[3];  // float16 X, initial_h and initial_c widened for this run
-    const T* init[2] = {nullptr, nullptr};
-    const std::size_t init_slots[2] = {kInitH, kInitC};
+    const Tensor* init_in[2] = {ctx.input(kInitH), a_.kind == CellKind::kLstm ? ctx.input(kInitC) : nullptr};
     const char* init_names[2] = {"initial_h (input 5)", "initial_c (input 6)"};
-    for (int i = 0; i < (a_.kind == CellKind::kLstm ? 2 : 1); ++i) {
-      const Tensor* in = ctx.input(init_slots[i]);
-      if (!in) continue;
-      if (in->shape() != state_shape)
+    for (int i = 0; i < 2; ++i)
+      if (init_in[i] && init_in[i]->shape() != state_shape)
         return ctx.error(std::string(init_names[i]) + " must be " + std::string(dtype_name(t)) + " " +
-                         shape_string(state_shape) + ", got " + in->describe());
-      init[i] = view_of<T>(*in, widened[1 + i]).data;
+                         shape_string(state_shape) + ", got " + init_in[i]->describe());
+
+    // No time steps: Y is empty, Y_h and Y_c are the initial states (zeros without them), copied as they
+    // are, whatever the batch: no per-row scratch (lengths, states, float16 widened) is made for them.
+    if (s.seq == 0) {
+      for (std::size_t k = 0; k < 3; ++k) {
+        if (!wants[k]) continue;
+        Tensor& out = ctx.allocate_output(k, t, *out_shapes[k]);
+        const Tensor* from = k == kY ? nullptr : init_in[k - kYh];
+        if (from) std::memcpy(out.raw(), from->raw(), out.nbytes());
+        else if (out.nbytes() > 0) std::memset(out.raw(), 0, out.nbytes());
+      }
+      return Status::ok();
     }
 
+    std::vector<T> widened[3];  // float16 X, initial_h and initial_c widened for this run
     TypedDirectionIO<T> io;
     io.x = view_of<T>(x, widened[0]).data;
     io.lens = &lens;
-    io.init_h = init[0];
-    io.init_c = init[1];
-    const RunControl* control = ctx.control();
-    const bool stoppable = control && control->active();
-    const StepStop stop(control, stoppable ? node_where(ctx.graph(), ctx.node_id()) : std::string());
-    if (stoppable) io.stop = &stop;
+    if (init_in[0]) io.init_h = view_of<T>(*init_in[0], widened[1]).data;
+    if (init_in[1]) io.init_c = view_of<T>(*init_in[1], widened[2]).data;
+    const StepStop stop(ctx.control(), ctx.graph(), ctx.node_id());  // never stops without an active control
+    io.stop = &stop;
 
     // Outputs: written in place, or for float16 computed into float scratch and rounded at the end.
     const bool narrow = t != ElementTraits<T>::dtype;
-    const Dims y_shape =
-        a_.layout == 0 ? Dims{s.seq, s.dirs, s.batch, s.hidden} : Dims{s.batch, s.seq, s.dirs, s.hidden};
-    const Dims* shapes[3] = {nullptr, nullptr, nullptr};
-    std::vector<T> scratch[3];
-    auto output = [&](std::size_t k, const Dims& shape) -> T* {
-      shapes[k] = &shape;
+    OutputScratch<T> scratch[3];
+    auto output = [&](std::size_t k) -> T* {
       if (narrow) {
-        scratch[k].assign(static_cast<std::size_t>(shape_numel(shape)), T(0));
+        scratch[k].resize(static_cast<std::size_t>(shape_numel(*out_shapes[k])));
         return scratch[k].data();
       }
-      Tensor& out = ctx.allocate_output(k, t, shape);
-      if (k == kY) std::memset(out.raw(), 0, out.nbytes());  // steps past a sequence's end stay zero
-      return out.data<T>();
+      return ctx.allocate_output(k, t, *out_shapes[k]).data<T>();
     };
-    if (ctx.wants_output(kY)) io.y = output(kY, y_shape);
-    if (ctx.wants_output(kYh)) io.y_h = output(kYh, state_shape);
-    if (a_.kind == CellKind::kLstm && ctx.wants_output(kYc)) io.y_c = output(kYc, state_shape);
+    if (wants[kY]) io.y = output(kY);
+    if (wants[kYh]) io.y_h = output(kYh);
+    if (wants[kYc]) io.y_c = output(kYc);
+    // After the outputs: a batch too large for memory fails on them, with the bytes and shape in the message.
+    if (!sl) lens.assign(static_cast<std::size_t>(s.batch), s.seq);
     std::size_t held = 0;  // float16's widened inputs and float outputs
     for (const auto& v : widened) held += v.size() * sizeof(T);
     for (const auto& v : scratch) held += v.size() * sizeof(T);
 
     TANDEM_RETURN_IF_ERROR(run_directions(ctx, *w, s, path, io, held));
+    if (io.y) zero_past_sequence_ends(s, lens, io.y);  // the steps wrote the rest of Y
     if constexpr (std::is_same_v<T, float>) {
       if (narrow)
         for (std::size_t k = 0; k < 3; ++k)
-          if (shapes[k]) narrow_to_half(scratch[k], ctx.allocate_output(k, DType::kFloat16, *shapes[k]));
+          if (wants[k]) narrow_to_half(scratch[k], ctx.allocate_output(k, DType::kFloat16, *out_shapes[k]));
     }
     return Status::ok();
   }

@@ -17,9 +17,10 @@ namespace tandem::cpu::rnn {
 
 class StepStop {
  public:
-  // control: the run's (nullptr or inactive: never stops); where: the node, as node_where() says it.
-  StepStop(const RunControl* control, std::string where)
-      : control_(control && control->active() ? control : nullptr), where_(std::move(where)) {}
+  // control: the run's (nullptr or inactive: never stops); node `node` of `graph`: the node, named in the
+  // message only when the run stops (so a run without a limit builds no string for it).
+  StepStop(const RunControl* control, const Graph& graph, NodeId node)
+      : control_(control && control->active() ? control : nullptr), graph_(graph), node_(node) {}
   StepStop(const StepStop&) = delete;
   StepStop& operator=(const StepStop&) = delete;
 
@@ -37,7 +38,7 @@ class StepStop {
     const std::string what = rows_ < 0 ? "step " + std::to_string(at_)
                                        : "the input projection, row " + std::to_string(at_) + " of " +
                                              std::to_string(rows_);
-    return control_->stop(why_, where_ + ": " + what);
+    return control_->stop(why_, node_where(graph_, node_) + ": " + what);
   }
 
  private:
@@ -57,7 +58,8 @@ class StepStop {
   }
 
   const RunControl* control_;
-  const std::string where_;
+  const Graph& graph_;
+  const NodeId node_;
   mutable std::mutex mutex_;
   mutable std::atomic<bool> stopped_{false};
   mutable RunControl::Stop why_ = RunControl::Stop::kNone;

@@ -772,6 +772,94 @@ TEST(RnnFamily, ZeroSequenceLengthAndZeroBatch) {
     }
 }
 
+// The CPU with an allocator that hands out outputs full of garbage (all bits set: NaN in float16, float32
+// and float64), as a memory plan's arena holds a previous run's values or a GPU's caching allocator a
+// freed block's: a kernel must write every element of its outputs.
+class PoisonedMemoryDevice final : public Device {
+ public:
+  explicit PoisonedMemoryDevice(int threads) : cpu_(threads, "poisoned") {}
+  std::string name() const override { return cpu_.name(); }
+  DeviceKind kind() const override { return DeviceKind::kCpu; }
+  Support supports(const Graph& g, NodeId id) const override { return cpu_.supports(g, id); }
+  Result<KernelPtr> create_kernel(const KernelInit& init) const override { return cpu_.create_kernel(init); }
+  void bind_thread() const override { cpu_.bind_thread(); }
+  const OutputAllocator* output_allocator() const override { return &allocator_; }
+  int allocated() const { return allocator_.count; }
+
+ private:
+  struct Poisoning final : OutputAllocator {
+    Result<Tensor> allocate(DType dtype, std::vector<int64_t> shape) const override {
+      Tensor t = Tensor::empty(dtype, std::move(shape));
+      std::memset(t.raw(), 0xFF, t.nbytes());
+      ++count;
+      return t;
+    }
+    mutable std::atomic<int> count{0};
+  };
+  cpu::CpuDevice cpu_;
+  Poisoning allocator_;
+};
+
+// Y is zero at the steps past a row's sequence (t >= sequence_lens[b], in every direction) whatever its
+// memory held before: the kernel writes those zeros itself (the steps write the rest), on the reference
+// path and the panels, one thread and two (a bidirectional layer's directions at once), in each element
+// type, with rows of length 0, rows ending early and a last time step no row reaches. Without
+// sequence_lens every element is a step's result, garbage or not beforehand; without steps (seq_length 0)
+// and initial states, Y_h and Y_c are zeros.
+TEST(RnnFamily, StepsPastASequenceEndAreZeroInReusedMemory) {
+  struct Path {
+    const char* choice;
+    int threads;
+  };
+  int cases = 0;
+  uint32_t seed = 14500;
+  for (const Path& p : {Path{"reference", 1}, Path{"fast", 1}, Path{"fast", 2}})
+    for (DType type : {kF32, kF64, kF16})
+      for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+        for (const char* dir : kDirections)
+          for (int64_t layout : {0, 1})
+            for (const char* shape : {"mixed lengths", "no sequence_lens", "no steps"}) {
+              const bool mixed = shape == std::string("mixed lengths"), no_steps = shape == std::string("no steps");
+              Case c;
+              c.op = op, c.direction = dir, c.layout = layout, c.type = type;
+              c.batch = 4, c.seq = no_steps ? 0 : 6, c.hidden = 11, c.lens = mixed ? Lens::kMixed : Lens::kNone;
+              c.init_h = !no_steps;  // no steps and no initial state: Y_h and Y_c are zeros over the garbage
+              c.lbr = op == Op::kGru && seed % 2 == 0, c.const_weights = true, c.seed = seed++;
+              SCOPED_TRACE(c.describe() + " path=" + p.choice + " threads=" + std::to_string(p.threads));
+              const Data d = make_data(c);
+              if (mixed) {  // 5, 0, 3, 5 of 6 steps
+                ASSERT_EQ(d.lens, (std::vector<int32_t>{5, 0, 3, 5}));
+              }
+              const Built b = build(c, d);
+              auto ir = import_proto(b.model);
+              ASSERT_TRUE(ir) << ir.status().message();
+              const RnnKernelChoice env(p.choice);
+              const PoisonedMemoryDevice device(p.threads);
+              auto exec = GraphExecutor::compile(*ir->graph, device);
+              ASSERT_TRUE(exec) << exec.status().message();
+              std::vector<const Tensor*> feeds;
+              for (const Tensor& t : b.feeds) feeds.push_back(&t);
+              device.bind_thread();
+              auto r = (*exec)->run(feeds);
+              ASSERT_TRUE(r) << r.status().message();
+              ASSERT_GT(device.allocated(), 0);  // the outputs came from the poisoned memory
+              const Expected e = reference(c, d);
+              const int64_t D = c.dirs();
+              const std::vector<int64_t> yshape = layout == 0 ? std::vector<int64_t>{c.seq, D, c.batch, c.hidden}
+                                                              : std::vector<int64_t>{c.batch, c.seq, D, c.hidden};
+              const std::vector<int64_t> sshape = layout == 0 ? std::vector<int64_t>{D, c.batch, c.hidden}
+                                                              : std::vector<int64_t>{c.batch, D, c.hidden};
+              ASSERT_EQ(r->size(), op == Op::kLstm ? 3u : 2u);
+              EXPECT_TRUE(close_to((*r)[0], yshape, e.y, "Y", type));
+              EXPECT_TRUE(close_to((*r)[1], sshape, e.yh, "Y_h", type));
+              if (op == Op::kLstm) {
+                EXPECT_TRUE(close_to((*r)[2], sshape, e.yc, "Y_c", type));
+              }
+              ++cases;
+            }
+  EXPECT_EQ(cases, 486);
+}
+
 // One compiled kernel run from several threads at once gives every caller the right result (run keeps no
 // state of its own).
 TEST(RnnFamily, ConcurrentRunsShareOneKernel) {
@@ -873,6 +961,46 @@ void replace_w(Built& b, bool is_constant, const std::vector<int64_t>& dims) {
     b.feeds[1] = make_tensor<float>(dims, zeros);
     make_inputs_symbolic(b.model);
   }
+}
+
+// A zero-size X may have a batch of 2^40 rows (the importer bounds each dimension by 2^40 and the element
+// count, which the 0 ends), as a model with a dynamic batch may be given. X [0, 2^40, I] has no steps: Y is
+// [0, dirs, 2^40, H], empty, and comes at once; Y_h and Y_c would hold 2^40 * H elements each, and are
+// refused, naming the node and the size, as other ops refuse outputs of absurd size. (The kernel made a
+// vector of 2^40 lengths first: "failed: std::bad_alloc", and an abort under AddressSanitizer.) The same in
+// layout 1, X [2^40, 0, I]. With those shapes declared in the model, the importer refuses Y_h already.
+TEST(RnnErrors, AZeroSizeInputWithAHugeBatch) {
+  constexpr int64_t kHuge = int64_t{1} << 40, kHidden = 256;
+  for (DType type : {kF32, kF64, kF16})
+    for (Op op : {Op::kLstm, Op::kGru, Op::kRnn})
+      for (const char* dir : {"forward", "bidirectional"})
+        for (int64_t layout : {0, 1}) {
+          Case c;
+          c.op = op, c.direction = dir, c.layout = layout, c.type = type, c.seq = 0, c.batch = kHuge;
+          c.hidden = kHidden, c.const_weights = true, c.outs = Outs::kYOnly, c.seed = 14200;
+          SCOPED_TRACE(c.describe());
+          const int64_t D = c.dirs();
+          const Data d = make_data(c);
+          Built b = build(c, d);
+          make_inputs_symbolic(b.model);
+          auto r = run_on_cpu(b.model, b.feeds);
+          ASSERT_TRUE(r) << r.status().message();
+          ASSERT_EQ(r->size(), 1u);
+          EXPECT_EQ((*r)[0].dtype(), type);
+          EXPECT_EQ((*r)[0].shape(), layout == 0 ? (std::vector<int64_t>{0, D, kHuge, kHidden})
+                                                 : (std::vector<int64_t>{kHuge, 0, D, kHidden}));
+
+          c.outs = Outs::kAll;  // Y_h too (and Y_c): refused
+          b = build(c, d);
+          make_inputs_symbolic(b.model);
+          const std::string state = layout == 0 ? "[" + std::to_string(D) + ",1099511627776,256]"
+                                                : "[1099511627776," + std::to_string(D) + ",256]";
+          expect_error(b.model, b.feeds,
+                       "node 'cell' (" + std::string(op_name(op)) + "): output shape " + state + " is too large");
+
+          b = build(c, d);  // the shapes declared: shape inference finds Y_h's
+          expect_error(b.model, b.feeds, "output 'Y_h' declares shape " + state);
+        }
 }
 
 TEST(RnnErrors, WrongWShape) {

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "graph/flops.h"
+#include "graph/host_values.h"
 
 namespace tandem::profiler {
 
@@ -237,6 +238,12 @@ NodeDeviceProfile estimate_gpu_node(const Graph& g, NodeId id, const NodeFacts& 
   if (is_host_bookkeeping(n)) {
     p.supported = false;
     p.reason = n.op_type + " is host-side bookkeeping (runs on the CPU)";
+    return p;
+  }
+  // As the CUDA device says: a node touching a sequence, an optional or strings runs on the CPU.
+  if (std::optional<std::string> why = host_only_value(g, id)) {
+    p.supported = false;
+    p.reason = *why;
     return p;
   }
   bool all_supported = true;

@@ -1,6 +1,10 @@
 #include "runtime_cuda/cuda_kernel.h"
 
 #include <cstring>
+#include <optional>
+#include <string>
+
+#include "graph/host_values.h"
 
 namespace tandem::cuda {
 namespace {
@@ -92,12 +96,8 @@ TensorDataPtr constant_value(const Graph& g, ValueId v) {
 Support cuda_supports(const Graph& g, NodeId id) {
   const Node& n = g.node(id);
   if (!n.domain.empty()) return {false, "no CUDA kernel for domain '" + n.domain + "'"};
-  // Sequences and optionals are host-side values (graph/value_form.h): nodes that touch them run on the CPU.
-  for (const auto* list : {&n.inputs, &n.outputs})
-    for (ValueId v : *list)
-      if (v != kNoValue && g.value(v).form != ValueForm::kTensor)
-        return {false, "'" + g.value(v).name + "' is a " + value_form_name(g.value(v).form) +
-                           ", which lives on the host"};
+  // Sequences, optionals and strings are host-side values: nodes that touch them run on the CPU.
+  if (std::optional<std::string> why = host_only_value(g, id)) return {false, *why};
   const CudaOp* op = find_cuda_op(n.op_type);
   if (!op) return {false, "no CUDA kernel for op '" + n.op_type + "'"};
   for (int i : op->host_inputs) {

@@ -50,7 +50,7 @@ OutputComparison compare_tensors(const std::string& name, const Tensor& got, con
     return c;
   }
   if (got.dtype() == DType::kString) {  // strings compare exactly, element by element
-    c.pass = true;
+    c.pass = c.strings = true;
     for (int64_t i = 0; i < got.numel() && c.pass; ++i)
       if (got.data<std::string>()[i] != want.data<std::string>()[i]) {
         c.pass = false;

@@ -20,6 +20,7 @@ struct OutputComparison {
   double max_abs_error = 0;
   double max_rel_error = 0;
   bool pass = false;
+  bool strings = false;  // compared string by string: equal or not, no error size
   std::string problem;  // shape or type mismatch, when there is one
 };
 

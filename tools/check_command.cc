@@ -37,6 +37,7 @@ int run(const CheckArgs& args) {
       for (const OutputComparison& o : ds.outputs) {
         std::cout << "    " << o.name << ": ";
         if (!o.problem.empty()) std::cout << o.problem << "\n";
+        else if (o.strings) std::cout << "every string equal\n";
         else std::cout << "max abs error " << sci(o.max_abs_error) << ", max rel error " << sci(o.max_rel_error) << "\n";
       }
       (ds.pass ? passed : failed) += 1;

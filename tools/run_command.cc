@@ -47,12 +47,21 @@ struct RunArgs {
   }
 };
 
-// "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"
+// "min -0.42  max 0.97  mean 0.031  [0.1, 0.2, 0.3, ...]"; strings: ["cat", "sat", ...]
 std::string summary(const Tensor& t) {
   std::ostringstream s;
   s << std::setprecision(6);
   const int64_t n = t.numel();
   if (n == 0) return "(empty)";
+  if (t.dtype() == DType::kString) {
+    s << "[";
+    for (int64_t i = 0; i < std::min<int64_t>(n, 6); ++i) {
+      const std::string& e = t.data<std::string>()[i];
+      s << (i ? ", " : "") << '"' << (e.size() > 24 ? e.substr(0, 24) + "..." : e) << '"';
+    }
+    s << (n > 6 ? ", ...]" : "]");
+    return s.str();
+  }
   double lo = INFINITY, hi = -INFINITY, sum = 0;
   for (int64_t i = 0; i < n; ++i) {
     const double v = element_as_double(t, i);

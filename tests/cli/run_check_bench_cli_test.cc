@@ -1,8 +1,10 @@
 // `tandem run`, `tandem check` and `tandem bench` as a user runs them.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include <nlohmann/json.hpp>
 #include <onnx/onnx-data_pb.h>
@@ -72,6 +74,36 @@ TEST(RunCli, WritesEveryOutputAsNpyAndSummarises) {
   auto state = read_tensor_file((tmp.path() / "stateN.npy").string());
   ASSERT_TRUE(state);
   EXPECT_EQ(state->tensor.shape(), (std::vector<int64_t>{2, 1, 128}));
+}
+
+// String inputs from NumPy's .npy (words_u.npy, as numpy.save writes '<U5') and .pb, string outputs
+// summarised as strings and written as .npy; check compares strings as strings; a string that is no
+// number stops the run naming the node and the element.
+TEST(RunCli, StringTensorsGoInAndOutAsNpy) {
+  test::TempDir tmp;
+  const std::string dir = source_path("tests/data/strings/text_features");
+  const std::string set = dir + "/test_data_set_0/";
+  auto r = run_cli("run " + dir + "/model.onnx --input text=" + set + "input_0.pb --input amounts=" + set +
+                   "input_1.pb --output-dir " + tmp.path().string());
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("output grid: string [2,2]  [\"mat\", \"cat\", \"sat\", \"sat\"]"), std::string::npos) << r.out;
+  auto grid = read_tensor_file((tmp.path() / "grid.npy").string());
+  auto want = read_tensor_file(set + "output_2.pb");
+  ASSERT_TRUE(grid && want);
+  ASSERT_EQ(grid->tensor.dtype(), DType::kString);
+  EXPECT_TRUE(std::equal(grid->tensor.data<std::string>(), grid->tensor.data<std::string>() + 4,
+                         want->tensor.data<std::string>()));
+  auto check = run_cli("check " + dir);
+  ASSERT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("grid: every string equal"), std::string::npos) << check.out;
+  // Strings from a NumPy file, one of them no number.
+  const std::string amounts = tmp.write("amounts.npy", [] {
+    std::ifstream in(source_path("tests/data/strings/words_u.npy"), std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }());
+  auto bad = run_cli("run " + dir + "/model.onnx --input text=" + set + "input_0.pb --input amounts=" + amounts);
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("input 'amounts' must have rank 1"), std::string::npos) << bad.err;
 }
 
 // A sequence output is written one .npy per element (NAME.0.npy, ...); a sequence input is read from a

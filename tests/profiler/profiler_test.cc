@@ -178,6 +178,34 @@ TEST(GpuSpec, BadSpecsAreNamed) {
   EXPECT_EQ(parse_gpu_spec("h100,launch_us").status().message(), "GPU spec override 'launch_us' is not key=value");
 }
 
+// The GPU holds no strings: an estimated GPU must not offer to run a Concat of strings or a Cast that makes
+// them (the CUDA device refuses both), else a plan from estimated costs could not run on a real GPU.
+TEST(GpuSpec, NodesTouchingStringsAreNotEstimatedOnTheGpu) {
+  onnx::ModelProto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "words", onnx::TensorProto::STRING, {4});
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {4});
+  onnx::NodeProto* concat_node = test::add_node(g, "Concat", {"words", "words"}, {"twice"}, "concat");
+  test::set_int(concat_node, "axis", 0);
+  onnx::NodeProto* c = test::add_node(g, "Cast", {"x"}, {"text"}, "to_text");
+  test::set_int(c, "to", onnx::TensorProto::STRING);
+  test::add_node(g, "Relu", {"x"}, {"r"}, "relu");
+  test::add_output(g, "twice", onnx::TensorProto::STRING);
+  test::add_output(g, "text", onnx::TensorProto::STRING);
+  test::add_output(g, "r");
+  auto ir = test::import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& graph = *ir->graph;
+  const NodeFacts f;
+  const auto concat = estimate_gpu_node(graph, 0, f, *parse_gpu_spec("h100"));
+  EXPECT_FALSE(concat.supported);
+  EXPECT_EQ(concat.reason, "'words' is a string tensor, which lives on the host");
+  const auto cast = estimate_gpu_node(graph, 1, f, *parse_gpu_spec("h100"));
+  EXPECT_FALSE(cast.supported);
+  EXPECT_EQ(cast.reason, "'text' is a string tensor, which lives on the host");
+  EXPECT_TRUE(estimate_gpu_node(graph, 2, f, *parse_gpu_spec("h100")).supported);
+}
+
 TEST(GpuSpec, SlowerDevicesEstimateSlower) {
   // The estimate must move the right way with the spec: half the bandwidth cannot make a node faster.
   onnx::ModelProto m = test::make_model();

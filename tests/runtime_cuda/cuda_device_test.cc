@@ -190,6 +190,28 @@ TEST(CudaDeviceNoGpu, NodesTouchingSequencesStayOnTheHost) {
   EXPECT_TRUE(sup("identity_tensor").ok) << sup("identity_tensor").reason;
 }
 
+// Strings live on the host too: a Gather of strings (Gather runs on the GPU for numbers) and a Cast from
+// strings stay on the CPU; what follows on numbers may go.
+TEST(CudaDeviceNoGpu, NodesTouchingStringsStayOnTheHost) {
+  onnx::ModelProto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "words", onnx::TensorProto::STRING, {4});
+  add_int64_initializer(g, "picks", {2}, {0, 3});
+  add_node(g, "Gather", {"words", "picks"}, {"picked"}, "gather");
+  onnx::NodeProto* read = add_node(g, "Cast", {"picked"}, {"numbers"}, "read");
+  set_int(read, "to", kFloat);
+  add_node(g, "Relu", {"numbers"}, {"y"}, "relu");
+  add_output(g, "y");
+  const ModelIR ir = import(m);
+  const Graph& graph = *ir.graph;
+  cuda::CudaDevice dev;
+  auto sup = [&](const char* name) { return dev.supports(graph, node_named(graph, name)); };
+  EXPECT_EQ(sup("gather").reason, "'words' is a string tensor, which lives on the host");
+  EXPECT_EQ(sup("read").reason, "'picked' is a string tensor, which lives on the host");
+  EXPECT_FALSE(sup("gather").ok || sup("read").ok);
+  EXPECT_TRUE(sup("relu").ok) << sup("relu").reason;
+}
+
 // ---- on a GPU ------------------------------------------------------------------------------------------
 
 class CudaDeviceTest : public ::testing::Test {

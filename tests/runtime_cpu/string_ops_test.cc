@@ -403,3 +403,71 @@ TEST(StringTensors, KernelsThatCannotHoldStringsRefuseThem) {
 
 }  // namespace
 }  // namespace tandem
+
+namespace tandem {
+namespace {
+
+using namespace tandem::test;
+using Strings = std::vector<std::string>;
+
+// Scan over a string X [2, 3] along `axis`: the state becomes each slice in turn (a Concat of the slice
+// with nothing, so the body moves strings), and each slice is stacked again as the scan output.
+Result<std::vector<Tensor>> string_scan(int64_t axis, int64_t direction) {
+  auto m = make_model(11);
+  auto& g = *m.mutable_graph();
+  const int64_t width = axis == 0 ? 3 : 2;
+  add_input(g, "s0", onnx::TensorProto::STRING, {width});
+  add_input(g, "X", onnx::TensorProto::STRING, {int64_t{2}, int64_t{3}});
+  auto* n = add_node(g, "Scan", {"s0", "X"}, {"s", "Y"}, "scan");
+  set_int(n, "num_scan_inputs", 1);
+  set_ints(n, "scan_input_axes", {axis});
+  set_ints(n, "scan_input_directions", {direction});
+  auto* b = set_graph(n, "body");
+  b->set_name("pass_on");
+  add_input(*b, "s_in", onnx::TensorProto::STRING, {width});
+  add_input(*b, "x_t", onnx::TensorProto::STRING, {width});
+  auto* c = add_node(*b, "Concat", {"x_t"}, {"s_out"});
+  set_int(c, "axis", 0);
+  add_node(*b, "Identity", {"x_t"}, {"y_t"});
+  add_output(*b, "s_out", onnx::TensorProto::STRING);
+  add_output(*b, "y_t", onnx::TensorProto::STRING);
+  add_output(g, "s", onnx::TensorProto::STRING);
+  add_output(g, "Y", onnx::TensorProto::STRING);
+  return run_on_cpu(m, {make_string_tensor({width}, Strings(static_cast<std::size_t>(width), "start")),
+                        make_string_tensor({2, 3}, {"a", "b", "c", "d", "e", "f"})});
+}
+
+TEST(StringTensors, ScanSlicesAndStacksStrings) {
+  auto rows = string_scan(0, 0);
+  ASSERT_TRUE(rows) << rows.status().message();
+  EXPECT_EQ(values_of<std::string>((*rows)[0]), (Strings{"d", "e", "f"}));
+  EXPECT_EQ(values_of<std::string>((*rows)[1]), (Strings{"a", "b", "c", "d", "e", "f"}));
+  // Along axis 1 (slices copied, not viewed), backwards: the last state is the first column.
+  auto columns = string_scan(1, 1);
+  ASSERT_TRUE(columns) << columns.status().message();
+  EXPECT_EQ(values_of<std::string>((*columns)[0]), (Strings{"a", "d"}));
+  EXPECT_EQ((*columns)[1].shape(), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(values_of<std::string>((*columns)[1]), (Strings{"c", "f", "b", "e", "a", "d"}));
+}
+
+TEST(StringTensors, SequencesOfStrings) {
+  auto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", onnx::TensorProto::STRING, {int64_t{2}, int64_t{3}});
+  auto* split = add_node(g, "SplitToSequence", {"x"}, {"columns"}, "split");
+  set_int(split, "axis", 1);
+  add_int64_initializer(g, "last", {}, {-1});
+  add_node(g, "SequenceAt", {"columns", "last"}, {"column"}, "at");
+  auto* join = add_node(g, "ConcatFromSequence", {"columns"}, {"joined"}, "join");
+  set_int(join, "axis", 0);
+  add_output(g, "column", onnx::TensorProto::STRING);
+  add_output(g, "joined", onnx::TensorProto::STRING);
+  auto r = run_on_cpu(m, {make_string_tensor({2, 3}, {"a", "b", "c", "d", "e", "f"})});
+  ASSERT_TRUE(r) << r.status().message();
+  EXPECT_EQ(values_of<std::string>((*r)[0]), (Strings{"c", "f"}));
+  EXPECT_EQ((*r)[1].shape(), (std::vector<int64_t>{6, 1}));
+  EXPECT_EQ(values_of<std::string>((*r)[1]), (Strings{"a", "d", "b", "e", "c", "f"}));
+}
+
+}  // namespace
+}  // namespace tandem

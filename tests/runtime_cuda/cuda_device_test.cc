@@ -199,7 +199,7 @@ TEST(CudaDeviceNoGpu, NodesTouchingStringsStayOnTheHost) {
   add_int64_initializer(g, "picks", {2}, {0, 3});
   add_node(g, "Gather", {"words", "picks"}, {"picked"}, "gather");
   onnx::NodeProto* read = add_node(g, "Cast", {"picked"}, {"numbers"}, "read");
-  set_int(read, "to", kFloat);
+  test::set_int(read, "to", kFloat);
   add_node(g, "Relu", {"numbers"}, {"y"}, "relu");
   add_output(g, "y");
   const ModelIR ir = import(m);

@@ -2,7 +2,9 @@
 //
 // To a string: integers in decimal; floats as the shortest decimal that reads back to the same value (what
 // NumPy prints: positional from 1e-4 up to 1e16, with ".0" on whole numbers, scientific otherwise), and
-// NaN, INF, -INF as ONNX names them; bools as "1" and "0" (as ONNX Runtime writes them).
+// NaN, INF, -INF as ONNX names them; bools as "1" and "0" (as ONNX Runtime writes them). ONNX Runtime
+// 1.30 prints floats as C's %.8g does ("0.30000001" for 0.3f, "3" for 3.0f, "1.2345679e+08"); tandem
+// follows NumPy, which ONNX's test data and reference come from, and its text always reads back exactly.
 // From a string: a decimal or scientific number, surrounding spaces ignored; "INF", "+INF", "-INF",
 // "Infinity" and "NaN" in any case; "true" and "false" (any case) for bools besides numbers. A float read
 // into an integer type truncates as Cast from a float does ("100.5" gives 100); an integer literal is read

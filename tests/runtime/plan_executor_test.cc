@@ -592,11 +592,13 @@ TEST(PlanExecutor, MissingInputsAreNamed) {
 }
 
 // 8 threads, each running many times with plans drawn at random from a set compiled up front (several
-// executors per model, shared by all threads) on two models: every result bit-identical to the reference.
+// executors per model, shared by all threads) on four models, a text model of string tensors among them:
+// every result bit-identical to the reference.
 TEST(PlanExecutorStress, EightThreadsManyRunsRandomPlans) {
   const std::vector<Case> cases = {load_case("tests/data/pytorch/tagger"),
                                    load_case("tests/data/pytorch/lstm_2layer_bidir"),
-                                   load_case("models/silero_vad/silero_vad_16k_op15")};
+                                   load_case("models/silero_vad/silero_vad_16k_op15"),
+                                   load_case("tests/data/strings/text_features")};
   std::vector<std::vector<Tensor>> want;
   for (const Case& c : cases) want.push_back(reference_run(c));
   Devices devs;

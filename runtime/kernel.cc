@@ -52,21 +52,19 @@ Status KernelContext::error(const std::string& reason) const {
 }
 
 Status run_kernel(const Kernel& kernel, KernelContext& ctx) {
-  if (!kernel.takes_non_tensors())
-    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
-      const Tensor* t = ctx.input(i);
-      if (t && !t->is_tensor())
-        return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
-                         " takes tensors");
-    }
-  // A kernel that copies elements as bytes would make empty strings of them: refused, not wrong.
-  if (!kernel.takes_strings())
-    for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
-      const Tensor* t = ctx.input(i);
-      if (t && t->dtype() == DType::kString)
-        return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
-                         " does not take string tensors");
-    }
+  // What a kernel has not said it takes is refused, not misread: a sequence handed to a tensor kernel, or
+  // strings to one that copies elements as bytes (it would make empty strings of them).
+  const bool non_tensors = kernel.takes_non_tensors(), strings = kernel.takes_strings();
+  for (std::size_t i = 0; i < ctx.num_inputs(); ++i) {
+    const Tensor* t = ctx.input(i);
+    if (!t) continue;
+    if (!non_tensors && !t->is_tensor())
+      return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
+                       " takes tensors");
+    if (!strings && t->dtype() == DType::kString)
+      return ctx.error("input " + std::to_string(i) + " is a " + t->describe() + "; " + ctx.node().op_type +
+                       " does not take string tensors");
+  }
   try {
     return kernel.run(ctx);
   } catch (const std::exception& e) {

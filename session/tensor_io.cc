@@ -1,13 +1,13 @@
 #include "session/tensor_io.h"
 
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <algorithm>
 #include <map>
 #include <optional>
-#include <vector>
 #include <sstream>
+#include <vector>
 
 #include <onnx/onnx-data_pb.h>
 #include <onnx/onnx_pb.h>

@@ -97,31 +97,25 @@ std::optional<F> read_float(std::string_view s) {
   return v;
 }
 
-// An integer literal (optional sign, digits only): its value as int64 or, above that, uint64.
+// An integer literal (optional sign, digits only) that fits 64 bits: its value as int64 or, above that
+// (positive only), uint64. False for anything else, which is then read as a float.
 struct IntegerLiteral {
   bool is_unsigned = false;
   int64_t i = 0;
   uint64_t u = 0;
 };
 
-enum class IntegerRead { kNotInteger, kOutOfRange, kOk };
-
-IntegerRead read_integer(std::string_view s, IntegerLiteral& out) {
+bool read_integer(std::string_view s, IntegerLiteral& out) {
   std::string_view digits = s;
   if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
-  if (digits.empty()) return IntegerRead::kNotInteger;
+  if (digits.empty()) return false;
   for (char c : digits)
-    if (c < '0' || c > '9') return IntegerRead::kNotInteger;
-  const bool negative = s.front() == '-';
-  if (negative) {
-    const auto r = std::from_chars(s.data(), s.data() + s.size(), out.i);
-    return r.ec == std::errc() ? IntegerRead::kOk : IntegerRead::kOutOfRange;
-  }
-  const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), out.u);
-  if (r.ec != std::errc()) return IntegerRead::kOutOfRange;
+    if (c < '0' || c > '9') return false;
+  if (s.front() == '-') return std::from_chars(s.data(), s.data() + s.size(), out.i).ec == std::errc();
+  if (std::from_chars(digits.data(), digits.data() + digits.size(), out.u).ec != std::errc()) return false;
   out.is_unsigned = out.u > static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
   out.i = static_cast<int64_t>(out.u);
-  return IntegerRead::kOk;
+  return true;
 }
 
 template <typename T>
@@ -135,7 +129,7 @@ std::optional<T> parse_element(const std::string& text) {
     // Integer types and bool: an integer literal exactly, wrapping as Cast between integers does.
     IntegerLiteral lit;
     // Beyond 64 bits it reads as a float below, and saturates as a float does.
-    if (read_integer(s, lit) == IntegerRead::kOk)
+    if (read_integer(s, lit))
       return lit.is_unsigned ? convert_element<T>(lit.u) : convert_element<T>(lit.i);
   }
   if constexpr (std::is_same_v<T, float>) {

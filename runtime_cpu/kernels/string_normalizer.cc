@@ -56,9 +56,13 @@ class StringNormalizerKernel final : public Kernel {
     std::vector<std::string> kept;
     for (int64_t i = 0, n = x->numel(); i < n; ++i) {
       if (!stopwords_.empty()) {
-        std::optional<std::string> key = case_sensitive_ ? std::optional<std::string>(in[i]) : fold(in[i]);
-        if (!key) return not_utf8(ctx, i);
-        if (stopwords_.count(*key)) continue;
+        if (case_sensitive_) {
+          if (stopwords_.count(in[i])) continue;
+        } else {
+          const std::optional<std::string> key = fold(in[i]);
+          if (!key) return not_utf8(ctx, i);
+          if (stopwords_.count(*key)) continue;
+        }
       }
       std::optional<std::string> out = change_case(in[i], change_);
       if (!out) return not_utf8(ctx, i);

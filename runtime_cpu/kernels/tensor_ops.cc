@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
 #include "graph/float16.h"
 #include "runtime_cpu/kernels/attributes.h"
@@ -162,7 +163,11 @@ void copy_strided(DType dtype, const void* src, int64_t offset, const std::vecto
 void fill_elements(DType dtype, void* dst, int64_t count, const void* value) {
   with_element_type(dtype, [&](auto tag) {
     using U = decltype(tag);
-    const U& v = *static_cast<const U*>(value);
+    U v;
+    if constexpr (std::is_same_v<U, std::string>)
+      v = *static_cast<const std::string*>(value);
+    else
+      std::memcpy(&v, value, sizeof(U));  // `value` may be raw bytes (scalar_bytes), not a U
     std::fill_n(static_cast<U*>(dst), count, v);
   });
 }

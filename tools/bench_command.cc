@@ -20,7 +20,7 @@ namespace {
 
 struct BenchArgs {
   std::string model;
-  std::vector<std::string> dims;
+  std::vector<std::string> dims, inputs;
   int threads = 0, warmup = 10, runs = 100;
   bool as_json = false;
 };
@@ -32,9 +32,10 @@ int run(const BenchArgs& args) {
   options.threads = args.threads;
   Session session(args.model, options);
   const Graph& g = session.impl().graph();
-  // The random inputs as `run` makes them (seed 1), with its error for one too big to allocate.
-  const Feeds random = make_feeds(g, {}, 1, "model '" + args.model + "': ", nullptr);
-  const std::vector<const Tensor*>& feeds = random.ptrs;
+  // Inputs from --input files, the rest random as `run` makes them (seed 1), with its error for one too big
+  // to allocate.
+  const Feeds given = make_feeds(g, args.inputs, 1, "model '" + args.model + "': ", nullptr);
+  const std::vector<const Tensor*>& feeds = given.ptrs;
   const bool tty = isatty(STDERR_FILENO) && !args.as_json;
   std::vector<double> us;
   us.reserve(static_cast<std::size_t>(args.runs));
@@ -67,8 +68,9 @@ int run(const BenchArgs& args) {
 
 void add_bench_command(CLI::App& app, int& exit_code) {
   auto args = std::make_shared<BenchArgs>();
-  CLI::App* cmd = app.add_subcommand("bench", "Measure the latency of running a model on random inputs");
+  CLI::App* cmd = app.add_subcommand("bench", "Measure the latency of running a model on given or random inputs");
   cmd->add_option("model", args->model, "ONNX model file")->required();
+  cmd->add_option("--input", args->inputs, "Input from a .npy or .pb file, NAME=FILE (repeatable; others random)");
   cmd->add_option("--dim", args->dims, "Fix a symbolic input dimension, NAME=VALUE (repeatable)");
   cmd->add_option("--threads", args->threads, "Threads per run (default: all cores)")->check(between(0, kMaxThreads));
   cmd->add_option("--warmup", args->warmup, "Runs before timing (default 10)")->check(at_least(0));

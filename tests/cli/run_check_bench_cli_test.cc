@@ -265,7 +265,6 @@ TEST(RunCli, BadInputsExitOneWithTheReason) {
   EXPECT_NE(threads.err.find("--threads: must be from 0 to 1024, got '-2'"), std::string::npos) << threads.err;
 }
 
-// bench makes its random inputs as run does, so one too big to allocate is the same one-line error.
 // A loop whose condition never turns false ends at --timeout, saying where it stopped.
 TEST(RunCli, TimeoutEndsARunThatWouldNotEnd) {
   onnx::ModelProto m = test::make_model();
@@ -301,6 +300,7 @@ TEST(RunCli, TimeoutEndsARunThatWouldNotEnd) {
   EXPECT_NE(unit.err.find("--timeout: unknown unit 'min'"), std::string::npos) << unit.err;
 }
 
+// bench makes its random inputs as run does, so one too big to allocate is the same one-line error.
 TEST(BenchCli, RandomInputTooBigForMemoryNamesTheInputAndSize) {
   std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
   int mode = 0;
@@ -309,6 +309,23 @@ TEST(BenchCli, RandomInputTooBigForMemoryNamesTheInputAndSize) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("random input 'x': cannot allocate 1168231104512 bytes"), std::string::npos) << r.err;
+}
+
+// Inputs from files, as `run` reads them: Silero VAD's random 1-sample chunk is shorter than its STFT
+// window, one recorded step runs.
+TEST(BenchCli, TimesTheModelOnInputsFromFiles) {
+  const std::string model = kOp15Dir + "/model.onnx", step = kOp15Dir + "/test_data_set_0/";
+  auto random = run_cli("bench " + model + " --runs 1 --warmup 0");
+  EXPECT_EQ(random.exit_code, 1) << random.err;
+  EXPECT_NE(random.err.find("is larger than the padded input"), std::string::npos) << random.err;
+  const std::string files = " --input input=" + step + "input_0.pb --input state=" + step +
+                            "input_1.pb --input sr=" + step + "input_2.pb";
+  auto given = run_cli("bench " + model + files + " --runs 3 --warmup 1 --json");
+  ASSERT_EQ(given.exit_code, 0) << given.err;
+  EXPECT_EQ(nlohmann::json::parse(given.out)["runs"], 3);
+  auto unknown = run_cli("bench " + model + files + " --input nope=" + step + "input_0.pb");
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("the model has no input named 'nope'"), std::string::npos) << unknown.err;
 }
 
 TEST(BenchCli, ReportsPercentilesAsJson) {

@@ -25,33 +25,52 @@ inline std::pair<int64_t, int64_t> valid_outputs(int64_t offset, int64_t stride,
 
 // Writes the patch matrix of one image group for the output rows [row_begin, row_end) (a row is one (d, h)
 // position of the output, out[2] elements wide): [channels * kernel elements, rows * out[2]]. Padding
-// reads as T{} (zero).
+// reads as T{} (zero). What depends only on the kernel position (the offsets, the band of output columns
+// whose input lies inside the image) is worked out once for all channels, and a row's input coordinates
+// once per call: at batch 1 a 1-D convolution's output is a few columns wide, and per-element index
+// arithmetic would cost more than the copies.
 template <typename T>
 void im2col(const T* x, int64_t channels, const Window3& w, int64_t row_begin, int64_t row_end, T* col) {
   const auto& in = w.in;
   const auto& out = w.out;
-  const int64_t width = out[2], ld = (row_end - row_begin) * width;
-  for (int64_t c = 0; c < channels; ++c)
-    for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
-      for (int64_t kh = 0; kh < w.kernel[1]; ++kh)
-        for (int64_t kw = 0; kw < w.kernel[2]; ++kw, col += ld) {
-          const int64_t off_d = kd * w.dilation[0] - w.pad_begin[0];
-          const int64_t off_h = kh * w.dilation[1] - w.pad_begin[1];
-          const int64_t off_w = kw * w.dilation[2] - w.pad_begin[2];
-          const auto [w_lo, w_hi] = valid_outputs(off_w, w.stride[2], in[2], width);
-          for (int64_t r = row_begin; r < row_end; ++r) {
-            T* dst = col + (r - row_begin) * width;
-            const int64_t id = r / out[1] * w.stride[0] + off_d, ih = r % out[1] * w.stride[1] + off_h;
-            if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1]) {
+  const int64_t width = out[2], rows = row_end - row_begin, ld = rows * width;
+  const int64_t kernel_size = w.kernel[0] * w.kernel[1] * w.kernel[2], plane = in[0] * in[1] * in[2];
+  std::vector<int64_t> row_d(static_cast<std::size_t>(rows)), row_h(static_cast<std::size_t>(rows));
+  for (int64_t r = row_begin; r < row_end; ++r) {
+    row_d[static_cast<std::size_t>(r - row_begin)] = r / out[1] * w.stride[0];
+    row_h[static_cast<std::size_t>(r - row_begin)] = r % out[1] * w.stride[1];
+  }
+  const int64_t stride_w = w.stride[2];
+  int64_t k = 0;
+  for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
+    for (int64_t kh = 0; kh < w.kernel[1]; ++kh)
+      for (int64_t kw = 0; kw < w.kernel[2]; ++kw, ++k) {
+        const int64_t off_d = kd * w.dilation[0] - w.pad_begin[0];
+        const int64_t off_h = kh * w.dilation[1] - w.pad_begin[1];
+        const int64_t off_w = kw * w.dilation[2] - w.pad_begin[2];
+        const auto [w_lo, w_hi] = valid_outputs(off_w, stride_w, in[2], width);
+        for (int64_t r = 0; r < rows; ++r) {
+          const int64_t id = row_d[static_cast<std::size_t>(r)] + off_d, ih = row_h[static_cast<std::size_t>(r)] + off_h;
+          const bool inside = id >= 0 && id < in[0] && ih >= 0 && ih < in[1];
+          // Channel 0's element for output column 0 (an index, as it may lie outside the row: only the
+          // columns in [w_lo, w_hi) are read).
+          int64_t at = (id * in[1] + ih) * in[2] + off_w;
+          T* dst = col + k * ld + r * width;
+          for (int64_t c = 0; c < channels; ++c, at += plane, dst += kernel_size * ld) {
+            if (!inside) {
               std::fill(dst, dst + width, T{});
               continue;
             }
-            const T* row = x + ((c * in[0] + id) * in[1] + ih) * in[2];
             std::fill(dst, dst + w_lo, T{});
-            for (int64_t ow = w_lo; ow < w_hi; ++ow) dst[ow] = row[ow * w.stride[2] + off_w];
+            if (stride_w == 1) {
+              std::copy(x + at + w_lo, x + at + w_hi, dst + w_lo);
+            } else {
+              for (int64_t ow = w_lo; ow < w_hi; ++ow) dst[ow] = x[at + ow * stride_w];
+            }
             std::fill(dst + w_hi, dst + width, T{});
           }
         }
+      }
 }
 
 // The patch matrix is built a band of output rows at a time, so its size stays bounded (about 1 Mi

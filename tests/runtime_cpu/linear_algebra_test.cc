@@ -354,6 +354,7 @@ TEST(Conv, RandomAgainstDirectReference) {
       {1, 3, 2, 1, {{8}, {4}, {3}, {}, {}, "SAME_UPPER"}},
       {1, 3, 2, 1, {{8}, {4}, {3}, {}, {}, "SAME_LOWER"}},
       {1, 3, 2, 1, {{8}, {3}, {2}, {}, {}, "VALID"}},
+      {1, 1, 9, 1, {{40}, {16}, {8}, {}, {4, 4}}},  // an STFT as a Conv (Silero VAD): a few output columns
       // 2-D
       {2, 3, 4, 1, {{6, 7}, {3, 3}, {}, {}, {1, 1, 1, 1}}},
       {1, 4, 4, 4, {{7, 6}, {3, 2}, {2, 1}, {1, 2}, {0, 1, 2, 0}}},  // depthwise, asymmetric pads

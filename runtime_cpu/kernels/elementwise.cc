@@ -177,6 +177,16 @@ class PowKernel final : public Kernel {
     const bool known = dispatch(x->dtype(), PowBaseTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       Tensor& y = ctx.allocate_output(0, x->dtype(), shape);
+      if constexpr (std::is_floating_point_v<T>) {
+        // x^2 as x * x (exact, where powf may be an ulp off), as ONNX Runtime does: exporters square
+        // this way (a spectrum's power, a variance) and pow costs ten times a multiply.
+        if (e->dtype() == x->dtype() && e->numel() == 1 && *e->data<T>() == T{2} && shape == x->shape()) {
+          const T* in = x->data<T>();
+          T* out = y.data<T>();
+          for (int64_t i = 0, n = x->numel(); i < n; ++i) out[i] = in[i] * in[i];
+          return;
+        }
+      }
       if constexpr (is_floating_v<T>) {
         if (e->dtype() == x->dtype()) return binary_broadcast<PowSame, T, T, T>(PowSame{}, *x, *e, y);
       } else {

@@ -459,6 +459,32 @@ TEST(Binary, IntegerArithmeticWraps) {
       (std::vector<uint8_t>{255}));
 }
 
+// A single exponent of 2 takes the square path (x * x); every other exponent, and a 2 that broadcasts x to
+// a larger shape, takes pow. Against the definition on random bases, signed zeros, infinities and NaN.
+TEST(Binary, PowSquaresExactly) {
+  std::vector<float> base = random_floats(257, 31, -40.0f, 40.0f);
+  base.insert(base.end(), {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1e20f, -1e-30f});
+  const auto n = static_cast<int64_t>(base.size());
+  for (const Tensor& two : {scalar(2), floats({1, 1}, {2})}) {
+    const Tensor y = run1({.op = "Pow", .inputs = {floats({n}, base), two}});
+    ASSERT_EQ(y.numel(), n) << y.describe();
+    for (int64_t i = 0; i < n; ++i) {
+      const float b = base[static_cast<std::size_t>(i)], want = b * b, got = y.data<float>()[i];
+      if (std::isnan(want)) {
+        EXPECT_TRUE(std::isnan(got)) << i;
+      } else if (two.rank() == 0 || std::isinf(want)) {
+        EXPECT_EQ(got, want) << "base " << b;
+      } else {  // pow, which may be an ulp from the exact square ([1, 1] broadcasts x to [1, n])
+        EXPECT_NEAR(got, want, std::abs(want) * 2e-7f) << "base " << b;
+      }
+    }
+  }
+  // Exponents near 2 are not squares.
+  const Tensor y = run1({.op = "Pow", .inputs = {floats({2}, {3, 10}), scalar(2.5f)}});
+  EXPECT_NEAR(y.data<float>()[0], std::pow(3.0f, 2.5f), 1e-5f);
+  EXPECT_NEAR(y.data<float>()[1], std::pow(10.0f, 2.5f), 1e-3f);
+}
+
 TEST(Binary, PowWithMixedTypes) {
   // float base, int exponent (the output has the base's type).
   expect_near(

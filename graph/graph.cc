@@ -155,4 +155,10 @@ void Graph::remove_nodes(const std::vector<bool>& remove) {
   rebuild_uses();
 }
 
+void Graph::remove_unread_outer_refs() {
+  const std::size_t before = outer_refs_.size();
+  std::erase_if(outer_refs_, [&](ValueId v) { return value(v).consumers.empty() && !is_graph_output(v); });
+  if (outer_refs_.size() != before) remove_nodes({});
+}
+
 }  // namespace tandem

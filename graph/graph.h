@@ -107,6 +107,9 @@ class Graph {
   // Removes the nodes whose flag is set, then every value nothing refers to any more (graph inputs and
   // outputs stay), and renumbers what is left. Invalidates ids held outside.
   void remove_nodes(const std::vector<bool>& remove);
+  // Drops the outer references of a nested graph that none of its nodes reads any more (and that it does
+  // not pass out as an output), e.g. after constant folding computed their readers.
+  void remove_unread_outer_refs();
 
  private:
   void rebuild_uses();

@@ -230,7 +230,9 @@ Result<Assignment> assignment_from_plan(const TaskGraph& g, const Plan& plan) {
   std::vector<bool> seen(a.size(), false);
   for (const PlanNode& n : plan.nodes) {
     const int t = g.find_task(n.name);
-    if (t < 0) return Status::error("plan: node '" + n.name + "' is not in the model");
+    if (t < 0) return Status::error("plan: node '" + n.name + "' is not in the model (as tandem runs it, constants " +
+                                      "folded: a plan of another model, or made before tandem folded them? " +
+                                      "partition again)");
     const Task& task = g.task(t);
     if (!task.supports(n.device))
       return Status::error("plan: node " + task.label() + " is on " + std::string(device_name(n.device)) +

@@ -114,7 +114,8 @@ Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
     if (np.index < 0 || np.index >= static_cast<int64_t>(g.num_nodes()))
       return Status::error("profile: node #" + std::to_string(np.index) + " ('" + np.name +
                            "') is not in the model (" + std::to_string(g.num_nodes()) +
-                           " nodes); was the profile taken of another model?");
+                           " nodes); was the profile taken of another model, or before tandem folded its " +
+                           "constants? profile it again");
     by_index[np.index] = &np;
   }
   std::unordered_map<std::string, int64_t> value_sizes;
@@ -142,7 +143,8 @@ Result<TaskGraph> build_task_graph(const Graph& g, const Profile& p) {
     if (np.name != n.name)
       return Status::error("profile: node #" + std::to_string(i) + " is '" + np.name +
                            "' in the profile but " + n.label(static_cast<NodeId>(i)) +
-                           " in the model; was the profile taken of another model?");
+                           " in the model; was the profile taken of another model, or before tandem folded its " +
+                           "constants? profile it again");
     Task t;
     // Plans and pins need unique names; ONNX does not promise them.
     t.name = n.name.empty() ? "#" + std::to_string(i) : n.name;

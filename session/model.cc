@@ -4,6 +4,7 @@
 
 #include "onnx_import/onnx_import.h"
 #include "onnx_import/opsets.h"
+#include "runtime_cpu/constant_folding.h"
 #include "session/model_impl.h"
 
 namespace tandem {
@@ -31,6 +32,9 @@ std::shared_ptr<Model::Impl> make_impl(Result<ModelIR> ir) {
   impl->summary = summarize(g);
   for (ValueId v : g.inputs()) impl->inputs.push_back(spec_of(g.value(v)));
   for (ValueId v : g.outputs()) impl->outputs.push_back(spec_of(g.value(v)));
+  // Every stage after import (profiling, partitioning, running) sees the folded graph, so their node lists
+  // agree; the summary above describes the model as stored.
+  impl->folded_nodes = cpu::fold_constants(*impl->ir.graph).nodes;
   return impl;
 }
 

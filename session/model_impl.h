@@ -10,7 +10,8 @@ namespace tandem {
 
 struct Model::Impl {
   ModelIR ir;
-  GraphSummary summary;
+  GraphSummary summary;             // of the model as stored, before constant folding
+  std::size_t folded_nodes = 0;     // nodes computed once at load (runtime_cpu/constant_folding.h)
   std::vector<TensorSpec> inputs, outputs;
 };
 

@@ -62,8 +62,10 @@ json build_report(const Model& model) {
   r["notes"] = ir.notes;
   r["inputs"] = tensors_json(model.inputs());
   r["outputs"] = tensors_json(model.outputs());
+  // As stored; "folded": how many of them are computed once at load (runtime_cpu/constant_folding.h), so
+  // the FLOPs and the runnability below are of the nodes that run.
   r["nodes"] = {{"total", s.nodes}, {"nested", s.nested_nodes}, {"nested_graphs", s.nested_graphs},
-                {"max_depth", s.max_depth}};
+                {"max_depth", s.max_depth}, {"folded", model.impl().folded_nodes}};
   r["op_counts"] = s.op_counts;
   r["parameters"] = {{"count", s.parameter_count}, {"bytes", s.parameter_bytes},
                      {"tensors", s.initializer_count}};
@@ -154,7 +156,10 @@ void print_report(std::ostream& out, const json& r) {
   const json& nodes = r["nodes"];
   out << "\nnodes       " << with_thousands(nodes["total"]) << " (" << with_thousands(nodes["nested"])
       << " of them in " << nodes["nested_graphs"] << " nested bodies, nesting depth " << nodes["max_depth"]
-      << ")\n";
+      << ")";
+  if (nodes["folded"].get<int64_t>() > 0)
+    out << "; " << with_thousands(nodes["folded"]) << " of them computed once at load (inputs all constant)";
+  out << "\n";
   out << "parameters  " << with_thousands(r["parameters"]["count"]) << " ("
       << human_bytes(r["parameters"]["bytes"]) << " in " << r["parameters"]["tensors"]
       << " initializers and Constant values)\n";

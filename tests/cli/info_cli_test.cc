@@ -32,6 +32,19 @@ TEST(InfoCli, TextReportOnSileroOpset15) {
   EXPECT_NE(r.out.find("ONNX checker passed"), std::string::npos) << r.out;
 }
 
+// The op counts describe the model as stored; "folded" says how many nodes load computes once: at least
+// every Constant node (none of Silero's is a graph's output), and never more than there are.
+TEST(InfoCli, SaysHowManyNodesAreFoldedIntoConstants) {
+  auto r = run_cli("info --json " + kOp15);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["op_counts"]["Constant"], 160);
+  EXPECT_GE(j["nodes"]["folded"].get<int64_t>(), 160);
+  EXPECT_LT(j["nodes"]["folded"].get<int64_t>(), j["nodes"]["total"].get<int64_t>());
+  auto text = run_cli("info " + kOp15);
+  EXPECT_NE(text.out.find(" of them computed once at load (inputs all constant)"), std::string::npos) << text.out;
+}
+
 TEST(InfoCli, JsonReportOnSileroOpset18) {
   auto r = run_cli("info --json " + kOp18);
   ASSERT_EQ(r.exit_code, 0) << r.err;

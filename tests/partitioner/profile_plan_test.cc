@@ -247,7 +247,7 @@ TEST(BuildTaskGraph, AProfileOfAnotherModelIsRefusedNamingTheNode) {
   EXPECT_EQ(
       build_task_graph(g, p).status().message(),
       "profile: node #2 is 'gather_2' in the profile but 'gather' (Gather) in the model; was the profile "
-      "taken of another model?");
+      "taken of another model, or before tandem folded its constants? profile it again");
   p = profile_for(g);
   p.nodes.pop_back();
   EXPECT_EQ(build_task_graph(g, p).status().message(), "profile: no entry for node 'relu' (Relu) (#3)");
@@ -392,7 +392,8 @@ TEST(PlanJson, AnEditedPlanIsCheckedAgainstTheGraphBeforeItIsReplayed) {
             "plan: node 'shape' (Shape) is on cuda, which cannot run it: not profiled on cuda");
   p = sample_plan();
   p.nodes[1].name = "nope";
-  EXPECT_EQ(assignment_from_plan(*tg, p).status().message(), "plan: node 'nope' is not in the model");
+  EXPECT_NE(assignment_from_plan(*tg, p).status().message().find("plan: node 'nope' is not in the model"),
+            std::string::npos);
   p = sample_plan();
   p.nodes.pop_back();
   EXPECT_EQ(assignment_from_plan(*tg, p).status().message(), "plan: node 'relu' (Relu) has no device");

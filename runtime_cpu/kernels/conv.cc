@@ -2,8 +2,11 @@
 // Y_g[M/group x out] = W_g[M/group x K] * col[K x out], K = C/group * kernel elements. `col` holds the input
 // patches (im2col); a 1x1 kernel with unit strides and no padding reads the input in place. W's row-major
 // layout [M, C/group, k...] already is that left operand, so constant weights need no repacking: the
-// factory only checks them once.
+// factory only checks them once. With constant weights and an output of a few positions (a 1-D Conv at
+// batch 1) the product runs on panels of W packed at the first such run instead (panel_product.h).
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -11,6 +14,7 @@
 #include "runtime_cpu/kernels/conv_patches.h"
 #include "runtime_cpu/kernels/float_conv_operands.h"
 #include "runtime_cpu/kernels/gemm.h"
+#include "runtime_cpu/kernels/panel_product.h"
 #include "runtime_cpu/kernels/sub_families.h"
 #include "runtime/window_geometry.h"
 
@@ -54,6 +58,20 @@ class ConvKernel final : public Kernel {
     const float* px = x->data<float>();
     const float* pw = w->data<float>();
     float* py = y.data<float>();
+    if (weights_.defined() && out_size <= kPanelProductMaxColumns && out_size * k <= kPatchBudget) {
+      if (const std::vector<PanelMatrix>& panels = packed(); !panels.empty()) {
+        std::vector<float> patches(static_cast<std::size_t>(out_size * k));
+        ctx.note_workspace(patches.size() * sizeof(float));
+        for (int64_t n = 0; n < batch; ++n)
+          for (int64_t g = 0; g < group_; ++g) {
+            float* yg = py + (n * maps + g * group_maps) * out_size;
+            im2row(px + (n * channels + g * group_channels) * in_size, group_channels, w3, patches.data());
+            panel_multiply(panels[static_cast<std::size_t>(g)], patches.data(), out_size, yg, out_size);
+            if (bias) add_row_bias(yg, bias->data<float>() + g * group_maps, group_maps, out_size);
+          }
+        return Status::ok();
+      }
+    }
     for (int64_t n = 0; n < batch; ++n)
       for (int64_t g = 0; g < group_; ++g) {
         const float* xg = px + (n * channels + g * group_channels) * in_size;
@@ -71,10 +89,35 @@ class ConvKernel final : public Kernel {
     return Status::ok();
   }
 
+  int64_t own_weight_bytes() const override {
+    if (!packed_.load(std::memory_order_acquire)) return -1;  // W read in place
+    int64_t bytes = static_cast<int64_t>(weights_.nbytes());
+    for (const PanelMatrix& p : panels_) bytes += static_cast<int64_t>(p.bytes());
+    return bytes;
+  }
+
  private:
+  // Each group's W in panels, packed by the first run that needs them (a Conv whose outputs are wide never
+  // holds them); empty when TANDEM_RNN_KERNEL=reference leaves every product to sgemm.
+  const std::vector<PanelMatrix>& packed() const {
+    std::call_once(pack_once_, [&] {
+      const int64_t maps = weights_.dim(0), group_maps = maps / group_, k = weights_.numel() / maps;
+      for (int64_t g = 0; g < group_; ++g) {
+        PanelMatrix p = pack_panel_matrix(weights_.data<float>() + g * group_maps * k, group_maps, k);
+        if (!p.isa) break;
+        panels_.push_back(std::move(p));
+      }
+      packed_.store(!panels_.empty(), std::memory_order_release);
+    });
+    return panels_;
+  }
+
   WindowAttrs attrs_;
   int64_t group_;
   Tensor weights_;  // W when it is an initializer, checked once; undefined when computed at run time
+  mutable std::once_flag pack_once_;
+  mutable std::vector<PanelMatrix> panels_;
+  mutable std::atomic<bool> packed_{false};
 };
 
 Result<KernelPtr> make_conv(const KernelInit& init) {

@@ -73,6 +73,44 @@ void im2col(const T* x, int64_t channels, const Window3& w, int64_t row_begin, i
       }
 }
 
+// The patch matrix transposed, for every output position of one image group: [positions][channels * kernel
+// elements], each position's patch contiguous (what the panel product reads, panel_product.h). Padding reads
+// as T{} (zero).
+template <typename T>
+void im2row(const T* x, int64_t channels, const Window3& w, T* dst) {
+  const auto& in = w.in;
+  const auto& out = w.out;
+  const int64_t kw_size = w.kernel[2];
+  for (int64_t od = 0; od < out[0]; ++od)
+    for (int64_t oh = 0; oh < out[1]; ++oh)
+      for (int64_t ow = 0; ow < out[2]; ++ow) {
+        const int64_t d0 = od * w.stride[0] - w.pad_begin[0], h0 = oh * w.stride[1] - w.pad_begin[1],
+                      w0 = ow * w.stride[2] - w.pad_begin[2];
+        for (int64_t c = 0; c < channels; ++c)
+          for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
+            for (int64_t kh = 0; kh < w.kernel[1]; ++kh, dst += kw_size) {
+              const int64_t id = d0 + kd * w.dilation[0], ih = h0 + kh * w.dilation[1];
+              if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1]) {
+                std::fill(dst, dst + kw_size, T{});
+                continue;
+              }
+              const int64_t row = ((c * in[0] + id) * in[1] + ih) * in[2];
+              if (w.dilation[2] == 1) {  // the kernel's width is one run of the input row
+                const int64_t lo = std::clamp<int64_t>(-w0, 0, kw_size);
+                const int64_t hi = std::clamp<int64_t>(in[2] - w0, lo, kw_size);
+                std::fill(dst, dst + lo, T{});
+                std::copy(x + row + w0 + lo, x + row + w0 + hi, dst + lo);
+                std::fill(dst + hi, dst + kw_size, T{});
+              } else {
+                for (int64_t kw = 0; kw < kw_size; ++kw) {
+                  const int64_t iw = w0 + kw * w.dilation[2];
+                  dst[kw] = iw >= 0 && iw < in[2] ? x[row + iw] : T{};
+                }
+              }
+            }
+      }
+}
+
 // The patch matrix is built a band of output rows at a time, so its size stays bounded (about 1 Mi
 // elements) however large the image.
 constexpr int64_t kPatchBudget = int64_t{1} << 20;  // elements

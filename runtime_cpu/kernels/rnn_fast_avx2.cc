@@ -51,13 +51,18 @@ void step_avx2(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t l
   step<Avx2>(s, k, phase, first, last);
 }
 
+void panel_product_avx2(const float* panels, int64_t M, int64_t K, const float* bt, int64_t N, float* y,
+                         int64_t ldy) {
+  panel_product<Avx2>(panels, M, K, bt, N, y, ldy);
+}
+
 }  // namespace
 }  // namespace tandem::cpu::rnn
 #pragma GCC pop_options
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx2_kernels() {
-  static const IsaKernels k{Avx2::kBlock, &step_avx2};
+  static const IsaKernels k{Avx2::kBlock, &step_avx2, &panel_product_avx2};
   return k;
 }
 }  // namespace tandem::cpu::rnn

@@ -63,13 +63,18 @@ void step_avx512(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t
   step<Avx512>(s, k, phase, first, last);
 }
 
+void panel_product_avx512(const float* panels, int64_t M, int64_t K, const float* bt, int64_t N, float* y,
+                         int64_t ldy) {
+  panel_product<Avx512>(panels, M, K, bt, N, y, ldy);
+}
+
 }  // namespace
 }  // namespace tandem::cpu::rnn
 #pragma GCC pop_options
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx512_kernels() {
-  static const IsaKernels k{Avx512::kBlock, &step_avx512};
+  static const IsaKernels k{Avx512::kBlock, &step_avx512, &panel_product_avx512};
   return k;
 }
 }  // namespace tandem::cpu::rnn

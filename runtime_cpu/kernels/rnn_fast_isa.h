@@ -40,14 +40,22 @@ struct StepArgs {
 // blocks [first, last).
 using StepFn = void (*)(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last);
 
+// y[m * ldy + n] = sum over k < K of A[m][k] * bt[n * K + k], for m < M and n < N, where A [M x K] is
+// packed as one-gate panels ([blocks][K][block], rows past M zero): the panels' product with few columns
+// (Conv at batch 1, whose output has a few positions: panel_product.h).
+using PanelProductFn = void (*)(const float* panels, int64_t M, int64_t K, const float* bt, int64_t N, float* y,
+                                int64_t ldy);
+
 struct IsaKernels {
   int64_t block = 0;  // hidden units per block (the panel width)
   StepFn step = nullptr;
+  PanelProductFn panel_product = nullptr;
 };
 
 // Only call an ISA's kernels where the CPU has it (rnn_fast_path.cc checks).
 const IsaKernels& avx512_kernels();
 const IsaKernels& avx2_kernels();
 const IsaKernels& scalar_kernels();
+const IsaKernels& kernels_for(Isa isa);
 
 }  // namespace tandem::cpu::rnn

@@ -111,6 +111,8 @@ class BlockQueue {
   Counter done_;                  // blocks done, over all rounds
 };
 
+}  // namespace
+
 const IsaKernels& kernels_for(Isa isa) {
   switch (isa) {
     case Isa::kAvx512: return avx512_kernels();
@@ -119,8 +121,6 @@ const IsaKernels& kernels_for(Isa isa) {
   }
   return scalar_kernels();
 }
-
-}  // namespace
 
 const char* isa_name(Isa isa) {
   switch (isa) {

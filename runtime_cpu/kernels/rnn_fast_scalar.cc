@@ -38,7 +38,7 @@ struct Scalar {
 }  // namespace
 
 const IsaKernels& scalar_kernels() {
-  static const IsaKernels k{Scalar::kBlock, &step<Scalar>};
+  static const IsaKernels k{Scalar::kBlock, &step<Scalar>, &panel_product<Scalar>};
   return k;
 }
 

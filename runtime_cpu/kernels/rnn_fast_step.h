@@ -100,6 +100,24 @@ GemvFn gemv_for(int gates, int rows) {
   }
 }
 
+// PanelProductFn (rnn_fast_isa.h): per block of rows of A, the columns in passes of as many as the
+// accumulators hold, each pass one gemv_panel of one gate.
+template <class V>
+void panel_product(const float* panels, int64_t M, int64_t K, const float* bt, int64_t N, float* y, int64_t ldy) {
+  constexpr int B = V::kBlock, R = rows_per_pass<V>(1);
+  alignas(64) float acc[R * B];
+  for (int64_t b = 0; b * B < M; ++b) {
+    const float* panel = panels + b * K * B;
+    const int64_t rows = M - b * B < B ? M - b * B : B;
+    for (int64_t n0 = 0; n0 < N; n0 += R) {
+      const int cols = static_cast<int>(N - n0 < R ? N - n0 : R);
+      gemv_for<V>(1, cols)(panel, B, K, bt + n0 * K, K, acc);
+      for (int c = 0; c < cols; ++c)
+        for (int64_t j = 0; j < rows; ++j) y[(b * B + j) * ldy + n0 + c] = acc[c * B + j];
+    }
+  }
+}
+
 template <class V>
 [[gnu::always_inline]] inline typename V::T clip_v(const StepArgs& s, typename V::T x) {
   if (!s.has_clip) return x;

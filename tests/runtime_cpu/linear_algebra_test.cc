@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tests/runtime_cpu/kernel_test_util.h"
+#include "tests/support/rnn_kernel_choice.h"
 
 namespace tandem::test {
 namespace {
@@ -355,6 +356,7 @@ TEST(Conv, RandomAgainstDirectReference) {
       {1, 3, 2, 1, {{8}, {4}, {3}, {}, {}, "SAME_LOWER"}},
       {1, 3, 2, 1, {{8}, {3}, {2}, {}, {}, "VALID"}},
       {1, 1, 9, 1, {{40}, {16}, {8}, {}, {4, 4}}},  // an STFT as a Conv (Silero VAD): a few output columns
+      {1, 5, 20, 1, {{14}, {3}, {}, {}, {}}},        // 12 positions: two passes of the panel product
       // 2-D
       {2, 3, 4, 1, {{6, 7}, {3, 3}, {}, {}, {1, 1, 1, 1}}},
       {1, 4, 4, 4, {{7, 6}, {3, 2}, {2, 1}, {1, 2}, {0, 1, 2, 0}}},  // depthwise, asymmetric pads
@@ -369,9 +371,13 @@ TEST(Conv, RandomAgainstDirectReference) {
       // 3-D
       {1, 2, 3, 1, {{4, 5, 6}, {2, 3, 2}, {1, 2, 2}, {2, 1, 1}, {1, 0, 1, 0, 1, 1}}},
   };
+  // W computed (sgemm); constant W, whose products with up to 16 output positions run on packed panels, on
+  // each instruction set (the best here, AVX2, portable), and with TANDEM_RNN_KERNEL=reference on sgemm.
+  const std::vector<std::pair<bool, const char*>> paths = {
+      {false, nullptr}, {true, nullptr}, {true, "fast-avx2"}, {true, "fast-scalar"}, {true, "reference"}};
   uint32_t seed = 50;
   for (const auto& c : cases)
-    for (bool constant_w : {false, true})
+    for (const auto& [constant_w, choice] : paths)
       for (bool with_bias : {false, true})
         for (bool kernel_attr : {false, true}) {
           std::vector<int64_t> x_shape{c.batch, c.channels}, w_shape{c.maps, c.channels / c.group};
@@ -380,6 +386,7 @@ TEST(Conv, RandomAgainstDirectReference) {
           const auto x = random_floats(numel_of(x_shape), seed++),
                      w = random_floats(numel_of(w_shape), seed++);
           const auto b = random_floats(c.maps, seed++);
+          test::RnnKernelChoice kernels(choice);
           OneNode n(11, "Conv");
           n.input(make_tensor<float>(x_shape, x));
           if (constant_w)
@@ -396,7 +403,8 @@ TEST(Conv, RandomAgainstDirectReference) {
           const auto want = ref_conv(x, c.batch, c.channels, c.sp, w, c.maps, c.group,
                                      with_bias ? &b : nullptr, want_shape);
           SCOPED_TRACE("X " + shape_string(x_shape) + " W " + shape_string(w_shape) + " group " +
-                       std::to_string(c.group) + " auto_pad " + c.sp.auto_pad);
+                       std::to_string(c.group) + " auto_pad " + c.sp.auto_pad + (constant_w ? " constant W" : "") +
+                       " TANDEM_RNN_KERNEL=" + (choice ? choice : "(unset)"));
           EXPECT_EQ((*y)[0].shape(), want_shape);
           expect_close((*y)[0], want);
         }

@@ -247,8 +247,10 @@ TEST(Session, EightThreadsTimesTwoHundredRunsMatchTheSingleThreadedResult) {
 }
 
 TEST(Session, SileroOnManyThreads) {
-  // The op15 model: If bodies, LSTMs, convolutions. Every thread runs all 16 steps of the stream.
-  Session s(source_path("models/silero_vad/silero_vad_op18_ifless/model.onnx"), one_thread());
+  // The opset 18 export: an If body, LSTMs, convolutions. The threads' first runs meet in a session that
+  // has not run yet, where kernels prepare what they make at their first run (a Conv's panels).
+  const std::string model = source_path("models/silero_vad/silero_vad_op18_ifless/model.onnx");
+  Session s(model, one_thread()), fresh(model, one_thread());
   std::vector<float> audio(576);
   for (std::size_t i = 0; i < audio.size(); ++i) audio[i] = 0.3f * std::sin(0.05f * static_cast<float>(i));
   std::map<std::string, HostTensor> in = {{"input", HostTensor::of<float>({1, 576}, audio)},
@@ -260,7 +262,7 @@ TEST(Session, SileroOnManyThreads) {
   for (int t = 0; t < 8; ++t)
     threads.emplace_back([&] {
       for (int i = 0; i < 25; ++i) {
-        auto got = s.run(in);
+        auto got = fresh.run(in);
         for (const auto& [name, w] : want)
           if (std::memcmp(got.at(name).raw(), w.raw(), w.nbytes()) != 0) ++mismatches;
       }

@@ -73,41 +73,66 @@ void im2col(const T* x, int64_t channels, const Window3& w, int64_t row_begin, i
       }
 }
 
+// Copies n elements. A 1-D kernel's row is a few elements (3 in most speech front ends), which std::copy
+// hands to a memmove call costing more than the copy; a length known at compile time is inlined.
+template <typename T>
+inline void copy_short(const T* src, int64_t n, T* dst) {
+  switch (n) {
+    case 0: return;
+    case 1: std::copy_n(src, 1, dst); return;
+    case 2: std::copy_n(src, 2, dst); return;
+    case 3: std::copy_n(src, 3, dst); return;
+    case 4: std::copy_n(src, 4, dst); return;
+    case 5: std::copy_n(src, 5, dst); return;
+    case 6: std::copy_n(src, 6, dst); return;
+    case 7: std::copy_n(src, 7, dst); return;
+    case 8: std::copy_n(src, 8, dst); return;
+    default: std::copy(src, src + n, dst);
+  }
+}
+
 // The patch matrix transposed, for every output position of one image group: [positions][channels * kernel
 // elements], each position's patch contiguous (what the panel product reads, panel_product.h). Padding reads
 // as T{} (zero).
 template <typename T>
 void im2row(const T* x, int64_t channels, const Window3& w, T* dst) {
-  const auto& in = w.in;
-  const auto& out = w.out;
-  const int64_t kw_size = w.kernel[2];
-  for (int64_t od = 0; od < out[0]; ++od)
-    for (int64_t oh = 0; oh < out[1]; ++oh)
-      for (int64_t ow = 0; ow < out[2]; ++ow) {
+  // The geometry in locals (stores through dst would otherwise reload it), and per output position what
+  // does not depend on the channel: each (kd, kh) row's offset in a channel's plane (-1: padding) and the
+  // band [lo, hi) of the kernel's width that lies inside the input.
+  const int64_t in0 = w.in[0], in1 = w.in[1], in2 = w.in[2], plane = in0 * in1 * in2;
+  const int64_t kd_size = w.kernel[0], kh_size = w.kernel[1], kw_size = w.kernel[2];
+  const int64_t dil2 = w.dilation[2];
+  std::vector<int64_t> rows(static_cast<std::size_t>(kd_size * kh_size));
+  for (int64_t od = 0; od < w.out[0]; ++od)
+    for (int64_t oh = 0; oh < w.out[1]; ++oh)
+      for (int64_t ow = 0; ow < w.out[2]; ++ow) {
         const int64_t d0 = od * w.stride[0] - w.pad_begin[0], h0 = oh * w.stride[1] - w.pad_begin[1],
                       w0 = ow * w.stride[2] - w.pad_begin[2];
+        for (int64_t kd = 0; kd < kd_size; ++kd)
+          for (int64_t kh = 0; kh < kh_size; ++kh) {
+            const int64_t id = d0 + kd * w.dilation[0], ih = h0 + kh * w.dilation[1];
+            rows[static_cast<std::size_t>(kd * kh_size + kh)] =
+                id < 0 || id >= in0 || ih < 0 || ih >= in1 ? -1 : (id * in1 + ih) * in2;
+          }
+        const int64_t lo = std::clamp<int64_t>(-w0, 0, kw_size), hi = std::clamp<int64_t>(in2 - w0, lo, kw_size);
         for (int64_t c = 0; c < channels; ++c)
-          for (int64_t kd = 0; kd < w.kernel[0]; ++kd)
-            for (int64_t kh = 0; kh < w.kernel[1]; ++kh, dst += kw_size) {
-              const int64_t id = d0 + kd * w.dilation[0], ih = h0 + kh * w.dilation[1];
-              if (id < 0 || id >= in[0] || ih < 0 || ih >= in[1]) {
-                std::fill(dst, dst + kw_size, T{});
-                continue;
-              }
-              const int64_t row = ((c * in[0] + id) * in[1] + ih) * in[2];
-              if (w.dilation[2] == 1) {  // the kernel's width is one run of the input row
-                const int64_t lo = std::clamp<int64_t>(-w0, 0, kw_size);
-                const int64_t hi = std::clamp<int64_t>(in[2] - w0, lo, kw_size);
-                std::fill(dst, dst + lo, T{});
-                std::copy(x + row + w0 + lo, x + row + w0 + hi, dst + lo);
-                std::fill(dst + hi, dst + kw_size, T{});
-              } else {
-                for (int64_t kw = 0; kw < kw_size; ++kw) {
-                  const int64_t iw = w0 + kw * w.dilation[2];
-                  dst[kw] = iw >= 0 && iw < in[2] ? x[row + iw] : T{};
-                }
+          for (const int64_t row : rows) {
+            if (row < 0) {
+              std::fill(dst, dst + kw_size, T{});
+            } else if (dil2 == 1) {  // the kernel's width is one run of the input row
+              const T* src = x + (c * plane + row + w0 + lo);  // w0 + lo >= 0: inside the row
+              std::fill(dst, dst + lo, T{});
+              copy_short(src, hi - lo, dst + lo);
+              std::fill(dst + hi, dst + kw_size, T{});
+            } else {
+              const T* src = x + c * plane + row;
+              for (int64_t kw = 0; kw < kw_size; ++kw) {
+                const int64_t iw = w0 + kw * dil2;
+                dst[kw] = iw >= 0 && iw < in2 ? src[iw] : T{};
               }
             }
+            dst += kw_size;
+          }
       }
 }
 

@@ -5,11 +5,14 @@ by ONNX Runtime's CPU provider through onnxruntime-node (bench/model_bench.js), 
 threads, interleaved round by round, so a busy machine slows both alike.
 
     /usr/bin/python3 bench/model_bench.py --tandem BUILD/tools/tandem --ort-modules DIR/node_modules \\
-        [--threads 1,2] [--rounds 5] [--runs 500] [--markdown] [CASE_DIR ...]
+        [--threads 1,2] [--rounds 5] [--runs 500] [--tandem-before OLD/tools/tandem] [--markdown] [CASE_DIR ...]
 
 Without CASE_DIRs: the bundled Silero VAD exports (one 32 ms step of a stream, batch 1) and the PyTorch
 exports of tests/data/pytorch (batch 2, 5 steps). onnxruntime-node:
 `ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix DIR onnxruntime-node@1.30.0`.
+
+--tandem-before adds an older tandem binary as one more interleaved engine, so a change is measured
+against its parent under the same load.
 
 Reported per model and thread count: the median over rounds of each round's median microseconds per run,
 and tandem/ORT (below 1: tandem is faster); at the end the geometric mean of the ratios per thread count.
@@ -111,6 +114,7 @@ def main():
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--runs", type=int, default=500, help="timed runs per engine, model and round")
+    ap.add_argument("--tandem-before", help="an older tandem binary, timed as one more engine, 'before'")
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("cases", nargs="*")
     args = ap.parse_args()
@@ -130,13 +134,17 @@ def main():
             for case in cases:
                 pairs, spec = inputs[case]
                 for t in threads:
-                    order = ["tandem", "ort"] if (r + done) % 2 == 0 else ["ort", "tandem"]
-                    for engine in order:
+                    order = ["tandem", "ort"] + (["before"] if args.tandem_before else [])
+                    shift = (r + done) % len(order)
+                    for engine in order[shift:] + order[:shift]:
                         if (case, engine) in failed:
                             continue
                         try:
-                            us = (time_tandem(args.tandem, case, pairs, t, args.runs) if engine == "tandem"
-                                  else time_ort(node_env, case, spec, t, args.runs))
+                            if engine == "ort":
+                                us = time_ort(node_env, case, spec, t, args.runs)
+                            else:
+                                binary = args.tandem if engine == "tandem" else args.tandem_before
+                                us = time_tandem(binary, case, pairs, t, args.runs)
                         except EngineFailed as e:
                             failed[(case, engine)] = str(e)[:160]
                             continue
@@ -165,7 +173,11 @@ def main():
                     net_ratios[t].append(ours / (ort - ort_floor))
                     net = f"{ours / (ort - ort_floor):.2f}"
             name = "(a one-float Identity: each engine's cost of a call)" if case == floor else os.path.relpath(case, REPO)
-            rows.append((name, t, ours_text, ort_text, ratio, net))
+            row = [name, t, ours_text, ort_text, ratio, net]
+            if args.tandem_before:
+                before, before_text = shown(case, t, "before")
+                row += [before_text, f"{ours / before:.2f}" if ours and before else "-"]
+            rows.append(tuple(row))
 
     def geomean(xs):
         return math.exp(statistics.mean(math.log(x) for x in xs))
@@ -173,8 +185,10 @@ def main():
     geomeans = {t: geomean(ratios[t]) for t in threads if ratios[t]}
     net_geomeans = {t: geomean(net_ratios[t]) for t in threads if net_ratios[t]}
     if args.markdown:
-        print("| model | threads | tandem us | ORT us | tandem/ORT | tandem/(ORT - its Identity floor) |")
-        print("|---|---|---|---|---|---|")
+        before_columns = " before us | tandem/before |" if args.tandem_before else ""
+        print("| model | threads | tandem us | ORT us | tandem/ORT | tandem/(ORT - its Identity floor) |" +
+              before_columns)
+        print("|---|---|---|---|---|---|" + ("---|---|" if args.tandem_before else ""))
         for row in rows:
             print("| " + " | ".join(str(x) for x in row) + " |")
         print()
@@ -182,8 +196,9 @@ def main():
             print(f"Geometric mean tandem/ORT, {t} thread{'s' if t > 1 else ''}: {g:.2f}; against ORT less its "
                   f"floor (models above twice the floor): {net_geomeans.get(t, float('nan')):.2f}  ")
     else:
-        for case, t, ours, ort, ratio, net in rows:
-            print(f"{case:50s} {t} thr  tandem us {ours:>10s}  ORT us {ort:>10s}  ratio {ratio}  less floor {net}")
+        for case, t, ours, ort, ratio, net, *before in rows:
+            print(f"{case:50s} {t} thr  tandem us {ours:>10s}  ORT us {ort:>10s}  ratio {ratio}  less floor {net}" +
+                  (f"  before us {before[0]:>10s}  tandem/before {before[1]}" if before else ""))
         for t, g in geomeans.items():
             print(f"geomean tandem/ORT {t} thr: {g:.2f}; less ORT's floor: {net_geomeans.get(t, float('nan')):.2f}")
     for (case, engine), why in sorted(failed.items()):

@@ -62,6 +62,7 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
   for (std::size_t i = 0; i < outer.size(); ++i) at[static_cast<std::size_t>(g.outer_refs()[i])] = outer[i];
 
   std::vector<const Tensor*> in_ptrs, implicit_ptrs;
+  std::vector<Tensor> outs;  // the node's outputs, moved into `owned`; one buffer for every node of the run
   auto ptr = [&](ValueId v) { return v == kNoValue ? nullptr : at[static_cast<std::size_t>(v)]; };
   for (std::size_t step = 0; step < order_.size(); ++step) {
     const NodeId id = order_[step];
@@ -71,7 +72,8 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
     implicit_ptrs.clear();
     for (ValueId v : n.inputs) in_ptrs.push_back(ptr(v));
     for (ValueId v : n.implicit_inputs) implicit_ptrs.push_back(ptr(v));
-    std::vector<Tensor> outs(n.outputs.size());
+    outs.clear();
+    outs.resize(n.outputs.size());
     KernelContext ctx(g, id, in_ptrs, implicit_ptrs, outs, device_.output_allocator());
     ctx.set_control(control);
     Status s;

@@ -209,6 +209,15 @@ Result<std::string> read_bytes(const std::string& path) {
 
 Result<NamedTensor> read_tensor_file(const std::string& path) {
   TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  return parse_tensor_bytes(bytes, path);
+}
+
+Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  return parse_value_bytes(bytes, path, form, dtype);
+}
+
+Result<NamedTensor> parse_tensor_bytes(const std::string& bytes, const std::string& path) {
   if (bytes.rfind(kNpyMagic, 0) == 0) {
     TANDEM_ASSIGN_OR_RETURN(Tensor t, parse_npy(bytes, path));
     return NamedTensor{"", std::move(t)};
@@ -216,9 +225,8 @@ Result<NamedTensor> read_tensor_file(const std::string& path) {
   return parse_pb(bytes, path);
 }
 
-Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
-  if (form == ValueForm::kTensor) return read_tensor_file(path);
-  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+Result<NamedTensor> parse_value_bytes(const std::string& bytes, const std::string& path, ValueForm form, DType dtype) {
+  if (form == ValueForm::kTensor) return parse_tensor_bytes(bytes, path);
   // Protobuf parses most messages as most others: a TensorProto read as a SequenceProto (or OptionalProto)
   // was an empty one (its data_type taken for elem_type, the rest left over as unknown fields), a wrong
   // answer from the wrong file. Fields neither message has are refused.
@@ -253,6 +261,14 @@ Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DTy
 }
 
 Status write_npy(const std::string& path, const Tensor& t) {
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, npy_bytes(t));
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return Status::error("cannot write '" + path + "'");
+  return Status::ok();
+}
+
+Result<std::string> npy_bytes(const Tensor& t) {
   if (!t.is_tensor()) return Status::error("cannot write a " + t.describe() + " as one .npy");
   std::string descr;
   for (const auto& [d, type] : npy_types())
@@ -295,17 +311,15 @@ Status write_npy(const std::string& path, const Tensor& t) {
   const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
   header.append(total - 10 - header.size() - 1, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out << kNpyMagic << '\x01' << '\x00';
-  out.put(static_cast<char>(header.size() & 0xff));
-  out.put(static_cast<char>(header.size() >> 8));
-  out << header;
+  std::string out = kNpyMagic + '\x01' + '\x00';
+  out += static_cast<char>(header.size() & 0xff);
+  out += static_cast<char>(header.size() >> 8);
+  out += header;
   if (t.dtype() == DType::kString)
-    out.write(string_data.data(), static_cast<std::streamsize>(string_data.size()));
+    out += string_data;
   else
-    out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-  if (!out) return Status::error("cannot write '" + path + "'");
-  return Status::ok();
+    out.append(static_cast<const char*>(t.raw()), t.nbytes());
+  return out;
 }
 
 }  // namespace tandem

@@ -132,11 +132,11 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
   while (std::getline(ss, item, ',')) {
     const auto first = item.find_first_not_of(' ');
     if (first == std::string::npos) continue;
+    // The whole item must be a number ("3", or Python 2's "3L"): stoll alone read "35]5" as 35.
+    std::string digits = item.substr(first, item.find_last_not_of(' ') + 1 - first);
+    if (digits.size() > 1 && digits.back() == 'L') digits.pop_back();
     int64_t d = -1;
-    try {
-      d = std::stoll(item.substr(first));
-    } catch (...) {
-    }
+    if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() <= 18) d = std::stoll(digits);
     if (d < 0 || d > onnx_import::kMaxDimension) return Status::error(what + ".npy shape " + shape_text + " is invalid");
     auto m = checked_mul(count, d);
     if (!m || *m > onnx_import::kMaxElements) return Status::error(what + ".npy shape " + shape_text + " is too large");
@@ -144,7 +144,13 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
     shape.push_back(d);
   }
   // The size check comes before the allocation: a header's shape alone must not make us allocate (a
-  // corrupt one asked for 800 GB and ended as "internal error: std::bad_alloc").
+  // corrupt one asked for 800 GB and ended as "internal error: std::bad_alloc"). Zero-width strings take
+  // no bytes in the file, so their count is the header's word alone (a 128-byte '<U0' file of shape
+  // (1000000000,) asked for 32 GB of empty strings): refused.
+  if (strings && strings->width == 0 && count > 0)
+    return Status::error(what + ".npy element type '" + descr + "' has zero width: its " + std::to_string(count) +
+                         " strings would take no bytes in the file, and tandem reads strings only of width 1 or " +
+                         "more (save with a.astype('<U1'))");
   const std::size_t data_at = offset + header_len;
   const std::size_t element_bytes = strings ? strings->width * strings->unit : dtype_size(type->second);
   std::size_t need = 0;

@@ -35,7 +35,9 @@ std::string bytes_of(const fs::path& p) {
 // Feeds every file under `dir` to `target`; the seeds must be there, a target may have no regressions yet.
 void replay(const fs::path& dir, void (*target)(const uint8_t*, std::size_t)) {
   const auto files = files_under(dir);
-  if (dir.parent_path().filename() == "seeds") ASSERT_FALSE(files.empty()) << dir;
+  if (dir.parent_path().filename() == "seeds") {
+    ASSERT_FALSE(files.empty()) << dir;
+  }
   for (const fs::path& p : files) {
     SCOPED_TRACE(p.string());
     const std::string bytes = bytes_of(p);

@@ -313,13 +313,16 @@ Result<std::string> npy_bytes(const Tensor& t) {
   if (t.rank() == 1) shape += ",";
   shape += ")";
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline.
-  const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
-  header.append(total - 10 - header.size() - 1, ' ');
+  // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline. Version 1.0
+  // says the header's length in 2 bytes; a longer header (a shape of some 22,000 dimensions or more) needs
+  // version 2.0's 4 bytes, as NumPy writes it (a 2-byte length cut it, and the file read back as garbage).
+  std::size_t preamble = 10, total = (preamble + header.size() + 1 + 63) / 64 * 64;
+  const bool v2 = total - preamble > 0xFFFF;
+  if (v2) preamble = 12, total = (preamble + header.size() + 1 + 63) / 64 * 64;
+  header.append(total - preamble - header.size() - 1, ' ');
   header += '\n';
-  std::string out = kNpyMagic + '\x01' + '\x00';
-  out += static_cast<char>(header.size() & 0xff);
-  out += static_cast<char>(header.size() >> 8);
+  std::string out = kNpyMagic + (v2 ? '\x02' : '\x01') + '\x00';
+  for (std::size_t b = 0; b < preamble - 8; ++b) out += static_cast<char>(header.size() >> (8 * b) & 0xff);
   out += header;
   if (t.dtype() == DType::kString)
     out += string_data;

@@ -119,6 +119,29 @@ TEST(StringNpy, AShapeItemThatIsNotANumberIsRefused) {
   EXPECT_EQ(py2->tensor.shape(), (std::vector<int64_t>{1, 2}));
 }
 
+// Found with the fuzz harness's .npy round trip: a header longer than 65535 bytes (here a shape of 25,000
+// dimensions) had its length cut to the 2 bytes of format version 1.0, so the file read back as garbage
+// ("header has no 'shape'"). NumPy writes such headers as version 2.0, and so does tandem now.
+TEST(StringNpy, AHeaderBeyond64KiBIsWrittenAsVersion2) {
+  test::TempDir tmp;
+  const std::string path = (tmp.path() / "deep.npy").string();
+  for (DType dtype : {DType::kFloat32, DType::kString}) {
+    Tensor t = dtype == DType::kString ? string_tensor(std::vector<int64_t>(25000, 1), {"x"})
+                                       : Tensor::zeros(DType::kFloat32, std::vector<int64_t>(25000, 1));
+    ASSERT_TRUE(write_npy(path, t));
+    const std::string bytes = file_bytes(path);
+    EXPECT_EQ(bytes[6], '\x02');
+    EXPECT_EQ((bytes.size() - 4) % 64, 0u);  // one element of 4 bytes ('<f4' or '<U1'), 64-byte aligned
+    auto back = read_tensor_file(path);
+    ASSERT_TRUE(back) << back.status().message();
+    EXPECT_EQ(back->tensor.dtype(), dtype);
+    EXPECT_EQ(back->tensor.shape(), t.shape());
+  }
+  // A short header stays version 1.0.
+  ASSERT_TRUE(write_npy(path, string_tensor({1}, {"x"})));
+  EXPECT_EQ(file_bytes(path)[6], '\x01');
+}
+
 // words (string [n]) -> upper (StringNormalizer UPPER), numbers (Cast to float), again (numbers back to string).
 std::string string_model() {
   onnx::ModelProto m = test::make_model(17);

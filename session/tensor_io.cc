@@ -307,7 +307,9 @@ Result<std::string> npy_bytes(const Tensor& t) {
       descr = "<U" + std::to_string(width);
     }
   }
-  if (descr.empty()) return Status::error("cannot write " + t.describe() + " as .npy");
+  if (descr.empty())
+    return Status::error("cannot write " + t.describe() + " as .npy: NumPy has no " +
+                         std::string(dtype_name(t.dtype())) + " type");
   std::string shape = "(";  // as NumPy writes it: (), (3,), (2, 2)
   for (std::size_t d = 0; d < t.rank(); ++d) shape += (d ? ", " : "") + std::to_string(t.dim(d));
   if (t.rank() == 1) shape += ",";

@@ -114,6 +114,21 @@ TEST(CastStrings, WhatIsNotANumberIsRefusedByElement) {
   expect_error(r, "element 0, \"yes\", is not a bool (true, false or a number)");
 }
 
+// Found by the structural fuzzer: the element went into the message as it was, so a newline in it broke
+// the CLI's one-line error, and the cut at 64 bytes could split a UTF-8 character.
+TEST(CastStrings, TheRefusedElementIsShownEscapedOnOneLine) {
+  auto r = SingleOp(13, "Cast").in(strs({1}, {"\t1\n-NaN \"x\" \\ \x01\xff"})).attr("to", int64_t{10}).run({DType::kFloat16});
+  expect_error(r, "element 0, \"\\t1\\n-NaN \\\"x\\\" \\\\ \\x01\\xff\", is not a number (casting to float16)");
+  EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << r.status().message();
+  // "a" and 70 two-byte characters: the cut at 64 bytes split the 32nd; now 64 characters are shown whole.
+  std::string long_text = "a";
+  for (int i = 0; i < 70; ++i) long_text += "\u00e9";
+  auto l = SingleOp(13, "Cast").in(strs({1}, {long_text})).attr("to", int64_t{1}).run({DType::kFloat32});
+  std::string shown = "a";
+  for (int i = 0; i < 63; ++i) shown += "\u00e9";
+  expect_error(l, "element 0, \"" + shown + "\"..., is not a number");
+}
+
 TEST(CastStrings, CastLikeTakesTheTypeOfAStringTensor) {
   const Tensor y = SingleOp(15, "CastLike").in(i64({2}, {3, -4})).in(strs({1}, {"x"})).out({DType::kString});
   EXPECT_EQ(strings_of(y), (Strings{"3", "-4"}));

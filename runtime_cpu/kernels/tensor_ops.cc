@@ -75,7 +75,8 @@ Result<std::vector<int64_t>> normalize_axes(const KernelContext& ctx, const std:
 
 Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& shape, DType dtype) {
   constexpr int64_t kLimit = int64_t{1} << 48;  // bytes: far beyond any memory, far below overflow
-  int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(dtype_size(dtype), 1));
+  // A string element is its std::string object (the characters come on top).
+  int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(element_stride(dtype), 1));
   for (int64_t d : shape)
     if (d < 0) return ctx.error("output shape " + shape_string(shape) + " has a negative dimension");
   if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return Status::ok();

@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -404,6 +405,17 @@ TEST(StringTensors, ElementMoversGiveTheSameElementsAsForNumbers) {
         EXPECT_EQ(values_of<int64_t>(g), values_of<int64_t>(w)) << c.name << " output " << k;
     }
   }
+}
+
+// Found while fuzzing: a string tensor beyond memory (Expand to [2^19, 2^20], 2^39 std::string objects) was
+// made with a throwing new[], so it failed as a bare "std::bad_alloc" (an abort under AddressSanitizer)
+// where a number tensor's failure names its size and shape.
+TEST(StringTensors, AStringTensorBeyondMemoryIsAnErrorNamingItsSize) {
+  std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
+  int mode = 0;
+  if (overcommit >> mode && mode == 1) GTEST_SKIP() << "vm.overcommit_memory=1 would grant the 16 TiB";
+  auto r = SingleOp(13, "Expand").in(strs({}, {"x"})).constant(I64{1 << 19, 1 << 20}).run({DType::kString});
+  expect_error(r, "cannot allocate 17592186044416 bytes for a string [524288,1048576] tensor");
 }
 
 TEST(StringTensors, KernelsThatCannotHoldStringsRefuseThem) {

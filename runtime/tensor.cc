@@ -162,6 +162,15 @@ Tensor Tensor::from_constant(const TensorDataPtr& data) {
     t.data_ = const_cast<std::string*>(data->strings.data());
   else
     t.data_ = const_cast<std::byte*>(data->bytes.data());
+  // A constant without elements has no storage (an empty vector's data() is null), where every other
+  // tensor's data is an allocation: kernels did arithmetic on the null pointer (undefined behaviour; Split
+  // of an empty string constant, found by the fuzzer under UBSan). It points at a static block instead.
+  if (!t.data_) {
+    alignas(kAlignment) static const std::byte kNoElements[kAlignment] = {};
+    static const std::string kNoStrings[1];
+    t.data_ = data->dtype == DType::kString ? static_cast<void*>(const_cast<std::string*>(kNoStrings))
+                                            : static_cast<void*>(const_cast<std::byte*>(kNoElements));
+  }
   t.owner_ = data;
   t.constant_ = true;
   return t;

@@ -418,6 +418,19 @@ TEST(StringTensors, AStringTensorBeyondMemoryIsAnErrorNamingItsSize) {
   expect_error(r, "cannot allocate 17592186044416 bytes for a string [524288,1048576] tensor");
 }
 
+// Found by the fuzzer under UBSan: a constant with no elements had a null data pointer (an empty vector's
+// data()), which no other tensor has, and Split offset it by each part's bytes (undefined behaviour). The
+// test checks the outputs; what it guards against shows in a TANDEM_SANITIZE=undefined build.
+TEST(StringTensors, SplitOfAnEmptyConstantGivesEmptyParts) {
+  for (const Tensor& x : {strs({0, 1, 4}, {}), Tensor::zeros(DType::kFloat32, {0, 1, 4})}) {
+    SCOPED_TRACE(x.describe());
+    auto r = SingleOp(13, "Split", 2).constant(x).constant(I64{1, 3}).attr("axis", int64_t{2}).run({x.dtype(), x.dtype()});
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ((*r)[0].shape(), (I64{0, 1, 1}));
+    EXPECT_EQ((*r)[1].shape(), (I64{0, 1, 3}));
+  }
+}
+
 TEST(StringTensors, KernelsThatCannotHoldStringsRefuseThem) {
   const Tensor x = strs({2}, {"a", "b"});
   // ONNX lets Resize take strings; tandem's interpolating kernel does not, and says so before running.

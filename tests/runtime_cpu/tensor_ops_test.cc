@@ -391,6 +391,16 @@ TEST(Tile, SpecExampleAndErrors) {
   expect_error(Op(13, "Tile").in(iota({2, 3})).ints_in({1, -1}).run(), "negative entry");
 }
 
+// Found by the fuzzer under UBSan: an empty input repeated a huge number of times along its empty axis is
+// an empty output, but the strided copy merged the view's dimensions before seeing the 0 and overflowed
+// int64 (36 * 3314649325744685057). Without UBSan the output was right; the overflow shows in a
+// TANDEM_SANITIZE=undefined build.
+TEST(Tile, AnEmptyInputRepeatedHugelyIsEmpty) {
+  const int64_t huge = 3314649325744685057;
+  EXPECT_EQ(Op(13, "Tile").in(f32({4, 3, 0}, {})).ints_in({3, 1, huge}).out().shape(), (I64{12, 3, 0}));
+  EXPECT_EQ(Op(13, "Tile").in(f32({0, 3}, {})).ints_in({huge, 1}).out().shape(), (I64{0, 3}));
+}
+
 TEST(Tile, RandomAgainstReference) {
   const std::vector<std::pair<I64, I64>> cases = {{{3}, {4}},
                                                   {{2, 3}, {3, 2}},

@@ -925,6 +925,18 @@ TEST(TensorOps, HugeShapesAreErrorsNotCrashes) {
   expect_error(Op(11, "Range").in(f32({}, {0})).in(f32({}, {1e15f})).in(f32({}, {1})).run(), "too large");
 }
 
+// Found by the fuzzer: the per-axis maps of input positions were built before the output was seen to be
+// empty, so pads of 2^38 on an input [0, 1] asked for a 2 TiB map ("std::bad_alloc"; an abort under ASan)
+// for an output with no elements.
+TEST(Pad, AHugePadOfAnEmptyInputMakesNoMap) {
+  const int64_t huge = int64_t{1} << 38;
+  for (const char* mode : {"constant", "edge"}) {
+    SCOPED_TRACE(mode);
+    EXPECT_EQ(Op(13, "Pad").in(f32({0, 1}, {})).ints_in({0, 0, 0, huge}).attr("mode", mode).out().shape(),
+              (I64{0, huge + 1}));
+  }
+}
+
 TEST(Pad, RandomReflectEdgeConstantAgainstReference) {
   const std::vector<I64> shapes = {{7}, {3, 4}, {2, 3, 4}, {1, 5, 2}, {2, 2, 3, 3}};
   for (DType dt : kTypes) {

@@ -258,7 +258,11 @@ void infer_pad(InferenceContext& ctx) {
       d->Clear();
       continue;
     }
-    const int64_t size = d->dim_value() + begin + end;
+    // Checked: pads near int64's limits overflowed the sum (found by the fuzzer under UBSan).
+    int64_t size = 0;
+    if (__builtin_add_overflow(d->dim_value(), begin, &size) || __builtin_add_overflow(size, end, &size))
+      fail_shape_inference("Pad: axis ", axes[k], " of size ", d->dim_value(), " padded by ", begin, " and ", end,
+                           " would get a size beyond int64");
     if (size < 0) fail_shape_inference("Pad: axis ", axes[k], " would get negative size ", size);
     d->set_dim_value(size);
   }

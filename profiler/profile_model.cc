@@ -388,8 +388,9 @@ Result<Profile> profile_model(const ProfileRequest& r) {
   }
 
   const std::vector<int64_t> sizes = r.link_sizes.empty() ? calibration_sizes() : r.link_sizes;
-  for (const auto& [key, timer] : r.links) {
-    auto fit = calibrate_link(timer, sizes, r.link_timing, [&](int k, int count) {
+  for (const auto& link : r.links) {
+    const std::string& key = link.first;  // not a structured binding: clang 14 cannot capture one
+    auto fit = calibrate_link(link.second, sizes, r.link_timing, [&](int k, int count) {
       report("link " + key, k, count, std::to_string(sizes[static_cast<std::size_t>(k - 1)]) + " B");
     });
     if (!fit) return Status::error("profiler: calibrating " + key + ": " + fit.status().message());

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <new>
 #include <optional>
 #include <stdexcept>
@@ -56,8 +57,18 @@ std::shared_ptr<void> allocate_strings(const std::vector<int64_t>& shape) {
   std::size_t n = bytes ? *bytes : 0, object_bytes = 0;
   if (!bytes || __builtin_mul_overflow(n, sizeof(std::string), &object_bytes))
     throw HostAllocError("cannot allocate a string " + shape_string(shape) + " tensor: too many elements");
-  std::string* p = new std::string[n == 0 ? 1 : n];
-  return std::shared_ptr<void>(p, [](void* q) { delete[] static_cast<std::string*>(q); });
+  // Raw memory first, as allocate_host does, so that a size beyond memory is the same HostAllocError (a
+  // throwing new[] ended as a bare "std::bad_alloc", and as an abort under AddressSanitizer).
+  void* raw = ::operator new(std::max<std::size_t>(object_bytes, sizeof(std::string)), std::nothrow);
+  if (!raw)
+    throw HostAllocError("cannot allocate " + std::to_string(object_bytes) + " bytes for a string " +
+                         shape_string(shape) + " tensor (" + std::to_string(n) + " string objects)");
+  auto* p = static_cast<std::string*>(raw);
+  std::uninitialized_default_construct_n(p, n);
+  return std::shared_ptr<void>(p, [n](void* q) {
+    std::destroy_n(static_cast<std::string*>(q), n);
+    ::operator delete(q);
+  });
 }
 
 }  // namespace
@@ -151,6 +162,15 @@ Tensor Tensor::from_constant(const TensorDataPtr& data) {
     t.data_ = const_cast<std::string*>(data->strings.data());
   else
     t.data_ = const_cast<std::byte*>(data->bytes.data());
+  // A constant without elements has no storage (an empty vector's data() is null), where every other
+  // tensor's data is an allocation: kernels did arithmetic on the null pointer (undefined behaviour; Split
+  // of an empty string constant, found by the fuzzer under UBSan). It points at a static block instead.
+  if (!t.data_) {
+    alignas(kAlignment) static const std::byte kNoElements[kAlignment] = {};
+    static const std::string kNoStrings[1];
+    t.data_ = data->dtype == DType::kString ? static_cast<void*>(const_cast<std::string*>(kNoStrings))
+                                            : static_cast<void*>(const_cast<std::byte*>(kNoElements));
+  }
   t.owner_ = data;
   t.constant_ = true;
   return t;

@@ -6,6 +6,7 @@
 
 #include <tandem/tandem.h>
 
+#include "graph/utf8.h"
 #include "session/model_impl.h"
 #include "session/session_impl.h"
 #include "session/tensor_io.h"
@@ -54,8 +55,8 @@ OutputComparison compare_tensors(const std::string& name, const Tensor& got, con
     for (int64_t i = 0; i < got.numel() && c.pass; ++i)
       if (got.data<std::string>()[i] != want.data<std::string>()[i]) {
         c.pass = false;
-        c.problem = "element " + std::to_string(i) + " is \"" + got.data<std::string>()[i] + "\", expected \"" +
-                    want.data<std::string>()[i] + "\"";
+        c.problem = "element " + std::to_string(i) + " is " + quoted(got.data<std::string>()[i], 200) + ", expected " +
+                    quoted(want.data<std::string>()[i], 200);
       }
     return c;
   }

@@ -132,11 +132,11 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
   while (std::getline(ss, item, ',')) {
     const auto first = item.find_first_not_of(' ');
     if (first == std::string::npos) continue;
+    // The whole item must be a number ("3", or Python 2's "3L"): stoll alone read "35]5" as 35.
+    std::string digits = item.substr(first, item.find_last_not_of(' ') + 1 - first);
+    if (digits.size() > 1 && digits.back() == 'L') digits.pop_back();
     int64_t d = -1;
-    try {
-      d = std::stoll(item.substr(first));
-    } catch (...) {
-    }
+    if (digits.find_first_not_of("0123456789") == std::string::npos && digits.size() <= 18) d = std::stoll(digits);
     if (d < 0 || d > onnx_import::kMaxDimension) return Status::error(what + ".npy shape " + shape_text + " is invalid");
     auto m = checked_mul(count, d);
     if (!m || *m > onnx_import::kMaxElements) return Status::error(what + ".npy shape " + shape_text + " is too large");
@@ -144,7 +144,13 @@ Result<Tensor> parse_npy(const std::string& bytes, const std::string& path) {
     shape.push_back(d);
   }
   // The size check comes before the allocation: a header's shape alone must not make us allocate (a
-  // corrupt one asked for 800 GB and ended as "internal error: std::bad_alloc").
+  // corrupt one asked for 800 GB and ended as "internal error: std::bad_alloc"). Zero-width strings take
+  // no bytes in the file, so their count is the header's word alone (a 128-byte '<U0' file of shape
+  // (1000000000,) asked for 32 GB of empty strings): refused.
+  if (strings && strings->width == 0 && count > 0)
+    return Status::error(what + ".npy element type '" + descr + "' has zero width: its " + std::to_string(count) +
+                         " strings would take no bytes in the file, and tandem reads strings only of width 1 or " +
+                         "more (save with a.astype('<U1'))");
   const std::size_t data_at = offset + header_len;
   const std::size_t element_bytes = strings ? strings->width * strings->unit : dtype_size(type->second);
   std::size_t need = 0;
@@ -209,6 +215,15 @@ Result<std::string> read_bytes(const std::string& path) {
 
 Result<NamedTensor> read_tensor_file(const std::string& path) {
   TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  return parse_tensor_bytes(bytes, path);
+}
+
+Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+  return parse_value_bytes(bytes, path, form, dtype);
+}
+
+Result<NamedTensor> parse_tensor_bytes(const std::string& bytes, const std::string& path) {
   if (bytes.rfind(kNpyMagic, 0) == 0) {
     TANDEM_ASSIGN_OR_RETURN(Tensor t, parse_npy(bytes, path));
     return NamedTensor{"", std::move(t)};
@@ -216,9 +231,8 @@ Result<NamedTensor> read_tensor_file(const std::string& path) {
   return parse_pb(bytes, path);
 }
 
-Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype) {
-  if (form == ValueForm::kTensor) return read_tensor_file(path);
-  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, read_bytes(path));
+Result<NamedTensor> parse_value_bytes(const std::string& bytes, const std::string& path, ValueForm form, DType dtype) {
+  if (form == ValueForm::kTensor) return parse_tensor_bytes(bytes, path);
   // Protobuf parses most messages as most others: a TensorProto read as a SequenceProto (or OptionalProto)
   // was an empty one (its data_type taken for elem_type, the rest left over as unknown fields), a wrong
   // answer from the wrong file. Fields neither message has are refused.
@@ -253,6 +267,14 @@ Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DTy
 }
 
 Status write_npy(const std::string& path, const Tensor& t) {
+  TANDEM_ASSIGN_OR_RETURN(const std::string bytes, npy_bytes(t));
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) return Status::error("cannot write '" + path + "'");
+  return Status::ok();
+}
+
+Result<std::string> npy_bytes(const Tensor& t) {
   if (!t.is_tensor()) return Status::error("cannot write a " + t.describe() + " as one .npy");
   std::string descr;
   for (const auto& [d, type] : npy_types())
@@ -285,27 +307,30 @@ Status write_npy(const std::string& path, const Tensor& t) {
       descr = "<U" + std::to_string(width);
     }
   }
-  if (descr.empty()) return Status::error("cannot write " + t.describe() + " as .npy");
+  if (descr.empty())
+    return Status::error("cannot write " + t.describe() + " as .npy: NumPy has no " +
+                         std::string(dtype_name(t.dtype())) + " type");
   std::string shape = "(";  // as NumPy writes it: (), (3,), (2, 2)
   for (std::size_t d = 0; d < t.rank(); ++d) shape += (d ? ", " : "") + std::to_string(t.dim(d));
   if (t.rank() == 1) shape += ",";
   shape += ")";
   std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
-  // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline.
-  const std::size_t total = (10 + header.size() + 1 + 63) / 64 * 64;
-  header.append(total - 10 - header.size() - 1, ' ');
+  // Pad with spaces so the data starts on a 64-byte boundary, ending the header with a newline. Version 1.0
+  // says the header's length in 2 bytes; a longer header (a shape of some 22,000 dimensions or more) needs
+  // version 2.0's 4 bytes, as NumPy writes it (a 2-byte length cut it, and the file read back as garbage).
+  std::size_t preamble = 10, total = (preamble + header.size() + 1 + 63) / 64 * 64;
+  const bool v2 = total - preamble > 0xFFFF;
+  if (v2) preamble = 12, total = (preamble + header.size() + 1 + 63) / 64 * 64;
+  header.append(total - preamble - header.size() - 1, ' ');
   header += '\n';
-  std::ofstream out(path, std::ios::binary);
-  out << kNpyMagic << '\x01' << '\x00';
-  out.put(static_cast<char>(header.size() & 0xff));
-  out.put(static_cast<char>(header.size() >> 8));
-  out << header;
+  std::string out = kNpyMagic + (v2 ? '\x02' : '\x01') + '\x00';
+  for (std::size_t b = 0; b < preamble - 8; ++b) out += static_cast<char>(header.size() >> (8 * b) & 0xff);
+  out += header;
   if (t.dtype() == DType::kString)
-    out.write(string_data.data(), static_cast<std::streamsize>(string_data.size()));
+    out += string_data;
   else
-    out.write(static_cast<const char*>(t.raw()), static_cast<std::streamsize>(t.nbytes()));
-  if (!out) return Status::error("cannot write '" + path + "'");
-  return Status::ok();
+    out.append(static_cast<const char*>(t.raw()), t.nbytes());
+  return out;
 }
 
 }  // namespace tandem

@@ -21,6 +21,12 @@ Result<NamedTensor> read_tensor_file(const std::string& path);
 // A value of `form`: a tensor file as above, or a SequenceProto / OptionalProto .pb. `dtype` is what an
 // empty optional holds (the file does not say).
 Result<NamedTensor> read_value_file(const std::string& path, ValueForm form, DType dtype);
+// The same for a file's bytes already in memory: `path` names them in messages, and its folder is where a
+// .pb's external data is looked for.
+Result<NamedTensor> parse_tensor_bytes(const std::string& bytes, const std::string& path);
+Result<NamedTensor> parse_value_bytes(const std::string& bytes, const std::string& path, ValueForm form, DType dtype);
 Status write_npy(const std::string& path, const Tensor& t);
+// What write_npy writes.
+Result<std::string> npy_bytes(const Tensor& t);
 
 }  // namespace tandem

@@ -247,7 +247,7 @@ int run(RunArgs args) {
       for (std::size_t e = 0; e < out.elements().size(); ++e) {
         const std::string path = npy_path(name + "." + std::to_string(e));
         const Status s = write_npy(path, out.elements()[e]);
-        if (!s.is_ok()) throw Error(s.message());
+        if (!s.is_ok()) throw Error(context + "output '" + name + "' element " + std::to_string(e) + ": " + s.message());
         std::cout << "  [" << e << "] " << out.elements()[e].describe() << "  " << summary(out.elements()[e])
                   << "\n       written to " << path << "\n";
       }
@@ -255,7 +255,7 @@ int run(RunArgs args) {
     }
     const std::string path = npy_path(name);
     const Status s = write_npy(path, out);
-    if (!s.is_ok()) throw Error(s.message());
+    if (!s.is_ok()) throw Error(context + "output '" + name + "': " + s.message());
     std::cout << "output " << name << ": " << out.describe() << "  " << summary(out) << "\n"
               << "       written to " << path << "\n";
   }

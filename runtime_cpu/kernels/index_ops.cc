@@ -282,10 +282,12 @@ class PadKernel final : public Kernel {
       out[d] = *size;
     }
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, out, x->dtype()));
-    std::vector<std::vector<int64_t>> maps(rank);
-    for (std::size_t d = 0; d < rank; ++d) maps[d] = pad_map(x->dim(d), before[d], after[d], mode_);
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
     if (y.numel() == 0) return Status::ok();
+    // The maps only once there are elements: one axis of an empty output may be huge (pads of 2^38 on an
+    // input [1, 0] asked for a 2 TiB map of an output with no elements; found by the fuzzer).
+    std::vector<std::vector<int64_t>> maps(rank);
+    for (std::size_t d = 0; d < rank; ++d) maps[d] = pad_map(x->dim(d), before[d], after[d], mode_);
     if (rank == 0) {
       copy_elements(x->dtype(), y.raw(), x->raw(), element_stride(x->dtype()));
       return Status::ok();

@@ -12,8 +12,13 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+// clang has no GCC target pragma; its attribute pragma does the same for every function that follows.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2")
+#endif
 
 namespace tandem::cpu {
 namespace {
@@ -104,7 +109,11 @@ void int_gemm_avx2(int64_t m, int64_t n, int64_t k, const int16_t* a, int64_t ld
 
 }  // namespace tandem::cpu
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 #else
 

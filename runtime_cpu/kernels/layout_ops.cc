@@ -196,8 +196,9 @@ class SplitKernel final : public Kernel {
         std::vector<int64_t> shape = x->shape();
         shape[a] = sizes[k];
         Tensor& y = ctx.allocate_output(k, x->dtype(), std::move(shape));
-        copy_blocks(x->dtype(), static_cast<const std::byte*>(x->raw()) + column, row,
-                    static_cast<std::byte*>(y.raw()), block, outer, block);
+        if (x->numel() > 0)  // else no block to copy, and offsets into x's storage would pass its end
+          copy_blocks(x->dtype(), static_cast<const std::byte*>(x->raw()) + column, row,
+                      static_cast<std::byte*>(y.raw()), block, outer, block);
       }
       column += block;
     }

@@ -10,8 +10,13 @@
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 
+// clang has no GCC target pragma; its attribute pragma does the same for every function that follows.
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 #include "runtime_cpu/kernels/rnn_fast_step.h"
 
 namespace tandem::cpu::rnn {
@@ -58,7 +63,11 @@ void panel_product_avx2(const float* panels, int64_t M, int64_t K, const float* 
 
 }  // namespace
 }  // namespace tandem::cpu::rnn
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx2_kernels() {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <type_traits>
 
+#include "graph/utf8.h"
 #include "runtime_cpu/kernels/element_types.h"
 
 namespace tandem::cpu {
@@ -173,8 +174,7 @@ Status parse_elements(const Tensor& in, Tensor& out) {
     for (int64_t i = 0, n = in.numel(); i < n; ++i) {
       const std::optional<T> v = parse_element<T>(p[i]);
       if (!v) {
-        std::string shown = p[i].size() > 64 ? p[i].substr(0, 64) + "..." : p[i];
-        status = Status::error("element " + std::to_string(i) + ", \"" + shown + "\", is not " +
+        status = Status::error("element " + std::to_string(i) + ", " + quoted(p[i]) + ", is not " +
                                (std::is_same_v<T, Bool> ? "a bool (true, false or a number)" : "a number") +
                                " (casting to " + std::string(dtype_name(dtype_v<T>)) + ")");
         return;

@@ -75,7 +75,8 @@ Result<std::vector<int64_t>> normalize_axes(const KernelContext& ctx, const std:
 
 Status check_output_size(const KernelContext& ctx, const std::vector<int64_t>& shape, DType dtype) {
   constexpr int64_t kLimit = int64_t{1} << 48;  // bytes: far beyond any memory, far below overflow
-  int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(dtype_size(dtype), 1));
+  // A string element is its std::string object (the characters come on top).
+  int64_t bytes = static_cast<int64_t>(std::max<std::size_t>(element_stride(dtype), 1));
   for (int64_t d : shape)
     if (d < 0) return ctx.error("output shape " + shape_string(shape) + " has a negative dimension");
   if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return Status::ok();
@@ -140,9 +141,11 @@ void copy_strided(DType dtype, const void* src, int64_t offset, const std::vecto
                   const std::vector<int64_t>& strides, void* dst) {
   // Drop dimensions of size 1 and merge neighbours that are contiguous in the source too, so a copy that
   // is really a few long runs runs as memcpy.
+  // Nothing to copy when a dimension is 0, and the others may then be huge: merging them first overflowed
+  // (Tile of a [4, 3, 0] input by repeats [3, 1, 2^61.5]; found by the fuzzer under UBSan).
+  if (std::find(shape.begin(), shape.end(), 0) != shape.end()) return;
   std::vector<int64_t> dims, steps;
   for (std::size_t d = 0; d < shape.size(); ++d) {
-    if (shape[d] == 0) return;
     if (shape[d] == 1) continue;
     if (!dims.empty() && steps.back() == strides[d] * shape[d]) {
       dims.back() *= shape[d];

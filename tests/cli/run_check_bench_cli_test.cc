@@ -193,6 +193,23 @@ TEST(RunCli, ATensorFileForASequenceOrOptionalInputIsRefused) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 }
 
+// Found by the structural fuzzer: an output NumPy has no type for ended the run as "tandem: cannot write
+// bfloat16 [1,1] as .npy", naming neither the model nor the output.
+TEST(RunCli, AnOutputNumpyCannotHoldIsNamedWithTheModel) {
+  test::TempDir tmp;
+  onnx::ModelProto m = test::make_model(17);
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {1, 1});
+  test::set_int(test::add_node(g, "Cast", {"x"}, {"half"}, "narrow"), "to", onnx::TensorProto::BFLOAT16);
+  test::add_output(g, "half", onnx::TensorProto::BFLOAT16);
+  const std::string model = tmp.write_model("bf16.onnx", m);
+  auto r = run_cli("run " + model + " --output-dir " + tmp.path().string());
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("bf16.onnx': output 'half': cannot write bfloat16 [1,1] as .npy: NumPy has no bfloat16 type"),
+            std::string::npos)
+      << r.err;
+}
+
 TEST(RunCli, RandomInputsUseDeclaredShapesAndDims) {
   test::TempDir tmp;
   auto r = run_cli("run " + kLstm + " --dim seq=4 --output-dir " + tmp.path().string());

@@ -406,6 +406,24 @@ TEST(SchemaRegistryPad, TwoAxesPadsLayout) {
   EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"4", "2", "8"}));
 }
 
+// Found by the fuzzer under UBSan: size + begin + end overflowed int64 unchecked, and the wrapped sum
+// could come out as a plausible size.
+TEST(SchemaRegistryPad, PadsBeyondInt64AreAnInferenceError) {
+  const int64_t big = int64_t{1} << 62;
+  for (const std::vector<int64_t>& pads : std::vector<std::vector<int64_t>>{{big, big}, {-big, -big - 5}}) {
+    ModelBuilder b;
+    b.input("x", kFloat, {3}).ints("pads", pads);
+    b.node("Pad", {"x", "pads"}, {"y"});
+    b.output("y");
+    try {
+      infer(b.model());
+      ADD_FAILURE() << "no inference error";
+    } catch (const onnx::InferenceError& e) {
+      EXPECT_NE(std::string(e.what()).find("would get a size beyond int64"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(SchemaRegistryPad, RuntimePadsOnlyListedAxesUnknown) {
   ModelBuilder b;
   b.input("x", kFloat, {"n", 3, 4}).input("pads", kInt64, {2}).ints("axes", {1});

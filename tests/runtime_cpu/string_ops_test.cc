@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <limits>
 #include <map>
@@ -112,6 +113,21 @@ TEST(CastStrings, WhatIsNotANumberIsRefusedByElement) {
   }
   auto r = SingleOp(13, "Cast").in(strs({1}, {"yes"})).attr("to", int64_t{9}).run({DType::kBool});
   expect_error(r, "element 0, \"yes\", is not a bool (true, false or a number)");
+}
+
+// Found by the structural fuzzer: the element went into the message as it was, so a newline in it broke
+// the CLI's one-line error, and the cut at 64 bytes could split a UTF-8 character.
+TEST(CastStrings, TheRefusedElementIsShownEscapedOnOneLine) {
+  auto r = SingleOp(13, "Cast").in(strs({1}, {"\t1\n-NaN \"x\" \\ \x01\xff"})).attr("to", int64_t{10}).run({DType::kFloat16});
+  expect_error(r, "element 0, \"\\t1\\n-NaN \\\"x\\\" \\\\ \\x01\\xff\", is not a number (casting to float16)");
+  EXPECT_EQ(r.status().message().find('\n'), std::string::npos) << r.status().message();
+  // "a" and 70 two-byte characters: the cut at 64 bytes split the 32nd; now 64 characters are shown whole.
+  std::string long_text = "a";
+  for (int i = 0; i < 70; ++i) long_text += "\u00e9";
+  auto l = SingleOp(13, "Cast").in(strs({1}, {long_text})).attr("to", int64_t{1}).run({DType::kFloat32});
+  std::string shown = "a";
+  for (int i = 0; i < 63; ++i) shown += "\u00e9";
+  expect_error(l, "element 0, \"" + shown + "\"..., is not a number");
 }
 
 TEST(CastStrings, CastLikeTakesTheTypeOfAStringTensor) {
@@ -388,6 +404,30 @@ TEST(StringTensors, ElementMoversGiveTheSameElementsAsForNumbers) {
       else
         EXPECT_EQ(values_of<int64_t>(g), values_of<int64_t>(w)) << c.name << " output " << k;
     }
+  }
+}
+
+// Found while fuzzing: a string tensor beyond memory (Expand to [2^19, 2^20], 2^39 std::string objects) was
+// made with a throwing new[], so it failed as a bare "std::bad_alloc" (an abort under AddressSanitizer)
+// where a number tensor's failure names its size and shape.
+TEST(StringTensors, AStringTensorBeyondMemoryIsAnErrorNamingItsSize) {
+  std::ifstream overcommit("/proc/sys/vm/overcommit_memory");
+  int mode = 0;
+  if (overcommit >> mode && mode == 1) GTEST_SKIP() << "vm.overcommit_memory=1 would grant the 16 TiB";
+  auto r = SingleOp(13, "Expand").in(strs({}, {"x"})).constant(I64{1 << 19, 1 << 20}).run({DType::kString});
+  expect_error(r, "cannot allocate 17592186044416 bytes for a string [524288,1048576] tensor");
+}
+
+// Found by the fuzzer under UBSan: a constant with no elements had a null data pointer (an empty vector's
+// data()), which no other tensor has, and Split offset it by each part's bytes (undefined behaviour). The
+// test checks the outputs; what it guards against shows in a TANDEM_SANITIZE=undefined build.
+TEST(StringTensors, SplitOfAnEmptyConstantGivesEmptyParts) {
+  for (const Tensor& x : {strs({0, 1, 4}, {}), Tensor::zeros(DType::kFloat32, {0, 1, 4})}) {
+    SCOPED_TRACE(x.describe());
+    auto r = SingleOp(13, "Split", 2).constant(x).constant(I64{1, 3}).attr("axis", int64_t{2}).run({x.dtype(), x.dtype()});
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ((*r)[0].shape(), (I64{0, 1, 1}));
+    EXPECT_EQ((*r)[1].shape(), (I64{0, 1, 3}));
   }
 }
 

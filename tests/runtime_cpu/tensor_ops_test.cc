@@ -391,6 +391,16 @@ TEST(Tile, SpecExampleAndErrors) {
   expect_error(Op(13, "Tile").in(iota({2, 3})).ints_in({1, -1}).run(), "negative entry");
 }
 
+// Found by the fuzzer under UBSan: an empty input repeated a huge number of times along its empty axis is
+// an empty output, but the strided copy merged the view's dimensions before seeing the 0 and overflowed
+// int64 (36 * 3314649325744685057). Without UBSan the output was right; the overflow shows in a
+// TANDEM_SANITIZE=undefined build.
+TEST(Tile, AnEmptyInputRepeatedHugelyIsEmpty) {
+  const int64_t huge = 3314649325744685057;
+  EXPECT_EQ(Op(13, "Tile").in(f32({4, 3, 0}, {})).ints_in({3, 1, huge}).out().shape(), (I64{12, 3, 0}));
+  EXPECT_EQ(Op(13, "Tile").in(f32({0, 3}, {})).ints_in({huge, 1}).out().shape(), (I64{0, 3}));
+}
+
 TEST(Tile, RandomAgainstReference) {
   const std::vector<std::pair<I64, I64>> cases = {{{3}, {4}},
                                                   {{2, 3}, {3, 2}},
@@ -913,6 +923,18 @@ TEST(TensorOps, HugeShapesAreErrorsNotCrashes) {
   expect_error(Op(11, "Range").in(i64({}, {0})).in(i64({}, {int64_t{1} << 50})).in(i64({}, {1})).run(),
                "too many");
   expect_error(Op(11, "Range").in(f32({}, {0})).in(f32({}, {1e15f})).in(f32({}, {1})).run(), "too large");
+}
+
+// Found by the fuzzer: the per-axis maps of input positions were built before the output was seen to be
+// empty, so pads of 2^38 on an input [0, 1] asked for a 2 TiB map ("std::bad_alloc"; an abort under ASan)
+// for an output with no elements.
+TEST(Pad, AHugePadOfAnEmptyInputMakesNoMap) {
+  const int64_t huge = int64_t{1} << 38;
+  for (const char* mode : {"constant", "edge"}) {
+    SCOPED_TRACE(mode);
+    EXPECT_EQ(Op(13, "Pad").in(f32({0, 1}, {})).ints_in({0, 0, 0, huge}).attr("mode", mode).out().shape(),
+              (I64{0, huge + 1}));
+  }
 }
 
 TEST(Pad, RandomReflectEdgeConstantAgainstReference) {

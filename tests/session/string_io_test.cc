@@ -78,6 +78,70 @@ TEST(StringNpy, ACorruptHeaderOrCodePointIsRefused) {
       << c.status().message();
 }
 
+// An .npy of `descr` and `shape` (NumPy's header text) followed by `data`.
+std::string npy_file(const std::string& descr, const std::string& shape, const std::string& data) {
+  std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }";
+  header.append(63 - (10 + header.size()) % 64, ' ');
+  header += '\n';
+  return std::string("\x93NUMPY\x01\x00", 8) + static_cast<char>(header.size() & 0xff) +
+         static_cast<char>(header.size() >> 8) + header + data;
+}
+
+// Found by the fuzzer: zero-width strings take no bytes of data, so a 128-byte file's header asked for a
+// billion std::string objects (32 GB; an out-of-memory abort under AddressSanitizer).
+TEST(StringNpy, ZeroWidthStringsAreRefusedBeforeAnyAllocation) {
+  test::TempDir tmp;
+  auto t = read_tensor_file(tmp.write("u0.npy", npy_file("<U0", "(1000000000,)", "")));
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.status().message().find("u0.npy': .npy element type '<U0' has zero width: its 1000000000 strings"),
+            std::string::npos)
+      << t.status().message();
+  ASSERT_FALSE(read_tensor_file(tmp.write("s0.npy", npy_file("|S0", "(2,)", ""))));
+  // No elements: nothing to make, and nothing lost.
+  auto empty = read_tensor_file(tmp.write("e.npy", npy_file("<U0", "(0, 3)", "")));
+  ASSERT_TRUE(empty) << empty.status().message();
+  EXPECT_EQ(empty->tensor.shape(), (std::vector<int64_t>{0, 3}));
+}
+
+// Found by the fuzzer: each item of the shape was read with stoll, which stops at the first character that
+// is no digit, so "(2]5,)" read as (2,) and the file as a float32 [2].
+TEST(StringNpy, AShapeItemThatIsNotANumberIsRefused) {
+  test::TempDir tmp;
+  const std::string two_floats(8, '\0');
+  auto t = read_tensor_file(tmp.write("g.npy", npy_file("<f4", "(2]5,)", two_floats)));
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.status().message().find(".npy shape (2]5,) is invalid"), std::string::npos) << t.status().message();
+  auto ok = read_tensor_file(tmp.write("ok.npy", npy_file("<f4", "( 2 ,)", two_floats)));
+  ASSERT_TRUE(ok) << ok.status().message();
+  EXPECT_EQ(ok->tensor.shape(), (std::vector<int64_t>{2}));
+  auto py2 = read_tensor_file(tmp.write("py2.npy", npy_file("<f4", "(1L, 2L)", two_floats)));  // Python 2's longs
+  ASSERT_TRUE(py2) << py2.status().message();
+  EXPECT_EQ(py2->tensor.shape(), (std::vector<int64_t>{1, 2}));
+}
+
+// Found with the fuzz harness's .npy round trip: a header longer than 65535 bytes (here a shape of 25,000
+// dimensions) had its length cut to the 2 bytes of format version 1.0, so the file read back as garbage
+// ("header has no 'shape'"). NumPy writes such headers as version 2.0, and so does tandem now.
+TEST(StringNpy, AHeaderBeyond64KiBIsWrittenAsVersion2) {
+  test::TempDir tmp;
+  const std::string path = (tmp.path() / "deep.npy").string();
+  for (DType dtype : {DType::kFloat32, DType::kString}) {
+    Tensor t = dtype == DType::kString ? string_tensor(std::vector<int64_t>(25000, 1), {"x"})
+                                       : Tensor::zeros(DType::kFloat32, std::vector<int64_t>(25000, 1));
+    ASSERT_TRUE(write_npy(path, t));
+    const std::string bytes = file_bytes(path);
+    EXPECT_EQ(bytes[6], '\x02');
+    EXPECT_EQ((bytes.size() - 4) % 64, 0u);  // one element of 4 bytes ('<f4' or '<U1'), 64-byte aligned
+    auto back = read_tensor_file(path);
+    ASSERT_TRUE(back) << back.status().message();
+    EXPECT_EQ(back->tensor.dtype(), dtype);
+    EXPECT_EQ(back->tensor.shape(), t.shape());
+  }
+  // A short header stays version 1.0.
+  ASSERT_TRUE(write_npy(path, string_tensor({1}, {"x"})));
+  EXPECT_EQ(file_bytes(path)[6], '\x01');
+}
+
 // words (string [n]) -> upper (StringNormalizer UPPER), numbers (Cast to float), again (numbers back to string).
 std::string string_model() {
   onnx::ModelProto m = test::make_model(17);

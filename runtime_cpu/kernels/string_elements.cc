@@ -15,6 +15,8 @@ namespace {
 
 using StringCastTypes = NumericAndBoolTypes;
 
+std::string numpy_layout(const std::string& sci, double a);
+
 // Shortest round-trip digits (to_chars) laid out as NumPy does: positional for 1e-4 <= |v| < 1e16, with
 // ".0" on whole numbers and zeros after the digits rather than more digits (float32 123456789 prints
 // "123456790.0", as its shortest digits are 12345679); scientific otherwise.
@@ -24,8 +26,30 @@ std::string format_float(F v) {
   if (std::isinf(v)) return v < 0 ? "-INF" : "INF";
   char buf[64];
   const auto r = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific);
-  const std::string sci(buf, r.ptr);
-  const double a = std::fabs(static_cast<double>(v));  // NumPy's bounds, compared exactly (float32(1e-4) < 1e-4)
+  return numpy_layout(std::string(buf, r.ptr), std::fabs(static_cast<double>(v)));
+}
+
+// A 16-bit float's shortest digits are its own, not those of the float holding it: the fewest significant
+// digits that read back, rounded to the 16-bit type, as the same value (NumPy prints float16(0.1) as "0.1";
+// float32's shortest digits of the same value are 0.099975586). bfloat16 likewise.
+template <typename T>
+std::string format_narrow_float(T v) {
+  const float f = ElementTraits<T>::load(v);
+  if (std::isnan(f) || std::isinf(f)) return format_float(f);
+  char buf[64];
+  for (int precision = 0;; ++precision) {  // digits after the first; 8 always suffice (float32's)
+    const auto r = std::to_chars(buf, buf + sizeof buf, f, std::chars_format::scientific, precision);
+    double back = 0;
+    std::from_chars(buf, r.ptr, back, std::chars_format::scientific);
+    const T again = std::is_same_v<T, Half> ? T{half_from_double(back).bits} : T{bfloat16_from_double(back).bits};
+    if (again.bits == v.bits || precision >= 8)
+      return numpy_layout(std::string(buf, r.ptr), std::fabs(static_cast<double>(f)));
+  }
+}
+
+// Scientific digits [-]d[.ddd]e(+|-)XX of a value of magnitude `a`, laid out as NumPy prints.
+std::string numpy_layout(const std::string& sci, double a) {
+  // NumPy's bounds, compared exactly (float32(1e-4) < 1e-4)
   if (!(a == 0 || (a >= 1e-4 && a < 1e16))) return sci;
   // sci is [-]d[.ddd]e(+|-)XX
   const std::size_t e = sci.find('e');
@@ -53,7 +77,7 @@ std::string format_element(T v) {
   if constexpr (std::is_same_v<T, Bool>) {
     return v.byte ? "1" : "0";
   } else if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {
-    return format_float(ElementTraits<T>::load(v));  // exact in float; shortest as a float
+    return format_narrow_float(v);
   } else if constexpr (std::is_floating_point_v<T>) {
     return format_float(v);
   } else {

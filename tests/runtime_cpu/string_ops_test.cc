@@ -48,6 +48,21 @@ TEST(CastStrings, FloatsPrintAsNumpyPrintsThem) {
   EXPECT_EQ(strings_of(cast(f32({3}, {std::nanf(""), inf, -inf}), DType::kString)), (Strings{"NaN", "INF", "-INF"}));
 }
 
+// A float16's shortest digits are its own: NumPy prints float16(0.1) as "0.1", where the float32 holding the
+// same value prints 0.099975586. Expected: np.array(v, dtype=np.float16).astype(str) in NumPy 1.24, from the
+// values' float16 bits.
+TEST(CastStrings, Float16PrintsItsOwnShortestDigits) {
+  const std::vector<uint16_t> bits = {0x2e66, 0x3266, 0x3555, 0x7bff, 0x00a8, 0xc100,
+                                      0x5640, 0x4248, 0x0001, 0x068e, 0x64d2};
+  Tensor h = Tensor::empty(DType::kFloat16, {static_cast<int64_t>(bits.size())});
+  std::copy(bits.begin(), bits.end(), h.data<uint16_t>());
+  EXPECT_EQ(strings_of(cast(h, DType::kString)), (Strings{"0.1", "0.2", "0.3333", "65500.0", "1e-05", "-2.5",
+                                                         "100.0", "3.14", "6e-08", "0.0001", "1234.0"}));
+  // Each reads back to the same float16.
+  const Tensor back = cast(cast(h, DType::kString), DType::kFloat16);
+  EXPECT_TRUE(std::equal(bits.begin(), bits.end(), back.data<uint16_t>()));
+}
+
 TEST(CastStrings, IntegersAndBoolsPrintInDecimal) {
   EXPECT_EQ(strings_of(cast(i64({3}, {0, -9223372036854775807 - 1, 42}), DType::kString)),
             (Strings{"0", "-9223372036854775808", "42"}));

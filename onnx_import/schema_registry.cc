@@ -767,6 +767,20 @@ std::map<std::pair<std::string, int>, OpSchema> guarded_schemas() {
           });
       out.emplace(std::pair{s->Name(), s->SinceVersion()}, std::move(copy));
     }
+  // Shape's and Size's data propagation read their input's type unchecked. libonnx goes on past a node
+  // whose inference failed (it reports every error at the end), leaving that node's outputs untyped, so a
+  // Shape of one crashed (SIGSEGV; e.g. DepthToSpace of a 1-D tensor, then Range of its output, then
+  // Shape; found by fuzzing constant subgraphs). With no input type there is nothing to propagate.
+  for (const char* op : {"Shape", "Size"})
+    for (int version = 1; version <= library_max_default_opset(); ++version) {
+      const OpSchema* s = library->GetSchema(op, version, onnx::ONNX_DOMAIN);
+      if (!s || !s->has_data_propagation_function() || out.count({s->Name(), s->SinceVersion()})) continue;
+      OpSchema copy = *s;
+      copy.PartialDataPropagationFunction([inner = s->GetDataPropagationFunction()](onnx::DataPropagationContext& ctx) {
+        if (ctx.getNumInputs() > 0 && ctx.getInputType(0)) inner(ctx);
+      });
+      out.emplace(std::pair{s->Name(), s->SinceVersion()}, std::move(copy));
+    }
   return out;
 }
 

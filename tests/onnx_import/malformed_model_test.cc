@@ -816,6 +816,21 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"node 'scan' (Scan)", "'num_scan_inputs' is 5", "outside [1, 2]"}});
+  // A node whose inference fails leaves its outputs untyped and libonnx goes on; Shape's data propagation
+  // then read the untyped input (SIGSEGV; found by fuzzing constant subgraphs). The first failure is named.
+  c.push_back({"ShapeOfAnOutputWhoseInferenceFailed", model([] {
+                 ModelProto m = make_model();
+                 auto& g = *m.mutable_graph();
+                 add_input(g, "x", kFloat, {int64_t{1}});
+                 add_float_initializer(g, "c", {2}, {1.0f, 2.0f});
+                 set_int(add_node(g, "DepthToSpace", {"c"}, {"d"}, "d2s"), "blocksize", 2);
+                 add_node(g, "Range", {"d", "d", "d"}, {"r"}, "range");
+                 add_node(g, "Shape", {"r"}, {"s"}, "shape");
+                 add_node(g, "Identity", {"s"}, {"y"}, "out");
+                 add_output(g, "y");
+                 return m;
+               }),
+               {"node 'd2s' (DepthToSpace)", "must be 4-dimensional"}});
   // Stride 0: libonnx's Conv inference divided by it (SIGFPE; found by the ASan fuzzer).
   c.push_back({"ConvStrideZero", model([] {
                  ModelProto m = make_model();

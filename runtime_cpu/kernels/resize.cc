@@ -226,17 +226,20 @@ class ResizeKernel final : public Kernel {
     TANDEM_RETURN_IF_ERROR(output_geometry(ctx, *x, axes, scale, roi_start, roi_end, out));
     const bool from_scales = !has_sizes(ctx);
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, out, x->dtype()));
-    std::vector<AxisMap> maps(rank);
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < rank; ++d)
       if (x->dim(d) == 0 && out[d] > 0)
         return ctx.error("axis " + std::to_string(d) + " of X " + x->describe() + " is empty and cannot be resized to " +
                          std::to_string(out[d]));
-      const double out_len = from_scales ? scale[d] * static_cast<double>(x->dim(d)) : static_cast<double>(out[d]);
-      if (out[d] > 0) maps[d] = map_axis(o_, x->dim(d), out[d], scale[d], out_len, roi_start[d], roi_end[d]);
-      else maps[d].identity = x->dim(d) == 0;
-    }
+    // The output first: the per-axis maps hold taps for each output position of their axis, so an output
+    // with no elements (another axis 0) must not build them for an axis of billions (a 96 GB map; found by
+    // fuzzing), and a non-empty one bounds them by its own allocation.
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
     if (y.numel() == 0) return Status::ok();
+    std::vector<AxisMap> maps(rank);
+    for (std::size_t d = 0; d < rank; ++d) {
+      const double out_len = from_scales ? scale[d] * static_cast<double>(x->dim(d)) : static_cast<double>(out[d]);
+      maps[d] = map_axis(o_, x->dim(d), out[d], scale[d], out_len, roi_start[d], roi_end[d]);
+    }
     const OutsideTest outside(out, maps);
     if (o_.mode == Mode::kNearest) return gather_nearest(ctx, *x, maps, outside, y);
     const bool known = dispatch(x->dtype(), NumericTypes{}, [&](auto tag) {

@@ -51,38 +51,34 @@ class ConvKernel final : public Kernel {
       direct =
           direct && w3.kernel[i] == 1 && w3.stride[i] == 1 && w3.pad_begin[i] == 0 && w3.out[i] == w3.in[i];
     const int64_t rows = w3.out[0] * w3.out[1], width = w3.out[2];
+    // Constant W and a few output positions: the product on W's panels, over the patches transposed (all
+    // positions at once); otherwise sgemm over bands of patch rows.
+    const std::vector<PanelMatrix>* panels = nullptr;
+    if (weights_.defined() && out_size <= kPanelProductMaxColumns && out_size * k <= kPatchBudget)
+      if (const std::vector<PanelMatrix>& p = packed(); !p.empty()) panels = &p;
     const int64_t band =
-        direct ? rows : std::max<int64_t>(1, std::min(rows, kPatchBudget / std::max<int64_t>(1, k * width)));
-    std::vector<float> col(direct ? 0 : static_cast<std::size_t>(k * band * width));
+        direct || panels ? rows : std::max<int64_t>(1, std::min(rows, kPatchBudget / std::max<int64_t>(1, k * width)));
+    std::vector<float> col(direct && !panels ? 0 : static_cast<std::size_t>(k * band * width));
     ctx.note_workspace(col.size() * sizeof(float));
     const float* px = x->data<float>();
     const float* pw = w->data<float>();
     float* py = y.data<float>();
-    if (weights_.defined() && out_size <= kPanelProductMaxColumns && out_size * k <= kPatchBudget) {
-      if (const std::vector<PanelMatrix>& panels = packed(); !panels.empty()) {
-        std::vector<float> patches(static_cast<std::size_t>(out_size * k));
-        ctx.note_workspace(patches.size() * sizeof(float));
-        for (int64_t n = 0; n < batch; ++n)
-          for (int64_t g = 0; g < group_; ++g) {
-            float* yg = py + (n * maps + g * group_maps) * out_size;
-            im2row(px + (n * channels + g * group_channels) * in_size, group_channels, w3, patches.data());
-            panel_multiply(panels[static_cast<std::size_t>(g)], patches.data(), out_size, yg, out_size);
-            if (bias) add_row_bias(yg, bias->data<float>() + g * group_maps, group_maps, out_size);
-          }
-        return Status::ok();
-      }
-    }
     for (int64_t n = 0; n < batch; ++n)
       for (int64_t g = 0; g < group_; ++g) {
         const float* xg = px + (n * channels + g * group_channels) * in_size;
         float* yg = py + (n * maps + g * group_maps) * out_size;
-        for (int64_t r = 0; r < rows; r += band) {
-          const int64_t r_end = std::min(rows, r + band), cols = (r_end - r) * width;
-          if (!direct) im2col(xg, group_channels, w3, r, r_end, col.data());
-          if (Status s = sgemm(false, false, group_maps, cols, k, 1.0f, pw + g * group_maps * k, k,
-                               direct ? xg : col.data(), cols, 0.0f, yg + r * width, out_size);
-              !s)
-            return ctx.error(s.message());
+        if (panels) {
+          im2row(xg, group_channels, w3, col.data());
+          panel_multiply((*panels)[static_cast<std::size_t>(g)], col.data(), out_size, yg, out_size);
+        } else {
+          for (int64_t r = 0; r < rows; r += band) {
+            const int64_t r_end = std::min(rows, r + band), cols = (r_end - r) * width;
+            if (!direct) im2col(xg, group_channels, w3, r, r_end, col.data());
+            if (Status s = sgemm(false, false, group_maps, cols, k, 1.0f, pw + g * group_maps * k, k,
+                                 direct ? xg : col.data(), cols, 0.0f, yg + r * width, out_size);
+                !s)
+              return ctx.error(s.message());
+          }
         }
         if (bias) add_row_bias(yg, bias->data<float>() + g * group_maps, group_maps, out_size);
       }

@@ -232,7 +232,7 @@ class ResizeKernel final : public Kernel {
                          std::to_string(out[d]));
     // The output first: the per-axis maps hold taps for each output position of their axis, so an output
     // with no elements (another axis 0) must not build them for an axis of billions (a 96 GB map; found by
-    // fuzzing), and a non-empty one bounds them by its own allocation.
+    // fuzzing). A non-empty output needs them, at several times its own bytes (docs/ARCHITECTURE.md).
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
     if (y.numel() == 0) return Status::ok();
     std::vector<AxisMap> maps(rank);

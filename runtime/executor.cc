@@ -12,8 +12,12 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
   TANDEM_ASSIGN_OR_RETURN(ex->order_, topological_order(g));
 
   ex->constants_.resize(g.num_values());
+  ex->initial_at_.assign(g.num_values(), nullptr);
   for (std::size_t v = 0; v < g.num_values(); ++v)
-    if (g.values()[v].data) ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
+    if (g.values()[v].data) {
+      ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
+      ex->initial_at_[v] = &ex->constants_[v];
+    }
 
   ex->kernels_.resize(g.num_nodes());
   for (NodeId id : ex->order_) {
@@ -22,6 +26,13 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
     KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
     TANDEM_ASSIGN_OR_RETURN(ex->kernels_[static_cast<std::size_t>(id)], device.create_kernel(init));
   }
+
+  // A run keeps the tensors it produces in slots, one per node output (not one per value: after constant
+  // folding most values are constants, and a run made and destroyed an empty Tensor for each).
+  ex->slot_.assign(g.num_values(), -1);
+  for (NodeId id : ex->order_)
+    for (ValueId v : g.node(id).outputs)
+      if (v != kNoValue) ex->slot_[static_cast<std::size_t>(v)] = ex->num_slots_++;
 
   // Free each intermediate as soon as its last reader has run, so peak memory follows liveness.
   const std::vector<Lifetime> life = compute_liveness(g, ex->order_);
@@ -50,10 +61,8 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
 
   // Per run: the tensors this run produces or was given, and for every value where its tensor lives (the
   // constants are read in place, so a run touches no reference count of theirs).
-  std::vector<Tensor> owned(g.num_values());
-  std::vector<const Tensor*> at(g.num_values(), nullptr);
-  for (std::size_t v = 0; v < constants_.size(); ++v)
-    if (constants_[v].defined()) at[v] = &constants_[v];
+  std::vector<Tensor> owned(static_cast<std::size_t>(num_slots_));
+  std::vector<const Tensor*> at(initial_at_);
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const auto v = static_cast<std::size_t>(g.inputs()[i]);
     if (inputs[i]) at[v] = inputs[i];
@@ -85,12 +94,13 @@ Result<std::vector<Tensor>> GraphExecutor::run(std::span<const Tensor* const> in
       if (n.outputs[k] == kNoValue) continue;
       if (!outs[k].defined()) return ctx.error("internal error: output " + std::to_string(k) + " was not produced");
       const auto v = static_cast<std::size_t>(n.outputs[k]);
-      owned[v] = std::move(outs[k]);
-      at[v] = &owned[v];
+      Tensor& slot = owned[static_cast<std::size_t>(slot_[v])];
+      slot = std::move(outs[k]);
+      at[v] = &slot;
     }
     for (ValueId v : frees_[step])
       if (!g.is_graph_output(v)) {
-        owned[static_cast<std::size_t>(v)] = Tensor();
+        owned[static_cast<std::size_t>(slot_[static_cast<std::size_t>(v)])] = Tensor();
         at[static_cast<std::size_t>(v)] = nullptr;
       }
   }

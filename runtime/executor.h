@@ -51,6 +51,9 @@ class GraphExecutor {
   std::vector<NodeId> order_;
   std::vector<KernelPtr> kernels_;           // by NodeId
   std::vector<Tensor> constants_;            // by ValueId: initializers and input defaults
+  std::vector<const Tensor*> initial_at_;    // by ValueId: where a run starts reading each value (constants)
+  std::vector<int> slot_;                    // by ValueId: a node output's slot in a run's tensors, else -1
+  int num_slots_ = 0;
   std::vector<std::vector<ValueId>> frees_;  // by step: values whose last reader ran at that step
 };
 

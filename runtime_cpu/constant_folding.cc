@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "graph/if_inlining.h"
+#include "graph/topo_order.h"
 #include "runtime/executor.h"
 #include "runtime_cpu/cpu_device.h"
 
@@ -127,13 +129,25 @@ class Folder {
  public:
   explicit Folder(const ConstantFoldingOptions& options) : options_(options) {}
 
-  // Folds `g`, whose enclosing graphs (innermost last) are `enclosing`.
+  // Folds `g`, whose enclosing graphs (innermost last) are `enclosing`; an If whose condition is (or has
+  // become) constant gives way to its branch, whose nodes may then fold further.
   void fold(Graph& g, std::vector<const Graph*>& enclosing) {
+    do fold_nodes(g, enclosing);
+    while (inline_constant_ifs(g, enclosing));
+  }
+
+  std::size_t count() const { return count_; }
+  std::size_t ifs_inlined() const { return ifs_inlined_; }
+
+ private:
+  void fold_nodes(Graph& g, std::vector<const Graph*>& enclosing) {
     std::vector<bool> folded(g.num_nodes(), false);
     bool changed = false;
     for (std::size_t i = 0; i < g.num_nodes(); ++i) {
       const auto id = static_cast<NodeId>(i);
-      if (fold_bodies(g, id, enclosing)) changed = true;
+      // An If that will give way to one branch: the other is not worth folding (inline_constant_ifs folds
+      // the bodies of one it cannot replace).
+      if (!constant_condition(g, id, enclosing) && fold_bodies(g, id, enclosing)) changed = true;
       if (try_fold(g, id, enclosing)) folded[i] = changed = true;
     }
     if (!changed) return;
@@ -145,9 +159,45 @@ class Folder {
     g.remove_unread_outer_refs();
   }
 
-  std::size_t count() const { return count_; }
+  // The branch If node `id` takes on every run: its condition is one constant bool. Anything else (a
+  // computed condition; a constant of another type or size, which the If kernel names at run time) is
+  // nullopt.
+  static std::optional<bool> constant_condition(const Graph& g, NodeId id, const std::vector<const Graph*>& enclosing) {
+    const Node& n = g.node(id);
+    if (n.op_type != "If" || !n.domain.empty() || n.inputs.empty() || n.inputs[0] == kNoValue) return std::nullopt;
+    const TensorDataPtr cond = constant(g, n.inputs[0], enclosing);
+    if (!cond || cond->dtype != DType::kBool || cond->bytes.size() != 1) return std::nullopt;
+    return cond->bytes[0] != std::byte{0};
+  }
 
- private:
+  // Replaces each If of `g` whose condition is a constant by the branch it takes (graph/if_inlining.h).
+  // Whether any was.
+  bool inline_constant_ifs(Graph& g, std::vector<const Graph*>& enclosing) {
+    std::vector<bool> spliced(g.num_nodes(), false);
+    bool any = false;
+    const std::size_t before = g.num_nodes();  // splicing appends
+    for (std::size_t i = 0; i < before; ++i) {
+      const auto id = static_cast<NodeId>(i);
+      const std::optional<bool> cond = constant_condition(g, id, enclosing);
+      if (!cond) continue;
+      if (!splice_if_branch(g, id, *cond).is_ok()) {
+        fold_bodies(g, id, enclosing);  // the If stays: fold_nodes left its bodies to this pass
+        continue;
+      }
+      spliced[i] = any = true;
+      ++ifs_inlined_;
+    }
+    if (!any) return false;
+    spliced.resize(g.num_nodes(), false);
+    for (std::size_t i = 0; i < before; ++i)
+      if (spliced[i]) g.node(static_cast<NodeId>(i)).outputs.clear();  // now written by the spliced nodes
+    g.remove_nodes(spliced);
+    Result<std::vector<NodeId>> order = topological_order(g);
+    if (order) g.reorder_nodes(*order);  // a cycle cannot appear: the branch read only what the If did
+    g.remove_unread_outer_refs();
+    return true;
+  }
+
   // Folds the bodies of node `id`; keeps only the implicit inputs they still read. Whether anything changed.
   bool fold_bodies(Graph& g, NodeId id, std::vector<const Graph*>& enclosing) {
     Node& n = g.node(id);
@@ -228,7 +278,7 @@ class Folder {
   }
 
   ConstantFoldingOptions options_;
-  std::size_t count_ = 0;
+  std::size_t count_ = 0, ifs_inlined_ = 0;
 };
 
 }  // namespace
@@ -237,7 +287,7 @@ ConstantFoldingReport fold_constants(Graph& g, const ConstantFoldingOptions& opt
   Folder folder(options);
   std::vector<const Graph*> enclosing;
   folder.fold(g, enclosing);
-  return {folder.count()};
+  return {folder.count(), folder.ifs_inlined()};
 }
 
 }  // namespace tandem::cpu

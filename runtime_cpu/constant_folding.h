@@ -10,6 +10,8 @@
 // reaches into If/Loop/Scan bodies, where a value of an enclosing graph counts as constant when it is one
 // there, and drops what folding left unread (initializers, bodies' outer references, the owners' implicit
 // inputs), so weights that were only an input to a folded node do not stay in memory beside its result.
+// An If whose condition is constant is replaced by the branch it takes (graph/if_inlining.h), and folding
+// goes on through that branch's nodes.
 #pragma once
 
 #include <cstddef>
@@ -26,7 +28,8 @@ struct ConstantFoldingOptions {
 };
 
 struct ConstantFoldingReport {
-  std::size_t nodes = 0;  // nodes folded, nested bodies included
+  std::size_t nodes = 0;        // nodes folded, nested bodies included
+  std::size_t ifs_inlined = 0;  // If nodes whose constant condition let their branch take their place
 };
 
 // Folds `g` and its nested bodies in place. Node ids of `g` change when anything is folded.

@@ -34,7 +34,9 @@ std::shared_ptr<Model::Impl> make_impl(Result<ModelIR> ir) {
   for (ValueId v : g.outputs()) impl->outputs.push_back(spec_of(g.value(v)));
   // Every stage after import (profiling, partitioning, running) sees the folded graph, so their node lists
   // agree; the summary above describes the model as stored.
-  impl->folded_nodes = cpu::fold_constants(*impl->ir.graph).nodes;
+  const cpu::ConstantFoldingReport folding = cpu::fold_constants(*impl->ir.graph);
+  impl->folded_nodes = folding.nodes;
+  impl->inlined_ifs = folding.ifs_inlined;
   return impl;
 }
 

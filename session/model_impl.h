@@ -12,6 +12,7 @@ struct Model::Impl {
   ModelIR ir;
   GraphSummary summary;             // of the model as stored, before constant folding
   std::size_t folded_nodes = 0;     // nodes computed once at load (runtime_cpu/constant_folding.h)
+  std::size_t inlined_ifs = 0;      // If nodes replaced at load by the branch their constant condition takes
   std::vector<TensorSpec> inputs, outputs;
 };
 

@@ -63,9 +63,11 @@ json build_report(const Model& model) {
   r["inputs"] = tensors_json(model.inputs());
   r["outputs"] = tensors_json(model.outputs());
   // As stored; "folded": how many of them are computed once at load (runtime_cpu/constant_folding.h), so
-  // the FLOPs and the runnability below are of the nodes that run.
-  r["nodes"] = {{"total", s.nodes}, {"nested", s.nested_nodes}, {"nested_graphs", s.nested_graphs},
-                {"max_depth", s.max_depth}, {"folded", model.impl().folded_nodes}};
+  // the FLOPs and the runnability below are of the nodes that run; "inlined_ifs": If nodes that load
+  // replaced by the branch their constant condition takes.
+  r["nodes"] = {{"total", s.nodes},         {"nested", s.nested_nodes},
+                {"nested_graphs", s.nested_graphs}, {"max_depth", s.max_depth},
+                {"folded", model.impl().folded_nodes}, {"inlined_ifs", model.impl().inlined_ifs}};
   r["op_counts"] = s.op_counts;
   r["parameters"] = {{"count", s.parameter_count}, {"bytes", s.parameter_bytes},
                      {"tensors", s.initializer_count}};
@@ -159,6 +161,9 @@ void print_report(std::ostream& out, const json& r) {
       << ")";
   if (nodes["folded"].get<int64_t>() > 0)
     out << "; " << with_thousands(nodes["folded"]) << " of them computed once at load (inputs all constant)";
+  if (nodes["inlined_ifs"].get<int64_t>() > 0)
+    out << "; " << with_thousands(nodes["inlined_ifs"]) << " If node" << (nodes["inlined_ifs"] == 1 ? "" : "s")
+        << " replaced by the branch a constant condition takes";
   out << "\n";
   out << "parameters  " << with_thousands(r["parameters"]["count"]) << " ("
       << human_bytes(r["parameters"]["bytes"]) << " in " << r["parameters"]["tensors"]

@@ -115,6 +115,35 @@ TEST(InfoCli, NodesWithoutAKernelAreListedWithTheReason) {
   EXPECT_EQ(j["cannot_run"]["nodes"][0]["reason"], "Resize does not take string tensors ('x' is one)");
 }
 
+TEST(InfoCli, SaysHowManyIfsAConstantConditionReplacedByTheirBranch) {
+  test::TempDir tmp;
+  auto m = test::make_model();
+  auto& g = *m.mutable_graph();
+  test::add_input(g, "x", onnx::TensorProto::FLOAT, {int64_t{2}});
+  test::add_int64_initializer(g, "flag", {}, {0});
+  test::set_int(test::add_node(g, "Cast", {"flag"}, {"cond"}, "cast"), "to", onnx::TensorProto::BOOL);
+  auto* n = test::add_node(g, "If", {"cond"}, {"y"}, "pick");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    auto* body = test::set_graph(n, branch);
+    body->set_name(branch);
+    test::add_node(*body, branch[0] == 't' ? "Neg" : "Abs", {"x"}, {std::string(branch) + "_y"}, branch);
+    test::add_output(*body, std::string(branch) + "_y", onnx::TensorProto::FLOAT);
+  }
+  test::add_output(g, "y", onnx::TensorProto::FLOAT);
+  const std::string path = tmp.write_model("m.onnx", m);
+  auto r = run_cli("info --json " + path);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["nodes"]["inlined_ifs"], 1);
+  EXPECT_EQ(j["nodes"]["folded"], 1) << "the Cast";
+  EXPECT_EQ(j["op_counts"]["If"], 1) << "as stored";
+  auto text = run_cli("info " + path);
+  EXPECT_NE(text.out.find("; 1 If node replaced by the branch a constant condition takes"), std::string::npos)
+      << text.out;
+  // Silero VAD's Ifs test the sample-rate input: nothing to replace.
+  EXPECT_EQ(nlohmann::json::parse(run_cli("info --json " + kOp15).out)["nodes"]["inlined_ifs"], 0);
+}
+
 TEST(InfoCli, ExitCodes) {
   EXPECT_EQ(run_cli("").exit_code, 2) << "no subcommand";
   EXPECT_EQ(run_cli("frobnicate").exit_code, 2);

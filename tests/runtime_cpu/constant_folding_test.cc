@@ -221,5 +221,148 @@ TEST(ConstantFolding, RealModelsGiveTheSameBitsFolded) {
   EXPECT_GT(folded_somewhere, 100u) << "Silero VAD alone has 160 Constant nodes";
 }
 
+// cond = Cast(flag, to=BOOL): folding makes it a constant, which then picks the branch.
+void add_constant_condition(onnx::GraphProto& g, const std::string& name, const std::vector<int64_t>& dims,
+                            const std::vector<int64_t>& flag) {
+  add_int64_initializer(g, name + "_flag", dims, flag);
+  set_int(add_node(g, "Cast", {name + "_flag"}, {name}, name + "_cast"), "to", TensorProto::BOOL);
+}
+
+// An If on a condition folding computes. Its then_branch holds an initializer, computes an output (written
+// as the If's own), passes a main-graph input on (an Identity) and nests an If that reads a branch value by
+// name; its else_branch passes a main-graph initializer on.
+onnx::ModelProto constant_if_model(int64_t flag) {
+  auto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{2}, int64_t{3}});
+  add_float_initializer(g, "k", {3}, random_floats(3, 11));
+  add_constant_condition(g, "cond", {}, {flag});
+  auto* n = add_node(g, "If", {"cond"}, {"y", "z", "w"}, "pick");
+  auto* then_b = set_graph(n, "then_branch");
+  then_b->set_name("then");
+  add_float_initializer(*then_b, "t_w", {3}, random_floats(3, 12));
+  add_node(*then_b, "Mul", {"x", "t_w"}, {"t_y"}, "t_mul");
+  add_node(*then_b, "Add", {"x", "k"}, {"t_sum"}, "t_add");
+  auto* inner = add_node(*then_b, "If", {"cond"}, {"t_inner"}, "inner");
+  auto* inner_then = set_graph(inner, "then_branch");
+  inner_then->set_name("inner_then");
+  add_node(*inner_then, "Neg", {"t_sum"}, {"i_neg"}, "i_neg");
+  add_output(*inner_then, "i_neg", TensorProto::FLOAT);
+  auto* inner_else = set_graph(inner, "else_branch");
+  inner_else->set_name("inner_else");
+  add_node(*inner_else, "Abs", {"t_sum"}, {"i_abs"}, "i_abs");
+  add_output(*inner_else, "i_abs", TensorProto::FLOAT);
+  for (const char* out : {"t_y", "x", "t_inner"}) add_output(*then_b, out, TensorProto::FLOAT);
+  auto* else_b = set_graph(n, "else_branch");
+  else_b->set_name("else");
+  add_node(*else_b, "Sub", {"x", "k"}, {"e_y"}, "e_sub");
+  add_node(*else_b, "Expand", {"k", "x_shape"}, {"e_k"}, "e_expand");
+  for (const char* out : {"e_y", "k", "e_k"}) add_output(*else_b, out, TensorProto::FLOAT);
+  add_int64_initializer(g, "x_shape", {2}, {2, 3});
+  for (const char* out : {"y", "z", "w"}) add_output(g, out, TensorProto::FLOAT);
+  return m;
+}
+
+TEST(ConstantFolding, AnIfOnAConstantConditionGivesWayToTheBranchItTakes) {
+  const Tensor x = make_tensor<float>({2, 3}, random_floats(6, 13));
+  for (int64_t flag : {1, 0}) {
+    SCOPED_TRACE(flag ? "then" : "else");
+    const onnx::ModelProto m = constant_if_model(flag);
+    const Graph original = imported(m);
+    Graph g = imported(m);
+    const cpu::ConstantFoldingReport report = cpu::fold_constants(g);
+    // then: the If and, once it is in the main graph, the If nested in its branch; else: the one If.
+    EXPECT_EQ(report.ifs_inlined, flag ? 2u : 1u);
+    EXPECT_EQ(count_ops(g, "If"), 0u);
+    for (const Node& n : g.nodes()) EXPECT_TRUE(n.subgraphs().empty()) << n.name;
+    // Nothing of the branch not taken is left.
+    EXPECT_EQ(count_ops(g, flag ? "Sub" : "Mul"), 0u);
+    if (flag) {
+      EXPECT_EQ(count_ops(g, "Abs"), 0u);
+      EXPECT_EQ(g.node(g.value(g.find_value("y")).producer).op_type, "Mul") << "written by the branch's node";
+    }
+    auto want = run_graph(original, {{"x", x}}), got = run_graph(g, {{"x", x}});
+    ASSERT_TRUE(want.is_ok()) << want.status().message();
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    expect_bitwise_equal(*got, *want, "outputs");
+  }
+}
+
+// Three Ifs on one constant condition whose branches reuse a name, as sibling bodies may: the second
+// branch's "tmp" is renamed in the main graph; the third's cannot be, since a body nested in it reads "tmp"
+// by name (an If on a computed condition), so that If stays (and still runs).
+TEST(ConstantFolding, ABranchWhoseNamesAreTakenIsRenamedOrLeftInItsIf) {
+  auto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{4}});
+  add_input(g, "c_cond", TensorProto::BOOL, {});
+  add_constant_condition(g, "cond", {}, {1});
+  const std::vector<std::pair<std::string, std::string>> ops = {{"a", "Neg"}, {"b", "Abs"}, {"c", "Sin"}};
+  for (const auto& [p, op] : ops) {
+    auto* n = add_node(g, "If", {"cond"}, {p + "_out"}, p);
+    auto* then_b = set_graph(n, "then_branch");
+    then_b->set_name(p + "_then");
+    add_node(*then_b, op, {"x"}, {"tmp"}, p + "_op");
+    if (p != "c") {
+      add_node(*then_b, "Mul", {"tmp", "tmp"}, {p + "_res"}, p + "_mul");
+    } else {
+      auto* inner = add_node(*then_b, "If", {"c_cond"}, {p + "_res"}, "c_inner");
+      for (const char* branch : {"then_branch", "else_branch"}) {
+        auto* body = set_graph(inner, branch);
+        const std::string out = std::string("c_") + branch;
+        body->set_name(out);
+        add_node(*body, "Exp", {"tmp"}, {out}, out + "_exp");
+        add_output(*body, out, TensorProto::FLOAT);
+      }
+    }
+    add_output(*then_b, p + "_res", TensorProto::FLOAT);
+    auto* else_b = set_graph(n, "else_branch");
+    else_b->set_name(p + "_else");
+    add_node(*else_b, "Identity", {"x"}, {p + "_same"}, p + "_id");
+    add_output(*else_b, p + "_same", TensorProto::FLOAT);
+    add_output(g, p + "_out", TensorProto::FLOAT);
+  }
+  const Graph original = imported(m);
+  Graph graph = imported(m);
+  EXPECT_EQ(cpu::fold_constants(graph).ifs_inlined, 2u);
+  std::vector<std::string> ifs;
+  for (const Node& n : graph.nodes())
+    if (n.op_type == "If") ifs.push_back(n.name);
+  EXPECT_EQ(ifs, std::vector<std::string>{"c"});
+  EXPECT_NE(graph.find_value("tmp"), kNoValue);
+  EXPECT_NE(graph.find_value("tmp_1"), kNoValue);
+  const Tensor x = make_tensor<float>({4}, random_floats(4, 14));
+  for (bool c : {true, false}) {
+    const std::map<std::string, Tensor> in = {{"x", x}, {"c_cond", make_bool_tensor({}, {c})}};
+    auto want = run_graph(original, in), got = run_graph(graph, in);
+    ASSERT_TRUE(want.is_ok()) << want.status().message();
+    ASSERT_TRUE(got.is_ok()) << got.status().message();
+    expect_bitwise_equal(*got, *want, "outputs");
+  }
+}
+
+// A condition of two elements is the If kernel's to refuse at run time, naming the node, as unfolded.
+TEST(ConstantFolding, AnIfWhoseConstantConditionIsNotOneBoolIsLeftToItsKernel) {
+  auto m = make_model(17);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{1}});
+  add_constant_condition(g, "cond", {2}, {1, 0});
+  auto* n = add_node(g, "If", {"cond"}, {"y"}, "two_conditions");
+  for (const char* branch : {"then_branch", "else_branch"}) {
+    auto* body = set_graph(n, branch);
+    const std::string out = std::string(branch) + "_y";
+    body->set_name(branch);
+    add_node(*body, "Neg", {"x"}, {out}, out);
+    add_output(*body, out, TensorProto::FLOAT);
+  }
+  add_output(g, "y", TensorProto::FLOAT);
+  Graph graph = imported(m);
+  EXPECT_EQ(cpu::fold_constants(graph).ifs_inlined, 0u);
+  EXPECT_EQ(count_ops(graph, "If"), 1u);
+  auto r = run_graph(graph, {{"x", make_tensor<float>({1}, {1})}});
+  ASSERT_FALSE(r.is_ok());
+  EXPECT_NE(r.status().message().find("'two_conditions' (If)"), std::string::npos) << r.status().message();
+}
+
 }  // namespace
 }  // namespace tandem

@@ -400,8 +400,11 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
   }
 
   // Y: steps past a row's length stay zero. With a graph, the loop writes the workspace's Y (its pointer is
-  // baked into the graph) and one copy moves it out; the persistent kernel writes Y itself.
-  float* y_loop = want_y ? (ws.use_graph_ && !persistent ? ws.y_.as<float>() : io.y) : nullptr;
+  // baked into the graph) and one copy moves it out; the persistent kernel writes Y itself. No step at all
+  // (every sequence_lens entry 0, or seq 0) has nothing to capture: no graph (an empty capture is a graph of
+  // no nodes, which there is no point in instantiating), Y is the caller's, zeroed.
+  const bool use_graph = ws.use_graph_ && !persistent && steps > 0;
+  float* y_loop = want_y ? (use_graph ? ws.y_.as<float>() : io.y) : nullptr;
   if (y_loop) TANDEM_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(y_loop, 0, y_bytes, stream));
   if (persistent) {
     // Forced, a refused launch is an error; chosen, the per-step loop runs instead (launched directly: Y's
@@ -415,7 +418,7 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
       ws.last_path_ = RnnPath::kStepwise;
       TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
     }
-  } else if (!ws.use_graph_) {
+  } else if (!use_graph) {
     TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
   } else {
     const bool cached = ws.graph_ && ws.graph_rnn_ == serial_ && ws.graph_cublas_ == blas.serial() &&

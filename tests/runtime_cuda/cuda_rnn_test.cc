@@ -212,6 +212,10 @@ class CudaRnnTest : public GpuTest {
     // Twice: the second run replays the cached graph and must give the same answer.
     for (int run = 0; run < 2; ++run) {
       SCOPED_TRACE("run " + std::to_string(run));
+      // Poisoned (NaN) before each run, on the run's stream: an element the run does not write fails the
+      // comparison, also where fresh device memory would happen to hold the expected zeros.
+      for (const DeviceBuffer* b : {&y, &yh, &yc})
+        ASSERT_EQ(cudaMemsetAsync(b->get(), 0xff, b->size(), stream()), cudaSuccess);
       Status st = (*rnn)->run(io, **ws, *cublas_);
       ASSERT_TRUE(st) << st.message();
       out.path = (*ws)->last_path();
@@ -320,7 +324,8 @@ TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
         auto y = DeviceBuffer::allocate(allocator_, h_n * sizeof(float), MemoryCategory::kActivations);
         if (!x || !y) return fail(at + "allocation");
         if (cudaMemcpyAsync(x->get(), data[i].x.data(), data[i].x.size() * sizeof(float), cudaMemcpyHostToDevice,
-                            stream->get()) != cudaSuccess)
+                            stream->get()) != cudaSuccess ||
+            cudaMemsetAsync(y->get(), 0xff, y->size(), stream->get()) != cudaSuccess)  // NaN: unwritten fails
           return fail(at + "upload");
         RnnRunIo io;
         io.seq = seqs[i];

@@ -37,4 +37,10 @@ Result<CublasContext> CublasContext::create(CudaAllocator& allocator, int device
   return c;
 }
 
+DeviceBuffer CublasContext::release_handles() {
+  capture_handle_ = CublasHandle();
+  handle_ = CublasHandle();
+  return std::move(workspace_);
+}
+
 }  // namespace tandem::cuda

@@ -8,6 +8,12 @@
 #include "runtime_cuda/cuda_check.h"
 
 namespace tandem::cuda {
+
+std::shared_mutex& device_sync_guard() {
+  static auto* guard = new std::shared_mutex;  // never destroyed: pools may go during static destruction
+  return *guard;
+}
+
 namespace {
 
 RawAllocator cuda_raw_allocator(int device) {
@@ -24,7 +30,10 @@ RawAllocator cuda_raw_allocator(int device) {
   };
   raw.free = [device](void* p) {
     cudaSetDevice(device);
-    // cudaFree synchronises the device; a failure here can only be reported, not handled.
+    // cudaFree synchronises the device, which would invalidate a graph capture under way on another thread
+    // (the pool frees when out of memory and when it goes, with its CudaDevice: another session's captures
+    // go on meanwhile): wait until none is. A failure here can only be reported, not handled.
+    std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
     if (cudaError_t err = cudaFree(p); err != cudaSuccess)
       std::fprintf(stderr, "tandem: cudaFree: %s\n", cudaGetErrorString(err));
   };

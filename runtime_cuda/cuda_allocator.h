@@ -4,11 +4,20 @@
 
 #include <cstddef>
 #include <memory>
+#include <shared_mutex>
 
 #include "graph/status.h"
 #include "runtime_cuda/caching_pool.h"
 
 namespace tandem::cuda {
+
+// The process's guard of CUDA Graph captures against calls that synchronize the whole device (cudaFree,
+// cudaFreeHost, cublasDestroy): such a call from any thread invalidates a capture under way on the same GPU,
+// thread-local capture mode or not. Held shared while a thread records a graph (CudaRnn::run, through
+// CublasContext::capture_guard), exclusively around those calls (the raw allocator's cudaFree, a thread
+// state's destruction). One for the process, not one per CudaDevice: two devices on one GPU (two sessions)
+// would otherwise break each other's captures.
+std::shared_mutex& device_sync_guard();
 
 class CudaAllocator {
  public:

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -300,17 +301,32 @@ TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
   constexpr int kRounds = 3;
   std::vector<std::string> errors[2];
   int captured[2] = {0, 0};
+  std::atomic<int> done{0};
   auto worker = [&](int id) {
     std::vector<std::string>& err = errors[id];
     auto fail = [&err](const std::string& what) { err.push_back(what); };
+    Result<CudaStream> stream = Status::error("not made");
+    Result<CublasContext> blas = Status::error("not made");
+    Result<std::unique_ptr<CudaRnnWorkspace>> ws = Status::error("not made");
+    Result<CudaEvent> marker = Status::error("not made");
+    // Destroyed first: a thread that is done waits for the other before its handles and streams go, since
+    // destroying a cuBLAS handle synchronizes the device and would break the other's capture (what
+    // CudaDevice guards with device_sync_guard(); this test uses the bare objects).
+    struct Barrier {
+      std::atomic<int>& done;
+      ~Barrier() {
+        ++done;
+        while (done.load() < 2) std::this_thread::yield();
+      }
+    } barrier{done};
     if (cudaSetDevice(0) != cudaSuccess) return fail("cudaSetDevice");
-    auto stream = CudaStream::create(0);
+    stream = CudaStream::create(0);
     if (!stream) return fail(stream.status().message());
-    auto blas = CublasContext::create(allocator_, 0, stream->get());
+    blas = CublasContext::create(allocator_, 0, stream->get());
     if (!blas) return fail(blas.status().message());
-    auto ws = CudaRnnWorkspace::create(allocator_, /*use_graph=*/true, RnnPath::kStepwise);
+    ws = CudaRnnWorkspace::create(allocator_, /*use_graph=*/true, RnnPath::kStepwise);
     if (!ws) return fail(ws.status().message());
-    auto marker = CudaEvent::create(false);
+    marker = CudaEvent::create(false);
     if (!marker) return fail(marker.status().message());
     const auto h_n = static_cast<std::size_t>(base.batch * base.hidden);
     std::vector<float> yh(h_n);

@@ -21,6 +21,9 @@ RawAllocator cuda_raw_allocator(int device) {
   raw.alloc = [device](std::size_t bytes) -> Result<void*> {
     TANDEM_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
     void* p = nullptr;
+    // cudaMalloc may synchronize the device (CUDA's programming guide lists device memory allocation among
+    // the implicit synchronizations); rare in steady state (the pool caches), so it waits for captures too.
+    std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
     Status st = cuda_status(cudaMalloc(&p, bytes), "cudaMalloc(" + std::to_string(bytes) + " bytes)");
     if (!st) {
       cudaGetLastError();  // out-of-memory is not sticky; clear it so later calls start clean

@@ -119,11 +119,18 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     return static_cast<int64_t>(allocator.stats().of(MemoryCategory::kWeights).current);
   };
   const int64_t before = weights_now();
+  // The uploads go on a stream of their own, waited for after each (the sources are pageable, some of them
+  // locals): not the legacy default stream, whose synchronous copies and waits could meet a CUDA Graph
+  // capture under way on another thread (the capture streams are non-blocking, but nothing is gained by
+  // relying on it), and the compute streams, which do not wait for the legacy stream, read whole weights.
+  TANDEM_ASSIGN_OR_RETURN(CudaStream copies, CudaStream::create(allocator.device()));
   auto upload = [&](DeviceBuffer& dst, const float* src, int64_t count, const char* what) -> Status {
     const auto bytes = static_cast<std::size_t>(count) * sizeof(float);
     TANDEM_ASSIGN_OR_RETURN(dst, DeviceBuffer::allocate(allocator, bytes, MemoryCategory::kWeights));
-    return cuda_status(cudaMemcpy(dst.get(), src, bytes, cudaMemcpyHostToDevice),
-                       std::string("cudaMemcpy of RNN ") + what + " (" + std::to_string(bytes) + " bytes)");
+    const std::string call = std::string("uploading RNN ") + what + " (" + std::to_string(bytes) + " bytes)";
+    TANDEM_RETURN_IF_ERROR(
+        cuda_status(cudaMemcpyAsync(dst.get(), src, bytes, cudaMemcpyHostToDevice, copies.get()), call));
+    return cuda_status(cudaStreamSynchronize(copies.get()), call);
   };
   // W and R stay in ONNX's [G*H, K] row-major form: the GEMMs read them transposed.
   TANDEM_RETURN_IF_ERROR(upload(rnn->w_, weights.w, dirs * gh * in, "W"));
@@ -153,10 +160,6 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     TANDEM_RETURN_IF_ERROR(upload(rnn->peep_, weights.p, dirs * 3 * h, "P"));
     rnn->has_peep_ = true;
   }
-  // From pageable memory cudaMemcpy may return before its DMA lands, and the compute streams do not wait
-  // for the legacy stream: wait for it here, so the first run reads whole weights. (Not the whole device:
-  // that would break a graph capture under way on another thread; our streams are non-blocking, apart.)
-  TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cudaStreamLegacy));
   // Other weights uploaded on another thread meanwhile would blur this; kernels are created one at a time.
   rnn->weight_bytes_ = weights_now() - before;
   return std::shared_ptr<const CudaRnn>(std::move(rnn));

@@ -269,9 +269,11 @@ TEST_F(CudaRnnTest, ZeroLengthsKeepTheInitialStates) {
 
 // Two threads, each with its own stream, cuBLAS and workspace, run one shared CudaRnn at once; every run
 // changes the step count, so every run records a new CUDA Graph while the other thread launches kernels,
-// records events, queries its stream and allocates. Thread-local capture mode is what keeps the other
-// thread's calls out of a capture (global mode would invalidate it); a capture that another thread's work
-// joined, or a graph replayed with another thread's buffers, gives a failed run or wrong Y_h.
+// records events, queries its stream, copies from pageable memory and allocates (what a CudaDevice's other
+// threads do meanwhile). Thread-local capture mode is what keeps the other thread's calls out of a capture
+// (global mode would invalidate it), device_sync_guard() what keeps device-wide synchronization away; a
+// capture that another thread's work joined or invalidated, or a graph replayed with another thread's
+// buffers, gives a failed run or wrong Y_h.
 TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
   Case base;
   base.kind = RnnCellKind::kLstm;
@@ -310,8 +312,8 @@ TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
     Result<std::unique_ptr<CudaRnnWorkspace>> ws = Status::error("not made");
     Result<CudaEvent> marker = Status::error("not made");
     // Destroyed first: a thread that is done waits for the other before its handles and streams go, since
-    // destroying a cuBLAS handle synchronizes the device and would break the other's capture (what
-    // CudaDevice guards with device_sync_guard(); this test uses the bare objects).
+    // destroying a cuBLAS handle synchronizes the device and would break the other's capture (CudaDevice
+    // does that under device_sync_guard(); these are the bare objects).
     struct Barrier {
       std::atomic<int>& done;
       ~Barrier() {
@@ -322,7 +324,8 @@ TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
     if (cudaSetDevice(0) != cudaSuccess) return fail("cudaSetDevice");
     stream = CudaStream::create(0);
     if (!stream) return fail(stream.status().message());
-    blas = CublasContext::create(allocator_, 0, stream->get());
+    // As a CudaDevice's threads do: captures hold device_sync_guard() shared, the pool's cudaMalloc takes it.
+    blas = CublasContext::create(allocator_, 0, stream->get(), &device_sync_guard());
     if (!blas) return fail(blas.status().message());
     ws = CudaRnnWorkspace::create(allocator_, /*use_graph=*/true, RnnPath::kStepwise);
     if (!ws) return fail(ws.status().message());

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <mutex>
 #include <string>
 
 namespace tandem::cuda {
@@ -31,10 +32,20 @@ Result<CublasContext> CublasContext::create(CudaAllocator& allocator, int device
   TANDEM_ASSIGN_OR_RETURN(const std::size_t bytes, requested_workspace_bytes());
   TANDEM_ASSIGN_OR_RETURN(c.workspace_, DeviceBuffer::allocate(allocator, bytes, MemoryCategory::kWorkspace));
   TANDEM_ASSIGN_OR_RETURN(c.capture_stream_, CudaStream::create(device));
+  // cublasCreate allocates device memory of its own and may synchronize the device: no capture meanwhile
+  // (the workspace above comes from the pool, whose lock is never taken under the guard).
+  std::unique_lock<std::shared_mutex> no_capture;
+  if (capture_guard) no_capture = std::unique_lock<std::shared_mutex>(*capture_guard);
   TANDEM_ASSIGN_OR_RETURN(c.handle_, CublasHandle::create(stream, c.workspace_.get(), c.workspace_.size()));
   TANDEM_ASSIGN_OR_RETURN(c.capture_handle_,
                           CublasHandle::create(c.capture_stream_.get(), c.workspace_.get(), c.workspace_.size()));
   return c;
+}
+
+DeviceBuffer CublasContext::release_handles() {
+  capture_handle_ = CublasHandle();
+  handle_ = CublasHandle();
+  return std::move(workspace_);
 }
 
 }  // namespace tandem::cuda

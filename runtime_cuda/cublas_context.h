@@ -34,8 +34,8 @@ class CublasContext {
   static constexpr std::size_t kWorkspaceBytes = std::size_t{32} << 20;
 
   // `stream` (not owned) is where the handle enqueues; the capture stream is made on `device`.
-  // `capture_guard` (may be nullptr): held shared while a graph is recorded on the capture stream (the
-  // device takes it exclusively for what would break a capture under way).
+  // `capture_guard` (may be nullptr; CudaDevice passes device_sync_guard()): held shared while a graph is
+  // recorded on the capture stream (taken exclusively around what would break a capture under way).
   static Result<CublasContext> create(CudaAllocator& allocator, int device, cudaStream_t stream,
                                       std::shared_mutex* capture_guard = nullptr);
 
@@ -47,6 +47,11 @@ class CublasContext {
   std::shared_mutex* capture_guard() const { return capture_guard_; }
   std::size_t workspace_bytes() const { return workspace_.size(); }
   uint64_t serial() const { return serial_; }  // unique per context made in this process
+
+  // Destroys both handles and hands the workspace out, so the caller can destroy the handles holding
+  // device_sync_guard() and give the workspace back to the pool after releasing it (the pool's own lock
+  // is taken before that guard when it frees memory: see cuda_allocator.cc).
+  DeviceBuffer release_handles();
 
  private:
   // Declared in the order they may go: the handles before the workspace and stream they use.

@@ -8,6 +8,12 @@
 #include "runtime_cuda/cuda_check.h"
 
 namespace tandem::cuda {
+
+std::shared_mutex& device_sync_guard() {
+  static auto* guard = new std::shared_mutex;  // never destroyed: pools may go during static destruction
+  return *guard;
+}
+
 namespace {
 
 RawAllocator cuda_raw_allocator(int device) {
@@ -15,6 +21,9 @@ RawAllocator cuda_raw_allocator(int device) {
   raw.alloc = [device](std::size_t bytes) -> Result<void*> {
     TANDEM_CUDA_RETURN_IF_ERROR(cudaSetDevice(device));
     void* p = nullptr;
+    // cudaMalloc may synchronize the device (CUDA's programming guide lists device memory allocation among
+    // the implicit synchronizations); rare in steady state (the pool caches), so it waits for captures too.
+    std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
     Status st = cuda_status(cudaMalloc(&p, bytes), "cudaMalloc(" + std::to_string(bytes) + " bytes)");
     if (!st) {
       cudaGetLastError();  // out-of-memory is not sticky; clear it so later calls start clean
@@ -24,7 +33,10 @@ RawAllocator cuda_raw_allocator(int device) {
   };
   raw.free = [device](void* p) {
     cudaSetDevice(device);
-    // cudaFree synchronises the device; a failure here can only be reported, not handled.
+    // cudaFree synchronises the device, which would invalidate a graph capture under way on another thread
+    // (the pool frees when out of memory and when it goes, with its CudaDevice: another session's captures
+    // go on meanwhile): wait until none is. A failure here can only be reported, not handled.
+    std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
     if (cudaError_t err = cudaFree(p); err != cudaSuccess)
       std::fprintf(stderr, "tandem: cudaFree: %s\n", cudaGetErrorString(err));
   };

@@ -4,11 +4,21 @@
 
 #include <cstddef>
 #include <memory>
+#include <shared_mutex>
 
 #include "graph/status.h"
 #include "runtime_cuda/caching_pool.h"
 
 namespace tandem::cuda {
+
+// The process's guard of CUDA Graph captures against calls that synchronize the whole device (cudaFree,
+// cudaFreeHost, cublasDestroy): such a call from any thread invalidates a capture under way on the same GPU,
+// thread-local capture mode or not. Held shared while a thread records a graph (CudaRnn::run, through
+// CublasContext::capture_guard), exclusively around those calls and the ones that may synchronize (the raw
+// allocator's cudaMalloc and cudaFree, cudaHostAlloc and cublasCreate when a thread state is made, its
+// destruction). One for the process, not one per CudaDevice: two devices on one GPU (two sessions) would
+// otherwise break each other's captures. Lock order: a pool's lock, then this guard (never the reverse).
+std::shared_mutex& device_sync_guard();
 
 class CudaAllocator {
  public:

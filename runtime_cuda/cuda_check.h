@@ -14,6 +14,11 @@ namespace tandem::cuda {
 
 inline Status cuda_status(cudaError_t err, const std::string& call) {
   if (err == cudaSuccess) return Status::ok();
+  // A failed runtime call also leaves its code as the thread's "last error", which the next kernel launch's
+  // check (launch_status: cudaGetLastError) would report as its own failure: a later, unrelated node (often
+  // of the next run) failing with this call's error. The error now travels in the Status: consume it here.
+  // (A sticky error, a broken context, is not cleared by this and keeps failing every later call.)
+  (void)cudaGetLastError();
   return Status::error(call + ": " + cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")");
 }
 

@@ -80,6 +80,18 @@ CudaDevice::~CudaDevice() {
   }
   Status r = blocks_.reap(/*wait=*/true);
   if (!r) std::fprintf(stderr, "tandem: %s\n", r.message().c_str());
+  // The threads' states go now rather than with the members: destroying one synchronizes the whole device
+  // (cublasDestroy, cudaFreeHost), which must not meet a capture of another device on this GPU (drop_state).
+  for (const auto& s : states_) {
+    blocks_.forget_stream(s->compute.get());
+    blocks_.forget_stream(s->copy.get());
+  }
+  std::vector<DeviceBuffer> workspaces;  // back to the pool after the guard (lock order: see drop_state)
+  std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
+  for (const auto& s : states_)
+    if (s->cublas) workspaces.push_back(s->cublas->release_handles());
+  states_.clear();
+  no_capture.unlock();
 }
 
 Support CudaDevice::supports(const Graph& g, NodeId id) const { return cuda_supports(g, id); }
@@ -102,7 +114,7 @@ Result<KernelPtr> CudaDevice::create_kernel(const KernelInit& init) const {
 
 Result<CudaThreadState*> CudaDevice::thread_state() const {
   if (CudaThreadState* s = find_slot(serial_)) return s;
-  auto made = CudaThreadState::create(device_, allocator_, &capture_mu_);
+  auto made = CudaThreadState::create(device_, allocator_, &device_sync_guard());
   if (!made) return Status::error("device '" + name_ + "': " + made.status().message());
   CudaThreadState* s = made->get();
   {
@@ -139,9 +151,14 @@ void CudaDevice::drop_state(CudaThreadState* state) const {
   blocks_.forget_stream(owned->compute.get());
   blocks_.forget_stream(owned->copy.get());
   // Destroying a cuBLAS handle (and pinned memory) synchronizes the whole device, which would break a
-  // CUDA Graph capture under way on another thread: wait until none is.
-  std::unique_lock<std::shared_mutex> no_capture(capture_mu_);
+  // CUDA Graph capture under way on another thread (of any device on this GPU): wait until none is. The
+  // cuBLAS workspace goes back to the pool after the guard is released: the pool takes its lock and then
+  // the guard when it frees memory (cudaFree), so taking them the other way round could deadlock.
+  DeviceBuffer workspace;
+  std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
+  if (owned->cublas) workspace = owned->cublas->release_handles();
   owned.reset();
+  no_capture.unlock();
 }
 
 // Errors surface from the first kernel, which asks for the state again.

@@ -88,9 +88,8 @@ class CudaDevice final : public Device {
   mutable CudaAllocator allocator_;
   mutable DeviceBlocks blocks_;  // after allocator_: gives its blocks back before the allocator goes
   mutable std::mutex mu_;
-  // Held shared while a thread records a CUDA Graph, exclusively while a thread state is destroyed
-  // (device-wide synchronization inside cublasDestroy would invalidate a capture).
-  mutable std::shared_mutex capture_mu_;
+  // A thread state is destroyed holding device_sync_guard() (cuda_allocator.h) exclusively: cublasDestroy
+  // and cudaFreeHost synchronize the whole device, which would invalidate a CUDA Graph capture under way.
   mutable std::vector<std::unique_ptr<CudaThreadState>> states_;  // every thread's, owned here
 };
 

@@ -119,11 +119,18 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     return static_cast<int64_t>(allocator.stats().of(MemoryCategory::kWeights).current);
   };
   const int64_t before = weights_now();
+  // The uploads go on a stream of their own, waited for after each (the sources are pageable, some of them
+  // locals): not the legacy default stream, whose synchronous copies and waits could meet a CUDA Graph
+  // capture under way on another thread (the capture streams are non-blocking, but nothing is gained by
+  // relying on it), and the compute streams, which do not wait for the legacy stream, read whole weights.
+  TANDEM_ASSIGN_OR_RETURN(CudaStream copies, CudaStream::create(allocator.device()));
   auto upload = [&](DeviceBuffer& dst, const float* src, int64_t count, const char* what) -> Status {
     const auto bytes = static_cast<std::size_t>(count) * sizeof(float);
     TANDEM_ASSIGN_OR_RETURN(dst, DeviceBuffer::allocate(allocator, bytes, MemoryCategory::kWeights));
-    return cuda_status(cudaMemcpy(dst.get(), src, bytes, cudaMemcpyHostToDevice),
-                       std::string("cudaMemcpy of RNN ") + what + " (" + std::to_string(bytes) + " bytes)");
+    const std::string call = std::string("uploading RNN ") + what + " (" + std::to_string(bytes) + " bytes)";
+    TANDEM_RETURN_IF_ERROR(
+        cuda_status(cudaMemcpyAsync(dst.get(), src, bytes, cudaMemcpyHostToDevice, copies.get()), call));
+    return cuda_status(cudaStreamSynchronize(copies.get()), call);
   };
   // W and R stay in ONNX's [G*H, K] row-major form: the GEMMs read them transposed.
   TANDEM_RETURN_IF_ERROR(upload(rnn->w_, weights.w, dirs * gh * in, "W"));
@@ -153,10 +160,6 @@ Result<std::shared_ptr<const CudaRnn>> CudaRnn::create(const CudaRnnSpec& spec, 
     TANDEM_RETURN_IF_ERROR(upload(rnn->peep_, weights.p, dirs * 3 * h, "P"));
     rnn->has_peep_ = true;
   }
-  // From pageable memory cudaMemcpy may return before its DMA lands, and the compute streams do not wait
-  // for the legacy stream: wait for it here, so the first run reads whole weights. (Not the whole device:
-  // that would break a graph capture under way on another thread; our streams are non-blocking, apart.)
-  TANDEM_CUDA_RETURN_IF_ERROR(cudaStreamSynchronize(cudaStreamLegacy));
   // Other weights uploaded on another thread meanwhile would blur this; kernels are created one at a time.
   rnn->weight_bytes_ = weights_now() - before;
   return std::shared_ptr<const CudaRnn>(std::move(rnn));
@@ -400,8 +403,11 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
   }
 
   // Y: steps past a row's length stay zero. With a graph, the loop writes the workspace's Y (its pointer is
-  // baked into the graph) and one copy moves it out; the persistent kernel writes Y itself.
-  float* y_loop = want_y ? (ws.use_graph_ && !persistent ? ws.y_.as<float>() : io.y) : nullptr;
+  // baked into the graph) and one copy moves it out; the persistent kernel writes Y itself. No step at all
+  // (every sequence_lens entry 0, or seq 0) has nothing to capture: no graph (an empty capture is a graph of
+  // no nodes, which there is no point in instantiating), Y is the caller's, zeroed.
+  const bool use_graph = ws.use_graph_ && !persistent && steps > 0;
+  float* y_loop = want_y ? (use_graph ? ws.y_.as<float>() : io.y) : nullptr;
   if (y_loop) TANDEM_CUDA_RETURN_IF_ERROR(cudaMemsetAsync(y_loop, 0, y_bytes, stream));
   if (persistent) {
     // Forced, a refused launch is an error; chosen, the per-step loop runs instead (launched directly: Y's
@@ -415,7 +421,7 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
       ws.last_path_ = RnnPath::kStepwise;
       TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
     }
-  } else if (!ws.use_graph_) {
+  } else if (!use_graph) {
     TANDEM_RETURN_IF_ERROR(enqueue_time_loop(ws, cublas, seq, batch, steps, y_loop, stream));
   } else {
     const bool cached = ws.graph_ && ws.graph_rnn_ == serial_ && ws.graph_cublas_ == blas.serial() &&

@@ -1,6 +1,7 @@
 #include "runtime_cuda/cuda_thread_state.h"
 
 #include <atomic>
+#include <mutex>
 
 #include "runtime_cuda/cuda_check.h"
 
@@ -19,7 +20,12 @@ Result<std::unique_ptr<CudaThreadState>> CudaThreadState::create(int device, Cud
   TANDEM_ASSIGN_OR_RETURN(s->copy, CudaStream::create(device));
   TANDEM_ASSIGN_OR_RETURN(s->copied, CudaEvent::create(/*timing=*/false));
   TANDEM_ASSIGN_OR_RETURN(s->mark, CudaEvent::create(/*timing=*/false));
-  TANDEM_ASSIGN_OR_RETURN(s->staging, PinnedStaging::create());
+  {
+    // cudaHostAlloc may synchronize the device (device_sync_guard, cuda_allocator.h).
+    std::unique_lock<std::shared_mutex> no_capture;
+    if (capture_guard) no_capture = std::unique_lock<std::shared_mutex>(*capture_guard);
+    TANDEM_ASSIGN_OR_RETURN(s->staging, PinnedStaging::create());
+  }
   return s;
 }
 

@@ -27,7 +27,7 @@ struct CudaThreadState {
   CudaAllocator* allocator = nullptr;   // the device's: the cuBLAS workspace comes from it
   std::optional<CublasContext> cublas;  // made on first use (a thread that only copies needs none)
 
-  std::shared_mutex* capture_guard = nullptr;  // the device's (CublasContext::capture_guard)
+  std::shared_mutex* capture_guard = nullptr;  // device_sync_guard() (CublasContext::capture_guard)
 
   static Result<std::unique_ptr<CudaThreadState>> create(int device, CudaAllocator& allocator,
                                                          std::shared_mutex* capture_guard);

@@ -136,6 +136,11 @@ do_run() {
   pack=$unpacked
   local cuda_libs
   cuda_libs=$(find_cuda_libs || true)
+  # PyTorch must not load the pack's libraries: they are the dev machine's (Debian 12: libstdc++ of GCC 12,
+  # zlib, protobuf, ...), older than the GPU machine's, and put ahead of them they can make `import torch`
+  # fail (a missing GLIBCXX version), which reads as "no python3 with torch". Python runs with the
+  # environment's own library path (py_env).
+  orig_ld_library_path=${LD_LIBRARY_PATH:-}
   export LD_LIBRARY_PATH="$pack/lib${cuda_libs:+:$cuda_libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
   local missing
@@ -187,18 +192,25 @@ run_tests() {
   return $failed
 }
 
+# Runs a command with the library path the script started with (not the pack's: see do_run).
+py_env() (
+  if [[ -n ${orig_ld_library_path:-} ]]; then export LD_LIBRARY_PATH=$orig_ld_library_path; else unset LD_LIBRARY_PATH; fi
+  "$@"
+)
+
 run_rnn_bench() {
   echo "== $bench"
   local results
   results=$(mktemp)
+  # pipefail: a crash of the benchmark fails the stage, not only a failing tee.
   "$pack/bin/$bench" "${REPS:-50}" | tee "$results" || return 1
   local py
-  py=$(find_python_with_torch || true)
+  py=$(py_env find_python_with_torch || true)
   if [[ -z $py ]]; then
     echo "gpu_check: no python3 with torch found; tandem's numbers are above, cuDNN's are missing" >&2
     return 1
   fi
-  "$py" "$pack/bin/torch_rnn_bench.py" "$results" --reps "${REPS:-50}" | tee "$results.table" || return 1
+  py_env "$py" "$pack/bin/torch_rnn_bench.py" "$results" --reps "${REPS:-50}" | tee "$results.table" || return 1
   if [[ -n ${RESULTS_DIR:-} ]]; then cp "$results.table" "$RESULTS_DIR/rnn_bench.txt"; fi
   rm -f "$results" "$results.table"
 }

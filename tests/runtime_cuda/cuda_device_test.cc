@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <filesystem>
 #include <functional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <tandem/tandem.h>
@@ -25,6 +27,7 @@
 #include "runtime_cuda/cublas_context.h"
 #include "runtime_cuda/cuda_device.h"
 #include "runtime_cuda/cuda_probe.h"
+#include "runtime_cuda/cuda_thread_state.h"
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
 #include "tests/support/model_builder.h"
@@ -495,6 +498,75 @@ TEST_F(CudaDeviceTest, AThreadsKernelsShareOneCublasWorkspaceAndRnnWorkspacesGoW
   }
   ASSERT_TRUE(gpu.release_pending());
   EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kWorkspace).current, 0u);
+}
+
+// A GPU tensor released while its stream still has work queued (which may read it) goes back to the
+// caching pool only once the stream has passed the release: another thread allocating meanwhile must get
+// other memory, not the block a kernel could still be reading. The stream is held by a host function; while
+// it is held nothing here calls what might wait for the whole device (cudaMalloc, cudaFreeHost, a thread
+// state's creation or release): the other thread's state exists beforehand and the pool holds a larger
+// cached block for it, so the held block, were it handed out, would be the best fit.
+TEST_F(CudaDeviceTest, ABlockReleasedBehindQueuedWorkIsNotHandedOutBeforeItsStreamPasses) {
+  cuda::CudaDevice gpu;
+  std::atomic<bool> go{false};
+  std::atomic<int> phase{0};  // 1: the other thread is ready; 2: it may allocate; 3: it has
+  auto wait_for = [&](int p) {
+    while (phase.load() < p && !(p < 3 && go.load())) std::this_thread::yield();
+  };
+  constexpr int64_t kFloats = int64_t{1} << 20;
+  void* second = nullptr;
+  std::string error;
+  std::thread other([&] {
+    if (auto made = gpu.thread_state(); !made) error = made.status().message();
+    phase = 1;
+    wait_for(2);
+    if (!go.load()) {
+      auto t = gpu.allocate(DType::kFloat32, {kFloats}, cuda::MemoryCategory::kActivations);
+      if (t) second = t->raw();
+      else error = t.status().message();
+    }
+    phase = 3;
+    while (!go.load()) std::this_thread::yield();  // its state goes (cudaFreeHost) once the stream runs again
+    gpu.release_thread();
+  });
+  // Whatever fails below: first the held stream and the other thread go on (`release`, destroyed first),
+  // then the thread is joined (else the device's destructor, or the join, would wait forever).
+  struct Join {
+    std::thread& t;
+    ~Join() { t.join(); }
+  } join{other};
+  struct Release {
+    std::atomic<bool>& go;
+    ~Release() { go = true; }
+  } release{go};
+  wait_for(1);
+  void* first = nullptr;
+  {
+    auto t = gpu.allocate(DType::kFloat32, {kFloats}, cuda::MemoryCategory::kActivations);
+    ASSERT_TRUE(t) << t.status().message();
+    first = t->raw();
+    {  // A cached block 1.5 times as large: what the other thread gets when the held one is not offered.
+      auto spare = gpu.allocate(DType::kFloat32, {kFloats * 3 / 2}, cuda::MemoryCategory::kActivations);
+      ASSERT_TRUE(spare) << spare.status().message();
+    }
+    ASSERT_TRUE(gpu.release_pending());
+    auto ts = gpu.thread_state();
+    ASSERT_TRUE(ts) << ts.status().message();
+    const cudaHostFn_t hold = [](void* flag) {
+      while (!static_cast<std::atomic<bool>*>(flag)->load()) std::this_thread::yield();
+    };
+    ASSERT_EQ(cudaLaunchHostFunc((*ts)->compute.get(), hold, &go), cudaSuccess);
+  }  // the tensor goes here, with the held host function still queued on its stream
+  phase = 2;
+  wait_for(3);
+  ASSERT_TRUE(error.empty()) << error;
+  EXPECT_NE(second, nullptr);
+  EXPECT_NE(second, first) << "a block its stream may still read was handed to another thread";
+  EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kActivations).current, static_cast<std::size_t>(kFloats) * 4)
+      << "the released block counts as in use until its stream passes the release";
+  go = true;
+  ASSERT_TRUE(gpu.release_pending());
+  EXPECT_EQ(gpu.memory().of(cuda::MemoryCategory::kActivations).current, 0u);
 }
 
 TEST_F(CudaDeviceTest, TheTimeChunksOfALayerHoldItsWeightsOnceOnTheGpu) {

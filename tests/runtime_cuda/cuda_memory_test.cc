@@ -53,6 +53,22 @@ TEST_F(CudaMemoryTest, AllocatorAccountsPerCategoryAndReusesBlocks) {
   EXPECT_EQ(alloc.stats().reserved.current, 0u);
 }
 
+// A failed call that was reported (as a Status) must not be reported again by the next launch check, which
+// reads the thread's last error: a later, unrelated kernel would fail with this call's error.
+TEST_F(CudaMemoryTest, AReportedErrorIsNotTheNextLaunchsError) {
+  int count = 0;
+  ASSERT_EQ(cudaGetDeviceCount(&count), cudaSuccess);
+  Status st = cuda_status(cudaSetDevice(count + 7), "cudaSetDevice");  // no such device: a non-sticky error
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.message().find("cudaSetDevice"), std::string::npos) << st.message();
+  EXPECT_EQ(cudaPeekAtLastError(), cudaSuccess);
+  Status next = launch_status("a kernel launched after the failed call");
+  EXPECT_TRUE(next) << next.message();
+  int current = -1;
+  ASSERT_EQ(cudaGetDevice(&current), cudaSuccess);
+  EXPECT_EQ(current, 0) << "the failed cudaSetDevice changed the current device";
+}
+
 TEST_F(CudaMemoryTest, PinnedStagingRoundTripsAcrossChunks) {
   auto staging = PinnedStaging::create(1 << 16);
   ASSERT_TRUE(staging) << staging.status().message();

@@ -8,10 +8,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "runtime_cuda/cuda_rnn.h"
@@ -33,6 +35,7 @@ struct Case {
   std::string direction = "forward";
   int64_t layout = 0, seq = 7, batch = 3, input = 5, hidden = 6;
   bool mixed_lens = false, init_h = false, init_c = false, bias = true, peep = false;
+  bool zero_lens = false;  // every sequence_lens entry 0: no step at all
   std::optional<float> clip;
   std::vector<std::string> acts;  // empty: attribute absent
   std::vector<float> alphas, betas;
@@ -48,7 +51,7 @@ struct Case {
     std::ostringstream s;
     s << op() << " " << direction << " layout=" << layout << " seq=" << seq << " batch=" << batch << " input=" << input
       << " hidden=" << hidden << " mixed_lens=" << mixed_lens << " init_h=" << init_h << " init_c=" << init_c
-      << " bias=" << bias << " peep=" << peep << " clip=" << clip.value_or(0.0f) << " acts=" << acts.size()
+      << " zero_lens=" << zero_lens << " bias=" << bias << " peep=" << peep << " clip=" << clip.value_or(0.0f) << " acts=" << acts.size()
       << " input_forget=" << input_forget << " lbr=" << lbr << " graph=" << use_graph << " path=" << rnn_path_name(path)
       << " outs=" << want_y << want_yh << want_yc << " seed=" << seed;
     return s.str();
@@ -73,7 +76,8 @@ Data make_data(const Case& c) {
   if (c.peep) out.p = random_vector(d * 3 * c.hidden, seed++, -0.5f, 0.5f);
   if (c.init_h) out.h0 = random_vector(state, seed++);
   if (c.init_c) out.c0 = random_vector(state, seed++);
-  if (c.mixed_lens)
+  if (c.zero_lens) out.lens.assign(static_cast<std::size_t>(c.batch), 0);
+  if (c.mixed_lens && !c.zero_lens)
     for (int64_t b = 0; b < c.batch; ++b)
       out.lens.push_back(static_cast<int32_t>(b % 3 == 0 ? c.seq : b % 3 == 1 ? 0 : (c.seq + 1) / 2));
   return out;
@@ -209,6 +213,10 @@ class CudaRnnTest : public GpuTest {
     // Twice: the second run replays the cached graph and must give the same answer.
     for (int run = 0; run < 2; ++run) {
       SCOPED_TRACE("run " + std::to_string(run));
+      // Poisoned (NaN) before each run, on the run's stream: an element the run does not write fails the
+      // comparison, also where fresh device memory would happen to hold the expected zeros.
+      for (const DeviceBuffer* b : {&y, &yh, &yc})
+        ASSERT_EQ(cudaMemsetAsync(b->get(), 0xff, b->size(), stream()), cudaSuccess);
       Status st = (*rnn)->run(io, **ws, *cublas_);
       ASSERT_TRUE(st) << st.message();
       out.path = (*ws)->last_path();
@@ -229,10 +237,146 @@ class CudaRnnTest : public GpuTest {
       }
     }
     if (c.use_graph && out.path == RnnPath::kStepwise) {
-      EXPECT_EQ((*ws)->graphs_captured(), 1) << "the second run must reuse the graph";
+      // No step to run (every length 0): nothing is captured.
+      const bool any_step = c.seq > 0 && (d.lens.empty() || *std::max_element(d.lens.begin(), d.lens.end()) > 0);
+      EXPECT_EQ((*ws)->graphs_captured(), any_step ? 1 : 0) << "the second run must reuse the graph";
     }
   }
 };
+
+// Every sequence_lens entry 0: no step runs on any path (nothing to capture into a graph, no persistent
+// launch); Y is all zeros and Y_h, Y_c are the initial states.
+TEST_F(CudaRnnTest, ZeroLengthsKeepTheInitialStates) {
+  uint32_t seed = 70;
+  for (RnnCellKind kind : {RnnCellKind::kLstm, RnnCellKind::kGru})
+    for (RnnPath path : {RnnPath::kStepwise, RnnPath::kPersistent})
+      for (bool graph : {true, false}) {
+        Case c;
+        c.kind = kind;
+        c.direction = "bidirectional";
+        c.zero_lens = true;
+        c.init_h = c.init_c = true;
+        c.path = path;
+        c.use_graph = graph;
+        c.seed = seed++;
+        const GpuOut out = check(c);
+        if (HasFatalFailure()) return;
+        SCOPED_TRACE(c.describe());
+        EXPECT_EQ(out.y, std::vector<float>(out.y.size(), 0.0f)) << "Y of steps never taken must be zero";
+        EXPECT_EQ(out.yh, make_data(c).h0) << "Y_h must be initial_h";
+      }
+}
+
+// Two threads, each with its own stream, cuBLAS and workspace, run one shared CudaRnn at once; every run
+// changes the step count, so every run records a new CUDA Graph while the other thread launches kernels,
+// records events, queries its stream, copies from pageable memory and allocates (what a CudaDevice's other
+// threads do meanwhile). Thread-local capture mode is what keeps the other thread's calls out of a capture
+// (global mode would invalidate it), device_sync_guard() what keeps device-wide synchronization away; a
+// capture that another thread's work joined or invalidated, or a graph replayed with another thread's
+// buffers, gives a failed run or wrong Y_h.
+TEST_F(CudaRnnTest, TwoThreadsCaptureAtOnce) {
+  Case base;
+  base.kind = RnnCellKind::kLstm;
+  base.batch = 2, base.input = 8, base.hidden = 32;
+  base.want_y = false, base.want_yc = false;
+  base.seed = 90;
+  const std::vector<int64_t> seqs = {3, 4, 5, 6, 7, 8, 9, 10};
+  // Weights depend on the seed only (make_data draws X first), so one CudaRnn serves every seq.
+  std::vector<Data> data;
+  std::vector<std::vector<float>> want;
+  for (int64_t seq : seqs) {
+    Case c = base;
+    c.seq = seq;
+    data.push_back(make_data(c));
+    const std::vector<Tensor> cpu = run_cpu(c, data.back());
+    ASSERT_EQ(cpu.size(), 3u);
+    want.push_back(values(cpu[1]));
+  }
+  CudaRnnSpec spec;
+  spec.kind = base.kind;
+  spec.input_size = base.input;
+  spec.hidden = base.hidden;
+  spec.activations = default_rnn_activations(spec.kind, 1);
+  auto rnn = CudaRnn::create(spec, {data[0].w.data(), data[0].r.data(), data[0].b.data(), nullptr}, allocator_);
+  ASSERT_TRUE(rnn) << rnn.status().message();
+
+  constexpr int kRounds = 3;
+  std::vector<std::string> errors[2];
+  int captured[2] = {0, 0};
+  std::atomic<int> done{0};
+  auto worker = [&](int id) {
+    std::vector<std::string>& err = errors[id];
+    auto fail = [&err](const std::string& what) { err.push_back(what); };
+    Result<CudaStream> stream = Status::error("not made");
+    Result<CublasContext> blas = Status::error("not made");
+    Result<std::unique_ptr<CudaRnnWorkspace>> ws = Status::error("not made");
+    Result<CudaEvent> marker = Status::error("not made");
+    // Destroyed first: a thread that is done waits for the other before its handles and streams go, since
+    // destroying a cuBLAS handle synchronizes the device and would break the other's capture (CudaDevice
+    // does that under device_sync_guard(); these are the bare objects).
+    struct Barrier {
+      std::atomic<int>& done;
+      ~Barrier() {
+        ++done;
+        while (done.load() < 2) std::this_thread::yield();
+      }
+    } barrier{done};
+    if (cudaSetDevice(0) != cudaSuccess) return fail("cudaSetDevice");
+    stream = CudaStream::create(0);
+    if (!stream) return fail(stream.status().message());
+    // As a CudaDevice's threads do: captures hold device_sync_guard() shared, the pool's cudaMalloc takes it.
+    blas = CublasContext::create(allocator_, 0, stream->get(), &device_sync_guard());
+    if (!blas) return fail(blas.status().message());
+    ws = CudaRnnWorkspace::create(allocator_, /*use_graph=*/true, RnnPath::kStepwise);
+    if (!ws) return fail(ws.status().message());
+    marker = CudaEvent::create(false);
+    if (!marker) return fail(marker.status().message());
+    const auto h_n = static_cast<std::size_t>(base.batch * base.hidden);
+    std::vector<float> yh(h_n);
+    for (int round = 0; round < kRounds; ++round)
+      for (std::size_t k = 0; k < seqs.size(); ++k) {
+        // Opposite orders: the two threads capture different shapes at overlapping times.
+        const std::size_t i = id == 0 ? k : seqs.size() - 1 - k;
+        const std::string at = "thread " + std::to_string(id) + " seq " + std::to_string(seqs[i]) + ": ";
+        // What other work does meanwhile: allocations (cudaMalloc the first time), events, stream queries.
+        auto x = DeviceBuffer::allocate(allocator_, data[i].x.size() * sizeof(float), MemoryCategory::kActivations);
+        auto y = DeviceBuffer::allocate(allocator_, h_n * sizeof(float), MemoryCategory::kActivations);
+        if (!x || !y) return fail(at + "allocation");
+        if (cudaMemcpyAsync(x->get(), data[i].x.data(), data[i].x.size() * sizeof(float), cudaMemcpyHostToDevice,
+                            stream->get()) != cudaSuccess ||
+            cudaMemsetAsync(y->get(), 0xff, y->size(), stream->get()) != cudaSuccess)  // NaN: unwritten fails
+          return fail(at + "upload");
+        RnnRunIo io;
+        io.seq = seqs[i];
+        io.batch = base.batch;
+        io.x = x->as<float>();
+        io.y_h = y->as<float>();
+        Status st = (*rnn)->run(io, **ws, *blas);
+        if (!st) return fail(at + st.message());
+        if (!marker->record(stream->get())) return fail(at + "cudaEventRecord");
+        (void)cudaStreamQuery(stream->get());
+        (void)cudaGetLastError();  // "not ready" is an answer
+        if (cudaMemcpyAsync(yh.data(), y->get(), h_n * sizeof(float), cudaMemcpyDeviceToHost, stream->get()) !=
+                cudaSuccess ||
+            !stream->synchronize())
+          return fail(at + "download");
+        for (std::size_t e = 0; e < h_n; ++e)
+          if (!(std::abs(yh[e] - want[i][e]) <= 1e-4 + 1e-4 * std::abs(want[i][e])))
+            return fail(at + "Y_h[" + std::to_string(e) + "] = " + std::to_string(yh[e]) + ", CPU " +
+                        std::to_string(want[i][e]));
+      }
+    captured[id] = (*ws)->graphs_captured();
+  };
+  std::thread t0(worker, 0), t1(worker, 1);
+  t0.join();
+  t1.join();
+  for (int id = 0; id < 2; ++id) {
+    for (const std::string& e : errors[id]) ADD_FAILURE() << e;
+    if (errors[id].empty()) {
+      EXPECT_EQ(captured[id], kRounds * static_cast<int>(seqs.size())) << "thread " << id << ": one capture per run";
+    }
+  }
+}
 
 // One point of the option matrix the option tests walk: `variant` 0..3 turns sequence lengths, initial
 // states, bias, peepholes, clip, input_forget and linear_before_reset on and off in rotation.

@@ -313,7 +313,9 @@ TEST(Transpose, RandomAgainstReference) {
                                                   {{64, 33}, {1, 0}},
                                                   {{1, 1, 7}, {2, 1, 0}}};
   for (DType dt : kTypes) {
-    for (const auto& [shape, perm] : cases) {
+    for (const auto& c : cases) {
+      const I64& shape = c.first;  // named references, not a structured binding: the lambda below
+      const I64& perm = c.second;  // captures them (clang 14 cannot capture bindings)
       const Tensor x = random_tensor(dt, shape);
       I64 out(shape.size());
       for (std::size_t d = 0; d < perm.size(); ++d) out[d] = shape[static_cast<std::size_t>(perm[d])];
@@ -358,7 +360,9 @@ TEST(Expand, RandomAgainstReference) {
       {{3, 1}, {2, 3, 5}},    {{1}, {4, 4}},    {{2, 1, 3}, {2, 4, 3}},      {{4, 1}, {1, 1, 6}},
       {{1, 5, 1}, {3, 1, 2}}, {{6}, {2, 1, 6}}, {{2, 1, 1, 3}, {1, 4, 5, 1}}};
   for (DType dt : kTypes) {
-    for (const auto& [shape, target] : cases) {
+    for (const auto& c : cases) {
+      const I64& shape = c.first;  // named references, not a structured binding: the lambda below
+      const I64& target = c.second;  // captures them (clang 14 cannot capture bindings)
       const Tensor x = random_tensor(dt, shape);
       const std::size_t rank = std::max(shape.size(), target.size());
       I64 out(rank);
@@ -409,7 +413,9 @@ TEST(Tile, RandomAgainstReference) {
                                                   {{2, 2, 2, 3}, {2, 1, 3, 1}},
                                                   {{5, 1}, {1, 7}}};
   for (DType dt : kTypes) {
-    for (const auto& [shape, reps] : cases) {
+    for (const auto& c : cases) {
+      const I64& shape = c.first;  // named references, not a structured binding: the lambda below
+      const I64& reps = c.second;  // captures them (clang 14 cannot capture bindings)
       const Tensor x = random_tensor(dt, shape);
       I64 out(shape.size());
       for (std::size_t d = 0; d < shape.size(); ++d) out[d] = shape[d] * reps[d];

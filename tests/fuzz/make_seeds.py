@@ -133,6 +133,34 @@ def write_models():
           [numpy_helper.from_array(np.linspace(-1, 1, 24, dtype=np.float32).reshape(1, 12, 2), "w"),
            numpy_helper.from_array(np.linspace(-1, 1, 36, dtype=np.float32).reshape(1, 12, 3), "r"),
            numpy_helper.from_array(np.zeros((1, 24), np.float32), "b")])
+    # Ifs on conditions constant folding computes (Cast of an initializer), nested, their sibling branches
+    # reusing the name "t" (renamed as they move into the main graph), and one whose nested If reads "t" and
+    # tests an input, so it stays an If: graph/if_inlining.
+    f = TP.FLOAT
+
+    def branch(name, nodes, out):
+        return helper.make_graph(nodes, name, [], [vi(out, f, [2, 3])])
+    inner = helper.make_node("If", ["on"], ["i_out"],
+                             then_branch=branch("i_then", [helper.make_node("Abs", ["t"], ["i_a"])], "i_a"),
+                             else_branch=branch("i_else", [helper.make_node("Exp", ["t"], ["i_e"])], "i_e"))
+    computed = helper.make_node("If", ["c"], ["k_out"],
+                                then_branch=branch("k_then", [helper.make_node("Sin", ["t"], ["k_s"])], "k_s"),
+                                else_branch=branch("k_else", [helper.make_node("Cos", ["t"], ["k_c"])], "k_c"))
+    model("constant_ifs", [
+        helper.make_node("Cast", ["one"], ["on"], to=TP.BOOL),
+        helper.make_node("Cast", ["zero"], ["off"], to=TP.BOOL),
+        helper.make_node("If", ["on"], ["a"],
+                         then_branch=branch("a_then", [helper.make_node("Neg", ["x"], ["t"]), inner], "i_out"),
+                         else_branch=branch("a_else", [helper.make_node("Identity", ["x"], ["a_x"])], "a_x")),
+        helper.make_node("If", ["off"], ["b"],
+                         then_branch=branch("b_then", [helper.make_node("Tanh", ["x"], ["b_t"])], "b_t"),
+                         else_branch=branch("b_else", [helper.make_node("Mul", ["x", "x"], ["t"]),
+                                                       helper.make_node("Add", ["t", "a"], ["b_s"])], "b_s")),
+        helper.make_node("If", ["on"], ["k"],
+                         then_branch=branch("c_then", [helper.make_node("Relu", ["x"], ["t"]), computed], "k_out"),
+                         else_branch=branch("c_else", [helper.make_node("Identity", ["a"], ["c_a"])], "c_a")),
+    ], [vi("x", f, [2, 3]), vi("c", TP.BOOL, [])], [vi("a", f, [2, 3]), vi("b", f, [2, 3]), vi("k", f, [2, 3])],
+          [numpy_helper.from_array(np.array(1, np.int64), "one"), numpy_helper.from_array(np.array(0, np.int64), "zero")])
     shutil.copy(os.path.join(STRINGS, "text_features", "model.onnx"), os.path.join(MODELS, "text_features.onnx"))
 
 

@@ -117,6 +117,7 @@ class ConvKernel final : public Kernel {
 };
 
 Result<KernelPtr> make_conv(const KernelInit& init) {
+  prepare_sgemm();
   auto attrs = read_window_attrs(init.node());
   if (!attrs) return init.error(attrs.status().message());
   const int64_t group = attr_int(init.node(), "group", 1);

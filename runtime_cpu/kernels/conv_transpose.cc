@@ -200,6 +200,7 @@ class ConvTransposeKernel final : public Kernel {
 };
 
 Result<KernelPtr> make_conv_transpose(const KernelInit& init) {
+  prepare_sgemm();
   auto window = read_window_attrs(init.node());
   if (!window) return init.error(window.status().message());
   TransposeAttrs a;

@@ -340,6 +340,7 @@ class EinsumKernel final : public Kernel {
 };
 
 Result<KernelPtr> make_einsum(const KernelInit& init) {
+  prepare_sgemm();
   const Node& n = init.node();
   if (!has_attr(n, "equation")) return init.error("attribute 'equation' is required");
   auto eq = parse_equation(attr_string(n, "equation", ""));

@@ -76,7 +76,10 @@ class MatMulKernel final : public Kernel {
   }
 };
 
-Result<KernelPtr> make_matmul(const KernelInit&) { return KernelPtr(new MatMulKernel()); }
+Result<KernelPtr> make_matmul(const KernelInit&) {
+  prepare_sgemm();
+  return KernelPtr(new MatMulKernel());
+}
 
 // Y = alpha * op(A) * op(B) + beta * C, C broadcasting unidirectionally to [M, N].
 class GemmKernel final : public Kernel {
@@ -131,6 +134,7 @@ class GemmKernel final : public Kernel {
 };
 
 Result<KernelPtr> make_gemm(const KernelInit& init) {
+  prepare_sgemm();
   const Node& n = init.node();
   const int64_t trans_a = attr_int(n, "transA", 0), trans_b = attr_int(n, "transB", 0);
   if ((trans_a != 0 && trans_a != 1) || (trans_b != 0 && trans_b != 1))

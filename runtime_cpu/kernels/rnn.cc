@@ -29,6 +29,7 @@
 #include "runtime/run_control.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/element_types.h"
+#include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_path.h"
@@ -726,6 +727,7 @@ Result<SharedPacking<T>> pack_constants(const RnnAttrs& a, const PackFor& what, 
 }
 
 Result<KernelPtr> make_rnn(const KernelInit& init, CellKind kind) {
+  prepare_sgemm();  // the input projection (and the reference path) multiply with oneDNN
   const Node& n = init.node();
   auto spec = check_node(init.graph, n, kind);
   if (!spec) return init.error(spec.status().message());

@@ -74,13 +74,19 @@ do_pack() {
   cp "$root/runtime_cuda/bench/torch_rnn_bench.py" "$pack/bin/"
   # The dual-device benchmark's models, exported here (the GPU machine's PyTorch may export differently).
   /usr/bin/python3 "$root/bench/models/make_bench_models.py" "$pack/models" >/dev/null
+  # ONNX's backend node cases (Debian's libonnx-testdata, 4 MB gzipped), which cuda_device_test runs on the
+  # GPU (cuda_conformance_test.cc): the GPU machine has no Debian packages.
+  local node_cases=/usr/share/libonnx-testdata/data/node
+  [[ -d $node_cases ]] || { echo "gpu_check: no $node_cases (apt-get install libonnx-testdata)" >&2; exit 1; }
+  mkdir -p "$pack/data"
+  cp -r "$node_cases" "$pack/data/node"
   chmod -R u+w "$pack"
   strip --strip-unneeded "$pack"/bin/* "$pack"/lib/* 2>/dev/null || true
   local unpacked total
   unpacked=$(du -cb "$pack" | tail -n1 | cut -f1)
   rm -rf "$final"
   mkdir -p "$final"
-  tar -C "$pack" -czf "$final/pack.tar.gz" bin lib models
+  tar -C "$pack" -czf "$final/pack.tar.gz" bin lib models data
   total=$(du -cb "$final" | tail -n1 | cut -f1)
   echo "gpu_check: packed ${#targets[@]} binaries and $(ls "$pack/lib" | wc -l) libraries," \
        "$((unpacked / 1024 / 1024)) MiB, $((total / 1024 / 1024)) MiB gzipped:"
@@ -169,8 +175,9 @@ do_run() {
 
 run_tests() {
   local failed=0 t out
-  # The tests read their models from this copy of the repository, not the build machine's path.
-  export TANDEM_SOURCE_DIR=$root
+  # The tests read their models from this copy of the repository, not the build machine's path, and ONNX's
+  # node cases from the pack.
+  export TANDEM_SOURCE_DIR=$root TANDEM_ONNX_NODE_CASES=$pack/data/node
   for t in "${gpu_tests[@]}"; do
     if [[ ! -x $pack/bin/$t ]]; then echo "gpu_check: $t is not in the pack" >&2; failed=1; continue; fi
     echo "== $t"

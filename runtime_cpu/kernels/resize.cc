@@ -7,7 +7,9 @@
 // tf_crop_and_resize gives extrapolation_value wherever an axis maps outside the input.
 #include <cmath>
 #include <cstring>
+#include <new>
 #include <optional>
+#include <span>
 #include <type_traits>
 
 #include "runtime_cpu/kernels/attributes.h"
@@ -46,12 +48,21 @@ struct Tap {
 };
 
 // How one axis resizes: per output index its taps, and whether it falls outside the input
-// (tf_crop_and_resize only). `identity`: every output index reads its own input index.
+// (tf_crop_and_resize only). `identity`: every output index reads its own input index. The taps of all
+// output indices lie in one array (a vector per index took several times the bytes, in as many mallocs).
 struct AxisMap {
-  std::vector<std::vector<Tap>> taps;
+  std::vector<Tap> taps;
+  std::vector<int64_t> first = {0};  // output index y's taps are taps[first[y], first[y + 1])
   std::vector<bool> outside;
   bool identity = true;
   bool any_outside = false;
+
+  int64_t size() const { return static_cast<int64_t>(first.size()) - 1; }
+  std::span<const Tap> of(int64_t y) const {
+    const auto b = static_cast<std::size_t>(first[static_cast<std::size_t>(y)]);
+    const auto e = static_cast<std::size_t>(first[static_cast<std::size_t>(y) + 1]);
+    return {taps.data() + b, e - b};
+  }
 };
 
 // The input coordinate of output index x. `out_len` is the output length as ONNX's reference takes it: in *
@@ -107,12 +118,13 @@ double cubic_weight(double x, double a) {
 AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double out_len, double roi_start,
                  double roi_end) {
   AxisMap m;
-  m.taps.resize(static_cast<std::size_t>(out));
+  m.first.reserve(static_cast<std::size_t>(out) + 1);
   m.outside.assign(static_cast<std::size_t>(out), false);
   // The kernel is stretched by 1/scale when antialiasing a downscale.
   const double stretch = o.antialias && scale < 1.0 ? scale : 1.0;
+  std::vector<Tap> taps;  // output index y's
   for (int64_t y = 0; y < out; ++y) {
-    auto& taps = m.taps[static_cast<std::size_t>(y)];
+    taps.clear();
     const double x = source_coordinate(o, static_cast<double>(y), scale, in, out, out_len, roi_start, roi_end);
     // Outside the input (or NaN, from a NaN roi): the extrapolation value.
     if (o.coord == Coord::kTfCropAndResize && !(x >= 0 && x <= static_cast<double>(in - 1))) {
@@ -120,6 +132,8 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
       m.any_outside = true;
       m.identity = false;
       taps.push_back({0, 0.0});
+      m.taps.insert(m.taps.end(), taps.begin(), taps.end());
+      m.first.push_back(static_cast<int64_t>(m.taps.size()));
       continue;
     }
     if (o.mode == Mode::kNearest) {
@@ -151,6 +165,8 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
       if (taps.empty()) taps.push_back({std::clamp<int64_t>(static_cast<int64_t>(f), 0, in - 1), 0.0});
     }
     if (taps.size() != 1 || taps[0].index != y || taps[0].weight != 1.0) m.identity = false;
+    m.taps.insert(m.taps.end(), taps.begin(), taps.end());
+    m.first.push_back(static_cast<int64_t>(m.taps.size()));
   }
   if (out != in) m.identity = false;
   return m;
@@ -162,12 +178,12 @@ std::vector<double> resize_pass(const std::vector<double>& src, const std::vecto
   int64_t outer = 1, inner = 1;
   for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
   for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
-  const int64_t in = shape[axis], out = static_cast<int64_t>(m.taps.size());
+  const int64_t in = shape[axis], out = m.size();
   std::vector<double> dst(static_cast<std::size_t>(outer * out * inner), 0.0);
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t y = 0; y < out; ++y) {
       double* d = dst.data() + (o * out + y) * inner;
-      for (const Tap& t : m.taps[static_cast<std::size_t>(y)]) {
+      for (const Tap& t : m.of(y)) {
         const double* s = src.data() + (o * in + t.index) * inner;
         for (int64_t i = 0; i < inner; ++i) d[i] += t.weight * s[i];
       }
@@ -232,13 +248,19 @@ class ResizeKernel final : public Kernel {
                          std::to_string(out[d]));
     // The output first: the per-axis maps hold taps for each output position of their axis, so an output
     // with no elements (another axis 0) must not build them for an axis of billions (a 96 GB map; found by
-    // fuzzing). A non-empty output needs them, at several times its own bytes (docs/ARCHITECTURE.md).
+    // fuzzing). A non-empty output needs them: 24 bytes or more per output position of each axis, more
+    // than the output itself when one axis holds nearly all of it (docs/ARCHITECTURE.md).
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
     if (y.numel() == 0) return Status::ok();
     std::vector<AxisMap> maps(rank);
     for (std::size_t d = 0; d < rank; ++d) {
       const double out_len = from_scales ? scale[d] * static_cast<double>(x->dim(d)) : static_cast<double>(out[d]);
-      maps[d] = map_axis(o_, x->dim(d), out[d], scale[d], out_len, roi_start[d], roi_end[d]);
+      try {
+        maps[d] = map_axis(o_, x->dim(d), out[d], scale[d], out_len, roi_start[d], roi_end[d]);
+      } catch (const std::bad_alloc&) {
+        return ctx.error("the taps of output axis " + std::to_string(d) + " do not fit in memory (" +
+                         std::to_string(out[d]) + " positions, at least 24 bytes each)");
+      }
     }
     const OutsideTest outside(out, maps);
     if (o_.mode == Mode::kNearest) return gather_nearest(ctx, *x, maps, outside, y);
@@ -352,8 +374,8 @@ class ResizeKernel final : public Kernel {
     // Per axis and output index, the input offset it reads.
     std::vector<std::vector<int64_t>> offset(rank);
     for (std::size_t d = 0; d < rank; ++d) {
-      for (const auto& taps : maps[d].taps) offset[d].push_back(taps[0].index * strides[d]);
-      if (maps[d].taps.empty())  // an untouched axis: identity
+      for (int64_t i = 0; i < maps[d].size(); ++i) offset[d].push_back(maps[d].of(i)[0].index * strides[d]);
+      if (maps[d].size() == 0)  // an untouched axis: identity
         for (int64_t i = 0; i < y.dim(d); ++i) offset[d].push_back(i * strides[d]);
     }
     with_element_type(x.dtype(), [&](auto tag) {
@@ -391,7 +413,7 @@ class ResizeKernel final : public Kernel {
     for (std::size_t d = shape.size(); d-- > 0;) {
       if (maps[d].identity) continue;
       buf = resize_pass(buf, shape, d, maps[d]);
-      shape[d] = static_cast<int64_t>(maps[d].taps.size());
+      shape[d] = maps[d].size();
     }
     T* dst = y.data<T>();
     const T fill = from_double<T>(o_.extrapolation);

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <stdexcept>
@@ -80,14 +81,22 @@ struct PlanRun {
   Result<std::vector<Tensor>> outputs = Status::error("not run");
   PlanRunStats stats;
   bool deadline = false;  // stopped by its deadline: says nothing about the plan
+  std::vector<int> node_events;  // by NodeId: how many times the node observer saw the node
 };
 
 PlanRun run_plan(const PlanExecutor& ex, std::span<const Tensor* const> feeds, Clock::duration limit) {
   PlanRun r;
+  r.node_events.assign(ex.graph().num_nodes(), 0);
+  std::mutex mu;
+  const NodeObserver on_node = [&](const NodeEvent& e) {
+    std::lock_guard<std::mutex> lock(mu);
+    ++r.node_events.at(static_cast<std::size_t>(e.node));
+  };
   const RunControl control(limit, nullptr);
   PlanRunOptions options;
   options.stats = &r.stats;
   options.control = &control;
+  options.on_node = &on_node;
   r.outputs = ex.run(feeds, options);
   r.deadline = control.stopped() != RunControl::Stop::kNone;
   return r;
@@ -132,8 +141,13 @@ void fuzz_plan_model(const uint8_t* data, std::size_t size) {
 
   std::mt19937 rng(static_cast<std::mt19937::result_type>(hash_bytes(data, size)));
   const Placement placement = test::random_placement(g, 2, rng);
+  // Mostly the session's options; now and then runs that allocate as they go (no memory plan), or one run
+  // in flight at a time (the two at once wait for each other at admission).
+  PlanCompileOptions compile_options;
+  compile_options.static_memory = rng() % 8 != 0;
+  compile_options.max_concurrent_runs = rng() % 4 == 0 ? 1 : 0;
   const cpu::CpuDevice first(1, "cpu0"), second(1, "cpu1");
-  auto compiled = PlanExecutor::compile(g, {&first, &second}, placement);
+  auto compiled = PlanExecutor::compile(g, {&first, &second}, placement, compile_options);
   if (!compiled)
     throw PlanFinding("the plan does not compile where one device does: " + compiled.status().message() + "; " +
                       describe(placement));
@@ -145,7 +159,9 @@ void fuzz_plan_model(const uint8_t* data, std::size_t size) {
   auto check = [&](const PlanRun& r, int k, const std::string& which, bool compare, bool planned) {
     if (r.deadline) return false;
     const Result<std::vector<Tensor>>& want = sets[k].want;
-    const std::string where = " (" + which + ", input set " + std::to_string(k + 1) + "; " + describe(placement) + ")";
+    const std::string where = " (" + which + ", input set " + std::to_string(k + 1) + "; " + describe(placement) +
+                              (compile_options.static_memory ? "" : "; no static memory") +
+                              (compile_options.max_concurrent_runs ? "; one run at a time" : "") + ")";
     if (!want.is_ok()) {
       if (r.outputs) throw PlanFinding("the plan succeeds where one device fails with: " + want.status().message() + where);
       return true;
@@ -156,6 +172,10 @@ void fuzz_plan_model(const uint8_t* data, std::size_t size) {
       const std::string d = test::bitwise_difference(*r.outputs, *want);
       if (!d.empty()) throw PlanFinding("the plan's " + d + where);
     }
+    for (std::size_t n = 0; n < g.num_nodes(); ++n)
+      if (r.node_events[n] != 1)
+        throw PlanFinding("the node observer saw node " + g.node(static_cast<NodeId>(n)).label(static_cast<NodeId>(n)) +
+                          " " + std::to_string(r.node_events[n]) + " times" + where);
     for (std::size_t d = 0; d < 2; ++d) {
       const DeviceRunStats& s = r.stats.devices.at(d);
       if (s.nodes != static_cast<int64_t>(placement.order[d].size()) || s.copied_bytes != 0 ||

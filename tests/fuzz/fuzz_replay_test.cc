@@ -1,6 +1,7 @@
 // Replays the committed fuzz inputs (tests/fuzz/regressions/, and the seeds) through the fuzz targets'
-// entry functions: each must return, so the crashes, hangs and sanitizer reports those inputs once caused
-// stay fixed in every build, sanitizer or not.
+// entry functions (the model inputs through both fuzz_model and fuzz_plan_model): each must return, so the
+// crashes, hangs, sanitizer reports and plan mismatches those inputs once caused stay fixed in every build,
+// sanitizer or not.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -49,6 +50,11 @@ void replay(const fs::path& dir, void (*target)(const uint8_t*, std::size_t)) {
 
 TEST(FuzzReplay, ModelRegressions) { replay(kFuzzDir / "regressions" / "model", tandem::fuzz::fuzz_model); }
 TEST(FuzzReplay, ModelSeeds) { replay(kFuzzDir / "seeds" / "model", tandem::fuzz::fuzz_model); }
+// The model inputs again, each over two devices on the placement its bytes pick.
+TEST(FuzzReplay, PlanModelRegressions) {
+  replay(kFuzzDir / "regressions" / "model", tandem::fuzz::fuzz_plan_model);
+}
+TEST(FuzzReplay, PlanModelSeeds) { replay(kFuzzDir / "seeds" / "model", tandem::fuzz::fuzz_plan_model); }
 TEST(FuzzReplay, TensorFileRegressions) {
   replay(kFuzzDir / "regressions" / "tensor_file", tandem::fuzz::fuzz_tensor_file);
 }

@@ -1,7 +1,8 @@
 # Writes the fuzz targets' seed corpus: seeds/model/ (small models, most of them over string tensors: every
-# string op, Cast both ways, the element movers) and seeds/tensor_file/ (.npy and .pb tensors, sequences
+# string op, Cast both ways, the element movers; and a few random DAGs) and seeds/tensor_file/ (.npy and .pb tensors, sequences
 # and optionals, strings among them). Deterministic. Run with /usr/bin/python3 from this folder.
 import os
+import random
 import shutil
 
 import numpy as np
@@ -164,6 +165,17 @@ def write_models():
     shutil.copy(os.path.join(STRINGS, "text_features", "model.onnx"), os.path.join(MODELS, "text_features.onnx"))
 
 
+def write_dag_models():
+    # Random DAGs of a few dozen nodes (random_dag_models.py), so that fuzz_plan_model's seeds place many
+    # nodes, views and recurrent nodes among them, over two devices.
+    import random_dag_models
+
+    rng = random.Random(2024)
+    for k in range(6):
+        with open(os.path.join(MODELS, f"dag_{k}.onnx"), "wb") as f:
+            f.write(random_dag_models.make_model(rng).SerializeToString())
+
+
 def pb(name, proto):
     with open(os.path.join(TENSORS, name), "wb") as f:
         f.write(proto.SerializeToString())
@@ -192,4 +204,5 @@ def write_tensors():
 os.makedirs(MODELS, exist_ok=True)
 os.makedirs(TENSORS, exist_ok=True)
 write_models()
+write_dag_models()
 write_tensors()

@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -28,10 +27,12 @@
 #include "runtime_cpu/cpu_device.h"
 #include "session/model_impl.h"
 #include "session/tensor_io.h"
+#include "tests/support/bitwise_difference.h"
 #include "tests/support/model_builder.h"
 #include "tests/support/copying_device.h"
 #include "tests/support/model_case.h"
 #include "tests/support/op_runner.h"
+#include "tests/support/random_placement.h"
 
 namespace tandem {
 namespace {
@@ -76,55 +77,8 @@ std::vector<Tensor> reference_run(const Case& c) {
   return *out;
 }
 
-// A random device per node, and per device the nodes in the order of one random topological order (so the
-// orders never deadlock).
-Placement random_placement(const Graph& g, std::size_t num_devices, std::mt19937& rng) {
-  std::vector<int> pending(g.num_nodes(), 0);
-  std::vector<std::vector<NodeId>> readers(g.num_nodes());
-  for (std::size_t i = 0; i < g.num_nodes(); ++i) {
-    const Node& n = g.node(static_cast<NodeId>(i));
-    auto dep = [&](ValueId v) {
-      if (v == kNoValue || g.value(v).kind != ValueKind::kNodeOutput) return;
-      ++pending[i];
-      readers[static_cast<std::size_t>(g.value(v).producer)].push_back(static_cast<NodeId>(i));
-    };
-    for (ValueId v : n.inputs) dep(v);
-    for (ValueId v : n.implicit_inputs) dep(v);
-  }
-  std::vector<NodeId> ready;
-  for (std::size_t i = 0; i < g.num_nodes(); ++i)
-    if (!pending[i]) ready.push_back(static_cast<NodeId>(i));
-  Placement p;
-  p.device.assign(g.num_nodes(), 0);
-  p.order.resize(num_devices);
-  std::uniform_int_distribution<int> pick_device(0, static_cast<int>(num_devices) - 1);
-  while (!ready.empty()) {
-    const std::size_t k = std::uniform_int_distribution<std::size_t>(0, ready.size() - 1)(rng);
-    const NodeId id = ready[k];
-    ready.erase(ready.begin() + static_cast<std::ptrdiff_t>(k));
-    const int d = pick_device(rng);
-    p.device[static_cast<std::size_t>(id)] = d;
-    p.order[static_cast<std::size_t>(d)].push_back(id);
-    for (NodeId r : readers[static_cast<std::size_t>(id)])
-      if (--pending[static_cast<std::size_t>(r)] == 0) ready.push_back(r);
-  }
-  return p;
-}
-
-// Empty when equal; otherwise what differs.
-std::string bitwise_difference(const std::vector<Tensor>& got, const std::vector<Tensor>& want) {
-  if (got.size() != want.size()) return std::to_string(got.size()) + " outputs, want " + std::to_string(want.size());
-  for (std::size_t k = 0; k < got.size(); ++k) {
-    if (got[k].dtype() != want[k].dtype() || got[k].shape() != want[k].shape())
-      return "output " + std::to_string(k) + " is " + got[k].describe() + ", want " + want[k].describe();
-    if (got[k].nbytes() && std::memcmp(got[k].raw(), want[k].raw(), got[k].nbytes()) != 0)
-      return "output " + std::to_string(k) + " differs in its bits";
-    if (got[k].dtype() == DType::kString &&
-        !std::equal(got[k].data<std::string>(), got[k].data<std::string>() + got[k].numel(), want[k].data<std::string>()))
-      return "output " + std::to_string(k) + " differs in its strings";
-  }
-  return "";
-}
+using test::bitwise_difference;
+using test::random_placement;
 
 struct Devices {
   cpu::CpuDevice a{kThreads, "cpu0"}, b{kThreads, "cpu1"}, c{kThreads, "cpu2"};

@@ -1,8 +1,9 @@
 // How a caller stops a run early: a deadline, a flag set from another thread, or both. A server under a
 // latency SLO gives up on a request rather than let it hold a core, and a Loop whose condition never turns
 // false (ONNX allows it) can still be ended. The executors check it before every node, and Loop, Scan and
-// SequenceMap before every iteration, and the CPU's LSTM/GRU/RNN before every step; other nodes already
-// running are not interrupted (their kernels finish).
+// SequenceMap before every iteration, the CPU's LSTM/GRU/RNN before every step, and its Expand and Tile
+// between 16 MiB slices of their output; other nodes already running are not interrupted (their kernels
+// finish).
 #pragma once
 
 #include <atomic>

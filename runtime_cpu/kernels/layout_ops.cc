@@ -75,8 +75,7 @@ class ExpandKernel final : public Kernel {
     }
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, *out, x->dtype()));
     Tensor& y = ctx.allocate_output(0, x->dtype(), *out);
-    copy_strided(x->dtype(), x->raw(), 0, *out, broadcast_strides(x->shape(), *out), y.raw());
-    return Status::ok();
+    return copy_strided_stoppable(ctx, x->dtype(), x->raw(), 0, *out, broadcast_strides(x->shape(), *out), y.raw());
   }
 };
 
@@ -104,8 +103,7 @@ class TileKernel final : public Kernel {
     }
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, out, x->dtype()));
     Tensor& y = ctx.allocate_output(0, x->dtype(), out);
-    copy_strided(x->dtype(), x->raw(), 0, view_shape, view_strides, y.raw());
-    return Status::ok();
+    return copy_strided_stoppable(ctx, x->dtype(), x->raw(), 0, view_shape, view_strides, y.raw());
   }
 };
 

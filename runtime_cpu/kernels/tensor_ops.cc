@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "graph/float16.h"
+#include "runtime/run_control.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/sub_families.h"
@@ -161,6 +162,31 @@ void copy_strided(DType dtype, const void* src, int64_t offset, const std::vecto
     using U = decltype(tag);
     copy_rows(reinterpret_cast<const U*>(base), dims, steps, static_cast<U*>(dst));
   });
+}
+
+Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void* src, int64_t offset,
+                              const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, void* dst) {
+  constexpr int64_t kSliceBytes = int64_t{16} << 20;
+  const RunControl* control = ctx.control();
+  const auto elem = static_cast<int64_t>(element_stride(dtype));
+  const int64_t total = shape_numel(shape);  // the output's, allocated: its bytes fit in memory arithmetic
+  if (!control || !control->active() || total == 0 || total * elem <= kSliceBytes) {
+    copy_strided(dtype, src, offset, shape, strides, dst);
+    return Status::ok();
+  }
+  std::size_t d = 0;
+  while (shape[d] == 1) ++d;  // exists: the copy is larger than one element
+  const int64_t inner = total / shape[d];  // the dimensions before d are all 1
+  const int64_t rows = std::max<int64_t>(1, kSliceBytes / (inner * elem));
+  std::vector<int64_t> slice = shape;
+  for (int64_t r = 0; r < shape[d]; r += rows) {
+    if (const RunControl::Stop why = control->due(); why != RunControl::Stop::kNone)
+      return control->stop(why, node_where(ctx.graph(), ctx.node_id()) + ": output element " +
+                                    std::to_string(r * inner) + " of " + std::to_string(total));
+    slice[d] = std::min(rows, shape[d] - r);
+    copy_strided(dtype, src, offset + r * strides[d], slice, strides, static_cast<std::byte*>(dst) + r * inner * elem);
+  }
+  return Status::ok();
 }
 
 void fill_elements(DType dtype, void* dst, int64_t count, const void* value) {

@@ -89,6 +89,12 @@ std::vector<int64_t> row_major_strides(const std::vector<int64_t>& shape);
 // Transpose, Expand, Tile and Slice are all this one copy with different strides.
 void copy_strided(DType dtype, const void* src, int64_t offset, const std::vector<int64_t>& shape,
                   const std::vector<int64_t>& strides, void* dst);
+// copy_strided into node `ctx`'s output, in slices of about 16 MiB along the outermost dimension of more
+// than one element, checking the run's control (RunControl) before each: an Expand or Tile that makes a
+// model-sized output (seconds) stops at the run's time limit or cancellation, as a Loop does between
+// iterations, rather than running to its end. Without an active control it is copy_strided.
+Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void* src, int64_t offset,
+                              const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, void* dst);
 
 // Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart: one
 // part of a concatenation or a split (bytes of elements of `dtype`, counted with element_stride).

@@ -274,6 +274,61 @@ TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
 }
 
 // Nested bodies get the control too: an If whose branch holds the loop stops inside it.
+// The copying kernels check the control inside a large copy (runtime_cpu/kernels/tensor_ops.h,
+// copy_strided_stoppable), not only the executor between nodes: driven directly, with a cancel flag
+// already set, an Expand and a Tile of 20 MB stop at their first slice, naming the node and where; with the
+// flag clear they make what they make without a control.
+TEST(KernelRunControl, ExpandAndTileOfAModelSizedOutputStopInsideTheCopy) {
+  constexpr int64_t kLong = 5'000'000;  // 20 MB of floats: more than one 16 MiB slice
+  auto m = make_model();
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{2}, int64_t{1}});
+  add_int64_initializer(g, "shape", {2}, {2, kLong});
+  add_int64_initializer(g, "repeats", {2}, {1, kLong});
+  add_node(g, "Expand", {"x", "shape"}, {"e"}, "expand");
+  add_node(g, "Tile", {"x", "repeats"}, {"t"}, "tile");
+  add_output(g, "e", TensorProto::FLOAT);
+  add_output(g, "t", TensorProto::FLOAT);
+  auto ir = import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& graph = *ir->graph;
+  const cpu::CpuDevice cpu(1, "cpu");
+  const Tensor x = make_tensor<float>({2, 1}, {1.5f, -2.0f});
+  for (NodeId id = 0; id < static_cast<NodeId>(graph.num_nodes()); ++id) {
+    const Node& n = graph.node(id);
+    SCOPED_TRACE(n.name);
+    KernelInit init{graph, id, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
+                      return Status::error("no bodies here");
+                    }};
+    auto kernel = cpu.create_kernel(init);
+    ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+    const Tensor consts = Tensor::from_constant(graph.value(n.inputs[1]).data);
+    const std::vector<const Tensor*> inputs = {&x, &consts};
+    for (bool cancelled : {true, false}) {
+      std::atomic<bool> flag{cancelled};
+      const RunControl control(std::nullopt, &flag);
+      std::vector<Tensor> outs(1);
+      KernelContext ctx(graph, id, inputs, {}, outs);
+      ctx.set_control(&control);
+      const Status s = run_kernel(**kernel, ctx);
+      if (cancelled) {
+        ASSERT_FALSE(s.is_ok());
+        EXPECT_EQ(s.message(), "run cancelled by the caller before node '" + n.name + "' (" + n.op_type +
+                                   "): output element 0 of " + std::to_string(2 * kLong));
+        EXPECT_EQ(control.stopped(), RunControl::Stop::kCancelled);
+      } else {
+        ASSERT_TRUE(s.is_ok()) << s.message();
+        ASSERT_EQ(outs[0].shape(), (std::vector<int64_t>{2, kLong}));
+        const float* y = outs[0].data<float>();
+        for (int64_t i : {int64_t{0}, kLong / 2, kLong - 1}) {  // first row 1.5, second -2, across slices
+          EXPECT_EQ(y[i], 1.5f) << i;
+          EXPECT_EQ(y[kLong + i], -2.0f) << i;
+        }
+      }
+    }
+  }
+}
+
 TEST(GraphExecutorRunControl, TheControlReachesNestedBodies) {
   auto m = counting_loop(false);
   auto& g = *m.mutable_graph();

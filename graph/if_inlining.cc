@@ -14,13 +14,6 @@ void collect_outer_names(const Graph& body, std::set<std::string>& names) {
     for (const Graph* nested : n.subgraphs()) collect_outer_names(*nested, names);
 }
 
-bool has_static_shape(const Shape& s) {
-  if (!s.has_rank()) return false;
-  for (const Dim& d : s.dims())
-    if (!d.is_known()) return false;
-  return true;
-}
-
 }  // namespace
 
 Status splice_if_branch(Graph& g, NodeId id, bool take_then) {
@@ -94,7 +87,7 @@ Status splice_if_branch(Graph& g, NodeId id, bool take_then) {
       to[v] = if_node.outputs[static_cast<std::size_t>(writes_output[v])];
       Value& out = g.value(to[v]);
       if (out.dtype == DType::kUndefined) out.dtype = val.dtype;
-      if (out.dtype == val.dtype && has_static_shape(val.shape) && !has_static_shape(out.shape)) out.shape = val.shape;
+      if (out.dtype == val.dtype && val.shape.is_static() && !out.shape.is_static()) out.shape = val.shape;
       continue;
     }
     if (new_name[v].empty()) continue;

@@ -122,7 +122,11 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
   m.outside.assign(static_cast<std::size_t>(out), false);
   // The kernel is stretched by 1/scale when antialiasing a downscale.
   const double stretch = o.antialias && scale < 1.0 ? scale : 1.0;
-  std::vector<Tap> taps;  // output index y's
+  std::vector<Tap> taps;  // output index y's, then appended to the map's
+  auto close_position = [&] {
+    m.taps.insert(m.taps.end(), taps.begin(), taps.end());
+    m.first.push_back(static_cast<int64_t>(m.taps.size()));
+  };
   for (int64_t y = 0; y < out; ++y) {
     taps.clear();
     const double x = source_coordinate(o, static_cast<double>(y), scale, in, out, out_len, roi_start, roi_end);
@@ -132,8 +136,7 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
       m.any_outside = true;
       m.identity = false;
       taps.push_back({0, 0.0});
-      m.taps.insert(m.taps.end(), taps.begin(), taps.end());
-      m.first.push_back(static_cast<int64_t>(m.taps.size()));
+      close_position();
       continue;
     }
     if (o.mode == Mode::kNearest) {
@@ -165,8 +168,7 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
       if (taps.empty()) taps.push_back({std::clamp<int64_t>(static_cast<int64_t>(f), 0, in - 1), 0.0});
     }
     if (taps.size() != 1 || taps[0].index != y || taps[0].weight != 1.0) m.identity = false;
-    m.taps.insert(m.taps.end(), taps.begin(), taps.end());
-    m.first.push_back(static_cast<int64_t>(m.taps.size()));
+    close_position();
   }
   if (out != in) m.identity = false;
   return m;
@@ -371,13 +373,10 @@ class ResizeKernel final : public Kernel {
       fill = *v;
     }
     const std::vector<int64_t> strides = row_major_strides(x.shape());
-    // Per axis and output index, the input offset it reads.
+    // Per axis and output index, the input offset it reads (every axis has a map: the output is not empty).
     std::vector<std::vector<int64_t>> offset(rank);
-    for (std::size_t d = 0; d < rank; ++d) {
+    for (std::size_t d = 0; d < rank; ++d)
       for (int64_t i = 0; i < maps[d].size(); ++i) offset[d].push_back(maps[d].of(i)[0].index * strides[d]);
-      if (maps[d].size() == 0)  // an untouched axis: identity
-        for (int64_t i = 0; i < y.dim(d); ++i) offset[d].push_back(i * strides[d]);
-    }
     with_element_type(x.dtype(), [&](auto tag) {
       using U = decltype(tag);
       if constexpr (!std::is_same_v<U, std::string>) {  // Resize is not given strings (not take_strings)

@@ -152,8 +152,12 @@ class Builder {
     if (const std::string why = unsupported_op_reason(domain, n.op_type(), opset); !why.empty())
       return Status::error(node_where + "uses " + op_desc + ": " + why);
     if (domain.empty() && is_unknown_newer_version(n.op_type(), static_cast<int>(opset)))
-      return Status::error(node_where + "uses " + op_desc + ", whose definition changed in an opset that tandem "
-                           "does not know yet for this op");
+      return Status::error(node_where + "uses " + op_desc + ", which tandem does not support: the op was " +
+                           (schema_registry().GetSchema(n.op_type(), library_max_default_opset(), "")
+                                ? "changed"
+                                : "added") +
+                           " after opset " + std::to_string(library_max_default_opset()) +
+                           " and tandem has no definition of that version");
     const onnx::OpSchema* schema = schema_registry().GetSchema(n.op_type(), static_cast<int>(opset), n.domain());
     if (!schema) return Status::error(node_where + "uses " + op_desc + ", which ONNX does not define");
     if (schema->Deprecated())
@@ -199,14 +203,24 @@ class Builder {
     // Nor do the inferences of the ops with a type attribute (Cast's 'to', EyeLike's, the random ops' and
     // SequenceEmpty's 'dtype', the windows' 'output_datatype') all check it: 0, or any value for SequenceEmpty
     // and the windows, failed later as a bare "Invalid tensor data type 0." that named no node.
+    // The types newer ONNX defines and libonnx 1.12 does not (float8, 4-bit) are named as such.
     if (domain.empty())
-      for (const auto& a : n.attribute())
-        if ((a.name() == "dtype" || a.name() == "to" || a.name() == "output_datatype") &&
-            a.type() == onnx::AttributeProto::INT &&
-            (a.i() <= onnx::TensorProto::UNDEFINED || a.i() > std::numeric_limits<int>::max() ||
-             !onnx::TensorProto_DataType_IsValid(static_cast<int>(a.i()))))
-          return Status::error(node_where + "attribute '" + a.name() + "' is " + std::to_string(a.i()) +
-                               ", which is not an ONNX tensor data type");
+      for (const auto& a : n.attribute()) {
+        if ((a.name() != "dtype" && a.name() != "to" && a.name() != "output_datatype") ||
+            a.type() != onnx::AttributeProto::INT)
+          continue;
+        if (a.i() > onnx::TensorProto::UNDEFINED && a.i() <= std::numeric_limits<int>::max() &&
+            onnx::TensorProto_DataType_IsValid(static_cast<int>(a.i())))
+          continue;
+        const std::string name = a.i() >= 0 && a.i() <= std::numeric_limits<int32_t>::max()
+                                     ? onnx_type_name(static_cast<int32_t>(a.i()))
+                                     : "unknown type";
+        if (name.rfind("unknown", 0) != 0 && name.rfind("undefined", 0) != 0)
+          return Status::error(node_where + "attribute '" + a.name() + "' is " + name +
+                               ", a type tandem does not support");
+        return Status::error(node_where + "attribute '" + a.name() + "' is " + std::to_string(a.i()) +
+                             ", which is not an ONNX tensor data type");
+      }
     return Status::ok();
   }
 

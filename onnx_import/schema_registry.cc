@@ -25,20 +25,34 @@ using onnx::OpSchema;
 using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
-constexpr int kOpset18 = 18;
+constexpr int kOpset18 = 18, kOpset19 = 19;
 
-// Every default-domain op added or changed in opset 18: onnx/defs/operator_sets.h (OpSet_Onnx_ver18) and
-// docs/Changelog.md, "Version 18 of the default ONNX operator set".
+// Every default-domain op added or changed in the opsets after libonnx 1.12's 17: onnx/defs/operator_sets.h
+// (OpSet_Onnx_ver18, _ver19) and docs/Changelog.md, "Version 18 (19) of the default ONNX operator set".
+struct OpsetChanges {
+  int opset;
+  std::vector<std::string_view> ops;
+};
 // clang-format off
-constexpr std::array<std::string_view, 25> kChangedInOpset18 = {
-    "BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im", "GroupNormalization",
-    "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1", "ReduceL2",
-    "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
-    "ReduceSumSquare", "Resize", "ScatterElements", "ScatterND", "Split"};
+const std::array<OpsetChanges, 2> kChanges = {{
+    {kOpset18, {"BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im",
+                "GroupNormalization", "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1",
+                "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
+                "ReduceSumSquare", "Resize", "ScatterElements", "ScatterND", "Split"}},
+    // Most of 19's changes only add the float8 types (which tandem refuses at import), and saturate for them.
+    {kOpset19, {"AveragePool", "Cast", "CastLike", "Constant", "DeformConv", "DequantizeLinear", "Equal",
+                "Identity", "If", "Loop", "Pad", "QuantizeLinear", "Reshape", "Resize", "Scan", "Shape", "Size"}},
+}};
 // clang-format on
 
-bool changed_in_opset18(std::string_view op_type) {
-  return std::find(kChangedInOpset18.begin(), kChangedInOpset18.end(), op_type) != kChangedInOpset18.end();
+// The newest opset in (libonnx's newest, opset] that added or changed `op_type`; 0 when none did.
+int newest_change(std::string_view op_type, int opset, int library_max) {
+  int newest = 0;
+  for (const OpsetChanges& c : kChanges)
+    if (c.opset > library_max && c.opset <= opset &&
+        std::find(c.ops.begin(), c.ops.end(), op_type) != c.ops.end())
+      newest = c.opset;
+  return newest;
 }
 
 bool is_default_domain(const std::string& domain) { return domain.empty() || domain == "ai.onnx"; }
@@ -204,7 +218,8 @@ void infer_split(InferenceContext& ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Pad-18: optional input `axes` added; `pads` then holds begin/end pairs for those axes only.
+// Pad-18: optional input `axes` added; `pads` then holds begin/end pairs for those axes only. Pad-19: mode
+// "wrap" added.
 
 std::vector<int64_t> pad_axes(const IntsInput& axes, int rank) {
   std::vector<int64_t> out;
@@ -222,11 +237,14 @@ std::vector<int64_t> pad_axes(const IntsInput& axes, int rank) {
   return out;
 }
 
+template <int kOpset>
 void infer_pad(InferenceContext& ctx) {
   onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
   const std::string mode = onnx::getAttribute(ctx, "mode", std::string("constant"));
-  if (mode != "constant" && mode != "reflect" && mode != "edge") {
-    fail_shape_inference("Pad: mode '", mode, "' is not one of constant, reflect, edge (opset 18)");
+  if (kOpset >= kOpset19 ? mode != "constant" && mode != "reflect" && mode != "edge" && mode != "wrap"
+                         : mode != "constant" && mode != "reflect" && mode != "edge") {
+    fail_shape_inference("Pad: mode '", mode, "' is not one of constant, reflect, edge",
+                         kOpset >= kOpset19 ? ", wrap (opset 19)" : " (opset 18)");
   }
   if (!onnx::hasInputShape(ctx, 0)) return;
   const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
@@ -269,7 +287,9 @@ void infer_pad(InferenceContext& ctx) {
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// LpPool-18: attributes `ceil_mode` and `dilations` added.
+// LpPool-18: attributes `ceil_mode` and `dilations` added. AveragePool-19: `dilations` added.
+
+constexpr char kLpPool[] = "LpPool", kAveragePool[] = "AveragePool";
 
 struct PoolParams {
   std::vector<int64_t> kernel, strides, dilations, pads;
@@ -277,39 +297,39 @@ struct PoolParams {
   bool ceil_mode = false;
 };
 
-std::vector<int64_t> ints_attr(InferenceContext& ctx, const char* name, size_t size, int64_t fill,
+std::vector<int64_t> ints_attr(InferenceContext& ctx, const char* op, const char* name, size_t size, int64_t fill,
                                int64_t min_value) {
   std::vector<int64_t> v;
   if (!onnx::getRepeatedAttribute(ctx, name, v)) v.assign(size, fill);
-  if (v.size() != size) fail_shape_inference("LpPool: '", name, "' needs ", size, " values, has ", v.size());
+  if (v.size() != size) fail_shape_inference(op, ": '", name, "' needs ", size, " values, has ", v.size());
   for (int64_t x : v) {
-    if (x < min_value) fail_shape_inference("LpPool: '", name, "' values must be >= ", min_value);
+    if (x < min_value) fail_shape_inference(op, ": '", name, "' values must be >= ", min_value);
   }
   return v;
 }
 
-PoolParams read_pool_params(InferenceContext& ctx, size_t spatial) {
-  if (ctx.getAttribute("kernel_shape") == nullptr) fail_shape_inference("LpPool: 'kernel_shape' is required");
+PoolParams read_pool_params(InferenceContext& ctx, const char* op, size_t spatial) {
+  if (ctx.getAttribute("kernel_shape") == nullptr) fail_shape_inference(op, ": 'kernel_shape' is required");
   PoolParams p;
-  p.kernel = ints_attr(ctx, "kernel_shape", spatial, 1, 1);
-  p.strides = ints_attr(ctx, "strides", spatial, 1, 1);
-  p.dilations = ints_attr(ctx, "dilations", spatial, 1, 1);
-  p.pads = ints_attr(ctx, "pads", 2 * spatial, 0, 0);
+  p.kernel = ints_attr(ctx, op, "kernel_shape", spatial, 1, 1);
+  p.strides = ints_attr(ctx, op, "strides", spatial, 1, 1);
+  p.dilations = ints_attr(ctx, op, "dilations", spatial, 1, 1);
+  p.pads = ints_attr(ctx, op, "pads", 2 * spatial, 0, 0);
   p.auto_pad = onnx::getAttribute(ctx, "auto_pad", std::string("NOTSET"));
   if (p.auto_pad != "NOTSET" && p.auto_pad != "SAME_UPPER" && p.auto_pad != "SAME_LOWER" &&
       p.auto_pad != "VALID") {
-    fail_shape_inference("LpPool: unknown auto_pad '", p.auto_pad, "'");
+    fail_shape_inference(op, ": unknown auto_pad '", p.auto_pad, "'");
   }
   if (p.auto_pad != "NOTSET" && std::any_of(p.pads.begin(), p.pads.end(), [](int64_t x) { return x != 0; })) {
-    fail_shape_inference("LpPool: 'pads' cannot be used together with auto_pad ", p.auto_pad);
+    fail_shape_inference(op, ": 'pads' cannot be used together with auto_pad ", p.auto_pad);
   }
   const int64_t ceil_mode = onnx::getAttribute(ctx, "ceil_mode", int64_t{0});
-  if (ceil_mode != 0 && ceil_mode != 1) fail_shape_inference("LpPool: ceil_mode must be 0 or 1");
+  if (ceil_mode != 0 && ceil_mode != 1) fail_shape_inference(op, ": ceil_mode must be 0 or 1");
   p.ceil_mode = ceil_mode == 1;
   return p;
 }
 
-int64_t pooled_size(int64_t in, const PoolParams& p, size_t i) {
+int64_t pooled_size(int64_t in, const PoolParams& p, const char* op, size_t i) {
   const size_t spatial = p.kernel.size();
   const int64_t stride = p.strides[i];
   const int64_t kernel = (p.kernel[i] - 1) * p.dilations[i] + 1;
@@ -317,7 +337,7 @@ int64_t pooled_size(int64_t in, const PoolParams& p, size_t i) {
   const bool valid = p.auto_pad == "VALID";
   const int64_t begin = valid ? 0 : p.pads[i];
   const int64_t span = in + begin + (valid ? 0 : p.pads[i + spatial]) - kernel;
-  if (span < 0) fail_shape_inference("LpPool: the kernel is larger than the padded input (", in, ")");
+  if (span < 0) fail_shape_inference(op, ": the kernel is larger than the padded input (", in, ")");
   if (valid || !p.ceil_mode) return span / stride + 1;
   int64_t out = ceil_div(span, stride) + 1;
   // A window that would start in the end padding is dropped (PyTorch, and ONNX's later pool specs).
@@ -325,13 +345,15 @@ int64_t pooled_size(int64_t in, const PoolParams& p, size_t i) {
   return out;
 }
 
-void infer_lp_pool(InferenceContext& ctx) {
+// LpPool-18 and AveragePool-19 (whose `dilations` libonnx's older pool inference ignores).
+template <const char* kOp>
+void infer_pool(InferenceContext& ctx) {
   onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
   if (!onnx::hasInputShape(ctx, 0)) return;
   const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
-  if (in.dim_size() < 2) fail_shape_inference("LpPool: the input needs rank >= 2, has ", in.dim_size());
+  if (in.dim_size() < 2) fail_shape_inference(kOp, ": the input needs rank >= 2, has ", in.dim_size());
   const size_t spatial = static_cast<size_t>(in.dim_size()) - 2;
-  const PoolParams p = read_pool_params(ctx, spatial);
+  const PoolParams p = read_pool_params(ctx, kOp, spatial);
 
   TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
   *out->add_dim() = in.dim(0);  // N
@@ -339,7 +361,7 @@ void infer_lp_pool(InferenceContext& ctx) {
   for (size_t i = 0; i < spatial; ++i) {
     const auto& d = in.dim(static_cast<int>(i + 2));
     auto* o = out->add_dim();
-    if (d.has_dim_value()) o->set_dim_value(pooled_size(d.dim_value(), p, i));
+    if (d.has_dim_value()) o->set_dim_value(pooled_size(d.dim_value(), p, kOp, i));
   }
 }
 
@@ -445,9 +467,9 @@ void infer_resize(InferenceContext& ctx) {
 // Schemas. Written out rather than copied from libonnx's older ones: libonnx 1.12's OpSchema::Finalize()
 // adds to the input/output counts it already holds, so re-finalizing an adjusted copy breaks Verify().
 
-OpSchema new_schema(const char* name, int line) {
+OpSchema new_schema(const char* name, int line, int since = kOpset18) {
   OpSchema s;
-  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(kOpset18).SetLocation(__FILE__, line);
+  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(__FILE__, line);
   return s;
 }
 
@@ -486,10 +508,11 @@ OpSchema split_schema() {
   return s;
 }
 
-OpSchema pad_schema() {
-  OpSchema s = new_schema("Pad", __LINE__);
+OpSchema pad_schema(int since) {
+  OpSchema s = new_schema("Pad", __LINE__, since);
   s.SetDoc("Pads (or crops, with negative pads) `data` on `axes` (all axes when absent).")
-      .Attr("mode", "constant, reflect or edge.", AttributeProto::STRING, std::string("constant"))
+      .Attr("mode", since >= kOpset19 ? "constant, reflect, edge or wrap." : "constant, reflect or edge.",
+            AttributeProto::STRING, std::string("constant"))
       .Input(0, "data", "Input tensor.", "T")
       .Input(1, "pads", "[begin..., end...] for each padded axis.", "tensor(int64)")
       .Input(2, "constant_value", "Scalar used in constant mode.", "T", OpSchema::Optional)
@@ -497,7 +520,7 @@ OpSchema pad_schema() {
       .Output(0, "output", "Tensor after padding.", "T")
       .TypeConstraint("T", OpSchema::all_tensor_types_with_bfloat(), "All tensor types.")
       .TypeConstraint("Tind", {"tensor(int32)", "tensor(int64)"}, "Integer axes.")
-      .TypeAndShapeInferenceFunction(infer_pad);
+      .TypeAndShapeInferenceFunction(since >= kOpset19 ? infer_pad<kOpset19> : infer_pad<kOpset18>);
   return s;
 }
 
@@ -515,7 +538,7 @@ OpSchema lp_pool_schema() {
       .Input(0, "X", "Input tensor.", "T")
       .Output(0, "Y", "Pooled tensor.", "T")
       .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)"}, "Float tensors.")
-      .TypeAndShapeInferenceFunction(infer_lp_pool);
+      .TypeAndShapeInferenceFunction(infer_pool<kLpPool>);
   return s;
 }
 
@@ -598,8 +621,8 @@ OpSchema scatter_nd_schema() {
   return s;
 }
 
-OpSchema resize_schema() {
-  OpSchema s = new_schema("Resize", __LINE__);
+OpSchema resize_schema(int since) {
+  OpSchema s = new_schema("Resize", __LINE__, since);
   s.SetDoc("Resizes X by nearest, linear or cubic interpolation to `sizes` or by `scales` (over `axes`).")
       .Attr("antialias", "1: linear and cubic use an antialiasing filter when downscaling.", AttributeProto::INT,
             int64_t{0})
@@ -681,7 +704,7 @@ std::vector<OpSchema> opset18_schemas() {
   v.push_back(reduce_schema("ReduceMax", reduce_max_min_types()));
   v.push_back(reduce_schema("ReduceMin", reduce_max_min_types()));
   v.push_back(split_schema());
-  v.push_back(pad_schema());
+  v.push_back(pad_schema(kOpset18));
   v.push_back(lp_pool_schema());
   for (const char* name : {"BitwiseAnd", "BitwiseOr", "BitwiseXor"}) v.push_back(bitwise_binary_schema(name));
   v.push_back(bitwise_not_schema());
@@ -689,11 +712,80 @@ std::vector<OpSchema> opset18_schemas() {
   v.push_back(group_norm_schema());
   v.push_back(scatter_elements_schema());
   v.push_back(scatter_nd_schema());
-  v.push_back(resize_schema());
+  v.push_back(resize_schema(kOpset18));
   v.push_back(optional_has_element_schema());
   v.push_back(optional_get_element_schema());
   for (auto& s : v) s.Finalize();
   return v;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Opset 19
+
+OpSchema average_pool_schema() {
+  OpSchema s = new_schema("AveragePool", __LINE__, kOpset19);
+  s.SetDoc("Average pooling over the spatial axes of an N x C x D1 x ... tensor; dilations since opset 19.")
+      .Attr("auto_pad", "NOTSET, SAME_UPPER, SAME_LOWER or VALID.", AttributeProto::STRING,
+            std::string("NOTSET"))
+      .Attr("ceil_mode", "1: ceil instead of floor for the output shape.", AttributeProto::INT, int64_t{0})
+      .Attr("count_include_pad", "1: padded positions count in the divisor.", AttributeProto::INT, int64_t{0})
+      .Attr("dilations", "Dilation along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Attr("kernel_shape", "Kernel size along each spatial axis.", AttributeProto::INTS)
+      .Attr("pads", "[begin..., end...] along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Attr("strides", "Stride along each spatial axis.", AttributeProto::INTS, /*required=*/false)
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Pooled tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)"}, "Float tensors.")
+      .TypeAndShapeInferenceFunction(infer_pool<kAveragePool>);
+  return s;
+}
+
+// Equal-19: strings compare too.
+OpSchema equal_schema() {
+  OpSchema s = new_schema("Equal", __LINE__, kOpset19);
+  s.SetDoc("Elementwise A == B with Numpy-style broadcasting.")
+      .Input(0, "A", "First operand.", "T")
+      .Input(1, "B", "Second operand.", "T")
+      .Output(0, "C", "Result.", "T1")
+      .TypeConstraint("T", [] {
+        std::vector<std::string> t = integer_types();
+        for (const char* more : {"tensor(bool)", "tensor(float16)", "tensor(float)", "tensor(double)",
+                                 "tensor(bfloat16)", "tensor(string)"})
+          t.push_back(more);
+        return t;
+      }(), "Comparable tensors.")
+      .TypeConstraint("T1", {"tensor(bool)"}, "bool")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        ctx.getOutputType(0)->mutable_tensor_type()->set_elem_type(TensorProto::BOOL);
+        if (onnx::hasNInputShapes(ctx, 2))
+          onnx::bidirectionalBroadcastShapeInference(onnx::getInputShape(ctx, 0), onnx::getInputShape(ctx, 1),
+                                                     *onnx::getOutputShape(ctx, 0));
+      });
+  return s;
+}
+
+std::vector<OpSchema> opset19_new_schemas() {
+  std::vector<OpSchema> v;
+  v.push_back(average_pool_schema());
+  v.push_back(equal_schema());
+  v.push_back(pad_schema(kOpset19));
+  v.push_back(resize_schema(kOpset19));  // adds coordinate_transformation_mode half_pixel_symmetric
+  for (auto& s : v) s.Finalize();
+  return v;
+}
+
+// Ops whose opset-19 change is only the float8 types (and `saturate`, which only a float8 cast reads):
+// their older schema, as it is, at since-version 19. Copies are not re-finalized (above).
+constexpr std::array<std::string_view, 12> kSameAt19 = {"Cast", "CastLike", "Constant", "DequantizeLinear",
+                                                        "Identity", "If", "Loop", "QuantizeLinear",
+                                                        "Reshape", "Scan", "Shape", "Size"};
+OpSchema same_at_19(const OpSchema& older) {
+  OpSchema s = older;
+  s.SinceVersion(kOpset19);
+  if (s.Name() == "Cast" || s.Name() == "CastLike" || s.Name() == "QuantizeLinear")
+    s.Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
+           AttributeProto::INT, int64_t{1});
+  return s;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -789,10 +881,9 @@ std::map<std::pair<std::string, int>, OpSchema> guarded_schemas() {
 class Registry final : public onnx::ISchemaRegistry {
  public:
   Registry() : guarded_(guarded_schemas()) {
-    for (auto& s : opset18_schemas()) {
-      std::string name = s.Name();
-      own_.emplace(std::move(name), std::move(s));
-    }
+    for (auto& s : opset18_schemas()) add(std::move(s));
+    for (auto& s : opset19_new_schemas()) add(std::move(s));
+    for (std::string_view op : kSameAt19) add(same_at_19(*GetSchema(std::string(op), kOpset18, "")));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,
@@ -802,11 +893,10 @@ class Registry final : public onnx::ISchemaRegistry {
     const int library_max = library_max_default_opset();
     int version = max_inclusive_version;
     if (version > library_max) {
-      if (library_max < kOpset18 && version >= kOpset18) {
-        if (const OpSchema* own = find_own(op_type)) return own;
-        // Changed in 18 and not written here: the older schema would be wrong, so there is none.
-        if (changed_in_opset18(op_type)) return nullptr;
-      }
+      // Changed after libonnx's newest opset: tandem's own schema of that change, or none, since the older
+      // one would be wrong.
+      if (const int changed = newest_change(op_type, std::min(version, kMaxDefaultOpset), library_max))
+        return find_own(op_type, changed);
       version = library_max;
     }
     const OpSchema* s = library->GetSchema(op_type, version, onnx::ONNX_DOMAIN);  // libonnx knows "" by name
@@ -817,14 +907,20 @@ class Registry final : public onnx::ISchemaRegistry {
     return s;
   }
 
-  const OpSchema* find_own(const std::string& op_type) const {
-    const auto it = own_.find(op_type);
+  // tandem's schema of `op_type` as of opset `since` exactly; nullptr when it has none.
+  const OpSchema* find_own(const std::string& op_type, int since) const {
+    const auto it = own_.find({op_type, since});
     return it == own_.end() ? nullptr : &it->second;
   }
 
  private:
+  void add(OpSchema s) {
+    std::pair<std::string, int> key{s.Name(), s.SinceVersion()};
+    own_.emplace(std::move(key), std::move(s));
+  }
+
   std::map<std::pair<std::string, int>, OpSchema> guarded_;
-  std::unordered_map<std::string, OpSchema> own_;
+  std::map<std::pair<std::string, int>, OpSchema> own_;
 };
 
 const Registry& registry() {
@@ -840,7 +936,8 @@ bool is_unknown_newer_version(const std::string& op_type, int opset) {
   const int library_max = library_max_default_opset();
   if (opset <= library_max) return false;
   if (opset > kMaxDefaultOpset) return true;
-  return changed_in_opset18(op_type) && registry().find_own(op_type) == nullptr;
+  const int changed = newest_change(op_type, opset, library_max);
+  return changed != 0 && registry().find_own(op_type, changed) == nullptr;
 }
 
 int library_max_default_opset() {

@@ -11,15 +11,15 @@ class ISchemaRegistry;
 namespace tandem::onnx_import {
 
 // Highest default-domain opset tandem understands.
-inline constexpr int kMaxDefaultOpset = 18;
+inline constexpr int kMaxDefaultOpset = 19;
 
 // A registry that answers with tandem's own schemas for default-domain ops whose definition changed
-// in opsets the installed libonnx does not know (18), and with libonnx's schemas otherwise.
+// in opsets the installed libonnx does not know (18 and 19), and with libonnx's schemas otherwise.
 // Pass it to onnx::shape_inference::InferShapes and use its schemas for OpSchema::Verify.
 // - "" and "ai.onnx" both name the default domain (libonnx itself only answers for "").
-// - For an op changed in 18 that tandem has no schema for (see is_unknown_newer_version) it answers
-//   nullptr at opset >= 18 rather than the older, wrong schema.
-// - Above kMaxDefaultOpset it still answers with the opset-18 view; models that new must be refused.
+// - For an op changed in 18 or 19 that tandem has no schema for (see is_unknown_newer_version) it answers
+//   nullptr from that opset on rather than the older, wrong schema.
+// - Above kMaxDefaultOpset it still answers with the newest view it has; models that new must be refused.
 // Thread-safe; the object lives for the whole program.
 const onnx::ISchemaRegistry& schema_registry();
 

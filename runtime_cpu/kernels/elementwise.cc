@@ -57,6 +57,34 @@ Result<KernelPtr> make_binary(const KernelInit&) {
   return KernelPtr(new BinaryKernel<Op, Types, kBoolOut>());
 }
 
+// Equal: numbers and bools as the other comparisons; strings too from opset 19 (the importer's type check
+// keeps them from older nodes).
+class EqualKernel final : public Kernel {
+ public:
+  bool takes_strings() const override { return true; }
+  Status run(KernelContext& ctx) const override {
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* a, required_input(ctx, 0));
+    TANDEM_ASSIGN_OR_RETURN(const Tensor* b, required_input(ctx, 1));
+    if (a->dtype() != DType::kString && b->dtype() != DType::kString) return numbers_.run(ctx);
+    TANDEM_RETURN_IF_ERROR(same_dtype(ctx, {a, b}));
+    TANDEM_ASSIGN_OR_RETURN(std::vector<int64_t> shape, broadcast_inputs(ctx, {a, b}));
+    Tensor& y = ctx.allocate_output(0, DType::kBool, shape);
+    if (y.numel() == 0) return Status::ok();
+    const Plan p = make_plan(y.shape(), {a, b});
+    const std::string* pa = a->data<std::string>();
+    const std::string* pb = b->data<std::string>();
+    Bool* py = y.data<Bool>();
+    for_each_broadcast_run(
+        p.shape, p.strides, [&](int64_t o, const std::vector<int64_t>& off, int64_t n, const std::vector<int64_t>& in) {
+          for (int64_t i = 0; i < n; ++i) py[o + i] = Bool{pa[off[0] + i * in[0]] == pb[off[1] + i * in[1]]};
+        });
+    return Status::ok();
+  }
+
+ private:
+  BinaryKernel<ops::Equal, NumericAndBoolTypes, true> numbers_;
+};
+
 // --- variadic: Sum, Mean, Min, Max ----------------------------------------------------------------------
 
 // acc = op(acc, b) over one run of acc, b broadcast.
@@ -376,7 +404,8 @@ void register_elementwise_kernels(KernelRegistry& r) {
   r.add("Mul", make_binary<ops::Mul, NumericTypes>);
   r.add("Div", make_binary<ops::Div, NumericTypes>);
   r.add("Pow", make_pow);
-  r.add("Equal", make_binary<ops::Equal, NumericAndBoolTypes, true>);
+  r.add("Equal", [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new EqualKernel()); });
+  r.take_strings("Equal");
   r.add("Less", make_binary<ops::Less, NumericTypes, true>);
   r.add("Greater", make_binary<ops::Greater, NumericTypes, true>);
   r.add("LessOrEqual", make_binary<ops::LessOrEqual, NumericTypes, true>);

@@ -183,10 +183,10 @@ Result<KernelPtr> make_slice(const KernelInit& init) {
   return KernelPtr(new SliceKernel(std::move(a)));
 }
 
-enum class PadMode { kConstant, kReflect, kEdge };
+enum class PadMode { kConstant, kReflect, kEdge, kWrap };
 
-// One axis's padded size, or an error when its pads crop more than it has, leave nothing for reflect or
-// edge to repeat, or are absurdly large.
+// One axis's padded size, or an error when its pads crop more than it has, leave nothing for reflect, edge
+// or wrap to repeat, or are absurdly large.
 Result<int64_t> padded_size(int64_t dim, int64_t before, int64_t after, PadMode mode) {
   constexpr int64_t kHuge = int64_t{1} << 40;  // keeps the sums below from overflowing
   if (before < -kHuge || before > kHuge || after < -kHuge || after > kHuge)
@@ -200,7 +200,8 @@ Result<int64_t> padded_size(int64_t dim, int64_t before, int64_t after, PadMode 
 }
 
 // For one axis (whose pads padded_size accepted), the input index each output position reads, or -1 for
-// the constant. Negative pads crop first; reflect and edge then pad from what is left (as onnxruntime does).
+// the constant. Negative pads crop first; reflect, edge and wrap then pad from what is left (as onnxruntime
+// does). Wrap (opset 19) reads the kept range as a ring: position j reads j mod kept.
 std::vector<int64_t> pad_map(int64_t dim, int64_t before, int64_t after, PadMode mode) {
   const int64_t lo = std::max<int64_t>(-before, 0), kept = dim - lo - std::max<int64_t>(-after, 0);
   const int64_t front = std::max<int64_t>(before, 0);
@@ -212,6 +213,9 @@ std::vector<int64_t> pad_map(int64_t dim, int64_t before, int64_t after, PadMode
         j = -1 - lo;
       } else if (mode == PadMode::kEdge) {
         j = std::clamp<int64_t>(j, 0, kept - 1);
+      } else if (mode == PadMode::kWrap) {
+        j %= kept;
+        if (j < 0) j += kept;
       } else if (kept == 1) {
         j = 0;
       } else {  // mirror about the first and last element: period 2 * (kept - 1)
@@ -357,8 +361,11 @@ Result<KernelPtr> make_pad(const KernelInit& init) {
     mode = PadMode::kReflect;
   else if (mode_name == "edge")
     mode = PadMode::kEdge;
+  else if (mode_name == "wrap" && n.opset >= 19)
+    mode = PadMode::kWrap;
   else
-    return init.error("mode '" + mode_name + "' is not one of constant, reflect, edge");
+    return init.error("mode '" + mode_name + "' is not one of constant, reflect, edge" +
+                      (n.opset >= 19 ? ", wrap" : " (wrap needs opset 19)"));
   std::vector<int64_t> pads;
   if (n.opset < 11) {
     if (!has_attr(n, "pads")) return init.error("attribute 'pads' is missing");

@@ -21,7 +21,16 @@ namespace tandem::cpu {
 namespace {
 
 enum class Mode { kNearest, kLinear, kCubic };
-enum class Coord { kHalfPixel, kPytorchHalfPixel, kAlignCorners, kAsymmetric, kTfHalfPixelForNn, kTfCropAndResize };
+// kHalfPixelSymmetric: opset 19.
+enum class Coord {
+  kHalfPixel,
+  kPytorchHalfPixel,
+  kAlignCorners,
+  kAsymmetric,
+  kTfHalfPixelForNn,
+  kTfCropAndResize,
+  kHalfPixelSymmetric
+};
 // kSimple: Resize-10 and Upsample, whose spec leaves rounding open; as onnxruntime (and the backend tests
 // of Resize-10): down when upscaling, up when downscaling an axis.
 enum class Nearest { kRoundPreferFloor, kRoundPreferCeil, kFloor, kCeil, kSimple };
@@ -80,6 +89,12 @@ double source_coordinate(const Options& o, double x, double scale, int64_t in, i
       return x / scale;
     case Coord::kTfHalfPixelForNn:
       return (x + 0.5) / scale;
+    case Coord::kHalfPixelSymmetric: {
+      // half_pixel about the input's centre: the output's rounding (out against the unrounded out_len) is
+      // shared between both ends rather than all taken at the end.
+      const double adjustment = static_cast<double>(out) / out_len;
+      return static_cast<double>(in) / 2.0 * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
+    }
     case Coord::kTfCropAndResize:
       if (out > 1)
         return roi_start * static_cast<double>(in - 1) +
@@ -450,12 +465,12 @@ Result<KernelPtr> make_resize(const KernelInit& init) {
   TANDEM_ASSIGN_OR_RETURN(o.mode, pick<Mode>(init, "mode", "nearest",
                                              {{"nearest", Mode::kNearest}, {"linear", Mode::kLinear},
                                               {"cubic", Mode::kCubic}}));
-  TANDEM_ASSIGN_OR_RETURN(
-      o.coord, pick<Coord>(init, "coordinate_transformation_mode", "half_pixel",
-                           {{"half_pixel", Coord::kHalfPixel}, {"pytorch_half_pixel", Coord::kPytorchHalfPixel},
-                            {"align_corners", Coord::kAlignCorners}, {"asymmetric", Coord::kAsymmetric},
-                            {"tf_half_pixel_for_nn", Coord::kTfHalfPixelForNn},
-                            {"tf_crop_and_resize", Coord::kTfCropAndResize}}));
+  std::vector<std::pair<std::string, Coord>> coords = {
+      {"half_pixel", Coord::kHalfPixel},         {"pytorch_half_pixel", Coord::kPytorchHalfPixel},
+      {"align_corners", Coord::kAlignCorners},   {"asymmetric", Coord::kAsymmetric},
+      {"tf_half_pixel_for_nn", Coord::kTfHalfPixelForNn}, {"tf_crop_and_resize", Coord::kTfCropAndResize}};
+  if (n.opset >= 19) coords.emplace_back("half_pixel_symmetric", Coord::kHalfPixelSymmetric);
+  TANDEM_ASSIGN_OR_RETURN(o.coord, pick<Coord>(init, "coordinate_transformation_mode", "half_pixel", coords));
   TANDEM_ASSIGN_OR_RETURN(o.nearest, pick<Nearest>(init, "nearest_mode", "round_prefer_floor",
                                                    {{"round_prefer_floor", Nearest::kRoundPreferFloor},
                                                     {"round_prefer_ceil", Nearest::kRoundPreferCeil},

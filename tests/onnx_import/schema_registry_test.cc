@@ -593,6 +593,78 @@ TEST(SchemaRegistry, EveryOpset18ChangeIsCoveredOrUnknown) {
   }
 }
 
+// Changelog, "Version 19 of the default ONNX operator set". Every op there has a schema of its own at 19
+// but DeformConv (new, which tandem does not run); the opset-18 schemas still answer at 18.
+TEST(SchemaRegistry, EveryOpset19ChangeIsCoveredOrUnknown) {
+  // clang-format off
+  const char* const covered[] = {
+      "AveragePool", "Cast", "CastLike", "Constant", "DequantizeLinear", "Equal", "Identity", "If", "Loop", "Pad",
+      "QuantizeLinear", "Reshape", "Resize", "Scan", "Shape", "Size"};
+  // clang-format on
+  for (const char* op : covered) {
+    const onnx::OpSchema* s = schema_registry().GetSchema(op, 19, "ai.onnx");
+    ASSERT_NE(s, nullptr) << op;
+    EXPECT_EQ(s->SinceVersion(), 19) << op;
+    EXPECT_EQ(s->Name(), op);
+    EXPECT_FALSE(is_unknown_newer_version(op, 19)) << op;
+    const onnx::OpSchema* before = schema_registry().GetSchema(op, 18, "");
+    ASSERT_NE(before, nullptr) << op;
+    EXPECT_LT(before->SinceVersion(), 19) << op;
+  }
+  EXPECT_EQ(schema_registry().GetSchema("DeformConv", 19, ""), nullptr);
+  EXPECT_TRUE(is_unknown_newer_version("DeformConv", 19));
+  // Unchanged in 19: the newest older schema, libonnx's or tandem's opset-18 one.
+  EXPECT_EQ(schema_registry().GetSchema("Relu", 19, "")->SinceVersion(), 14);
+  EXPECT_EQ(schema_registry().GetSchema("ReduceMean", 19, "")->SinceVersion(), 18);
+  EXPECT_EQ(schema_registry().GetSchema("Split", 19, "")->SinceVersion(), 18);
+  EXPECT_EQ(schema_registry().GetSchema("Col2Im", 19, ""), nullptr);  // changed in 18, not written here
+  EXPECT_TRUE(is_unknown_newer_version("Col2Im", 19));
+}
+
+// The casts' `saturate` (19) is an attribute they accept from 19 on only.
+TEST(SchemaRegistry, Opset19CastTakesSaturate) {
+  onnx::NodeProto n;
+  n.set_op_type("Cast");
+  n.add_input("x");
+  n.add_output("y");
+  set_int(n, "to", kFloat);
+  set_int(n, "saturate", 0);
+  EXPECT_NO_THROW(schema_registry().GetSchema("Cast", 19, "")->Verify(n));
+  EXPECT_ANY_THROW(schema_registry().GetSchema("Cast", 18, "")->Verify(n));
+}
+
+TEST(SchemaRegistryPad, WrapModeAtOpset19) {
+  ModelBuilder b(19, 9);
+  b.input("x", kFloat, {3, 4}).ints("pads", {1, 2, 1, 3});
+  set_string(b.node("Pad", {"x", "pads"}, {"y"}), "mode", "wrap");
+  b.output("y");
+  infer(b.model());
+  EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"5", "9"}));
+}
+
+// AveragePool-19's output size counts its dilations (libonnx's older AveragePool inference has none).
+TEST(SchemaRegistryOther, AveragePoolDilationsAtOpset19) {
+  ModelBuilder b(19, 9);
+  b.input("x", kFloat, {1, 1, 10, 9});
+  auto& n = b.node("AveragePool", {"x"}, {"y"});
+  set_ints(n, "kernel_shape", {3, 2});
+  set_ints(n, "dilations", {2, 3});
+  set_ints(n, "strides", {1, 2});
+  b.output("y");
+  infer(b.model());
+  // Effective kernel (3-1)*2+1 = 5 and (2-1)*3+1 = 4: (10-5)/1+1 = 6 and (9-4)/2+1 = 3.
+  EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"1", "1", "6", "3"}));
+}
+
+TEST(SchemaRegistryOther, EqualOfStringsAtOpset19) {
+  ModelBuilder b(19, 9);
+  b.input("a", onnx::TensorProto::STRING, {2, 3}).input("b", onnx::TensorProto::STRING, {3});
+  b.node("Equal", {"a", "b"}, {"c"});
+  b.output("c");
+  infer(b.model());
+  EXPECT_EQ(shape_of(b.model(), "c"), (Shape{"2", "3"}));
+}
+
 TEST(SchemaRegistry, UnknownNewerVersion) {
   EXPECT_TRUE(is_unknown_newer_version("Col2Im", 18));
   EXPECT_FALSE(is_unknown_newer_version("Relu", 18));

@@ -25,16 +25,16 @@ using onnx::OpSchema;
 using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
-constexpr int kOpset18 = 18, kOpset19 = 19;
+constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20;
 
 // Every default-domain op added or changed in the opsets after libonnx 1.12's 17: onnx/defs/operator_sets.h
-// (OpSet_Onnx_ver18, _ver19) and docs/Changelog.md, "Version 18 (19) of the default ONNX operator set".
+// (OpSet_Onnx_ver18 to _ver20) and docs/Changelog.md, "Version 18 (19, 20) of the default ONNX operator set".
 struct OpsetChanges {
   int opset;
   std::vector<std::string_view> ops;
 };
 // clang-format off
-const std::array<OpsetChanges, 2> kChanges = {{
+const std::array<OpsetChanges, 3> kChanges = {{
     {kOpset18, {"BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im",
                 "GroupNormalization", "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1",
                 "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
@@ -42,6 +42,8 @@ const std::array<OpsetChanges, 2> kChanges = {{
     // Most of 19's changes only add the float8 types (which tandem refuses at import), and saturate for them.
     {kOpset19, {"AveragePool", "Cast", "CastLike", "Constant", "DeformConv", "DequantizeLinear", "Equal",
                 "Identity", "If", "Loop", "Pad", "QuantizeLinear", "Reshape", "Resize", "Scan", "Shape", "Size"}},
+    {kOpset20, {"AffineGrid", "ConstantOfShape", "DFT", "Gelu", "GridSample", "ImageDecoder", "IsInf", "IsNaN",
+                "ReduceMax", "ReduceMin", "RegexFullMatch", "StringConcat", "StringSplit"}},
 }};
 // clang-format on
 
@@ -473,8 +475,8 @@ OpSchema new_schema(const char* name, int line, int since = kOpset18) {
   return s;
 }
 
-OpSchema reduce_schema(const char* name, std::vector<std::string> types) {
-  OpSchema s = new_schema(name, __LINE__);
+OpSchema reduce_schema(const char* name, std::vector<std::string> types, int since = kOpset18) {
+  OpSchema s = new_schema(name, __LINE__, since);
   s.SetDoc("Reduces `data` along `axes` (all axes when absent, unless noop_with_empty_axes).")
       .Attr("keepdims", "Keep reduced dimensions (as size 1) when 1.", AttributeProto::INT, int64_t{1})
       .Attr("noop_with_empty_axes", "With empty or absent axes: 1 means identity, 0 reduce all.",
@@ -775,18 +777,182 @@ std::vector<OpSchema> opset19_new_schemas() {
 }
 
 // Ops whose opset-19 change is only the float8 types (and `saturate`, which only a float8 cast reads):
-// their older schema, as it is, at since-version 19. Copies are not re-finalized (above).
+// their older schema, as it is, at since-version 19 (same_at). Copies are not re-finalized (above).
 constexpr std::array<std::string_view, 12> kSameAt19 = {"Cast", "CastLike", "Constant", "DequantizeLinear",
                                                         "Identity", "If", "Loop", "QuantizeLinear",
                                                         "Reshape", "Scan", "Shape", "Size"};
-OpSchema same_at_19(const OpSchema& older) {
+OpSchema same_at(const OpSchema& older, int since) {
   OpSchema s = older;
-  s.SinceVersion(kOpset19);
+  s.SinceVersion(since);
   if (s.Name() == "Cast" || s.Name() == "CastLike" || s.Name() == "QuantizeLinear")
     s.Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
            AttributeProto::INT, int64_t{1});
   return s;
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Opset 20
+
+// Gelu-20: new; approximate "none" (erf) or "tanh".
+OpSchema gelu_schema() {
+  OpSchema s = new_schema("Gelu", __LINE__, kOpset20);
+  s.SetDoc("gelu(x) = x * Phi(x), exactly (approximate 'none') or by the tanh formula ('tanh'), elementwise.")
+      .Attr("approximate", "none or tanh.", AttributeProto::STRING, std::string("none"))
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Output tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
+// DFT-20: `axis` is an input (default -2, where the attribute's default was 1), dft_length an input as
+// before. Output: the input's shape with the axis dft_length long (onesided: dft_length / 2 + 1) and a last
+// dimension of 2 (complex).
+void infer_dft20(InferenceContext& ctx) {
+  onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+  if (!onnx::hasInputShape(ctx, 0)) return;
+  const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+  const int rank = in.dim_size();
+  if (rank < 2) fail_shape_inference("DFT: the input needs rank >= 2, has ", rank);
+  const bool onesided = onnx::getAttribute(ctx, "onesided", int64_t{0}) == 1;
+  // As ONNX's own DFT-20 inference: a complex signal's spectrum has no symmetry to drop half of.
+  if (onesided && in.dim(rank - 1).has_dim_value() && in.dim(rank - 1).dim_value() == 2)
+    fail_shape_inference("DFT: onesided needs a real input ([..., 1]), got a complex one ([..., 2])");
+  TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+  for (int i = 0; i < rank; ++i) out->add_dim();
+  out->mutable_dim(rank - 1)->set_dim_value(2);
+  int64_t axis = -2;
+  if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr) {
+    const auto a = constant_ints(ctx, 2);
+    if (!a) return;  // computed at run time: which dimension changes is not known
+    if (a->size() != 1) fail_shape_inference("DFT: axis must be one value, has ", a->size());
+    axis = (*a)[0];
+  }
+  if (axis < -rank || axis > rank - 2 || axis == -1)
+    fail_shape_inference("DFT: axis ", axis, " is outside [", -rank, ", -2] and [0, ", rank - 2, "]");
+  if (axis < 0) axis += rank;
+  for (int i = 0; i < rank - 1; ++i)
+    if (i != axis) *out->mutable_dim(i) = in.dim(i);
+  std::optional<int64_t> length;
+  if (in.dim(static_cast<int>(axis)).has_dim_value()) length = in.dim(static_cast<int>(axis)).dim_value();
+  if (ctx.getNumInputs() > 1 && ctx.getInputType(1) != nullptr) {
+    const auto l = constant_ints(ctx, 1);
+    length = l && l->size() == 1 ? std::optional<int64_t>((*l)[0]) : std::nullopt;
+  }
+  if (!length) return;
+  out->mutable_dim(static_cast<int>(axis))->set_dim_value(onesided ? *length / 2 + 1 : *length);
+}
+
+OpSchema dft_schema() {
+  OpSchema s = new_schema("DFT", __LINE__, kOpset20);
+  s.SetDoc("Discrete Fourier transform of a real ([..., 1]) or complex ([..., 2]) signal along `axis`.")
+      .Attr("inverse", "1: the inverse transform.", AttributeProto::INT, int64_t{0})
+      .Attr("onesided", "1: only the first dft_length / 2 + 1 bins.", AttributeProto::INT, int64_t{0})
+      .Input(0, "input", "The signal, [..., 1] or [..., 2].", "T1")
+      .Input(1, "dft_length", "Length of the transform (zero-padded or truncated).", "T2", OpSchema::Optional)
+      .Input(2, "axis", "The axis (scalar), in [-r, -2] or [0, r - 2]; default -2.", "tensor(int64)",
+             OpSchema::Optional)
+      .Output(0, "output", "The complex spectrum, [..., 2].", "T1")
+      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeConstraint("T2", {"tensor(int32)", "tensor(int64)"}, "Integer length.")
+      .TypeAndShapeInferenceFunction(infer_dft20);
+  return s;
+}
+
+// AffineGrid-20: new. theta [N, 2, 3] and size [N, C, H, W] give a grid [N, H, W, 2]; theta [N, 3, 4] and
+// size [N, C, D, H, W] a grid [N, D, H, W, 3].
+OpSchema affine_grid_schema() {
+  OpSchema s = new_schema("AffineGrid", __LINE__, kOpset20);
+  s.SetDoc("The sampling grid of a batch of affine transforms, for GridSample.")
+      .Attr("align_corners", "1: -1 and 1 are the centres of the end pixels, else their outer edges.",
+            AttributeProto::INT, int64_t{0})
+      .Input(0, "theta", "[N, 2, 3] or [N, 3, 4] affine matrices.", "T1")
+      .Input(1, "size", "[N, C, H, W] or [N, C, D, H, W].", "T2")
+      .Output(0, "grid", "[N, H, W, 2] or [N, D, H, W, 3].", "T1")
+      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeConstraint("T2", {"tensor(int64)"}, "int64")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+        const auto size = constant_ints(ctx, 1);
+        if (!size) return;
+        if (size->size() != 4 && size->size() != 5)
+          fail_shape_inference("AffineGrid: size must have 4 or 5 values, has ", size->size());
+        TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+        out->add_dim()->set_dim_value((*size)[0]);
+        for (std::size_t i = 2; i < size->size(); ++i) out->add_dim()->set_dim_value((*size)[i]);
+        out->add_dim()->set_dim_value(static_cast<int64_t>(size->size()) - 2);
+      });
+  return s;
+}
+
+OpSchema string_concat_schema() {
+  OpSchema s = new_schema("StringConcat", __LINE__, kOpset20);
+  s.SetDoc("Elementwise X + Y of strings, with Numpy-style broadcasting.")
+      .Input(0, "X", "Strings.", "T")
+      .Input(1, "Y", "Strings.", "T")
+      .Output(0, "Z", "Concatenations.", "T")
+      .TypeConstraint("T", {"tensor(string)"}, "Strings.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+        if (onnx::hasNInputShapes(ctx, 2))
+          onnx::bidirectionalBroadcastShapeInference(onnx::getInputShape(ctx, 0), onnx::getInputShape(ctx, 1),
+                                                     *onnx::getOutputShape(ctx, 0));
+      });
+  return s;
+}
+
+// StringSplit-20: new. Y holds each string's parts along a new last axis (as long as the most parts, the
+// rest ""), Z how many parts each has.
+OpSchema string_split_schema() {
+  OpSchema s = new_schema("StringSplit", __LINE__, kOpset20);
+  s.SetDoc("Splits each string at `delimiter` (at runs of whitespace when it is absent or empty).")
+      .Attr("delimiter", "The separator; absent or empty: runs of whitespace.", AttributeProto::STRING, false)
+      .Attr("maxsplit", "At most this many splits (the rest stays in the last part).", AttributeProto::INT, false)
+      .Input(0, "X", "Strings.", "T1")
+      .Output(0, "Y", "The parts, X's shape plus one axis.", "T2")
+      .Output(1, "Z", "How many parts each string has, X's shape.", "T3")
+      .TypeConstraint("T1", {"tensor(string)"}, "Strings.")
+      .TypeConstraint("T2", {"tensor(string)"}, "Strings.")
+      .TypeConstraint("T3", {"tensor(int64)"}, "int64")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+        ctx.getOutputType(1)->mutable_tensor_type()->set_elem_type(TensorProto::INT64);
+        if (!onnx::hasInputShape(ctx, 0)) return;
+        const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
+        *onnx::getOutputShape(ctx, 1) = in;
+        TensorShapeProto* y = onnx::getOutputShape(ctx, 0);
+        *y = in;
+        y->add_dim();
+      });
+  return s;
+}
+
+std::vector<std::string> reduce_max_min_types_20() {
+  auto types = reduce_max_min_types();
+  types.push_back("tensor(bool)");
+  return types;
+}
+
+std::vector<OpSchema> opset20_new_schemas() {
+  std::vector<OpSchema> v;
+  v.push_back(gelu_schema());
+  v.push_back(dft_schema());
+  v.push_back(affine_grid_schema());
+  v.push_back(string_concat_schema());
+  v.push_back(string_split_schema());
+  v.push_back(reduce_schema("ReduceMax", reduce_max_min_types_20(), kOpset20));  // bool added
+  v.push_back(reduce_schema("ReduceMin", reduce_max_min_types_20(), kOpset20));
+  for (auto& s : v) s.Finalize();
+  return v;
+}
+
+// Changed in 20 only by types tandem does not have (float8: ConstantOfShape, IsInf, IsNaN), or by names
+// its inference does not read (GridSample's modes are now linear, nearest and cubic; the kernel reads them
+// by the node's opset).
+constexpr std::array<std::string_view, 4> kSameAt20 = {"ConstantOfShape", "GridSample", "IsInf", "IsNaN"};
 
 // ---------------------------------------------------------------------------------------------------------
 // libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
@@ -883,7 +1049,9 @@ class Registry final : public onnx::ISchemaRegistry {
   Registry() : guarded_(guarded_schemas()) {
     for (auto& s : opset18_schemas()) add(std::move(s));
     for (auto& s : opset19_new_schemas()) add(std::move(s));
-    for (std::string_view op : kSameAt19) add(same_at_19(*GetSchema(std::string(op), kOpset18, "")));
+    for (std::string_view op : kSameAt19) add(same_at(*GetSchema(std::string(op), kOpset18, ""), kOpset19));
+    for (auto& s : opset20_new_schemas()) add(std::move(s));
+    for (std::string_view op : kSameAt20) add(same_at(*GetSchema(std::string(op), kOpset19, ""), kOpset20));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

@@ -76,9 +76,11 @@ const KernelRegistry& cpu_kernels() {
     register_non_max_suppression_kernels(r);
     register_roi_align_kernels(r);
     register_grid_sample_kernels(r);
+    register_affine_grid_kernels(r);
     register_random_kernels(r);
     register_tfidf_vectorizer_kernels(r);
     register_string_normalizer_kernels(r);
+    register_string_concat_split_kernels(r);
     register_optimizer_kernels(r);
     return r;
   }();

@@ -1,5 +1,6 @@
-// DFT (opset 17): the Fourier transform along one axis of a real ([..., 1]) or complex ([..., 2]) signal,
-// giving a complex [..., 2] result. dft_length zero-pads or truncates the axis before the transform;
+// DFT (opsets 17 and 20): the Fourier transform along one axis of a real ([..., 1]) or complex ([..., 2])
+// signal, giving a complex [..., 2] result. The axis is an attribute at 17 (default 1), an input at 20
+// (a scalar, default -2). dft_length zero-pads or truncates the axis before the transform;
 // onesided keeps the first dft_length / 2 + 1 bins (the rest of a real signal's spectrum mirrors them);
 // inverse transforms back with the 1/n scale. Computed in double (fourier.h), stored in the input's type.
 #include <algorithm>
@@ -46,7 +47,9 @@ void transform(const Tensor& x, int64_t axis, int64_t length, int64_t out_len, b
 
 class DftKernel final : public Kernel {
  public:
-  DftKernel(int64_t axis, bool onesided, bool inverse) : axis_(axis), onesided_(onesided), inverse_(inverse) {}
+  // axis_input: the axis comes from input 2 (opset 20), `axis` being its default.
+  DftKernel(int64_t axis, bool axis_input, bool onesided, bool inverse)
+      : axis_(axis), axis_input_(axis_input), onesided_(onesided), inverse_(inverse) {}
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -54,9 +57,17 @@ class DftKernel final : public Kernel {
     const auto r = static_cast<int64_t>(x->rank());
     if (r < 2 || (x->shape().back() != 1 && x->shape().back() != 2))
       return ctx.error("input must be [batch, ..., 1] (real) or [batch, ..., 2] (complex), got " + x->describe());
-    const int64_t axis = axis_ < 0 ? axis_ + r : axis_;
+    if (axis_input_ && onesided_ && x->shape().back() == 2)  // opset 20, as ONNX's own inference says
+      return ctx.error("onesided needs a real input ([..., 1]), got a complex one: " + x->describe());
+    int64_t given = axis_;
+    if (const Tensor* a = axis_input_ ? ctx.input(2) : nullptr) {
+      auto v = read_scalar_int(*a, "axis");
+      if (!v) return ctx.error(v.status().message());
+      given = *v;
+    }
+    const int64_t axis = given < 0 ? given + r : given;
     if (axis < 0 || axis > r - 2)
-      return ctx.error("axis " + std::to_string(axis_) + " is outside [" + std::to_string(-r) + ", -2] and [0, " +
+      return ctx.error("axis " + std::to_string(given) + " is outside [" + std::to_string(-r) + ", -2] and [0, " +
                        std::to_string(r - 2) + "] for input " + x->describe());
     int64_t length = x->dim(static_cast<std::size_t>(axis));
     if (const Tensor* l = ctx.input(1)) {
@@ -82,7 +93,7 @@ class DftKernel final : public Kernel {
 
  private:
   int64_t axis_;
-  bool onesided_, inverse_;
+  bool axis_input_, onesided_, inverse_;
 };
 
 Result<KernelPtr> make_dft(const KernelInit& init) {
@@ -91,7 +102,8 @@ Result<KernelPtr> make_dft(const KernelInit& init) {
   if ((onesided != 0 && onesided != 1) || (inverse != 0 && inverse != 1))
     return init.error("onesided and inverse must be 0 or 1, got " + std::to_string(onesided) + " and " +
                       std::to_string(inverse));
-  return KernelPtr(new DftKernel(attr_int(n, "axis", 1), onesided == 1, inverse == 1));
+  if (n.opset >= 20) return KernelPtr(new DftKernel(-2, true, onesided == 1, inverse == 1));
+  return KernelPtr(new DftKernel(attr_int(n, "axis", 1), false, onesided == 1, inverse == 1));
 }
 
 }  // namespace

@@ -395,6 +395,12 @@ void register_elementwise_kernels(KernelRegistry& r) {
           return ops::Selu{attr_float(n, "alpha", 1.67326319217681884765625f),
                            attr_float(n, "gamma", 1.05070102214813232421875f)};
         }));
+  r.add("Gelu", [](const KernelInit& init) -> Result<KernelPtr> {
+    const std::string approximate = attr_string(init.node(), "approximate", "none");
+    if (approximate != "none" && approximate != "tanh")
+      return init.error("approximate must be none or tanh, got '" + approximate + "'");
+    return KernelPtr(new UnaryKernel<ops::Gelu, FloatTypes>(ops::Gelu{approximate == "tanh"}));
+  });
   r.add("HardSigmoid", unary_with<FloatTypes, ops::HardSigmoid>([](const Node& n) {
           return ops::HardSigmoid{attr_float(n, "alpha", 0.2f), attr_float(n, "beta", 0.5f)};
         }));

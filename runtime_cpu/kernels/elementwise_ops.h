@@ -148,6 +148,19 @@ struct Selu {
     return C(gamma) * (x <= C(0) ? C(alpha) * std::expm1(x) : x);
   }
 };
+// Gelu (opset 20): x * Phi(x) with Phi the standard normal's distribution function, exactly or by the tanh
+// approximation.
+struct Gelu {
+  bool tanh_approximation;
+  template <typename C>
+  C operator()(C x) const {
+    if (tanh_approximation) {
+      const C k = C(0.7978845608028654);  // sqrt(2 / pi)
+      return C(0.5) * x * (C(1) + std::tanh(k * (x + C(0.044715) * x * x * x)));
+    }
+    return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));  // x / sqrt(2)
+  }
+};
 struct HardSigmoid {
   float alpha, beta;
   template <typename C>

@@ -1,9 +1,10 @@
-// GridSample (opset 16, 4-D): output[n, c, h, w] samples X[n, c] at grid[n, h, w] = (x, y), normalised so
+// GridSample (opsets 16 and 20, 4-D): output[n, c, h, w] samples X[n, c] at grid[n, h, w] = (x, y), normalised so
 // that -1 and 1 are the centres (align_corners) or the outer edges (otherwise) of the end pixels. Modes
 // bilinear, nearest (round half to even) and bicubic (A = -0.75 over 4 x 4 pixels); padding zeros (pixels
 // outside read 0), border (coordinates clamped) or reflection (coordinates mirrored at the end pixels'
 // centres or outer edges, then clamped), with the same definitions as torch.nn.functional.grid_sample,
-// which ONNX's op follows. Bicubic pads each of its 16 taps. Arithmetic is in double; a coordinate that is
+// which ONNX's op follows. Opset 20 names the modes linear, nearest and cubic and allows N-D input; tandem
+// samples 4-D input only and says so for more. Bicubic pads each of its 16 taps. Arithmetic is in double; a coordinate that is
 // NaN or far outside reads as a pixel outside.
 #include <algorithm>
 #include <cmath>
@@ -35,13 +36,16 @@ double reflect(double v, double low2, double high2) {
 
 class GridSampleKernel final : public Kernel {
  public:
-  GridSampleKernel(Mode mode, Padding padding, bool align_corners)
-      : mode_(mode), padding_(padding), align_corners_(align_corners) {}
+  GridSampleKernel(Mode mode, Padding padding, bool align_corners, int opset)
+      : mode_(mode), padding_(padding), align_corners_(align_corners), opset_(opset) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* grid, ew::required_input(ctx, 1));
-    if (x->rank() != 4) return ctx.error("X must be [N, C, H, W], got " + x->describe());
+    if (x->rank() != 4)
+      return ctx.error("X must be [N, C, H, W], got " + x->describe() +
+                       (opset_ >= 20 && x->rank() > 4 ? " (opset 20 allows more spatial axes; tandem samples two)"
+                                                     : ""));
     if (grid->rank() != 4 || grid->dim(3) != 2 || grid->dim(0) != x->dim(0))
       return ctx.error("grid must be [N, H_out, W_out, 2] with X's N " + std::to_string(x->dim(0)) + ", got " +
                        grid->describe());
@@ -125,20 +129,25 @@ class GridSampleKernel final : public Kernel {
   Mode mode_;
   Padding padding_;
   bool align_corners_;
+  int opset_;
 };
 
 Result<KernelPtr> make_grid_sample(const KernelInit& init) {
   const Node& node = init.node();
-  const std::string m = attr_string(node, "mode", "bilinear"), p = attr_string(node, "padding_mode", "zeros");
+  // Opset 20 renamed bilinear and bicubic to linear and cubic (the N-linear and N-cubic of 4-D input).
+  const bool renamed = node.opset >= 20;
+  const std::string m = attr_string(node, "mode", renamed ? "linear" : "bilinear");
+  const std::string p = attr_string(node, "padding_mode", "zeros");
   Mode mode;
-  if (m == "bilinear")
+  if (m == (renamed ? "linear" : "bilinear"))
     mode = Mode::kBilinear;
   else if (m == "nearest")
     mode = Mode::kNearest;
-  else if (m == "bicubic")
+  else if (m == (renamed ? "cubic" : "bicubic"))
     mode = Mode::kBicubic;
   else
-    return init.error("mode '" + m + "' is not one of bilinear, nearest, bicubic");
+    return init.error("mode '" + m + "' is not one of " +
+                      (renamed ? "linear, nearest, cubic (opset 20)" : "bilinear, nearest, bicubic"));
   Padding padding;
   if (p == "zeros")
     padding = Padding::kZeros;
@@ -150,7 +159,7 @@ Result<KernelPtr> make_grid_sample(const KernelInit& init) {
     return init.error("padding_mode '" + p + "' is not one of zeros, border, reflection");
   const int64_t ac = attr_int(node, "align_corners", 0);
   if (ac != 0 && ac != 1) return init.error("align_corners must be 0 or 1, got " + std::to_string(ac));
-  return KernelPtr(new GridSampleKernel(mode, padding, ac == 1));
+  return KernelPtr(new GridSampleKernel(mode, padding, ac == 1, node.opset));
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/element_types.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/sub_families.h"
 
@@ -151,6 +152,15 @@ void reduce_int(ReduceOp op, const T* x, const ReduceLayout& l, T* y) {
     visit(x, l, [&](int64_t o, T v) { y[o] = std::min(y[o], v); });
 }
 
+// ReduceMax and ReduceMin of bools (opset 20): any and all; an empty set gives false and true.
+void reduce_bool(bool is_max, const Bool* x, const ReduceLayout& l, Bool* y) {
+  std::fill(y, y + l.out_numel, Bool{static_cast<uint8_t>(is_max ? 0 : 1)});
+  if (is_max)
+    visit(x, l, [&](int64_t o, Bool v) { y[o].byte = static_cast<uint8_t>(y[o].byte | (v.byte != 0)); });
+  else
+    visit(x, l, [&](int64_t o, Bool v) { y[o].byte = static_cast<uint8_t>(y[o].byte & (v.byte != 0)); });
+}
+
 class ReduceKernel final : public Kernel {
  public:
   ReduceKernel(ReduceOp op, bool axes_from_input, std::vector<int64_t> axes, bool keepdims, bool noop_empty)
@@ -190,6 +200,7 @@ class ReduceKernel final : public Kernel {
     const ReduceLayout l = plan_reduction(x->shape(), reduced);
     const bool int_ok =
         op_ == ReduceOp::kSum || op_ == ReduceOp::kProd || op_ == ReduceOp::kMax || op_ == ReduceOp::kMin;
+    const bool bool_ok = op_ == ReduceOp::kMax || op_ == ReduceOp::kMin;  // the importer allows it from 20
     switch (x->dtype()) {
       case DType::kFloat32:
         reduce_float(op_, x->data<float>(), l, ctx.allocate_output(0, x->dtype(), out_shape).data<float>());
@@ -205,11 +216,16 @@ class ReduceKernel final : public Kernel {
         if (!int_ok) break;
         reduce_int(op_, x->data<int64_t>(), l, ctx.allocate_output(0, x->dtype(), out_shape).data<int64_t>());
         return Status::ok();
+      case DType::kBool:
+        if (!bool_ok) break;
+        reduce_bool(op_ == ReduceOp::kMax, x->data<Bool>(), l,
+                    ctx.allocate_output(0, x->dtype(), out_shape).data<Bool>());
+        return Status::ok();
       default:
         break;
     }
     return ctx.error(std::string("supports float32 and float64") + (int_ok ? ", int32 and int64" : "") +
-                     ", got " + x->describe());
+                     (bool_ok ? ", bool (opset 20)" : "") + ", got " + x->describe());
   }
 
  private:

@@ -36,9 +36,11 @@ void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
 void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppression
 void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
+void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
 void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
 void register_tfidf_vectorizer_kernels(KernelRegistry& r);  // TfIdfVectorizer
 void register_string_normalizer_kernels(KernelRegistry& r);  // StringNormalizer
+void register_string_concat_split_kernels(KernelRegistry& r);  // StringConcat, StringSplit
 void register_optimizer_kernels(KernelRegistry& r);         // ai.onnx.preview.training: Adagrad, Adam, Momentum
 
 }  // namespace tandem::cpu

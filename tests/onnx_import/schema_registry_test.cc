@@ -621,6 +621,41 @@ TEST(SchemaRegistry, EveryOpset19ChangeIsCoveredOrUnknown) {
   EXPECT_TRUE(is_unknown_newer_version("Col2Im", 19));
 }
 
+// Changelog, "Version 20 of the default ONNX operator set": all covered but ImageDecoder and RegexFullMatch.
+TEST(SchemaRegistry, EveryOpset20ChangeIsCoveredOrUnknown) {
+  // clang-format off
+  const char* const covered[] = {
+      "AffineGrid", "ConstantOfShape", "DFT", "Gelu", "GridSample", "IsInf", "IsNaN", "ReduceMax", "ReduceMin",
+      "StringConcat", "StringSplit"};
+  // clang-format on
+  for (const char* op : covered) {
+    const onnx::OpSchema* s = schema_registry().GetSchema(op, 20, "ai.onnx");
+    ASSERT_NE(s, nullptr) << op;
+    EXPECT_EQ(s->SinceVersion(), 20) << op;
+    EXPECT_EQ(s->Name(), op);
+    EXPECT_FALSE(is_unknown_newer_version(op, 20)) << op;
+  }
+  for (const char* op : {"ImageDecoder", "RegexFullMatch"}) {
+    EXPECT_EQ(schema_registry().GetSchema(op, 20, ""), nullptr) << op;
+    EXPECT_TRUE(is_unknown_newer_version(op, 20)) << op;
+  }
+  // At 19 the older versions still answer (new ops: none).
+  EXPECT_EQ(schema_registry().GetSchema("DFT", 19, "")->SinceVersion(), 17);
+  EXPECT_EQ(schema_registry().GetSchema("ReduceMax", 19, "")->SinceVersion(), 18);
+  EXPECT_EQ(schema_registry().GetSchema("Gelu", 19, ""), nullptr);
+  EXPECT_EQ(schema_registry().GetSchema("Pad", 20, "")->SinceVersion(), 19);  // unchanged in 20
+}
+
+// DFT-20's output shape follows its axis input (default -2) and dft_length.
+TEST(SchemaRegistryOther, Dft20ShapeFromAxisInputAndLength) {
+  ModelBuilder b(20, 9);
+  b.input("x", kFloat, {2, 5, 6, 1}).ints("len", {8});
+  set_int(b.node("DFT", {"x", "len"}, {"y"}), "onesided", 1);  // axis -2: the 6
+  b.output("y");
+  infer(b.model());
+  EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"2", "5", "5", "2"}));
+}
+
 // The casts' `saturate` (19) is an attribute they accept from 19 on only.
 TEST(SchemaRegistry, Opset19CastTakesSaturate) {
   onnx::NodeProto n;

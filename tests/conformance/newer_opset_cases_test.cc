@@ -1,0 +1,207 @@
+// Opsets 19 and 20: every op they added or changed, as ONNX test cases (tests/data/newer_opsets, made by its
+// make_cases.py with ONNX Runtime 1.30's outputs, or ONNX's reference where ONNX Runtime is wrong) run
+// through check_case; plus what those cases cannot show: `saturate` ignored where it does not apply, the
+// additions refused at the opset before, and the ops tandem refuses by name.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "session/case_check.h"
+#include "tests/support/model_builder.h"
+#include "tests/support/op_runner.h"
+
+namespace tandem {
+namespace {
+
+using namespace tandem::test;
+namespace fs = std::filesystem;
+using onnx::TensorProto;
+
+std::vector<std::string> case_names() {
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(source_path("tests/data/newer_opsets")))
+    if (e.is_directory()) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+class NewerOpsetCase : public testing::TestWithParam<std::string> {};
+
+TEST_P(NewerOpsetCase, MatchesTheExpectedOutputs) {
+  auto r = check_case(source_path("tests/data/newer_opsets/" + GetParam()), {1e-5, 1e-6});
+  ASSERT_TRUE(r) << r.status().message();
+  for (const auto& set : r->data_sets)
+    for (const auto& out : set.outputs)
+      EXPECT_TRUE(out.pass) << set.name << " " << out.name << ": " << out.problem << " max abs error "
+                            << out.max_abs_error;
+  EXPECT_TRUE(r->pass());
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, NewerOpsetCase, testing::ValuesIn(case_names()),
+                         [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// The cases are all there (a folder lost would otherwise drop its test silently).
+TEST(NewerOpsetCases, EveryCaseIsPresent) {
+  const std::vector<std::string> names = case_names();
+  const auto count = [&](const std::string& prefix) {
+    return std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
+  };
+  EXPECT_EQ(count("opset19_"), 15);
+  EXPECT_EQ(count("opset20_"), 22);
+}
+
+onnx::ModelProto cast_model(int64_t opset, bool with_saturate) {
+  onnx::ModelProto m = make_model(opset, 9);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {4});
+  auto* cast = add_node(g, "Cast", {"x"}, {"i"}, "cast");
+  set_int(cast, "to", TensorProto::INT32);
+  auto* quantize = add_node(g, "QuantizeLinear", {"x", "scale"}, {"q"}, "quantize");
+  add_float_initializer(g, "scale", {}, {0.5f});
+  if (with_saturate) {
+    set_int(cast, "saturate", 0);
+    set_int(quantize, "saturate", 0);
+  }
+  add_output(g, "i", TensorProto::INT32);
+  add_output(g, "q", TensorProto::UINT8);
+  return m;
+}
+
+// `saturate` (19) only governs float8 targets, which tandem refuses at import, so on any other it changes
+// nothing (ONNX Runtime refuses it there; the spec does not). Values past uint8's range saturate in
+// QuantizeLinear either way, as they always have.
+TEST(Opset19Saturate, IsAcceptedAndChangesNothingForOtherTargets) {
+  const std::vector<Tensor> in = {make_tensor<float>({4}, {-3.7f, 0.25f, 99.5f, 400.0f})};
+  auto plain = run_on_cpu(cast_model(19, false), in);
+  auto saturate = run_on_cpu(cast_model(19, true), in);
+  ASSERT_TRUE(plain) << plain.status().message();
+  ASSERT_TRUE(saturate) << saturate.status().message();
+  EXPECT_EQ((*saturate)[0].data<int32_t>()[0], -3);
+  EXPECT_EQ((*saturate)[1].data<uint8_t>()[3], 255);
+  for (std::size_t k = 0; k < 2; ++k) EXPECT_EQ(std::memcmp((*plain)[k].raw(), (*saturate)[k].raw(), (*plain)[k].nbytes()), 0);
+  auto at18 = import_proto(cast_model(18, true));
+  ASSERT_FALSE(at18);
+  EXPECT_NE(at18.status().message().find("saturate"), std::string::npos) << at18.status().message();
+}
+
+// What opset 19 added is refused at 18, naming the node and what is wrong.
+TEST(Opset19Additions, AreRefusedAtOpset18) {
+  {
+    onnx::ModelProto m = make_model(18, 8);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {3, 4});
+    add_int64_initializer(g, "pads", {4}, {1, 1, 1, 1});
+    set_string(add_node(g, "Pad", {"x", "pads"}, {"y"}, "pad"), "mode", "wrap");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("mode 'wrap'"), std::string::npos) << ir.status().message();
+  }
+  {
+    onnx::ModelProto m = make_model(18, 8);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {1, 1, 2, 2});
+    add_float_initializer(g, "scales", {4}, {1, 1, 2, 2});
+    set_string(add_node(g, "Resize", {"x", "", "scales"}, {"y"}, "resize"), "coordinate_transformation_mode",
+               "half_pixel_symmetric");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto r = run_on_cpu(m, {make_tensor<float>({1, 1, 2, 2}, {1, 2, 3, 4})});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.status().message().find("'resize'"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("half_pixel_symmetric' is not supported"), std::string::npos)
+        << r.status().message();
+  }
+  {
+    onnx::ModelProto m = make_model(18, 8);
+    auto& g = *m.mutable_graph();
+    add_input(g, "a", TensorProto::STRING, {2});
+    add_input(g, "b", TensorProto::STRING, {2});
+    add_node(g, "Equal", {"a", "b"}, {"c"}, "equal");
+    add_output(g, "c", TensorProto::BOOL);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("'equal'"), std::string::npos) << ir.status().message();
+    EXPECT_NE(ir.status().message().find("string"), std::string::npos) << ir.status().message();
+  }
+}
+
+// DeformConv (new in 19) and the float8 types are named as what tandem does not support.
+TEST(Opset19Additions, DeformConvAndFloat8AreRefusedByName) {
+  {
+    onnx::ModelProto m = make_model(19, 9);
+    auto& g = *m.mutable_graph();
+    for (const char* in : {"x", "w", "offset"}) add_input(g, in, TensorProto::FLOAT, {1, 1, 2, 2});
+    add_node(g, "DeformConv", {"x", "w", "offset"}, {"y"}, "deform");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("'DeformConv'"), std::string::npos) << ir.status().message();
+    EXPECT_NE(ir.status().message().find("tandem does not support"), std::string::npos) << ir.status().message();
+  }
+  {
+    onnx::ModelProto m = make_model(19, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2});
+    set_int(add_node(g, "Cast", {"x"}, {"y"}, "cast"), "to", 17);
+    add_output(g, "y", 17);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("float8e4m3fn (17)"), std::string::npos) << ir.status().message();
+  }
+}
+
+// What opset 20 added is refused at 19; ImageDecoder and RegexFullMatch (new in 20) are named as not
+// supported; a onesided DFT-20 of a complex signal is refused as ONNX's own inference refuses it.
+TEST(Opset20Additions, AreRefusedWhereTheyDoNotApply) {
+  {
+    onnx::ModelProto m = make_model(19, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {3});
+    add_node(g, "Gelu", {"x"}, {"y"}, "gelu");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("'Gelu'"), std::string::npos) << ir.status().message();
+  }
+  for (const char* op : {"ImageDecoder", "RegexFullMatch"}) {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", op[0] == 'I' ? TensorProto::UINT8 : TensorProto::STRING, {3});
+    add_node(g, op, {"x"}, {"y"}, "n");
+    add_output(g, "y");
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir) << op;
+    EXPECT_NE(ir.status().message().find("which tandem does not support: the op was added after opset 17"),
+              std::string::npos)
+        << ir.status().message();
+  }
+  {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 8, 2});
+    set_int(add_node(g, "DFT", {"x"}, {"y"}, "dft"), "onesided", 1);
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("onesided needs a real input"), std::string::npos) << ir.status().message();
+  }
+  {  // GridSample-20 names its modes linear and cubic; bilinear is opset 16's name
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {1, 1, 2, 2});
+    add_input(g, "grid", TensorProto::FLOAT, {1, 1, 1, 2});
+    set_string(add_node(g, "GridSample", {"x", "grid"}, {"y"}, "sample"), "mode", "bilinear");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto r = run_on_cpu(m, {make_tensor<float>({1, 1, 2, 2}, {1, 2, 3, 4}), make_tensor<float>({1, 1, 1, 2}, {0, 0})});
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.status().message().find("linear, nearest, cubic (opset 20)"), std::string::npos)
+        << r.status().message();
+  }
+}
+
+}  // namespace
+}  // namespace tandem

@@ -1,0 +1,360 @@
+#!/usr/bin/python3
+"""ONNX test cases for the ops opsets 19 and 20 added or changed (those newer than Debian's onnx 1.12 knows),
+with ONNX Runtime's outputs as the expected ones.
+
+Each case is a folder opset<N>_<name>/model.onnx + test_data_set_0/input_J.pb, output_J.pb (TensorProto, in
+graph order), like ONNX's backend node cases; tests/conformance/newer_opset_cases_test.cc runs them all.
+Debian's onnx 1.12 has no reference implementation of these opsets, so the outputs come from ONNX Runtime
+1.30 (its CPU provider, optimisations off) through onnxruntime-node, which implements them (the spec's
+Changelog, "Version 19 (20) of the default ONNX operator set"), except where a case says ONNX Runtime is
+wrong and gives the spec's own reference instead.
+
+    ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix DIR onnxruntime-node@1.30.0
+    /usr/bin/python3 tests/data/newer_opsets/make_cases.py --ort-modules DIR/node_modules
+
+Inputs come from a fixed seed, so a rerun writes the same files.
+"""
+
+import argparse
+import json
+import math
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IR_VERSION = 9
+rng = np.random.default_rng(19)
+
+F = TensorProto.FLOAT
+
+
+def model(nodes, inputs, outputs, initializers=(), opset=19):
+    g = helper.make_graph(nodes, "case", inputs, outputs, list(initializers))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)], producer_name="tandem-newer-opsets")
+    m.ir_version = IR_VERSION
+    return m
+
+
+def vi(name, elem, shape=None):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def ints(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def floats(*shape):
+    return rng.standard_normal(shape).astype(np.float32)
+
+
+CASES = {}
+
+
+def case(name, m, feeds, expected=None):
+    """expected: the outputs by name where ONNX Runtime is wrong (the spec's own reference is then used)."""
+    CASES[f"opset{m.opset_import[0].version}_{name}"] = (m, feeds, expected)
+
+
+# Pad-19: mode "wrap" (the data as a ring along each padded axis), with pads larger than an axis, negative
+# pads (which crop first) and `axes`.
+case("pad_wrap_2d",
+     model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="wrap")], [vi("x", F, [3, 4])], [vi("y", F)],
+           [ints("pads", [1, 2, 2, 3])]),
+     {"x": floats(3, 4)})
+case("pad_wrap_axes_crop",
+     model([helper.make_node("Pad", ["x", "pads", "", "axes"], ["y"], mode="wrap")], [vi("x", F, [2, 3, 5])],
+           [vi("y", F)], [ints("pads", [-1, 2, 3, 1]), ints("axes", [-1, 1])]),
+     {"x": floats(2, 3, 5)})
+# Pads wider than the axis go round the ring more than once. ONNX Runtime 1.30 gets this wrong (zeros, and
+# rows out of place); ONNX's reference implementation is numpy.pad(mode="wrap"), which is used instead.
+wide_x = floats(2, 3)
+case("pad_wrap_wider_than_axis",
+     model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="wrap")], [vi("x", F, [2, 3])], [vi("y", F)],
+           [ints("pads", [3, 7, 5, 4])]),
+     {"x": wide_x}, expected={"y": np.pad(wide_x, ((3, 5), (7, 4)), mode="wrap")})
+case("pad_wrap_int64",
+     model([helper.make_node("Pad", ["x", "pads"], ["y"], mode="wrap")], [vi("x", TensorProto.INT64, [2, 3])],
+           [vi("y", TensorProto.INT64)], [ints("pads", [0, 1, 1, 2])]),
+     {"x": np.arange(6, dtype=np.int64).reshape(2, 3)})
+
+# Resize-19: coordinate_transformation_mode half_pixel_symmetric, for each mode, upscaling and downscaling
+# by scales whose output length is not whole (the case it differs from half_pixel), and by sizes.
+for mode in ["nearest", "linear", "cubic"]:
+    case(f"resize_half_pixel_symmetric_{mode}_scales",
+         model([helper.make_node("Resize", ["x", "", "scales"], ["y"], mode=mode,
+                                 coordinate_transformation_mode="half_pixel_symmetric")],
+               [vi("x", F, [1, 2, 4, 5])], [vi("y", F)],
+               [numpy_helper.from_array(np.array([1, 1, 1.7, 0.7], dtype=np.float32), "scales")]),
+         {"x": floats(1, 2, 4, 5)})
+case("resize_half_pixel_symmetric_linear_sizes",
+     model([helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear",
+                             coordinate_transformation_mode="half_pixel_symmetric")],
+           [vi("x", F, [1, 1, 4, 6])], [vi("y", F)], [ints("sizes", [1, 1, 7, 4])]),
+     {"x": floats(1, 1, 4, 6)})
+
+# AveragePool-19: dilations, with pads, count_include_pad both ways, and ceil_mode.
+for include in [0, 1]:
+    case(f"averagepool_dilations_pads_include_{include}",
+         model([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3, 2], dilations=[2, 3],
+                                 strides=[1, 2], pads=[1, 0, 2, 1], count_include_pad=include)],
+               [vi("x", F, [1, 2, 9, 8])], [vi("y", F)]),
+         {"x": floats(1, 2, 9, 8)})
+case("averagepool_dilations_ceil_1d",
+     model([helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[3], dilations=[2], strides=[2],
+                             ceil_mode=1)],
+           [vi("x", F, [1, 3, 12])], [vi("y", F)]),
+     {"x": floats(1, 3, 12)})
+
+# Equal-19: strings, broadcast.
+case("equal_string_broadcast",
+     model([helper.make_node("Equal", ["a", "b"], ["c"])],
+           [vi("a", TensorProto.STRING, [2, 3]), vi("b", TensorProto.STRING, [3])], [vi("c", TensorProto.BOOL)]),
+     {"a": np.array([["one", "two", ""], ["x", "two", "three"]], dtype=object),
+      "b": np.array(["one", "two", "three"], dtype=object)})
+
+# Cast-19, CastLike-19, QuantizeLinear-19 and DequantizeLinear-19 at their opset-19 versions. (Their
+# `saturate` reads only for float8 targets; ONNX Runtime refuses it on any other, so the cases leave it out
+# and opset19_cases_test.cc checks that tandem ignores it.)
+case("cast_castlike",
+     model([helper.make_node("Cast", ["x"], ["i"], to=TensorProto.INT32),
+            helper.make_node("CastLike", ["x", "like"], ["d"])],
+           [vi("x", F, [5]), vi("like", TensorProto.DOUBLE, [1])],
+           [vi("i", TensorProto.INT32), vi("d", TensorProto.DOUBLE)]),
+     {"x": np.array([-2.7, -0.5, 0.0, 3.9, 100.25], dtype=np.float32), "like": np.zeros(1)})
+case("quantize_dequantize",
+     model([helper.make_node("QuantizeLinear", ["x", "scale", "zero"], ["q"]),
+            helper.make_node("DequantizeLinear", ["q", "scale", "zero"], ["y"])],
+           [vi("x", F, [2, 6])], [vi("q", TensorProto.UINT8), vi("y", F)],
+           [numpy_helper.from_array(np.array(0.05, dtype=np.float32), "scale"),
+            numpy_helper.from_array(np.array(128, dtype=np.uint8), "zero")]),
+     {"x": (floats(2, 6) * 4).astype(np.float32)})
+
+# The ops whose opset-19 change is only their float8 types, in one graph: Shape, Size, Reshape, Identity,
+# Constant, If, Loop and Scan, around an LSTM (unchanged since 14).
+H = 4
+lstm_w = numpy_helper.from_array(floats(1, 4 * H, 3) * 0.5, "w")
+lstm_r = numpy_helper.from_array(floats(1, 4 * H, H) * 0.5, "r")
+then_g = helper.make_graph([helper.make_node("Identity", ["yh"], ["t_out"])], "then", [], [vi("t_out", F)])
+else_g = helper.make_graph([helper.make_node("Neg", ["yh"], ["e_out"])], "else", [], [vi("e_out", F)])
+loop_body = helper.make_graph(
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+     helper.make_node("Add", ["acc_in", "branch"], ["acc_out"])],
+    "loop_body", [vi("i", TensorProto.INT64, []), vi("cond_in", TensorProto.BOOL, []), vi("acc_in", F)],
+    [vi("cond_out", TensorProto.BOOL, []), vi("acc_out", F)])
+scan_body = helper.make_graph(
+    [helper.make_node("Add", ["s_in", "row"], ["s_out"]), helper.make_node("Identity", ["s_out"], ["s_each"])],
+    "scan_body", [vi("s_in", F, [H]), vi("row", F, [H])], [vi("s_out", F, [H]), vi("s_each", F, [H])])
+case("control_flow_and_shapes",
+     model([helper.make_node("LSTM", ["x", "w", "r"], ["y", "yh"], hidden_size=H),
+            helper.make_node("Shape", ["y"], ["shape"]),
+            helper.make_node("Size", ["y"], ["size"]),
+            helper.make_node("Constant", [], ["flat"], value=numpy_helper.from_array(np.array([-1, H], dtype=np.int64))),
+            helper.make_node("Reshape", ["y", "flat"], ["rows"]),
+            helper.make_node("Constant", [], ["zero"], value=numpy_helper.from_array(np.array(0.0, dtype=np.float32))),
+            helper.make_node("ReduceSum", ["x"], ["xsum"], keepdims=0),
+            helper.make_node("Greater", ["xsum", "zero"], ["positive"]),
+            helper.make_node("If", ["positive"], ["branch"], then_branch=then_g, else_branch=else_g),
+            helper.make_node("Constant", [], ["trips"], value=numpy_helper.from_array(np.array(3, dtype=np.int64))),
+            helper.make_node("Constant", [], ["go"], value=numpy_helper.from_array(np.array(True))),
+            helper.make_node("Loop", ["trips", "go", "yh"], ["looped"], body=loop_body),
+            helper.make_node("Constant", [], ["s0"], value=numpy_helper.from_array(np.zeros(H, dtype=np.float32))),
+            helper.make_node("Scan", ["s0", "rows"], ["s_final", "s_all"], body=scan_body, num_scan_inputs=1)],
+           [vi("x", F, [5, 1, 3])],
+           [vi("shape", TensorProto.INT64), vi("size", TensorProto.INT64), vi("looped", F), vi("s_final", F),
+            vi("s_all", F)],
+           [lstm_w, lstm_r]),
+     {"x": floats(5, 1, 3)})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Opset 20
+
+
+def model20(nodes, inputs, outputs, initializers=()):
+    return model(nodes, inputs, outputs, initializers, opset=20)
+
+
+case("gelu_exact_and_tanh",
+     model20([helper.make_node("Gelu", ["x"], ["exact"]), helper.make_node("Gelu", ["x"], ["tanh"], approximate="tanh")],
+             [vi("x", F, [3, 7])], [vi("exact", F), vi("tanh", F)]),
+     {"x": (floats(3, 7) * 3).astype(np.float32)})
+# ONNX Runtime has no double Gelu (its function body's Erf takes no double): the spec's formula instead.
+gelu_x = np.linspace(-6, 6, 10)
+case("gelu_double",
+     model20([helper.make_node("Gelu", ["x"], ["y"])], [vi("x", TensorProto.DOUBLE, [10])], [vi("y", TensorProto.DOUBLE)]),
+     {"x": gelu_x}, expected={"y": np.array([0.5 * v * (1 + math.erf(v / math.sqrt(2))) for v in gelu_x])})
+
+# DFT-20: the axis is an input (default -2), dft_length an input.
+case("dft_axis_input",
+     model20([helper.make_node("DFT", ["x", "", "axis"], ["y"])], [vi("x", F, [2, 5, 6, 1])], [vi("y", F)],
+             [numpy_helper.from_array(np.array(1, dtype=np.int64), "axis")]),
+     {"x": floats(2, 5, 6, 1)})
+case("dft_default_axis_onesided_length",
+     model20([helper.make_node("DFT", ["x", "len"], ["y"], onesided=1)], [vi("x", F, [2, 5, 6, 1])], [vi("y", F)],
+             [numpy_helper.from_array(np.array(8, dtype=np.int64), "len")]),
+     {"x": floats(2, 5, 6, 1)})
+case("dft_complex_length",
+     model20([helper.make_node("DFT", ["x", "len"], ["y"])], [vi("x", F, [2, 5, 6, 2])], [vi("y", F)],
+             [numpy_helper.from_array(np.array(4, dtype=np.int64), "len")]),
+     {"x": floats(2, 5, 6, 2)})
+case("dft_inverse_negative_axis",
+     model20([helper.make_node("DFT", ["x", "", "axis"], ["y"], inverse=1)], [vi("x", F, [3, 4, 2])], [vi("y", F)],
+             [numpy_helper.from_array(np.array(-3, dtype=np.int64), "axis")]),
+     {"x": floats(3, 4, 2)})
+
+# GridSample-20: modes linear, nearest, cubic (4-D).
+for mode in ["linear", "nearest", "cubic"]:
+    case(f"gridsample_{mode}",
+         model20([helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode="border")],
+                 [vi("x", F, [1, 2, 4, 5]), vi("grid", F, [1, 3, 2, 2])], [vi("y", F)]),
+         {"x": floats(1, 2, 4, 5), "grid": (rng.uniform(-1.2, 1.2, (1, 3, 2, 2))).astype(np.float32)})
+
+# AffineGrid-20: 2-D and 3-D, both align_corners.
+for ac in [0, 1]:
+    case(f"affinegrid_2d_align_{ac}",
+         model20([helper.make_node("AffineGrid", ["theta", "size"], ["grid"], align_corners=ac)],
+                 [vi("theta", F, [2, 2, 3])], [vi("grid", F)], [ints("size", [2, 3, 4, 5])]),
+         {"theta": floats(2, 2, 3)})
+    case(f"affinegrid_3d_align_{ac}",
+         model20([helper.make_node("AffineGrid", ["theta", "size"], ["grid"], align_corners=ac)],
+                 [vi("theta", F, [1, 3, 4])], [vi("grid", F)], [ints("size", [1, 1, 2, 3, 4])]),
+         {"theta": floats(1, 3, 4)})
+case("affinegrid_then_gridsample",
+     model20([helper.make_node("AffineGrid", ["theta", "size"], ["grid"]),
+              helper.make_node("GridSample", ["x", "grid"], ["y"])],
+             [vi("theta", F, [1, 2, 3]), vi("x", F, [1, 1, 5, 6])], [vi("y", F)], [ints("size", [1, 1, 4, 4])]),
+     {"theta": np.array([[[0.9, -0.2, 0.1], [0.3, 0.8, -0.05]]], dtype=np.float32), "x": floats(1, 1, 5, 6)})
+
+# ReduceMax-20 and ReduceMin-20 over bools (any, all), and an empty reduction.
+case("reduce_max_min_bool",
+     model20([helper.make_node("ReduceMax", ["b", "axes"], ["any"], keepdims=0),
+              helper.make_node("ReduceMin", ["b", "axes"], ["all"], keepdims=1)],
+             [vi("b", TensorProto.BOOL, [3, 4])], [vi("any", TensorProto.BOOL), vi("all", TensorProto.BOOL)],
+             [ints("axes", [1])]),
+     {"b": np.array([[0, 0, 0, 0], [1, 0, 1, 1], [1, 1, 1, 1]], dtype=np.bool_)})
+
+# ConstantOfShape-20, IsInf-20, IsNaN-20: their change is only float8.
+case("constant_of_shape_isinf_isnan",
+     model20([helper.make_node("ConstantOfShape", ["shape"], ["c"],
+                               value=numpy_helper.from_array(np.array([2.5], dtype=np.float32))),
+              helper.make_node("IsInf", ["x"], ["inf"], detect_negative=0),
+              helper.make_node("IsNaN", ["x"], ["nan"])],
+             [vi("x", F, [5])], [vi("c", F), vi("inf", TensorProto.BOOL), vi("nan", TensorProto.BOOL)],
+             [ints("shape", [2, 3])]),
+     {"x": np.array([1.0, np.inf, -np.inf, np.nan, 0.0], dtype=np.float32)})
+
+# StringConcat and StringSplit.
+case("string_concat_broadcast",
+     model20([helper.make_node("StringConcat", ["a", "b"], ["c"])],
+             [vi("a", TensorProto.STRING, [2, 1]), vi("b", TensorProto.STRING, [3])], [vi("c", TensorProto.STRING)]),
+     {"a": np.array([["x"], ["éé"]], dtype=object), "b": np.array(["1", "", "-two"], dtype=object)})
+# StringSplit's expected outputs come from ONNX's reference implementation (numpy.char.split, that is
+# Python's str.split), which ONNX Runtime 1.30 departs from in three places: an empty string with a
+# delimiter (Python: one empty part; ONNX Runtime: none), whitespace other than ' ' (Python splits at tabs
+# and newlines too, and at Unicode's spaces), and maxsplit in whitespace mode (Python keeps the rest's
+# trailing space).
+def split_reference(x, delimiter, maxsplit):
+    parts = [s.split(delimiter, -1 if maxsplit is None else maxsplit) for s in x.ravel()]
+    widest = max([len(p) for p in parts], default=0)
+    y = np.array([p + [""] * (widest - len(p)) for p in parts], dtype=object).reshape(*x.shape, widest)
+    z = np.array([len(p) for p in parts], dtype=np.int64).reshape(x.shape)
+    return {"y": y, "z": z}
+
+
+split_x = np.array([["a,b,,c", ",lead", ""], ["trail,", "no delimiter", "x,y,z,w,v"]], dtype=object)
+case("string_split_delimiter",
+     model20([helper.make_node("StringSplit", ["x"], ["y", "z"], delimiter=",")],
+             [vi("x", TensorProto.STRING, [2, 3])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
+     {"x": split_x}, expected=split_reference(split_x, ",", None))
+case("string_split_delimiter_maxsplit",
+     model20([helper.make_node("StringSplit", ["x"], ["y", "z"], delimiter=",", maxsplit=2)],
+             [vi("x", TensorProto.STRING, [2, 3])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
+     {"x": split_x}, expected=split_reference(split_x, ",", 2))
+space_x = np.array(["  two  words ", "one", "", "   ", "a\tb\nc  d", "\u3000wide\u00a0spaces\u2003é\x1f"],
+                   dtype=object)
+case("string_split_whitespace",
+     model20([helper.make_node("StringSplit", ["x"], ["y", "z"])],
+             [vi("x", TensorProto.STRING, [6])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
+     {"x": space_x}, expected=split_reference(space_x, None, None))
+case("string_split_whitespace_maxsplit",
+     model20([helper.make_node("StringSplit", ["x"], ["y", "z"], maxsplit=1)],
+             [vi("x", TensorProto.STRING, [6])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
+     {"x": space_x}, expected=split_reference(space_x, None, 1))
+# Where ONNX Runtime and the reference agree (no empty string, spaces only), its outputs.
+case("string_split_agreed_with_onnxruntime",
+     model20([helper.make_node("StringSplit", ["x"], ["y", "z"])],
+             [vi("x", TensorProto.STRING, [3])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
+     {"x": np.array([" a b  c ", "de", "f  g"], dtype=object)})
+
+
+def to_json(a):
+    if a.dtype == object:
+        return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}
+    kinds = {np.float32: "float32", np.float64: "float64", np.int64: "int64", np.int32: "int32",
+             np.uint8: "uint8", np.int8: "int8", np.bool_: "bool"}
+    t = kinds[a.dtype.type]
+    data = a.ravel().tolist()
+    if t in ("int64",):
+        data = [str(v) for v in data]
+    if t == "bool":
+        data = [int(v) for v in data]
+    if t in ("float32", "float64"):
+        data = [v if math.isfinite(v) else str(v).replace("inf", "Infinity").replace("nan", "NaN") for v in data]
+    return {"type": t, "dims": list(a.shape), "data": data}
+
+
+def from_json(t):
+    dtypes = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32,
+              "uint8": np.uint8, "int8": np.int8, "bool": np.bool_}
+    if t["type"] == "string":
+        return np.array(t["data"], dtype=object).reshape(t["dims"])
+    data = [int(v) for v in t["data"]] if t["type"] == "int64" else t["data"]
+    if t["type"] in ("float32", "float64"):
+        data = [float(v) for v in data]  # "Infinity", "-Infinity", "NaN" included
+    return np.array(data, dtype=dtypes[t["type"]]).reshape(t["dims"])
+
+
+def write_tensor(path, name, a):
+    if a.dtype == object:
+        t = helper.make_tensor(name, TensorProto.STRING, a.shape, [s.encode() for s in a.ravel()])
+    else:
+        t = numpy_helper.from_array(a, name)
+    with open(path, "wb") as f:
+        f.write(t.SerializeToString())
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ort-modules", required=True, help="a node_modules folder holding onnxruntime-node")
+    args = ap.parse_args()
+    env = dict(os.environ, NODE_PATH=os.path.abspath(args.ort_modules))
+    for name, (m, feeds, expected) in CASES.items():
+        d = os.path.join(HERE, name)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(os.path.join(d, "test_data_set_0"))
+        onnx.save(m, os.path.join(d, "model.onnx"))
+        graph_inputs = [i.name for i in m.graph.input]
+        outs = {}
+        if not expected or any(o.name not in expected for o in m.graph.output):
+            with open(os.path.join(d, "ort_inputs.json"), "w") as f:
+                json.dump({k: to_json(feeds[k]) for k in graph_inputs}, f)
+            subprocess.run(["node", os.path.join(HERE, "run_ort.js"), d], check=True, env=env)
+            with open(os.path.join(d, "ort_outputs.json")) as f:
+                outs = json.load(f)
+            os.remove(os.path.join(d, "ort_inputs.json"))
+            os.remove(os.path.join(d, "ort_outputs.json"))
+        for j, k in enumerate(graph_inputs):
+            write_tensor(os.path.join(d, "test_data_set_0", f"input_{j}.pb"), k, feeds[k])
+        for j, o in enumerate(m.graph.output):
+            want = expected[o.name] if expected and o.name in expected else from_json(outs[o.name])
+            write_tensor(os.path.join(d, "test_data_set_0", f"output_{j}.pb"), o.name, want)
+        print("wrote", name)
+
+
+if __name__ == "__main__":
+    main()

@@ -275,20 +275,23 @@ TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
 
 // Nested bodies get the control too: an If whose branch holds the loop stops inside it.
 // The copying kernels check the control inside a large copy (runtime_cpu/kernels/tensor_ops.h,
-// copy_strided_stoppable), not only the executor between nodes: driven directly, with a cancel flag
-// already set, an Expand and a Tile of 20 MB stop at their first slice, naming the node and where; with the
-// flag clear they make what they make without a control.
-TEST(KernelRunControl, ExpandAndTileOfAModelSizedOutputStopInsideTheCopy) {
+// copy_strided_stoppable; Pad's row walk), not only the executor between nodes: driven directly, with a
+// cancel flag already set, an Expand, a Tile and a Pad of 20 MB stop at their first slice, naming the node
+// and where; with the flag clear they make what they make without a control.
+TEST(KernelRunControl, ExpandTileAndPadOfAModelSizedOutputStopInsideTheCopy) {
   constexpr int64_t kLong = 5'000'000;  // 20 MB of floats: more than one 16 MiB slice
-  auto m = make_model();
+  auto m = make_model(19, 9);
   auto& g = *m.mutable_graph();
   add_input(g, "x", TensorProto::FLOAT, {int64_t{2}, int64_t{1}});
   add_int64_initializer(g, "shape", {2}, {2, kLong});
   add_int64_initializer(g, "repeats", {2}, {1, kLong});
+  add_int64_initializer(g, "pads", {4}, {0, 0, 0, kLong - 1});
   add_node(g, "Expand", {"x", "shape"}, {"e"}, "expand");
   add_node(g, "Tile", {"x", "repeats"}, {"t"}, "tile");
+  set_string(add_node(g, "Pad", {"x", "pads"}, {"p"}, "pad"), "mode", "edge");  // each row its one value
   add_output(g, "e", TensorProto::FLOAT);
   add_output(g, "t", TensorProto::FLOAT);
+  add_output(g, "p", TensorProto::FLOAT);
   auto ir = import_proto(m);
   ASSERT_TRUE(ir.is_ok()) << ir.status().message();
   const Graph& graph = *ir->graph;

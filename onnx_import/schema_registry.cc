@@ -25,16 +25,16 @@ using onnx::OpSchema;
 using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
-constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20;
+constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20, kOpset21 = 21;
 
 // Every default-domain op added or changed in the opsets after libonnx 1.12's 17: onnx/defs/operator_sets.h
-// (OpSet_Onnx_ver18 to _ver20) and docs/Changelog.md, "Version 18 (19, 20) of the default ONNX operator set".
+// (OpSet_Onnx_ver18 to _ver21) and docs/Changelog.md, "Version 18 (to 21) of the default ONNX operator set".
 struct OpsetChanges {
   int opset;
   std::vector<std::string_view> ops;
 };
 // clang-format off
-const std::array<OpsetChanges, 3> kChanges = {{
+const std::array<OpsetChanges, 4> kChanges = {{
     {kOpset18, {"BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im",
                 "GroupNormalization", "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1",
                 "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
@@ -44,6 +44,11 @@ const std::array<OpsetChanges, 3> kChanges = {{
                 "Identity", "If", "Loop", "Pad", "QuantizeLinear", "Reshape", "Resize", "Scan", "Shape", "Size"}},
     {kOpset20, {"AffineGrid", "ConstantOfShape", "DFT", "Gelu", "GridSample", "ImageDecoder", "IsInf", "IsNaN",
                 "ReduceMax", "ReduceMin", "RegexFullMatch", "StringConcat", "StringSplit"}},
+    // 21: the 4-bit types (which tandem refuses at import), blocked quantization, GroupNormalization's
+    // per-channel scale and bias.
+    {kOpset21, {"Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten",
+                "GroupNormalization", "Identity", "If", "Loop", "Pad", "QLinearMatMul", "QuantizeLinear", "Reshape",
+                "Scan", "Shape", "Size", "Squeeze", "Transpose", "Unsqueeze"}},
 }};
 // clang-format on
 
@@ -378,6 +383,7 @@ void infer_bitwise_binary(InferenceContext& ctx) {
   }
 }
 
+template <int kOpset>
 void infer_group_norm(InferenceContext& ctx) {
   onnx::propagateShapeAndTypeFromFirstInput(ctx);
   const AttributeProto* groups_attr = ctx.getAttribute("num_groups");
@@ -392,13 +398,19 @@ void infer_group_norm(InferenceContext& ctx) {
                            groups, " groups");
     }
   }
-  // Opset 18 gives scale and bias one value per group (opset 21 changed that to one per channel).
+  // Opset 18 gives scale and bias one value per group, opset 21 one per channel.
+  int64_t want = groups;  // -1: not known
+  if (kOpset >= kOpset21) {
+    want = -1;
+    if (onnx::hasInputShape(ctx, 0) && onnx::getInputShape(ctx, 0).dim(1).has_dim_value())
+      want = onnx::getInputShape(ctx, 0).dim(1).dim_value();
+  }
   for (size_t i : {size_t{1}, size_t{2}}) {
     if (!onnx::hasInputShape(ctx, i)) continue;
     const TensorShapeProto& s = onnx::getInputShape(ctx, i);
-    if (s.dim_size() != 1 || (s.dim(0).has_dim_value() && s.dim(0).dim_value() != groups)) {
-      fail_shape_inference("GroupNormalization-18: scale and bias must have shape (num_groups) = (", groups,
-                           ")");
+    if (s.dim_size() != 1 || (want >= 0 && s.dim(0).has_dim_value() && s.dim(0).dim_value() != want)) {
+      if (kOpset >= kOpset21) fail_shape_inference("GroupNormalization-21: scale and bias must have shape (C)");
+      fail_shape_inference("GroupNormalization-18: scale and bias must have shape (num_groups) = (", groups, ")");
     }
   }
 }
@@ -580,18 +592,21 @@ OpSchema mish_schema() {
   return s;
 }
 
-OpSchema group_norm_schema() {
-  OpSchema s = new_schema("GroupNormalization", __LINE__);
-  s.SetDoc("Group normalization; scale and bias hold one value per group (opset 18).")
+OpSchema group_norm_schema(int since) {
+  OpSchema s = new_schema("GroupNormalization", __LINE__, since);
+  s.SetDoc(since >= kOpset21 ? "Group normalization; scale and bias hold one value per channel (opset 21)."
+                             : "Group normalization; scale and bias hold one value per group (opset 18).")
       .Attr("epsilon", "Added to the variance.", AttributeProto::FLOAT, 1e-5f)
       .Attr("num_groups", "Number of channel groups; divides C.", AttributeProto::INT)
       .Input(0, "X", "N x C x D1 x ... input.", "T")
-      .Input(1, "scale", "Shape (num_groups).", "T")
-      .Input(2, "bias", "Shape (num_groups).", "T")
+      .Input(1, "scale", since >= kOpset21 ? "Shape (C)." : "Shape (num_groups).", "T")
+      .Input(2, "bias", since >= kOpset21 ? "Shape (C)." : "Shape (num_groups).", "T")
       .Output(0, "Y", "Same shape as X.", "T")
       .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
                       "Float tensors.")
-      .TypeAndShapeInferenceFunction(infer_group_norm);
+      .TypeAndShapeInferenceFunction(since >= kOpset21 ? infer_group_norm<kOpset21> : infer_group_norm<kOpset18>);
+  if (since >= kOpset21)
+    s.Attr("stash_type", "The precision of the statistics (a TensorProto type).", AttributeProto::INT, int64_t{1});
   return s;
 }
 
@@ -711,7 +726,7 @@ std::vector<OpSchema> opset18_schemas() {
   for (const char* name : {"BitwiseAnd", "BitwiseOr", "BitwiseXor"}) v.push_back(bitwise_binary_schema(name));
   v.push_back(bitwise_not_schema());
   v.push_back(mish_schema());
-  v.push_back(group_norm_schema());
+  v.push_back(group_norm_schema(kOpset18));
   v.push_back(scatter_elements_schema());
   v.push_back(scatter_nd_schema());
   v.push_back(resize_schema(kOpset18));
@@ -954,6 +969,11 @@ std::vector<OpSchema> opset20_new_schemas() {
 // by the node's opset).
 constexpr std::array<std::string_view, 4> kSameAt20 = {"ConstantOfShape", "GridSample", "IsInf", "IsNaN"};
 
+// Changed in 21 only by the 4-bit types (and float8 for those 19 did not touch), which tandem refuses.
+constexpr std::array<std::string_view, 16> kSameAt21 = {
+    "Cast",     "CastLike", "Constant", "ConstantOfShape", "Flatten", "Identity", "If",        "Loop",
+    "Pad",      "Reshape",  "Scan",     "Shape",           "Size",    "Squeeze",  "Transpose", "Unsqueeze"};
+
 // ---------------------------------------------------------------------------------------------------------
 // libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
 // copy of its schema whose inference runs a guard first: the guard refuses the input naming what is wrong,
@@ -1044,6 +1064,11 @@ std::map<std::pair<std::string, int>, OpSchema> guarded_schemas() {
 
 // ---------------------------------------------------------------------------------------------------------
 
+OpSchema finalized(OpSchema s) {
+  s.Finalize();
+  return s;
+}
+
 class Registry final : public onnx::ISchemaRegistry {
  public:
   Registry() : guarded_(guarded_schemas()) {
@@ -1052,6 +1077,8 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt19) add(same_at(*GetSchema(std::string(op), kOpset18, ""), kOpset19));
     for (auto& s : opset20_new_schemas()) add(std::move(s));
     for (std::string_view op : kSameAt20) add(same_at(*GetSchema(std::string(op), kOpset19, ""), kOpset20));
+    add(finalized(group_norm_schema(kOpset21)));
+    for (std::string_view op : kSameAt21) add(same_at(*GetSchema(std::string(op), kOpset20, ""), kOpset21));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

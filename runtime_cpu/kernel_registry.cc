@@ -77,6 +77,7 @@ const KernelRegistry& cpu_kernels() {
     register_roi_align_kernels(r);
     register_grid_sample_kernels(r);
     register_affine_grid_kernels(r);
+    register_group_norm_kernels(r);
     register_random_kernels(r);
     register_tfidf_vectorizer_kernels(r);
     register_string_normalizer_kernels(r);

@@ -37,6 +37,7 @@ void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppressi
 void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
+void register_group_norm_kernels(KernelRegistry& r);        // GroupNormalization
 void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
 void register_tfidf_vectorizer_kernels(KernelRegistry& r);  // TfIdfVectorizer
 void register_string_normalizer_kernels(KernelRegistry& r);  // StringNormalizer

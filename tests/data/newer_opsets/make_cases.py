@@ -1,12 +1,12 @@
 #!/usr/bin/python3
-"""ONNX test cases for the ops opsets 19 and 20 added or changed (those newer than Debian's onnx 1.12 knows),
+"""ONNX test cases for the ops opsets 19 to 21 added or changed (those newer than Debian's onnx 1.12 knows),
 with ONNX Runtime's outputs as the expected ones.
 
 Each case is a folder opset<N>_<name>/model.onnx + test_data_set_0/input_J.pb, output_J.pb (TensorProto, in
 graph order), like ONNX's backend node cases; tests/conformance/newer_opset_cases_test.cc runs them all.
 Debian's onnx 1.12 has no reference implementation of these opsets, so the outputs come from ONNX Runtime
 1.30 (its CPU provider, optimisations off) through onnxruntime-node, which implements them (the spec's
-Changelog, "Version 19 (20) of the default ONNX operator set"), except where a case says ONNX Runtime is
+Changelog, "Version 19 (20, 21) of the default ONNX operator set"), except where a case says ONNX Runtime is
 wrong and gives the spec's own reference instead.
 
     ONNXRUNTIME_NODE_INSTALL=skip npm install --prefix DIR onnxruntime-node@1.30.0
@@ -290,6 +290,45 @@ case("string_split_agreed_with_onnxruntime",
      model20([helper.make_node("StringSplit", ["x"], ["y", "z"])],
              [vi("x", TensorProto.STRING, [3])], [vi("y", TensorProto.STRING), vi("z", TensorProto.INT64)]),
      {"x": np.array([" a b  c ", "de", "f  g"], dtype=object)})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# GroupNormalization (18: scale and bias per group; 21: per channel), and opset 21's type-only changes.
+
+def group_norm_reference(x, scale, bias, groups, epsilon, per_channel):
+    n, c = x.shape[:2]
+    g = x.reshape(n, groups, -1).astype(np.float64)
+    norm = ((g - g.mean(axis=2, keepdims=True)) / np.sqrt(g.var(axis=2, keepdims=True) + epsilon)).reshape(x.shape)
+    shape = [1, c] + [1] * (x.ndim - 2)
+    s = scale if per_channel else np.repeat(scale, c // groups)
+    b = bias if per_channel else np.repeat(bias, c // groups)
+    return (norm * s.reshape(shape) + b.reshape(shape)).astype(x.dtype)
+
+
+gn_x = floats(2, 6, 3, 4)
+gn_scale21, gn_bias21 = floats(6), floats(6)
+case("group_normalization_per_channel",
+     model([helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=3, epsilon=1e-3)],
+           [vi("x", F, [2, 6, 3, 4]), vi("s", F, [6]), vi("b", F, [6])], [vi("y", F)], opset=21),
+     {"x": gn_x, "s": gn_scale21, "b": gn_bias21})
+gn_scale18, gn_bias18 = floats(3), floats(3)
+case("group_normalization_per_group",
+     model([helper.make_node("GroupNormalization", ["x", "s", "b"], ["y"], num_groups=3)],
+           [vi("x", F, [2, 6, 3, 4]), vi("s", F, [3]), vi("b", F, [3])], [vi("y", F)], opset=18),
+     {"x": gn_x, "s": gn_scale18, "b": gn_bias18},
+     expected={"y": group_norm_reference(gn_x, gn_scale18, gn_bias18, 3, 1e-5, False)})
+case("flatten_squeeze_transpose_unsqueeze",
+     model([helper.make_node("Unsqueeze", ["x", "ax0"], ["u"]),
+            helper.make_node("Transpose", ["u"], ["t"], perm=[0, 2, 1]),
+            helper.make_node("Squeeze", ["t", "ax0"], ["s"]),
+            helper.make_node("Flatten", ["s"], ["f"], axis=1),
+            helper.make_node("Constant", [], ["shape"], value=numpy_helper.from_array(np.array([4, 3], dtype=np.int64))),
+            helper.make_node("Reshape", ["f", "shape"], ["r"]),
+            helper.make_node("Cast", ["r"], ["i"], to=TensorProto.INT32),
+            helper.make_node("Pad", ["i", "pads"], ["p"], mode="wrap")],
+           [vi("x", F, [3, 4])], [vi("p", TensorProto.INT32)],
+           [ints("ax0", [0]), ints("pads", [1, 0, 0, 2])], opset=21),
+     {"x": (floats(3, 4) * 10).astype(np.float32)})
 
 
 def to_json(a):

@@ -949,10 +949,51 @@ std::vector<OpSchema> opset20_new_schemas() {
   return v;
 }
 
-// Changed in 20 only by types tandem does not have (float8: ConstantOfShape, IsInf, IsNaN), or by names
-// its inference does not read (GridSample's modes are now linear, nearest and cubic; the kernel reads them
-// by the node's opset).
-constexpr std::array<std::string_view, 4> kSameAt20 = {"ConstantOfShape", "GridSample", "IsInf", "IsNaN"};
+// Changed in 20 only by types tandem does not have (float8: IsNaN), or by names its inference does not read
+// (GridSample's modes are now linear, nearest and cubic; the kernel reads them by the node's opset).
+constexpr std::array<std::string_view, 2> kSameAt20 = {"GridSample", "IsNaN"};
+
+// Changed in 20 by float8 and by types tandem has, so the older schema's type constraints would refuse valid
+// models: IsInf-20 takes float16 and bfloat16 (IsInf-10 only float and double), ConstantOfShape-20 a
+// bfloat16 `value`. Written out with the new types; ConstantOfShape keeps libonnx's inference, which reads
+// the output type from `value` and the shape from the input.
+OpSchema is_inf_20_schema() {
+  OpSchema s = new_schema("IsInf", __LINE__, kOpset20);
+  s.SetDoc("Maps infinity to true and other values to false, elementwise.")
+      .Attr("detect_negative", "1: -inf maps to true.", AttributeProto::INT, int64_t{1})
+      .Attr("detect_positive", "1: +inf maps to true.", AttributeProto::INT, int64_t{1})
+      .Input(0, "X", "Input tensor.", "T1")
+      .Output(0, "Y", "Output tensor.", "T2")
+      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeConstraint("T2", {"tensor(bool)"}, "bool")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::updateOutputElemType(ctx, 0, TensorProto::BOOL);
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  s.Finalize();
+  return s;
+}
+
+OpSchema constant_of_shape_20_schema(const OpSchema& older) {
+  OpSchema s = new_schema("ConstantOfShape", __LINE__, kOpset20);
+  s.SetDoc("A tensor of the shape `input` filled with `value` (default float32 0).")
+      .Attr("value", "One-element tensor: the fill value and the output type.", AttributeProto::TENSOR,
+            /*required=*/false)
+      .Input(0, "input", "1-D shape of the output.", "T1")
+      .Output(0, "output", "The filled tensor.", "T2")
+      .TypeConstraint("T1", {"tensor(int64)"}, "int64")
+      .TypeConstraint("T2", [] {
+        std::vector<std::string> t = integer_types();
+        for (const char* more : {"tensor(bool)", "tensor(float16)", "tensor(float)", "tensor(double)",
+                                 "tensor(bfloat16)"})
+          t.push_back(more);
+        return t;
+      }(), "Numbers and bool.")
+      .TypeAndShapeInferenceFunction(older.GetTypeAndShapeInferenceFunction());
+  s.Finalize();
+  return s;
+}
 
 // ---------------------------------------------------------------------------------------------------------
 // libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
@@ -1052,6 +1093,8 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt19) add(same_at(*GetSchema(std::string(op), kOpset18, ""), kOpset19));
     for (auto& s : opset20_new_schemas()) add(std::move(s));
     for (std::string_view op : kSameAt20) add(same_at(*GetSchema(std::string(op), kOpset19, ""), kOpset20));
+    add(is_inf_20_schema());
+    add(constant_of_shape_20_schema(*GetSchema("ConstantOfShape", kOpset19, "")));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

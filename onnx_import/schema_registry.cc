@@ -810,6 +810,11 @@ OpSchema gelu_schema() {
 // before. Output: the input's shape with the axis dft_length long (onesided: dft_length / 2 + 1) and a last
 // dimension of 2 (complex).
 void infer_dft20(InferenceContext& ctx) {
+  // As DFT-17's inference (libonnx's) and ONNX's DFT-20 one as released with opset 20: an inverse transform
+  // has no one-sided form. (The kernel would otherwise return the first half of the inverse transform, which
+  // is no spectrum ONNX defines.)
+  if (onnx::getAttribute(ctx, "onesided", int64_t{0}) == 1 && onnx::getAttribute(ctx, "inverse", int64_t{0}) == 1)
+    fail_shape_inference("DFT: onesided and inverse cannot both be 1");
   onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
   if (!onnx::hasInputShape(ctx, 0)) return;
   const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
@@ -839,6 +844,7 @@ void infer_dft20(InferenceContext& ctx) {
   if (ctx.getNumInputs() > 1 && ctx.getInputType(1) != nullptr) {
     const auto l = constant_ints(ctx, 1);
     length = l && l->size() == 1 ? std::optional<int64_t>((*l)[0]) : std::nullopt;
+    if (length && *length < 1) fail_shape_inference("DFT: dft_length must be >= 1, got ", *length);
   }
   if (!length) return;
   out->mutable_dim(static_cast<int>(axis))->set_dim_value(onesided ? *length / 2 + 1 : *length);

@@ -256,5 +256,36 @@ TEST(Opset20Types, ConstantOfShapeTakesABFloat16Value) {
   }
 }
 
+// DFT-20: an inverse transform has no one-sided form (DFT-17's inference refuses the pair too; the kernel
+// gave the first half of the inverse transform), and a dft_length below 1 is named as such at import.
+TEST(Opset20Dft, InverseOnesidedAndNonPositiveLengthAreRefused) {
+  {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 5, 1});
+    auto* dft = add_node(g, "DFT", {"x"}, {"y"}, "dft");
+    set_int(dft, "onesided", 1);
+    set_int(dft, "inverse", 1);
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("onesided and inverse cannot both be 1"), std::string::npos)
+        << ir.status().message();
+  }
+  for (int64_t length : {0, -3}) {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 5, 1});
+    add_int64_initializer(g, "len", {}, {length});
+    add_node(g, "DFT", {"x", "len"}, {"y"}, "dft");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir) << length;
+    EXPECT_NE(ir.status().message().find("dft_length must be >= 1, got " + std::to_string(length)),
+              std::string::npos)
+        << ir.status().message();
+  }
+}
+
 }  // namespace
 }  // namespace tandem

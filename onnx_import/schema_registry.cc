@@ -825,6 +825,11 @@ OpSchema gelu_schema() {
 // before. Output: the input's shape with the axis dft_length long (onesided: dft_length / 2 + 1) and a last
 // dimension of 2 (complex).
 void infer_dft20(InferenceContext& ctx) {
+  // As DFT-17's inference (libonnx's) and ONNX's DFT-20 one as released with opset 20: an inverse transform
+  // has no one-sided form. (The kernel would otherwise return the first half of the inverse transform, which
+  // is no spectrum ONNX defines.)
+  if (onnx::getAttribute(ctx, "onesided", int64_t{0}) == 1 && onnx::getAttribute(ctx, "inverse", int64_t{0}) == 1)
+    fail_shape_inference("DFT: onesided and inverse cannot both be 1");
   onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
   if (!onnx::hasInputShape(ctx, 0)) return;
   const TensorShapeProto& in = onnx::getInputShape(ctx, 0);
@@ -854,6 +859,7 @@ void infer_dft20(InferenceContext& ctx) {
   if (ctx.getNumInputs() > 1 && ctx.getInputType(1) != nullptr) {
     const auto l = constant_ints(ctx, 1);
     length = l && l->size() == 1 ? std::optional<int64_t>((*l)[0]) : std::nullopt;
+    if (length && *length < 1) fail_shape_inference("DFT: dft_length must be >= 1, got ", *length);
   }
   if (!length) return;
   out->mutable_dim(static_cast<int>(axis))->set_dim_value(onesided ? *length / 2 + 1 : *length);
@@ -964,10 +970,51 @@ std::vector<OpSchema> opset20_new_schemas() {
   return v;
 }
 
-// Changed in 20 only by types tandem does not have (float8: ConstantOfShape, IsInf, IsNaN), or by names
-// its inference does not read (GridSample's modes are now linear, nearest and cubic; the kernel reads them
-// by the node's opset).
-constexpr std::array<std::string_view, 4> kSameAt20 = {"ConstantOfShape", "GridSample", "IsInf", "IsNaN"};
+// Changed in 20 only by types tandem does not have (float8: IsNaN), or by names its inference does not read
+// (GridSample's modes are now linear, nearest and cubic; the kernel reads them by the node's opset).
+constexpr std::array<std::string_view, 2> kSameAt20 = {"GridSample", "IsNaN"};
+
+// Changed in 20 by float8 and by types tandem has, so the older schema's type constraints would refuse valid
+// models: IsInf-20 takes float16 and bfloat16 (IsInf-10 only float and double), ConstantOfShape-20 a
+// bfloat16 `value`. Written out with the new types; ConstantOfShape keeps libonnx's inference, which reads
+// the output type from `value` and the shape from the input.
+OpSchema is_inf_20_schema() {
+  OpSchema s = new_schema("IsInf", __LINE__, kOpset20);
+  s.SetDoc("Maps infinity to true and other values to false, elementwise.")
+      .Attr("detect_negative", "1: -inf maps to true.", AttributeProto::INT, int64_t{1})
+      .Attr("detect_positive", "1: +inf maps to true.", AttributeProto::INT, int64_t{1})
+      .Input(0, "X", "Input tensor.", "T1")
+      .Output(0, "Y", "Output tensor.", "T2")
+      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeConstraint("T2", {"tensor(bool)"}, "bool")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::updateOutputElemType(ctx, 0, TensorProto::BOOL);
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  s.Finalize();
+  return s;
+}
+
+OpSchema constant_of_shape_20_schema(const OpSchema& older) {
+  OpSchema s = new_schema("ConstantOfShape", __LINE__, kOpset20);
+  s.SetDoc("A tensor of the shape `input` filled with `value` (default float32 0).")
+      .Attr("value", "One-element tensor: the fill value and the output type.", AttributeProto::TENSOR,
+            /*required=*/false)
+      .Input(0, "input", "1-D shape of the output.", "T1")
+      .Output(0, "output", "The filled tensor.", "T2")
+      .TypeConstraint("T1", {"tensor(int64)"}, "int64")
+      .TypeConstraint("T2", [] {
+        std::vector<std::string> t = integer_types();
+        for (const char* more : {"tensor(bool)", "tensor(float16)", "tensor(float)", "tensor(double)",
+                                 "tensor(bfloat16)"})
+          t.push_back(more);
+        return t;
+      }(), "Numbers and bool.")
+      .TypeAndShapeInferenceFunction(older.GetTypeAndShapeInferenceFunction());
+  s.Finalize();
+  return s;
+}
 
 // Changed in 21 only by the 4-bit types (and float8 for those 19 did not touch), which tandem refuses.
 constexpr std::array<std::string_view, 16> kSameAt21 = {
@@ -1077,7 +1124,9 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt19) add(same_at(*GetSchema(std::string(op), kOpset18, ""), kOpset19));
     for (auto& s : opset20_new_schemas()) add(std::move(s));
     for (std::string_view op : kSameAt20) add(same_at(*GetSchema(std::string(op), kOpset19, ""), kOpset20));
-    add(finalized(group_norm_schema(kOpset21)));
+    add(is_inf_20_schema());
+    add(constant_of_shape_20_schema(*GetSchema("ConstantOfShape", kOpset19, "")));
+    add(finalized(group_norm_schema(kOpset21)));  // 21 builds on 20's schemas, so after them
     for (std::string_view op : kSameAt21) add(same_at(*GetSchema(std::string(op), kOpset20, ""), kOpset21));
   }
 

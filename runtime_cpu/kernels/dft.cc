@@ -102,7 +102,11 @@ Result<KernelPtr> make_dft(const KernelInit& init) {
   if ((onesided != 0 && onesided != 1) || (inverse != 0 && inverse != 1))
     return init.error("onesided and inverse must be 0 or 1, got " + std::to_string(onesided) + " and " +
                       std::to_string(inverse));
-  if (n.opset >= 20) return KernelPtr(new DftKernel(-2, true, onesided == 1, inverse == 1));
+  if (n.opset >= 20) {
+    if (onesided == 1 && inverse == 1)  // as the importer's inference (and DFT-17's) refuses it
+      return init.error("onesided and inverse cannot both be 1");
+    return KernelPtr(new DftKernel(-2, true, onesided == 1, inverse == 1));
+  }
   return KernelPtr(new DftKernel(attr_int(n, "axis", 1), false, onesided == 1, inverse == 1));
 }
 

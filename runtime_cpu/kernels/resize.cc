@@ -90,9 +90,11 @@ double source_coordinate(const Options& o, double x, double scale, int64_t in, i
     case Coord::kTfHalfPixelForNn:
       return (x + 0.5) / scale;
     case Coord::kHalfPixelSymmetric: {
-      // half_pixel about the input's centre: the output's rounding (out against the unrounded out_len) is
-      // shared between both ends rather than all taken at the end.
-      const double adjustment = static_cast<double>(out) / out_len;
+      // half_pixel about the input's centre: the output's rounding (out against the unrounded scale * in,
+      // the spec's output_width) is shared between both ends rather than all taken at the end. With sizes
+      // and a keep_aspect_ratio_policy, scale is the one kept ratio and out its rounded product, so this
+      // is not out_len (the size) there.
+      const double adjustment = static_cast<double>(out) / (scale * static_cast<double>(in));
       return static_cast<double>(in) / 2.0 * (1.0 - adjustment) + (x + 0.5) / scale - 0.5;
     }
     case Coord::kTfCropAndResize:

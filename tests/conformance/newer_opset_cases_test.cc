@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -51,7 +53,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
     return std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
   };
   EXPECT_EQ(count("opset18_"), 1);  // GroupNormalization-18, beside -21
-  EXPECT_EQ(count("opset19_"), 15);
+  EXPECT_EQ(count("opset19_"), 16);
   EXPECT_EQ(count("opset20_"), 22);
   EXPECT_EQ(count("opset21_"), 2);
 }
@@ -238,6 +240,88 @@ TEST(Opset20Additions, AreRefusedWhereTheyDoNotApply) {
     ASSERT_FALSE(r);
     EXPECT_NE(r.status().message().find("linear, nearest, cubic (opset 20)"), std::string::npos)
         << r.status().message();
+  }
+}
+
+// IsInf-20 takes float16 and bfloat16 (IsInf-10 only float and double; the spec's type constraints), here
+// cast from float32 in the graph; at opset 19 they are still refused.
+onnx::ModelProto is_inf_model(int64_t opset, int32_t via) {
+  onnx::ModelProto m = make_model(opset, 9);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {4});
+  set_int(add_node(g, "Cast", {"x"}, {"h"}, "cast"), "to", via);
+  add_node(g, "IsInf", {"h"}, {"y"}, "isinf");
+  add_output(g, "y", TensorProto::BOOL);
+  return m;
+}
+
+TEST(Opset20Types, IsInfTakesFloat16AndBFloat16) {
+  const float inf = std::numeric_limits<float>::infinity();
+  for (int32_t via : {TensorProto::FLOAT16, TensorProto::BFLOAT16}) {
+    auto r = run_on_cpu(is_inf_model(20, via), {make_tensor<float>({4}, {1.0f, inf, -inf, std::nanf("")})});
+    ASSERT_TRUE(r) << via << ": " << r.status().message();
+    EXPECT_EQ(values_of<uint8_t>((*r)[0]), (std::vector<uint8_t>{0, 1, 1, 0})) << via;
+    auto at19 = import_proto(is_inf_model(19, via));
+    ASSERT_FALSE(at19) << via;
+    EXPECT_NE(at19.status().message().find("'isinf'"), std::string::npos) << at19.status().message();
+  }
+}
+
+// ConstantOfShape-20's value may be bfloat16 (ConstantOfShape-9's may not).
+TEST(Opset20Types, ConstantOfShapeTakesABFloat16Value) {
+  for (int64_t opset : {19, 20}) {
+    onnx::ModelProto m = make_model(opset, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "shape", TensorProto::INT64, {2});
+    auto* fill = add_node(g, "ConstantOfShape", {"shape"}, {"c"}, "fill");
+    auto* a = fill->add_attribute();
+    a->set_name("value");
+    a->set_type(onnx::AttributeProto::TENSOR);
+    a->mutable_t()->set_data_type(TensorProto::BFLOAT16);
+    a->mutable_t()->add_dims(1);
+    a->mutable_t()->add_int32_data(0x3FC0);  // 1.5 in bfloat16
+    set_int(add_node(g, "Cast", {"c"}, {"y"}, "cast"), "to", TensorProto::FLOAT);
+    add_output(g, "y", TensorProto::FLOAT);
+    auto r = run_on_cpu(m, {make_tensor<int64_t>({2}, {2, 3})});
+    if (opset == 19) {
+      ASSERT_FALSE(r);
+      EXPECT_NE(r.status().message().find("'fill'"), std::string::npos) << r.status().message();
+      continue;
+    }
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ((*r)[0].shape(), (std::vector<int64_t>{2, 3}));
+    EXPECT_EQ(values_of<float>((*r)[0]), std::vector<float>(6, 1.5f));
+  }
+}
+
+// DFT-20: an inverse transform has no one-sided form (DFT-17's inference refuses the pair too; the kernel
+// gave the first half of the inverse transform), and a dft_length below 1 is named as such at import.
+TEST(Opset20Dft, InverseOnesidedAndNonPositiveLengthAreRefused) {
+  {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 5, 1});
+    auto* dft = add_node(g, "DFT", {"x"}, {"y"}, "dft");
+    set_int(dft, "onesided", 1);
+    set_int(dft, "inverse", 1);
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("onesided and inverse cannot both be 1"), std::string::npos)
+        << ir.status().message();
+  }
+  for (int64_t length : {0, -3}) {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 5, 1});
+    add_int64_initializer(g, "len", {}, {length});
+    add_node(g, "DFT", {"x", "len"}, {"y"}, "dft");
+    add_output(g, "y", TensorProto::FLOAT);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir) << length;
+    EXPECT_NE(ir.status().message().find("dft_length must be >= 1, got " + std::to_string(length)),
+              std::string::npos)
+        << ir.status().message();
   }
 }
 

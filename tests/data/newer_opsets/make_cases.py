@@ -96,6 +96,15 @@ case("resize_half_pixel_symmetric_linear_sizes",
                              coordinate_transformation_mode="half_pixel_symmetric")],
            [vi("x", F, [1, 1, 4, 6])], [vi("y", F)], [ints("sizes", [1, 1, 7, 4])]),
      {"x": floats(1, 1, 4, 6)})
+# ... and by sizes with keep_aspect_ratio_policy: the one kept scale times the input length (4.5 here) is
+# the spec's output_width, which the rounded size (5) differs from. (Inputs from their own generator, so the
+# cases after keep theirs.)
+case("resize_half_pixel_symmetric_linear_sizes_not_larger",
+     model([helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear", axes=[2, 3],
+                             coordinate_transformation_mode="half_pixel_symmetric",
+                             keep_aspect_ratio_policy="not_larger")],
+           [vi("x", F, [1, 2, 4, 6])], [vi("y", F)], [ints("sizes", [3, 5])]),
+     {"x": np.random.default_rng(1901).standard_normal((1, 2, 4, 6)).astype(np.float32)})
 
 # AveragePool-19: dilations, with pads, count_include_pad both ways, and ceil_mode.
 for include in [0, 1]:

@@ -2,7 +2,8 @@
 // theta [N, 2, 3] and size [N, C, H, W] give grid[n, h, w] = theta[n] · (x_w, y_h, 1); for 3-D, theta
 // [N, 3, 4] and size [N, C, D, H, W] give grid[n, d, h, w] = theta[n] · (x_w, y_h, z_d, 1). The base
 // coordinates run over [-1, 1]: through the end pixels' centres with align_corners (-1 + 2i / (L - 1); a
-// length of 1 gives -1), else through their outer edges (-1 + (2i + 1) / L). Arithmetic in double.
+// length of 1 gives -1, as ONNX's reference has it), else through their outer edges (-1 + (2i + 1) / L).
+// Arithmetic in double. A grid of model size checks the run's control as it goes (OutputProgress).
 #include <string>
 #include <vector>
 
@@ -44,17 +45,20 @@ class AffineGridKernel final : public Kernel {
     // Base coordinates per spatial axis, in output order (D,) H, W.
     std::vector<std::vector<double>> base;
     for (int64_t i = 2; i < static_cast<int64_t>(size.size()); ++i) base.push_back(coordinates(size[i]));
+    Status status;
     const bool known = dispatch(theta->dtype(), GridTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Tr = ElementTraits<T>;
       const T* th = theta->data<T>();
       T* g = ctx.allocate_output(0, theta->dtype(), out_shape).data<T>();
       const int64_t points = shape_numel(out_shape) / std::max<int64_t>(1, n * spatial);
+      OutputProgress progress(ctx, n * points * spatial, sizeof(T));
       std::vector<double> m(static_cast<std::size_t>(spatial * (spatial + 1)));
       for (int64_t b = 0; b < n; ++b) {
         for (std::size_t k = 0; k < m.size(); ++k)
           m[k] = static_cast<double>(Tr::load(th[b * static_cast<int64_t>(m.size()) + static_cast<int64_t>(k)]));
         for (int64_t p = 0; p < points; ++p) {
+          if (status = progress.at((b * points + p) * spatial); !status) return;
           // The point's coordinates (x along W first, as theta's columns are ordered), then 1.
           double c[4];
           int64_t rest = p;
@@ -72,7 +76,7 @@ class AffineGridKernel final : public Kernel {
         }
       }
     });
-    return known ? Status::ok() : ew::unsupported(ctx, "theta", *theta, GridTypes{});
+    return known ? status : ew::unsupported(ctx, "theta", *theta, GridTypes{});
   }
 
  private:

@@ -5,7 +5,6 @@
 #include <optional>
 #include <type_traits>
 
-#include "runtime/run_control.h"
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/tensor_ops.h"
 
@@ -319,27 +318,20 @@ class PadKernel final : public Kernel {
   }
 
   // Walks the output's rows; each element reads the input where every axis's map points, else the fill.
-  // Every 16 MiB of output it checks the run's control (RunControl), as copy_strided_stoppable does for
-  // Expand and Tile: a pad of a model-sized output ran to its end long past the run's time limit (found
-  // by the fuzzer: over 10 s, against a 1 s limit).
+  // It checks the run's control every 16 MiB of output (OutputProgress): a pad of a model-sized output ran
+  // to its end long past the run's time limit (found by the fuzzer: over 10 s, against a 1 s limit).
   template <typename U>
   static Status pad_rows(const KernelContext& ctx, const U* src, const std::vector<int64_t>& strides,
                          const std::vector<std::vector<int64_t>>& maps, U fill, U* dst) {
-    constexpr int64_t kSliceBytes = int64_t{16} << 20;
     const std::size_t rank = maps.size();
     const std::vector<int64_t>& last = maps[rank - 1];
     const int64_t inner = static_cast<int64_t>(last.size());
     std::vector<std::size_t> index(rank - 1, 0);
     int64_t rows = 1;
     for (std::size_t d = 0; d + 1 < rank; ++d) rows *= static_cast<int64_t>(maps[d].size());
-    const RunControl* control = ctx.control();
-    const bool checked = control && control->active();
-    const int64_t rows_per_check = std::max<int64_t>(1, kSliceBytes / std::max<int64_t>(1, inner * sizeof(U)));
+    OutputProgress progress(ctx, rows * inner, sizeof(U));
     for (int64_t r = 0; r < rows; ++r, dst += inner) {
-      if (checked && r % rows_per_check == 0)
-        if (const RunControl::Stop why = control->due(); why != RunControl::Stop::kNone)
-          return control->stop(why, node_where(ctx.graph(), ctx.node_id()) + ": output element " +
-                                        std::to_string(r * inner) + " of " + std::to_string(rows * inner));
+      TANDEM_RETURN_IF_ERROR(progress.at(r * inner));
       int64_t offset = 0;
       bool inside = true;
       for (std::size_t d = 0; d + 1 < rank; ++d) {

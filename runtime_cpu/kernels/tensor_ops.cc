@@ -189,6 +189,21 @@ Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void*
   return Status::ok();
 }
 
+OutputProgress::OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes)
+    : ctx_(ctx),
+      total_(total_elements),
+      step_(std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(1, static_cast<int64_t>(element_bytes)))),
+      next_(ctx.control() && ctx.control()->active() ? 0 : std::numeric_limits<int64_t>::max()) {}
+
+Status OutputProgress::check(int64_t done) {
+  next_ = done + step_;
+  const RunControl* control = ctx_.control();
+  if (const RunControl::Stop why = control->due(); why != RunControl::Stop::kNone)
+    return control->stop(why, node_where(ctx_.graph(), ctx_.node_id()) + ": output element " + std::to_string(done) +
+                                  " of " + std::to_string(total_));
+  return Status::ok();
+}
+
 void fill_elements(DType dtype, void* dst, int64_t count, const void* value) {
   with_element_type(dtype, [&](auto tag) {
     using U = decltype(tag);

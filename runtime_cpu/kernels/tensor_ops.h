@@ -96,6 +96,24 @@ void copy_strided(DType dtype, const void* src, int64_t offset, const std::vecto
 Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void* src, int64_t offset,
                               const std::vector<int64_t>& shape, const std::vector<int64_t>& strides, void* dst);
 
+// For a kernel that writes a model-sized output in its own loop (Pad, AffineGrid): checks the run's control
+// (RunControl) each time another 16 MiB of output is done, as copy_strided_stoppable does between slices,
+// since the executors check only between nodes. Without an active control every check passes at once.
+class OutputProgress {
+ public:
+  OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes);
+  // An error naming the node and `done` (elements written of the total) when the run must stop.
+  Status at(int64_t done) {
+    if (done < next_) return Status::ok();
+    return check(done);
+  }
+
+ private:
+  Status check(int64_t done);
+  const KernelContext& ctx_;
+  int64_t total_, step_, next_;
+};
+
 // Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart: one
 // part of a concatenation or a split (bytes of elements of `dtype`, counted with element_stride).
 void copy_blocks(DType dtype, const std::byte* src, std::size_t src_pitch, std::byte* dst, std::size_t dst_pitch,

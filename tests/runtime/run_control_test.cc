@@ -332,6 +332,50 @@ TEST(KernelRunControl, ExpandTileAndPadOfAModelSizedOutputStopInsideTheCopy) {
   }
 }
 
+// AffineGrid writes its grid in its own loop and checks the control every 16 MiB of it (OutputProgress):
+// a 40 MB grid stops at its first element with the flag set, and is whole with it clear.
+TEST(KernelRunControl, AModelSizedAffineGridStopsInsideItsLoop) {
+  constexpr int64_t kLong = 5'000'000;  // a grid [1, 1, kLong, 2]: 40 MB of floats
+  auto m = make_model(20, 9);
+  auto& g = *m.mutable_graph();
+  add_input(g, "theta", TensorProto::FLOAT, {int64_t{1}, int64_t{2}, int64_t{3}});
+  add_int64_initializer(g, "size", {4}, {1, 1, 1, kLong});
+  add_node(g, "AffineGrid", {"theta", "size"}, {"grid"}, "affine");
+  add_output(g, "grid", TensorProto::FLOAT);
+  auto ir = import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& graph = *ir->graph;
+  const cpu::CpuDevice cpu(1, "cpu");
+  KernelInit init{graph, 0, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
+                    return Status::error("no bodies here");
+                  }};
+  auto kernel = cpu.create_kernel(init);
+  ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+  const Tensor theta = make_tensor<float>({1, 2, 3}, {1, 0, 0, 0, 1, 0});  // the identity
+  const Tensor size = Tensor::from_constant(graph.value(graph.node(0).inputs[1]).data);
+  const std::vector<const Tensor*> inputs = {&theta, &size};
+  for (bool cancelled : {true, false}) {
+    std::atomic<bool> flag{cancelled};
+    const RunControl control(std::nullopt, &flag);
+    std::vector<Tensor> outs(1);
+    KernelContext ctx(graph, 0, inputs, {}, outs);
+    ctx.set_control(&control);
+    const Status s = run_kernel(**kernel, ctx);
+    if (cancelled) {
+      ASSERT_FALSE(s.is_ok());
+      EXPECT_EQ(s.message(), "run cancelled by the caller before node 'affine' (AffineGrid): output element 0 of " +
+                                 std::to_string(2 * kLong));
+    } else {
+      ASSERT_TRUE(s.is_ok()) << s.message();
+      const float* grid = outs[0].data<float>();
+      // The identity's grid: x runs from -1 + 1/L to 1 - 1/L along W, y is 0 (one row).
+      EXPECT_FLOAT_EQ(grid[0], -1.0f + 1.0f / kLong);
+      EXPECT_FLOAT_EQ(grid[2 * (kLong - 1)], 1.0f - 1.0f / kLong);
+      EXPECT_EQ(grid[2 * (kLong / 2) + 1], 0.0f);
+    }
+  }
+}
+
 TEST(GraphExecutorRunControl, TheControlReachesNestedBodies) {
   auto m = counting_loop(false);
   auto& g = *m.mutable_graph();

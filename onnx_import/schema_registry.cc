@@ -781,10 +781,55 @@ OpSchema equal_schema() {
   return s;
 }
 
+// QuantizeLinear-19: x and y_scale may also be float16 or bfloat16 (one type, T1); y_zero_point's type
+// (float8 too, which tandem refuses at import) is y's, uint8 when it is absent; `saturate` for float8.
+OpSchema quantize_linear_schema() {
+  OpSchema s = new_schema("QuantizeLinear", __LINE__, kOpset19);
+  s.SetDoc("y = saturate(round(x / y_scale) + y_zero_point), per tensor or per index along `axis`.")
+      .Attr("axis", "The axis of a 1-D y_scale (per-axis quantization).", AttributeProto::INT, int64_t{1})
+      .Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
+            AttributeProto::INT, int64_t{1})
+      .Input(0, "x", "The tensor to quantize.", "T1")
+      .Input(1, "y_scale", "Scalar (per tensor) or 1-D (per axis).", "T1")
+      .Input(2, "y_zero_point", "As y_scale; its type is y's (uint8 when absent).", "T2", OpSchema::Optional)
+      .Output(0, "y", "The quantized tensor, x's shape.", "T2")
+      .TypeConstraint("T1", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(int32)"},
+                      "The float side.")
+      .TypeConstraint("T2", {"tensor(int8)", "tensor(uint8)"}, "The quantized side.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr)
+          onnx::propagateElemTypeFromInputToOutput(ctx, 2, 0);
+        else
+          onnx::updateOutputElemType(ctx, 0, TensorProto::UINT8);
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  return s;
+}
+
+// DequantizeLinear-19: x_scale, and so y, may also be float16 or bfloat16 (T2).
+OpSchema dequantize_linear_schema() {
+  OpSchema s = new_schema("DequantizeLinear", __LINE__, kOpset19);
+  s.SetDoc("y = (x - x_zero_point) * x_scale, per tensor or per index along `axis`.")
+      .Attr("axis", "The axis of a 1-D x_scale (per-axis quantization).", AttributeProto::INT, int64_t{1})
+      .Input(0, "x", "The quantized tensor.", "T1")
+      .Input(1, "x_scale", "Scalar (per tensor) or 1-D (per axis); its type is y's.", "T2")
+      .Input(2, "x_zero_point", "As x_scale, of x's type (0 for int32).", "T1", OpSchema::Optional)
+      .Output(0, "y", "The dequantized tensor, x's shape.", "T2")
+      .TypeConstraint("T1", {"tensor(int8)", "tensor(uint8)", "tensor(int32)"}, "The quantized side.")
+      .TypeConstraint("T2", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"}, "The float side.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  return s;
+}
+
 std::vector<OpSchema> opset19_new_schemas() {
   std::vector<OpSchema> v;
   v.push_back(average_pool_schema());
   v.push_back(equal_schema());
+  v.push_back(quantize_linear_schema());
+  v.push_back(dequantize_linear_schema());
   v.push_back(pad_schema(kOpset19));
   v.push_back(resize_schema(kOpset19));  // adds coordinate_transformation_mode half_pixel_symmetric
   for (auto& s : v) s.Finalize();
@@ -793,13 +838,12 @@ std::vector<OpSchema> opset19_new_schemas() {
 
 // Ops whose opset-19 change is only the float8 types (and `saturate`, which only a float8 cast reads):
 // their older schema, as it is, at since-version 19 (same_at). Copies are not re-finalized (above).
-constexpr std::array<std::string_view, 12> kSameAt19 = {"Cast", "CastLike", "Constant", "DequantizeLinear",
-                                                        "Identity", "If", "Loop", "QuantizeLinear",
-                                                        "Reshape", "Scan", "Shape", "Size"};
+constexpr std::array<std::string_view, 10> kSameAt19 = {"Cast", "CastLike", "Constant", "Identity", "If",
+                                                        "Loop", "Reshape", "Scan", "Shape", "Size"};
 OpSchema same_at(const OpSchema& older, int since) {
   OpSchema s = older;
   s.SinceVersion(since);
-  if (s.Name() == "Cast" || s.Name() == "CastLike" || s.Name() == "QuantizeLinear")
+  if (s.Name() == "Cast" || s.Name() == "CastLike")
     s.Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
            AttributeProto::INT, int64_t{1});
   return s;

@@ -1,5 +1,7 @@
 #include "runtime_cpu/kernels/quantization.h"
 
+#include "graph/float16.h"
+
 namespace tandem::cpu {
 namespace {
 
@@ -43,11 +45,19 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
   const std::string scale_name = what.name + "_scale", zp_name = what.name + "_zero_point";
   int64_t size = 1;
   if (scale) {
-    if (scale->dtype() != DType::kFloat32)
-      return ctx.error(scale_name + " must be float32, got " + scale->describe());
+    const DType t = scale->dtype();
+    const bool narrow = what.narrow_scales && (t == DType::kFloat16 || t == DType::kBFloat16);
+    if (t != DType::kFloat32 && !narrow)
+      return ctx.error(scale_name + " must be float32" + std::string(what.narrow_scales ? ", float16 or bfloat16" : "") +
+                       ", got " + scale->describe());
     size = operand_size(*scale, what.count);
     if (size < 0) return ctx.error(scale_name + " must be " + allowed_shapes(what) + ", got " + scale->describe());
-    p.scale.assign(scale->data<float>(), scale->data<float>() + size);
+    p.scale.resize(static_cast<std::size_t>(size));
+    for (int64_t i = 0; i < size; ++i)
+      p.scale[static_cast<std::size_t>(i)] =
+          t == DType::kFloat32   ? scale->data<float>()[i]
+          : t == DType::kFloat16 ? static_cast<float>(half_to_float(scale->data<uint16_t>()[i]))
+                                 : static_cast<float>(bfloat16_to_float(scale->data<uint16_t>()[i]));
   }
   if (!zero_point) {
     p.zero_point = {0};

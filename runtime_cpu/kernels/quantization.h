@@ -51,9 +51,11 @@ struct QuantOperand {
   int64_t count = -1;             // per-index length allowed besides one value; -1: one value only
   std::string count_meaning;      // what count is, for messages ("the size of axis 1 of x uint8 [1,3,2]")
   bool int32_zero_point = false;  // DequantizeLinear also takes int32 (whose zero point must be 0)
+  bool narrow_scales = false;     // the scale may also be float16 or bfloat16 (QuantizeLinear-19 and after)
 };
 
-// Reads scale (float32; nullptr when the op has none) and zero point (uint8 or int8; nullptr: omitted,
+// Reads scale (float32, or float16 and bfloat16 widened exactly where `what` allows them; nullptr when the op
+// has none) and zero point (uint8 or int8; nullptr: omitted,
 // i.e. 0). Each must be a scalar, a 1-element 1-D tensor, or 1-D with `count` elements, and the two must
 // agree in size. Errors name the operands and what they got.
 Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* scale, const Tensor* zero_point,

@@ -1,13 +1,18 @@
-// QuantizeLinear, DequantizeLinear (opsets 10 and 13) and DynamicQuantizeLinear (11): conversions between
+// QuantizeLinear, DequantizeLinear (opsets 10, 13 and 19) and DynamicQuantizeLinear (11): conversions between
 // float32 and 8-bit integers through a scale and a zero point. From opset 13, a 1-D scale quantizes each
-// index along `axis` with its own scale and zero point; a scalar (or 1-element) one the whole tensor.
+// index along `axis` with its own scale and zero point; a scalar (or 1-element) one the whole tensor. From
+// opset 19 the float side may also be float16 or bfloat16: QuantizeLinear's x and y_scale (one type),
+// DequantizeLinear's x_scale and y. They are computed in float32 (as ONNX's reference does DequantizeLinear
+// and ONNX Runtime both) and y is rounded to its type once.
 #include <algorithm>
 #include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
 
+#include "graph/float16.h"
 #include "runtime_cpu/kernels/attributes.h"
+#include "runtime_cpu/kernels/element_types.h"
 #include "runtime_cpu/kernels/elementwise_kernels.h"
 #include "runtime_cpu/kernels/quantization.h"
 #include "runtime_cpu/kernels/register.h"
@@ -39,16 +44,27 @@ Result<AxisWalk> axis_walk(const KernelContext& ctx, const Tensor& x, const Tens
 
 // --- QuantizeLinear -------------------------------------------------------------------------------------
 
+bool is_narrow_float(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
+
+float narrow_to_float(DType t, uint16_t bits) {
+  return t == DType::kFloat16 ? static_cast<float>(half_to_float(bits)) : bfloat16_to_float(bits);
+}
+
 class QuantizeLinearKernel final : public Kernel {
  public:
-  QuantizeLinearKernel(bool per_axis, int64_t axis) : per_axis_(per_axis), axis_(axis) {}
+  QuantizeLinearKernel(bool per_axis, int64_t axis, bool narrow) : per_axis_(per_axis), axis_(axis), narrow_(narrow) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* scale, ew::required_input(ctx, 1));
-    if (x->dtype() != DType::kFloat32 && x->dtype() != DType::kInt32)
-      return ctx.error("x must be float32 or int32, got " + x->describe());
+    const bool narrow_x = narrow_ && is_narrow_float(x->dtype());
+    if (x->dtype() != DType::kFloat32 && x->dtype() != DType::kInt32 && !narrow_x)
+      return ctx.error("x must be float32" + std::string(narrow_ ? ", float16, bfloat16" : "") + " or int32, got " +
+                       x->describe());
+    if (narrow_ && (narrow_x || is_narrow_float(scale->dtype())) && scale->dtype() != x->dtype())
+      return ctx.error("y_scale " + scale->describe() + " must have x's type (" + x->describe() + ")");
     QuantOperand what{"y"};
+    what.narrow_scales = narrow_x;
     TANDEM_ASSIGN_OR_RETURN(const AxisWalk walk, axis_walk(ctx, *x, *scale, per_axis_, axis_, what));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, ctx.input(2), what));
     const DType out_type = p.zero_point_type == DType::kUndefined ? DType::kUInt8 : p.zero_point_type;
@@ -61,6 +77,12 @@ class QuantizeLinearKernel final : public Kernel {
         for (int64_t i = 0; i < n; ++i) {
           const int64_t c = walk.at(i);
           out[i] = quantize_value<Q>(px[i] / p.scale_at(c), p.zero_point_at(c));
+        }
+      } else if (narrow_x) {  // widened exactly, divided in float32
+        const uint16_t* px = x->data<uint16_t>();
+        for (int64_t i = 0; i < n; ++i) {
+          const int64_t c = walk.at(i);
+          out[i] = quantize_value<Q>(narrow_to_float(x->dtype(), px[i]) / p.scale_at(c), p.zero_point_at(c));
         }
       } else {  // int32 / float32 promotes to double in numpy, which the reference uses
         const int32_t* px = x->data<int32_t>();
@@ -80,18 +102,19 @@ class QuantizeLinearKernel final : public Kernel {
  private:
   bool per_axis_;
   int64_t axis_;
+  bool narrow_;  // opset 19: float16 and bfloat16 too
 };
 
 Result<KernelPtr> make_quantize(const KernelInit& init) {
   const Node& n = init.node();
-  return KernelPtr(new QuantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1)));
+  return KernelPtr(new QuantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1), n.opset >= 19));
 }
 
 // --- DequantizeLinear -----------------------------------------------------------------------------------
 
 class DequantizeLinearKernel final : public Kernel {
  public:
-  DequantizeLinearKernel(bool per_axis, int64_t axis) : per_axis_(per_axis), axis_(axis) {}
+  DequantizeLinearKernel(bool per_axis, int64_t axis, bool narrow) : per_axis_(per_axis), axis_(axis), narrow_(narrow) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
@@ -103,17 +126,25 @@ class DequantizeLinearKernel final : public Kernel {
       return ctx.error("x_zero_point " + zp->describe() + " must have x's type (" + x->describe() + ")");
     QuantOperand what{"x"};
     what.int32_zero_point = true;
+    what.narrow_scales = narrow_;
     TANDEM_ASSIGN_OR_RETURN(const AxisWalk walk, axis_walk(ctx, *x, *scale, per_axis_, axis_, what));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, zp, what));
     if (x->dtype() == DType::kInt32 &&
         std::any_of(p.zero_point.begin(), p.zero_point.end(), [](int32_t z) { return z != 0; }))
       return ctx.error("an int32 x has no zero point: x_zero_point must be 0, got " + zp->describe());
-    Tensor& y = ctx.allocate_output(0, DType::kFloat32, x->shape());
-    float* out = y.data<float>();
+    // y has the scale's type (float32 before opset 19); computed in float32, rounded to it once.
+    const DType out_type = narrow_ && is_narrow_float(scale->dtype()) ? scale->dtype() : DType::kFloat32;
+    Tensor& y = ctx.allocate_output(0, out_type, x->shape());
     const auto fill = [&](const auto* in) {
       for (int64_t i = 0; i < x->numel(); ++i) {
         const int64_t c = walk.at(i);
-        out[i] = static_cast<float>(int64_t{in[i]} - p.zero_point_at(c)) * p.scale_at(c);
+        const float v = static_cast<float>(int64_t{in[i]} - p.zero_point_at(c)) * p.scale_at(c);
+        if (out_type == DType::kFloat32)
+          y.data<float>()[i] = v;
+        else if (out_type == DType::kFloat16)
+          y.data<uint16_t>()[i] = half_from_double(v).bits;
+        else
+          y.data<uint16_t>()[i] = bfloat16_from_double(v).bits;
       }
     };
     if (x->dtype() == DType::kUInt8)
@@ -128,11 +159,12 @@ class DequantizeLinearKernel final : public Kernel {
  private:
   bool per_axis_;
   int64_t axis_;
+  bool narrow_;  // opset 19: a float16 or bfloat16 scale (and y)
 };
 
 Result<KernelPtr> make_dequantize(const KernelInit& init) {
   const Node& n = init.node();
-  return KernelPtr(new DequantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1)));
+  return KernelPtr(new DequantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1), n.opset >= 19));
 }
 
 // --- DynamicQuantizeLinear ------------------------------------------------------------------------------

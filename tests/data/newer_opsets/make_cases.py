@@ -52,6 +52,20 @@ def floats(*shape):
     return rng.standard_normal(shape).astype(np.float32)
 
 
+class BFloat16Array:
+    """float32 values to be stored as bfloat16 (numpy has no bfloat16), rounded to nearest even."""
+
+    def __init__(self, values):
+        self.values = np.asarray(values, dtype=np.float32)
+
+    def bits(self):
+        u = self.values.view(np.uint32).astype(np.uint64)
+        return ((u + 0x7FFF + ((u >> 16) & 1)) >> 16).astype(np.uint16)
+
+    def widened(self):
+        return (self.bits().astype(np.uint32) << 16).view(np.float32)
+
+
 CASES = {}
 
 
@@ -301,6 +315,33 @@ case("string_split_agreed_with_onnxruntime",
      {"x": np.array([" a b  c ", "de", "f  g"], dtype=object)})
 
 
+# QuantizeLinear-19 and DequantizeLinear-19 on float16 (ONNX Runtime) and bfloat16 (which onnxruntime-node
+# cannot pass: the reference's formula, in float32, each result rounded once).
+H16 = TensorProto.FLOAT16
+case("quantize_dequantize_float16",
+     model([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+            helper.make_node("QuantizeLinear", ["x", "s_axis", "z_axis"], ["q_axis"], axis=1),
+            helper.make_node("DequantizeLinear", ["q_axis", "s_axis", "z_axis"], ["y_axis"], axis=1)],
+           [vi("x", H16, [2, 5])], [vi("q", TensorProto.UINT8), vi("q_axis", TensorProto.INT8), vi("y_axis", H16)],
+           [numpy_helper.from_array(np.array(0.07, dtype=np.float16), "s"),
+            numpy_helper.from_array(np.array(120, dtype=np.uint8), "z"),
+            numpy_helper.from_array(np.array([0.05, 0.1, 0.02, 0.3, 0.011], dtype=np.float16), "s_axis"),
+            numpy_helper.from_array(np.array([-3, 0, 7, 1, -100], dtype=np.int8), "z_axis")]),
+     {"x": (floats(2, 5) * 3).astype(np.float16)})
+bf_x = BFloat16Array(floats(2, 4) * 3)
+bf_scale = BFloat16Array(np.array([0.0625, 0.3, 0.01, 1.7], dtype=np.float32))
+bf_zero = np.array([5, -2, 0, 100], dtype=np.int8)
+bf_q = np.clip(np.rint(bf_x.widened() / bf_scale.widened()) + bf_zero, -128, 127).astype(np.int8)
+case("quantize_dequantize_bfloat16",
+     model([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=-1),
+            helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=-1)],
+           [vi("x", TensorProto.BFLOAT16, [2, 4])], [vi("q", TensorProto.INT8), vi("y", TensorProto.BFLOAT16)],
+           [TensorProto(name="s", data_type=TensorProto.BFLOAT16, dims=[4], raw_data=bf_scale.bits().tobytes()),
+            numpy_helper.from_array(bf_zero, "z")]),
+     {"x": bf_x},
+     expected={"q": bf_q, "y": BFloat16Array((bf_q.astype(np.float32) - bf_zero) * bf_scale.widened())})
+
+
 # ---------------------------------------------------------------------------------------------------------
 # GroupNormalization (18: scale and bias per group; 21: per channel), and opset 21's type-only changes.
 
@@ -343,6 +384,8 @@ case("flatten_squeeze_transpose_unsqueeze",
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}
+    if a.dtype == np.float16:  # as its bits, which onnxruntime-node takes and gives
+        return {"type": "float16", "dims": list(a.shape), "data": a.view(np.uint16).ravel().tolist()}
     kinds = {np.float32: "float32", np.float64: "float64", np.int64: "int64", np.int32: "int32",
              np.uint8: "uint8", np.int8: "int8", np.bool_: "bool"}
     t = kinds[a.dtype.type]
@@ -361,6 +404,8 @@ def from_json(t):
               "uint8": np.uint8, "int8": np.int8, "bool": np.bool_}
     if t["type"] == "string":
         return np.array(t["data"], dtype=object).reshape(t["dims"])
+    if t["type"] == "float16":
+        return np.array(t["data"], dtype=np.uint16).view(np.float16).reshape(t["dims"])
     data = [int(v) for v in t["data"]] if t["type"] == "int64" else t["data"]
     if t["type"] in ("float32", "float64"):
         data = [float(v) for v in data]  # "Infinity", "-Infinity", "NaN" included
@@ -368,7 +413,10 @@ def from_json(t):
 
 
 def write_tensor(path, name, a):
-    if a.dtype == object:
+    if isinstance(a, BFloat16Array):
+        t = TensorProto(name=name, data_type=TensorProto.BFLOAT16, dims=a.values.shape)
+        t.raw_data = a.bits().tobytes()
+    elif a.dtype == object:
         t = helper.make_tensor(name, TensorProto.STRING, a.shape, [s.encode() for s in a.ravel()])
     else:
         t = numpy_helper.from_array(a, name)

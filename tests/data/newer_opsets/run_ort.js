@@ -1,12 +1,12 @@
 // Runs one ONNX test case on ONNX Runtime (onnxruntime-node) for make_cases.py: reads DIR/model.onnx and
 // DIR/ort_inputs.json ({name: {type, dims, data}}), writes DIR/ort_outputs.json in the same form, outputs in
 // the model's order. Strings and numbers travel as JSON; bigint (int64) as decimal strings, and the floats
-// JSON has no numbers for as "Infinity", "-Infinity" and "NaN".
+// JSON has no numbers for as "Infinity", "-Infinity" and "NaN"; float16 as its 16-bit patterns.
 const ort = require('onnxruntime-node');
 const fs = require('fs');
 const path = require('path');
 
-const kArrays = {float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array,
+const kArrays = {float16: Uint16Array, float32: Float32Array, float64: Float64Array, int8: Int8Array, uint8: Uint8Array,
                  int16: Int16Array, uint16: Uint16Array, int32: Int32Array, uint32: Uint32Array,
                  int64: BigInt64Array, uint64: BigUint64Array, bool: Uint8Array};
 

@@ -783,44 +783,86 @@ OpSchema equal_schema() {
 
 // QuantizeLinear-19: x and y_scale may also be float16 or bfloat16 (one type, T1); y_zero_point's type
 // (float8 too, which tandem refuses at import) is y's, uint8 when it is absent; `saturate` for float8.
-OpSchema quantize_linear_schema() {
-  OpSchema s = new_schema("QuantizeLinear", __LINE__, kOpset19);
-  s.SetDoc("y = saturate(round(x / y_scale) + y_zero_point), per tensor or per index along `axis`.")
-      .Attr("axis", "The axis of a 1-D y_scale (per-axis quantization).", AttributeProto::INT, int64_t{1})
+// QuantizeLinear-21 adds 16-bit y (and 4-bit, refused), blocked quantization (`block_size`) and
+// `output_dtype`, y's type when there is no zero point.
+OpSchema quantize_linear_schema(int since) {
+  const bool v21 = since >= kOpset21;
+  OpSchema s = new_schema("QuantizeLinear", __LINE__, since);
+  s.SetDoc("y = saturate(round(x / y_scale) + y_zero_point), per tensor, per index along `axis` or per block.")
+      .Attr("axis", "The axis of a 1-D (or blocked) y_scale.", AttributeProto::INT, int64_t{1})
       .Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
             AttributeProto::INT, int64_t{1})
       .Input(0, "x", "The tensor to quantize.", "T1")
-      .Input(1, "y_scale", "Scalar (per tensor) or 1-D (per axis).", "T1")
-      .Input(2, "y_zero_point", "As y_scale; its type is y's (uint8 when absent).", "T2", OpSchema::Optional)
+      .Input(1, "y_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked).", "T1")
+      .Input(2, "y_zero_point", "As y_scale; its type is y's.", "T2", OpSchema::Optional)
       .Output(0, "y", "The quantized tensor, x's shape.", "T2")
       .TypeConstraint("T1", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(int32)"},
                       "The float side.")
-      .TypeConstraint("T2", {"tensor(int8)", "tensor(uint8)"}, "The quantized side.")
+      .TypeConstraint("T2",
+                      v21 ? std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int16)", "tensor(uint16)"}
+                          : std::vector<std::string>{"tensor(int8)", "tensor(uint8)"},
+                      "The quantized side.")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        const int64_t output_dtype = onnx::getAttribute(ctx, "output_dtype", int64_t{0});
         if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr)
           onnx::propagateElemTypeFromInputToOutput(ctx, 2, 0);
         else
-          onnx::updateOutputElemType(ctx, 0, TensorProto::UINT8);
+          onnx::updateOutputElemType(ctx, 0, output_dtype != 0 ? static_cast<int32_t>(output_dtype) : TensorProto::UINT8);
         if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
       });
+  if (v21) {
+    s.Attr("block_size", "> 0: blocked quantization, this many indices along `axis` per scale.", AttributeProto::INT,
+           int64_t{0});
+    s.Attr("output_dtype", "y's type when y_zero_point is absent (0: uint8).", AttributeProto::INT, int64_t{0});
+  }
   return s;
 }
 
-// DequantizeLinear-19: x_scale, and so y, may also be float16 or bfloat16 (T2).
-OpSchema dequantize_linear_schema() {
-  OpSchema s = new_schema("DequantizeLinear", __LINE__, kOpset19);
-  s.SetDoc("y = (x - x_zero_point) * x_scale, per tensor or per index along `axis`.")
-      .Attr("axis", "The axis of a 1-D x_scale (per-axis quantization).", AttributeProto::INT, int64_t{1})
+// DequantizeLinear-19: x_scale, and so y, may also be float16 or bfloat16 (T2). DequantizeLinear-21 adds
+// 16-bit x (and 4-bit, refused) and blocked quantization.
+OpSchema dequantize_linear_schema(int since) {
+  const bool v21 = since >= kOpset21;
+  OpSchema s = new_schema("DequantizeLinear", __LINE__, since);
+  s.SetDoc("y = (x - x_zero_point) * x_scale, per tensor, per index along `axis` or per block.")
+      .Attr("axis", "The axis of a 1-D (or blocked) x_scale.", AttributeProto::INT, int64_t{1})
       .Input(0, "x", "The quantized tensor.", "T1")
-      .Input(1, "x_scale", "Scalar (per tensor) or 1-D (per axis); its type is y's.", "T2")
+      .Input(1, "x_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked); its type is y's.", "T2")
       .Input(2, "x_zero_point", "As x_scale, of x's type (0 for int32).", "T1", OpSchema::Optional)
       .Output(0, "y", "The dequantized tensor, x's shape.", "T2")
-      .TypeConstraint("T1", {"tensor(int8)", "tensor(uint8)", "tensor(int32)"}, "The quantized side.")
+      .TypeConstraint("T1",
+                      v21 ? std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int16)", "tensor(uint16)",
+                                                     "tensor(int32)"}
+                          : std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int32)"},
+                      "The quantized side.")
       .TypeConstraint("T2", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"}, "The float side.")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
         onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
         if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
       });
+  if (v21)
+    s.Attr("block_size", "> 0: blocked quantization, this many indices along `axis` per scale.", AttributeProto::INT,
+           int64_t{0});
+  return s;
+}
+
+// QLinearMatMul-21: the scales may also be float16 or bfloat16 (TS); libonnx's inference of QLinearMatMul-10.
+OpSchema qlinear_matmul_schema(const OpSchema& older) {
+  OpSchema s = new_schema("QLinearMatMul", __LINE__, kOpset21);
+  s.SetDoc("Quantized matrix product: y = quantize(dequantize(a) x dequantize(b)), numpy's matmul shapes.")
+      .Input(0, "a", "First operand.", "T1")
+      .Input(1, "a_scale", "Scalar or per row.", "TS")
+      .Input(2, "a_zero_point", "As a_scale.", "T1")
+      .Input(3, "b", "Second operand.", "T2")
+      .Input(4, "b_scale", "Scalar or per column.", "TS")
+      .Input(5, "b_zero_point", "As b_scale.", "T2")
+      .Input(6, "y_scale", "Scalar or per row.", "TS")
+      .Input(7, "y_zero_point", "As y_scale.", "T3")
+      .Output(0, "y", "The quantized product.", "T3")
+      .TypeConstraint("TS", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"}, "Scales.")
+      .TypeConstraint("T1", {"tensor(int8)", "tensor(uint8)"}, "a's type.")
+      .TypeConstraint("T2", {"tensor(int8)", "tensor(uint8)"}, "b's type.")
+      .TypeConstraint("T3", {"tensor(int8)", "tensor(uint8)"}, "y's type.")
+      .TypeAndShapeInferenceFunction(older.GetTypeAndShapeInferenceFunction());
   return s;
 }
 
@@ -828,8 +870,8 @@ std::vector<OpSchema> opset19_new_schemas() {
   std::vector<OpSchema> v;
   v.push_back(average_pool_schema());
   v.push_back(equal_schema());
-  v.push_back(quantize_linear_schema());
-  v.push_back(dequantize_linear_schema());
+  v.push_back(quantize_linear_schema(kOpset19));
+  v.push_back(dequantize_linear_schema(kOpset19));
   v.push_back(pad_schema(kOpset19));
   v.push_back(resize_schema(kOpset19));  // adds coordinate_transformation_mode half_pixel_symmetric
   for (auto& s : v) s.Finalize();
@@ -1171,6 +1213,9 @@ class Registry final : public onnx::ISchemaRegistry {
     add(is_inf_20_schema());
     add(constant_of_shape_20_schema(*GetSchema("ConstantOfShape", kOpset19, "")));
     add(finalized(group_norm_schema(kOpset21)));  // 21 builds on 20's schemas, so after them
+    add(finalized(quantize_linear_schema(kOpset21)));
+    add(finalized(dequantize_linear_schema(kOpset21)));
+    add(finalized(qlinear_matmul_schema(*GetSchema("QLinearMatMul", kOpset20, ""))));
     for (std::string_view op : kSameAt21) add(same_at(*GetSchema(std::string(op), kOpset20, ""), kOpset21));
   }
 

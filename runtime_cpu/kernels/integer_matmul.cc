@@ -239,21 +239,24 @@ Result<KernelPtr> make_matmul_integer(const KernelInit& init) {
 
 // --- QLinearMatMul --------------------------------------------------------------------------------------
 
-// Reads one operand's scale and zero point (inputs scale_at and scale_at + 1) as per tensor or per line.
+// Reads one operand's scale and zero point (inputs scale_at and scale_at + 1) as per tensor or per line;
+// `narrow`: the scale may be float16 or bfloat16 (QLinearMatMul-21).
 Result<QuantParams> line_params(const KernelContext& ctx, std::size_t scale_at, const std::string& name,
-                                int64_t lines, const std::string& meaning, const Tensor* operand) {
+                                int64_t lines, const std::string& meaning, const Tensor* operand, bool narrow) {
   TANDEM_ASSIGN_OR_RETURN(const Tensor* scale, ew::required_input(ctx, scale_at));
   TANDEM_ASSIGN_OR_RETURN(const Tensor* zp, ew::required_input(ctx, scale_at + 1));
   if (operand && zp->dtype() != operand->dtype())
     return ctx.error(name + "_zero_point " + zp->describe() + " must have the type of " + name + " " +
                      operand->describe());
   QuantOperand what{name, lines, meaning};
+  what.narrow_scales = narrow;
   return read_quant_params(ctx, scale, zp, what);
 }
 
 class QLinearMatMulKernel final : public Kernel {
  public:
-  explicit QLinearMatMulKernel(PreparedB prepared) : prepared_(std::move(prepared)) {}
+  QLinearMatMulKernel(PreparedB prepared, bool narrow_scales)
+      : prepared_(std::move(prepared)), narrow_(narrow_scales) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* a, ew::required_input(ctx, 0));
@@ -261,10 +264,11 @@ class QLinearMatMulKernel final : public Kernel {
     TANDEM_RETURN_IF_ERROR(check_8bit(ctx, *a, "a"));
     TANDEM_RETURN_IF_ERROR(check_8bit(ctx, *b, "b"));
     TANDEM_ASSIGN_OR_RETURN(const MatmulShape s, matmul_shape(ctx, *a, *b));
-    TANDEM_ASSIGN_OR_RETURN(const QuantParams pa, line_params(ctx, 1, "a", s.m, "the rows of a " + a->describe(), a));
+    TANDEM_ASSIGN_OR_RETURN(const QuantParams pa,
+                            line_params(ctx, 1, "a", s.m, "the rows of a " + a->describe(), a, narrow_));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams pb,
-                            line_params(ctx, 4, "b", s.n, "the columns of b " + b->describe(), b));
-    TANDEM_ASSIGN_OR_RETURN(const QuantParams py, line_params(ctx, 6, "y", s.m, "the rows of y", nullptr));
+                            line_params(ctx, 4, "b", s.n, "the columns of b " + b->describe(), b, narrow_));
+    TANDEM_ASSIGN_OR_RETURN(const QuantParams py, line_params(ctx, 6, "y", s.m, "the rows of y", nullptr, narrow_));
     Tensor& y = ctx.allocate_output(0, py.zero_point_type, s.out_shape);
     // An empty product needs neither operand shifted, and walking every batch would take 2^40 rounds for
     // a [2^40, 0, 3]: it is done once the scales and zero points have been checked.
@@ -300,6 +304,7 @@ class QLinearMatMulKernel final : public Kernel {
 
  private:
   PreparedB prepared_;
+  bool narrow_;  // opset 21: float16 and bfloat16 scales
 };
 
 Result<KernelPtr> make_qlinear_matmul(const KernelInit& init) {
@@ -315,7 +320,7 @@ Result<KernelPtr> make_qlinear_matmul(const KernelInit& init) {
       prepared.ready = true;
     }
   }
-  return KernelPtr(new QLinearMatMulKernel(std::move(prepared)));
+  return KernelPtr(new QLinearMatMulKernel(std::move(prepared), init.node().opset >= 21));
 }
 
 }  // namespace

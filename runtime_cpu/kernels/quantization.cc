@@ -6,14 +6,16 @@ namespace tandem::cpu {
 namespace {
 
 // The number of values an operand holds: 1 for a scalar or 1-element 1-D tensor, `count` for a 1-D
-// tensor of that many; -1 when its shape is neither.
-int64_t operand_size(const Tensor& t, int64_t count) {
+// tensor of that many; -1 when its shape is neither. Blocked (a `shape` given): that shape's count, or -1.
+int64_t operand_size(const Tensor& t, int64_t count, const std::vector<int64_t>* shape = nullptr) {
+  if (shape && !shape->empty()) return t.shape() == *shape ? count : -1;
   if (t.rank() == 0 || (t.rank() == 1 && t.dim(0) == 1)) return 1;
   if (t.rank() == 1 && count >= 0 && t.dim(0) == count) return count;
   return -1;
 }
 
 std::string allowed_shapes(const QuantOperand& what) {
+  if (!what.shape.empty()) return shape_string(what.shape) + " (" + what.count_meaning + ")";
   if (what.count < 0) return "a scalar (per-tensor quantization)";
   return "a scalar or a 1-D tensor of " + std::to_string(what.count) + " (" + what.count_meaning + ")";
 }
@@ -23,9 +25,11 @@ std::string allowed_shapes(const QuantOperand& what) {
 std::vector<int32_t> int_values(const Tensor& t) {
   std::vector<int32_t> v(static_cast<std::size_t>(t.numel()));
   for (std::size_t i = 0; i < v.size(); ++i)
-    v[i] = t.dtype() == DType::kUInt8  ? t.data<uint8_t>()[i]
-           : t.dtype() == DType::kInt8 ? t.data<int8_t>()[i]
-                                       : t.data<int32_t>()[i];
+    v[i] = t.dtype() == DType::kUInt8    ? t.data<uint8_t>()[i]
+           : t.dtype() == DType::kInt8   ? t.data<int8_t>()[i]
+           : t.dtype() == DType::kUInt16 ? t.data<uint16_t>()[i]
+           : t.dtype() == DType::kInt16  ? t.data<int16_t>()[i]
+                                         : t.data<int32_t>()[i];
   return v;
 }
 
@@ -50,7 +54,7 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
     if (t != DType::kFloat32 && !narrow)
       return ctx.error(scale_name + " must be float32" + std::string(what.narrow_scales ? ", float16 or bfloat16" : "") +
                        ", got " + scale->describe());
-    size = operand_size(*scale, what.count);
+    size = operand_size(*scale, what.count, &what.shape);
     if (size < 0) return ctx.error(scale_name + " must be " + allowed_shapes(what) + ", got " + scale->describe());
     p.scale.resize(static_cast<std::size_t>(size));
     for (int64_t i = 0; i < size; ++i)
@@ -64,10 +68,12 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
     return p;
   }
   const bool int32_ok = what.int32_zero_point && zero_point->dtype() == DType::kInt32;
-  if (!is_8bit(zero_point->dtype()) && !int32_ok)
-    return ctx.error(zp_name + " must be uint8 or int8" + std::string(what.int32_zero_point ? " or int32" : "") +
-                     ", got " + zero_point->describe());
-  const int64_t zp_size = operand_size(*zero_point, what.count);
+  const bool wide_ok =
+      what.wide_zero_points && (zero_point->dtype() == DType::kUInt16 || zero_point->dtype() == DType::kInt16);
+  if (!is_8bit(zero_point->dtype()) && !int32_ok && !wide_ok)
+    return ctx.error(zp_name + " must be uint8 or int8" + std::string(what.wide_zero_points ? ", uint16, int16" : "") +
+                     std::string(what.int32_zero_point ? " or int32" : "") + ", got " + zero_point->describe());
+  const int64_t zp_size = operand_size(*zero_point, what.count, &what.shape);
   if (zp_size < 0)
     return ctx.error(zp_name + " must be " + allowed_shapes(what) + ", got " + zero_point->describe());
   if (scale && zp_size != size)

@@ -52,16 +52,18 @@ struct QuantOperand {
   std::string count_meaning;      // what count is, for messages ("the size of axis 1 of x uint8 [1,3,2]")
   bool int32_zero_point = false;  // DequantizeLinear also takes int32 (whose zero point must be 0)
   bool narrow_scales = false;     // the scale may also be float16 or bfloat16 (QuantizeLinear-19 and after)
+  bool wide_zero_points = false;  // the zero point may also be uint16 or int16 (QuantizeLinear-21 and after)
+  std::vector<int64_t> shape;     // non-empty: scale and zero point have exactly this shape (blocked)
 };
 
 // Reads scale (float32, or float16 and bfloat16 widened exactly where `what` allows them; nullptr when the op
-// has none) and zero point (uint8 or int8; nullptr: omitted,
-// i.e. 0). Each must be a scalar, a 1-element 1-D tensor, or 1-D with `count` elements, and the two must
-// agree in size. Errors name the operands and what they got.
+// has none) and zero point (uint8 or int8, 16-bit where `what` allows them; nullptr: omitted, i.e. 0). Each
+// must be a scalar, a 1-element 1-D tensor, or 1-D with `count` elements (or have exactly `what.shape`, for
+// blocked quantization), and the two must agree in size. Errors name the operands and what they got.
 Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* scale, const Tensor* zero_point,
                                       const QuantOperand& what);
 
-// The elements of a uint8, int8 or int32 tensor as int32.
+// The elements of a uint8, int8, uint16, int16 or int32 tensor as int32.
 std::vector<int32_t> int_values(const Tensor& t);
 
 // The zero points of a constant 8-bit operand of `operand_type` as read_quant_params reads them (one value,

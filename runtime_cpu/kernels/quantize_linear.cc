@@ -1,9 +1,13 @@
-// QuantizeLinear, DequantizeLinear (opsets 10, 13 and 19) and DynamicQuantizeLinear (11): conversions between
-// float32 and 8-bit integers through a scale and a zero point. From opset 13, a 1-D scale quantizes each
-// index along `axis` with its own scale and zero point; a scalar (or 1-element) one the whole tensor. From
-// opset 19 the float side may also be float16 or bfloat16: QuantizeLinear's x and y_scale (one type),
-// DequantizeLinear's x_scale and y. They are computed in float32 (as ONNX's reference does DequantizeLinear
-// and ONNX Runtime both) and y is rounded to its type once.
+// QuantizeLinear, DequantizeLinear (opsets 10, 13, 19 and 21) and DynamicQuantizeLinear (11): conversions
+// between float32 and integers through a scale and a zero point.
+// - Granularity: a scalar (or 1-element) scale quantizes the whole tensor; from opset 13 a 1-D scale each
+//   index along `axis` with its own scale and zero point; from opset 21, with `block_size` > 0, a scale of
+//   x's rank each block of block_size indices along `axis` (its length there ceil(D / block_size), the other
+//   dimensions x's).
+// - Types: 8-bit integers; from opset 21 also 16-bit ones (QuantizeLinear's `output_dtype` names y's type
+//   when there is no zero point). From opset 19 the float side may be float16 or bfloat16: QuantizeLinear's
+//   x and y_scale (one type), DequantizeLinear's x_scale and y. They are computed in float32 (as ONNX's
+//   reference does DequantizeLinear and ONNX Runtime both) and y is rounded to its type once.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -20,29 +24,54 @@
 namespace tandem::cpu {
 namespace {
 
-// The index along the quantization axis of each element: (i / inner) % n; per tensor, n == 1.
-struct AxisWalk {
-  int64_t n = 1, inner = 1;
-  int64_t at(int64_t i) const { return n == 1 ? 0 : i / inner % n; }
+// What a node's opset allows.
+struct QuantRules {
+  bool per_axis = false;  // 13: 1-D scales along `axis`
+  bool narrow = false;    // 19: float16 and bfloat16 on the float side
+  bool wide = false;      // 21: 16-bit integers, blocked quantization, output_dtype
+  int64_t axis = 1, block_size = 0;
+  DType output_dtype = DType::kUndefined;  // QuantizeLinear-21's attribute; kUndefined: not given
 };
 
-// The per-axis scale's allowed length and the walk for it. Before opset 13 (per_axis false), and for a
+// Which scale (and zero point) element i of x uses: per tensor (n == 1), per index along the axis
+// (i / inner % n), or per block along it ((outer index * blocks + index / block) * inner + inner index).
+struct ScaleWalk {
+  int64_t n = 1, inner = 1, block = 0, blocks = 1;
+  int64_t at(int64_t i) const {
+    if (n == 1 && block == 0) return 0;
+    const int64_t along = i / inner % n;
+    if (block == 0) return along;
+    return ((i / inner / n) * blocks + along / block) * inner + i % inner;
+  }
+};
+
+// The walk for x's scale, and what the scale and zero point may be (in `what`). Before opset 13, and for a
 // scalar x, only one value is allowed; an axis out of range matters only when the scale has several.
-Result<AxisWalk> axis_walk(const KernelContext& ctx, const Tensor& x, const Tensor& scale, bool per_axis,
-                           int64_t axis_attr, QuantOperand& what) {
-  AxisWalk w;
-  if (!per_axis || scale.numel() <= 1) return w;
+Result<ScaleWalk> scale_walk(const KernelContext& ctx, const Tensor& x, const Tensor& scale, const QuantRules& r,
+                             QuantOperand& what) {
+  ScaleWalk w;
+  const bool blocked = r.wide && r.block_size > 0;
+  if (!blocked && (!r.per_axis || scale.numel() <= 1)) return w;
   if (x.rank() == 0) return ctx.error("a scalar x " + x.describe() + " takes one scale, got " + scale.describe());
-  auto axis = normalize_axis(axis_attr, static_cast<int64_t>(x.rank()), "axis");
+  auto axis = normalize_axis(r.axis, static_cast<int64_t>(x.rank()), "axis");
   if (!axis) return ctx.error(axis.status().message() + " (x " + x.describe() + ")");
-  w.n = x.dim(static_cast<std::size_t>(*axis));
-  for (std::size_t d = static_cast<std::size_t>(*axis) + 1; d < x.rank(); ++d) w.inner *= x.dim(d);
-  what.count = w.n;
-  what.count_meaning = "the size of axis " + std::to_string(*axis) + " of x " + x.describe();
+  const auto a = static_cast<std::size_t>(*axis);
+  w.n = x.dim(a);
+  for (std::size_t d = a + 1; d < x.rank(); ++d) w.inner *= x.dim(d);
+  if (!blocked) {
+    what.count = w.n;
+    what.count_meaning = "the size of axis " + std::to_string(*axis) + " of x " + x.describe();
+    return w;
+  }
+  w.block = r.block_size;
+  w.blocks = (w.n + r.block_size - 1) / r.block_size;
+  what.shape = x.shape();
+  what.shape[a] = w.blocks;
+  what.count = shape_numel(what.shape);
+  what.count_meaning = "x " + x.describe() + " in blocks of " + std::to_string(r.block_size) + " along axis " +
+                       std::to_string(*axis);
   return w;
 }
-
-// --- QuantizeLinear -------------------------------------------------------------------------------------
 
 bool is_narrow_float(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
 
@@ -50,92 +79,149 @@ float narrow_to_float(DType t, uint16_t bits) {
   return t == DType::kFloat16 ? static_cast<float>(half_to_float(bits)) : bfloat16_to_float(bits);
 }
 
+// The quantized types a node may use: 8-bit, and 16-bit from opset 21.
+bool quantized_type_ok(DType t, const QuantRules& r) {
+  return is_8bit(t) || (r.wide && (t == DType::kUInt16 || t == DType::kInt16));
+}
+std::string quantized_types(const QuantRules& r) { return r.wide ? "uint8, int8, uint16 or int16" : "uint8 or int8"; }
+
+// Calls f with a typed pointer to t's elements (one of the quantized integer types, or int32).
+template <typename F>
+void with_quantized(Tensor& t, F&& f) {
+  switch (t.dtype()) {
+    case DType::kUInt8: return f(t.data<uint8_t>());
+    case DType::kInt8: return f(t.data<int8_t>());
+    case DType::kUInt16: return f(t.data<uint16_t>());
+    case DType::kInt16: return f(t.data<int16_t>());
+    default: return f(t.data<int32_t>());
+  }
+}
+template <typename F>
+void with_quantized(const Tensor& t, F&& f) {
+  switch (t.dtype()) {
+    case DType::kUInt8: return f(t.data<uint8_t>());
+    case DType::kInt8: return f(t.data<int8_t>());
+    case DType::kUInt16: return f(t.data<uint16_t>());
+    case DType::kInt16: return f(t.data<int16_t>());
+    default: return f(t.data<int32_t>());
+  }
+}
+
+// --- QuantizeLinear -------------------------------------------------------------------------------------
+
 class QuantizeLinearKernel final : public Kernel {
  public:
-  QuantizeLinearKernel(bool per_axis, int64_t axis, bool narrow) : per_axis_(per_axis), axis_(axis), narrow_(narrow) {}
+  explicit QuantizeLinearKernel(QuantRules r) : r_(r) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* scale, ew::required_input(ctx, 1));
-    const bool narrow_x = narrow_ && is_narrow_float(x->dtype());
+    const Tensor* zp = ctx.input(2);
+    const bool narrow_x = r_.narrow && is_narrow_float(x->dtype());
     if (x->dtype() != DType::kFloat32 && x->dtype() != DType::kInt32 && !narrow_x)
-      return ctx.error("x must be float32" + std::string(narrow_ ? ", float16, bfloat16" : "") + " or int32, got " +
+      return ctx.error("x must be float32" + std::string(r_.narrow ? ", float16, bfloat16" : "") + " or int32, got " +
                        x->describe());
-    if (narrow_ && (narrow_x || is_narrow_float(scale->dtype())) && scale->dtype() != x->dtype())
+    if (r_.narrow && (narrow_x || is_narrow_float(scale->dtype())) && scale->dtype() != x->dtype())
       return ctx.error("y_scale " + scale->describe() + " must have x's type (" + x->describe() + ")");
+    if (zp && !quantized_type_ok(zp->dtype(), r_))
+      return ctx.error("y_zero_point must be " + quantized_types(r_) + ", got " + zp->describe());
+    if (zp && r_.output_dtype != DType::kUndefined && zp->dtype() != r_.output_dtype)
+      return ctx.error("output_dtype " + std::string(dtype_name(r_.output_dtype)) + " differs from y_zero_point " +
+                       zp->describe());
     QuantOperand what{"y"};
     what.narrow_scales = narrow_x;
-    TANDEM_ASSIGN_OR_RETURN(const AxisWalk walk, axis_walk(ctx, *x, *scale, per_axis_, axis_, what));
-    TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, ctx.input(2), what));
-    const DType out_type = p.zero_point_type == DType::kUndefined ? DType::kUInt8 : p.zero_point_type;
+    what.wide_zero_points = r_.wide;
+    TANDEM_ASSIGN_OR_RETURN(const ScaleWalk walk, scale_walk(ctx, *x, *scale, r_, what));
+    TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, zp, what));
+    const DType out_type = p.zero_point_type != DType::kUndefined ? p.zero_point_type
+                           : r_.output_dtype != DType::kUndefined ? r_.output_dtype
+                                                                  : DType::kUInt8;
     Tensor& y = ctx.allocate_output(0, out_type, x->shape());
-    const auto fill = [&](auto* out) {
+    with_quantized(y, [&](auto* out) {
       using Q = std::remove_pointer_t<decltype(out)>;
-      const int64_t n = x->numel();
-      if (x->dtype() == DType::kFloat32) {  // float32 division, as the spec's x / y_scale in float
-        const float* px = x->data<float>();
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t c = walk.at(i);
-          out[i] = quantize_value<Q>(px[i] / p.scale_at(c), p.zero_point_at(c));
-        }
-      } else if (narrow_x) {  // widened exactly, divided in float32
-        const uint16_t* px = x->data<uint16_t>();
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t c = walk.at(i);
-          out[i] = quantize_value<Q>(narrow_to_float(x->dtype(), px[i]) / p.scale_at(c), p.zero_point_at(c));
-        }
-      } else {  // int32 / float32 promotes to double in numpy, which the reference uses
-        const int32_t* px = x->data<int32_t>();
-        for (int64_t i = 0; i < n; ++i) {
-          const int64_t c = walk.at(i);
-          out[i] = quantize_value<Q>(static_cast<double>(px[i]) / p.scale_at(c), p.zero_point_at(c));
+      if constexpr (!std::is_same_v<Q, int32_t>) {
+        const int64_t n = x->numel();
+        if (x->dtype() == DType::kFloat32) {  // float32 division, as the spec's x / y_scale in float
+          const float* px = x->data<float>();
+          for (int64_t i = 0; i < n; ++i) {
+            const int64_t c = walk.at(i);
+            out[i] = quantize_value<Q>(px[i] / p.scale_at(c), p.zero_point_at(c));
+          }
+        } else if (narrow_x) {  // widened exactly, divided in float32
+          const uint16_t* px = x->data<uint16_t>();
+          for (int64_t i = 0; i < n; ++i) {
+            const int64_t c = walk.at(i);
+            out[i] = quantize_value<Q>(narrow_to_float(x->dtype(), px[i]) / p.scale_at(c), p.zero_point_at(c));
+          }
+        } else {  // int32 / float32 promotes to double in numpy, which the reference uses
+          const int32_t* px = x->data<int32_t>();
+          for (int64_t i = 0; i < n; ++i) {
+            const int64_t c = walk.at(i);
+            out[i] = quantize_value<Q>(static_cast<double>(px[i]) / p.scale_at(c), p.zero_point_at(c));
+          }
         }
       }
-    };
-    if (out_type == DType::kUInt8)
-      fill(y.data<uint8_t>());
-    else
-      fill(y.data<int8_t>());
+    });
     return Status::ok();
   }
 
  private:
-  bool per_axis_;
-  int64_t axis_;
-  bool narrow_;  // opset 19: float16 and bfloat16 too
+  QuantRules r_;
 };
 
-Result<KernelPtr> make_quantize(const KernelInit& init) {
+Result<QuantRules> quant_rules(const KernelInit& init) {
   const Node& n = init.node();
-  return KernelPtr(new QuantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1), n.opset >= 19));
+  QuantRules r;
+  r.per_axis = n.opset >= 13;
+  r.narrow = n.opset >= 19;
+  r.wide = n.opset >= 21;
+  r.axis = attr_int(n, "axis", 1);
+  if (!r.wide) return r;
+  r.block_size = attr_int(n, "block_size", 0);
+  if (r.block_size < 0) return init.error("block_size must be 0 or more, got " + std::to_string(r.block_size));
+  if (const int64_t t = attr_int(n, "output_dtype", 0); t != 0) {
+    const std::optional<DType> d = dtype_from_onnx(static_cast<int32_t>(t));
+    if (!d || !quantized_type_ok(*d, r))
+      return init.error("output_dtype " + std::to_string(t) + " is not one of " + quantized_types(r) +
+                        " (float8 and 4-bit types are not supported)");
+    r.output_dtype = *d;
+  }
+  return r;
+}
+
+Result<KernelPtr> make_quantize(const KernelInit& init) {
+  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init));
+  return KernelPtr(new QuantizeLinearKernel(r));
 }
 
 // --- DequantizeLinear -----------------------------------------------------------------------------------
 
 class DequantizeLinearKernel final : public Kernel {
  public:
-  DequantizeLinearKernel(bool per_axis, int64_t axis, bool narrow) : per_axis_(per_axis), axis_(axis), narrow_(narrow) {}
+  explicit DequantizeLinearKernel(QuantRules r) : r_(r) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* scale, ew::required_input(ctx, 1));
     const Tensor* zp = ctx.input(2);
-    if (!is_8bit(x->dtype()) && x->dtype() != DType::kInt32)
-      return ctx.error("x must be uint8, int8 or int32, got " + x->describe());
+    if (!quantized_type_ok(x->dtype(), r_) && x->dtype() != DType::kInt32)
+      return ctx.error("x must be " + std::string(r_.wide ? "uint8, int8, uint16, int16" : "uint8, int8") +
+                       " or int32, got " + x->describe());
     if (zp && zp->dtype() != x->dtype())
       return ctx.error("x_zero_point " + zp->describe() + " must have x's type (" + x->describe() + ")");
     QuantOperand what{"x"};
     what.int32_zero_point = true;
-    what.narrow_scales = narrow_;
-    TANDEM_ASSIGN_OR_RETURN(const AxisWalk walk, axis_walk(ctx, *x, *scale, per_axis_, axis_, what));
+    what.narrow_scales = r_.narrow;
+    what.wide_zero_points = r_.wide;
+    TANDEM_ASSIGN_OR_RETURN(const ScaleWalk walk, scale_walk(ctx, *x, *scale, r_, what));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, zp, what));
     if (x->dtype() == DType::kInt32 &&
         std::any_of(p.zero_point.begin(), p.zero_point.end(), [](int32_t z) { return z != 0; }))
       return ctx.error("an int32 x has no zero point: x_zero_point must be 0, got " + zp->describe());
     // y has the scale's type (float32 before opset 19); computed in float32, rounded to it once.
-    const DType out_type = narrow_ && is_narrow_float(scale->dtype()) ? scale->dtype() : DType::kFloat32;
+    const DType out_type = r_.narrow && is_narrow_float(scale->dtype()) ? scale->dtype() : DType::kFloat32;
     Tensor& y = ctx.allocate_output(0, out_type, x->shape());
-    const auto fill = [&](const auto* in) {
+    with_quantized(*x, [&](const auto* in) {
       for (int64_t i = 0; i < x->numel(); ++i) {
         const int64_t c = walk.at(i);
         const float v = static_cast<float>(int64_t{in[i]} - p.zero_point_at(c)) * p.scale_at(c);
@@ -146,25 +232,17 @@ class DequantizeLinearKernel final : public Kernel {
         else
           y.data<uint16_t>()[i] = bfloat16_from_double(v).bits;
       }
-    };
-    if (x->dtype() == DType::kUInt8)
-      fill(x->data<uint8_t>());
-    else if (x->dtype() == DType::kInt8)
-      fill(x->data<int8_t>());
-    else
-      fill(x->data<int32_t>());
+    });
     return Status::ok();
   }
 
  private:
-  bool per_axis_;
-  int64_t axis_;
-  bool narrow_;  // opset 19: a float16 or bfloat16 scale (and y)
+  QuantRules r_;
 };
 
 Result<KernelPtr> make_dequantize(const KernelInit& init) {
-  const Node& n = init.node();
-  return KernelPtr(new DequantizeLinearKernel(n.opset >= 13, attr_int(n, "axis", 1), n.opset >= 19));
+  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init));
+  return KernelPtr(new DequantizeLinearKernel(r));
 }
 
 // --- DynamicQuantizeLinear ------------------------------------------------------------------------------

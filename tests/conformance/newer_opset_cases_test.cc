@@ -55,7 +55,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset18_"), 1);  // GroupNormalization-18, beside -21
   EXPECT_EQ(count("opset19_"), 18);
   EXPECT_EQ(count("opset20_"), 22);
-  EXPECT_EQ(count("opset21_"), 2);
+  EXPECT_EQ(count("opset21_"), 6);
 }
 
 onnx::ModelProto cast_model(int64_t opset, bool with_saturate) {
@@ -177,21 +177,50 @@ TEST(GroupNormalization, ScaleAndBiasShapesFollowTheOpset) {
   }
 }
 
-// Opset 21's blocked quantization (QuantizeLinear, DequantizeLinear, QLinearMatMul) is not written yet:
-// refused by name rather than run as opset 19 defines the ops.
-TEST(Opset21Additions, QuantizationOpsAreRefusedByName) {
-  onnx::ModelProto m = make_model(21, 10);
-  auto& g = *m.mutable_graph();
-  add_input(g, "x", TensorProto::FLOAT, {4});
-  add_float_initializer(g, "scale", {}, {0.5f});
-  add_node(g, "QuantizeLinear", {"x", "scale"}, {"q"}, "quantize");
-  add_output(g, "q", TensorProto::UINT8);
-  auto ir = import_proto(m);
-  ASSERT_FALSE(ir);
-  EXPECT_NE(ir.status().message().find("'QuantizeLinear' of domain 'ai.onnx' at opset 21, which tandem does not "
-                                       "support: the op was changed after opset 17"),
+// Opset 21's blocked quantization refuses a scale of the wrong shape, naming the shape it needs; an
+// output_dtype that differs from the zero point's type and a negative block_size are refused by name.
+TEST(Opset21Quantization, BadBlocksAndTypesAreRefusedByName) {
+  const auto run = [](const std::vector<int64_t>& scale_shape, int64_t block_size, int64_t output_dtype,
+                      bool zero_point) {
+    onnx::ModelProto m = make_model(21, 10);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {2, 6});
+    const std::vector<DimSpec> dims(scale_shape.begin(), scale_shape.end());
+    add_input(g, "s", TensorProto::FLOAT, dims);
+    std::vector<std::string> ins = {"x", "s"};
+    if (zero_point) {
+      add_input(g, "z", TensorProto::INT8, dims);
+      ins.push_back("z");
+    }
+    auto* q = add_node(g, "QuantizeLinear", ins, {"q"}, "quantize");
+    set_int(q, "axis", 1);
+    set_int(q, "block_size", block_size);
+    if (output_dtype) set_int(q, "output_dtype", output_dtype);
+    add_output(g, "q");
+    std::vector<Tensor> feeds = {make_tensor<float>({2, 6}, std::vector<float>(12, 1.0f)),
+                                 make_tensor<float>(scale_shape, std::vector<float>(static_cast<std::size_t>(
+                                                                      shape_numel(scale_shape)), 0.5f))};
+    if (zero_point)
+      feeds.push_back(make_tensor<int8_t>(scale_shape, std::vector<int8_t>(static_cast<std::size_t>(
+                                                          shape_numel(scale_shape)), 0)));
+    return run_on_cpu(m, feeds);
+  };
+  auto wrong_blocks = run({2, 3}, 4, 0, false);  // 6 in blocks of 4: 2 blocks, not 3
+  ASSERT_FALSE(wrong_blocks);
+  EXPECT_NE(wrong_blocks.status().message().find("y_scale must be [2,2] (x float32 [2,6] in blocks of 4 along axis 1)"),
             std::string::npos)
-      << ir.status().message();
+      << wrong_blocks.status().message();
+  auto right_blocks = run({2, 2}, 4, 0, false);
+  ASSERT_TRUE(right_blocks) << right_blocks.status().message();
+  EXPECT_EQ((*right_blocks)[0].data<uint8_t>()[0], 2);  // 1 / 0.5, uint8 without a zero point
+  auto mismatch = run({2, 2}, 4, TensorProto::UINT16, true);
+  ASSERT_FALSE(mismatch);
+  EXPECT_NE(mismatch.status().message().find("output_dtype uint16 differs from y_zero_point"), std::string::npos)
+      << mismatch.status().message();
+  auto negative = run({2, 2}, -1, 0, false);
+  ASSERT_FALSE(negative);
+  EXPECT_NE(negative.status().message().find("block_size must be 0 or more, got -1"), std::string::npos)
+      << negative.status().message();
 }
 
 // What opset 20 added is refused at 19; ImageDecoder and RegexFullMatch (new in 20) are named as not

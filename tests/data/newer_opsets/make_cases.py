@@ -381,13 +381,54 @@ case("flatten_squeeze_transpose_unsqueeze",
      {"x": (floats(3, 4) * 10).astype(np.float32)})
 
 
+# QuantizeLinear-21 and DequantizeLinear-21: blocked quantization (block_size along axis; the last block
+# may be short), 16-bit types, output_dtype; QLinearMatMul-21 with float16 scales.
+def model21(nodes, inputs, outputs, initializers=()):
+    return model(nodes, inputs, outputs, initializers, opset=21)
+
+
+case("quantize_dequantize_blocked",
+     model21([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"], axis=1, block_size=3),
+              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"], axis=1, block_size=3)],
+             [vi("x", F, [2, 6])], [vi("q", TensorProto.INT8), vi("y", F)],
+             [numpy_helper.from_array(np.array([[0.05, 0.2], [0.011, 0.5]], dtype=np.float32), "s"),
+              numpy_helper.from_array(np.array([[1, -4], [0, 9]], dtype=np.int8), "z")]),
+     {"x": (floats(2, 6) * 3).astype(np.float32)})
+case("quantize_dequantize_blocked_short_last_block",
+     model21([helper.make_node("QuantizeLinear", ["x", "s"], ["q"], axis=0, block_size=2),
+              helper.make_node("DequantizeLinear", ["q", "s"], ["y"], axis=0, block_size=2)],
+             [vi("x", F, [5, 3])], [vi("q", TensorProto.UINT8), vi("y", F)],
+             [numpy_helper.from_array(np.array([[0.02, 0.03, 0.05], [0.01, 0.1, 0.2], [0.04, 0.04, 0.04]],
+                                               dtype=np.float32), "s")]),
+     {"x": np.abs(floats(5, 3) * 3).astype(np.float32)})
+case("quantize_dequantize_16bit",
+     model21([helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+              helper.make_node("DequantizeLinear", ["q", "s", "z"], ["y"]),
+              helper.make_node("QuantizeLinear", ["x", "s_one"], ["q_u16"], output_dtype=TensorProto.UINT16)],
+             [vi("x", F, [2, 4])], [vi("q", TensorProto.INT16), vi("y", F), vi("q_u16", TensorProto.UINT16)],
+             [numpy_helper.from_array(np.array([0.001, 0.0001, 0.01, 0.5], dtype=np.float32), "s"),
+              numpy_helper.from_array(np.array([-3, 1000, 0, -32000], dtype=np.int16), "z"),
+              numpy_helper.from_array(np.array(0.0002, dtype=np.float32), "s_one")]),
+     {"x": (floats(2, 4) * 5).astype(np.float32)})
+case("qlinear_matmul_float16_scales",
+     model21([helper.make_node("QLinearMatMul", ["a", "as", "az", "b", "bs", "bz", "ys", "yz"], ["y"])],
+             [vi("a", TensorProto.UINT8, [2, 3]), vi("b", TensorProto.INT8, [3, 4])], [vi("y", TensorProto.UINT8)],
+             [numpy_helper.from_array(np.array(0.05, dtype=np.float16), "as"),
+              numpy_helper.from_array(np.array(10, dtype=np.uint8), "az"),
+              numpy_helper.from_array(np.array(0.02, dtype=np.float16), "bs"),
+              numpy_helper.from_array(np.array(-2, dtype=np.int8), "bz"),
+              numpy_helper.from_array(np.array(0.1, dtype=np.float16), "ys"),
+              numpy_helper.from_array(np.array(128, dtype=np.uint8), "yz")]),
+     {"a": rng.integers(0, 255, (2, 3)).astype(np.uint8), "b": rng.integers(-128, 127, (3, 4)).astype(np.int8)})
+
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}
     if a.dtype == np.float16:  # as its bits, which onnxruntime-node takes and gives
         return {"type": "float16", "dims": list(a.shape), "data": a.view(np.uint16).ravel().tolist()}
     kinds = {np.float32: "float32", np.float64: "float64", np.int64: "int64", np.int32: "int32",
-             np.uint8: "uint8", np.int8: "int8", np.bool_: "bool"}
+             np.uint8: "uint8", np.int8: "int8", np.bool_: "bool", np.int16: "int16", np.uint16: "uint16"}
     t = kinds[a.dtype.type]
     data = a.ravel().tolist()
     if t in ("int64",):
@@ -401,7 +442,7 @@ def to_json(a):
 
 def from_json(t):
     dtypes = {"float32": np.float32, "float64": np.float64, "int64": np.int64, "int32": np.int32,
-              "uint8": np.uint8, "int8": np.int8, "bool": np.bool_}
+              "uint8": np.uint8, "int8": np.int8, "bool": np.bool_, "int16": np.int16, "uint16": np.uint16}
     if t["type"] == "string":
         return np.array(t["data"], dtype=object).reshape(t["dims"])
     if t["type"] == "float16":

@@ -85,25 +85,16 @@ bool quantized_type_ok(DType t, const QuantRules& r) {
 }
 std::string quantized_types(const QuantRules& r) { return r.wide ? "uint8, int8, uint16 or int16" : "uint8 or int8"; }
 
-// Calls f with a typed pointer to t's elements (one of the quantized integer types, or int32).
-template <typename F>
-void with_quantized(Tensor& t, F&& f) {
+// Calls f with a typed pointer to t's elements (one of the quantized integer types, or int32); const for a
+// const tensor.
+template <typename TensorT, typename F>
+void with_quantized(TensorT& t, F&& f) {
   switch (t.dtype()) {
-    case DType::kUInt8: return f(t.data<uint8_t>());
-    case DType::kInt8: return f(t.data<int8_t>());
-    case DType::kUInt16: return f(t.data<uint16_t>());
-    case DType::kInt16: return f(t.data<int16_t>());
-    default: return f(t.data<int32_t>());
-  }
-}
-template <typename F>
-void with_quantized(const Tensor& t, F&& f) {
-  switch (t.dtype()) {
-    case DType::kUInt8: return f(t.data<uint8_t>());
-    case DType::kInt8: return f(t.data<int8_t>());
-    case DType::kUInt16: return f(t.data<uint16_t>());
-    case DType::kInt16: return f(t.data<int16_t>());
-    default: return f(t.data<int32_t>());
+    case DType::kUInt8: return f(t.template data<uint8_t>());
+    case DType::kInt8: return f(t.template data<int8_t>());
+    case DType::kUInt16: return f(t.template data<uint16_t>());
+    case DType::kInt16: return f(t.template data<int16_t>());
+    default: return f(t.template data<int32_t>());
   }
 }
 

@@ -470,10 +470,16 @@ void infer_resize(InferenceContext& ctx) {
   if (values.size() != axes.size())
     fail_shape_inference("Resize: 'scales' has ", values.size(), " values for ", axes.size(), " axes");
   for (size_t i = 0; i < axes.size(); ++i) {
+    // Scales must be positive (the spec); a huge one made a size past int64 (undefined; found by the fuzzer).
+    if (!(values[i] > 0.0f) || !std::isfinite(values[i]))
+      fail_shape_inference("Resize: scales must be positive and finite, got ", values[i], " for axis ", axes[i]);
     const auto& d = in.dim(static_cast<int>(axes[i]));
-    if (d.has_dim_value())
-      out->mutable_dim(static_cast<int>(axes[i]))
-          ->set_dim_value(static_cast<int64_t>(std::floor(static_cast<double>(values[i]) * static_cast<double>(d.dim_value()))));
+    if (!d.has_dim_value()) continue;
+    const double size = std::floor(static_cast<double>(values[i]) * static_cast<double>(d.dim_value()));
+    if (size > static_cast<double>(int64_t{1} << 62))
+      fail_shape_inference("Resize: scale ", values[i], " on axis ", axes[i], " of size ", d.dim_value(),
+                           " gives an output size beyond int64");
+    out->mutable_dim(static_cast<int>(axes[i]))->set_dim_value(static_cast<int64_t>(size));
   }
 }
 

@@ -192,15 +192,17 @@ AxisMap map_axis(const Options& o, int64_t in, int64_t out, double scale, double
 }
 
 // One separable pass over `axis`: src has `shape`, the result has shape[axis] = map's output length.
-std::vector<double> resize_pass(const std::vector<double>& src, const std::vector<int64_t>& shape, std::size_t axis,
-                                const AxisMap& m) {
+Result<std::vector<double>> resize_pass(const KernelContext& ctx, const std::vector<double>& src,
+                                        const std::vector<int64_t>& shape, std::size_t axis, const AxisMap& m) {
   int64_t outer = 1, inner = 1;
   for (std::size_t d = 0; d < axis; ++d) outer *= shape[d];
   for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
   const int64_t in = shape[axis], out = m.size();
   std::vector<double> dst(static_cast<std::size_t>(outer * out * inner), 0.0);
+  OutputProgress progress(ctx, outer * out * inner, sizeof(double));
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t y = 0; y < out; ++y) {
+      TANDEM_RETURN_IF_ERROR(progress.at((o * out + y) * inner));
       double* d = dst.data() + (o * out + y) * inner;
       for (const Tap& t : m.of(y)) {
         const double* s = src.data() + (o * in + t.index) * inner;
@@ -283,9 +285,11 @@ class ResizeKernel final : public Kernel {
     }
     const OutsideTest outside(out, maps);
     if (o_.mode == Mode::kNearest) return gather_nearest(ctx, *x, maps, outside, y);
+    Status status;
     const bool known = dispatch(x->dtype(), NumericTypes{}, [&](auto tag) {
-      interpolate<typename decltype(tag)::type>(*x, maps, outside, y);
+      status = interpolate<typename decltype(tag)::type>(ctx, *x, maps, outside, y);
     });
+    if (!status) return status;
     if (!known)
       return ctx.error(std::string(o_.mode == Mode::kLinear ? "linear" : "cubic") + " mode over " +
                        std::string(dtype_name(x->dtype())) + " is not supported (" + type_names(NumericTypes{}) +
@@ -394,6 +398,7 @@ class ResizeKernel final : public Kernel {
     std::vector<std::vector<int64_t>> offset(rank);
     for (std::size_t d = 0; d < rank; ++d)
       for (int64_t i = 0; i < maps[d].size(); ++i) offset[d].push_back(maps[d].of(i)[0].index * strides[d]);
+    Status status;
     with_element_type(x.dtype(), [&](auto tag) {
       using U = decltype(tag);
       if constexpr (!std::is_same_v<U, std::string>) {  // Resize is not given strings (not take_strings)
@@ -402,7 +407,9 @@ class ResizeKernel final : public Kernel {
         U v;
         std::memcpy(&v, fill.data(), sizeof(U));
         std::vector<std::size_t> pos(rank, 0);
+        OutputProgress progress(ctx, y.numel(), sizeof(U));
         for (int64_t i = 0; i < y.numel(); ++i) {
+          if (status = progress.at(i); !status) return;
           int64_t off = 0;
           for (std::size_t d = 0; d < rank; ++d) off += offset[d][pos[d]];
           dst[i] = src[off];
@@ -416,11 +423,14 @@ class ResizeKernel final : public Kernel {
             if (outside(i)) dst[i] = v;
       }
     });
-    return Status::ok();
+    return status;
   }
 
+  // Axis by axis in double; each pass checks the run's control as it goes (a model-sized resize ran past
+  // the run's time limit; found by the fuzzer).
   template <typename T>
-  void interpolate(const Tensor& x, const std::vector<AxisMap>& maps, const OutsideTest& outside, Tensor& y) const {
+  Status interpolate(const KernelContext& ctx, const Tensor& x, const std::vector<AxisMap>& maps,
+                     const OutsideTest& outside, Tensor& y) const {
     const T* src = x.data<T>();
     std::vector<double> buf(static_cast<std::size_t>(x.numel()));
     for (std::size_t i = 0; i < buf.size(); ++i) buf[i] = static_cast<double>(ElementTraits<T>::load(src[i]));
@@ -428,13 +438,14 @@ class ResizeKernel final : public Kernel {
     // Innermost axes first, as the reference nests them.
     for (std::size_t d = shape.size(); d-- > 0;) {
       if (maps[d].identity) continue;
-      buf = resize_pass(buf, shape, d, maps[d]);
+      TANDEM_ASSIGN_OR_RETURN(buf, resize_pass(ctx, buf, shape, d, maps[d]));
       shape[d] = maps[d].size();
     }
     T* dst = y.data<T>();
     const T fill = from_double<T>(o_.extrapolation);
     for (int64_t i = 0; i < y.numel(); ++i)
       dst[i] = outside.any() && outside(i) ? fill : from_double<T>(buf[static_cast<std::size_t>(i)]);
+    return Status::ok();
   }
 
   Options o_;

@@ -700,6 +700,30 @@ TEST(SchemaRegistryOther, EqualOfStringsAtOpset19) {
   EXPECT_EQ(shape_of(b.model(), "c"), (Shape{"2", "3"}));
 }
 
+// Resize-18/19 with constant scales: a scale that is not positive and finite, or one that makes a size past
+// int64, is refused by inference, naming the scale and axis (a huge scale converted to int64 was undefined
+// behaviour; found by the fuzzer under UBSan).
+TEST(SchemaRegistryOther, ResizeRefusesScalesThatGiveNoSize) {
+  for (float bad : {-2.0f, 0.0f, 1.7e38f}) {
+    ModelBuilder b(19, 9);
+    b.input("x", kFloat, {1, 2, 4, 5});
+    auto* t = b.model().mutable_graph()->add_initializer();
+    t->set_name("scales");
+    t->set_data_type(kFloat);
+    t->add_dims(4);
+    for (float v : {1.0f, bad, 1.0f, 1.0f}) t->add_float_data(v);
+    b.node("Resize", {"x", "", "scales"}, {"y"});
+    b.output("y");
+    try {
+      infer(b.model());
+      ADD_FAILURE() << "scale " << bad << " was accepted";
+    } catch (const onnx::InferenceError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find(bad > 1 ? "beyond int64" : "scales must be positive and finite"), std::string::npos) << what;
+    }
+  }
+}
+
 TEST(SchemaRegistry, UnknownNewerVersion) {
   EXPECT_TRUE(is_unknown_newer_version("Col2Im", 18));
   EXPECT_FALSE(is_unknown_newer_version("Relu", 18));

@@ -376,6 +376,59 @@ TEST(KernelRunControl, AModelSizedAffineGridStopsInsideItsLoop) {
   }
 }
 
+// Resize checks the control in its own loops too (each interpolation pass, and the nearest gather): with
+// the flag set a linear and a nearest resize stop at their first element; with it clear they give what a
+// run without a control gives.
+TEST(KernelRunControl, ResizeStopsInsideItsPasses) {
+  auto m = make_model(19, 9);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {int64_t{1}, int64_t{1}, int64_t{2}, int64_t{2}});
+  add_int64_initializer(g, "sizes", {4}, {1, 1, 1500, 1500});
+  set_string(add_node(g, "Resize", {"x", "", "", "sizes"}, {"lin"}, "linear"), "mode", "linear");
+  set_string(add_node(g, "Resize", {"x", "", "", "sizes"}, {"near"}, "nearest"), "mode", "nearest");
+  add_output(g, "lin", TensorProto::FLOAT);
+  add_output(g, "near", TensorProto::FLOAT);
+  auto ir = import_proto(m);
+  ASSERT_TRUE(ir.is_ok()) << ir.status().message();
+  const Graph& graph = *ir->graph;
+  const cpu::CpuDevice cpu(1, "cpu");
+  const Tensor x = make_tensor<float>({1, 1, 2, 2}, {1, 2, 3, 4});
+  const Tensor sizes = Tensor::from_constant(graph.value(graph.node(0).inputs[3]).data);
+  const std::vector<const Tensor*> inputs = {&x, nullptr, nullptr, &sizes};
+  for (NodeId id = 0; id < 2; ++id) {
+    SCOPED_TRACE(graph.node(id).name);
+    KernelInit init{graph, id, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
+                      return Status::error("no bodies here");
+                    }};
+    auto kernel = cpu.create_kernel(init);
+    ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+    std::vector<Tensor> plain(1);
+    {
+      KernelContext ctx(graph, id, inputs, {}, plain);
+      ASSERT_TRUE(run_kernel(**kernel, ctx).is_ok());
+    }
+    for (bool cancelled : {true, false}) {
+      std::atomic<bool> flag{cancelled};
+      const RunControl control(std::nullopt, &flag);
+      std::vector<Tensor> outs(1);
+      KernelContext ctx(graph, id, inputs, {}, outs);
+      ctx.set_control(&control);
+      const Status s = run_kernel(**kernel, ctx);
+      if (cancelled) {
+        ASSERT_FALSE(s.is_ok());
+        EXPECT_NE(s.message().find("run cancelled by the caller before node '" + graph.node(id).name +
+                                   "' (Resize): output element 0 of "),
+                  std::string::npos)
+            << s.message();
+      } else {
+        ASSERT_TRUE(s.is_ok()) << s.message();
+        ASSERT_EQ(outs[0].nbytes(), plain[0].nbytes());
+        EXPECT_EQ(std::memcmp(outs[0].raw(), plain[0].raw(), plain[0].nbytes()), 0);
+      }
+    }
+  }
+}
+
 TEST(GraphExecutorRunControl, TheControlReachesNestedBodies) {
   auto m = counting_loop(false);
   auto& g = *m.mutable_graph();

@@ -42,9 +42,9 @@ class AffineGridKernel final : public Kernel {
     out_shape.push_back(spatial);
     TANDEM_RETURN_IF_ERROR(check_output_size(ctx, out_shape, theta->dtype()));
 
-    // Base coordinates per spatial axis, in output order (D,) H, W.
-    std::vector<std::vector<double>> base;
-    for (int64_t i = 2; i < static_cast<int64_t>(size.size()); ++i) base.push_back(coordinates(size[i]));
+    // The spatial lengths in output order (D,) H, W. Coordinates are computed as needed, not tabled: a
+    // table per axis took model-sized memory before the output (found by the fuzzer).
+    const std::vector<int64_t> lengths(size.begin() + 2, size.end());
     Status status;
     const bool known = dispatch(theta->dtype(), GridTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -62,9 +62,9 @@ class AffineGridKernel final : public Kernel {
           // The point's coordinates (x along W first, as theta's columns are ordered), then 1.
           double c[4];
           int64_t rest = p;
-          for (int64_t a = spatial; a-- > 0;) {  // base[a] is output axis a: W last
-            const auto len = static_cast<int64_t>(base[static_cast<std::size_t>(a)].size());
-            c[spatial - 1 - a] = base[static_cast<std::size_t>(a)][static_cast<std::size_t>(rest % len)];
+          for (int64_t a = spatial; a-- > 0;) {  // lengths[a] is output axis a: W last
+            const int64_t len = lengths[static_cast<std::size_t>(a)];
+            c[spatial - 1 - a] = coordinate(rest % len, len);
             rest /= len;
           }
           c[spatial] = 1.0;
@@ -80,15 +80,11 @@ class AffineGridKernel final : public Kernel {
   }
 
  private:
-  std::vector<double> coordinates(int64_t length) const {
-    std::vector<double> c(static_cast<std::size_t>(length));
-    const auto l = static_cast<double>(length);
-    for (int64_t i = 0; i < length; ++i) {
-      const auto d = static_cast<double>(i);
-      c[static_cast<std::size_t>(i)] = align_corners_ ? (length == 1 ? -1.0 : -1.0 + 2.0 * d / (l - 1.0))
-                                                      : -1.0 + (2.0 * d + 1.0) / l;
-    }
-    return c;
+  // The base coordinate of index i of an axis `length` long.
+  double coordinate(int64_t i, int64_t length) const {
+    const auto d = static_cast<double>(i), l = static_cast<double>(length);
+    if (align_corners_) return length == 1 ? -1.0 : -1.0 + 2.0 * d / (l - 1.0);
+    return -1.0 + (2.0 * d + 1.0) / l;
   }
 
   bool align_corners_;

@@ -223,6 +223,21 @@ TEST(Opset21Quantization, BadBlocksAndTypesAreRefusedByName) {
       << negative.status().message();
 }
 
+// An empty batch asks for no grid, however long its axes: AffineGrid no longer tables coordinates per axis
+// (2^40 of them here, 8 TiB per axis, which it allocated before the output; found by the fuzzer).
+TEST(Opset20AffineGrid, AnEmptyBatchWithHugeAxesTakesNoMemory) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  onnx::ModelProto m = make_model(20, 9);
+  auto& g = *m.mutable_graph();
+  add_input(g, "theta", TensorProto::FLOAT, {0, 2, 3});
+  add_int64_initializer(g, "size", {4}, {0, 1, kHuge, kHuge});
+  add_node(g, "AffineGrid", {"theta", "size"}, {"grid"}, "affine");
+  add_output(g, "grid", TensorProto::FLOAT);
+  auto r = run_on_cpu(m, {make_tensor<float>({0, 2, 3}, {})});
+  ASSERT_TRUE(r) << r.status().message();
+  EXPECT_EQ((*r)[0].shape(), (std::vector<int64_t>{0, kHuge, kHuge, 2}));
+}
+
 // What opset 20 added is refused at 19; ImageDecoder and RegexFullMatch (new in 20) are named as not
 // supported; a onesided DFT-20 of a complex signal is refused as ONNX's own inference refuses it.
 TEST(Opset20Additions, AreRefusedWhereTheyDoNotApply) {

@@ -64,7 +64,8 @@ Result<ScaleWalk> scale_walk(const KernelContext& ctx, const Tensor& x, const Te
     return w;
   }
   w.block = r.block_size;
-  w.blocks = (w.n + r.block_size - 1) / r.block_size;
+  // ceil(n / block_size) without n + block_size - 1, which overflows for a block_size near int64's end.
+  w.blocks = w.n == 0 ? 0 : (w.n - 1) / r.block_size + 1;
   what.shape = x.shape();
   what.shape[a] = w.blocks;
   what.count = shape_numel(what.shape);

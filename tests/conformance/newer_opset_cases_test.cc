@@ -223,6 +223,47 @@ TEST(Opset21Quantization, BadBlocksAndTypesAreRefusedByName) {
       << negative.status().message();
 }
 
+// A block_size past the axis makes one block, however large: ceil(5 / (2^63 - 1)) = 1 scale along the axis.
+// The count was n + block_size - 1 over block_size, which overflowed to 0 blocks: the right scale [1] was
+// refused, and a scale [0] accepted and read past its end (a crash).
+TEST(Opset21Quantization, ABlockSizeNearInt64sEndIsOneBlock) {
+  constexpr int64_t kHugeBlock = std::numeric_limits<int64_t>::max();
+  const auto run = [](const std::vector<int64_t>& scale_shape, const std::string& op) {
+    onnx::ModelProto m = make_model(21, 10);
+    auto& g = *m.mutable_graph();
+    const bool quantize = op == "QuantizeLinear";
+    add_input(g, "x", quantize ? TensorProto::FLOAT : TensorProto::INT8, {5});
+    const std::vector<DimSpec> dims(scale_shape.begin(), scale_shape.end());
+    add_input(g, "s", TensorProto::FLOAT, dims);
+    auto* q = add_node(g, op, {"x", "s"}, {"y"}, "node");
+    set_int(q, "axis", 0);
+    set_int(q, "block_size", kHugeBlock);
+    if (quantize) set_int(q, "output_dtype", TensorProto::INT8);
+    add_output(g, "y");
+    const auto scales = static_cast<std::size_t>(shape_numel(scale_shape));
+    std::vector<Tensor> feeds = {quantize ? make_tensor<float>({5}, {0.5f, 1.5f, 2.5f, -3.0f, 7.2f})
+                                          : make_tensor<int8_t>({5}, {1, 3, 5, -6, 14}),
+                                 make_tensor<float>(scale_shape, std::vector<float>(scales, 0.5f))};
+    return run_on_cpu(m, feeds);
+  };
+  for (const std::string op : {"QuantizeLinear", "DequantizeLinear"}) {
+    SCOPED_TRACE(op);
+    auto none = run({0}, op);
+    ASSERT_FALSE(none);
+    EXPECT_NE(none.status().message().find("_scale must be [1]"), std::string::npos) << none.status().message();
+    auto one = run({1}, op);
+    ASSERT_TRUE(one) << one.status().message();
+    ASSERT_EQ((*one)[0].numel(), 5);
+    if (op == "QuantizeLinear") {  // round(x / 0.5), half to even: 1, 3, 5, -6, 14.4 -> 14
+      const std::vector<int8_t> want = {1, 3, 5, -6, 14};
+      for (int64_t i = 0; i < 5; ++i) EXPECT_EQ((*one)[0].data<int8_t>()[i], want[static_cast<std::size_t>(i)]) << i;
+    } else {  // x * 0.5
+      const std::vector<float> want = {0.5f, 1.5f, 2.5f, -3.0f, 7.0f};
+      for (int64_t i = 0; i < 5; ++i) EXPECT_EQ((*one)[0].data<float>()[i], want[static_cast<std::size_t>(i)]) << i;
+    }
+  }
+}
+
 // An empty batch asks for no grid, however long its axes: AffineGrid no longer tables coordinates per axis
 // (2^40 of them here, 8 TiB per axis, which it allocated before the output; found by the fuzzer).
 TEST(Opset20AffineGrid, AnEmptyBatchWithHugeAxesTakesNoMemory) {

@@ -37,8 +37,9 @@ class GroupNormKernel final : public Kernel {
         return ctx.error(std::string(name) + " must be " + std::string(dtype_name(x->dtype())) + " [" + std::to_string(params) +
                          "] (one value per " + (per_channel_ ? "channel" : "group, as opset 18 has it") + "), got " +
                          t->describe());
-    int64_t inner = 1;
-    for (std::size_t d = 2; d < x->rank(); ++d) inner *= x->dim(d);
+    // An empty X has nothing to normalise: its loops would still walk every (n, group), 2^62 of them for
+    // num_groups = 2^62 over C = 0 (which every group count divides), and its spatial product can overflow.
+    const int64_t inner = x->numel() == 0 ? 0 : x->numel() / (n * c);
     const int64_t per_group = c / groups_;  // channels
     const bool known = dispatch(x->dtype(), FloatTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
@@ -47,6 +48,7 @@ class GroupNormKernel final : public Kernel {
       const T* ps = scale->data<T>();
       const T* pb = bias->data<T>();
       T* py = ctx.allocate_output(0, x->dtype(), x->shape()).data<T>();
+      if (x->numel() == 0) return;
       const int64_t block = per_group * inner;  // a group's elements, contiguous
       for (int64_t b = 0; b < n; ++b)
         for (int64_t g = 0; g < groups_; ++g) {

@@ -177,6 +177,30 @@ TEST(GroupNormalization, ScaleAndBiasShapesFollowTheOpset) {
   }
 }
 
+// An empty X normalises at once, however many (n, group) pairs its shape names: num_groups = 2^62 divides
+// C = 0 (opset 21, scale and bias [0]), and a batch of 2^40 has no channels (opset 18). The kernel walked
+// every pair before (hours: the test did not finish).
+TEST(GroupNormalization, AnEmptyXIsNormalisedAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  for (const int opset : {18, 21}) {
+    SCOPED_TRACE(opset);
+    const std::vector<int64_t> x_shape = opset == 21 ? std::vector<int64_t>{1, 0, 3} : std::vector<int64_t>{kHuge, 0, 3};
+    const int64_t groups = opset == 21 ? int64_t{1} << 62 : 1, params = opset == 21 ? 0 : 1;
+    onnx::ModelProto m = make_model(opset, opset == 21 ? 10 : 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {"n", "c", "d"});
+    add_input(g, "s", TensorProto::FLOAT, {params});
+    add_input(g, "b", TensorProto::FLOAT, {params});
+    set_int(add_node(g, "GroupNormalization", {"x", "s", "b"}, {"y"}, "norm"), "num_groups", groups);
+    add_output(g, "y", TensorProto::FLOAT);
+    const std::vector<float> ones(static_cast<std::size_t>(params), 1.0f);
+    auto r = run_on_cpu(m, {Tensor::empty(DType::kFloat32, x_shape), make_tensor<float>({params}, ones),
+                            make_tensor<float>({params}, ones)});
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ((*r)[0].shape(), x_shape);
+  }
+}
+
 // Opset 21's blocked quantization refuses a scale of the wrong shape, naming the shape it needs; an
 // output_dtype that differs from the zero point's type and a negative block_size are refused by name.
 TEST(Opset21Quantization, BadBlocksAndTypesAreRefusedByName) {

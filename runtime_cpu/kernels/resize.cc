@@ -199,7 +199,9 @@ Result<std::vector<double>> resize_pass(const KernelContext& ctx, const std::vec
   for (std::size_t d = axis + 1; d < shape.size(); ++d) inner *= shape[d];
   const int64_t in = shape[axis], out = m.size();
   std::vector<double> dst(static_cast<std::size_t>(outer * out * inner), 0.0);
-  OutputProgress progress(ctx, outer * out * inner, sizeof(double));
+  // Its elements are not the output's (the first pass has the input's length on the other axes): say which.
+  OutputProgress progress(ctx, outer * out * inner, sizeof(double),
+                          "pass over axis " + std::to_string(axis) + ": element");
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t y = 0; y < out; ++y) {
       TANDEM_RETURN_IF_ERROR(progress.at((o * out + y) * inner));

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <type_traits>
+#include <utility>
 
 #include "graph/float16.h"
 #include "runtime/run_control.h"
@@ -189,17 +190,19 @@ Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void*
   return Status::ok();
 }
 
-OutputProgress::OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes)
+OutputProgress::OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes,
+                               std::string what)
     : ctx_(ctx),
       total_(total_elements),
       step_(std::max<int64_t>(1, (int64_t{16} << 20) / std::max<int64_t>(1, static_cast<int64_t>(element_bytes)))),
-      next_(ctx.control() && ctx.control()->active() ? 0 : std::numeric_limits<int64_t>::max()) {}
+      next_(ctx.control() && ctx.control()->active() ? 0 : std::numeric_limits<int64_t>::max()),
+      what_(std::move(what)) {}
 
 Status OutputProgress::check(int64_t done) {
   next_ = done + step_;
   const RunControl* control = ctx_.control();
   if (const RunControl::Stop why = control->due(); why != RunControl::Stop::kNone)
-    return control->stop(why, node_where(ctx_.graph(), ctx_.node_id()) + ": output element " + std::to_string(done) +
+    return control->stop(why, node_where(ctx_.graph(), ctx_.node_id()) + ": " + what_ + " " + std::to_string(done) +
                                   " of " + std::to_string(total_));
   return Status::ok();
 }

@@ -101,8 +101,11 @@ Status copy_strided_stoppable(const KernelContext& ctx, DType dtype, const void*
 // since the executors check only between nodes. Without an active control every check passes at once.
 class OutputProgress {
  public:
-  OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes);
-  // An error naming the node and `done` (elements written of the total) when the run must stop.
+  // `what` names the elements counted in the message: the output's by default; a kernel that writes an
+  // intermediate first (Resize's passes) says which, so the count is not read as one of the output's.
+  OutputProgress(const KernelContext& ctx, int64_t total_elements, std::size_t element_bytes,
+                 std::string what = "output element");
+  // An error naming the node, `what` and `done` (elements written of the total) when the run must stop.
   Status at(int64_t done) {
     if (done < next_) return Status::ok();
     return check(done);
@@ -112,6 +115,7 @@ class OutputProgress {
   Status check(int64_t done);
   const KernelContext& ctx_;
   int64_t total_, step_, next_;
+  std::string what_;
 };
 
 // Copies `outer` blocks of `block` bytes spaced `src_pitch` apart to blocks spaced `dst_pitch` apart: one

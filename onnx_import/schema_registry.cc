@@ -810,9 +810,16 @@ OpSchema quantize_linear_schema(int since) {
                       "The quantized side.")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
         const int64_t output_dtype = onnx::getAttribute(ctx, "output_dtype", int64_t{0});
-        if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr)
+        if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr) {
+          // Both given, they must agree (ONNX's own inference refuses the model, as the kernel would).
+          const int32_t zp_type = ctx.getInputType(2)->tensor_type().elem_type();
+          if (output_dtype != 0 && zp_type != TensorProto::UNDEFINED && output_dtype != zp_type)
+            fail_type_inference("QuantizeLinear-21: output_dtype ",
+                                TensorProto::DataType_Name(static_cast<TensorProto::DataType>(output_dtype)),
+                                " does not match y_zero_point's type ",
+                                TensorProto::DataType_Name(static_cast<TensorProto::DataType>(zp_type)));
           onnx::propagateElemTypeFromInputToOutput(ctx, 2, 0);
-        else
+        } else
           onnx::updateOutputElemType(ctx, 0, output_dtype != 0 ? static_cast<int32_t>(output_dtype) : TensorProto::UINT8);
         if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
       });

@@ -51,7 +51,8 @@ Result<ScaleWalk> scale_walk(const KernelContext& ctx, const Tensor& x, const Te
                              QuantOperand& what) {
   ScaleWalk w;
   const bool blocked = r.wide && r.block_size > 0;
-  if (!blocked && (!r.per_axis || scale.numel() <= 1)) return w;
+  // One value (a scalar or [1]) is per tensor; an empty 1-D scale is per axis, for an axis of length 0.
+  if (!blocked && (!r.per_axis || scale.numel() == 1 || scale.rank() == 0)) return w;
   if (x.rank() == 0) return ctx.error("a scalar x " + x.describe() + " takes one scale, got " + scale.describe());
   auto axis = normalize_axis(r.axis, static_cast<int64_t>(x.rank()), "axis");
   if (!axis) return ctx.error(axis.status().message() + " (x " + x.describe() + ")");

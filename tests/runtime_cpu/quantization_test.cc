@@ -216,6 +216,20 @@ TEST(QuantizeLinear, RefusesBadScalesAndZeroPoints) {
   expect_error(SingleOp(13, "QuantizeLinear").in(x).in(f32({1, 1}, {1})).run({DType::kUInt8}), "y_scale must be");
 }
 
+// An axis of length 0 has a per-axis scale and zero point of length 0 (ONNX's reference reshapes them to
+// [1, 0] against x [2, 0]; ONNX Runtime 1.30 runs it): both ops give x's empty shape. A scale [0] was taken
+// for one value and refused ("must be a scalar").
+TEST(QuantizeLinear, PerAxisOverAnEmptyAxis) {
+  const Tensor none = f32({0}, {});
+  EXPECT_EQ(SingleOp(13, "QuantizeLinear").in(f32({2, 0}, {})).in(none).in(u8({0}, {})).out({DType::kUInt8}).shape(),
+            (I64{2, 0}));
+  EXPECT_EQ(SingleOp(13, "DequantizeLinear").in(s8({2, 0}, {})).in(none).in(s8({0}, {})).out({DType::kFloat32}).shape(),
+            (I64{2, 0}));
+  // Along an axis that is not empty, [0] is still the wrong length.
+  expect_error(SingleOp(13, "QuantizeLinear").in(f32({0, 3}, {})).in(none).run({DType::kUInt8}),
+               "y_scale must be a scalar or a 1-D tensor of 3");
+}
+
 // --- DequantizeLinear -------------------------------------------------------------------------------------
 
 TEST(DequantizeLinear, PerTensorPerAxisAndInt32) {

@@ -184,7 +184,7 @@ TEST(GroupNormalization, AnEmptyXIsNormalisedAtOnce) {
   constexpr int64_t kHuge = int64_t{1} << 40;
   for (const int opset : {18, 21}) {
     SCOPED_TRACE(opset);
-    const std::vector<int64_t> x_shape = opset == 21 ? std::vector<int64_t>{1, 0, 3} : std::vector<int64_t>{kHuge, 0, 3};
+    const std::vector<int64_t> x_shape = {opset == 21 ? 1 : kHuge, 0, 3};
     const int64_t groups = opset == 21 ? int64_t{1} << 62 : 1, params = opset == 21 ? 0 : 1;
     onnx::ModelProto m = make_model(opset, opset == 21 ? 10 : 9);
     auto& g = *m.mutable_graph();

@@ -87,6 +87,11 @@ Result<KernelPtr> make_group_norm(const KernelInit& init) {
   if (!has_attr(n, "num_groups")) return init.error("attribute 'num_groups' is required");
   const int64_t groups = attr_int(n, "num_groups", 1);
   if (groups < 1) return init.error("num_groups must be 1 or more, got " + std::to_string(groups));
+  if (n.opset >= 21) {  // a floating-point TensorProto type: float, float16, double, bfloat16
+    const int64_t stash = attr_int(n, "stash_type", 1);
+    if (stash != 1 && stash != 10 && stash != 11 && stash != 16)
+      return init.error("stash_type must be a floating-point type (1, 10, 11 or 16), got " + std::to_string(stash));
+  }
   return KernelPtr(new GroupNormKernel(groups, attr_float(n, "epsilon", 1e-5f), n.opset >= 21));
 }
 

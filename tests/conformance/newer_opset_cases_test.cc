@@ -201,6 +201,24 @@ TEST(GroupNormalization, AnEmptyXIsNormalisedAtOnce) {
   }
 }
 
+// GroupNormalization-21's stash_type must name a floating-point type.
+TEST(GroupNormalization, StashTypeMustBeAFloatType) {
+  onnx::ModelProto m = make_model(21, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {1, 2, 3});
+  add_input(g, "s", TensorProto::FLOAT, {2});
+  add_input(g, "b", TensorProto::FLOAT, {2});
+  auto* n = add_node(g, "GroupNormalization", {"x", "s", "b"}, {"y"}, "norm");
+  set_int(n, "num_groups", 1);
+  set_int(n, "stash_type", TensorProto::INT32);
+  add_output(g, "y", TensorProto::FLOAT);
+  auto r = run_on_cpu(m, {make_tensor<float>({1, 2, 3}, {1, 2, 3, 4, 5, 6}), make_tensor<float>({2}, {1, 1}),
+                          make_tensor<float>({2}, {0, 0})});
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("stash_type must be a floating-point type"), std::string::npos)
+      << r.status().message();
+}
+
 // Opset 21's blocked quantization refuses a scale of the wrong shape, naming the shape it needs; an
 // output_dtype that differs from the zero point's type (at import) and a negative block_size are refused by
 // name.

@@ -1,5 +1,5 @@
 # Writes the fuzz targets' seed corpus: seeds/model/ (small models, most of them over string tensors: every
-# string op, Cast both ways, the element movers; and a few random DAGs) and seeds/tensor_file/ (.npy and .pb tensors, sequences
+# string op, Cast both ways, the element movers; a few random DAGs; some of the newer-opset cases) and seeds/tensor_file/ (.npy and .pb tensors, sequences
 # and optionals, strings among them). Deterministic. Run with /usr/bin/python3 from this folder.
 import os
 import random
@@ -176,6 +176,24 @@ def write_dag_models():
             f.write(random_dag_models.make_model(rng).SerializeToString())
 
 
+# A few of the newer-opset cases (tests/data/newer_opsets), so the fuzzers start from every op opsets 19 to
+# 21 changed: they found Pad, AffineGrid and Resize running past the run's limit, and Resize's inference
+# converting a huge scale to int64.
+NEWER_OPSET_SEEDS = [
+    "opset19_averagepool_dilations_ceil_1d", "opset19_control_flow_and_shapes", "opset19_equal_string_broadcast",
+    "opset19_pad_wrap_axes_crop", "opset19_quantize_dequantize_float16",
+    "opset19_resize_half_pixel_symmetric_cubic_scales", "opset20_affinegrid_then_gridsample",
+    "opset20_dft_default_axis_onesided_length", "opset20_gelu_exact_and_tanh", "opset20_reduce_max_min_bool",
+    "opset20_string_split_whitespace_maxsplit", "opset21_group_normalization_per_channel",
+    "opset21_qlinear_matmul_float16_scales", "opset21_quantize_dequantize_blocked_short_last_block"]
+
+
+def copy_newer_opset_cases():
+    cases = os.path.join(HERE, "..", "data", "newer_opsets")
+    for name in NEWER_OPSET_SEEDS:
+        shutil.copy(os.path.join(cases, name, "model.onnx"), os.path.join(MODELS, name + ".onnx"))
+
+
 def pb(name, proto):
     with open(os.path.join(TENSORS, name), "wb") as f:
         f.write(proto.SerializeToString())
@@ -205,4 +223,5 @@ os.makedirs(MODELS, exist_ok=True)
 os.makedirs(TENSORS, exist_ok=True)
 write_models()
 write_dag_models()
+copy_newer_opset_cases()
 write_tensors()

@@ -1050,6 +1050,41 @@ OpSchema string_split_schema() {
   return s;
 }
 
+// GridSample-20: any number of spatial axes (X [N, C, D1, ...], grid [N, D1_out, ..., k]), modes renamed
+// linear, nearest and cubic.
+OpSchema grid_sample_schema() {
+  OpSchema s = new_schema("GridSample", __LINE__, kOpset20);
+  s.SetDoc("Samples X at the grid's normalised coordinates (one per spatial axis, innermost first).")
+      .Attr("align_corners", "1: -1 and 1 are the centres of the end pixels, else their outer edges.",
+            AttributeProto::INT, int64_t{0})
+      .Attr("mode", "linear, nearest or cubic (N-linear, N-cubic over the spatial axes).", AttributeProto::STRING,
+            std::string("linear"))
+      .Attr("padding_mode", "zeros, border or reflection.", AttributeProto::STRING, std::string("zeros"))
+      .Input(0, "X", "[N, C, D1, ..., Dr].", "T1")
+      .Input(1, "grid", "[N, D1_out, ..., Dr_out, r].", "T2")
+      .Output(0, "Y", "[N, C, D1_out, ..., Dr_out].", "T1")
+      .TypeConstraint("T1", OpSchema::all_tensor_types(), "Any tensor.")
+      .TypeConstraint("T2", {"tensor(float16)", "tensor(float)", "tensor(double)"}, "Float grid.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        onnx::propagateElemTypeFromInputToOutput(ctx, 0, 0);
+        if (!onnx::hasNInputShapes(ctx, 2)) return;
+        const TensorShapeProto& x = onnx::getInputShape(ctx, 0);
+        const TensorShapeProto& grid = onnx::getInputShape(ctx, 1);
+        if (x.dim_size() < 3) fail_shape_inference("GridSample: X needs rank >= 3, has ", x.dim_size());
+        if (grid.dim_size() != x.dim_size())
+          fail_shape_inference("GridSample: grid has rank ", grid.dim_size(), ", X rank ", x.dim_size());
+        const auto& last = grid.dim(grid.dim_size() - 1);
+        if (last.has_dim_value() && last.dim_value() != x.dim_size() - 2)
+          fail_shape_inference("GridSample: grid's last dimension is ", last.dim_value(), ", X has ",
+                               x.dim_size() - 2, " spatial axes");
+        TensorShapeProto* out = onnx::getOutputShape(ctx, 0);
+        *out->add_dim() = x.dim(0);
+        *out->add_dim() = x.dim(1);
+        for (int i = 1; i < grid.dim_size() - 1; ++i) *out->add_dim() = grid.dim(i);
+      });
+  return s;
+}
+
 std::vector<std::string> reduce_max_min_types_20() {
   auto types = reduce_max_min_types();
   types.push_back("tensor(bool)");
@@ -1063,15 +1098,15 @@ std::vector<OpSchema> opset20_new_schemas() {
   v.push_back(affine_grid_schema());
   v.push_back(string_concat_schema());
   v.push_back(string_split_schema());
+  v.push_back(grid_sample_schema());
   v.push_back(reduce_schema("ReduceMax", reduce_max_min_types_20(), kOpset20));  // bool added
   v.push_back(reduce_schema("ReduceMin", reduce_max_min_types_20(), kOpset20));
   for (auto& s : v) s.Finalize();
   return v;
 }
 
-// Changed in 20 only by types tandem does not have (float8: IsNaN), or by names its inference does not read
-// (GridSample's modes are now linear, nearest and cubic; the kernel reads them by the node's opset).
-constexpr std::array<std::string_view, 2> kSameAt20 = {"GridSample", "IsNaN"};
+// Changed in 20 only by types tandem does not have (float8): IsNaN.
+constexpr std::array<std::string_view, 1> kSameAt20 = {"IsNaN"};
 
 // Changed in 20 by float8 and by types tandem has, so the older schema's type constraints would refuse valid
 // models: IsInf-20 takes float16 and bfloat16 (IsInf-10 only float and double), ConstantOfShape-20 a

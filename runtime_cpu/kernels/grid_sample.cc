@@ -1,11 +1,13 @@
-// GridSample (opsets 16 and 20, 4-D): output[n, c, h, w] samples X[n, c] at grid[n, h, w] = (x, y), normalised so
+// GridSample (opsets 16 and 20): output[n, c, h, w] samples X[n, c] at grid[n, h, w] = (x, y), normalised so
 // that -1 and 1 are the centres (align_corners) or the outer edges (otherwise) of the end pixels. Modes
 // bilinear, nearest (round half to even) and bicubic (A = -0.75 over 4 x 4 pixels); padding zeros (pixels
 // outside read 0), border (coordinates clamped) or reflection (coordinates mirrored at the end pixels'
 // centres or outer edges, then clamped), with the same definitions as torch.nn.functional.grid_sample,
-// which ONNX's op follows. Opset 20 names the modes linear, nearest and cubic and allows N-D input; tandem
-// samples 4-D input only and says so for more. Bicubic pads each of its 16 taps. Arithmetic is in double; a coordinate that is
-// NaN or far outside reads as a pixel outside.
+// which ONNX's op follows. Opset 16 takes 4-D X. Opset 20 names the modes linear, nearest and cubic and
+// takes any number of spatial axes: the grid's last axis holds one coordinate per spatial axis, innermost
+// first, and every axis is interpolated alike (N-linear over 2^N corners; N-cubic over 4^N taps, here up
+// to 3 axes). Cubic pads each of its taps. Arithmetic is in double; a coordinate that is NaN or far
+// outside reads as a pixel outside.
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -15,6 +17,7 @@
 #include "runtime_cpu/kernels/element_types.h"
 #include "runtime_cpu/kernels/elementwise_kernels.h"
 #include "runtime_cpu/kernels/register.h"
+#include "runtime_cpu/kernels/tensor_ops.h"
 
 namespace tandem::cpu {
 namespace {
@@ -42,66 +45,149 @@ class GridSampleKernel final : public Kernel {
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
     TANDEM_ASSIGN_OR_RETURN(const Tensor* grid, ew::required_input(ctx, 1));
-    if (x->rank() != 4)
-      return ctx.error("X must be [N, C, H, W], got " + x->describe() +
-                       (opset_ >= 20 && x->rank() > 4 ? " (opset 20 allows more spatial axes; tandem samples two)"
-                                                     : ""));
-    if (grid->rank() != 4 || grid->dim(3) != 2 || grid->dim(0) != x->dim(0))
-      return ctx.error("grid must be [N, H_out, W_out, 2] with X's N " + std::to_string(x->dim(0)) + ", got " +
-                       grid->describe());
-    const int64_t n = x->dim(0), channels = x->dim(1), h = x->dim(2), w = x->dim(3);
-    const int64_t oh = grid->dim(1), ow = grid->dim(2);
-    // Zero-size tensors may have other dimensions up to 2^40, so these are tested one by one, not multiplied.
-    const bool empty_output = n == 0 || channels == 0 || oh == 0 || ow == 0;
-    if ((h == 0 || w == 0) && !empty_output) return ctx.error("X " + x->describe() + " has no pixels to sample");
-    std::vector<double> g(static_cast<std::size_t>(grid->numel()));
+    // Opset 16 samples 4-D X; 20 any X of rank 3 or more (one spatial axis or several).
+    const std::size_t rank = x->rank();
+    if (opset_ < 20 ? rank != 4 : rank < 3)
+      return ctx.error("X must be " + std::string(opset_ < 20 ? "[N, C, H, W]" : "[N, C, D1, ...]") + ", got " +
+                       x->describe());
+    const std::size_t spatial = rank - 2;
+    bool grid_ok = grid->rank() == rank && grid->dim(rank - 1) == static_cast<int64_t>(spatial) &&
+                   grid->dim(0) == x->dim(0);
+    if (!grid_ok)
+      return ctx.error("grid must be " +
+                       std::string(spatial == 2 ? "[N, H_out, W_out, 2]"
+                                                : "[N, D1_out, ..., " + std::to_string(spatial) + "] of rank " +
+                                                      std::to_string(rank)) +
+                       " with X's N " + std::to_string(x->dim(0)) + ", got " + grid->describe());
+    if (mode_ == Mode::kBicubic && spatial > 3)
+      return ctx.error("cubic sampling over " + std::to_string(spatial) + " spatial axes (4^" +
+                       std::to_string(spatial) + " taps per point) is not supported; up to 3 are");
+    const int64_t n = x->dim(0), channels = x->dim(1);
+    std::vector<int64_t> in(spatial), out_shape = {n, channels};
+    int64_t points = 1, pixels = 1;
+    bool empty_output = n == 0 || channels == 0;
+    for (std::size_t a = 0; a < spatial; ++a) {
+      in[a] = x->dim(a + 2);
+      out_shape.push_back(grid->dim(a + 1));
+      empty_output = empty_output || grid->dim(a + 1) == 0;
+    }
+    // Zero-size tensors may have other dimensions up to 2^40: sizes are multiplied only when none is empty.
+    if (std::any_of(in.begin(), in.end(), [](int64_t v) { return v == 0; }) && !empty_output)
+      return ctx.error("X " + x->describe() + " has no pixels to sample");
+    if (!empty_output) {
+      for (int64_t v : in) pixels *= v;
+      for (std::size_t a = 0; a < spatial; ++a) points *= grid->dim(a + 1);
+    }
+    std::vector<double> g(empty_output ? 0 : static_cast<std::size_t>(grid->numel()));
     const bool grid_known = dispatch(grid->dtype(), GridTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       for (std::size_t i = 0; i < g.size(); ++i) g[i] = static_cast<double>(ElementTraits<T>::load(grid->data<T>()[i]));
     });
     if (!grid_known) return ew::unsupported(ctx, "grid", *grid, GridTypes{});
 
+    Status status;
     const bool known = dispatch(x->dtype(), GridTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Tr = ElementTraits<T>;
-      T* y = ctx.allocate_output(0, x->dtype(), {n, channels, oh, ow}).data<T>();
+      T* y = ctx.allocate_output(0, x->dtype(), out_shape).data<T>();
       if (empty_output) return;  // the loops below would still walk every image: 2^40 of X [2^40, 0, 2, 2]
+      OutputProgress progress(ctx, n * channels * points, sizeof(T));
+      std::vector<double> at(spatial);  // the point's unnormalised coordinate per axis, in X's axis order
       for (int64_t b = 0; b < n; ++b)
-        for (int64_t i = 0; i < oh * ow; ++i) {
-          const double gx = g[static_cast<std::size_t>((b * oh * ow + i) * 2)];
-          const double gy = g[static_cast<std::size_t>((b * oh * ow + i) * 2 + 1)];
-          const double sx = unnormalize(gx, w), sy = unnormalize(gy, h);
+        for (int64_t p = 0; p < points; ++p) {
+          if (status = progress.at((b * points + p) * channels); !status) return;
+          // grid's last axis lists the coordinates innermost axis first: (x, y, z) for (W, H, D).
+          const double* point = g.data() + (b * points + p) * static_cast<int64_t>(spatial);
+          for (std::size_t a = 0; a < spatial; ++a) at[a] = unnormalize(point[spatial - 1 - a], in[a]);
           for (int64_t c = 0; c < channels; ++c) {
-            const T* plane = x->data<T>() + (b * channels + c) * h * w;
-            const auto pixel = [&](double yy, double xx) {  // whole coordinates, padded; outside reads 0
-              if (!(yy >= 0 && yy <= static_cast<double>(h - 1) && xx >= 0 && xx <= static_cast<double>(w - 1))) return 0.0;
-              return static_cast<double>(Tr::load(plane[static_cast<int64_t>(yy) * w + static_cast<int64_t>(xx)]));
-            };
-            double v = 0;
-            if (mode_ == Mode::kNearest) {
-              v = pixel(std::nearbyint(pad(sy, h)), std::nearbyint(pad(sx, w)));
-            } else if (mode_ == Mode::kBilinear) {
-              const double px = pad(sx, w), py = pad(sy, h);
-              const double x0 = std::floor(px), y0 = std::floor(py), fx = px - x0, fy = py - y0;
-              v = pixel(y0, x0) * (1 - fx) * (1 - fy) + pixel(y0, x0 + 1) * fx * (1 - fy) +
-                  pixel(y0 + 1, x0) * (1 - fx) * fy + pixel(y0 + 1, x0 + 1) * fx * fy;
-            } else {
-              const double x0 = std::floor(sx), y0 = std::floor(sy);
-              double cx[4], cy[4];
-              cubic_weights(sx - x0, cx);
-              cubic_weights(sy - y0, cy);
-              for (int j = 0; j < 4; ++j)
-                for (int k = 0; k < 4; ++k)
-                  v += cy[j] * cx[k] * pixel(pad(y0 - 1 + j, h), pad(x0 - 1 + k, w));
-            }
-            y[(b * channels + c) * oh * ow + i] = Tr::store(static_cast<compute_t<T>>(v));
+            const T* plane = x->data<T>() + (b * channels + c) * pixels;
+            y[(b * channels + c) * points + p] = Tr::store(static_cast<compute_t<T>>(sample(plane, in, at)));
           }
         }
     });
+    if (!status) return status;
     return known ? Status::ok() : ew::unsupported(ctx, "X", *x, GridTypes{});
   }
 
  private:
+  // The value at unnormalised coordinates `at` of a plane of sizes `in`: every axis interpolated the same way,
+  // linear over 2^k corners, cubic over 4^k taps, nearest from one pixel; outside pixels read 0 (after the
+  // padding mode has moved the coordinates).
+  template <typename T>
+  double sample(const T* plane, const std::vector<int64_t>& in, const std::vector<double>& at) const {
+    const std::size_t k = in.size();
+    if (k > 3) return sample_many(plane, in, at);
+    // Per axis: the integer positions read and their weights.
+    double pos[3][4] = {}, weight[3][4] = {};
+    int taps[3] = {1, 1, 1};
+    for (std::size_t a = 0; a < k; ++a) {
+      if (mode_ == Mode::kNearest) {
+        pos[a][0] = std::nearbyint(pad(at[a], in[a]));
+        weight[a][0] = 1;
+        taps[a] = 1;
+      } else if (mode_ == Mode::kBilinear) {
+        const double v = pad(at[a], in[a]), lo = std::floor(v), f = v - lo;
+        pos[a][0] = lo, pos[a][1] = lo + 1, weight[a][0] = 1 - f, weight[a][1] = f;
+        taps[a] = 2;
+      } else {  // cubic: each of the 4 taps padded on its own
+        const double lo = std::floor(at[a]);
+        cubic_weights(at[a] - lo, weight[a]);
+        for (int j = 0; j < 4; ++j) pos[a][j] = pad(lo - 1 + j, in[a]);
+        taps[a] = 4;
+      }
+    }
+    // Every combination of taps, the last axis fastest.
+    double total = 0;
+    int idx[3] = {0, 0, 0};
+    while (true) {
+      double w = 1;
+      int64_t offset = 0;
+      bool inside = true;
+      for (std::size_t a = 0; a < k; ++a) {
+        const double q = pos[a][idx[a]];
+        w *= weight[a][idx[a]];
+        inside = inside && q >= 0 && q <= static_cast<double>(in[a] - 1);
+        offset = offset * in[a] + (inside ? static_cast<int64_t>(q) : 0);
+      }
+      if (inside && w != 0) total += w * static_cast<double>(ElementTraits<T>::load(plane[offset]));
+      std::size_t a = k;
+      while (a-- > 0 && ++idx[a] == taps[a]) idx[a] = 0;
+      if (a == static_cast<std::size_t>(-1)) break;
+    }
+    return total;
+  }
+
+  // More than 3 spatial axes (nearest and linear only): the same walk with per-axis vectors.
+  template <typename T>
+  double sample_many(const T* plane, const std::vector<int64_t>& in, const std::vector<double>& at) const {
+    const std::size_t k = in.size();
+    std::vector<double> lo(k), f(k);
+    for (std::size_t a = 0; a < k; ++a) {
+      const double v = pad(at[a], in[a]);
+      lo[a] = mode_ == Mode::kNearest ? std::nearbyint(v) : std::floor(v);
+      f[a] = mode_ == Mode::kNearest ? 0 : v - lo[a];
+    }
+    const int corners = mode_ == Mode::kNearest ? 1 : 2;
+    std::vector<int> idx(k, 0);
+    double total = 0;
+    while (true) {
+      double w = 1;
+      int64_t offset = 0;
+      bool inside = true;
+      for (std::size_t a = 0; a < k; ++a) {
+        const double q = lo[a] + idx[a];
+        w *= idx[a] ? f[a] : (corners == 1 ? 1 : 1 - f[a]);
+        inside = inside && q >= 0 && q <= static_cast<double>(in[a] - 1);
+        offset = offset * in[a] + (inside ? static_cast<int64_t>(q) : 0);
+      }
+      if (inside && w != 0) total += w * static_cast<double>(ElementTraits<T>::load(plane[offset]));
+      std::size_t a = k;
+      while (a-- > 0 && ++idx[a] == corners) idx[a] = 0;
+      if (a == static_cast<std::size_t>(-1)) break;
+    }
+    return total;
+  }
+
   double unnormalize(double g, int64_t size) const {
     const double s = static_cast<double>(size);
     return align_corners_ ? (g + 1) / 2 * (s - 1) : ((g + 1) * s - 1) / 2;
@@ -116,7 +202,7 @@ class GridSampleKernel final : public Kernel {
     return std::isnan(v) ? v : std::min(std::max(v, 0.0), hi);
   }
 
-  static void cubic_weights(double t, double c[4]) {
+  static void cubic_weights(double t, double* c) {
     constexpr double A = -0.75;
     const auto near = [](double d) { return ((A + 2) * d - (A + 3)) * d * d + 1; };        // |d| <= 1
     const auto far = [](double d) { return ((A * d - 5 * A) * d + 8 * A) * d - 4 * A; };  // 1 < |d| < 2

@@ -54,7 +54,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   };
   EXPECT_EQ(count("opset18_"), 1);  // GroupNormalization-18, beside -21
   EXPECT_EQ(count("opset19_"), 18);
-  EXPECT_EQ(count("opset20_"), 22);
+  EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
 }
 
@@ -323,6 +323,39 @@ TEST(Opset20AffineGrid, AnEmptyBatchWithHugeAxesTakesNoMemory) {
   auto r = run_on_cpu(m, {make_tensor<float>({0, 2, 3}, {})});
   ASSERT_TRUE(r) << r.status().message();
   EXPECT_EQ((*r)[0].shape(), (std::vector<int64_t>{0, kHuge, kHuge, 2}));
+}
+
+// GridSample-20's cubic mode over three spatial axes has no ONNX Runtime kernel to compare with; it must
+// agree with the 4-D (bicubic, checked against ONNX's own cases) one where depth does not matter: a volume
+// whose depth slices are all one image, sampled with border padding (every depth tap inside, and the
+// cubic weights sum to 1), gives that image's 2-D sample at (x, y), whatever z.
+TEST(Opset20GridSample, CubicOverThreeAxesAgreesWithTwoWhereDepthIsConstant) {
+  const std::vector<float> image = random_floats(4 * 5, 2100);
+  std::vector<float> volume;
+  for (int d = 0; d < 3; ++d) volume.insert(volume.end(), image.begin(), image.end());
+  const std::vector<float> xy = {-0.9f, 0.35f, 0.2f, -0.6f, 1.1f, 0.05f};  // three points (x, y)
+  const std::vector<float> z = {-0.7f, 0.4f, 0.95f};
+  std::vector<float> xyz;
+  for (int p = 0; p < 3; ++p) xyz.insert(xyz.end(), {xy[2 * p], xy[2 * p + 1], z[p]});
+  const auto sample = [](int rank, const std::vector<Tensor>& feeds) {
+    onnx::ModelProto m = make_model(20, 9);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, feeds[0].shape().size() == 4 ? std::vector<DimSpec>{1, 1, 4, 5}
+                                                                      : std::vector<DimSpec>{1, 1, 3, 4, 5});
+    add_input(g, "grid", TensorProto::FLOAT, rank == 4 ? std::vector<DimSpec>{1, 1, 3, 2}
+                                                       : std::vector<DimSpec>{1, 1, 1, 3, 3});
+    auto* n = add_node(g, "GridSample", {"x", "grid"}, {"y"}, "sample");
+    set_string(n, "mode", "cubic");
+    set_string(n, "padding_mode", "border");
+    add_output(g, "y", TensorProto::FLOAT);
+    return run_on_cpu(m, feeds);
+  };
+  auto flat = sample(4, {make_tensor<float>({1, 1, 4, 5}, image), make_tensor<float>({1, 1, 3, 2}, xy)});
+  auto deep = sample(5, {make_tensor<float>({1, 1, 3, 4, 5}, volume), make_tensor<float>({1, 1, 1, 3, 3}, xyz)});
+  ASSERT_TRUE(flat) << flat.status().message();
+  ASSERT_TRUE(deep) << deep.status().message();
+  ASSERT_EQ((*deep)[0].numel(), 3);
+  for (int p = 0; p < 3; ++p) EXPECT_NEAR((*deep)[0].data<float>()[p], (*flat)[0].data<float>()[p], 1e-5) << p;
 }
 
 // What opset 20 added is refused at 19; ImageDecoder and RegexFullMatch (new in 20) are named as not

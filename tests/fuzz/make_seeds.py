@@ -184,6 +184,7 @@ NEWER_OPSET_SEEDS = [
     "opset19_pad_wrap_axes_crop", "opset19_quantize_dequantize_float16",
     "opset19_resize_half_pixel_symmetric_cubic_scales", "opset20_affinegrid_then_gridsample",
     "opset20_dft_default_axis_onesided_length", "opset20_gelu_exact_and_tanh", "opset20_reduce_max_min_bool",
+    "opset20_gridsample_5d_linear_reflection_align_1",
     "opset20_string_split_whitespace_maxsplit", "opset21_group_normalization_per_channel",
     "opset21_qlinear_matmul_float16_scales", "opset21_quantize_dequantize_blocked_short_last_block"]
 

@@ -422,6 +422,39 @@ case("qlinear_matmul_float16_scales",
      {"a": rng.integers(0, 255, (2, 3)).astype(np.uint8), "b": rng.integers(-128, 127, (3, 4)).astype(np.int8)})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# GridSample-20 over three spatial axes (5-D X), linear and nearest, with each padding mode; and over one
+# (3-D X), whose expected output is the spec's formula (ONNX Runtime takes 4-D and 5-D X only).
+for mode, padding, ac in [("linear", "zeros", 0), ("linear", "border", 1), ("nearest", "reflection", 0),
+                          ("linear", "reflection", 1)]:
+    case(f"gridsample_5d_{mode}_{padding}_align_{ac}",
+         model20([helper.make_node("GridSample", ["x", "grid"], ["y"], mode=mode, padding_mode=padding,
+                                   align_corners=ac)],
+                 [vi("x", F, [1, 2, 3, 4, 5]), vi("grid", F, [1, 2, 3, 2, 3])], [vi("y", F)]),
+         {"x": floats(1, 2, 3, 4, 5), "grid": rng.uniform(-1.3, 1.3, (1, 2, 3, 2, 3)).astype(np.float32)})
+gs1_x = floats(2, 3, 6)
+gs1_grid = np.array([[[-1.2], [-0.5], [0.1], [0.77], [1.0]], [[0.3], [-0.99], [1.4], [0.0], [-0.25]]], dtype=np.float32)
+
+
+def grid_sample_1d_linear_zeros(x, grid):  # align_corners 0: -1 and 1 are the outer edges
+    n, c, w = x.shape
+    out = np.zeros((n, c, grid.shape[1]), dtype=np.float64)
+    for b in range(n):
+        for i, (g,) in enumerate(grid[b].astype(np.float64)):
+            v = ((g + 1) * w - 1) / 2
+            lo = np.floor(v)
+            for pos, weight in ((lo, 1 - (v - lo)), (lo + 1, v - lo)):
+                if 0 <= pos <= w - 1:
+                    out[b, :, i] += weight * x[b, :, int(pos)]
+    return out.astype(np.float32)
+
+
+case("gridsample_1d_linear",
+     model20([helper.make_node("GridSample", ["x", "grid"], ["y"])],
+             [vi("x", F, [2, 3, 6]), vi("grid", F, [2, 5, 1])], [vi("y", F)]),
+     {"x": gs1_x, "grid": gs1_grid}, expected={"y": grid_sample_1d_linear_zeros(gs1_x, gs1_grid)})
+
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}

@@ -93,15 +93,19 @@ class GridSampleKernel final : public Kernel {
       if (empty_output) return;  // the loops below would still walk every image: 2^40 of X [2^40, 0, 2, 2]
       OutputProgress progress(ctx, n * channels * points, sizeof(T));
       std::vector<double> at(spatial);  // the point's unnormalised coordinate per axis, in X's axis order
+      PointTaps taps;
       for (int64_t b = 0; b < n; ++b)
         for (int64_t p = 0; p < points; ++p) {
           if (status = progress.at((b * points + p) * channels); !status) return;
           // grid's last axis lists the coordinates innermost axis first: (x, y, z) for (W, H, D).
           const double* point = g.data() + (b * points + p) * static_cast<int64_t>(spatial);
           for (std::size_t a = 0; a < spatial; ++a) at[a] = unnormalize(point[spatial - 1 - a], in[a]);
+          point_taps(in, at, taps);
           for (int64_t c = 0; c < channels; ++c) {
             const T* plane = x->data<T>() + (b * channels + c) * pixels;
-            y[(b * channels + c) * points + p] = Tr::store(static_cast<compute_t<T>>(sample(plane, in, at)));
+            double v = 0;
+            for (const auto& [offset, w] : taps.taps) v += w * static_cast<double>(Tr::load(plane[offset]));
+            y[(b * channels + c) * points + p] = Tr::store(static_cast<compute_t<T>>(v));
           }
         }
     });
@@ -110,82 +114,55 @@ class GridSampleKernel final : public Kernel {
   }
 
  private:
-  // The value at unnormalised coordinates `at` of a plane of sizes `in`: every axis interpolated the same way,
-  // linear over 2^k corners, cubic over 4^k taps, nearest from one pixel; outside pixels read 0 (after the
-  // padding mode has moved the coordinates).
-  template <typename T>
-  double sample(const T* plane, const std::vector<int64_t>& in, const std::vector<double>& at) const {
+  // One sampling point's taps: per axis the positions read and their weights (nearest 1, linear 2, cubic
+  // 4, each cubic tap padded on its own), then every combination of one tap per axis, the last axis
+  // fastest, as (offset in a plane of sizes `in`, weight); taps outside X (zeros padding) and of weight 0
+  // are left out. Worked out once per point and used for every channel. `axis_*` and `combo` are scratch.
+  struct PointTaps {
+    std::vector<double> axis_pos, axis_weight;  // [axis][4]
+    std::vector<int> axis_count, combo;
+    std::vector<std::pair<int64_t, double>> taps;
+  };
+
+  void point_taps(const std::vector<int64_t>& in, const std::vector<double>& at, PointTaps& t) const {
     const std::size_t k = in.size();
-    if (k > 3) return sample_many(plane, in, at);
-    // Per axis: the integer positions read and their weights.
-    double pos[3][4] = {}, weight[3][4] = {};
-    int taps[3] = {1, 1, 1};
+    t.axis_pos.assign(4 * k, 0.0);
+    t.axis_weight.assign(4 * k, 0.0);
+    t.axis_count.assign(k, 1);
     for (std::size_t a = 0; a < k; ++a) {
+      double* pos = t.axis_pos.data() + 4 * a;
+      double* weight = t.axis_weight.data() + 4 * a;
       if (mode_ == Mode::kNearest) {
-        pos[a][0] = std::nearbyint(pad(at[a], in[a]));
-        weight[a][0] = 1;
-        taps[a] = 1;
+        pos[0] = std::nearbyint(pad(at[a], in[a]));
+        weight[0] = 1;
       } else if (mode_ == Mode::kBilinear) {
         const double v = pad(at[a], in[a]), lo = std::floor(v), f = v - lo;
-        pos[a][0] = lo, pos[a][1] = lo + 1, weight[a][0] = 1 - f, weight[a][1] = f;
-        taps[a] = 2;
-      } else {  // cubic: each of the 4 taps padded on its own
+        pos[0] = lo, pos[1] = lo + 1, weight[0] = 1 - f, weight[1] = f;
+        t.axis_count[a] = 2;
+      } else {
         const double lo = std::floor(at[a]);
-        cubic_weights(at[a] - lo, weight[a]);
-        for (int j = 0; j < 4; ++j) pos[a][j] = pad(lo - 1 + j, in[a]);
-        taps[a] = 4;
+        cubic_weights(at[a] - lo, weight);
+        for (int j = 0; j < 4; ++j) pos[j] = pad(lo - 1 + j, in[a]);
+        t.axis_count[a] = 4;
       }
     }
-    // Every combination of taps, the last axis fastest.
-    double total = 0;
-    int idx[3] = {0, 0, 0};
+    t.taps.clear();
+    t.combo.assign(k, 0);
     while (true) {
       double w = 1;
       int64_t offset = 0;
       bool inside = true;
       for (std::size_t a = 0; a < k; ++a) {
-        const double q = pos[a][idx[a]];
-        w *= weight[a][idx[a]];
+        const double q = t.axis_pos[4 * a + static_cast<std::size_t>(t.combo[a])];
+        w *= t.axis_weight[4 * a + static_cast<std::size_t>(t.combo[a])];
         inside = inside && q >= 0 && q <= static_cast<double>(in[a] - 1);
         offset = offset * in[a] + (inside ? static_cast<int64_t>(q) : 0);
       }
-      if (inside && w != 0) total += w * static_cast<double>(ElementTraits<T>::load(plane[offset]));
+      if (inside && w != 0) t.taps.emplace_back(offset, w);
       std::size_t a = k;
-      while (a-- > 0 && ++idx[a] == taps[a]) idx[a] = 0;
+      while (a-- > 0 && ++t.combo[a] == t.axis_count[a]) t.combo[a] = 0;
       if (a == static_cast<std::size_t>(-1)) break;
     }
-    return total;
-  }
-
-  // More than 3 spatial axes (nearest and linear only): the same walk with per-axis vectors.
-  template <typename T>
-  double sample_many(const T* plane, const std::vector<int64_t>& in, const std::vector<double>& at) const {
-    const std::size_t k = in.size();
-    std::vector<double> lo(k), f(k);
-    for (std::size_t a = 0; a < k; ++a) {
-      const double v = pad(at[a], in[a]);
-      lo[a] = mode_ == Mode::kNearest ? std::nearbyint(v) : std::floor(v);
-      f[a] = mode_ == Mode::kNearest ? 0 : v - lo[a];
-    }
-    const int corners = mode_ == Mode::kNearest ? 1 : 2;
-    std::vector<int> idx(k, 0);
-    double total = 0;
-    while (true) {
-      double w = 1;
-      int64_t offset = 0;
-      bool inside = true;
-      for (std::size_t a = 0; a < k; ++a) {
-        const double q = lo[a] + idx[a];
-        w *= idx[a] ? f[a] : (corners == 1 ? 1 : 1 - f[a]);
-        inside = inside && q >= 0 && q <= static_cast<double>(in[a] - 1);
-        offset = offset * in[a] + (inside ? static_cast<int64_t>(q) : 0);
-      }
-      if (inside && w != 0) total += w * static_cast<double>(ElementTraits<T>::load(plane[offset]));
-      std::size_t a = k;
-      while (a-- > 0 && ++idx[a] == corners) idx[a] = 0;
-      if (a == static_cast<std::size_t>(-1)) break;
-    }
-    return total;
   }
 
   double unnormalize(double g, int64_t size) const {
@@ -193,7 +170,7 @@ class GridSampleKernel final : public Kernel {
     return align_corners_ ? (g + 1) / 2 * (s - 1) : ((g + 1) * s - 1) / 2;
   }
 
-  // The coordinate padding gives: unchanged for zeros (pixel() reads 0 outside), else mirrored or clamped.
+  // The coordinate padding gives: unchanged for zeros (a tap outside reads 0), else mirrored or clamped.
   double pad(double v, int64_t size) const {
     if (padding_ == Padding::kZeros) return v;
     const double hi = static_cast<double>(size - 1);

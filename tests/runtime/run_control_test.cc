@@ -278,6 +278,37 @@ TEST(PlanExecutorRunControl, ARunWaitingForAPlaceGivesUpAtItsTimeLimit) {
 // copy_strided_stoppable; Pad's row walk), not only the executor between nodes: driven directly, with a
 // cancel flag already set, an Expand, a Tile and a Pad of 20 MB stop at their first slice, naming the node
 // and where; with the flag clear they make what they make without a control.
+// The CPU's kernel for node `id` (no nested bodies), run once on `inputs` with a control whose cancel flag
+// is set or clear: the kernel-level tests below drive kernels that check the control inside themselves.
+struct FlaggedRun {
+  Status status;
+  Tensor out;
+  RunControl::Stop stopped = RunControl::Stop::kNone;
+};
+FlaggedRun run_flagged(const Kernel& kernel, const Graph& graph, NodeId id, const std::vector<const Tensor*>& inputs,
+                       bool cancelled) {
+  std::atomic<bool> flag{cancelled};
+  const RunControl control(std::nullopt, &flag);
+  std::vector<Tensor> outs(1);
+  KernelContext ctx(graph, id, inputs, {}, outs);
+  ctx.set_control(&control);
+  FlaggedRun r;
+  r.status = run_kernel(kernel, ctx);
+  r.out = outs[0];
+  r.stopped = control.stopped();
+  return r;
+}
+
+KernelPtr cpu_kernel(const Graph& graph, NodeId id) {
+  static const cpu::CpuDevice cpu(1, "cpu");
+  KernelInit init{graph, id, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
+                    return Status::error("no bodies here");
+                  }};
+  auto kernel = cpu.create_kernel(init);
+  EXPECT_TRUE(kernel.is_ok()) << kernel.status().message();
+  return kernel.is_ok() ? std::move(kernel).value() : nullptr;
+}
+
 TEST(KernelRunControl, ExpandTileAndPadOfAModelSizedOutputStopInsideTheCopy) {
   constexpr int64_t kLong = 5'000'000;  // 20 MB of floats: more than one 16 MiB slice
   auto m = make_model(19, 9);
@@ -295,34 +326,25 @@ TEST(KernelRunControl, ExpandTileAndPadOfAModelSizedOutputStopInsideTheCopy) {
   auto ir = import_proto(m);
   ASSERT_TRUE(ir.is_ok()) << ir.status().message();
   const Graph& graph = *ir->graph;
-  const cpu::CpuDevice cpu(1, "cpu");
   const Tensor x = make_tensor<float>({2, 1}, {1.5f, -2.0f});
   for (NodeId id = 0; id < static_cast<NodeId>(graph.num_nodes()); ++id) {
     const Node& n = graph.node(id);
     SCOPED_TRACE(n.name);
-    KernelInit init{graph, id, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
-                      return Status::error("no bodies here");
-                    }};
-    auto kernel = cpu.create_kernel(init);
-    ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+    const KernelPtr kernel = cpu_kernel(graph, id);
+    ASSERT_NE(kernel, nullptr);
     const Tensor consts = Tensor::from_constant(graph.value(n.inputs[1]).data);
     const std::vector<const Tensor*> inputs = {&x, &consts};
     for (bool cancelled : {true, false}) {
-      std::atomic<bool> flag{cancelled};
-      const RunControl control(std::nullopt, &flag);
-      std::vector<Tensor> outs(1);
-      KernelContext ctx(graph, id, inputs, {}, outs);
-      ctx.set_control(&control);
-      const Status s = run_kernel(**kernel, ctx);
+      const FlaggedRun r = run_flagged(*kernel, graph, id, inputs, cancelled);
       if (cancelled) {
-        ASSERT_FALSE(s.is_ok());
-        EXPECT_EQ(s.message(), "run cancelled by the caller before node '" + n.name + "' (" + n.op_type +
-                                   "): output element 0 of " + std::to_string(2 * kLong));
-        EXPECT_EQ(control.stopped(), RunControl::Stop::kCancelled);
+        ASSERT_FALSE(r.status.is_ok());
+        EXPECT_EQ(r.status.message(), "run cancelled by the caller before node '" + n.name + "' (" + n.op_type +
+                                          "): output element 0 of " + std::to_string(2 * kLong));
+        EXPECT_EQ(r.stopped, RunControl::Stop::kCancelled);
       } else {
-        ASSERT_TRUE(s.is_ok()) << s.message();
-        ASSERT_EQ(outs[0].shape(), (std::vector<int64_t>{2, kLong}));
-        const float* y = outs[0].data<float>();
+        ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+        ASSERT_EQ(r.out.shape(), (std::vector<int64_t>{2, kLong}));
+        const float* y = r.out.data<float>();
         for (int64_t i : {int64_t{0}, kLong / 2, kLong - 1}) {  // first row 1.5, second -2, across slices
           EXPECT_EQ(y[i], 1.5f) << i;
           EXPECT_EQ(y[kLong + i], -2.0f) << i;
@@ -345,29 +367,21 @@ TEST(KernelRunControl, AModelSizedAffineGridStopsInsideItsLoop) {
   auto ir = import_proto(m);
   ASSERT_TRUE(ir.is_ok()) << ir.status().message();
   const Graph& graph = *ir->graph;
-  const cpu::CpuDevice cpu(1, "cpu");
-  KernelInit init{graph, 0, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
-                    return Status::error("no bodies here");
-                  }};
-  auto kernel = cpu.create_kernel(init);
-  ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+  const KernelPtr kernel = cpu_kernel(graph, 0);
+  ASSERT_NE(kernel, nullptr);
   const Tensor theta = make_tensor<float>({1, 2, 3}, {1, 0, 0, 0, 1, 0});  // the identity
   const Tensor size = Tensor::from_constant(graph.value(graph.node(0).inputs[1]).data);
   const std::vector<const Tensor*> inputs = {&theta, &size};
   for (bool cancelled : {true, false}) {
-    std::atomic<bool> flag{cancelled};
-    const RunControl control(std::nullopt, &flag);
-    std::vector<Tensor> outs(1);
-    KernelContext ctx(graph, 0, inputs, {}, outs);
-    ctx.set_control(&control);
-    const Status s = run_kernel(**kernel, ctx);
+    const FlaggedRun r = run_flagged(*kernel, graph, 0, inputs, cancelled);
     if (cancelled) {
-      ASSERT_FALSE(s.is_ok());
-      EXPECT_EQ(s.message(), "run cancelled by the caller before node 'affine' (AffineGrid): output element 0 of " +
-                                 std::to_string(2 * kLong));
+      ASSERT_FALSE(r.status.is_ok());
+      EXPECT_EQ(r.status.message(),
+                "run cancelled by the caller before node 'affine' (AffineGrid): output element 0 of " +
+                    std::to_string(2 * kLong));
     } else {
-      ASSERT_TRUE(s.is_ok()) << s.message();
-      const float* grid = outs[0].data<float>();
+      ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+      const float* grid = r.out.data<float>();
       // The identity's grid: x runs from -1 + 1/L to 1 - 1/L along W, y is 0 (one row).
       EXPECT_FLOAT_EQ(grid[0], -1.0f + 1.0f / kLong);
       EXPECT_FLOAT_EQ(grid[2 * (kLong - 1)], 1.0f - 1.0f / kLong);
@@ -391,42 +405,33 @@ TEST(KernelRunControl, ResizeStopsInsideItsPasses) {
   auto ir = import_proto(m);
   ASSERT_TRUE(ir.is_ok()) << ir.status().message();
   const Graph& graph = *ir->graph;
-  const cpu::CpuDevice cpu(1, "cpu");
   const Tensor x = make_tensor<float>({1, 1, 2, 2}, {1, 2, 3, 4});
   const Tensor sizes = Tensor::from_constant(graph.value(graph.node(0).inputs[3]).data);
   const std::vector<const Tensor*> inputs = {&x, nullptr, nullptr, &sizes};
   for (NodeId id = 0; id < 2; ++id) {
     SCOPED_TRACE(graph.node(id).name);
-    KernelInit init{graph, id, [](const Graph&) -> Result<std::shared_ptr<const GraphExecutor>> {
-                      return Status::error("no bodies here");
-                    }};
-    auto kernel = cpu.create_kernel(init);
-    ASSERT_TRUE(kernel.is_ok()) << kernel.status().message();
+    const KernelPtr kernel = cpu_kernel(graph, id);
+    ASSERT_NE(kernel, nullptr);
     std::vector<Tensor> plain(1);
     {
       KernelContext ctx(graph, id, inputs, {}, plain);
-      ASSERT_TRUE(run_kernel(**kernel, ctx).is_ok());
+      ASSERT_TRUE(run_kernel(*kernel, ctx).is_ok());
     }
     for (bool cancelled : {true, false}) {
-      std::atomic<bool> flag{cancelled};
-      const RunControl control(std::nullopt, &flag);
-      std::vector<Tensor> outs(1);
-      KernelContext ctx(graph, id, inputs, {}, outs);
-      ctx.set_control(&control);
-      const Status s = run_kernel(**kernel, ctx);
+      const FlaggedRun r = run_flagged(*kernel, graph, id, inputs, cancelled);
       if (cancelled) {
-        ASSERT_FALSE(s.is_ok());
+        ASSERT_FALSE(r.status.is_ok());
         // The linear resize stops in its first pass, over axis 3 ([1, 1, 2, 1500]: 3000 elements, not the
         // output's 2250000); the nearest one in its gather of the output.
         const std::string where = id == 0 ? "pass over axis 3: element 0 of 3000" : "output element 0 of 2250000";
-        EXPECT_NE(s.message().find("run cancelled by the caller before node '" + graph.node(id).name +
-                                   "' (Resize): " + where),
+        EXPECT_NE(r.status.message().find("run cancelled by the caller before node '" + graph.node(id).name +
+                                          "' (Resize): " + where),
                   std::string::npos)
-            << s.message();
+            << r.status.message();
       } else {
-        ASSERT_TRUE(s.is_ok()) << s.message();
-        ASSERT_EQ(outs[0].nbytes(), plain[0].nbytes());
-        EXPECT_EQ(std::memcmp(outs[0].raw(), plain[0].raw(), plain[0].nbytes()), 0);
+        ASSERT_TRUE(r.status.is_ok()) << r.status.message();
+        ASSERT_EQ(r.out.nbytes(), plain[0].nbytes());
+        EXPECT_EQ(std::memcmp(r.out.raw(), plain[0].raw(), plain[0].nbytes()), 0);
       }
     }
   }

@@ -1,6 +1,5 @@
 #include "runtime_cpu/kernels/quantization.h"
 
-#include "graph/float16.h"
 
 namespace tandem::cpu {
 namespace {
@@ -50,7 +49,7 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
   int64_t size = 1;
   if (scale) {
     const DType t = scale->dtype();
-    const bool narrow = what.narrow_scales && (t == DType::kFloat16 || t == DType::kBFloat16);
+    const bool narrow = what.narrow_scales && is_narrow_float(t);
     if (t != DType::kFloat32 && !narrow)
       return ctx.error(scale_name + " must be float32" + std::string(what.narrow_scales ? ", float16 or bfloat16" : "") +
                        ", got " + scale->describe());
@@ -59,9 +58,7 @@ Result<QuantParams> read_quant_params(const KernelContext& ctx, const Tensor* sc
     p.scale.resize(static_cast<std::size_t>(size));
     for (int64_t i = 0; i < size; ++i)
       p.scale[static_cast<std::size_t>(i)] =
-          t == DType::kFloat32   ? scale->data<float>()[i]
-          : t == DType::kFloat16 ? static_cast<float>(half_to_float(scale->data<uint16_t>()[i]))
-                                 : static_cast<float>(bfloat16_to_float(scale->data<uint16_t>()[i]));
+          t == DType::kFloat32 ? scale->data<float>()[i] : narrow_to_float(t, scale->data<uint16_t>()[i]);
   }
   if (!zero_point) {
     p.zero_point = {0};

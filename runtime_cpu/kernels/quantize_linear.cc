@@ -75,12 +75,6 @@ Result<ScaleWalk> scale_walk(const KernelContext& ctx, const Tensor& x, const Te
   return w;
 }
 
-bool is_narrow_float(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
-
-float narrow_to_float(DType t, uint16_t bits) {
-  return t == DType::kFloat16 ? static_cast<float>(half_to_float(bits)) : bfloat16_to_float(bits);
-}
-
 // The quantized types a node may use: 8-bit, and 16-bit from opset 21.
 bool quantized_type_ok(DType t, const QuantRules& r) {
   return is_8bit(t) || (r.wide && (t == DType::kUInt16 || t == DType::kInt16));

@@ -29,6 +29,17 @@ struct Bool {
 inline Half half_from_double(double d) { return Half{round_to_narrow_float<5, 10>(d)}; }
 inline BFloat16 bfloat16_from_double(double d) { return BFloat16{round_to_narrow_float<8, 7>(d)}; }
 
+// float16 and bfloat16: the 16-bit floats kernels widen to float32 and compute in.
+inline bool is_narrow_float(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
+// A float16 or bfloat16 element (its bits) widened exactly.
+inline float narrow_to_float(DType t, uint16_t bits) {
+  return t == DType::kFloat16 ? half_to_float(bits) : bfloat16_to_float(bits);
+}
+// A value rounded (once) to float16 or bfloat16, as bits.
+inline uint16_t float_to_narrow(DType t, double v) {
+  return t == DType::kFloat16 ? half_from_double(v).bits : bfloat16_from_double(v).bits;
+}
+
 // --- per-type traits: the DType, and the type arithmetic happens in ----------------------------------
 
 template <typename T>

@@ -15,17 +15,11 @@
 #include "graph/float16.h"
 #include "graph/status.h"
 #include "runtime/kernel.h"
+#include "runtime_cpu/kernels/element_types.h"
 
 namespace tandem::cpu {
 
 inline bool is_8bit(DType t) { return t == DType::kUInt8 || t == DType::kInt8; }
-
-// float16 and bfloat16, which QuantizeLinear and DequantizeLinear take from opset 19 on the float side.
-inline bool is_narrow_float(DType t) { return t == DType::kFloat16 || t == DType::kBFloat16; }
-// A float16 or bfloat16 element (its bits) widened exactly.
-inline float narrow_to_float(DType t, uint16_t bits) {
-  return t == DType::kFloat16 ? half_to_float(bits) : bfloat16_to_float(bits);
-}
 
 // saturate(round(scaled) + zero_point) into Q (uint8 or int8): round half to even (the default rounding
 // mode, which nearbyint follows without raising inexact), saturation at Q's ends. The spec leaves NaN open;

@@ -11,7 +11,8 @@
 //   float32  either path, as chosen.
 //   float64  computed in double on the reference path, the only one in double (the products are
 //            double_gemm's: oneDNN 2.6 has no dgemm).
-//   float16  computed in float32 exactly as a float32 node (either path) and rounded to float16 once, at
+//   float16, bfloat16 (opset 22)
+//            computed in float32 exactly as a float32 node (either path) and rounded to the type once, at
 //            the end. The inputs are widened exactly (constant weights once, when the kernel is made, then
 //            packed as float32 weights are; computed inputs per run), so the result is the float32
 //            kernel's on the same values, rounded once.
@@ -66,7 +67,8 @@ std::string slot_label(std::size_t i) {
   return "input " + std::to_string(i) + " (" + names[i] + ")";
 }
 
-bool is_element_type(DType t) { return t == DType::kFloat16 || t == DType::kFloat32 || t == DType::kFloat64; }
+// bfloat16 from opset 22 (the import refuses it at older opsets), float16 before: both computed in float.
+bool is_element_type(DType t) { return is_narrow_float(t) || t == DType::kFloat32 || t == DType::kFloat64; }
 
 // The node's T from the types of its T inputs (`type_of(slot)`: kUndefined when absent or not known), or
 // kUndefined when none is known: each known type must be one ONNX allows, and all the same. Kernel
@@ -81,7 +83,7 @@ Result<DType> element_type(CellKind kind, std::size_t inputs, const TypeOf& type
     if (ti == DType::kUndefined) continue;
     if (!is_element_type(ti))
       return Status::error(slot_label(i) + " is " + std::string(dtype_name(ti)) + "; " + op_name(kind) +
-                           " takes float16, float32 or float64");
+                           " takes float16, bfloat16, float32 or float64");
     if (t == DType::kUndefined) {
       t = ti, first = i;
     } else if (ti != t) {
@@ -95,15 +97,15 @@ Result<DType> element_type(CellKind kind, std::size_t inputs, const TypeOf& type
   return t;
 }
 
-// `count` elements of type `dtype` as T: read in place when they are T, else widened exactly from float16
-// into `store` (the element-type rule lets nothing else through).
+// `count` elements of type `dtype` as T: read in place when they are T, else widened exactly from float16 or
+// bfloat16 into `store` (the element-type rule lets nothing else through).
 template <class T>
 const T* elements_as(DType dtype, const void* data, int64_t count, std::vector<T>& store) {
   if (dtype == ElementTraits<T>::dtype) return static_cast<const T*>(data);
-  const auto* half = static_cast<const uint16_t*>(data);
+  const auto* narrow = static_cast<const uint16_t*>(data);
   store.resize(static_cast<std::size_t>(count));
   for (int64_t i = 0; i < count; ++i)
-    store[static_cast<std::size_t>(i)] = static_cast<T>(half_to_float(half[i]));
+    store[static_cast<std::size_t>(i)] = static_cast<T>(narrow_to_float(dtype, narrow[i]));
   return store.data();
 }
 
@@ -294,7 +296,7 @@ struct DefaultInitAllocator : std::allocator<T> {
 };
 template <class T>
 using ProjectionBuffer = std::vector<T, DefaultInitAllocator<T>>;
-// float16's outputs, computed in float before they are rounded: the steps (and the padding below) write
+// 16-bit types' outputs, computed in float before they are rounded: the steps (and the padding below) write
 // every element, so they are not zero-filled before the run's first stop check either.
 template <class T>
 using OutputScratch = std::vector<T, DefaultInitAllocator<T>>;
@@ -364,15 +366,15 @@ std::size_t direction_workspace_bytes(const RnnAttrs& a, const PackedWeights<T>&
 
 Path path_for(const KernelChoice& choice) { return choice.reference_only ? Path::kReference : Path::kPanels; }
 
-// Rounds float results to float16 (once: each value was computed in float).
-void narrow_to_half(const OutputScratch<float>& from, Tensor& to) {
-  Half* out = to.data<Half>();
-  for (std::size_t i = 0; i < from.size(); ++i) out[i] = half_from_double(from[i]);
+// Rounds float results to float16 or bfloat16, `to`'s type (once: each value was computed in float).
+void round_to_narrow(const OutputScratch<float>& from, Tensor& to) {
+  auto* out = to.data<uint16_t>();
+  for (std::size_t i = 0; i < from.size(); ++i) out[i] = float_to_narrow(to.dtype(), from[i]);
 }
 
 class RnnKernel final : public Kernel {
  public:
-  // The constant weights packed once: in float for float32 and float16 nodes, in double for float64 ones;
+  // The constant weights packed once: in float for float32, float16 and bfloat16 nodes, in double for float64 ones;
   // neither when some weight is computed (then packing happens per run).
   RnnKernel(RnnAttrs attrs, KernelChoice choice, std::shared_ptr<const PackedWeights<float>> packed_float,
             std::shared_ptr<const PackedWeights<double>> packed_double)
@@ -408,7 +410,7 @@ class RnnKernel final : public Kernel {
       return packed_double_.get();
   }
 
-  // One run in T (float for float32 and float16 nodes, double for float64 ones); t is the node's type.
+  // One run in T (float for float32, float16 and bfloat16 nodes, double for float64 ones); t is the node's type.
   template <class T>
   Status compute(KernelContext& ctx, const Tensor& x, DType t) const {
     static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>);
@@ -430,7 +432,7 @@ class RnnKernel final : public Kernel {
       if (!wt || !rt) return ctx.error("inputs 1 (W) and 2 (R) are required");
       const Tensor* bt = ctx.input(kB);
       const Tensor* pt = a_.kind == CellKind::kLstm ? ctx.input(kP) : nullptr;
-      std::vector<T> store[4];  // float16 weights widened, until they are packed
+      std::vector<T> store[4];  // 16-bit weights widened, until they are packed
       const ArrayView<T> wv = view_of<T>(*wt, store[0]), rv = view_of<T>(*rt, store[1]);
       const ArrayView<T> bv = bt ? view_of<T>(*bt, store[2]) : ArrayView<T>{};
       const ArrayView<T> pv = pt ? view_of<T>(*pt, store[3]) : ArrayView<T>{};
@@ -493,7 +495,7 @@ class RnnKernel final : public Kernel {
       return Status::ok();
     }
 
-    std::vector<T> widened[3];  // float16 X, initial_h and initial_c widened for this run
+    std::vector<T> widened[3];  // 16-bit X, initial_h and initial_c widened for this run
     TypedDirectionIO<T> io;
     io.x = view_of<T>(x, widened[0]).data;
     io.lens = &lens;
@@ -502,7 +504,7 @@ class RnnKernel final : public Kernel {
     const StepStop stop(ctx.control(), ctx.graph(), ctx.node_id());  // never stops without an active control
     io.stop = &stop;
 
-    // Outputs: written in place, or for float16 computed into float scratch and rounded at the end.
+    // Outputs: written in place, or for 16-bit types computed into float scratch and rounded at the end.
     const bool narrow = t != ElementTraits<T>::dtype;
     OutputScratch<T> scratch[3];
     auto output = [&](std::size_t k) -> T* {
@@ -517,7 +519,7 @@ class RnnKernel final : public Kernel {
     if (wants[kYc]) io.y_c = output(kYc);
     // After the outputs: a batch too large for memory fails on them, with the bytes and shape in the message.
     if (!sl) lens.assign(static_cast<std::size_t>(s.batch), s.seq);
-    std::size_t held = 0;  // float16's widened inputs and float outputs
+    std::size_t held = 0;  // 16-bit types' widened inputs and float outputs
     for (const auto& v : widened) held += v.size() * sizeof(T);
     for (const auto& v : scratch) held += v.size() * sizeof(T);
 
@@ -526,7 +528,7 @@ class RnnKernel final : public Kernel {
     if constexpr (std::is_same_v<T, float>) {
       if (narrow)
         for (std::size_t k = 0; k < 3; ++k)
-          if (wants[k]) narrow_to_half(scratch[k], ctx.allocate_output(k, DType::kFloat16, *out_shapes[k]));
+          if (wants[k]) round_to_narrow(scratch[k], ctx.allocate_output(k, t, *out_shapes[k]));
     }
     return Status::ok();
   }
@@ -705,7 +707,7 @@ PreparedConstantsCache<PackingKey, PackedWeights<T>>& packed_weights_cache() {
 }
 
 // Constant W, R and the optional B and P (nullptr when absent), validated and packed once; in T, widened
-// from float16 when that is their type.
+// from float16 or bfloat16 when that is their type.
 template <class T>
 using SharedPacking = std::shared_ptr<const PackedWeights<T>>;
 
@@ -716,7 +718,7 @@ Result<SharedPacking<T>> pack_constants(const RnnAttrs& a, const PackFor& what, 
   const PackingKey key{w.get(), r.get(), b.get(), p.get(), a.kind, a.gates, a.num_dirs, a.hidden,
                        a.linear_before_reset, what.reference, what.isa};
   return packed_weights_cache<T>().get(key, {w, r, b, p}, [&]() -> Result<SharedPacking<T>> {
-    std::vector<T> store[4];  // the widened float16 weights, while they are packed
+    std::vector<T> store[4];  // the widened 16-bit weights, while they are packed
     const ArrayView<T> wv = view_of<T>(*w, store[0]), rv = view_of<T>(*r, store[1]);
     const ArrayView<T> bv = b ? view_of<T>(*b, store[2]) : ArrayView<T>{};
     const ArrayView<T> pv = p ? view_of<T>(*p, store[3]) : ArrayView<T>{};

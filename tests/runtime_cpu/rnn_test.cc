@@ -48,14 +48,22 @@ struct Tol {
 Tol tolerance_for(DType t) {
   if (t == DType::kFloat64) return {1e-12, 1e-13};
   if (t == DType::kFloat16) return {2e-3, 1e-3};
+  if (t == DType::kBFloat16) return {1.6e-2, 8e-3};  // 8 significant bits, rounded once
   return {1e-4, 1e-5};
 }
-constexpr DType kF32 = DType::kFloat32, kF64 = DType::kFloat64, kF16 = DType::kFloat16;
+constexpr DType kF32 = DType::kFloat32, kF64 = DType::kFloat64, kF16 = DType::kFloat16, kBF16 = DType::kBFloat16;
 
 int32_t onnx_type(DType t) {
-  return t == kF64 ? TensorProto::DOUBLE : t == kF16 ? TensorProto::FLOAT16 : TensorProto::FLOAT;
+  return t == kF64    ? TensorProto::DOUBLE
+         : t == kF16  ? TensorProto::FLOAT16
+         : t == kBF16 ? TensorProto::BFLOAT16
+                      : TensorProto::FLOAT;
 }
+bool is_16bit(DType t) { return t == kF16 || t == kBF16; }
 uint16_t to_half(double v) { return round_to_narrow_float<5, 10>(v); }
+// v rounded to float16 or bfloat16 (t), as bits; and back, exactly.
+uint16_t to_16bit(DType t, double v) { return t == kF16 ? to_half(v) : round_to_narrow_float<8, 7>(v); }
+float from_16bit(DType t, uint16_t bits) { return t == kF16 ? half_to_float(bits) : bfloat16_to_float(bits); }
 
 enum class Op { kRnn, kGru, kLstm };
 const char* op_name(Op op) { return op == Op::kRnn ? "RNN" : op == Op::kGru ? "GRU" : "LSTM"; }
@@ -224,7 +232,7 @@ Data make_data(const Case& c) {
   auto draw = [&]() -> double {
     if (c.type == kF64) return u64(rng);
     const float f = u(rng);
-    return c.type == kF16 ? half_to_float(to_half(f)) : f;
+    return is_16bit(c.type) ? from_16bit(c.type, to_16bit(c.type, f)) : f;
   };
   auto fill = [&](std::size_t n) {
     std::vector<double> v(n);
@@ -382,7 +390,7 @@ Tensor typed_tensor(DType t, const std::vector<int64_t>& dims, const std::vector
   Tensor out = Tensor::empty(t, dims);
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (t == kF64) out.data<double>()[i] = v[i];
-    else if (t == kF16) out.data<uint16_t>()[i] = to_half(v[i]);
+    else if (is_16bit(t)) out.data<uint16_t>()[i] = to_16bit(t, v[i]);
     else out.data<float>()[i] = static_cast<float>(v[i]);
   }
   return out;
@@ -404,7 +412,7 @@ void add_typed_initializer(onnx::GraphProto& g, const std::string& name, const s
 
 Built build(const Case& c, const Data& d) {
   Built out;
-  out.model = make_model(c.opset);
+  out.model = make_model(c.type == kBF16 ? std::max<int64_t>(c.opset, 22) : c.opset);  // bfloat16 from 22
   auto& g = *out.model.mutable_graph();
   const int64_t D = c.dirs(), GH = gates(c.op) * c.hidden;
   auto feed = [&](const std::string& name, std::vector<int64_t> dims, const std::vector<double>& v,
@@ -717,6 +725,13 @@ TEST(RnnFloat16, LstmFeatureProduct) { lstm_feature_product(kF16); }
 TEST(RnnFloat16, GruFeatureProduct) { gru_feature_product(kF16); }
 TEST(RnnFloat16, RnnFeatureProduct) { rnn_feature_product(kF16); }
 TEST(RnnFloat16, OmittedOutputs) { omitted_outputs(kF16); }
+
+// bfloat16: the sweeps within bfloat16's rounding of the reference.
+TEST(RnnBFloat16, ShapesDirectionsLayoutsAndLengthsMatchReference) {
+  shapes_directions_layouts_and_lengths(kBF16);
+}
+TEST(RnnBFloat16, LstmFeatureProduct) { lstm_feature_product(kBF16); }
+TEST(RnnBFloat16, GruFeatureProduct) { gru_feature_product(kBF16); }
 
 // Alpha/beta go, in order, to the functions that take them (Sigmoid and Tanh take none): the attribute lists
 // are written by hand here and the Act values state what each function must receive.
@@ -1118,8 +1133,8 @@ TEST(RnnErrors, BadAttributes) {
 // ---------------------------------------------------------------------------------------------------------
 // Element types
 
-// A float16 case's outputs must be, bit for bit, the float32 kernel's outputs on the same values (float16
-// values, exact in float) rounded to float16.
+// A float16 (bfloat16) case's outputs must be, bit for bit, the float32 kernel's outputs on the same values
+// (exact in float) rounded to float16 (bfloat16).
 bool check_half_equals_float(const Case& c) {
   SCOPED_TRACE(c.describe());
   const Data d = make_data(c);
@@ -1138,16 +1153,17 @@ bool check_half_equals_float(const Case& c) {
   }
   for (std::size_t k = 0; k < half->size(); ++k) {
     const Tensor &h = (*half)[k], &f = (*full)[k];
-    if (h.dtype() != kF16 || h.shape() != f.shape()) {
+    if (h.dtype() != c.type || h.shape() != f.shape()) {
       ADD_FAILURE() << "output " << k << " is " << h.describe() << ", the float32 kernel's " << f.describe();
       return false;
     }
     for (int64_t i = 0; i < h.numel(); ++i) {
-      const uint16_t want = to_half(f.data<float>()[i]), got = h.data<uint16_t>()[i];
+      const uint16_t want = to_16bit(c.type, f.data<float>()[i]), got = h.data<uint16_t>()[i];
       if (got != want) {
-        ADD_FAILURE() << "output " << k << "[" << i << "] is float16 " << half_to_float(got) << " (0x"
-                      << std::hex << got << "), the float32 kernel's " << f.data<float>()[i] << " rounds to "
-                      << half_to_float(want) << " (0x" << want << std::dec << ")";
+        ADD_FAILURE() << "output " << k << "[" << i << "] is " << dtype_name(c.type) << " "
+                      << from_16bit(c.type, got) << " (0x" << std::hex << got << "), the float32 kernel's "
+                      << f.data<float>()[i] << " rounds to " << from_16bit(c.type, want) << " (0x" << want
+                      << std::dec << ")";
         return false;
       }
     }
@@ -1157,7 +1173,7 @@ bool check_half_equals_float(const Case& c) {
 
 // On every path the float32 kernel can take: the default, the reference twin, the panels on every thread;
 // sizes that reach the panels' partial blocks (hidden 33) and more than one tile of rows (batch 9).
-TEST(RnnFloat16, EqualsFloat32RoundedOnce) {
+void sixteen_bit_equals_float32_rounded_once(DType type) {
   for (const char* choice : {"auto", "reference", "fast"}) {
     SCOPED_TRACE(choice);
     const RnnKernelChoice env(choice);
@@ -1170,7 +1186,7 @@ TEST(RnnFloat16, EqualsFloat32RoundedOnce) {
         for (int64_t layout : {0, 1})
           for (bool const_weights : {false, true}) {
             Case c;
-            c.type = kF16, c.op = op, c.direction = dir, c.layout = layout, c.const_weights = const_weights;
+            c.type = type, c.op = op, c.direction = dir, c.layout = layout, c.const_weights = const_weights;
             c.lens = coin() ? Lens::kMixed : Lens::kNone, c.batch = coin() ? 9 : 3,
             c.hidden = coin() ? 33 : 5;
             c.input = 6, c.seed = seed++;
@@ -1186,6 +1202,9 @@ TEST(RnnFloat16, EqualsFloat32RoundedOnce) {
     EXPECT_EQ(cases, 36);
   }
 }
+TEST(RnnFloat16, EqualsFloat32RoundedOnce) { sixteen_bit_equals_float32_rounded_once(kF16); }
+// bfloat16 (opset 22) takes the same path as float16: widened exactly, computed in float, rounded once.
+TEST(RnnBFloat16, EqualsFloat32RoundedOnce) { sixteen_bit_equals_float32_rounded_once(kBF16); }
 
 // One T for X, W, R, B, initial_h, initial_c and P. ONNX's type inference already refuses a model file
 // mixing them, naming the input; a graph that gets to the kernel mixed (edited after import here) is refused
@@ -1263,9 +1282,10 @@ TEST(RnnTypes, SupportsAgreesWithKernelCreation) {
        "B, "
        "initial_h, initial_c and P"},
       {"int32 X", f32, input_type(0, DType::kInt32),
-       "input 0 (X) is int32; LSTM takes float16, float32 or float64"},
+       "input 0 (X) is int32; LSTM takes float16, bfloat16, float32 or float64"},
       {"bfloat16 R", f16, input_type(2, DType::kBFloat16),
-       "input 2 (R) is bfloat16; GRU takes float16, float32 or float64"},
+       "input 2 (R) is bfloat16 but input 0 (X) is float16: GRU takes one element type for X, W, R, B and "
+       "initial_h"},
       {"bad direction", f64,
        [](Graph& g) {
          Attribute& a = g.node(0).attributes["direction"];

@@ -201,13 +201,15 @@ class Builder {
               return Status::error(node_where + "attribute '" + a.name() + "' has an entry " + std::to_string(v) +
                                    "; each must be 1 or more");
     // Nor do the inferences of the ops with a type attribute (Cast's 'to', EyeLike's, the random ops' and
-    // SequenceEmpty's 'dtype', the windows' 'output_datatype') all check it: 0, or any value for SequenceEmpty
-    // and the windows, failed later as a bare "Invalid tensor data type 0." that named no node.
-    // The types newer ONNX defines and libonnx 1.12 does not (float8, 4-bit) are named as such.
+    // SequenceEmpty's 'dtype', the windows' 'output_datatype', the quantizers' 'output_dtype' and
+    // 'precision') all check it: 0, or any value for SequenceEmpty and the windows, failed later as a bare
+    // "Invalid tensor data type 0." that named no node. ('output_dtype' and 'precision' take 0 for "not
+    // given".) The types newer ONNX defines and libonnx 1.12 does not (float8, 4-bit, 2-bit) are named as such.
     if (domain.empty())
       for (const auto& a : n.attribute()) {
-        if ((a.name() != "dtype" && a.name() != "to" && a.name() != "output_datatype") ||
-            a.type() != onnx::AttributeProto::INT)
+        const bool zero_allowed = a.name() == "output_dtype" || a.name() == "precision";
+        if ((a.name() != "dtype" && a.name() != "to" && a.name() != "output_datatype" && !zero_allowed) ||
+            a.type() != onnx::AttributeProto::INT || (zero_allowed && a.i() == 0))
           continue;
         if (a.i() > onnx::TensorProto::UNDEFINED && a.i() <= std::numeric_limits<int>::max() &&
             onnx::TensorProto_DataType_IsValid(static_cast<int>(a.i())))

@@ -25,16 +25,18 @@ using onnx::OpSchema;
 using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
-constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20, kOpset21 = 21;
+constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20, kOpset21 = 21, kOpset22 = 22, kOpset23 = 23,
+              kOpset24 = 24, kOpset25 = 25;
 
 // Every default-domain op added or changed in the opsets after libonnx 1.12's 17: onnx/defs/operator_sets.h
-// (OpSet_Onnx_ver18 to _ver21) and docs/Changelog.md, "Version 18 (to 21) of the default ONNX operator set".
+// (OpSet_Onnx_ver18 to _ver23) and docs/Changelog.md, "Version 18 (to 21) of the default ONNX operator set";
+// for 24 and 25, ONNX 1.19's release notes and onnx/onnx pull request 7446 (the 2-bit types).
 struct OpsetChanges {
   int opset;
   std::vector<std::string_view> ops;
 };
 // clang-format off
-const std::array<OpsetChanges, 4> kChanges = {{
+const std::array<OpsetChanges, 8> kChanges = {{
     {kOpset18, {"BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im",
                 "GroupNormalization", "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1",
                 "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
@@ -49,6 +51,28 @@ const std::array<OpsetChanges, 4> kChanges = {{
     {kOpset21, {"Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten",
                 "GroupNormalization", "Identity", "If", "Loop", "Pad", "QLinearMatMul", "QuantizeLinear", "Reshape",
                 "Scan", "Shape", "Size", "Squeeze", "Transpose", "Unsqueeze"}},
+    // 22: bfloat16 added, nothing else (ONNX 1.17: "Update to support bfloat16").
+    {kOpset22, {"Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "AveragePool", "Bernoulli", "Conv",
+                "ConvTranspose", "Cos", "Cosh", "DeformConv", "Det", "Dropout", "Elu", "EyeLike", "GRU",
+                "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool", "GridSample", "HardSigmoid", "HardSwish",
+                "InstanceNormalization", "LSTM", "LpNormalization", "LpPool", "MaxPool", "MaxRoiPool", "MaxUnpool",
+                "Mish", "Multinomial", "NegativeLogLikelihoodLoss", "RNN", "RandomNormal", "RandomNormalLike",
+                "RandomUniform", "RandomUniformLike", "RoiAlign", "Round", "Selu", "Sin", "Sinh", "Softplus",
+                "Softsign", "Tan", "ThresholdedRelu"}},
+    // 23: Attention, RMSNormalization and RotaryEmbedding; the quantizers' scale gets a type of its own;
+    // float4e2m1 (refused at import) for the rest.
+    {kOpset23, {"Attention", "Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten",
+                "Identity", "If", "Loop", "Pad", "QuantizeLinear", "RMSNormalization", "Reshape", "RotaryEmbedding",
+                "Scan", "Shape", "Size", "Squeeze", "Transpose", "Unsqueeze"}},
+    // 24: Swish and TensorScatter, Attention's nonpad_kv_seqlen, bfloat16 for TopK and SplitToSequence,
+    // float8e8m0 (refused at import) and Cast's round_mode for it.
+    {kOpset24, {"Attention", "Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten",
+                "Identity", "If", "Loop", "Pad", "QuantizeLinear", "Reshape", "Scan", "Shape", "Size",
+                "SplitToSequence", "Squeeze", "Swish", "TensorScatter", "TopK", "Transpose", "Unsqueeze"}},
+    // 25: the 2-bit integer types (refused at import), nothing else.
+    {kOpset25, {"Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten", "Identity", "If",
+                "Loop", "Pad", "QuantizeLinear", "Reshape", "Scan", "Shape", "Size", "Squeeze", "Transpose",
+                "Unsqueeze"}},
 }};
 // clang-format on
 
@@ -790,31 +814,34 @@ OpSchema equal_schema() {
 // QuantizeLinear-19: x and y_scale may also be float16 or bfloat16 (one type, T1); y_zero_point's type
 // (float8 too, which tandem refuses at import) is y's, uint8 when it is absent; `saturate` for float8.
 // QuantizeLinear-21 adds 16-bit y (and 4-bit, refused), blocked quantization (`block_size`) and
-// `output_dtype`, y's type when there is no zero point.
+// `output_dtype`, y's type when there is no zero point. QuantizeLinear-23 gives y_scale a type of its own
+// (T2), which is the division's precision unless `precision` names another; 24 and 25 only add types
+// tandem refuses (float8e8m0 scales, 2-bit y).
 OpSchema quantize_linear_schema(int since) {
-  const bool v21 = since >= kOpset21;
+  const bool v21 = since >= kOpset21, v23 = since >= kOpset23;
+  const std::vector<std::string> float_side = {"tensor(float)", "tensor(float16)", "tensor(bfloat16)",
+                                               "tensor(int32)"};
   OpSchema s = new_schema("QuantizeLinear", __LINE__, since);
   s.SetDoc("y = saturate(round(x / y_scale) + y_zero_point), per tensor, per index along `axis` or per block.")
       .Attr("axis", "The axis of a 1-D (or blocked) y_scale.", AttributeProto::INT, int64_t{1})
       .Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
             AttributeProto::INT, int64_t{1})
       .Input(0, "x", "The tensor to quantize.", "T1")
-      .Input(1, "y_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked).", "T1")
-      .Input(2, "y_zero_point", "As y_scale; its type is y's.", "T2", OpSchema::Optional)
-      .Output(0, "y", "The quantized tensor, x's shape.", "T2")
-      .TypeConstraint("T1", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)", "tensor(int32)"},
-                      "The float side.")
-      .TypeConstraint("T2",
+      .Input(1, "y_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked).", v23 ? "T2" : "T1")
+      .Input(2, "y_zero_point", "As y_scale; its type is y's.", v23 ? "T3" : "T2", OpSchema::Optional)
+      .Output(0, "y", "The quantized tensor, x's shape.", v23 ? "T3" : "T2")
+      .TypeConstraint("T1", float_side, v23 ? "x's type." : "The float side.")
+      .TypeConstraint(v23 ? "T3" : "T2",
                       v21 ? std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int16)", "tensor(uint16)"}
                           : std::vector<std::string>{"tensor(int8)", "tensor(uint8)"},
                       "The quantized side.")
-      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+      .TypeAndShapeInferenceFunction([since](InferenceContext& ctx) {
         const int64_t output_dtype = onnx::getAttribute(ctx, "output_dtype", int64_t{0});
         if (ctx.getNumInputs() > 2 && ctx.getInputType(2) != nullptr) {
           // Both given, they must agree (ONNX's own inference refuses the model, as the kernel would).
           const int32_t zp_type = ctx.getInputType(2)->tensor_type().elem_type();
           if (output_dtype != 0 && zp_type != TensorProto::UNDEFINED && output_dtype != zp_type)
-            fail_type_inference("QuantizeLinear-21: output_dtype ",
+            fail_type_inference("QuantizeLinear-", since, ": output_dtype ",
                                 TensorProto::DataType_Name(static_cast<TensorProto::DataType>(output_dtype)),
                                 " does not match y_zero_point's type ",
                                 TensorProto::DataType_Name(static_cast<TensorProto::DataType>(zp_type)));
@@ -828,33 +855,49 @@ OpSchema quantize_linear_schema(int since) {
            int64_t{0});
     s.Attr("output_dtype", "y's type when y_zero_point is absent (0: uint8).", AttributeProto::INT, int64_t{0});
   }
+  if (v23) {
+    s.TypeConstraint("T2", float_side, "y_scale's type.");
+    s.Attr("precision", "The type x / y_scale is computed in (0: y_scale's).", AttributeProto::INT, int64_t{0});
+  }
   return s;
 }
 
 // DequantizeLinear-19: x_scale, and so y, may also be float16 or bfloat16 (T2). DequantizeLinear-21 adds
-// 16-bit x (and 4-bit, refused) and blocked quantization.
+// 16-bit x (and 4-bit, refused) and blocked quantization. DequantizeLinear-23 adds `output_dtype` (T3), y's
+// type where it is not the scale's; 24 and 25 only add types tandem refuses.
 OpSchema dequantize_linear_schema(int since) {
-  const bool v21 = since >= kOpset21;
+  const bool v21 = since >= kOpset21, v23 = since >= kOpset23;
+  const std::vector<std::string> float_side = {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"};
   OpSchema s = new_schema("DequantizeLinear", __LINE__, since);
   s.SetDoc("y = (x - x_zero_point) * x_scale, per tensor, per index along `axis` or per block.")
       .Attr("axis", "The axis of a 1-D (or blocked) x_scale.", AttributeProto::INT, int64_t{1})
       .Input(0, "x", "The quantized tensor.", "T1")
-      .Input(1, "x_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked); its type is y's.", "T2")
+      .Input(1, "x_scale", "Scalar (per tensor), 1-D (per axis) or x's rank (blocked).", "T2")
       .Input(2, "x_zero_point", "As x_scale, of x's type (0 for int32).", "T1", OpSchema::Optional)
-      .Output(0, "y", "The dequantized tensor, x's shape.", "T2")
+      .Output(0, "y", v23 ? "The dequantized tensor, x's shape, of type output_dtype or else x_scale's."
+                          : "The dequantized tensor, x's shape, of x_scale's type.",
+              v23 ? "T3" : "T2")
       .TypeConstraint("T1",
                       v21 ? std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int16)", "tensor(uint16)",
                                                      "tensor(int32)"}
                           : std::vector<std::string>{"tensor(int8)", "tensor(uint8)", "tensor(int32)"},
                       "The quantized side.")
-      .TypeConstraint("T2", {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"}, "The float side.")
+      .TypeConstraint("T2", float_side, "The float side.")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
-        onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
+        const int64_t output_dtype = onnx::getAttribute(ctx, "output_dtype", int64_t{0});
+        if (output_dtype != 0)
+          onnx::updateOutputElemType(ctx, 0, static_cast<int32_t>(output_dtype));
+        else
+          onnx::propagateElemTypeFromInputToOutput(ctx, 1, 0);
         if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
       });
   if (v21)
     s.Attr("block_size", "> 0: blocked quantization, this many indices along `axis` per scale.", AttributeProto::INT,
            int64_t{0});
+  if (v23) {
+    s.TypeConstraint("T3", float_side, "y's type.");
+    s.Attr("output_dtype", "y's type (0: x_scale's).", AttributeProto::INT, int64_t{0});
+  }
   return s;
 }
 
@@ -898,9 +941,13 @@ constexpr std::array<std::string_view, 10> kSameAt19 = {"Cast", "CastLike", "Con
 OpSchema same_at(const OpSchema& older, int since) {
   OpSchema s = older;
   s.SinceVersion(since);
-  if (s.Name() == "Cast" || s.Name() == "CastLike")
+  if (s.Name() == "Cast" || s.Name() == "CastLike") {
     s.Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
            AttributeProto::INT, int64_t{1});
+    if (since >= kOpset24)
+      s.Attr("round_mode", "For float8e8m0 targets only (which tandem does not have): up, down or nearest.",
+             AttributeProto::STRING, std::string("up"));
+  }
   return s;
 }
 
@@ -1156,6 +1203,60 @@ constexpr std::array<std::string_view, 16> kSameAt21 = {
     "Pad",      "Reshape",  "Scan",     "Shape",           "Size",    "Squeeze",  "Transpose", "Unsqueeze"};
 
 // ---------------------------------------------------------------------------------------------------------
+// Opsets 22 to 25
+
+// Changed in 22 only by gaining bfloat16 (kChanges), and in 24 TopK and SplitToSequence the same way.
+// DeformConv is among 22's but has no schema in tandem (refused by name).
+constexpr std::array<std::string_view, 47> kBFloat16At22 = {
+    "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "AveragePool", "Bernoulli", "Conv", "ConvTranspose", "Cos",
+    "Cosh", "Det", "Dropout", "Elu", "EyeLike", "GRU", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
+    "GridSample", "HardSigmoid", "HardSwish", "InstanceNormalization", "LSTM", "LpNormalization", "LpPool",
+    "MaxPool", "MaxRoiPool", "MaxUnpool", "Mish", "Multinomial", "NegativeLogLikelihoodLoss", "RNN",
+    "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "RoiAlign", "Round", "Selu", "Sin",
+    "Sinh", "Softplus", "Softsign", "Tan", "ThresholdedRelu"};
+constexpr std::array<std::string_view, 2> kBFloat16At24 = {"SplitToSequence", "TopK"};
+
+// `older` at since-version `since` with bfloat16 allowed wherever float16 is: rebuilt from its parts, since
+// an OpSchema's type constraints cannot be changed in place. Its inference (and data propagation) stay.
+OpSchema with_bfloat16(const OpSchema& older, int since) {
+  OpSchema s;
+  s.SetName(older.Name()).SetDomain(older.domain()).SinceVersion(since).SetLocation(older.file(), older.line());
+  s.SetDoc(older.doc() ? older.doc() : "");
+  for (const auto& [name, attr] : older.attributes()) s.Attr(attr);
+  const auto add_params = [&](const std::vector<OpSchema::FormalParameter>& params, bool input) {
+    for (std::size_t i = 0; i < params.size(); ++i) {
+      const auto& p = params[i];
+      (input ? s.Input(static_cast<int>(i), p.GetName(), p.GetDescription(), p.GetTypeStr(), p.GetOption(),
+                       p.GetIsHomogeneous(), p.GetMinArity(), p.GetDifferentiationCategory())
+             : s.Output(static_cast<int>(i), p.GetName(), p.GetDescription(), p.GetTypeStr(), p.GetOption(),
+                        p.GetIsHomogeneous(), p.GetMinArity(), p.GetDifferentiationCategory()));
+    }
+  };
+  add_params(older.inputs(), true);
+  add_params(older.outputs(), false);
+  for (const auto& c : older.typeConstraintParams()) {
+    std::vector<std::string> types = c.allowed_type_strs;
+    const auto has = [&](const char* t) { return std::find(types.begin(), types.end(), t) != types.end(); };
+    if (has("tensor(float16)") && !has("tensor(bfloat16)")) types.push_back("tensor(bfloat16)");
+    if (has("seq(tensor(float16))") && !has("seq(tensor(bfloat16))")) types.push_back("seq(tensor(bfloat16))");
+    s.TypeConstraint(c.type_param_str, types, c.description);
+  }
+  if (older.has_type_and_shape_inference_function())
+    s.TypeAndShapeInferenceFunction(older.GetTypeAndShapeInferenceFunction());
+  if (older.has_data_propagation_function()) s.PartialDataPropagationFunction(older.GetDataPropagationFunction());
+  s.Finalize();
+  return s;
+}
+
+// Changed in 23 only by float4e2m1, in 24 by float8e8m0 (and Cast's round_mode for it), in 25 by the 2-bit
+// integers: types tandem refuses at import.
+constexpr std::array<std::string_view, 16> kSameAt23 = {
+    "Cast",     "CastLike", "Constant", "ConstantOfShape", "Flatten", "Identity", "If",        "Loop",
+    "Pad",      "Reshape",  "Scan",     "Shape",           "Size",    "Squeeze",  "Transpose", "Unsqueeze"};
+constexpr const std::array<std::string_view, 16>& kSameAt24 = kSameAt23;
+constexpr const std::array<std::string_view, 16>& kSameAt25 = kSameAt23;
+
+// ---------------------------------------------------------------------------------------------------------
 // libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
 // copy of its schema whose inference runs a guard first: the guard refuses the input naming what is wrong,
 // or returns false to leave the output's shape unknown, or true to go on to libonnx's inference.
@@ -1265,6 +1366,15 @@ class Registry final : public onnx::ISchemaRegistry {
     add(finalized(dequantize_linear_schema(kOpset21)));
     add(finalized(qlinear_matmul_schema(*GetSchema("QLinearMatMul", kOpset20, ""))));
     for (std::string_view op : kSameAt21) add(same_at(*GetSchema(std::string(op), kOpset20, ""), kOpset21));
+    for (std::string_view op : kBFloat16At22) add(with_bfloat16(*GetSchema(std::string(op), kOpset21, ""), kOpset22));
+    for (std::string_view op : kSameAt23) add(same_at(*GetSchema(std::string(op), kOpset22, ""), kOpset23));
+    for (int since : {kOpset23, kOpset24, kOpset25}) {
+      add(finalized(quantize_linear_schema(since)));
+      add(finalized(dequantize_linear_schema(since)));
+    }
+    for (std::string_view op : kSameAt24) add(same_at(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
+    for (std::string_view op : kBFloat16At24) add(with_bfloat16(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
+    for (std::string_view op : kSameAt25) add(same_at(*GetSchema(std::string(op), kOpset24, ""), kOpset25));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

@@ -85,6 +85,9 @@ std::string onnx_type_name(int32_t onnx_type) {
     case 21: return "uint4 (21)";
     case 22: return "int4 (22)";
     case 23: return "float4e2m1 (23)";
+    case 24: return "float8e8m0 (24)";
+    case 25: return "uint2 (25)";
+    case 26: return "int2 (26)";
     default: return "unknown type " + std::to_string(onnx_type);
   }
 }

@@ -1,5 +1,5 @@
-// QuantizeLinear, DequantizeLinear (opsets 10, 13, 19 and 21) and DynamicQuantizeLinear (11): conversions
-// between float32 and integers through a scale and a zero point.
+// QuantizeLinear, DequantizeLinear (opsets 10, 13, 19, 21 and 23) and DynamicQuantizeLinear (11):
+// conversions between float32 and integers through a scale and a zero point.
 // - Granularity: a scalar (or 1-element) scale quantizes the whole tensor; from opset 13 a 1-D scale each
 //   index along `axis` with its own scale and zero point; from opset 21, with `block_size` > 0, a scale of
 //   x's rank each block of block_size indices along `axis` (its length there ceil(D / block_size), the other
@@ -8,8 +8,15 @@
 //   when there is no zero point). From opset 19 the float side may be float16 or bfloat16: QuantizeLinear's
 //   x and y_scale (one type), DequantizeLinear's x_scale and y. They are computed in float32 (as ONNX's
 //   reference does DequantizeLinear and ONNX Runtime both) and y is rounded to its type once.
+// - From opset 23 the scale's type is its own: QuantizeLinear's x and y_scale may differ, and `precision`
+//   may name the type x / y_scale is computed in (both converted to it, the quotient rounded to it, as ONNX's
+//   reference does); without it the division is in float32 (in double for int32 x), as numpy's promotion in
+//   the reference gives for every pair but float16 / float16 and bfloat16 / bfloat16 (there float32 too, as
+//   ONNX Runtime does before opset 23). DequantizeLinear's `output_dtype` names y's type.
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -29,9 +36,21 @@ struct QuantRules {
   bool per_axis = false;  // 13: 1-D scales along `axis`
   bool narrow = false;    // 19: float16 and bfloat16 on the float side
   bool wide = false;      // 21: 16-bit integers, blocked quantization, output_dtype
+  bool own_scale_type = false;  // 23: the scale's type need not be x's (QuantizeLinear) or y's (Dequantize)
   int64_t axis = 1, block_size = 0;
-  DType output_dtype = DType::kUndefined;  // QuantizeLinear-21's attribute; kUndefined: not given
+  DType output_dtype = DType::kUndefined;  // QuantizeLinear-21's and DequantizeLinear-23's; kUndefined: not given
+  DType precision = DType::kUndefined;     // QuantizeLinear-23's; kUndefined: not given
 };
+
+// x / scale computed in `precision` (float32, float16 or bfloat16): both converted to it, the quotient
+// rounded to it. For the 16-bit types the float32 quotient of two such values rounded once is their correctly
+// rounded quotient (float32 carries more than twice their significand bits).
+inline float divide_in(DType precision, double x, float scale) {
+  if (precision == DType::kFloat32) return static_cast<float>(x) / scale;
+  const float xp = narrow_to_float(precision, float_to_narrow(precision, x));
+  const float sp = narrow_to_float(precision, float_to_narrow(precision, scale));
+  return narrow_to_float(precision, float_to_narrow(precision, xp / sp));
+}
 
 // Which scale (and zero point) element i of x uses: per tensor (n == 1), per index along the axis
 // (i / inner % n), or per block along it ((outer index * blocks + index / block) * inner + inner index).
@@ -108,7 +127,8 @@ class QuantizeLinearKernel final : public Kernel {
     if (x->dtype() != DType::kFloat32 && x->dtype() != DType::kInt32 && !narrow_x)
       return ctx.error("x must be float32" + std::string(r_.narrow ? ", float16, bfloat16" : "") + " or int32, got " +
                        x->describe());
-    if (r_.narrow && (narrow_x || is_narrow_float(scale->dtype())) && scale->dtype() != x->dtype())
+    if (r_.narrow && !r_.own_scale_type && (narrow_x || is_narrow_float(scale->dtype())) &&
+        scale->dtype() != x->dtype())
       return ctx.error("y_scale " + scale->describe() + " must have x's type (" + x->describe() + ")");
     if (zp && !quantized_type_ok(zp->dtype(), r_))
       return ctx.error("y_zero_point must be " + quantized_types(r_) + ", got " + zp->describe());
@@ -116,7 +136,7 @@ class QuantizeLinearKernel final : public Kernel {
       return ctx.error("output_dtype " + std::string(dtype_name(r_.output_dtype)) + " differs from y_zero_point " +
                        zp->describe());
     QuantOperand what{"y"};
-    what.narrow_scales = narrow_x;
+    what.narrow_scales = narrow_x || r_.own_scale_type;
     what.wide_zero_points = r_.wide;
     TANDEM_ASSIGN_OR_RETURN(const ScaleWalk walk, scale_walk(ctx, *x, *scale, r_, what));
     TANDEM_ASSIGN_OR_RETURN(const QuantParams p, read_quant_params(ctx, scale, zp, what));
@@ -128,7 +148,15 @@ class QuantizeLinearKernel final : public Kernel {
       using Q = std::remove_pointer_t<decltype(out)>;
       if constexpr (!std::is_same_v<Q, int32_t>) {
         const int64_t n = x->numel();
-        if (x->dtype() == DType::kFloat32) {  // float32 division, as the spec's x / y_scale in float
+        if (r_.precision != DType::kUndefined) {  // the division in the type `precision` names
+          for (int64_t i = 0; i < n; ++i) {
+            const int64_t c = walk.at(i);
+            const double v = x->dtype() == DType::kFloat32 ? x->data<float>()[i]
+                             : narrow_x                    ? narrow_to_float(x->dtype(), x->data<uint16_t>()[i])
+                                                           : x->data<int32_t>()[i];
+            out[i] = quantize_value<Q>(divide_in(r_.precision, v, p.scale_at(c)), p.zero_point_at(c));
+          }
+        } else if (x->dtype() == DType::kFloat32) {  // float32 division, as the spec's x / y_scale in float
           const float* px = x->data<float>();
           for (int64_t i = 0; i < n; ++i) {
             const int64_t c = walk.at(i);
@@ -156,16 +184,34 @@ class QuantizeLinearKernel final : public Kernel {
   QuantRules r_;
 };
 
-Result<QuantRules> quant_rules(const KernelInit& init) {
+// A float type attribute (DequantizeLinear's output_dtype, QuantizeLinear's precision): float32, float16 or
+// bfloat16; kUndefined when absent (0).
+Result<DType> float_side_type(const KernelInit& init, const char* name) {
+  const int64_t t = attr_int(init.node(), name, 0);
+  if (t == 0) return DType::kUndefined;
+  const std::optional<DType> d = t > 0 && t <= std::numeric_limits<int32_t>::max() ? dtype_from_onnx(static_cast<int32_t>(t)) : std::nullopt;
+  if (!d || (*d != DType::kFloat32 && !is_narrow_float(*d)))
+    return init.error(std::string(name) + " " + std::to_string(t) + " is not float, float16 or bfloat16");
+  return *d;
+}
+
+Result<QuantRules> quant_rules(const KernelInit& init, bool quantize) {
   const Node& n = init.node();
   QuantRules r;
   r.per_axis = n.opset >= 13;
   r.narrow = n.opset >= 19;
   r.wide = n.opset >= 21;
+  r.own_scale_type = n.opset >= 23;
   r.axis = attr_int(n, "axis", 1);
   if (!r.wide) return r;
   r.block_size = attr_int(n, "block_size", 0);
   if (r.block_size < 0) return init.error("block_size must be 0 or more, got " + std::to_string(r.block_size));
+  if (!quantize) {
+    if (r.own_scale_type) {
+      TANDEM_ASSIGN_OR_RETURN(r.output_dtype, float_side_type(init, "output_dtype"));
+    }
+    return r;
+  }
   if (const int64_t t = attr_int(n, "output_dtype", 0); t != 0) {
     const std::optional<DType> d = dtype_from_onnx(static_cast<int32_t>(t));
     if (!d || !quantized_type_ok(*d, r))
@@ -173,11 +219,14 @@ Result<QuantRules> quant_rules(const KernelInit& init) {
                         " (float8 and 4-bit types are not supported)");
     r.output_dtype = *d;
   }
+  if (r.own_scale_type) {
+    TANDEM_ASSIGN_OR_RETURN(r.precision, float_side_type(init, "precision"));
+  }
   return r;
 }
 
 Result<KernelPtr> make_quantize(const KernelInit& init) {
-  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init));
+  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init, /*quantize=*/true));
   return KernelPtr(new QuantizeLinearKernel(r));
 }
 
@@ -205,8 +254,11 @@ class DequantizeLinearKernel final : public Kernel {
     if (x->dtype() == DType::kInt32 &&
         std::any_of(p.zero_point.begin(), p.zero_point.end(), [](int32_t z) { return z != 0; }))
       return ctx.error("an int32 x has no zero point: x_zero_point must be 0, got " + zp->describe());
-    // y has the scale's type (float32 before opset 19); computed in float32, rounded to it once.
-    const DType out_type = r_.narrow && is_narrow_float(scale->dtype()) ? scale->dtype() : DType::kFloat32;
+    // y has the scale's type (float32 before opset 19), or from opset 23 output_dtype's when given;
+    // computed in float32, rounded to it once.
+    const DType out_type = r_.output_dtype != DType::kUndefined                ? r_.output_dtype
+                           : r_.narrow && is_narrow_float(scale->dtype()) ? scale->dtype()
+                                                                          : DType::kFloat32;
     Tensor& y = ctx.allocate_output(0, out_type, x->shape());
     with_quantized(*x, [&](const auto* in) {
       for (int64_t i = 0; i < x->numel(); ++i) {
@@ -214,10 +266,8 @@ class DequantizeLinearKernel final : public Kernel {
         const float v = static_cast<float>(int64_t{in[i]} - p.zero_point_at(c)) * p.scale_at(c);
         if (out_type == DType::kFloat32)
           y.data<float>()[i] = v;
-        else if (out_type == DType::kFloat16)
-          y.data<uint16_t>()[i] = half_from_double(v).bits;
         else
-          y.data<uint16_t>()[i] = bfloat16_from_double(v).bits;
+          y.data<uint16_t>()[i] = float_to_narrow(out_type, v);
       }
     });
     return Status::ok();
@@ -228,7 +278,7 @@ class DequantizeLinearKernel final : public Kernel {
 };
 
 Result<KernelPtr> make_dequantize(const KernelInit& init) {
-  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init));
+  TANDEM_ASSIGN_OR_RETURN(QuantRules r, quant_rules(init, /*quantize=*/false));
   return KernelPtr(new DequantizeLinearKernel(r));
 }
 

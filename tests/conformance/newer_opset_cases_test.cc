@@ -1,10 +1,13 @@
-// Opsets 19 and 20: every op they added or changed, as ONNX test cases (tests/data/newer_opsets, made by its
+// Opsets 19 to 25: every op they added or changed, as ONNX test cases (tests/data/newer_opsets, made by its
 // make_cases.py with ONNX Runtime 1.30's outputs, or ONNX's reference where ONNX Runtime is wrong) run
 // through check_case; plus what those cases cannot show: `saturate` ignored where it does not apply, the
 // additions refused at the opset before, and the ops tandem refuses by name.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
+#include <tuple>
+#include <utility>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -56,6 +59,10 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset19_"), 18);
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
+  EXPECT_EQ(count("opset22_"), 4);
+  EXPECT_EQ(count("opset23_"), 4);
+  EXPECT_EQ(count("opset24_"), 2);
+  EXPECT_EQ(count("opset25_"), 1);
 }
 
 onnx::ModelProto cast_model(int64_t opset, bool with_saturate) {
@@ -486,6 +493,131 @@ TEST(Opset20Dft, InverseOnesidedAndNonPositiveLengthAreRefused) {
     EXPECT_NE(ir.status().message().find("dft_length must be >= 1, got " + std::to_string(length)),
               std::string::npos)
         << ir.status().message();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Opsets 22 to 25
+
+onnx::ModelProto unary_model(int64_t opset, const char* op, int32_t type) {
+  onnx::ModelProto m = make_model(opset, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", type, {3});
+  add_node(g, op, {"x"}, {"y"}, "unary");
+  add_output(g, "y", type);
+  return m;
+}
+
+// 22 added bfloat16 to the recurrent, convolution, pooling and activation ops; at 21 it is refused by name.
+TEST(Opset22BFloat16, IsRefusedAt21AndRunsAt22) {
+  auto at21 = import_proto(unary_model(21, "Elu", TensorProto::BFLOAT16));
+  ASSERT_FALSE(at21);
+  EXPECT_NE(at21.status().message().find("'unary'"), std::string::npos) << at21.status().message();
+  EXPECT_NE(at21.status().message().find("bfloat16"), std::string::npos) << at21.status().message();
+  // -1 and 2 are exact in bfloat16; elu(-1) = e^-1 - 1 = -0.63212..., which rounds to -0.6328125.
+  std::vector<Tensor> in = {Tensor::empty(DType::kBFloat16, {3})};
+  const float values[] = {-1.0f, 2.0f, 0.0f};
+  for (int i = 0; i < 3; ++i) in[0].data<uint16_t>()[i] = static_cast<uint16_t>(std::bit_cast<uint32_t>(values[i]) >> 16);
+  auto at22 = run_on_cpu(unary_model(22, "Elu", TensorProto::BFLOAT16), in);
+  ASSERT_TRUE(at22) << at22.status().message();
+  ASSERT_EQ((*at22)[0].dtype(), DType::kBFloat16);
+  const auto widened = [&](int i) { return std::bit_cast<float>(uint32_t{(*at22)[0].data<uint16_t>()[i]} << 16); };
+  EXPECT_EQ(widened(0), -0.6328125f);
+  EXPECT_EQ(widened(1), 2.0f);
+  EXPECT_EQ(widened(2), 0.0f);
+  // An op 22 did not change keeps its types: Relu has taken bfloat16 since 14, Sigmoid since 13, but
+  // MatMul's kernel does not, which is said at run time, naming the node.
+  onnx::ModelProto mm = make_model(22, 10);
+  auto& g = *mm.mutable_graph();
+  add_input(g, "a", TensorProto::BFLOAT16, {2, 2});
+  add_node(g, "MatMul", {"a", "a"}, {"c"}, "product");
+  add_output(g, "c", TensorProto::BFLOAT16);
+  auto matmul = run_on_cpu(mm, {Tensor::empty(DType::kBFloat16, {2, 2})});
+  ASSERT_FALSE(matmul);
+  EXPECT_NE(matmul.status().message().find("'product'"), std::string::npos) << matmul.status().message();
+}
+
+onnx::ModelProto quantize23_model(int64_t precision, int64_t dq_output_dtype) {
+  onnx::ModelProto m = make_model(23, 11);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {4});
+  add_float_initializer(g, "s", {}, {0.5f});
+  auto* q = add_node(g, "QuantizeLinear", {"x", "s"}, {"q"}, "quantize");
+  if (precision) set_int(q, "precision", precision);
+  auto* dq = add_node(g, "DequantizeLinear", {"q", "s"}, {"y"}, "dequantize");
+  if (dq_output_dtype) set_int(dq, "output_dtype", dq_output_dtype);
+  add_output(g, "y");
+  return m;
+}
+
+// QuantizeLinear-23's precision and DequantizeLinear-23's output_dtype name float types; others are refused,
+// naming the node and the value. Before 23 neither attribute exists.
+TEST(Opset23Quantization, PrecisionAndOutputDtypeMustBeFloatTypes) {
+  const std::vector<Tensor> in = {make_tensor<float>({4}, {1.0f, -2.0f, 3.3f, 700.0f})};
+  auto fine = run_on_cpu(quantize23_model(TensorProto::BFLOAT16, TensorProto::FLOAT16), in);
+  ASSERT_TRUE(fine) << fine.status().message();
+  EXPECT_EQ((*fine)[0].dtype(), DType::kFloat16);
+  for (auto [precision, output_dtype, want] :
+       {std::tuple<int64_t, int64_t, const char*>{TensorProto::INT8, 0, "'quantize'"},
+        {TensorProto::DOUBLE, 0, "precision 11 is not float, float16 or bfloat16"},
+        {0, TensorProto::INT32, "'dequantize'"},
+        {0, 99, "attribute 'output_dtype' is 99, which is not an ONNX tensor data type"}}) {
+    auto r = run_on_cpu(quantize23_model(precision, output_dtype), in);
+    ASSERT_FALSE(r) << want;
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  }
+  onnx::ModelProto at21 = quantize23_model(TensorProto::FLOAT16, 0);
+  at21.mutable_opset_import(0)->set_version(21);
+  auto r = import_proto(at21);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.status().message().find("precision"), std::string::npos) << r.status().message();
+}
+
+onnx::ModelProto cast24_model(int64_t opset, const char* round_mode) {
+  onnx::ModelProto m = make_model(opset, 12);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {4});
+  auto* cast = add_node(g, "Cast", {"x"}, {"y"}, "cast");
+  set_int(cast, "to", TensorProto::INT32);
+  if (round_mode) set_string(cast, "round_mode", round_mode);
+  add_output(g, "y", TensorProto::INT32);
+  return m;
+}
+
+// Cast-24's round_mode governs float8e8m0 targets only (refused at import), so elsewhere it changes nothing;
+// a value the spec does not name is refused, and before 24 the attribute does not exist.
+TEST(Opset24Cast, RoundModeChangesNothingForOtherTargets) {
+  const std::vector<Tensor> in = {make_tensor<float>({4}, {-3.7f, 0.5f, 2.5f, 99.9f})};
+  auto plain = run_on_cpu(cast24_model(24, nullptr), in);
+  ASSERT_TRUE(plain) << plain.status().message();
+  for (const char* mode : {"up", "down", "nearest"}) {
+    auto r = run_on_cpu(cast24_model(24, mode), in);
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ(std::memcmp((*r)[0].raw(), (*plain)[0].raw(), (*plain)[0].nbytes()), 0) << mode;
+  }
+  EXPECT_EQ((*plain)[0].data<int32_t>()[0], -3);
+  auto bad = run_on_cpu(cast24_model(24, "sideways"), in);
+  ASSERT_FALSE(bad);
+  EXPECT_NE(bad.status().message().find("round_mode 'sideways' is not one of up, down, nearest"), std::string::npos)
+      << bad.status().message();
+  auto at23 = import_proto(cast24_model(23, "up"));
+  ASSERT_FALSE(at23);
+  EXPECT_NE(at23.status().message().find("round_mode"), std::string::npos) << at23.status().message();
+}
+
+// The types 23 to 25 added (float4e2m1, float8e8m0, uint2, int2) are refused by name, as tensors and as
+// Cast targets.
+TEST(Opset23To25Types, AreRefusedByName) {
+  for (auto [type, name] : {std::pair<int32_t, const char*>{23, "float4e2m1 (23)"}, {24, "float8e8m0 (24)"},
+                            {25, "uint2 (25)"}, {26, "int2 (26)"}}) {
+    auto r = import_proto(cast24_model(25, nullptr));
+    ASSERT_TRUE(r) << r.status().message();
+    onnx::ModelProto m = cast24_model(25, nullptr);
+    m.mutable_graph()->mutable_node(0)->mutable_attribute(0)->set_i(type);
+    m.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->set_elem_type(type);
+    auto cast = import_proto(m);
+    ASSERT_FALSE(cast) << name;
+    EXPECT_NE(cast.status().message().find(name), std::string::npos) << cast.status().message();
   }
 }
 

@@ -227,7 +227,7 @@ std::vector<Case> cases() {
                }),
                {"ir_version is missing"}});
   c.push_back({"IrVersionTooNew", model([] { return relu_model(17, 99); }),
-               {"IR version 99", "newer than tandem supports", "up to 11"}, {}, true});
+               {"IR version 99", "newer than tandem supports", "up to 13"}, {}, true});
   c.push_back({"NoOutputs", model([] {
                  ModelProto m = relu_model();
                  m.mutable_graph()->clear_output();
@@ -248,10 +248,10 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"imports domain 'ai.onnx' twice"}});
-  c.push_back({"Opset22", model([] { return relu_model(22); }),
-               {"opset 22 of domain 'ai.onnx'", "newer than tandem supports (up to 21)"}, {}, true});
+  c.push_back({"Opset26", model([] { return relu_model(26); }),
+               {"opset 26 of domain 'ai.onnx'", "newer than tandem supports (up to 25)"}, {}, true});
   c.push_back({"Opset99", model([] { return relu_model(99); }),
-               {"opset 99 of domain 'ai.onnx'", "newer than tandem supports (up to 21)"}});
+               {"opset 99 of domain 'ai.onnx'", "newer than tandem supports (up to 25)"}});
 
   // --- Names and structure
   c.push_back({"DuplicateNodeOutputs", model([] {

@@ -7,6 +7,7 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <variant>
@@ -737,6 +738,85 @@ TEST(SchemaRegistry, LibraryMaxOpset) {
   // Debian 12's libonnx 1.12 knows the default domain up to opset 17.
   EXPECT_EQ(library_max_default_opset(), 17);
   EXPECT_GT(kMaxDefaultOpset, library_max_default_opset());
+}
+
+// onnx/defs/operator_sets.h, OpSet_Onnx_ver22 (ONNX 1.17, "Update to support bfloat16"): 48 ops whose only
+// change is bfloat16, allowed at 22 wherever float16 is, with the attributes and inputs of before.
+// DeformConv has no schema in tandem (refused by name).
+TEST(SchemaRegistry, EveryOpset22ChangeAddsBFloat16) {
+  // clang-format off
+  const char* const covered[] = {
+      "Acos", "Acosh", "Asin", "Asinh", "Atan", "Atanh", "AveragePool", "Bernoulli", "Conv", "ConvTranspose", "Cos",
+      "Cosh", "Det", "Dropout", "Elu", "EyeLike", "GRU", "GlobalAveragePool", "GlobalLpPool", "GlobalMaxPool",
+      "GridSample", "HardSigmoid", "HardSwish", "InstanceNormalization", "LSTM", "LpNormalization", "LpPool",
+      "MaxPool", "MaxRoiPool", "MaxUnpool", "Mish", "Multinomial", "NegativeLogLikelihoodLoss", "RNN",
+      "RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "RoiAlign", "Round", "Selu", "Sin",
+      "Sinh", "Softplus", "Softsign", "Tan", "ThresholdedRelu"};
+  // clang-format on
+  const auto allows = [](const onnx::OpSchema::TypeConstraintParam& c, const char* type) {
+    return std::find(c.allowed_type_strs.begin(), c.allowed_type_strs.end(), type) != c.allowed_type_strs.end();
+  };
+  for (const char* op : covered) {
+    const onnx::OpSchema* s = schema_registry().GetSchema(op, 22, "ai.onnx");
+    const onnx::OpSchema* before = schema_registry().GetSchema(op, 21, "");
+    ASSERT_NE(s, nullptr) << op;
+    ASSERT_NE(before, nullptr) << op;
+    EXPECT_EQ(s->SinceVersion(), 22) << op;
+    EXPECT_LT(before->SinceVersion(), 22) << op;
+    EXPECT_FALSE(is_unknown_newer_version(op, 22)) << op;
+    bool gained = false;
+    ASSERT_EQ(s->typeConstraintParams().size(), before->typeConstraintParams().size()) << op;
+    for (std::size_t i = 0; i < s->typeConstraintParams().size(); ++i) {
+      const auto &now = s->typeConstraintParams()[i], &then = before->typeConstraintParams()[i];
+      if (allows(then, "tensor(float16)")) {
+        EXPECT_TRUE(allows(now, "tensor(bfloat16)")) << op << " " << now.type_param_str;
+      }
+      gained = gained || (allows(now, "tensor(bfloat16)") && !allows(then, "tensor(bfloat16)"));
+      for (const std::string& t : then.allowed_type_strs) EXPECT_TRUE(allows(now, t.c_str())) << op << " " << t;
+    }
+    EXPECT_TRUE(gained) << op;
+    EXPECT_EQ(s->inputs().size(), before->inputs().size()) << op;
+    EXPECT_EQ(s->outputs().size(), before->outputs().size()) << op;
+    EXPECT_EQ(s->attributes().size(), before->attributes().size()) << op;
+    EXPECT_EQ(s->min_input(), before->min_input()) << op;
+    EXPECT_EQ(s->max_output(), before->max_output()) << op;
+  }
+  EXPECT_EQ(schema_registry().GetSchema("DeformConv", 22, ""), nullptr);
+  EXPECT_TRUE(is_unknown_newer_version("DeformConv", 22));
+  EXPECT_EQ(schema_registry().GetSchema("Relu", 22, "")->SinceVersion(), 14);  // unchanged in 22
+}
+
+// Opsets 23 (ONNX 1.18, OpSet_Onnx_ver23), 24 (ONNX 1.19's release notes) and 25 (onnx/onnx#7446): the ops
+// changed only by types tandem refuses, and the quantizers, have schemas at each; the ops new in 23 and 24
+// have none before.
+TEST(SchemaRegistry, EveryOpset23To25ChangeIsCoveredOrNew) {
+  // clang-format off
+  const std::vector<std::string> types_only = {
+      "Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten", "Identity", "If", "Loop",
+      "Pad", "QuantizeLinear", "Reshape", "Scan", "Shape", "Size", "Squeeze", "Transpose", "Unsqueeze"};
+  // clang-format on
+  for (int opset : {23, 24, 25})
+    for (const std::string& op : types_only) {
+      const onnx::OpSchema* s = schema_registry().GetSchema(op, opset, "ai.onnx");
+      ASSERT_NE(s, nullptr) << op << " " << opset;
+      EXPECT_EQ(s->SinceVersion(), opset) << op;
+      EXPECT_FALSE(is_unknown_newer_version(op, opset)) << op << " " << opset;
+    }
+  for (const char* op : {"TopK", "SplitToSequence"}) {
+    EXPECT_EQ(schema_registry().GetSchema(op, 24, "")->SinceVersion(), 24) << op;
+    EXPECT_LT(schema_registry().GetSchema(op, 23, "")->SinceVersion(), 23) << op;
+  }
+  for (const char* op : {"Attention", "RMSNormalization", "RotaryEmbedding", "Swish", "TensorScatter"})
+    EXPECT_EQ(schema_registry().GetSchema(op, 22, ""), nullptr) << op;
+  for (const char* op : {"Swish", "TensorScatter"}) EXPECT_EQ(schema_registry().GetSchema(op, 23, ""), nullptr) << op;
+  // Cast takes round_mode from 24 (for float8e8m0), QuantizeLinear precision from 23.
+  EXPECT_EQ(schema_registry().GetSchema("Cast", 23, "")->attributes().count("round_mode"), 0u);
+  EXPECT_EQ(schema_registry().GetSchema("Cast", 24, "")->attributes().count("round_mode"), 1u);
+  EXPECT_EQ(schema_registry().GetSchema("Cast", 25, "")->attributes().count("round_mode"), 1u);
+  EXPECT_EQ(schema_registry().GetSchema("QuantizeLinear", 21, "")->attributes().count("precision"), 0u);
+  EXPECT_EQ(schema_registry().GetSchema("QuantizeLinear", 23, "")->attributes().count("precision"), 1u);
+  EXPECT_EQ(schema_registry().GetSchema("DequantizeLinear", 23, "")->attributes().count("output_dtype"), 1u);
+  EXPECT_TRUE(is_unknown_newer_version("Relu", 26));
 }
 
 }  // namespace

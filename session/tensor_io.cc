@@ -274,6 +274,24 @@ Status write_npy(const std::string& path, const Tensor& t) {
   return Status::ok();
 }
 
+bool npy_can_hold(DType t) {
+  if (t == DType::kString) return true;
+  return std::any_of(npy_types().begin(), npy_types().end(), [&](const auto& e) { return e.second == t; });
+}
+
+Status write_tensor_pb(const std::string& path, const std::string& name, const Tensor& t) {
+  if (!t.is_tensor() || t.dtype() == DType::kString)
+    return Status::error("cannot write a " + t.describe() + " as a TensorProto of raw data");
+  onnx::TensorProto proto;
+  proto.set_name(name);
+  proto.set_data_type(static_cast<int32_t>(t.dtype()));  // DType numbers are ONNX's
+  for (std::size_t d = 0; d < t.rank(); ++d) proto.add_dims(t.dim(d));
+  proto.set_raw_data(static_cast<const char*>(t.raw()), t.nbytes());
+  std::ofstream out(path, std::ios::binary);
+  if (!out || !proto.SerializeToOstream(&out)) return Status::error("cannot write '" + path + "'");
+  return Status::ok();
+}
+
 Result<std::string> npy_bytes(const Tensor& t) {
   if (!t.is_tensor()) return Status::error("cannot write a " + t.describe() + " as one .npy");
   std::string descr;

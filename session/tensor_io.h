@@ -28,5 +28,10 @@ Result<NamedTensor> parse_value_bytes(const std::string& bytes, const std::strin
 Status write_npy(const std::string& path, const Tensor& t);
 // What write_npy writes.
 Result<std::string> npy_bytes(const Tensor& t);
+// True when NumPy has a type for t's elements (bfloat16 has none).
+bool npy_can_hold(DType t);
+// t (numbers or bool) as an ONNX TensorProto named `name`, raw little-endian data: what `tandem run` writes
+// where .npy cannot hold the type, and what --input and ONNX's tools read back.
+Status write_tensor_pb(const std::string& path, const std::string& name, const Tensor& t);
 
 }  // namespace tandem

@@ -253,11 +253,17 @@ int run(RunArgs args) {
       }
       continue;
     }
-    const std::string path = npy_path(name);
-    const Status s = write_npy(path, out);
+    // NumPy has no bfloat16: such an output goes out as an ONNX TensorProto, NAME.pb, which --input takes.
+    const bool as_pb = !npy_can_hold(out.dtype());
+    const std::string path =
+        as_pb ? (std::filesystem::path(args.output_dir) / (file_name(name) + ".pb")).string() : npy_path(name);
+    const Status s = as_pb ? write_tensor_pb(path, name, out) : write_npy(path, out);
     if (!s.is_ok()) throw Error(context + "output '" + name + "': " + s.message());
     std::cout << "output " << name << ": " << out.describe() << "  " << summary(out) << "\n"
-              << "       written to " << path << "\n";
+              << "       written to " << path << (as_pb ? " (an ONNX TensorProto: NumPy has no " +
+                                                             std::string(dtype_name(out.dtype())) + " type)"
+                                                        : std::string())
+              << "\n";
   }
   return kExitOk;
 }

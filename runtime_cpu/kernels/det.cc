@@ -52,7 +52,7 @@ class DetKernel final : public Kernel {
     const int64_t m = x->dim(r - 1);
     const std::vector<int64_t> out_shape(x->shape().begin(), x->shape().end() - 2);
     const int64_t count = shape_numel(out_shape);
-    const bool known = dispatch(x->dtype(), TypeList<float, double, Half>{}, [&](auto tag) {
+    const bool known = dispatch(x->dtype(), TypeList<float, double, Half, BFloat16>{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Tr = ElementTraits<T>;
       const T* px = x->data<T>();
@@ -65,7 +65,7 @@ class DetKernel final : public Kernel {
         y[b] = Tr::store(static_cast<compute_t<T>>(lu_determinant(a, m)));
       }
     });
-    return known ? Status::ok() : ew::unsupported(ctx, "input 0", *x, TypeList<float, double, Half>{});
+    return known ? Status::ok() : ew::unsupported(ctx, "input 0", *x, TypeList<float, double, Half, BFloat16>{});
   }
 };
 

@@ -22,7 +22,7 @@
 namespace tandem::cpu {
 namespace {
 
-using GridTypes = TypeList<float, double, Half>;
+using GridTypes = TypeList<float, double, Half, BFloat16>;
 
 enum class Mode { kBilinear, kNearest, kBicubic };
 enum class Padding { kZeros, kBorder, kReflection };

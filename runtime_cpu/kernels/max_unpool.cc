@@ -19,7 +19,7 @@
 namespace tandem::cpu {
 namespace {
 
-using UnpoolTypes = TypeList<float, double, Half>;
+using UnpoolTypes = TypeList<float, double, Half, BFloat16>;
 
 class MaxUnpoolKernel final : public Kernel {
  public:

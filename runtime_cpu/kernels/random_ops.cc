@@ -23,12 +23,14 @@
 namespace tandem::cpu {
 namespace {
 
-using RandomFloatTypes = TypeList<float, double, Half>;  // the generators' output types (ONNX's T)
+using RandomFloatTypes = TypeList<float, double, Half, BFloat16>;  // the generators' output types (ONNX's T)
 
 template <typename T>
 T from_double(double d) {
   if constexpr (std::is_same_v<T, Half>)
     return half_from_double(d);
+  else if constexpr (std::is_same_v<T, BFloat16>)
+    return bfloat16_from_double(d);
   else
     return static_cast<T>(d);
 }
@@ -43,9 +45,9 @@ template <typename T>
 T largest_below(double high) {
   const T t = from_double<T>(high);
   if (to_double(t) < high) return t;
-  if constexpr (std::is_same_v<T, Half>) {
+  if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>) {  // one step down in the bit pattern
     const uint16_t b = t.bits;
-    return Half{static_cast<uint16_t>((b & 0x7fff) == 0 ? 0x8001 : (b & 0x8000) ? b + 1 : b - 1)};
+    return T{static_cast<uint16_t>((b & 0x7fff) == 0 ? 0x8001 : (b & 0x8000) ? b + 1 : b - 1)};
   } else {
     return std::nextafter(t, -std::numeric_limits<T>::infinity());
   }
@@ -73,7 +75,7 @@ Result<std::optional<DType>> dtype_attribute(const KernelInit& init) {
   return std::optional<DType>(*t);
 }
 
-bool is_random_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat64 || t == DType::kFloat16; }
+bool is_random_float(DType t) { return t == DType::kFloat32 || t == DType::kFloat64 || is_narrow_float(t); }
 
 std::string random_float_names() { return type_names(RandomFloatTypes{}); }
 

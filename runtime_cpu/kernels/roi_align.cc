@@ -25,7 +25,7 @@
 namespace tandem::cpu {
 namespace {
 
-using RoiTypes = TypeList<float, double, Half>;
+using RoiTypes = TypeList<float, double, Half, BFloat16>;
 
 // One sample point: four pixel offsets in the H x W plane and their bilinear weights (all 0 outside).
 struct Sample {

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <limits>
 #include <string>
 #include <vector>
@@ -618,6 +619,84 @@ TEST(Opset23To25Types, AreRefusedByName) {
     auto cast = import_proto(m);
     ASSERT_FALSE(cast) << name;
     EXPECT_NE(cast.status().message().find(name), std::string::npos) << cast.status().message();
+  }
+}
+
+// The kernels that took float16 before 22 take bfloat16 at 22 the same way (widened, computed as float16's
+// are, rounded once): their bfloat16 outputs are the float32 kernel's on the same (bfloat16-exact) inputs,
+// rounded, within one bfloat16 step for the kernels that compute float16 in float rather than in double.
+TEST(Opset22BFloat16, KernelsThatTookFloat16AgreeWithFloat32) {
+  struct Op {
+    const char* name;
+    std::vector<std::vector<int64_t>> float_inputs;  // shapes of the float inputs, in order
+    std::function<void(onnx::GraphProto&, int32_t)> build;
+  };
+  const std::vector<Op> ops = {
+      {"Det", {{2, 3, 3}}, [](onnx::GraphProto& g, int32_t) { add_node(g, "Det", {"in0"}, {"y"}, "op"); }},
+      {"GridSample", {{1, 2, 4, 5}, {1, 3, 2, 2}},
+       [](onnx::GraphProto& g, int32_t) { add_node(g, "GridSample", {"in0", "in1"}, {"y"}, "op"); }},
+      {"RoiAlign", {{1, 2, 6, 6}, {2, 4}},
+       [](onnx::GraphProto& g, int32_t) {
+         add_int64_initializer(g, "batch", {2}, {0, 0});
+         auto* n = add_node(g, "RoiAlign", {"in0", "in1", "batch"}, {"y"}, "op");
+         set_int(n, "output_height", 2);
+         set_int(n, "output_width", 3);
+       }},
+  };
+  for (const Op& op : ops) {
+    SCOPED_TRACE(op.name);
+    std::vector<Tensor> f32, bf16;
+    uint32_t seed = 7;
+    for (const auto& shape : op.float_inputs) {
+      std::vector<float> v = random_floats(shape_numel(shape), seed++, op.name == std::string("RoiAlign") ? 0.0f : -1.0f,
+                                           op.name == std::string("RoiAlign") ? 5.0f : 1.0f);
+      Tensor b = Tensor::empty(DType::kBFloat16, shape);
+      for (std::size_t i = 0; i < v.size(); ++i) {  // bfloat16-exact values, the same in both runs
+        b.data<uint16_t>()[i] = static_cast<uint16_t>(std::bit_cast<uint32_t>(v[i]) >> 16);
+        v[i] = std::bit_cast<float>(uint32_t{b.data<uint16_t>()[i]} << 16);
+      }
+      f32.push_back(make_tensor<float>(shape, v));
+      bf16.push_back(std::move(b));
+    }
+    std::vector<std::vector<Tensor>> outs;
+    for (int k = 0; k < 2; ++k) {
+      const int32_t type = k == 0 ? TensorProto::FLOAT : TensorProto::BFLOAT16;
+      onnx::ModelProto m = make_model(22, 10);
+      auto& g = *m.mutable_graph();
+      for (std::size_t i = 0; i < op.float_inputs.size(); ++i)
+        add_input(g, "in" + std::to_string(i), type, {op.float_inputs[i].begin(), op.float_inputs[i].end()});
+      op.build(g, type);
+      add_output(g, "y", type);
+      auto r = run_on_cpu(m, k == 0 ? f32 : bf16);
+      ASSERT_TRUE(r) << r.status().message();
+      outs.push_back(std::move(*r));
+    }
+    const Tensor &want = outs[0][0], &got = outs[1][0];
+    ASSERT_EQ(got.dtype(), DType::kBFloat16);
+    ASSERT_EQ(got.shape(), want.shape());
+    ASSERT_GT(want.numel(), 0);
+    for (int64_t i = 0; i < want.numel(); ++i) {
+      const float w = want.data<float>()[i];
+      const float g = std::bit_cast<float>(uint32_t{got.data<uint16_t>()[i]} << 16);
+      EXPECT_LE(std::fabs(g - w), std::ldexp(std::fabs(w), -7) + 1e-6f) << i << ": " << g << " against " << w;
+    }
+  }
+  // The random generators make bfloat16 at 22: values of the type, in the range asked for.
+  onnx::ModelProto m = make_model(22, 10);
+  auto& g = *m.mutable_graph();
+  auto* n = add_node(g, "RandomUniform", {}, {"y"}, "op");
+  set_int(n, "dtype", TensorProto::BFLOAT16);
+  set_ints(n, "shape", {64});
+  set_float(n, "low", 2.0f);
+  set_float(n, "high", 3.0f);
+  add_output(g, "y", TensorProto::BFLOAT16);
+  auto r = run_on_cpu(m, {});
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ((*r)[0].dtype(), DType::kBFloat16);
+  for (int64_t i = 0; i < 64; ++i) {
+    const float v = std::bit_cast<float>(uint32_t{(*r)[0].data<uint16_t>()[i]} << 16);
+    EXPECT_GE(v, 2.0f);
+    EXPECT_LT(v, 3.0f);
   }
 }
 

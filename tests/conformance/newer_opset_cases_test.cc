@@ -619,6 +619,10 @@ TEST(Opset23To25Types, AreRefusedByName) {
     auto cast = import_proto(m);
     ASSERT_FALSE(cast) << name;
     EXPECT_NE(cast.status().message().find(name), std::string::npos) << cast.status().message();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Attention-23/24 and TensorScatter-24: refusals, with the node and the reason named, at import where shape
 // inference sees them and at run time where only the values tell (symbolic dimensions leave them to the
 // kernel); and the float path's sgemm products against their reference twin, the plain loops.

@@ -1,5 +1,7 @@
 #include "onnx_import/schema_registry.h"
 
+#include "onnx_import/attention_schema.h"
+
 #include <onnx/defs/schema.h>
 #include <onnx/defs/shape_inference.h>
 #include <onnx/defs/tensor_proto_util.h>
@@ -1375,6 +1377,9 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt24) add(same_at(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kBFloat16At24) add(with_bfloat16(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kSameAt25) add(same_at(*GetSchema(std::string(op), kOpset24, ""), kOpset25));
+    add(finalized(attention_schema(kOpset23)));  // onnx_import/attention_schema.cc
+    add(finalized(attention_schema(kOpset24)));
+    add(finalized(tensor_scatter_schema()));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

@@ -9,6 +9,7 @@
 #include <tuple>
 #include <utility>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <functional>
@@ -61,8 +62,8 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
   EXPECT_EQ(count("opset22_"), 4);
-  EXPECT_EQ(count("opset23_"), 4);
-  EXPECT_EQ(count("opset24_"), 2);
+  EXPECT_EQ(count("opset23_"), 24);  // 20 of them Attention's
+  EXPECT_EQ(count("opset24_"), 13);  // 11 of them Attention's and TensorScatter's
   EXPECT_EQ(count("opset25_"), 1);
 }
 
@@ -697,6 +698,218 @@ TEST(Opset22BFloat16, KernelsThatTookFloat16AgreeWithFloat32) {
     const float v = std::bit_cast<float>(uint32_t{(*r)[0].data<uint16_t>()[i]} << 16);
     EXPECT_GE(v, 2.0f);
     EXPECT_LT(v, 3.0f);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Attention-23/24 and TensorScatter-24: refusals, with the node and the reason named, at import where shape
+// inference sees them and at run time where only the values tell (symbolic dimensions leave them to the
+// kernel); and the float path's sgemm products against their reference twin, the plain loops.
+
+struct AttentionSpec {
+  int64_t opset = 23;
+  std::vector<DimSpec> q, k, v, mask;  // mask empty: none
+  int32_t mask_type = TensorProto::FLOAT;
+  std::vector<DimSpec> past;           // past_key and past_value (one shape, head sizes equal): empty: none
+  bool nonpad = false;
+  std::vector<std::pair<std::string, int64_t>> ints;
+  std::vector<std::pair<std::string, float>> floats;
+  bool qk_output = false;
+};
+
+AttentionSpec spec(std::vector<DimSpec> q, std::vector<DimSpec> k, std::vector<DimSpec> v, int64_t opset = 23) {
+  AttentionSpec a;
+  a.opset = opset;
+  a.q = std::move(q);
+  a.k = std::move(k);
+  a.v = std::move(v);
+  return a;
+}
+
+onnx::ModelProto attention_model(const AttentionSpec& a) {
+  onnx::ModelProto m = make_model(a.opset, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "Q", TensorProto::FLOAT, a.q);
+  add_input(g, "K", TensorProto::FLOAT, a.k);
+  add_input(g, "V", TensorProto::FLOAT, a.v);
+  std::vector<std::string> ins = {"Q", "K", "V", "", "", "", ""};
+  if (!a.mask.empty()) add_input(g, ins[3] = "mask", a.mask_type, a.mask);
+  if (!a.past.empty()) {
+    add_input(g, ins[4] = "past_key", TensorProto::FLOAT, a.past);
+    add_input(g, ins[5] = "past_value", TensorProto::FLOAT, a.past);
+  }
+  if (a.nonpad) add_input(g, ins[6] = "nonpad", TensorProto::INT64, {"b"});
+  while (!ins.empty() && ins.back().empty()) ins.pop_back();
+  std::vector<std::string> outs = {"Y"};
+  if (a.qk_output) outs = {"Y", "", "", "qk"};
+  auto* n = add_node(g, "Attention", ins, outs, "attention");
+  for (const auto& [name, v] : a.ints) set_int(n, name, v);
+  for (const auto& [name, v] : a.floats) set_float(n, name, v);
+  for (const auto& o : outs)
+    if (!o.empty()) add_output(g, o, TensorProto::FLOAT);
+  return m;
+}
+
+Tensor random_tensor(const std::vector<int64_t>& shape, uint32_t seed) {
+  return make_tensor<float>(shape, random_floats(shape_numel(shape), seed));
+}
+
+void expect_refused(const Result<ModelIR>& r, const std::string& reason) {
+  ASSERT_FALSE(r) << "expected a refusal with: " << reason;
+  EXPECT_NE(r.status().message().find("'attention'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().message();
+}
+void expect_refused(const Result<std::vector<Tensor>>& r, const std::string& node, const std::string& reason) {
+  ASSERT_FALSE(r) << "expected a refusal with: " << reason;
+  EXPECT_NE(r.status().message().find("'" + node + "'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(reason), std::string::npos) << r.status().message();
+}
+
+// Shapes and attributes shape inference can judge are refused at import, naming the node and the reason.
+TEST(Opset23Attention, BadShapesAndAttributesAreRefusedAtImport) {
+  AttentionSpec batch = spec({2, 2, 3, 4}, {3, 2, 5, 4}, {3, 2, 5, 4});
+  expect_refused(import_proto(attention_model(batch)), "the batch size of Q and K differs: 2 and 3");
+  AttentionSpec heads = spec({1, 3, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+  expect_refused(import_proto(attention_model(heads)),
+                 "the 3 query heads are not a whole multiple of the 2 key/value heads");
+  AttentionSpec hidden = spec({1, 3, 10}, {1, 5, 8}, {1, 5, 8});
+  hidden.ints = {{"q_num_heads", 4}, {"kv_num_heads", 2}};
+  expect_refused(import_proto(attention_model(hidden)), "Q's hidden size 10 is not a multiple of 4");
+  AttentionSpec no_heads = spec({1, 3, 8}, {1, 5, 8}, {1, 5, 8});
+  expect_refused(import_proto(attention_model(no_heads)), "3-D Q, K and V need q_num_heads and kv_num_heads");
+  // At 23 a mask's key axis is the keys' length or 1; 3 of 5 keys is opset 24's shorter mask.
+  AttentionSpec mask = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+  mask.mask = {3, 3};
+  expect_refused(import_proto(attention_model(mask)), "attn_mask's dimension 1 (3) does not broadcast to 5");
+  AttentionSpec long_mask = mask;
+  long_mask.opset = 24;
+  long_mask.mask = {1, 3, 6};
+  expect_refused(import_proto(attention_model(long_mask)), "(the keys' axis may be shorter, not longer)");
+  AttentionSpec mask_q = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+  mask_q.mask = {2, 5};
+  expect_refused(import_proto(attention_model(mask_q)), "attn_mask's dimension 0 (2) does not broadcast to 3");
+  for (const int64_t mode : {-1, 4}) {
+    AttentionSpec bad = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+    bad.ints = {{"qk_matmul_output_mode", mode}};
+    expect_refused(import_proto(attention_model(bad)),
+                   "qk_matmul_output_mode must be 0, 1, 2 or 3, got " + std::to_string(mode));
+  }
+  AttentionSpec scale = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+  scale.floats = {{"scale", 0.0f}};
+  expect_refused(import_proto(attention_model(scale)), "scale must be a finite number above 0");
+  AttentionSpec past = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4});
+  past.past = {1, 3, 2, 4};
+  expect_refused(import_proto(attention_model(past)), "the key/value heads and past_key's differs: 2 and 3");
+}
+
+// With symbolic dimensions the same faults reach the kernel, which refuses them by name at run time.
+TEST(Opset23Attention, BadShapesAreRefusedAtRunTime) {
+  const auto run = [](AttentionSpec a, const std::vector<std::vector<int64_t>>& shapes) {
+    const std::vector<std::vector<DimSpec>*> specs = {&a.q, &a.k, &a.v, &a.mask};
+    for (std::size_t i = 0; i < specs.size() && i < shapes.size(); ++i) {
+      specs[i]->clear();
+      for (std::size_t d = 0; d < shapes[i].size(); ++d)
+        specs[i]->push_back("d" + std::to_string(i) + "_" + std::to_string(d));
+    }
+    std::vector<Tensor> feeds;
+    for (std::size_t i = 0; i < shapes.size(); ++i)
+      feeds.push_back(a.mask_type == TensorProto::INT32 && i == 3
+                          ? make_tensor<int32_t>(shapes[i], std::vector<int32_t>(
+                                                                static_cast<std::size_t>(shape_numel(shapes[i])), 0))
+                          : random_tensor(shapes[i], static_cast<uint32_t>(i + 1)));
+    return run_on_cpu(attention_model(a), feeds);
+  };
+  AttentionSpec base = spec({0}, {0}, {0});
+  expect_refused(run(base, {{2, 2, 3, 4}, {3, 2, 5, 4}, {3, 2, 5, 4}}), "attention", "must have one batch size");
+  expect_refused(run(base, {{1, 3, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}}), "attention",
+                 "the 3 query heads must be a whole multiple of the 2 key/value heads");
+  expect_refused(run(base, {{1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 6, 4}}), "attention",
+                 "must have K's heads and sequence length");
+  AttentionSpec masked = spec({0}, {0}, {0});
+  masked.mask = {0};
+  expect_refused(run(masked, {{1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}, {1, 3, 3}}), "attention",
+                 "attn_mask float32 [1,3,3] does not broadcast to [batch, q_heads, q_seq, keys] = [1, 2, 3, 5]");
+  AttentionSpec int_mask = masked;
+  int_mask.mask_type = TensorProto::INT32;
+  expect_refused(run(int_mask, {{1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}, {3, 5}}), "attention",
+                 "attn_mask must be bool or Q's type float32, got int32 [3,5]");
+  // nonpad_kv_seqlen counts keys: 7 of 5 is no count.
+  AttentionSpec nonpad = spec({1, 2, 3, 4}, {1, 2, 5, 4}, {1, 2, 5, 4}, 24);
+  nonpad.nonpad = true;
+  auto r = run_on_cpu(attention_model(nonpad), {random_tensor({1, 2, 3, 4}, 1), random_tensor({1, 2, 5, 4}, 2),
+                                                random_tensor({1, 2, 5, 4}, 3), make_tensor<int64_t>({1}, {7})});
+  expect_refused(r, "attention", "nonpad_kv_seqlen[0] = 7 is not a key count in [0, 5]");
+}
+
+// The float path's sgemm products agree with the plain loops (TANDEM_ATTENTION_KERNEL=reference) on a
+// 3-D grouped-query node with a past, a float mask, causal masking, softcap and the softmax as output 3;
+// 1100 queries over 2100 keys take three blocks of 499 query rows, so the causal offset and the mask rows
+// must carry over from one block to the next.
+TEST(Opset23Attention, SgemmMatchesThePlainLoops) {
+  AttentionSpec a = spec({1, 1100, 2 * 8}, {1, 2089, 1 * 8}, {1, 2089, 1 * 8});
+  a.mask = {1100, 2100};
+  a.past = {1, 1, 11, 8};
+  a.ints = {{"q_num_heads", 2}, {"kv_num_heads", 1}, {"is_causal", 1}, {"qk_matmul_output_mode", 3}};
+  a.floats = {{"softcap", 3.0f}};
+  a.qk_output = true;
+  const std::vector<Tensor> feeds = {random_tensor({1, 1100, 16}, 11), random_tensor({1, 2089, 8}, 12),
+                                     random_tensor({1, 2089, 8}, 13), random_tensor({1100, 2100}, 14),
+                                     random_tensor({1, 1, 11, 8}, 15), random_tensor({1, 1, 11, 8}, 16)};
+  auto fast = run_on_cpu(attention_model(a), feeds);
+  ASSERT_TRUE(fast) << fast.status().message();
+  ::setenv("TANDEM_ATTENTION_KERNEL", "reference", 1);
+  auto plain = run_on_cpu(attention_model(a), feeds);
+  ::unsetenv("TANDEM_ATTENTION_KERNEL");
+  ASSERT_TRUE(plain) << plain.status().message();
+  for (std::size_t o = 0; o < 2; ++o) {
+    const Tensor &f = (*fast)[o], &p = (*plain)[o];
+    ASSERT_EQ(f.shape(), p.shape());
+    double worst = 0;
+    for (int64_t i = 0; i < f.numel(); ++i)
+      worst = std::max(worst, static_cast<double>(std::fabs(f.data<float>()[i] - p.data<float>()[i])));
+    EXPECT_LT(worst, 1e-5) << "output " << o;
+  }
+  // Causal: query row 600 (in the second block) sees keys 0..11 + 600 and no later one.
+  const float* probs = (*fast)[1].data<float>() + 600 * 2100;
+  EXPECT_GT(probs[11 + 600], 0.0f);
+  EXPECT_EQ(probs[11 + 601], 0.0f);
+}
+
+// TensorScatter refuses the batch axis and, in linear mode, an update that would run past the cache's end.
+TEST(Opset24TensorScatter, BadAxisAndWriteIndexAreRefused) {
+  const auto model = [](int64_t axis, const std::string& mode) {
+    onnx::ModelProto m = make_model(24, 10);
+    auto& g = *m.mutable_graph();
+    add_input(g, "cache", TensorProto::FLOAT, {2, 6, 3});
+    add_input(g, "update", TensorProto::FLOAT, {2, 2, 3});
+    add_input(g, "write", TensorProto::INT64, {2});
+    auto* n = add_node(g, "TensorScatter", {"cache", "update", "write"}, {"out"}, "scatter");
+    set_int(n, "axis", axis);
+    set_string(n, "mode", mode);
+    add_output(g, "out", TensorProto::FLOAT);
+    return m;
+  };
+  auto batch_axis = import_proto(model(0, "linear"));
+  ASSERT_FALSE(batch_axis);
+  EXPECT_NE(batch_axis.status().message().find("axis must not be the batch axis 0"), std::string::npos)
+      << batch_axis.status().message();
+  auto bad_mode = import_proto(model(1, "wrap"));
+  ASSERT_FALSE(bad_mode);
+  EXPECT_NE(bad_mode.status().message().find("mode must be linear or circular, got wrap"), std::string::npos)
+      << bad_mode.status().message();
+  const std::vector<Tensor> feeds = {random_tensor({2, 6, 3}, 1), random_tensor({2, 2, 3}, 2),
+                                     make_tensor<int64_t>({2}, {4, 5})};
+  expect_refused(run_on_cpu(model(1, "linear"), feeds), "scatter",
+                 "write_indices[1] = 5 does not leave room for 2 positions in 6 (linear mode needs 0 <= index <= 4)");
+  // Circular mode wraps the same index round: rows 5 and 0 of batch row 1.
+  auto wrapped = run_on_cpu(model(1, "circular"), feeds);
+  ASSERT_TRUE(wrapped) << wrapped.status().message();
+  const float* out = (*wrapped)[0].data<float>();
+  const float* update = feeds[1].data<float>();
+  for (int j = 0; j < 3; ++j) {
+    EXPECT_EQ(out[(6 + 5) * 3 + j], update[(2 + 0) * 3 + j]);
+    EXPECT_EQ(out[(6 + 0) * 3 + j], update[(2 + 1) * 3 + j]);
+    EXPECT_EQ(out[(6 + 1) * 3 + j], feeds[0].data<float>()[(6 + 1) * 3 + j]);
   }
 }
 

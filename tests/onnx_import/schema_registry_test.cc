@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <string>
+#include <tuple>
 #include <variant>
 #include <vector>
 
@@ -817,6 +818,16 @@ TEST(SchemaRegistry, EveryOpset23To25ChangeIsCoveredOrNew) {
   EXPECT_EQ(schema_registry().GetSchema("QuantizeLinear", 23, "")->attributes().count("precision"), 1u);
   EXPECT_EQ(schema_registry().GetSchema("DequantizeLinear", 23, "")->attributes().count("output_dtype"), 1u);
   EXPECT_TRUE(is_unknown_newer_version("Relu", 26));
+  // Attention has tandem's schemas from 23 (six inputs) and 24 (nonpad_kv_seqlen), TensorScatter from 24.
+  for (const auto& [op, opset, since, inputs] :
+       {std::tuple{"Attention", 23, 23, 6u}, std::tuple{"Attention", 24, 24, 7u}, std::tuple{"Attention", 25, 24, 7u},
+        std::tuple{"TensorScatter", 24, 24, 3u}, std::tuple{"TensorScatter", 25, 24, 3u}}) {
+    const onnx::OpSchema* s = schema_registry().GetSchema(op, opset, "");
+    ASSERT_NE(s, nullptr) << op << " " << opset;
+    EXPECT_EQ(s->SinceVersion(), since) << op << " " << opset;
+    EXPECT_EQ(s->inputs().size(), inputs) << op << " " << opset;
+    EXPECT_FALSE(is_unknown_newer_version(op, opset)) << op << " " << opset;
+  }
 }
 
 }  // namespace

@@ -597,6 +597,242 @@ case("topk_split_to_sequence_cast",
      {"x": floats22(2, 5) * 3})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Attention-23/24 and TensorScatter-24, from their own generator. ONNX Runtime 1.30 gives the expected
+# outputs where it runs a case as the spec (with its errata onnx/onnx#7867 and #8068) has it; elsewhere the
+# spec's formula below (attention_reference, in float64), and each such case says why.
+rng23 = np.random.default_rng(23)
+IR_23 = 10  # ONNX Runtime runs opsets 23 and 24 at IR 10 (the IR tandem's other newest cases use)
+
+
+def model23(nodes, inputs, outputs, opset=23):
+    m = model(nodes, inputs, outputs, opset=opset)
+    m.ir_version = IR_23
+    return m
+
+
+def floats23(*shape):
+    return rng23.standard_normal(shape).astype(np.float32)
+
+
+def attention_reference(q, k, v, mask=None, past_k=None, past_v=None, nonpad=None, scale=None, causal=0,
+                        q_heads=None, kv_heads=None, softcap=0.0, mode=0, opset=23):
+    """The spec's Attention in float64: Y, present_key, present_value, qk_matmul_output. softcap before the
+    mask (onnx/onnx#7867); causal keeps key t for query s when t <= s + offset, offset the past length, else
+    nonpad_kv_seqlen - q_seq, else 0; a row with every key masked gives zeros (onnx/onnx#8068); at 24 a mask
+    shorter than the keys is padded with -inf, a last axis of 1 included."""
+    three_d = q.ndim == 3
+    if three_d:
+        split = lambda x, h: x.reshape(x.shape[0], x.shape[1], h, -1).transpose(0, 2, 1, 3)
+        q, k, v = split(q, q_heads), split(k, kv_heads), split(v, kv_heads)
+    q, k, v = (x.astype(np.float64) for x in (q, k, v))
+    past = 0
+    if past_k is not None:
+        past = past_k.shape[2]
+        k = np.concatenate([past_k.astype(np.float64), k], axis=2)
+        v = np.concatenate([past_v.astype(np.float64), v], axis=2)
+    b, hq, s, d = q.shape
+    total = k.shape[2]
+    group = hq // k.shape[1]
+    kr, vr = np.repeat(k, group, axis=1), np.repeat(v, group, axis=1)
+    scale = 1 / np.sqrt(d) if scale is None else scale
+    scores = np.einsum("bhsd,bhtd->bhst", q, kr) * scale
+    capped = softcap * np.tanh(scores / softcap) if softcap > 0 else scores
+    bias = np.zeros((b, hq, s, total))
+    if mask is not None:
+        m = mask
+        if opset >= 24 and m.shape[-1] < total:
+            m = np.pad(m, [(0, 0)] * (m.ndim - 1) + [(0, total - m.shape[-1])],
+                       constant_values=(False if m.dtype == np.bool_ else -np.inf))
+        bias = bias + (np.where(m, 0.0, -np.inf) if m.dtype == np.bool_ else m.astype(np.float64))
+    rows, cols = np.arange(s)[:, None], np.arange(total)[None, :]
+    if causal:
+        for i in range(b):
+            offset = past if past_k is not None else (nonpad[i] - s if nonpad is not None else 0)
+            bias[i] += np.where(cols > rows + offset, -np.inf, 0.0)
+    if nonpad is not None:
+        bias += np.where(cols[None] < nonpad[:, None, None], 0.0, -np.inf)[:, None]
+    biased = capped + bias
+    top = biased.max(-1, keepdims=True)
+    dead = np.isneginf(top)
+    e = np.exp(biased - np.where(dead, 0, top))
+    probs = np.where(dead, 0.0, e / np.where(dead, 1, e.sum(-1, keepdims=True)))
+    y = np.einsum("bhst,bhtd->bhsd", probs, vr)
+    if three_d:
+        y = y.transpose(0, 2, 1, 3).reshape(b, s, -1)
+    qk = {0: scores, 1: capped, 2: biased, 3: probs}[mode]
+    return y, k, v, qk
+
+
+def attention_case(name, inputs, attrs=None, outputs=("Y",), opset=23, expected=None, elem=F):
+    """inputs: (graph input name, array or None) in the op's order; None leaves an optional input out."""
+    names = [n if a is not None else "" for n, a in inputs]
+    while names and names[-1] == "":
+        names.pop()
+    outs = [o if o else "" for o in outputs]
+    node = helper.make_node("Attention", names, outs, **(attrs or {}))
+    feeds = {n: a for n, a in inputs if a is not None}
+    vis = []
+    for n, a in feeds.items():
+        t = TensorProto.BFLOAT16 if isinstance(a, BFloat16Array) else helper.np_dtype_to_tensor_dtype(a.dtype) \
+            if hasattr(helper, "np_dtype_to_tensor_dtype") else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[a.dtype]
+        vis.append(vi(n, t, list(a.values.shape if isinstance(a, BFloat16Array) else a.shape)))
+    v_elem = {1: elem, 2: vis[2].type.tensor_type.elem_type}
+    out_vis = [vi(o, v_elem.get(i, elem)) for i, o in enumerate(outputs) if o]
+    case(name, model23([node], vis, out_vis, opset=opset), feeds, expected)
+
+
+def ref_outputs(outputs, result):
+    return {o: r for o, r in zip(outputs, result) if o}
+
+
+# 4-D cross attention (4 queries, 6 keys), default scale.
+attention_case("attention_4d", [("Q", floats23(2, 3, 4, 8)), ("K", floats23(2, 3, 6, 8)), ("V", floats23(2, 3, 6, 8))])
+# Grouped-query attention (4 query heads share 2 key/value heads: head h reads kv head h // 2), V's head size
+# 5 beside Q's and K's 8.
+attention_case("attention_4d_gqa_v_head_size",
+               [("Q", floats23(2, 4, 3, 8)), ("K", floats23(2, 2, 5, 8)), ("V", floats23(2, 2, 5, 5))])
+# 3-D inputs [batch, seq, heads * head_size] with q_num_heads 4, kv_num_heads 2; Y is 3-D too.
+attention_case("attention_3d_gqa",
+               [("Q", floats23(2, 3, 4 * 8)), ("K", floats23(2, 5, 2 * 8)), ("V", floats23(2, 5, 2 * 6))],
+               {"q_num_heads": 4, "kv_num_heads": 2})
+# is_causal without a past: the upper-left diagonal (query s sees keys 0..s) also when keys outnumber queries.
+attention_case("attention_causal", [("Q", floats23(1, 2, 4, 8)), ("K", floats23(1, 2, 6, 8)),
+                                    ("V", floats23(1, 2, 6, 8))], {"is_causal": 1})
+# is_causal with a past of 3: query s sees keys 0..3 + s; present_key/present_value are past + new.
+attention_case("attention_causal_past_present",
+               [("Q", floats23(2, 2, 3, 4)), ("K", floats23(2, 2, 3, 4)), ("V", floats23(2, 2, 3, 6)), ("m", None),
+                ("pk", floats23(2, 2, 3, 4)), ("pv", floats23(2, 2, 3, 6))], {"is_causal": 1},
+               outputs=("Y", "present_key", "present_value"))
+# 3-D inputs with a (4-D) past, GQA, and a float mask over all 7 keys.
+attention_case("attention_3d_past_present_mask",
+               [("Q", floats23(1, 2, 4 * 4)), ("K", floats23(1, 3, 2 * 4)), ("V", floats23(1, 3, 2 * 4)),
+                ("m", floats23(2, 7)), ("pk", floats23(1, 2, 4, 4)), ("pv", floats23(1, 2, 4, 4))],
+               {"q_num_heads": 4, "kv_num_heads": 2}, outputs=("Y", "present_key", "present_value"))
+# A bool mask [batch, 1, q, keys] (false: masked), broadcast over heads, with one query row masked
+# entirely: its output row is zeros (onnx/onnx#8068; ONNX Runtime agrees).
+bool_mask = rng23.random((2, 1, 3, 5)) > 0.35
+bool_mask[1, 0, 2, :] = False
+attention_case("attention_bool_mask_broadcast", [("Q", floats23(2, 2, 3, 4)), ("K", floats23(2, 2, 5, 4)),
+                                                 ("V", floats23(2, 2, 5, 4)), ("m", bool_mask)])
+# A float mask [q, keys] added to every batch and head, with is_causal on top.
+attention_case("attention_float_mask_2d_causal", [("Q", floats23(2, 2, 4, 4)), ("K", floats23(2, 2, 4, 4)),
+                                                  ("V", floats23(2, 2, 4, 4)), ("m", floats23(4, 4))],
+               {"is_causal": 1})
+# softcap 2 and a custom scale, with a float mask holding -inf: softcap comes first, so -inf stays masked.
+sc_mask = floats23(3, 6)
+sc_mask[:, 1] = -np.inf
+attention_case("attention_softcap_scale_mask", [("Q", floats23(1, 2, 3, 8) * 3), ("K", floats23(1, 2, 6, 8) * 3),
+                                                ("V", floats23(1, 2, 6, 8)), ("m", sc_mask)],
+               {"softcap": 2.0, "scale": 0.3})
+# qk_matmul_output in each mode: 0 the scaled product, 1 after softcap, 2 after the mask, 3 after softmax.
+qk_inputs = [("Q", floats23(2, 2, 3, 4) * 2), ("K", floats23(2, 2, 5, 4) * 2), ("V", floats23(2, 2, 5, 4)),
+             ("m", floats23(2, 1, 3, 5))]
+for mode in range(4):
+    attention_case(f"attention_qk_output_mode_{mode}", qk_inputs, {"softcap": 1.5, "qk_matmul_output_mode": mode},
+                   outputs=("Y", "", "", "qk"))
+# Mode 2 with a bool mask and is_causal: masked scores are -inf in the spec. ONNX Runtime writes its finite
+# stand-in (-3.4e38) there, so the expected outputs are the spec's formula.
+m2 = [("Q", floats23(1, 2, 3, 4)), ("K", floats23(1, 2, 3, 4)), ("V", floats23(1, 2, 3, 4)),
+      ("m", rng23.random((3, 3)) > 0.3)]
+attention_case("attention_qk_output_mode_2_bool_causal", m2, {"qk_matmul_output_mode": 2, "is_causal": 1},
+               outputs=("Y", "", "", "qk"),
+               expected=ref_outputs(("Y", "", "", "qk"),
+                                    (r.astype(np.float32) for r in attention_reference(
+                                        *(a for _, a in m2[:3]), mask=m2[3][1], causal=1, mode=2))))
+# A mask broadcast along the query axis ([batch, 1, 1, keys] and [keys]): the spec's broadcasting; ONNX
+# Runtime refuses a mask whose query axis is 1, so the expected outputs are the spec's formula.
+for mshape in [(2, 1, 1, 5), (5,)]:
+    bq = [("Q", floats23(2, 2, 3, 4)), ("K", floats23(2, 2, 5, 4)), ("V", floats23(2, 2, 5, 4)),
+          ("m", floats23(*mshape))]
+    attention_case(f"attention_mask_{len(mshape)}d_query_axis_broadcast", bq,
+                   expected=ref_outputs(("Y",), (attention_reference(*(a for _, a in bq[:3]),
+                                                                     mask=bq[3][1])[0].astype(np.float32),)))
+# One query after a past of 4 with 2 new keys, causal: the query sees keys 0..4, not the last new one.
+# ONNX Runtime skips causal masking whenever a single query follows a past (right only when one key is
+# new), so the expected outputs are the spec's formula.
+dec = [("Q", floats23(1, 2, 1, 4)), ("K", floats23(1, 2, 2, 4)), ("V", floats23(1, 2, 2, 4)), ("m", None),
+       ("pk", floats23(1, 2, 4, 4)), ("pv", floats23(1, 2, 4, 4))]
+dec_ref = attention_reference(dec[0][1], dec[1][1], dec[2][1], past_k=dec[4][1], past_v=dec[5][1], causal=1)
+attention_case("attention_decode_causal_past", dec, {"is_causal": 1}, outputs=("Y", "present_key", "present_value"),
+               expected=ref_outputs(("Y", "present_key", "present_value"),
+                                    (r.astype(np.float32) for r in dec_ref[:3])))
+# float64 (ONNX Runtime runs it), and float16 and bfloat16, whose expected outputs are the spec's formula in
+# float64 rounded once (ONNX Runtime computes float16 in its own precision; bfloat16 has no kernel there).
+attention_case("attention_float64", [("Q", floats23(1, 2, 3, 4).astype(np.float64)),
+                                     ("K", floats23(1, 2, 4, 4).astype(np.float64)),
+                                     ("V", floats23(1, 2, 4, 4).astype(np.float64))], {"is_causal": 1},
+               elem=TensorProto.DOUBLE)
+h16 = [("Q", floats23(1, 2, 3, 8).astype(np.float16)), ("K", floats23(1, 2, 4, 8).astype(np.float16)),
+       ("V", floats23(1, 2, 4, 8).astype(np.float16))]
+attention_case("attention_float16", h16, elem=TensorProto.FLOAT16,
+               expected={"Y": attention_reference(*(a for _, a in h16))[0].astype(np.float16)})
+b16 = [(n, BFloat16Array(floats23(1, 2, 3, 8))) for n in ("Q", "K", "V")]
+attention_case("attention_bfloat16", b16, elem=TensorProto.BFLOAT16,
+               expected={"Y": BFloat16Array(attention_reference(*(a.widened() for _, a in b16))[0])})
+
+# Attention-24: nonpad_kv_seqlen (keys at or past each row's count are masked), alone and with is_causal
+# (bottom-right: query s sees keys up to s + count - q_seq, onnx/onnx#8068; ONNX Runtime 1.30 agrees).
+nonpad = np.array([4, 6], dtype=np.int64)
+for causal in (0, 1):
+    attention_case(f"attention_nonpad_kv_seqlen{'_causal' if causal else ''}",
+                   [("Q", floats23(2, 2, 3, 4)), ("K", floats23(2, 2, 6, 4)), ("V", floats23(2, 2, 6, 4)),
+                    ("m", None), ("pk", None), ("pv", None), ("nonpad", nonpad)], {"is_causal": causal}, opset=24)
+# 3-D GQA with a bool mask at 24.
+attention_case("attention_3d_gqa_bool_mask",
+               [("Q", floats23(2, 3, 4 * 4)), ("K", floats23(2, 4, 2 * 4)), ("V", floats23(2, 4, 2 * 4)),
+                ("m", rng23.random((2, 4, 3, 4)) > 0.2)], {"q_num_heads": 4, "kv_num_heads": 2}, opset=24)
+# At 24 attn_mask's last axis may be shorter than the keys: the keys it does not cover are masked. ONNX
+# Runtime refuses the short mask, so the expected outputs are the spec's formula.
+for mtype in ("float", "bool"):
+    short = [("Q", floats23(2, 2, 3, 4)), ("K", floats23(2, 2, 6, 4)), ("V", floats23(2, 2, 6, 4)),
+             ("m", floats23(3, 4) if mtype == "float" else rng23.random((2, 1, 3, 4)) > 0.3), ("pk", None),
+             ("pv", None), ("nonpad", np.array([4, 3], dtype=np.int64))]
+    attention_case(f"attention_short_{mtype}_mask", short, opset=24,
+                   expected={"Y": attention_reference(*(a for _, a in short[:3]), mask=short[3][1],
+                                                      nonpad=short[6][1], opset=24)[0].astype(np.float32)})
+
+
+# TensorScatter-24: write `update` into a copy of past_cache along `axis` at each batch row's write index.
+def tensor_scatter_reference(cache, update, write, axis, mode):  # the spec's pseudocode
+    out = cache.copy()
+    axis %= cache.ndim
+    for prefix in np.ndindex(cache.shape[:axis]):
+        for i in range(update.shape[axis]):
+            at = write[prefix[0]] + i
+            if mode == "circular":
+                at %= cache.shape[axis]
+            out[prefix + (at,)] = update[prefix + (i,)]
+    return out
+
+
+def scatter_case(name, cache, update, write, expected=None, **attrs):
+    ins = ["cache", "update"] + (["write"] if write is not None else [])
+    elem = helper.np_dtype_to_tensor_dtype(cache.dtype) if hasattr(helper, "np_dtype_to_tensor_dtype") \
+        else onnx.mapping.NP_TYPE_TO_TENSOR_TYPE[cache.dtype]
+    vis = [vi("cache", elem, list(cache.shape)), vi("update", elem, list(update.shape))]
+    feeds = {"cache": cache, "update": update}
+    if write is not None:
+        vis.append(vi("write", TensorProto.INT64, [len(write)]))
+        feeds["write"] = np.array(write, dtype=np.int64)
+    case(name, model23([helper.make_node("TensorScatter", ins, ["out"], **attrs)], vis, [vi("out", elem)],
+                       opset=24), feeds, expected)
+
+
+scatter_case("tensor_scatter_linear", floats23(2, 3, 6, 4), floats23(2, 3, 2, 4), [1, 4])
+scatter_case("tensor_scatter_linear_no_indices", floats23(2, 2, 5, 3), floats23(2, 2, 3, 3), None)
+scatter_case("tensor_scatter_circular", floats23(2, 3, 6, 4), floats23(2, 3, 3, 4), [5, 3], mode="circular")
+scatter_case("tensor_scatter_circular_axis1_int32", rng23.integers(-99, 99, (2, 5, 3)).astype(np.int32),
+             rng23.integers(-99, 99, (2, 4, 3)).astype(np.int32), [3, 7], mode="circular", axis=1)
+scatter_case("tensor_scatter_linear_last_axis_float16", floats23(2, 2, 3, 6).astype(np.float16),
+             floats23(2, 2, 3, 2).astype(np.float16), [0, 4], axis=-1)
+# A negative write index in circular mode counts from the end (the spec's numpy modulo); ONNX Runtime
+# refuses it, so the expected output is the spec's pseudocode.
+neg_cache, neg_update = floats23(2, 2, 5, 3), floats23(2, 2, 2, 3)
+scatter_case("tensor_scatter_circular_negative_index", neg_cache, neg_update, [-1, 2], mode="circular",
+             expected={"out": tensor_scatter_reference(neg_cache, neg_update, [-1, 2], -2, "circular")})
+
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}

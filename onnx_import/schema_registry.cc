@@ -28,17 +28,18 @@ using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
 constexpr int kOpset18 = 18, kOpset19 = 19, kOpset20 = 20, kOpset21 = 21, kOpset22 = 22, kOpset23 = 23,
-              kOpset24 = 24, kOpset25 = 25;
+              kOpset24 = 24, kOpset25 = 25, kOpset26 = 26;
 
 // Every default-domain op added or changed in the opsets after libonnx 1.12's 17: onnx/defs/operator_sets.h
 // (OpSet_Onnx_ver18 to _ver23) and docs/Changelog.md, "Version 18 (to 21) of the default ONNX operator set";
-// for 24 and 25, ONNX 1.19's release notes and onnx/onnx pull request 7446 (the 2-bit types).
+// for 24 to 26, ONNX 1.19's release notes, onnx/onnx pull request 7446 (the 2-bit types) and ONNX 1.21's
+// new ops (onnxruntime pull request 27601 registers those two and no other op at 26).
 struct OpsetChanges {
   int opset;
   std::vector<std::string_view> ops;
 };
 // clang-format off
-const std::array<OpsetChanges, 8> kChanges = {{
+const std::array<OpsetChanges, 9> kChanges = {{
     {kOpset18, {"BitwiseAnd", "BitwiseNot", "BitwiseOr", "BitwiseXor", "CenterCropPad", "Col2Im",
                 "GroupNormalization", "LpPool", "Mish", "OptionalGetElement", "OptionalHasElement", "Pad", "ReduceL1",
                 "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd",
@@ -75,6 +76,8 @@ const std::array<OpsetChanges, 8> kChanges = {{
     {kOpset25, {"Cast", "CastLike", "Constant", "ConstantOfShape", "DequantizeLinear", "Flatten", "Identity", "If",
                 "Loop", "Pad", "QuantizeLinear", "Reshape", "Scan", "Shape", "Size", "Squeeze", "Transpose",
                 "Unsqueeze"}},
+    // 26: two new ops.
+    {kOpset26, {"BitCast", "CumProd"}},
 }};
 // clang-format on
 
@@ -1258,6 +1261,63 @@ constexpr std::array<std::string_view, 16> kSameAt23 = {
 constexpr const std::array<std::string_view, 16>& kSameAt24 = kSameAt23;
 constexpr const std::array<std::string_view, 16>& kSameAt25 = kSameAt23;
 
+// CumProd-26: new, CumSum-14's inputs, attributes and types with products (the exclusive identity 1).
+OpSchema cum_prod_schema() {
+  OpSchema s = new_schema("CumProd", __LINE__, kOpset26);
+  s.SetDoc("Cumulative product of x along `axis`, inclusive or exclusive, forward or in reverse.")
+      .Attr("exclusive", "1: each output leaves out its own element (the first is 1).", AttributeProto::INT,
+            int64_t{0})
+      .Attr("reverse", "1: from the end of the axis backwards.", AttributeProto::INT, int64_t{0})
+      .Input(0, "x", "The input.", "T")
+      .Input(1, "axis", "A scalar in [-r, r - 1].", "T2")
+      .Output(0, "y", "x's shape and type.", "T")
+      .TypeConstraint("T", {"tensor(bfloat16)", "tensor(float16)", "tensor(float)", "tensor(double)", "tensor(int32)",
+                            "tensor(int64)", "tensor(uint32)", "tensor(uint64)"},
+                      "Numbers.")
+      .TypeConstraint("T2", {"tensor(int32)", "tensor(int64)"}, "The axis.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
+// BitCast-26: new. The same bits as the type `to` names, of the same width; the shape unchanged.
+OpSchema bit_cast_schema() {
+  std::vector<std::string> fixed_width;
+  for (const char* t : {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
+                        "bfloat16", "float", "double", "complex64", "complex128"})
+    fixed_width.push_back(std::string("tensor(") + t + ")");
+  OpSchema s = new_schema("BitCast", __LINE__, kOpset26);
+  s.SetDoc("Reinterprets the input's bits as the type `to`, which must have the same width.")
+      .Attr("to", "The output's element type (a TensorProto data type).", AttributeProto::INT)
+      .Input(0, "input", "Any tensor of fixed-width elements.", "T1")
+      .Output(0, "output", "input's bits, of type `to`, input's shape.", "T2")
+      .TypeConstraint("T1", fixed_width, "Fixed-width types.")
+      .TypeConstraint("T2", fixed_width, "Fixed-width types.")
+      .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
+        const int64_t to = onnx::getAttribute(ctx, "to", int64_t{0});
+        const auto width = [](int64_t t) -> int {
+          switch (t) {
+            case TensorProto::BOOL: case TensorProto::INT8: case TensorProto::UINT8: return 8;
+            case TensorProto::INT16: case TensorProto::UINT16: case TensorProto::FLOAT16: case TensorProto::BFLOAT16:
+              return 16;
+            case TensorProto::INT32: case TensorProto::UINT32: case TensorProto::FLOAT: return 32;
+            case TensorProto::INT64: case TensorProto::UINT64: case TensorProto::DOUBLE: case TensorProto::COMPLEX64:
+              return 64;
+            case TensorProto::COMPLEX128: return 128;
+            default: return 0;
+          }
+        };
+        if (width(to) == 0) fail_type_inference("BitCast: 'to' ", to, " is not a fixed-width type");
+        const onnx::TypeProto* in = ctx.getInputType(0);
+        if (in && in->has_tensor_type() && in->tensor_type().elem_type() != TensorProto::UNDEFINED &&
+            width(in->tensor_type().elem_type()) != width(to))
+          fail_type_inference("BitCast: the input's elements are ", width(in->tensor_type().elem_type()),
+                              " bits wide, 'to' names a type of ", width(to));
+        onnx::updateOutputElemType(ctx, 0, static_cast<int32_t>(to));
+        if (onnx::hasInputShape(ctx, 0)) onnx::propagateShapeFromInputToOutput(ctx, 0, 0);
+      });
+  return s;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // libonnx's own inferences that crash on inputs they do not check (found by the fuzzer), each served from a
 // copy of its schema whose inference runs a guard first: the guard refuses the input naming what is wrong,
@@ -1377,6 +1437,8 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt24) add(same_at(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kBFloat16At24) add(with_bfloat16(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kSameAt25) add(same_at(*GetSchema(std::string(op), kOpset24, ""), kOpset25));
+    add(finalized(cum_prod_schema()));
+    add(finalized(bit_cast_schema()));
     add(finalized(attention_schema(kOpset23)));  // onnx_import/attention_schema.cc
     add(finalized(attention_schema(kOpset24)));
     add(finalized(tensor_scatter_schema()));

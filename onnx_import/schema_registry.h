@@ -11,13 +11,13 @@ class ISchemaRegistry;
 namespace tandem::onnx_import {
 
 // Highest default-domain opset tandem understands.
-inline constexpr int kMaxDefaultOpset = 25;
+inline constexpr int kMaxDefaultOpset = 26;
 
 // A registry that answers with tandem's own schemas for default-domain ops whose definition changed
-// in opsets the installed libonnx does not know (18 to 25), and with libonnx's schemas otherwise.
+// in opsets the installed libonnx does not know (18 to 26), and with libonnx's schemas otherwise.
 // Pass it to onnx::shape_inference::InferShapes and use its schemas for OpSchema::Verify.
 // - "" and "ai.onnx" both name the default domain (libonnx itself only answers for "").
-// - For an op changed in 18 to 25 that tandem has no schema for (see is_unknown_newer_version) it answers
+// - For an op changed in 18 to 26 that tandem has no schema for (see is_unknown_newer_version) it answers
 //   nullptr from that opset on rather than the older, wrong schema.
 // - Above kMaxDefaultOpset it still answers with the newest view it has; models that new must be refused.
 // Thread-safe; the object lives for the whole program.

@@ -60,7 +60,7 @@ const KernelRegistry& cpu_kernels() {
     register_activation_kernels(r);
     register_mod_bitshift_kernels(r);
     register_rank_select_kernels(r);
-    register_cumsum_kernels(r);
+    register_cumulative_kernels(r);
     register_one_hot_kernels(r);
     register_trilu_kernels(r);
     register_signal_window_kernels(r);

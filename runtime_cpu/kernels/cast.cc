@@ -1,5 +1,6 @@
 #include "runtime_cpu/kernels/cast.h"
 
+#include <cstring>
 #include <string>
 
 #include "runtime_cpu/kernels/attributes.h"
@@ -83,6 +84,39 @@ class CastLikeKernel final : public Kernel {
   bool takes_strings() const override { return true; }
 };
 
+// BitCast (opset 26): the same bits as another type of the same width, the shape unchanged (bytes little-
+// endian, as tandem keeps them). bool counts as 8 bits, as ONNX stores it and numpy's view reads it.
+class BitCastKernel final : public Kernel {
+ public:
+  explicit BitCastKernel(DType to) : to_(to) {}
+  Status run(KernelContext& ctx) const override {
+    const Tensor* in = ctx.input(0);
+    if (!in) return ctx.error("input 0 is missing");
+    if (in->dtype() == DType::kString || dtype_size(in->dtype()) != dtype_size(to_))
+      return ctx.error("cannot reinterpret " + in->describe() + " as " + std::string(dtype_name(to_)) +
+                       (in->dtype() == DType::kString ? ": strings have no fixed width"
+                                                      : ": the element widths differ (" +
+                                                            std::to_string(8 * dtype_size(in->dtype())) + " and " +
+                                                            std::to_string(8 * dtype_size(to_)) + " bits)"));
+    Tensor& out = ctx.allocate_output(0, to_, in->shape());
+    if (out.nbytes() > 0) std::memcpy(out.raw(), in->raw(), out.nbytes());
+    return Status::ok();
+  }
+
+ private:
+  const DType to_;
+};
+
+Result<KernelPtr> make_bit_cast(const KernelInit& init) {
+  const Attribute* a = init.node().attribute("to");
+  if (!a || a->kind != Attribute::Kind::kInt) return init.error("attribute 'to' (an int) is missing");
+  const auto to = a->i > 0 && a->i <= 1000 ? dtype_from_onnx(static_cast<int32_t>(a->i)) : std::nullopt;
+  if (!to || *to == DType::kString)
+    return init.error("cannot reinterpret as type " + (to ? std::string(dtype_name(*to)) : std::to_string(a->i)) +
+                      " (any fixed-width type tandem has but string)");
+  return KernelPtr(new BitCastKernel(*to));
+}
+
 Result<KernelPtr> make_cast_like(const KernelInit& init) {
   TANDEM_RETURN_IF_ERROR(check_round_mode(init));
   return KernelPtr(new CastLikeKernel());
@@ -116,6 +150,7 @@ Status cast_into(const Tensor& in, Tensor& out) {
 void register_cast_kernels(KernelRegistry& r) {
   r.add("Cast", make_cast);
   r.add("CastLike", make_cast_like);
+  r.add("BitCast", make_bit_cast);
   r.take_strings("Cast");
   r.take_strings("CastLike");
 }

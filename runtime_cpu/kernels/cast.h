@@ -16,6 +16,6 @@ bool castable(DType t);
 // bfloat16 rounds to nearest even; to bool gives "not zero" (NaN is true); integers wrap modulo 2^n.
 Status cast_into(const Tensor& in, Tensor& out);
 
-void register_cast_kernels(KernelRegistry& r);  // Cast, CastLike (both take strings)
+void register_cast_kernels(KernelRegistry& r);  // Cast, CastLike (both take strings), BitCast
 
 }  // namespace tandem::cpu

@@ -20,7 +20,7 @@ void register_math_unary_kernels(KernelRegistry& r);       // trigonometric, hyp
 void register_activation_kernels(KernelRegistry& r);       // Softsign, ThresholdedRelu, Shrink, Celu, ...
 void register_mod_bitshift_kernels(KernelRegistry& r);     // Mod, BitShift
 void register_rank_select_kernels(KernelRegistry& r);           // ArgMax, ArgMin, TopK, Hardmax
-void register_cumsum_kernels(KernelRegistry& r);           // CumSum
+void register_cumulative_kernels(KernelRegistry& r);       // CumSum, CumProd
 void register_one_hot_kernels(KernelRegistry& r);          // OneHot
 void register_trilu_kernels(KernelRegistry& r);            // Trilu
 void register_signal_window_kernels(KernelRegistry& r);    // HannWindow, HammingWindow, BlackmanWindow

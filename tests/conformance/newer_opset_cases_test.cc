@@ -65,6 +65,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset23_"), 24);  // 20 of them Attention's
   EXPECT_EQ(count("opset24_"), 13);  // 11 of them Attention's and TensorScatter's
   EXPECT_EQ(count("opset25_"), 1);
+  EXPECT_EQ(count("opset26_"), 5);
 }
 
 onnx::ModelProto cast_model(int64_t opset, bool with_saturate) {
@@ -643,6 +644,13 @@ TEST(Opset22BFloat16, KernelsThatTookFloat16AgreeWithFloat32) {
          set_int(n, "output_height", 2);
          set_int(n, "output_width", 3);
        }},
+      {"MaxUnpool", {{1, 2, 2, 2}},
+       [](onnx::GraphProto& g, int32_t) {
+         add_int64_initializer(g, "where", {1, 2, 2, 2}, {0, 3, 9, 15, 16, 22, 25, 31});
+         auto* n = add_node(g, "MaxUnpool", {"in0", "where"}, {"y"}, "op");
+         set_ints(n, "kernel_shape", {2, 2});
+         set_ints(n, "strides", {2, 2});
+       }},
   };
   for (const Op& op : ops) {
     SCOPED_TRACE(op.name);
@@ -911,6 +919,43 @@ TEST(Opset24TensorScatter, BadAxisAndWriteIndexAreRefused) {
     EXPECT_EQ(out[(6 + 0) * 3 + j], update[(2 + 1) * 3 + j]);
     EXPECT_EQ(out[(6 + 1) * 3 + j], feeds[0].data<float>()[(6 + 1) * 3 + j]);
   }
+}
+
+onnx::ModelProto bit_cast_model(int32_t from, int64_t to) {
+  onnx::ModelProto m = make_model(26, 13);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", from, {2});
+  set_int(add_node(g, "BitCast", {"x"}, {"y"}, "reinterpret"), "to", to);
+  add_output(g, "y");
+  return m;
+}
+
+// BitCast-26 keeps the bits and needs the same width: a different width is refused at import (the kernel
+// checks it again for inputs whose type import could not know); strings and types tandem lacks are refused
+// by name.
+TEST(Opset26BitCast, WidthsMustAgree) {
+  auto r = run_on_cpu(bit_cast_model(TensorProto::INT16, TensorProto::FLOAT16),
+                      {make_tensor<int16_t>({2}, {0x3c00, -0x4000})});  // 1.0 and -2.0 as float16 bits
+  ASSERT_TRUE(r) << r.status().message();
+  ASSERT_EQ((*r)[0].dtype(), DType::kFloat16);
+  EXPECT_EQ((*r)[0].data<uint16_t>()[0], 0x3c00);
+  EXPECT_EQ((*r)[0].data<uint16_t>()[1], 0xc000);
+  auto at_import = import_proto(bit_cast_model(TensorProto::INT32, TensorProto::INT64));
+  ASSERT_FALSE(at_import);
+  EXPECT_NE(at_import.status().message().find("'reinterpret'"), std::string::npos) << at_import.status().message();
+  EXPECT_NE(at_import.status().message().find("32 bits wide, 'to' names a type of 64"), std::string::npos)
+      << at_import.status().message();
+  for (auto [to, want] : {std::pair<int64_t, const char*>{TensorProto::STRING, "'to' 8 is not a fixed-width type"},
+                          {24, "float8e8m0 (24)"}}) {
+    auto refused = import_proto(bit_cast_model(TensorProto::UINT8, to));
+    ASSERT_FALSE(refused) << want;
+    EXPECT_NE(refused.status().message().find(want), std::string::npos) << refused.status().message();
+  }
+  auto at25 = bit_cast_model(TensorProto::INT16, TensorProto::FLOAT16);
+  at25.mutable_opset_import(0)->set_version(25);
+  auto before = import_proto(at25);
+  ASSERT_FALSE(before);
+  EXPECT_NE(before.status().message().find("BitCast"), std::string::npos) << before.status().message();
 }
 
 }  // namespace

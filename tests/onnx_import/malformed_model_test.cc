@@ -248,10 +248,10 @@ std::vector<Case> cases() {
                  return m;
                }),
                {"imports domain 'ai.onnx' twice"}});
-  c.push_back({"Opset26", model([] { return relu_model(26); }),
-               {"opset 26 of domain 'ai.onnx'", "newer than tandem supports (up to 25)"}, {}, true});
+  c.push_back({"Opset27", model([] { return relu_model(27); }),
+               {"opset 27 of domain 'ai.onnx'", "newer than tandem supports (up to 26)"}, {}, true});
   c.push_back({"Opset99", model([] { return relu_model(99); }),
-               {"opset 99 of domain 'ai.onnx'", "newer than tandem supports (up to 25)"}});
+               {"opset 99 of domain 'ai.onnx'", "newer than tandem supports (up to 26)"}});
 
   // --- Names and structure
   c.push_back({"DuplicateNodeOutputs", model([] {

@@ -817,7 +817,15 @@ TEST(SchemaRegistry, EveryOpset23To25ChangeIsCoveredOrNew) {
   EXPECT_EQ(schema_registry().GetSchema("QuantizeLinear", 21, "")->attributes().count("precision"), 0u);
   EXPECT_EQ(schema_registry().GetSchema("QuantizeLinear", 23, "")->attributes().count("precision"), 1u);
   EXPECT_EQ(schema_registry().GetSchema("DequantizeLinear", 23, "")->attributes().count("output_dtype"), 1u);
-  EXPECT_TRUE(is_unknown_newer_version("Relu", 26));
+  EXPECT_TRUE(is_unknown_newer_version("Relu", 27));
+  // 26 added BitCast and CumProd, and changed nothing else.
+  for (const char* op : {"BitCast", "CumProd"}) {
+    EXPECT_EQ(schema_registry().GetSchema(op, 25, ""), nullptr) << op;
+    ASSERT_NE(schema_registry().GetSchema(op, 26, ""), nullptr) << op;
+    EXPECT_EQ(schema_registry().GetSchema(op, 26, "")->SinceVersion(), 26) << op;
+  }
+  EXPECT_EQ(schema_registry().GetSchema("Cast", 26, "")->SinceVersion(), 25);
+  EXPECT_EQ(schema_registry().GetSchema("Div", 26, "")->SinceVersion(), 14);
   // Attention has tandem's schemas from 23 (six inputs) and 24 (nonpad_kv_seqlen), TensorScatter from 24.
   for (const auto& [op, opset, since, inputs] :
        {std::tuple{"Attention", 23, 23, 6u}, std::tuple{"Attention", 24, 24, 7u}, std::tuple{"Attention", 25, 24, 7u},

@@ -23,6 +23,7 @@ template <> inline DType dtype_of<float>() { return DType::kFloat32; }
 template <> inline DType dtype_of<double>() { return DType::kFloat64; }
 template <> inline DType dtype_of<int64_t>() { return DType::kInt64; }
 template <> inline DType dtype_of<int32_t>() { return DType::kInt32; }
+template <> inline DType dtype_of<int16_t>() { return DType::kInt16; }
 template <> inline DType dtype_of<int8_t>() { return DType::kInt8; }
 template <> inline DType dtype_of<uint8_t>() { return DType::kUInt8; }
 

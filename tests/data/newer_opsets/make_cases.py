@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""ONNX test cases for the ops opsets 19 to 25 added or changed (those newer than Debian's onnx 1.12 knows),
+"""ONNX test cases for the ops opsets 19 to 26 added or changed (those newer than Debian's onnx 1.12 knows),
 with ONNX Runtime's outputs as the expected ones.
 
 Each case is a folder opset<N>_<name>/model.onnx + test_data_set_0/input_J.pb, output_J.pb (TensorProto, in
@@ -831,6 +831,30 @@ scatter_case("tensor_scatter_linear_last_axis_float16", floats23(2, 2, 3, 6).ast
 neg_cache, neg_update = floats23(2, 2, 5, 3), floats23(2, 2, 2, 3)
 scatter_case("tensor_scatter_circular_negative_index", neg_cache, neg_update, [-1, 2], mode="circular",
              expected={"out": tensor_scatter_reference(neg_cache, neg_update, [-1, 2], -2, "circular")})
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Opset 26 (ONNX 1.21): CumProd and BitCast, new. Own generator, as above.
+rng26 = np.random.default_rng(26)
+for exclusive, reverse in [(0, 0), (1, 0), (0, 1), (1, 1)]:
+    case(f"cumprod_exclusive_{exclusive}_reverse_{reverse}",
+         model_at(26, [helper.make_node("CumProd", ["x", "axis"], ["y"], exclusive=exclusive, reverse=reverse),
+                       helper.make_node("CumProd", ["xi", "axis_neg"], ["yi"], exclusive=exclusive, reverse=reverse)],
+                  [vi("x", F, [3, 4]), vi("xi", TensorProto.INT64, [2, 5])], [vi("y", F), vi("yi", TensorProto.INT64)],
+                  [numpy_helper.from_array(np.array(1, dtype=np.int32), "axis"), ints("axis_neg", -2)]),
+         {"x": rng26.uniform(0.5, 1.5, (3, 4)).astype(np.float32),
+          "xi": rng26.integers(-4, 5, (2, 5)).astype(np.int64)})
+case("bitcast",
+     model_at(26, [helper.make_node("BitCast", ["x"], ["as_int"], to=TensorProto.INT32),
+                   helper.make_node("BitCast", ["as_int"], ["back"], to=TensorProto.FLOAT),
+                   helper.make_node("BitCast", ["h"], ["h_bits"], to=TensorProto.UINT16),
+                   helper.make_node("BitCast", ["b"], ["b_as_int8"], to=TensorProto.INT8)],
+              [vi("x", F, [2, 3]), vi("h", TensorProto.FLOAT16, [4]), vi("b", TensorProto.UINT8, [5])],
+              [vi("as_int", TensorProto.INT32), vi("back", F), vi("h_bits", TensorProto.UINT16),
+               vi("b_as_int8", TensorProto.INT8)]),
+     {"x": rng26.standard_normal((2, 3)).astype(np.float32),
+      "h": np.array([1.5, -0.0, 65504, np.inf], dtype=np.float16),
+      "b": np.array([0, 1, 127, 128, 255], dtype=np.uint8)})
 
 
 def to_json(a):

@@ -1,6 +1,7 @@
-// CumSum: running sums along one axis (given as an input tensor), inclusive or exclusive, forward or in
-// reverse. Sums accumulate in the element type's compute type (float for the 16-bit floats); integers
-// wrap around as Add does.
+// CumSum and CumProd (opset 26): running sums or products along one axis (given as an input tensor),
+// inclusive or exclusive (the first element then gets the identity, 0 or 1), forward or in reverse. They
+// accumulate in the element type's compute type (float for the 16-bit floats); integers wrap around as Add
+// and Mul do.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -14,11 +15,14 @@
 namespace tandem::cpu {
 namespace {
 
-using CumSumTypes = TypeList<float, double, Half, BFloat16, int32_t, int64_t, uint32_t, uint64_t>;
+// Both ops' T (CumProd-26 has CumSum-14's types).
+using CumulativeTypes = TypeList<float, double, Half, BFloat16, int32_t, int64_t, uint32_t, uint64_t>;
 
-class CumSumKernel final : public Kernel {
+// Op: ops::Add (identity 0) or ops::Mul (identity 1).
+template <class Op, int kIdentity>
+class CumulativeKernel final : public Kernel {
  public:
-  CumSumKernel(bool exclusive, bool reverse) : exclusive_(exclusive), reverse_(reverse) {}
+  CumulativeKernel(bool exclusive, bool reverse) : exclusive_(exclusive), reverse_(reverse) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, ew::required_input(ctx, 0));
@@ -35,44 +39,48 @@ class CumSumKernel final : public Kernel {
       if (static_cast<int64_t>(d) < *axis) outer *= x->dim(d);
       if (static_cast<int64_t>(d) > *axis) inner *= x->dim(d);
     }
-    const bool known = dispatch(x->dtype(), CumSumTypes{}, [&](auto tag) {
+    const bool known = dispatch(x->dtype(), CumulativeTypes{}, [&](auto tag) {
       using T = typename decltype(tag)::type;
       using Tr = ElementTraits<T>;
       const T* px = x->data<T>();
       T* py = ctx.allocate_output(0, x->dtype(), x->shape()).data<T>();
       std::vector<compute_t<T>> sum(static_cast<std::size_t>(inner));
       for (int64_t o = 0; o < outer; ++o) {
-        std::fill(sum.begin(), sum.end(), compute_t<T>(0));
+        std::fill(sum.begin(), sum.end(), compute_t<T>(kIdentity));
         for (int64_t s = 0; s < n; ++s) {
           const int64_t j = reverse_ ? n - 1 - s : s;
           const int64_t row = (o * n + j) * inner;
           for (int64_t i = 0; i < inner; ++i) {
             const auto v = Tr::load(px[row + i]);
             if (exclusive_) py[row + i] = Tr::store(sum[i]);
-            sum[i] = ops::Add{}(sum[i], v);
+            sum[i] = Op{}(sum[i], v);
             if (!exclusive_) py[row + i] = Tr::store(sum[i]);
           }
         }
       }
     });
-    return known ? Status::ok() : ew::unsupported(ctx, "input 0", *x, CumSumTypes{});
+    return known ? Status::ok() : ew::unsupported(ctx, "input 0", *x, CumulativeTypes{});
   }
 
  private:
   bool exclusive_, reverse_;
 };
 
-Result<KernelPtr> make_cumsum(const KernelInit& init) {
+template <class Op, int kIdentity>
+Result<KernelPtr> make_cumulative(const KernelInit& init) {
   const int64_t exclusive = attr_int(init.node(), "exclusive", 0);
   const int64_t reverse = attr_int(init.node(), "reverse", 0);
   if ((exclusive != 0 && exclusive != 1) || (reverse != 0 && reverse != 1))
     return init.error("exclusive and reverse must be 0 or 1, got " + std::to_string(exclusive) + " and " +
                       std::to_string(reverse));
-  return KernelPtr(new CumSumKernel(exclusive == 1, reverse == 1));
+  return KernelPtr(new CumulativeKernel<Op, kIdentity>(exclusive == 1, reverse == 1));
 }
 
 }  // namespace
 
-void register_cumsum_kernels(KernelRegistry& r) { r.add("CumSum", make_cumsum); }
+void register_cumulative_kernels(KernelRegistry& r) {
+  r.add("CumSum", make_cumulative<ops::Add, 0>);
+  r.add("CumProd", make_cumulative<ops::Mul, 1>);
+}
 
 }  // namespace tandem::cpu

@@ -78,6 +78,8 @@ const KernelRegistry& cpu_kernels() {
     register_grid_sample_kernels(r);
     register_affine_grid_kernels(r);
     register_group_norm_kernels(r);
+    register_rms_norm_kernels(r);
+    register_rotary_embedding_kernels(r);
     register_random_kernels(r);
     register_tfidf_vectorizer_kernels(r);
     register_string_normalizer_kernels(r);

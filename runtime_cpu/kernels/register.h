@@ -38,6 +38,8 @@ void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
 void register_group_norm_kernels(KernelRegistry& r);        // GroupNormalization
+void register_rms_norm_kernels(KernelRegistry& r);          // RMSNormalization
+void register_rotary_embedding_kernels(KernelRegistry& r);  // RotaryEmbedding
 void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
 void register_tfidf_vectorizer_kernels(KernelRegistry& r);  // TfIdfVectorizer
 void register_string_normalizer_kernels(KernelRegistry& r);  // StringNormalizer

@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "onnx_import/rms_rope_schemas.h"
+
 namespace tandem::onnx_import {
 namespace {
 
@@ -967,6 +969,19 @@ OpSchema gelu_schema() {
   return s;
 }
 
+// Swish-24: new; x * sigmoid(alpha * x).
+OpSchema swish_schema() {
+  OpSchema s = new_schema("Swish", __LINE__, kOpset24);
+  s.SetDoc("swish(x) = x * sigmoid(alpha * x), elementwise.")
+      .Attr("alpha", "Multiplies x inside the sigmoid.", AttributeProto::FLOAT, 1.0f)
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Output tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
 // DFT-20: `axis` is an input (default -2, where the attribute's default was 1), dft_length an input as
 // before. Output: the input's shape with the axis dft_length long (onesided: dft_length / 2 + 1) and a last
 // dimension of 2 (complex).
@@ -1375,6 +1390,10 @@ class Registry final : public onnx::ISchemaRegistry {
     for (std::string_view op : kSameAt24) add(same_at(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kBFloat16At24) add(with_bfloat16(*GetSchema(std::string(op), kOpset23, ""), kOpset24));
     for (std::string_view op : kSameAt25) add(same_at(*GetSchema(std::string(op), kOpset24, ""), kOpset25));
+    // New in 23 (RMSNormalization, RotaryEmbedding) and 24 (Swish).
+    add(rms_normalization_schema());
+    add(rotary_embedding_schema());
+    add(finalized(swish_schema()));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

@@ -66,15 +66,14 @@ class RotaryEmbeddingKernel final : public Kernel {
                                                 : std::vector<int64_t>{batch, seq, half};
     if (cos->shape() != want)
       return ctx.error(std::string("cos_cache and sin_cache must be ") +
-                       (positions ? "[max_position, " : "[" + std::to_string(batch) + ", " + std::to_string(seq) + ", ") +
-                       std::to_string(half) + "] (rotary_dim / 2 = " + std::to_string(half) + " per row" +
-                       (positions ? ", one row per position id" : ", one row per token: no position_ids") +
-                       "), got " + cos->describe());
+                       (positions ? "[max_position," + std::to_string(half) + "] (one row per position id"
+                                  : shape_string(want) + " (one row per token of X: no position_ids") +
+                       ", rotary_dim / 2 = " + std::to_string(half) + " per row), got " + cos->describe());
     const int64_t* ids = nullptr;
     if (positions) {
       if (positions->dtype() != DType::kInt64 || positions->shape() != std::vector<int64_t>{batch, seq})
-        return ctx.error("position_ids must be int64 [" + std::to_string(batch) + ", " + std::to_string(seq) +
-                         "] (X's batch and sequence), got " + positions->describe());
+        return ctx.error("position_ids must be int64 " + shape_string({batch, seq}) +
+                         " (X's batch and sequence), got " + positions->describe());
       ids = positions->data<int64_t>();
       const int64_t rows = cos->dim(0);
       for (int64_t i = 0; i < positions->numel(); ++i)

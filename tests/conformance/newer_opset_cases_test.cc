@@ -61,7 +61,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
   EXPECT_EQ(count("opset22_"), 4);
-  EXPECT_EQ(count("opset23_"), 19);  // 4, RMSNormalization 8, RotaryEmbedding 7
+  EXPECT_EQ(count("opset23_"), 20);  // 4, RMSNormalization 8, RotaryEmbedding 8
   EXPECT_EQ(count("opset24_"), 5);   // 2, Swish 3
   EXPECT_EQ(count("opset25_"), 1);
 }

@@ -597,7 +597,6 @@ case("topk_split_to_sequence_cast",
      {"x": floats22(2, 5) * 3})
 
 
-
 # ---------------------------------------------------------------------------------------------------------
 # Opset 23: RMSNormalization and RotaryEmbedding; opset 24: Swish. Inputs from their own generator, so the
 # cases above keep theirs. ONNX Runtime takes these models at IR 10.

@@ -18,6 +18,8 @@
 #include <utility>
 #include <vector>
 
+#include "onnx_import/rms_rope_schemas.h"
+
 namespace tandem::onnx_import {
 namespace {
 
@@ -972,6 +974,19 @@ OpSchema gelu_schema() {
   return s;
 }
 
+// Swish-24: new; x * sigmoid(alpha * x).
+OpSchema swish_schema() {
+  OpSchema s = new_schema("Swish", __LINE__, kOpset24);
+  s.SetDoc("swish(x) = x * sigmoid(alpha * x), elementwise.")
+      .Attr("alpha", "Multiplies x inside the sigmoid.", AttributeProto::FLOAT, 1.0f)
+      .Input(0, "X", "Input tensor.", "T")
+      .Output(0, "Y", "Output tensor.", "T")
+      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+                      "Float tensors.")
+      .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+  return s;
+}
+
 // DFT-20: `axis` is an input (default -2, where the attribute's default was 1), dft_length an input as
 // before. Output: the input's shape with the axis dft_length long (onesided: dft_length / 2 + 1) and a last
 // dimension of 2 (complex).
@@ -1442,6 +1457,10 @@ class Registry final : public onnx::ISchemaRegistry {
     add(finalized(attention_schema(kOpset23)));  // onnx_import/attention_schema.cc
     add(finalized(attention_schema(kOpset24)));
     add(finalized(tensor_scatter_schema()));
+    // New in 23 (RMSNormalization, RotaryEmbedding) and 24 (Swish).
+    add(rms_normalization_schema());
+    add(rotary_embedding_schema());
+    add(finalized(swish_schema()));
   }
 
   const OpSchema* GetSchema(const std::string& op_type, const int max_inclusive_version,

@@ -80,6 +80,8 @@ const KernelRegistry& cpu_kernels() {
     register_group_norm_kernels(r);
     register_attention_kernels(r);
     register_tensor_scatter_kernels(r);
+    register_rms_norm_kernels(r);
+    register_rotary_embedding_kernels(r);
     register_random_kernels(r);
     register_tfidf_vectorizer_kernels(r);
     register_string_normalizer_kernels(r);

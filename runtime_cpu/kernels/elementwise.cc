@@ -401,6 +401,8 @@ void register_elementwise_kernels(KernelRegistry& r) {
       return init.error("approximate must be none or tanh, got '" + approximate + "'");
     return KernelPtr(new UnaryKernel<ops::Gelu, FloatTypes>(ops::Gelu{approximate == "tanh"}));
   });
+  r.add("Swish", unary_with<FloatTypes, ops::Swish>(
+                    [](const Node& n) { return ops::Swish{attr_float(n, "alpha", 1.0f)}; }));
   r.add("HardSigmoid", unary_with<FloatTypes, ops::HardSigmoid>([](const Node& n) {
           return ops::HardSigmoid{attr_float(n, "alpha", 0.2f), attr_float(n, "beta", 0.5f)};
         }));

@@ -161,6 +161,14 @@ struct Gelu {
     return C(0.5) * x * (C(1) + std::erf(x * C(0.7071067811865476)));  // x / sqrt(2)
   }
 };
+// Swish (opset 24): x * sigmoid(alpha * x), as its function body (alpha cast to X's type).
+struct Swish {
+  float alpha;
+  template <typename C>
+  C operator()(C x) const {
+    return x * Sigmoid{}(C(alpha) * x);
+  }
+};
 struct HardSigmoid {
   float alpha, beta;
   template <typename C>

@@ -40,6 +40,8 @@ void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
 void register_group_norm_kernels(KernelRegistry& r);        // GroupNormalization
 void register_attention_kernels(KernelRegistry& r);         // Attention
 void register_tensor_scatter_kernels(KernelRegistry& r);    // TensorScatter
+void register_rms_norm_kernels(KernelRegistry& r);          // RMSNormalization
+void register_rotary_embedding_kernels(KernelRegistry& r);  // RotaryEmbedding
 void register_random_kernels(KernelRegistry& r);            // RandomUniform/Normal(Like), Bernoulli, Multinomial
 void register_tfidf_vectorizer_kernels(KernelRegistry& r);  // TfIdfVectorizer
 void register_string_normalizer_kernels(KernelRegistry& r);  // StringNormalizer

@@ -62,8 +62,8 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
   EXPECT_EQ(count("opset22_"), 4);
-  EXPECT_EQ(count("opset23_"), 24);  // 20 of them Attention's
-  EXPECT_EQ(count("opset24_"), 13);  // 11 of them Attention's and TensorScatter's
+  EXPECT_EQ(count("opset23_"), 40);  // 4, Attention 20, RMSNormalization 8, RotaryEmbedding 8
+  EXPECT_EQ(count("opset24_"), 16);  // 2, Attention and TensorScatter 11, Swish 3
   EXPECT_EQ(count("opset25_"), 1);
   EXPECT_EQ(count("opset26_"), 5);
 }
@@ -956,6 +956,210 @@ TEST(Opset26BitCast, WidthsMustAgree) {
   auto before = import_proto(at25);
   ASSERT_FALSE(before);
   EXPECT_NE(before.status().message().find("BitCast"), std::string::npos) << before.status().message();
+}
+
+// --- opset 23: RMSNormalization and RotaryEmbedding; opset 24: Swish -----------------------------------
+
+// A failed import or run whose message names node `node` and holds `want`.
+template <typename R>
+void expect_refused(const R& r, const std::string& node, const std::string& want) {
+  ASSERT_FALSE(r) << want;
+  EXPECT_NE(r.status().message().find("'" + node + "'"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+}
+
+onnx::ModelProto rms_model(const std::vector<DimSpec>& x, const std::vector<DimSpec>& scale,
+                           int32_t x_type = TensorProto::FLOAT, int32_t scale_type = TensorProto::FLOAT) {
+  onnx::ModelProto m = make_model(23, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", x_type, x);
+  add_input(g, "scale", scale_type, scale);
+  add_node(g, "RMSNormalization", {"x", "scale"}, {"y"}, "norm");
+  add_output(g, "y", scale_type);
+  return m;
+}
+
+// What RMSNormalization's shapes and attributes show to be wrong is refused at import, naming the node: a
+// scale that does not broadcast to X (or has the higher rank), an axis out of range, a scale of another
+// type than X's (the spec's function body multiplies the two), a stash_type that is no float type.
+TEST(Opset23RmsNormalization, BadScaleAxisTypeAndStashAreRefusedAtImport) {
+  expect_refused(import_proto(rms_model({2, 3, 4}, {5})), "norm", "scale's dimension 0 is 5 where X has 4");
+  expect_refused(import_proto(rms_model({2, 3, 4}, {2, 1})), "norm", "scale's dimension 0 is 2 where X has 3");
+  expect_refused(import_proto(rms_model({3, 4}, {1, 3, 4})), "norm", "scale has rank 3, more than X's 2");
+  for (const int64_t axis : {3, -4}) {
+    onnx::ModelProto m = rms_model({2, 3, 4}, {4});
+    set_int(m.mutable_graph()->mutable_node(0), "axis", axis);
+    expect_refused(import_proto(m), "norm", "axis " + std::to_string(axis) + " is out of range for X of rank 3");
+  }
+  expect_refused(import_proto(rms_model({2, 4}, {4}, TensorProto::FLOAT16, TensorProto::FLOAT)), "norm",
+                 "scale has type FLOAT and X FLOAT16; they must be one type");
+  onnx::ModelProto m = rms_model({2, 4}, {4});
+  set_int(m.mutable_graph()->mutable_node(0), "stash_type", TensorProto::INT32);
+  expect_refused(import_proto(m), "norm", "stash_type must be a floating-point type (1, 10, 11 or 16), got 6");
+}
+
+// Where X's or scale's shape is only known at run time, the kernel refuses what does not broadcast; a
+// scale that varies along a leading axis of X is taken (as ONNX Runtime takes it) and read per row.
+TEST(Opset23RmsNormalization, ScaleIsCheckedAtRunTimeAndMayVaryAlongLeadingAxes) {
+  const onnx::ModelProto m = rms_model({"a", "b"}, {"c", "d"});
+  auto bad = run_on_cpu(m, {make_tensor<float>({2, 4}, std::vector<float>(8, 1.0f)),
+                            make_tensor<float>({1, 3}, {1, 2, 3})});
+  expect_refused(bad, "norm", "scale float32 [1,3] does not broadcast (unidirectionally) to X float32 [2,4]");
+  // Rows [3, 4] and [1, -1] have root mean squares 5 / sqrt(2) and 1 (epsilon aside); scale [2, 1] per row.
+  auto r = run_on_cpu(m, {make_tensor<float>({2, 2}, {3, 4, 1, -1}), make_tensor<float>({2, 1}, {2, -1})});
+  ASSERT_TRUE(r) << r.status().message();
+  const std::vector<float> y = values_of<float>((*r)[0]);
+  const double rms0 = std::sqrt(12.5 + 1e-5), rms1 = std::sqrt(1 + 1e-5);
+  const std::vector<double> want = {2 * 3 / rms0, 2 * 4 / rms0, -1 / rms1, 1 / rms1};
+  for (std::size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(y[i], want[i], 1e-6) << i;
+}
+
+// An empty X is normalised at once, however many rows its leading axes name (2^40 here), and a row of no
+// elements (a normalised axis of 0) gives an empty Y, as the spec's formula does (ONNX Runtime refuses it).
+TEST(Opset23RmsNormalization, EmptyXAndEmptyRowsAreNormalisedAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  for (const std::vector<int64_t>& shape : {std::vector<int64_t>{kHuge, 0, 3}, std::vector<int64_t>{2, 3, 0}}) {
+    onnx::ModelProto m = rms_model({"a", "b", "c"}, {"d"});
+    set_int(m.mutable_graph()->mutable_node(0), "axis", -2);
+    const int64_t last = shape[2];
+    auto r = run_on_cpu(m, {Tensor::empty(DType::kFloat32, shape),
+                            make_tensor<float>({last}, std::vector<float>(static_cast<std::size_t>(last), 1.0f))});
+    ASSERT_TRUE(r) << r.status().message();
+    EXPECT_EQ((*r)[0].shape(), shape);
+  }
+}
+
+onnx::ModelProto rope_model(const std::vector<DimSpec>& x, const std::vector<DimSpec>& cache,
+                            const std::vector<DimSpec>* positions = nullptr) {
+  onnx::ModelProto m = make_model(23, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, x);
+  add_input(g, "cos", TensorProto::FLOAT, cache);
+  add_input(g, "sin", TensorProto::FLOAT, cache);
+  std::vector<std::string> inputs = {"x", "cos", "sin"};
+  if (positions) {
+    add_input(g, "pos", TensorProto::INT64, *positions);
+    inputs.push_back("pos");
+  }
+  add_node(g, "RotaryEmbedding", inputs, {"y"}, "rope");
+  add_output(g, "y", TensorProto::FLOAT);
+  return m;
+}
+
+onnx::NodeProto* rope_node(onnx::ModelProto& m) { return m.mutable_graph()->mutable_node(0); }
+
+// RotaryEmbedding's attributes and the shapes known at import: an odd rotary_embedding_dim or one past
+// the head size, an odd head size to rotate whole, num_heads missing or not dividing a 3-D X's hidden
+// size, X of another rank, caches of the wrong rank or row length or not per token, position_ids not
+// [batch, seq], interleaved other than 0 or 1.
+TEST(Opset23RotaryEmbedding, BadAttributesAndShapesAreRefusedAtImport) {
+  const std::vector<DimSpec> pos_2x3 = {2, 3}, pos_3 = {3};
+  {
+    onnx::ModelProto m = rope_model({2, 2, 3, 8}, {2, 3, 2});
+    set_int(rope_node(m), "rotary_embedding_dim", 3);
+    expect_refused(import_proto(m), "rope",
+                   "rotary_embedding_dim must be 0 (the whole head) or a positive even number, got 3");
+  }
+  {
+    onnx::ModelProto m = rope_model({2, 2, 3, 8}, {2, 3, 5});
+    set_int(rope_node(m), "rotary_embedding_dim", 10);
+    expect_refused(import_proto(m), "rope", "rotary_embedding_dim 10 is larger than the head size 8");
+  }
+  expect_refused(import_proto(rope_model({2, 2, 3, 7}, {2, 3, 3})), "rope", "the head size 7 is odd");
+  {
+    onnx::ModelProto m = rope_model({2, 3, 10}, {2, 3, 2});
+    set_int(rope_node(m), "num_heads", 3);
+    expect_refused(import_proto(m), "rope", "hidden size 10 does not split into num_heads 3 heads");
+  }
+  expect_refused(import_proto(rope_model({2, 3, 12}, {2, 3, 2})), "rope", "a 3-D X needs the num_heads attribute");
+  expect_refused(import_proto(rope_model({1, 2, 2, 3, 8}, {2, 3, 4})), "rope", "X must be 4-D");
+  expect_refused(import_proto(rope_model({2, 2, 3, 8}, {2, 3, 4}, &pos_2x3)), "rope",
+                 "cos_cache must be 2-D [max_position, rotary_dim / 2] with position_ids, got rank 3");
+  expect_refused(import_proto(rope_model({2, 2, 3, 8}, {6, 4})), "rope",
+                 "cos_cache must be 3-D [batch, seq, rotary_dim / 2] without position_ids, got rank 2");
+  expect_refused(import_proto(rope_model({2, 2, 3, 8}, {6, 3}, &pos_2x3)), "rope",
+                 "cos_cache's last dimension is 3 where rotary_dim / 2 is 4");
+  expect_refused(import_proto(rope_model({2, 2, 3, 8}, {1, 3, 4})), "rope",
+                 "cos_cache must be [batch, seq, rotary_dim / 2] without position_ids");
+  expect_refused(import_proto(rope_model({2, 2, 3, 8}, {6, 4}, &pos_3)), "rope", "position_ids must be [batch, seq]");
+  {
+    onnx::ModelProto m = rope_model({2, 2, 3, 8}, {2, 3, 4});
+    set_int(rope_node(m), "interleaved", 2);
+    expect_refused(import_proto(m), "rope", "interleaved must be 0 or 1, got 2");
+  }
+}
+
+// What only the run shows: a position id outside the caches' rows (past the end or negative: ONNX Runtime
+// refuses both, where Gather in the spec's function body would wrap a negative one), caches or position_ids
+// of the wrong shape, num_heads not dividing the hidden size, a rotary_embedding_dim past the head size.
+TEST(Opset23RotaryEmbedding, BadPositionsAndShapesAreRefusedAtRunTime) {
+  const std::vector<DimSpec> pos = {"pb", "ps"};
+  const onnx::ModelProto with_positions = rope_model({"b", "h", "s", "d"}, {"m", "r"}, &pos);
+  const Tensor x = make_tensor<float>({1, 1, 3, 4}, random_floats(12, 1));
+  const Tensor cache = make_tensor<float>({4, 2}, random_floats(8, 2));
+  for (const int64_t bad : {4, -1}) {
+    auto r = run_on_cpu(with_positions, {x, cache, cache, make_tensor<int64_t>({1, 3}, {0, bad, 2})});
+    expect_refused(r, "rope", "position_ids[0, 1] = " + std::to_string(bad) + " is outside the caches' 4 rows [0, 4)");
+  }
+  auto short_ids = run_on_cpu(with_positions, {x, cache, cache, make_tensor<int64_t>({1, 2}, {0, 1})});
+  expect_refused(short_ids, "rope", "position_ids must be int64 [1,3] (X's batch and sequence), got int64 [1,2]");
+  auto wide_cache = run_on_cpu(with_positions, {x, make_tensor<float>({4, 3}, random_floats(12, 3)),
+                                                make_tensor<float>({4, 3}, random_floats(12, 4)),
+                                                make_tensor<int64_t>({1, 3}, {0, 1, 2})});
+  expect_refused(wide_cache, "rope",
+                 "cos_cache and sin_cache must be [max_position,2] (one row per position id, rotary_dim / 2 = 2 "
+                 "per row), got float32 [4,3]");
+  auto per_token = run_on_cpu(rope_model({"b", "h", "s", "d"}, {"b2", "s2", "r"}),
+                              {x, make_tensor<float>({1, 2, 2}, random_floats(4, 8)),
+                               make_tensor<float>({1, 2, 2}, random_floats(4, 9))});
+  expect_refused(per_token, "rope", "must be [1,3,2] (one row per token of X: no position_ids");
+  onnx::ModelProto three_d = rope_model({"b", "s", "hidden"}, {"b2", "s2", "r"});
+  set_int(rope_node(three_d), "num_heads", 3);
+  auto not_split = run_on_cpu(three_d, {make_tensor<float>({1, 2, 8}, random_floats(16, 5)),
+                                        make_tensor<float>({1, 2, 1}, {1, 1}), make_tensor<float>({1, 2, 1}, {0, 0})});
+  expect_refused(not_split, "rope", "hidden size 8 does not split into num_heads 3 heads");
+  onnx::ModelProto partial = rope_model({"b", "h", "s", "d"}, {"b2", "s2", "r"});
+  set_int(rope_node(partial), "rotary_embedding_dim", 6);
+  auto past_head = run_on_cpu(partial, {x, make_tensor<float>({1, 3, 3}, random_floats(9, 6)),
+                                        make_tensor<float>({1, 3, 3}, random_floats(9, 7))});
+  expect_refused(past_head, "rope", "rotary_embedding_dim 6 is larger than the head size 4");
+}
+
+// An empty X is rotated at once, however many tokens its other axes name (2^40 heads over no positions).
+TEST(Opset23RotaryEmbedding, AnEmptyXIsRotatedAtOnce) {
+  constexpr int64_t kHuge = int64_t{1} << 40;
+  const std::vector<int64_t> shape = {2, kHuge, 0, 8};
+  auto r = run_on_cpu(rope_model({"b", "h", "s", "d"}, {"b2", "s2", "r"}),
+                      {Tensor::empty(DType::kFloat32, shape), Tensor::empty(DType::kFloat32, {2, 0, 4}),
+                       Tensor::empty(DType::kFloat32, {2, 0, 4})});
+  ASSERT_TRUE(r) << r.status().message();
+  EXPECT_EQ((*r)[0].shape(), shape);
+}
+
+// The opset-23 ops are not there at 22, nor Swish at 23.
+TEST(Opset23And24Additions, AreRefusedBeforeTheirOpset) {
+  {
+    onnx::ModelProto m = rms_model({2, 4}, {4});
+    m.mutable_opset_import(0)->set_version(22);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("RMSNormalization"), std::string::npos) << ir.status().message();
+  }
+  {
+    onnx::ModelProto m = rope_model({1, 1, 2, 4}, {1, 2, 2});
+    m.mutable_opset_import(0)->set_version(22);
+    auto ir = import_proto(m);
+    ASSERT_FALSE(ir);
+    EXPECT_NE(ir.status().message().find("RotaryEmbedding"), std::string::npos) << ir.status().message();
+  }
+  onnx::ModelProto m = make_model(23, 10);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", TensorProto::FLOAT, {3});
+  add_node(g, "Swish", {"x"}, {"y"}, "swish");
+  add_output(g, "y", TensorProto::FLOAT);
+  auto ir = import_proto(m);
+  ASSERT_FALSE(ir);
+  EXPECT_NE(ir.status().message().find("Swish"), std::string::npos) << ir.status().message();
 }
 
 }  // namespace

@@ -726,6 +726,49 @@ TEST(SchemaRegistryOther, ResizeRefusesScalesThatGiveNoSize) {
   }
 }
 
+// RMSNormalization and RotaryEmbedding are new in 23, Swish in 24: tandem's schemas from then on, none before.
+TEST(SchemaRegistry, Opset23And24NewOpsAnswerFromTheirOpset) {
+  for (const auto& [op, since] : {std::pair{"RMSNormalization", 23}, std::pair{"RotaryEmbedding", 23},
+                                  std::pair{"Swish", 24}}) {
+    for (int opset = since; opset <= kMaxDefaultOpset; ++opset) {
+      const onnx::OpSchema* s = schema_registry().GetSchema(op, opset, "ai.onnx");
+      ASSERT_NE(s, nullptr) << op << " " << opset;
+      EXPECT_EQ(s->SinceVersion(), since) << op;
+      EXPECT_FALSE(is_unknown_newer_version(op, opset)) << op;
+    }
+    EXPECT_EQ(schema_registry().GetSchema(op, since - 1, ""), nullptr) << op;
+  }
+}
+
+// Both keep X's shape, symbolic dimensions included; RotaryEmbedding checks its caches against X's batch
+// and sequence even where X's other dimensions are unknown.
+TEST(SchemaRegistryOther, RmsNormalizationAndRotaryEmbeddingKeepXsShape) {
+  {
+    ModelBuilder b(23, 10);
+    b.input("x", kFloat, {"n", 3, 8}).input("scale", kFloat, {8});
+    set_int(b.node("RMSNormalization", {"x", "scale"}, {"y"}), "axis", -1);
+    b.output("y");
+    infer(b.model());
+    EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"n", "3", "8"}));
+  }
+  {
+    ModelBuilder b(23, 10);
+    b.input("x", kFloat, {"b", "s", 24}).input("cos", kFloat, {16, 4}).input("sin", kFloat, {16, 4});
+    b.input("pos", kInt64, {"b", "s"});
+    set_int(b.node("RotaryEmbedding", {"x", "cos", "sin", "pos"}, {"y"}), "num_heads", 3);
+    b.output("y");
+    infer(b.model());
+    EXPECT_EQ(shape_of(b.model(), "y"), (Shape{"b", "s", "24"}));
+  }
+  {
+    ModelBuilder b(23, 10);
+    b.input("x", kFloat, {2, "h", 5, "d"}).input("cos", kFloat, {3, 5, "r"}).input("sin", kFloat, {3, 5, "r"});
+    b.node("RotaryEmbedding", {"x", "cos", "sin"}, {"y"});
+    b.output("y");
+    EXPECT_THROW(infer(b.model()), onnx::InferenceError);  // the caches' batch 3 is not X's 2
+  }
+}
+
 TEST(SchemaRegistry, UnknownNewerVersion) {
   EXPECT_TRUE(is_unknown_newer_version("Col2Im", 18));
   EXPECT_FALSE(is_unknown_newer_version("Relu", 18));

@@ -857,6 +857,122 @@ case("bitcast",
       "b": np.array([0, 1, 127, 128, 255], dtype=np.uint8)})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# Opset 23: RMSNormalization and RotaryEmbedding; opset 24: Swish. Inputs from their own generator, so the
+# cases above keep theirs. ONNX Runtime takes these models at IR 10.
+rng23 = np.random.default_rng(23)
+
+
+def floats23(*shape, dtype=np.float32):
+    return rng23.standard_normal(shape).astype(dtype)
+
+
+def model23(nodes, inputs, outputs, initializers=(), opset=23):
+    m = model(nodes, inputs, outputs, initializers, opset=opset)
+    m.ir_version = 10
+    return m
+
+
+# RMSNormalization-23: over the axes from `axis` on, positive and negative; scale of the whole normalised
+# shape, broadcast within it, and (as ONNX Runtime takes it) varying along a leading axis of X; epsilon;
+# float16 (computed wider and rounded once, as ONNX Runtime does) and double with stash_type double.
+def rms_case(name, x, scale, elem=F, **attrs):
+    case(f"rms_normalization_{name}",
+         model23([helper.make_node("RMSNormalization", ["x", "scale"], ["y"], **attrs)],
+                 [vi("x", elem, list(x.shape)), vi("scale", elem, list(scale.shape))], [vi("y", elem)]),
+         {"x": x, "scale": scale})
+
+
+rms_case("last_axis", floats23(2, 3, 8), floats23(8))
+rms_case("axis_1", floats23(2, 3, 4, 5), floats23(3, 4, 5), axis=1)
+rms_case("negative_axis_broadcast_scale", floats23(2, 3, 4, 5), floats23(1, 5), axis=-2)
+rms_case("scale_along_leading_axis", floats23(2, 3, 6), floats23(2, 1, 6))
+rms_case("axis_0_epsilon", (floats23(3, 4) * 0.3).astype(np.float32), floats23(4), axis=0, epsilon=0.25)
+rms_case("float16", (floats23(3, 16) * 4).astype(np.float16), floats23(16, dtype=np.float16),
+         elem=TensorProto.FLOAT16)
+rms_case("double_stash_double", floats23(2, 5, dtype=np.float64), floats23(5, dtype=np.float64),
+         elem=TensorProto.DOUBLE, stash_type=TensorProto.DOUBLE)
+# bfloat16: onnxruntime-node passes no bfloat16 tensors, so the expected output is the spec's formula in
+# double, rounded once.
+rms_bf_x, rms_bf_s = BFloat16Array(floats23(2, 12) * 3), BFloat16Array(floats23(12))
+rms_bf_xd = rms_bf_x.widened().astype(np.float64)
+case("rms_normalization_bfloat16",
+     model23([helper.make_node("RMSNormalization", ["x", "scale"], ["y"])],
+             [vi("x", TensorProto.BFLOAT16, [2, 12]), vi("scale", TensorProto.BFLOAT16, [12])],
+             [vi("y", TensorProto.BFLOAT16)]),
+     {"x": rms_bf_x, "scale": rms_bf_s},
+     expected={"y": BFloat16Array(rms_bf_xd / np.sqrt((rms_bf_xd ** 2).mean(axis=-1, keepdims=True) + 1e-5)
+                                  * rms_bf_s.widened())})
+
+
+# RotaryEmbedding-23: X 4-D [batch, heads, seq, head_size] or 3-D [batch, seq, hidden] with num_heads;
+# pairs interleaved or half-split; caches per token (no position_ids) or per position (position_ids);
+# partial rotation (rotary_embedding_dim below the head size, the rest copied). The caches hold true
+# cosines and sines of random angles.
+def rope_caches(*shape, dtype=np.float32):
+    angles = rng23.uniform(-np.pi, np.pi, shape)
+    return np.cos(angles).astype(dtype), np.sin(angles).astype(dtype)
+
+
+def rope_case(name, x, caches, positions=None, elem=F, **attrs):
+    cos, sin = caches
+    inputs = [vi("x", elem, list(x.shape)), vi("cos", elem, list(cos.shape)), vi("sin", elem, list(sin.shape))]
+    feeds = {"x": x, "cos": cos, "sin": sin}
+    names = ["x", "cos", "sin"]
+    if positions is not None:
+        inputs.append(vi("pos", TensorProto.INT64, list(positions.shape)))
+        feeds["pos"] = positions
+        names.append("pos")
+    case(f"rotary_embedding_{name}",
+         model23([helper.make_node("RotaryEmbedding", names, ["y"], **attrs)], inputs, [vi("y", elem)]), feeds)
+
+
+for il in (0, 1):
+    rope_case(f"4d_interleaved_{il}", floats23(2, 3, 5, 8), rope_caches(2, 5, 4), interleaved=il)
+    rope_case(f"3d_position_ids_interleaved_{il}", floats23(2, 5, 24), rope_caches(12, 4),
+              rng23.integers(0, 12, (2, 5)).astype(np.int64), num_heads=3, interleaved=il)
+rope_case("4d_partial_position_ids", floats23(1, 2, 4, 10), rope_caches(8, 3),
+          rng23.integers(0, 8, (1, 4)).astype(np.int64), rotary_embedding_dim=6)
+rope_case("3d_partial_interleaved", floats23(2, 3, 20), rope_caches(2, 3, 2), num_heads=2, rotary_embedding_dim=4,
+          interleaved=1)
+rope_case("float16_position_ids", (floats23(2, 2, 3, 16) * 4).astype(np.float16), rope_caches(6, 8, dtype=np.float16),
+          rng23.integers(0, 6, (2, 3)).astype(np.int64), elem=TensorProto.FLOAT16)
+
+# bfloat16, which onnxruntime-node cannot pass: the spec's formula in float32 (the precision ONNX Runtime
+# computes the 16-bit types in), rounded once. 3-D X, two heads of 6, position_ids, half-split pairs.
+rope_bf_x = BFloat16Array(floats23(2, 3, 12) * 3)
+rope_bf_cos, rope_bf_sin = (BFloat16Array(c) for c in rope_caches(5, 3))
+rope_bf_pos = rng23.integers(0, 5, (2, 3)).astype(np.int64)
+rope_bf_c = rope_bf_cos.widened()[rope_bf_pos][:, :, None, :]
+rope_bf_s = rope_bf_sin.widened()[rope_bf_pos][:, :, None, :]
+rope_bf_x1, rope_bf_x2 = np.split(rope_bf_x.widened().reshape(2, 3, 2, 6), 2, axis=-1)
+case("rotary_embedding_bfloat16",
+     model23([helper.make_node("RotaryEmbedding", ["x", "cos", "sin", "pos"], ["y"], num_heads=2)],
+             [vi("x", TensorProto.BFLOAT16, [2, 3, 12]), vi("cos", TensorProto.BFLOAT16, [5, 3]),
+              vi("sin", TensorProto.BFLOAT16, [5, 3]), vi("pos", TensorProto.INT64, [2, 3])],
+             [vi("y", TensorProto.BFLOAT16)]),
+     {"x": rope_bf_x, "cos": rope_bf_cos, "sin": rope_bf_sin, "pos": rope_bf_pos},
+     expected={"y": BFloat16Array(np.concatenate([rope_bf_c * rope_bf_x1 - rope_bf_s * rope_bf_x2,
+                                                  rope_bf_s * rope_bf_x1 + rope_bf_c * rope_bf_x2],
+                                                 axis=-1).reshape(2, 3, 12))})
+
+
+# Swish-24: x * sigmoid(alpha * x), alpha by default (1) and given (one of each sign), in float and double.
+case("swish_default_and_alpha",
+     model23([helper.make_node("Swish", ["x"], ["y"]), helper.make_node("Swish", ["x"], ["y_half"], alpha=0.5),
+              helper.make_node("Swish", ["x"], ["y_neg"], alpha=-1.75)],
+             [vi("x", F, [3, 7])], [vi("y", F), vi("y_half", F), vi("y_neg", F)], opset=24),
+     {"x": (floats23(3, 7) * 4).astype(np.float32)})
+case("swish_double",
+     model23([helper.make_node("Swish", ["x"], ["y"], alpha=2.5)], [vi("x", TensorProto.DOUBLE, [4, 5])],
+             [vi("y", TensorProto.DOUBLE)], opset=24),
+     {"x": floats23(4, 5, dtype=np.float64) * 4})
+case("swish_float16",
+     model23([helper.make_node("Swish", ["x"], ["y"], alpha=1.25)], [vi("x", TensorProto.FLOAT16, [2, 9])],
+             [vi("y", TensorProto.FLOAT16)], opset=24),
+     {"x": (floats23(2, 9) * 4).astype(np.float16)})
+
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}

@@ -177,8 +177,8 @@ def write_dag_models():
 
 
 # A few of the newer-opset cases (tests/data/newer_opsets), so the fuzzers start from every op opsets 19 to
-# 21 changed: they found Pad, AffineGrid and Resize running past the run's limit, and Resize's inference
-# converting a huge scale to int64.
+# 26 changed (for 19 to 21 they found Pad, AffineGrid and Resize running past the run's limit, and Resize's inference
+# converting a huge scale to int64).
 NEWER_OPSET_SEEDS = [
     "opset19_averagepool_dilations_ceil_1d", "opset19_control_flow_and_shapes", "opset19_equal_string_broadcast",
     "opset19_pad_wrap_axes_crop", "opset19_quantize_dequantize_float16",
@@ -186,7 +186,14 @@ NEWER_OPSET_SEEDS = [
     "opset20_dft_default_axis_onesided_length", "opset20_gelu_exact_and_tanh", "opset20_reduce_max_min_bool",
     "opset20_gridsample_5d_linear_reflection_align_1",
     "opset20_string_split_whitespace_maxsplit", "opset21_group_normalization_per_channel",
-    "opset21_qlinear_matmul_float16_scales", "opset21_quantize_dequantize_blocked_short_last_block"]
+    "opset21_qlinear_matmul_float16_scales", "opset21_quantize_dequantize_blocked_short_last_block",
+    "opset22_conv_pool_round", "opset22_gru_rnn", "opset23_attention_3d_past_present_mask",
+    "opset23_attention_softcap_scale_mask", "opset23_quantize_precision_float16",
+    "opset23_rms_normalization_negative_axis_broadcast_scale", "opset23_rotary_embedding_4d_partial_position_ids",
+    "opset23_rotary_embedding_3d_partial_interleaved", "opset24_attention_nonpad_kv_seqlen_causal",
+    "opset24_tensor_scatter_circular_negative_index", "opset24_topk_split_to_sequence_cast",
+    "opset24_swish_default_and_alpha", "opset25_shape_ops", "opset26_bitcast",
+    "opset26_cumprod_exclusive_1_reverse_1"]
 
 
 def copy_newer_opset_cases():

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "onnx_import/schema_builder.h"
+
 namespace tandem::onnx_import {
 namespace {
 
@@ -162,15 +164,10 @@ void infer_attention(InferenceContext& ctx, int opset) {
   set_shape(ctx, 3, {batch, hq, s, total});
 }
 
-std::vector<std::string> float_types() {
-  return {"tensor(bfloat16)", "tensor(float16)", "tensor(float)", "tensor(double)"};
-}
-
 }  // namespace
 
 OpSchema attention_schema(int since) {
-  OpSchema s;
-  s.SetName("Attention").SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(__FILE__, __LINE__);
+  OpSchema s = new_schema("Attention", since);
   s.SetDoc("Scaled dot-product attention (multi-head, grouped-query, multi-query), with an optional mask, "
            "causal masking, a key/value cache and softcap.")
       .Attr("is_causal", "1: each query attends only to keys up to its own position.", AttributeProto::INT,
@@ -198,8 +195,8 @@ OpSchema attention_schema(int since) {
       .Output(1, "present_key", "[batch, kv_heads, total_seq, head_size].", "T1", OpSchema::Optional)
       .Output(2, "present_value", "[batch, kv_heads, total_seq, v_head_size].", "T2", OpSchema::Optional)
       .Output(3, "qk_matmul_output", "[batch, q_heads, q_seq, total_seq].", "T1", OpSchema::Optional)
-      .TypeConstraint("T1", float_types(), "Q and K.")
-      .TypeConstraint("T2", float_types(), "V.")
+      .TypeConstraint("T1", float_tensor_types(), "Q and K.")
+      .TypeConstraint("T2", float_tensor_types(), "V.")
       .TypeConstraint("U",
                       {"tensor(uint8)", "tensor(uint16)", "tensor(uint32)", "tensor(uint64)", "tensor(int8)",
                        "tensor(int16)", "tensor(int32)", "tensor(int64)", "tensor(bfloat16)", "tensor(float16)",
@@ -210,8 +207,7 @@ OpSchema attention_schema(int since) {
 }
 
 OpSchema tensor_scatter_schema() {
-  OpSchema s;
-  s.SetName("TensorScatter").SetDomain(onnx::ONNX_DOMAIN).SinceVersion(kOpset24).SetLocation(__FILE__, __LINE__);
+  OpSchema s = new_schema("TensorScatter", kOpset24);
   s.SetDoc("A copy of past_cache with `update` written along `axis` at each batch row's write index.")
       .Attr("axis", "The sequence axis (not 0, the batch axis).", AttributeProto::INT, int64_t{-2})
       .Attr("mode", "linear (index + update length <= cache length) or circular (positions wrap around).",

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <string>
 
+#include "onnx_import/schema_builder.h"
+
 namespace tandem::onnx_import {
 namespace {
 
@@ -15,12 +17,6 @@ using onnx::TensorProto;
 using onnx::TensorShapeProto;
 
 constexpr int kOpset23 = 23;
-
-OpSchema new_schema(const char* name, int line) {
-  OpSchema s;
-  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(kOpset23).SetLocation(__FILE__, line);
-  return s;
-}
 
 bool is_float_type(int64_t t) {
   return t == TensorProto::FLOAT || t == TensorProto::FLOAT16 || t == TensorProto::DOUBLE ||
@@ -150,7 +146,7 @@ void infer_rotary_embedding(InferenceContext& ctx) {
 }  // namespace
 
 OpSchema rms_normalization_schema() {
-  OpSchema s = new_schema("RMSNormalization", __LINE__);
+  OpSchema s = new_schema("RMSNormalization", kOpset23);
   s.SetDoc("Y = X / sqrt(mean(X^2 over the axes from axis on) + epsilon) * scale.")
       .Attr("axis", "The first normalised axis, in [-r, r).", AttributeProto::INT, int64_t{-1})
       .Attr("epsilon", "Added to the mean square.", AttributeProto::FLOAT, 1e-5f)
@@ -159,9 +155,9 @@ OpSchema rms_normalization_schema() {
       .Input(0, "X", "The tensor to normalise.", "T")
       .Input(1, "scale", "Broadcasts unidirectionally to X.", "V")
       .Output(0, "Y", "Same shape as X.", "V")
-      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T", float_tensor_types(),
                       "Float tensors.")
-      .TypeConstraint("V", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("V", float_tensor_types(),
                       "Float tensors.")
       .TypeAndShapeInferenceFunction(infer_rms_normalization);
   s.Finalize();
@@ -169,7 +165,7 @@ OpSchema rms_normalization_schema() {
 }
 
 OpSchema rotary_embedding_schema() {
-  OpSchema s = new_schema("RotaryEmbedding", __LINE__);
+  OpSchema s = new_schema("RotaryEmbedding", kOpset23);
   s.SetDoc("Rotary positional embedding of X's heads by cos_cache and sin_cache rows (by token, or by position_ids).")
       .Attr("interleaved", "1: rotate pairs (2k, 2k+1); 0: pairs (k, k + rotary_dim / 2).", AttributeProto::INT,
             int64_t{0})

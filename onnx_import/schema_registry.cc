@@ -1,7 +1,5 @@
 #include "onnx_import/schema_registry.h"
 
-#include "onnx_import/attention_schema.h"
-
 #include <onnx/defs/schema.h>
 #include <onnx/defs/shape_inference.h>
 #include <onnx/defs/tensor_proto_util.h>
@@ -18,7 +16,9 @@
 #include <utility>
 #include <vector>
 
+#include "onnx_import/attention_schema.h"
 #include "onnx_import/rms_rope_schemas.h"
+#include "onnx_import/schema_builder.h"
 
 namespace tandem::onnx_import {
 namespace {
@@ -518,14 +518,8 @@ void infer_resize(InferenceContext& ctx) {
 // Schemas. Written out rather than copied from libonnx's older ones: libonnx 1.12's OpSchema::Finalize()
 // adds to the input/output counts it already holds, so re-finalizing an adjusted copy breaks Verify().
 
-OpSchema new_schema(const char* name, int line, int since = kOpset18) {
-  OpSchema s;
-  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(__FILE__, line);
-  return s;
-}
-
 OpSchema reduce_schema(const char* name, std::vector<std::string> types, int since = kOpset18) {
-  OpSchema s = new_schema(name, __LINE__, since);
+  OpSchema s = new_schema(name, since);
   s.SetDoc("Reduces `data` along `axes` (all axes when absent, unless noop_with_empty_axes).")
       .Attr("keepdims", "Keep reduced dimensions (as size 1) when 1.", AttributeProto::INT, int64_t{1})
       .Attr("noop_with_empty_axes", "With empty or absent axes: 1 means identity, 0 reduce all.",
@@ -546,7 +540,7 @@ std::vector<std::string> reduce_max_min_types() {
 }
 
 OpSchema split_schema() {
-  OpSchema s = new_schema("Split", __LINE__);
+  OpSchema s = new_schema("Split", kOpset18);
   s.SetDoc("Splits a tensor along `axis`, by the sizes in `split` or into `num_outputs` parts.")
       .Attr("axis", "Axis to split on, in [-r, r-1].", AttributeProto::INT, int64_t{0})
       .Attr("num_outputs", "Number of equal parts; the last one may be smaller.", AttributeProto::INT,
@@ -560,7 +554,7 @@ OpSchema split_schema() {
 }
 
 OpSchema pad_schema(int since) {
-  OpSchema s = new_schema("Pad", __LINE__, since);
+  OpSchema s = new_schema("Pad", since);
   s.SetDoc("Pads (or crops, with negative pads) `data` on `axes` (all axes when absent).")
       .Attr("mode", since >= kOpset19 ? "constant, reflect, edge or wrap." : "constant, reflect or edge.",
             AttributeProto::STRING, std::string("constant"))
@@ -576,7 +570,7 @@ OpSchema pad_schema(int since) {
 }
 
 OpSchema lp_pool_schema() {
-  OpSchema s = new_schema("LpPool", __LINE__);
+  OpSchema s = new_schema("LpPool", kOpset18);
   s.SetDoc("Lp pooling over the spatial axes of an N x C x D1 x ... tensor.")
       .Attr("auto_pad", "NOTSET, SAME_UPPER, SAME_LOWER or VALID.", AttributeProto::STRING,
             std::string("NOTSET"))
@@ -599,7 +593,7 @@ std::vector<std::string> integer_types() {
 }
 
 OpSchema bitwise_binary_schema(const char* name) {
-  OpSchema s = new_schema(name, __LINE__);
+  OpSchema s = new_schema(name, kOpset18);
   s.SetDoc("Elementwise bitwise operation with Numpy-style broadcasting.")
       .Input(0, "A", "First operand.", "T")
       .Input(1, "B", "Second operand.", "T")
@@ -610,7 +604,7 @@ OpSchema bitwise_binary_schema(const char* name) {
 }
 
 OpSchema bitwise_not_schema() {
-  OpSchema s = new_schema("BitwiseNot", __LINE__);
+  OpSchema s = new_schema("BitwiseNot", kOpset18);
   s.SetDoc("Elementwise bitwise not.")
       .Input(0, "X", "Input tensor.", "T")
       .Output(0, "Y", "Output tensor.", "T")
@@ -620,7 +614,7 @@ OpSchema bitwise_not_schema() {
 }
 
 OpSchema mish_schema() {
-  OpSchema s = new_schema("Mish", __LINE__);
+  OpSchema s = new_schema("Mish", kOpset18);
   s.SetDoc("mish(x) = x * tanh(softplus(x)), elementwise.")
       .Input(0, "X", "Input tensor.", "T")
       .Output(0, "Y", "Output tensor.", "T")
@@ -630,7 +624,7 @@ OpSchema mish_schema() {
 }
 
 OpSchema group_norm_schema(int since) {
-  OpSchema s = new_schema("GroupNormalization", __LINE__, since);
+  OpSchema s = new_schema("GroupNormalization", since);
   s.SetDoc(since >= kOpset21 ? "Group normalization; scale and bias hold one value per channel (opset 21)."
                              : "Group normalization; scale and bias hold one value per group (opset 18).")
       .Attr("epsilon", "Added to the variance.", AttributeProto::FLOAT, 1e-5f)
@@ -639,7 +633,7 @@ OpSchema group_norm_schema(int since) {
       .Input(1, "scale", since >= kOpset21 ? "Shape (C)." : "Shape (num_groups).", "T")
       .Input(2, "bias", since >= kOpset21 ? "Shape (C)." : "Shape (num_groups).", "T")
       .Output(0, "Y", "Same shape as X.", "T")
-      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T", float_tensor_types(),
                       "Float tensors.")
       .TypeAndShapeInferenceFunction(since >= kOpset21 ? infer_group_norm<kOpset21> : infer_group_norm<kOpset18>);
   if (since >= kOpset21)
@@ -648,7 +642,7 @@ OpSchema group_norm_schema(int since) {
 }
 
 OpSchema scatter_elements_schema() {
-  OpSchema s = new_schema("ScatterElements", __LINE__);
+  OpSchema s = new_schema("ScatterElements", kOpset18);
   s.SetDoc("Copy of `data` with `updates` written at `indices` along `axis`.")
       .Attr("axis", "Axis to scatter on, in [-r, r-1].", AttributeProto::INT, int64_t{0})
       .Attr("reduction", "none, add, mul, max or min.", AttributeProto::STRING, std::string("none"))
@@ -663,7 +657,7 @@ OpSchema scatter_elements_schema() {
 }
 
 OpSchema scatter_nd_schema() {
-  OpSchema s = new_schema("ScatterND", __LINE__);
+  OpSchema s = new_schema("ScatterND", kOpset18);
   s.SetDoc("Copy of `data` with slices replaced by `updates` at the index tuples in `indices`.")
       .Attr("reduction", "none, add, mul, max or min.", AttributeProto::STRING, std::string("none"))
       .Input(0, "data", "Tensor of rank r >= 1.", "T")
@@ -676,7 +670,7 @@ OpSchema scatter_nd_schema() {
 }
 
 OpSchema resize_schema(int since) {
-  OpSchema s = new_schema("Resize", __LINE__, since);
+  OpSchema s = new_schema("Resize", since);
   s.SetDoc("Resizes X by nearest, linear or cubic interpolation to `sizes` or by `scales` (over `axes`).")
       .Attr("antialias", "1: linear and cubic use an antialiasing filter when downscaling.", AttributeProto::INT,
             int64_t{0})
@@ -713,7 +707,7 @@ std::vector<std::string> optional_or_plain_types() {
 }
 
 OpSchema optional_has_element_schema() {
-  OpSchema s = new_schema("OptionalHasElement", __LINE__);
+  OpSchema s = new_schema("OptionalHasElement", kOpset18);
   s.SetDoc("True when the input holds a value (a tensor or sequence always does; a missing input never).")
       .Input(0, "input", "An optional, tensor or sequence.", "O", OpSchema::Optional)
       .Output(0, "output", "A scalar bool.", "B")
@@ -728,7 +722,7 @@ OpSchema optional_has_element_schema() {
 }
 
 OpSchema optional_get_element_schema() {
-  OpSchema s = new_schema("OptionalGetElement", __LINE__);
+  OpSchema s = new_schema("OptionalGetElement", kOpset18);
   s.SetDoc("The value an optional holds (an error when it holds none); a tensor or sequence passes through.")
       .Input(0, "input", "An optional, tensor or sequence.", "O")
       .Output(0, "output", "The value.", "V")
@@ -777,7 +771,7 @@ std::vector<OpSchema> opset18_schemas() {
 // Opset 19
 
 OpSchema average_pool_schema() {
-  OpSchema s = new_schema("AveragePool", __LINE__, kOpset19);
+  OpSchema s = new_schema("AveragePool", kOpset19);
   s.SetDoc("Average pooling over the spatial axes of an N x C x D1 x ... tensor; dilations since opset 19.")
       .Attr("auto_pad", "NOTSET, SAME_UPPER, SAME_LOWER or VALID.", AttributeProto::STRING,
             std::string("NOTSET"))
@@ -796,7 +790,7 @@ OpSchema average_pool_schema() {
 
 // Equal-19: strings compare too.
 OpSchema equal_schema() {
-  OpSchema s = new_schema("Equal", __LINE__, kOpset19);
+  OpSchema s = new_schema("Equal", kOpset19);
   s.SetDoc("Elementwise A == B with Numpy-style broadcasting.")
       .Input(0, "A", "First operand.", "T")
       .Input(1, "B", "Second operand.", "T")
@@ -828,7 +822,7 @@ OpSchema quantize_linear_schema(int since) {
   const bool v21 = since >= kOpset21, v23 = since >= kOpset23;
   const std::vector<std::string> float_side = {"tensor(float)", "tensor(float16)", "tensor(bfloat16)",
                                                "tensor(int32)"};
-  OpSchema s = new_schema("QuantizeLinear", __LINE__, since);
+  OpSchema s = new_schema("QuantizeLinear", since);
   s.SetDoc("y = saturate(round(x / y_scale) + y_zero_point), per tensor, per index along `axis` or per block.")
       .Attr("axis", "The axis of a 1-D (or blocked) y_scale.", AttributeProto::INT, int64_t{1})
       .Attr("saturate", "For float8 targets only (which tandem does not have): clamp to the type's range.",
@@ -875,7 +869,7 @@ OpSchema quantize_linear_schema(int since) {
 OpSchema dequantize_linear_schema(int since) {
   const bool v21 = since >= kOpset21, v23 = since >= kOpset23;
   const std::vector<std::string> float_side = {"tensor(float)", "tensor(float16)", "tensor(bfloat16)"};
-  OpSchema s = new_schema("DequantizeLinear", __LINE__, since);
+  OpSchema s = new_schema("DequantizeLinear", since);
   s.SetDoc("y = (x - x_zero_point) * x_scale, per tensor, per index along `axis` or per block.")
       .Attr("axis", "The axis of a 1-D (or blocked) x_scale.", AttributeProto::INT, int64_t{1})
       .Input(0, "x", "The quantized tensor.", "T1")
@@ -910,7 +904,7 @@ OpSchema dequantize_linear_schema(int since) {
 
 // QLinearMatMul-21: the scales may also be float16 or bfloat16 (TS); libonnx's inference of QLinearMatMul-10.
 OpSchema qlinear_matmul_schema(const OpSchema& older) {
-  OpSchema s = new_schema("QLinearMatMul", __LINE__, kOpset21);
+  OpSchema s = new_schema("QLinearMatMul", kOpset21);
   s.SetDoc("Quantized matrix product: y = quantize(dequantize(a) x dequantize(b)), numpy's matmul shapes.")
       .Input(0, "a", "First operand.", "T1")
       .Input(1, "a_scale", "Scalar or per row.", "TS")
@@ -963,12 +957,12 @@ OpSchema same_at(const OpSchema& older, int since) {
 
 // Gelu-20: new; approximate "none" (erf) or "tanh".
 OpSchema gelu_schema() {
-  OpSchema s = new_schema("Gelu", __LINE__, kOpset20);
+  OpSchema s = new_schema("Gelu", kOpset20);
   s.SetDoc("gelu(x) = x * Phi(x), exactly (approximate 'none') or by the tanh formula ('tanh'), elementwise.")
       .Attr("approximate", "none or tanh.", AttributeProto::STRING, std::string("none"))
       .Input(0, "X", "Input tensor.", "T")
       .Output(0, "Y", "Output tensor.", "T")
-      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T", float_tensor_types(),
                       "Float tensors.")
       .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
   return s;
@@ -976,12 +970,12 @@ OpSchema gelu_schema() {
 
 // Swish-24: new; x * sigmoid(alpha * x).
 OpSchema swish_schema() {
-  OpSchema s = new_schema("Swish", __LINE__, kOpset24);
+  OpSchema s = new_schema("Swish", kOpset24);
   s.SetDoc("swish(x) = x * sigmoid(alpha * x), elementwise.")
       .Attr("alpha", "Multiplies x inside the sigmoid.", AttributeProto::FLOAT, 1.0f)
       .Input(0, "X", "Input tensor.", "T")
       .Output(0, "Y", "Output tensor.", "T")
-      .TypeConstraint("T", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T", float_tensor_types(),
                       "Float tensors.")
       .TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
   return s;
@@ -1032,7 +1026,7 @@ void infer_dft20(InferenceContext& ctx) {
 }
 
 OpSchema dft_schema() {
-  OpSchema s = new_schema("DFT", __LINE__, kOpset20);
+  OpSchema s = new_schema("DFT", kOpset20);
   s.SetDoc("Discrete Fourier transform of a real ([..., 1]) or complex ([..., 2]) signal along `axis`.")
       .Attr("inverse", "1: the inverse transform.", AttributeProto::INT, int64_t{0})
       .Attr("onesided", "1: only the first dft_length / 2 + 1 bins.", AttributeProto::INT, int64_t{0})
@@ -1041,7 +1035,7 @@ OpSchema dft_schema() {
       .Input(2, "axis", "The axis (scalar), in [-r, -2] or [0, r - 2]; default -2.", "tensor(int64)",
              OpSchema::Optional)
       .Output(0, "output", "The complex spectrum, [..., 2].", "T1")
-      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T1", float_tensor_types(),
                       "Float tensors.")
       .TypeConstraint("T2", {"tensor(int32)", "tensor(int64)"}, "Integer length.")
       .TypeAndShapeInferenceFunction(infer_dft20);
@@ -1051,14 +1045,14 @@ OpSchema dft_schema() {
 // AffineGrid-20: new. theta [N, 2, 3] and size [N, C, H, W] give a grid [N, H, W, 2]; theta [N, 3, 4] and
 // size [N, C, D, H, W] a grid [N, D, H, W, 3].
 OpSchema affine_grid_schema() {
-  OpSchema s = new_schema("AffineGrid", __LINE__, kOpset20);
+  OpSchema s = new_schema("AffineGrid", kOpset20);
   s.SetDoc("The sampling grid of a batch of affine transforms, for GridSample.")
       .Attr("align_corners", "1: -1 and 1 are the centres of the end pixels, else their outer edges.",
             AttributeProto::INT, int64_t{0})
       .Input(0, "theta", "[N, 2, 3] or [N, 3, 4] affine matrices.", "T1")
       .Input(1, "size", "[N, C, H, W] or [N, C, D, H, W].", "T2")
       .Output(0, "grid", "[N, H, W, 2] or [N, D, H, W, 3].", "T1")
-      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T1", float_tensor_types(),
                       "Float tensors.")
       .TypeConstraint("T2", {"tensor(int64)"}, "int64")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
@@ -1076,7 +1070,7 @@ OpSchema affine_grid_schema() {
 }
 
 OpSchema string_concat_schema() {
-  OpSchema s = new_schema("StringConcat", __LINE__, kOpset20);
+  OpSchema s = new_schema("StringConcat", kOpset20);
   s.SetDoc("Elementwise X + Y of strings, with Numpy-style broadcasting.")
       .Input(0, "X", "Strings.", "T")
       .Input(1, "Y", "Strings.", "T")
@@ -1094,7 +1088,7 @@ OpSchema string_concat_schema() {
 // StringSplit-20: new. Y holds each string's parts along a new last axis (as long as the most parts, the
 // rest ""), Z how many parts each has.
 OpSchema string_split_schema() {
-  OpSchema s = new_schema("StringSplit", __LINE__, kOpset20);
+  OpSchema s = new_schema("StringSplit", kOpset20);
   s.SetDoc("Splits each string at `delimiter` (at runs of whitespace when it is absent or empty).")
       .Attr("delimiter", "The separator; absent or empty: runs of whitespace.", AttributeProto::STRING, false)
       .Attr("maxsplit", "At most this many splits (the rest stays in the last part).", AttributeProto::INT, false)
@@ -1120,7 +1114,7 @@ OpSchema string_split_schema() {
 // GridSample-20: any number of spatial axes (X [N, C, D1, ...], grid [N, D1_out, ..., k]), modes renamed
 // linear, nearest and cubic.
 OpSchema grid_sample_schema() {
-  OpSchema s = new_schema("GridSample", __LINE__, kOpset20);
+  OpSchema s = new_schema("GridSample", kOpset20);
   s.SetDoc("Samples X at the grid's normalised coordinates (one per spatial axis, innermost first).")
       .Attr("align_corners", "1: -1 and 1 are the centres of the end pixels, else their outer edges.",
             AttributeProto::INT, int64_t{0})
@@ -1180,13 +1174,13 @@ constexpr std::array<std::string_view, 1> kSameAt20 = {"IsNaN"};
 // bfloat16 `value`. Written out with the new types; ConstantOfShape keeps libonnx's inference, which reads
 // the output type from `value` and the shape from the input.
 OpSchema is_inf_20_schema() {
-  OpSchema s = new_schema("IsInf", __LINE__, kOpset20);
+  OpSchema s = new_schema("IsInf", kOpset20);
   s.SetDoc("Maps infinity to true and other values to false, elementwise.")
       .Attr("detect_negative", "1: -inf maps to true.", AttributeProto::INT, int64_t{1})
       .Attr("detect_positive", "1: +inf maps to true.", AttributeProto::INT, int64_t{1})
       .Input(0, "X", "Input tensor.", "T1")
       .Output(0, "Y", "Output tensor.", "T2")
-      .TypeConstraint("T1", {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"},
+      .TypeConstraint("T1", float_tensor_types(),
                       "Float tensors.")
       .TypeConstraint("T2", {"tensor(bool)"}, "bool")
       .TypeAndShapeInferenceFunction([](InferenceContext& ctx) {
@@ -1198,7 +1192,7 @@ OpSchema is_inf_20_schema() {
 }
 
 OpSchema constant_of_shape_20_schema(const OpSchema& older) {
-  OpSchema s = new_schema("ConstantOfShape", __LINE__, kOpset20);
+  OpSchema s = new_schema("ConstantOfShape", kOpset20);
   s.SetDoc("A tensor of the shape `input` filled with `value` (default float32 0).")
       .Attr("value", "One-element tensor: the fill value and the output type.", AttributeProto::TENSOR,
             /*required=*/false)
@@ -1278,7 +1272,7 @@ constexpr const std::array<std::string_view, 16>& kSameAt25 = kSameAt23;
 
 // CumProd-26: new, CumSum-14's inputs, attributes and types with products (the exclusive identity 1).
 OpSchema cum_prod_schema() {
-  OpSchema s = new_schema("CumProd", __LINE__, kOpset26);
+  OpSchema s = new_schema("CumProd", kOpset26);
   s.SetDoc("Cumulative product of x along `axis`, inclusive or exclusive, forward or in reverse.")
       .Attr("exclusive", "1: each output leaves out its own element (the first is 1).", AttributeProto::INT,
             int64_t{0})
@@ -1300,7 +1294,7 @@ OpSchema bit_cast_schema() {
   for (const char* t : {"bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
                         "bfloat16", "float", "double", "complex64", "complex128"})
     fixed_width.push_back(std::string("tensor(") + t + ")");
-  OpSchema s = new_schema("BitCast", __LINE__, kOpset26);
+  OpSchema s = new_schema("BitCast", kOpset26);
   s.SetDoc("Reinterprets the input's bits as the type `to`, which must have the same width.")
       .Attr("to", "The output's element type (a TensorProto data type).", AttributeProto::INT)
       .Input(0, "input", "Any tensor of fixed-width elements.", "T1")

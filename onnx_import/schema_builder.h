@@ -1,0 +1,27 @@
+// What tandem's own operator schemas are built from (schema_registry.cc and the schema files it adds).
+#pragma once
+
+#include <onnx/defs/schema.h>
+
+#include <source_location>
+#include <string>
+#include <vector>
+
+namespace tandem::onnx_import {
+
+// An empty default-domain schema of `name` at since-version `since`, located where it is called (libonnx
+// names the location in its messages about the schema).
+inline onnx::OpSchema new_schema(const char* name, int since,
+                                 std::source_location where = std::source_location::current()) {
+  onnx::OpSchema s;
+  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(where.file_name(),
+                                                                               static_cast<int>(where.line()));
+  return s;
+}
+
+// The floating-point tensor types (float16, float, double, bfloat16) most of the newer ops take.
+inline std::vector<std::string> float_tensor_types() {
+  return {"tensor(float16)", "tensor(float)", "tensor(double)", "tensor(bfloat16)"};
+}
+
+}  // namespace tandem::onnx_import

@@ -18,7 +18,7 @@ using onnx::OpSchema;
 using onnx::TensorShapeProto;
 using Dim = onnx::TensorShapeProto_Dimension;
 
-constexpr int kOpset23 = 23, kOpset24 = 24;
+constexpr int kOpset24 = 24;
 
 Dim known(int64_t v) {
   Dim d;

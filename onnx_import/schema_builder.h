@@ -3,19 +3,18 @@
 
 #include <onnx/defs/schema.h>
 
-#include <source_location>
 #include <string>
 #include <vector>
 
 namespace tandem::onnx_import {
 
 // An empty default-domain schema of `name` at since-version `since`, located where it is called (libonnx
-// names the location in its messages about the schema).
-inline onnx::OpSchema new_schema(const char* name, int since,
-                                 std::source_location where = std::source_location::current()) {
+// names the location in its messages about the schema). __builtin_FILE/__builtin_LINE rather than
+// std::source_location, which Debian 12's clang (the fuzz build's compiler) lacks with libstdc++ 12.
+inline onnx::OpSchema new_schema(const char* name, int since, const char* file = __builtin_FILE(),
+                                 int line = __builtin_LINE()) {
   onnx::OpSchema s;
-  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(where.file_name(),
-                                                                               static_cast<int>(where.line()));
+  s.SetName(name).SetDomain(onnx::ONNX_DOMAIN).SinceVersion(since).SetLocation(file, line);
   return s;
 }
 

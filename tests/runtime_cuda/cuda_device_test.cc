@@ -333,6 +333,28 @@ TEST_F(CudaDeviceTest, ElementwiseMatchesCpu) {
   }
 }
 
+// An RNN of one direction whose `activations` lists two functions (the schema's default does): the first
+// applies, on the GPU as on the CPU; the GPU kernel used to refuse it at creation, after the plan placed it.
+TEST_F(CudaDeviceTest, OneDirectionRnnWithTwoActivationsTakesTheFirst) {
+  const int64_t seq = 5, batch = 2, input = 3, hidden = 4;
+  onnx::ModelProto m = make_model(14);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {seq, batch, input});
+  add_float_initializer(g, "w", {1, hidden, input}, test::random_floats(hidden * input, 7, -0.5f, 0.5f));
+  add_float_initializer(g, "r", {1, hidden, hidden}, test::random_floats(hidden * hidden, 8, -0.5f, 0.5f));
+  add_float_initializer(g, "b", {1, 2 * hidden}, test::random_floats(2 * hidden, 9, -0.5f, 0.5f));
+  onnx::NodeProto* n = add_node(g, "RNN", {"x", "w", "r", "b"}, {"y", "y_h"}, "rnn");
+  test::set_int(n, "hidden_size", hidden);
+  auto* acts = n->add_attribute();
+  acts->set_name("activations");
+  acts->set_type(onnx::AttributeProto::STRINGS);
+  acts->add_strings("Relu");  // not the default Tanh, so taking the second one would show
+  acts->add_strings("Tanh");
+  add_output(g, "y");
+  add_output(g, "y_h");
+  compare_one_node(m, {random_tensor({seq, batch, input}, 10)}, "RNN forward, activations [Relu, Tanh]");
+}
+
 TEST_F(CudaDeviceTest, MatMulAndGemmMatchCpu) {
   uint32_t seed = 100;
   for (const auto& [a, b] : std::vector<std::pair<Shape, Shape>>{{{4, 8}, {8, 5}}, {{3, 4, 8}, {8, 6}}, {{2, 3, 5, 7}, {2, 3, 7, 4}}}) {

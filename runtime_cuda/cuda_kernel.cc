@@ -129,6 +129,16 @@ Support cuda_supports(const Graph& g, NodeId id) {
       return {false, n.op_type + " on the GPU takes float32, int32 or int64, not " + std::string(dtype_name(x))};
     if (x == DType::kString) return {false, n.op_type + " on the GPU cannot hold strings"};
   }
+  // ONNX's Pow lets the exponent have a type of its own (T1: float, int32, int64, unsigned, ...); the GPU
+  // kernel takes one type for both operands, so a float32 base with any other exponent stays on the CPU
+  // (ONNX's node cases test_pow_types_float32_int32/int64/uint32/uint64 are such nodes).
+  if (n.op_type == "Pow" && n.inputs.size() > 1 && n.inputs[1] != kNoValue) {
+    const TensorDataPtr c = constant_value(g, n.inputs[1]);
+    const DType e = c ? c->dtype : dtype_of(1);
+    if (e != DType::kUndefined && e != DType::kFloat32)
+      return {false, "Pow on the GPU takes a float32 exponent, not " + std::string(dtype_name(e)) + " (input 1 '" +
+                         g.value(n.inputs[1]).name + "'); the CPU runs it"};
+  }
   if ((n.op_type == "Max" || n.op_type == "Min") && n.inputs.size() != 2)
     return {false, n.op_type + " with " + std::to_string(n.inputs.size()) + " inputs runs on the CPU only (the GPU kernel takes two)"};
   if (n.op_type == "Gather" && dtype_of(1) != DType::kUndefined && dtype_of(1) != DType::kInt64)

@@ -11,7 +11,9 @@
 // persistent path that does not fit fails the node, saying why).
 #include <cstdlib>
 #include <mutex>
+#include <string>
 #include <unordered_map>
+#include <vector>
 
 #include "runtime/prepared_constants_cache.h"
 #include "runtime_cuda/cuda_kernel.h"
@@ -181,7 +183,12 @@ Result<KernelPtr> make_rnn_kernel(const CudaDevice& device, const KernelInit& in
   }
 
   if (const Attribute* a = n.attribute("activations")) {
-    auto acts = resolve_rnn_activations(a->strings, floats_of(n, "activation_alpha"), floats_of(n, "activation_beta"));
+    std::vector<std::string> names = a->strings;
+    // RNN's schema default lists two functions even for one direction: the first one applies (as the CPU
+    // kernel reads it, runtime_cpu/kernels/rnn.cc), rather than the node failing here after the plan put it
+    // on the GPU.
+    if (spec.kind == RnnCellKind::kRnn && spec.num_dirs == 1 && names.size() == 2) names.resize(1);
+    auto acts = resolve_rnn_activations(names, floats_of(n, "activation_alpha"), floats_of(n, "activation_beta"));
     if (!acts) return init.error(acts.status().message());
     if (acts->size() != activations_per_direction(spec.kind) * static_cast<std::size_t>(spec.num_dirs))
       return init.error("activations lists " + std::to_string(acts->size()) + " functions, expected " +

@@ -114,6 +114,32 @@ TEST(CudaDeviceNoGpu, SupportsSaysWhyNot) {
   EXPECT_NE(sup("relu_int").reason.find("takes float32, not int64"), std::string::npos) << sup("relu_int").reason;
 }
 
+// ONNX's Pow takes an exponent of another type (T1); the GPU kernel one type for both, so such a node must
+// stay on the CPU rather than be placed on the GPU and fail there ("inputs differ in type").
+TEST(CudaDeviceNoGpu, PowWithAnExponentOfAnotherTypeStaysOnTheCpu) {
+  onnx::ModelProto m = make_model(15);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {3});
+  add_input(g, "e", kInt64, {3});
+  add_input(g, "f", kFloat, {3});
+  add_int64_initializer(g, "ec", {3}, {1, 2, 3});
+  add_node(g, "Pow", {"x", "e"}, {"p1"}, "pow_int_input");
+  add_node(g, "Pow", {"x", "ec"}, {"p2"}, "pow_int_const");
+  add_node(g, "Pow", {"x", "f"}, {"p3"}, "pow_float");
+  for (const char* out : {"p1", "p2", "p3"}) add_output(g, out);
+  const ModelIR ir = import(m);
+  const Graph& graph = *ir.graph;
+  cuda::CudaDevice dev;
+  cpu::CpuDevice cpu;
+  auto sup = [&](const char* name) { return dev.supports(graph, node_named(graph, name)); };
+  EXPECT_TRUE(sup("pow_float").ok) << sup("pow_float").reason;
+  for (const char* name : {"pow_int_input", "pow_int_const"}) {
+    EXPECT_FALSE(sup(name).ok) << name;
+    EXPECT_NE(sup(name).reason.find("float32 exponent, not int64"), std::string::npos) << sup(name).reason;
+    EXPECT_TRUE(cpu.supports(graph, node_named(graph, name)).ok) << name;
+  }
+}
+
 TEST(CudaDeviceNoGpu, SupportsTheRecurrentModelsRecurrentNodes) {
   const Model model = Model::load(test::source_path("tests/data/pytorch/lstm_opset17/model.onnx"));
   const Graph& g = *model.impl().ir.graph;
@@ -305,6 +331,28 @@ TEST_F(CudaDeviceTest, ElementwiseMatchesCpu) {
       compare_one_node(m, {random_tensor(s, seed++), random_tensor(b, seed++)}, std::string(op) + " " + shape_string(s));
     }
   }
+}
+
+// An RNN of one direction whose `activations` lists two functions (the schema's default does): the first
+// applies, on the GPU as on the CPU; the GPU kernel used to refuse it at creation, after the plan placed it.
+TEST_F(CudaDeviceTest, OneDirectionRnnWithTwoActivationsTakesTheFirst) {
+  const int64_t seq = 5, batch = 2, input = 3, hidden = 4;
+  onnx::ModelProto m = make_model(14);
+  auto& g = *m.mutable_graph();
+  add_input(g, "x", kFloat, {seq, batch, input});
+  add_float_initializer(g, "w", {1, hidden, input}, test::random_floats(hidden * input, 7, -0.5f, 0.5f));
+  add_float_initializer(g, "r", {1, hidden, hidden}, test::random_floats(hidden * hidden, 8, -0.5f, 0.5f));
+  add_float_initializer(g, "b", {1, 2 * hidden}, test::random_floats(2 * hidden, 9, -0.5f, 0.5f));
+  onnx::NodeProto* n = add_node(g, "RNN", {"x", "w", "r", "b"}, {"y", "y_h"}, "rnn");
+  test::set_int(n, "hidden_size", hidden);
+  auto* acts = n->add_attribute();
+  acts->set_name("activations");
+  acts->set_type(onnx::AttributeProto::STRINGS);
+  acts->add_strings("Relu");  // not the default Tanh, so taking the second one would show
+  acts->add_strings("Tanh");
+  add_output(g, "y");
+  add_output(g, "y_h");
+  compare_one_node(m, {random_tensor({seq, batch, input}, 10)}, "RNN forward, activations [Relu, Tanh]");
 }
 
 TEST_F(CudaDeviceTest, MatMulAndGemmMatchCpu) {

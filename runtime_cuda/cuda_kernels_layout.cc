@@ -77,6 +77,8 @@ class SliceKernel final : public CudaKernel {
         start = std::clamp<int64_t>(start, 0, dim);
         end = std::clamp<int64_t>(end, 0, dim);
         out[ax] = end > start ? (end - start + step - 1) / step : 0;
+      } else if (dim == 0) {
+        out[ax] = 0;  // nothing to take backwards (clamping into [0, -1] below would be undefined)
       } else {
         start = std::clamp<int64_t>(start, 0, dim - 1);
         end = std::clamp<int64_t>(end, -1, dim - 1);

@@ -100,13 +100,39 @@ std::optional<double> recurrent(const Shapes& g, const Node& n, DimReader& dim) 
   return dirs * steps * batch * (2.0 * gh * (in + hidden) + (has_bias ? 2.0 * gh : 0.0));
 }
 
+// Attention (opset 23): the two products per batch and query head, scores = Q Kᵀ ([seq, total] of head_size
+// dot products) and Y = P V ([seq, head size of V] of total-long ones); total counts past_key's keys too.
+// Masks, softcap and the softmax are elementwise, not counted.
+std::optional<double> attention(const Shapes& g, const Node& n, DimReader& dim) {
+  const Shape* q = g.input(n, 0);
+  const Shape* k = g.input(n, 1);
+  const Shape* v = g.input(n, 2);
+  const Shape* past = g.input(n, 4);
+  if (!q || !k || !v || q->rank() != k->rank() || q->rank() != v->rank() || (q->rank() != 3 && q->rank() != 4))
+    return std::nullopt;
+  const bool four_d = q->rank() == 4;
+  const std::size_t seq_axis = four_d ? 2 : 1;
+  double total = dim((*k)[seq_axis]);
+  if (past) {
+    if (past->rank() != 4) return std::nullopt;
+    total += dim((*past)[2]);
+  }
+  if (four_d)  // [batch, heads, seq, size]: per head, seq x total scores of size Q's and of V's head size
+    return 2.0 * dim((*q)[0]) * dim((*q)[1]) * dim((*q)[2]) * total * (dim((*q)[3]) + dim((*v)[3]));
+  // [batch, seq, heads * size]: Q's last axis is heads x head_size, Y's heads x V's head size.
+  const Shape* y = g.output(n, 0);
+  if (!y || y->rank() != 3) return std::nullopt;
+  return 2.0 * dim((*q)[0]) * dim((*q)[1]) * total * (dim((*q)[2]) + dim((*y)[2]));
+}
+
 }  // namespace
 
 bool is_flop_counted_op(const Node& n) {
   if (!n.domain.empty() && n.domain != "ai.onnx") return false;
   const std::string& op = n.op_type;
   return op == "MatMul" || op == "Gemm" || op == "Conv" || op == "LSTM" || op == "GRU" || op == "RNN" ||
-         op == "MatMulInteger" || op == "QLinearMatMul" || op == "ConvInteger" || op == "QLinearConv";
+         op == "MatMulInteger" || op == "QLinearMatMul" || op == "ConvInteger" || op == "QLinearConv" ||
+         op == "Attention";
 }
 
 std::optional<FlopCount> estimate_flops(const Graph& graph, const Node& n, std::span<const Shape> run_shapes) {
@@ -122,6 +148,7 @@ std::optional<FlopCount> estimate_flops(const Graph& graph, const Node& n, std::
   else if (n.op_type == "Conv") f = conv(g, n, dim, 1, 2);
   else if (n.op_type == "ConvInteger") f = conv(g, n, dim, 1, 0);
   else if (n.op_type == "QLinearConv") f = conv(g, n, dim, 3, 8);
+  else if (n.op_type == "Attention") f = attention(g, n, dim);
   else f = recurrent(g, n, dim);  // LSTM, GRU, RNN: the gate count is in W's shape
   if (!f || dim.unknown()) return std::nullopt;
   out.flops = *f;

@@ -1,6 +1,6 @@
 // Estimated arithmetic per node for the ops that dominate RNN models: MatMul, Gemm, Conv, LSTM, GRU, RNN, and
 // the quantized products MatMulInteger, QLinearMatMul, ConvInteger, QLinearConv (a multiply-add of integers
-// counts like one of floats).
+// counts like one of floats), and Attention (its two products).
 // A multiply-add counts as 2 FLOPs; only the matrix work is counted (bias adds included, elementwise gate
 // math of the RNN cells not). The profiler's analytic GPU estimate and `tandem info` use these numbers.
 #pragma once

@@ -237,6 +237,30 @@ TEST(Flops, QuantizedProductsCountLikeTheFloatOnes) {
   EXPECT_DOUBLE_EQ(estimate_flops(qc.g, qc.g.node(0))->flops, 2.0 * 1600 * 4 * 9 + 1600);
 }
 
+// Attention's two products: batch x query heads x seq x total scores, each a head_size dot product, then
+// as many total-long dot products per element of V's head size; past_key's keys count into total.
+TEST(Flops, AttentionCountsItsTwoProducts) {
+  G four;
+  four.node("att", "Attention", {"q", "k", "v", "", "past_k", "past_v"}, {"y"});
+  typed(four, "q", Shape::of({2, 4, 3, 8}));       // batch 2, 4 query heads, 3 queries, head size 8
+  typed(four, "k", Shape::of({2, 2, 5, 8}));       // 2 kv heads, 5 new keys
+  typed(four, "v", Shape::of({2, 2, 5, 6}));       // V's head size 6
+  typed(four, "past_k", Shape::of({2, 2, 7, 8}));  // 7 cached keys: total 12
+  auto f = estimate_flops(four.g, four.g.node(0));
+  ASSERT_TRUE(f);
+  EXPECT_DOUBLE_EQ(f->flops, 2.0 * (2 * 4 * 3 * 12) * (8 + 6));
+  G three;
+  three.node("att", "Attention", {"q", "k", "v"}, {"y"});
+  typed(three, "q", Shape({Dim::known(1), Dim::symbolic("seq"), Dim::known(32)}));  // 4 heads of 8
+  typed(three, "k", Shape::of({1, 10, 16}));                                          // 2 kv heads of 8
+  typed(three, "v", Shape::of({1, 10, 12}));                                          // 2 kv heads of 6
+  typed(three, "y", Shape({Dim::known(1), Dim::symbolic("seq"), Dim::known(24)}));  // 4 heads of 6
+  f = estimate_flops(three.g, three.g.node(0));
+  ASSERT_TRUE(f);
+  EXPECT_DOUBLE_EQ(f->flops, 2.0 * 1 * 10 * (32 + 24));
+  EXPECT_EQ(f->per_symbol, (std::set<std::string>{"seq"}));
+}
+
 TEST(Flops, RecurrentOpsScaleWithStepsBatchAndDirections) {
   G b;
   b.node("lstm", "LSTM", {"x", "w", "r", "bias"}, {"y"});

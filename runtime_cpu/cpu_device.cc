@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include "runtime_cpu/float32_twin.h"
 #include "runtime_cpu/kernel_registry.h"
 
 namespace tandem::cpu {
@@ -25,6 +26,8 @@ Result<KernelPtr> CpuDevice::create_kernel(const KernelInit& init) const {
                       (n.domain.empty() ? std::string() : " of domain '" + n.domain + "'"));
   // String values first: a kernel that copies bytes would otherwise compile and make empty strings.
   if (Status s = cpu_kernels().check(init.graph, init.node_id); !s) return init.error(s.message());
+  // float16 and bfloat16 for the ops whose kernels compute in float32 only (runtime_cpu/float32_twin.h).
+  if (runs_as_float32_twin(init.graph, init.node_id)) return make_float32_twin(init, *f);
   return (*f)(init);
 }
 

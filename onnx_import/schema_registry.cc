@@ -1412,6 +1412,17 @@ std::map<std::pair<std::string, int>, OpSchema> guarded_schemas() {
       });
       out.emplace(std::pair{s->Name(), s->SinceVersion()}, std::move(copy));
     }
+  // MeanVarianceNormalization has no inference of its own in libonnx 1.12, which then infers through its
+  // function body, whose float32 epsilon it adds to X: a float64, float16 or bfloat16 X (all of which ONNX
+  // gives the op) failed import as "(op_type:Add): B has inconsistent type tensor(float)". Y is X's type and
+  // shape, as the spec says.
+  for (int version = 1; version <= library_max_default_opset(); ++version) {
+    const OpSchema* s = library->GetSchema("MeanVarianceNormalization", version, onnx::ONNX_DOMAIN);
+    if (!s || s->has_type_and_shape_inference_function() || out.count({s->Name(), s->SinceVersion()})) continue;
+    OpSchema copy = *s;
+    copy.TypeAndShapeInferenceFunction(onnx::propagateShapeAndTypeFromFirstInput);
+    out.emplace(std::pair{s->Name(), s->SinceVersion()}, std::move(copy));
+  }
   return out;
 }
 

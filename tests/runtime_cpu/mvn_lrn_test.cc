@@ -4,6 +4,7 @@
 // [c - (size - 1) // 2, c + ceil((size - 1) / 2)]), and the errors.
 #include <gtest/gtest.h>
 
+#include "graph/float16.h"
 #include "tests/support/single_op.h"
 
 namespace tandem {
@@ -24,6 +25,26 @@ TEST(MeanVarianceNormalization, OtherAxes) {
   // A constant group has no spread: 0 / (0 + 1e-9) is 0, not NaN.
   expect_near(SingleOp(13, "MeanVarianceNormalization").in(f32({1, 3}, {2, 2, 2})).attr("axes", I64{1}).out(),
               {1, 3}, {0, 0, 0});
+}
+
+// ONNX gives the op float64, float16 and bfloat16 too. libonnx 1.12 has no inference of its own for it and
+// inferred it through its function body, whose float32 epsilon such an X failed at import ("(op_type:Add):
+// B has inconsistent type tensor(float)"); the kernel computes every float type.
+TEST(MeanVarianceNormalization, OtherFloatTypes) {
+  const std::vector<double> want = {-1.22474487, 0.202030509, 0,          1.1111678,   1.22474487,  -1.31319831,
+                                    1.31319831,  0.202030509, -1.1111678, 1.1111678,   -0.202030509, -1.31319831};
+  const std::vector<double> x = {-4, 3, -1, 6, 2, -2, 5, 1, -3, 4, 0, -4};
+  const Tensor f64 = SingleOp(13, "MeanVarianceNormalization").in(make_tensor<double>({2, 3, 2}, x)).attr("axes", I64{1}).out();
+  EXPECT_EQ(f64.dtype(), DType::kFloat64);
+  expect_near(f64, {2, 3, 2}, want, 1e-8, 1e-8);
+  for (DType t : {DType::kFloat16, DType::kBFloat16}) {
+    Tensor narrow = Tensor::empty(t, {2, 3, 2});
+    for (std::size_t i = 0; i < x.size(); ++i)  // small integers: exact in both
+      narrow.data<uint16_t>()[i] = t == DType::kFloat16 ? round_to_narrow_float<5, 10>(x[i]) : round_to_narrow_float<8, 7>(x[i]);
+    const Tensor y = SingleOp(18, "MeanVarianceNormalization").in(narrow).attr("axes", I64{1}).out();
+    EXPECT_EQ(y.dtype(), t);
+    expect_near(y, {2, 3, 2}, want, t == DType::kFloat16 ? 1e-3 : 8e-3, 1e-3);
+  }
 }
 
 TEST(MeanVarianceNormalization, Errors) {

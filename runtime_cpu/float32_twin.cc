@@ -15,11 +15,11 @@ namespace tandem::cpu {
 namespace {
 
 // Their CPU kernels take float32 (some also float64) and no 16-bit float.
-constexpr std::array<std::string_view, 23> kFloat32Ops = {
-    "AveragePool", "BatchNormalization", "Conv", "ConvTranspose", "Gemm", "GlobalAveragePool", "GlobalMaxPool",
-    "InstanceNormalization", "LayerNormalization", "LogSoftmax", "MatMul", "MaxPool", "ReduceL1", "ReduceL2",
-    "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean", "ReduceMin", "ReduceProd", "ReduceSum",
-    "ReduceSumSquare", "Softmax"};
+constexpr std::array<std::string_view, 26> kFloat32Ops = {
+    "AveragePool", "BatchNormalization", "Conv", "ConvTranspose", "Gemm", "GlobalAveragePool", "GlobalLpPool",
+    "GlobalMaxPool", "InstanceNormalization", "LayerNormalization", "LogSoftmax", "LpNormalization", "LpPool",
+    "MatMul", "MaxPool", "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceMax", "ReduceMean",
+    "ReduceMin", "ReduceProd", "ReduceSum", "ReduceSumSquare", "Softmax"};
 
 bool is_float32_op(const Node& n) {
   return n.domain.empty() && std::find(kFloat32Ops.begin(), kFloat32Ops.end(), n.op_type) != kFloat32Ops.end();

@@ -78,6 +78,7 @@ const KernelRegistry& cpu_kernels() {
     register_grid_sample_kernels(r);
     register_affine_grid_kernels(r);
     register_group_norm_kernels(r);
+    register_lp_normalization_kernels(r);
     register_attention_kernels(r);
     register_tensor_scatter_kernels(r);
     register_rms_norm_kernels(r);

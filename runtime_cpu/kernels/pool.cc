@@ -1,5 +1,6 @@
-// MaxPool (with its optional Indices output), AveragePool, GlobalMaxPool and GlobalAveragePool, written
-// directly: 1 to 3 spatial dimensions seen as three (Window3), one output element at a time.
+// MaxPool (with its optional Indices output), AveragePool, LpPool, GlobalMaxPool, GlobalAveragePool and
+// GlobalLpPool, written directly: 1 to 3 spatial dimensions seen as three (Window3), one output element at a
+// time. LpPool is (sum of |x|^p over the window's taps inside X)^(1/p): padding adds zeros.
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -78,6 +79,31 @@ void max_pool(const T* x, int64_t planes, const Window3& w, bool column_major, T
   }
 }
 
+// |v|^p, with p = 1 and 2 exact.
+double abs_pow(double v, int64_t p) {
+  const double a = std::fabs(v);
+  return p == 1 ? a : p == 2 ? a * a : std::pow(a, static_cast<double>(p));
+}
+double lp_root(double sum, int64_t p) { return p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / p); }
+
+template <typename T>
+void lp_pool(const T* x, int64_t planes, const Window3& w, int64_t p_norm, T* y) {
+  const int64_t in_size = w.in[0] * w.in[1] * w.in[2], out_size = w.out[0] * w.out[1] * w.out[2];
+  for (int64_t p = 0; p < planes; ++p, x += in_size, y += out_size) {
+    for_each_window(w, [&](int64_t o, Taps td, Taps th, Taps tw, std::array<int64_t, 3> start) {
+      double sum = 0.0;
+      for (int64_t kd = td.first; kd < td.last; ++kd) {
+        const int64_t id = start[0] + kd * w.dilation[0];
+        for (int64_t kh = th.first; kh < th.last; ++kh) {
+          const T* row = x + (id * w.in[1] + start[1] + kh * w.dilation[1]) * w.in[2];
+          for (int64_t kw = tw.first; kw < tw.last; ++kw) sum += abs_pow(row[start[2] + kw * w.dilation[2]], p_norm);
+        }
+      }
+      y[o] = static_cast<T>(lp_root(sum, p_norm));
+    });
+  }
+}
+
 template <typename T>
 void average_pool(const T* x, int64_t planes, const Window3& w, bool count_include_pad, T* y) {
   const int64_t in_size = w.in[0] * w.in[1] * w.in[2], out_size = w.out[0] * w.out[1] * w.out[2];
@@ -104,13 +130,19 @@ void average_pool(const T* x, int64_t planes, const Window3& w, bool count_inclu
   }
 }
 
+enum class PoolKind { kMax, kAverage, kLp };
+
+const char* pool_name(PoolKind k) { return k == PoolKind::kMax ? "MaxPool" : k == PoolKind::kAverage ? "AveragePool" : "LpPool"; }
+
 class PoolKernel final : public Kernel {
  public:
-  PoolKernel(bool is_max, WindowAttrs attrs, bool count_include_pad, bool column_major)
-      : is_max_(is_max),
+  PoolKernel(PoolKind kind, WindowAttrs attrs, bool count_include_pad, bool column_major, int64_t p)
+      : kind_(kind),
+        is_max_(kind == PoolKind::kMax),
         attrs_(std::move(attrs)),
         count_include_pad_(count_include_pad),
-        column_major_(column_major) {}
+        column_major_(column_major),
+        p_(p) {}
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -129,7 +161,7 @@ class PoolKernel final : public Kernel {
     Tensor& y = ctx.allocate_output(0, x->dtype(), y_shape);
     int64_t* indices = nullptr;
     if (ctx.wants_output(1)) {
-      if (!is_max_) return ctx.error("AveragePool has one output");
+      if (!is_max_) return ctx.error(std::string(pool_name(kind_)) + " has one output");
       indices = ctx.allocate_output(1, DType::kInt64, y_shape).data<int64_t>();
     }
     switch (x->dtype()) {
@@ -147,7 +179,7 @@ class PoolKernel final : public Kernel {
         break;
     }
     return ctx.error(std::string(is_max_ ? "MaxPool supports float32, float64, int8 and uint8"
-                                         : "AveragePool supports float32 and float64") +
+                                         : std::string(pool_name(kind_)) + " supports float32 and float64") +
                      ", got X " + x->describe());
   }
 
@@ -157,17 +189,36 @@ class PoolKernel final : public Kernel {
     if (is_max_) {
       max_pool(x.data<T>(), planes, w3, column_major_, y.data<T>(), indices);
     } else if constexpr (std::is_floating_point_v<T>) {
-      average_pool(x.data<T>(), planes, w3, count_include_pad_, y.data<T>());
+      if (kind_ == PoolKind::kLp)
+        lp_pool(x.data<T>(), planes, w3, p_, y.data<T>());
+      else
+        average_pool(x.data<T>(), planes, w3, count_include_pad_, y.data<T>());
     }
     return Status::ok();
   }
 
+  PoolKind kind_;
   bool is_max_;
   WindowAttrs attrs_;
   bool count_include_pad_, column_major_;
+  int64_t p_;  // LpPool's
 };
 
-Result<KernelPtr> make_pool(const KernelInit& init, bool is_max) {
+// LpPool's and GlobalLpPool's p: an int from opset 2 on (a float at 1, which tandem reads if whole).
+Result<int64_t> read_p(const KernelInit& init) {
+  const Attribute* a = init.node().attribute("p");
+  int64_t p = 2;
+  if (a && a->kind == Attribute::Kind::kInt) p = a->i;
+  if (a && a->kind == Attribute::Kind::kFloat) {
+    if (a->f != std::floor(a->f) || !(a->f >= 1 && a->f <= 1e6))
+      return init.error("p must be a whole number of 1 or more, got " + std::to_string(a->f));
+    p = static_cast<int64_t>(a->f);
+  }
+  if (p < 1) return init.error("p must be 1 or more, got " + std::to_string(p));
+  return p;
+}
+
+Result<KernelPtr> make_pool(const KernelInit& init, PoolKind kind) {
   const Node& n = init.node();
   auto attrs = read_window_attrs(n);
   if (!attrs) return init.error(attrs.status().message());
@@ -179,13 +230,17 @@ Result<KernelPtr> make_pool(const KernelInit& init, bool is_max) {
     return init.error("count_include_pad must be 0 or 1, got " + std::to_string(count_include_pad));
   if (storage_order != 0 && storage_order != 1)
     return init.error("storage_order must be 0 or 1, got " + std::to_string(storage_order));
-  return KernelPtr(new PoolKernel(is_max, std::move(*attrs), count_include_pad == 1, storage_order == 1));
+  int64_t p = 2;
+  if (kind == PoolKind::kLp) {
+    TANDEM_ASSIGN_OR_RETURN(p, read_p(init));
+  }
+  return KernelPtr(new PoolKernel(kind, std::move(*attrs), count_include_pad == 1, storage_order == 1, p));
 }
 
 // Over every spatial position of each (batch, channel) plane; the output keeps the rank with 1s.
 class GlobalPoolKernel final : public Kernel {
  public:
-  explicit GlobalPoolKernel(bool is_max) : is_max_(is_max) {}
+  explicit GlobalPoolKernel(PoolKind kind, int64_t p = 2) : kind_(kind), p_(p) {}
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -205,10 +260,14 @@ class GlobalPoolKernel final : public Kernel {
   template <typename T>
   Status run_typed(const T* x, int64_t planes, int64_t size, T* y) const {
     for (int64_t p = 0; p < planes; ++p, x += size) {
-      if (is_max_) {
+      if (kind_ == PoolKind::kMax) {
         T best = size ? x[0] : -std::numeric_limits<T>::infinity();
         for (int64_t i = 1; i < size; ++i) best = x[i] > best ? x[i] : best;
         y[p] = best;
+      } else if (kind_ == PoolKind::kLp) {
+        double sum = 0.0;
+        for (int64_t i = 0; i < size; ++i) sum += abs_pow(x[i], p_);
+        y[p] = static_cast<T>(lp_root(sum, p_));
       } else {
         double sum = 0.0;
         for (int64_t i = 0; i < size; ++i) sum += x[i];
@@ -218,18 +277,24 @@ class GlobalPoolKernel final : public Kernel {
     return Status::ok();
   }
 
-  bool is_max_;
+  PoolKind kind_;
+  int64_t p_;  // GlobalLpPool's
 };
 
 }  // namespace
 
 void register_pool_kernels(KernelRegistry& r) {
-  r.add("MaxPool", [](const KernelInit& init) { return make_pool(init, true); });
-  r.add("AveragePool", [](const KernelInit& init) { return make_pool(init, false); });
+  r.add("MaxPool", [](const KernelInit& init) { return make_pool(init, PoolKind::kMax); });
+  r.add("AveragePool", [](const KernelInit& init) { return make_pool(init, PoolKind::kAverage); });
+  r.add("LpPool", [](const KernelInit& init) { return make_pool(init, PoolKind::kLp); });
   r.add("GlobalMaxPool",
-        [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new GlobalPoolKernel(true)); });
+        [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new GlobalPoolKernel(PoolKind::kMax)); });
   r.add("GlobalAveragePool",
-        [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new GlobalPoolKernel(false)); });
+        [](const KernelInit&) -> Result<KernelPtr> { return KernelPtr(new GlobalPoolKernel(PoolKind::kAverage)); });
+  r.add("GlobalLpPool", [](const KernelInit& init) -> Result<KernelPtr> {
+    TANDEM_ASSIGN_OR_RETURN(const int64_t p, read_p(init));
+    return KernelPtr(new GlobalPoolKernel(PoolKind::kLp, p));
+  });
 }
 
 }  // namespace tandem::cpu

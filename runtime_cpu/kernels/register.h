@@ -38,6 +38,7 @@ void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
 void register_group_norm_kernels(KernelRegistry& r);        // GroupNormalization
+void register_lp_normalization_kernels(KernelRegistry& r);  // LpNormalization
 void register_attention_kernels(KernelRegistry& r);         // Attention
 void register_tensor_scatter_kernels(KernelRegistry& r);    // TensorScatter
 void register_rms_norm_kernels(KernelRegistry& r);          // RMSNormalization

@@ -57,7 +57,7 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   const auto count = [&](const std::string& prefix) {
     return std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
   };
-  EXPECT_EQ(count("opset18_"), 1);  // GroupNormalization-18, beside -21
+  EXPECT_EQ(count("opset18_"), 7);  // GroupNormalization-18, beside -21; LpPool, GlobalLpPool, LpNormalization
   EXPECT_EQ(count("opset19_"), 18);
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
@@ -1165,6 +1165,25 @@ TEST(Opset23And24Additions, AreRefusedBeforeTheirOpset) {
   auto ir = import_proto(m);
   ASSERT_FALSE(ir);
   EXPECT_NE(ir.status().message().find("Swish"), std::string::npos) << ir.status().message();
+}
+
+// LpPool's and GlobalLpPool's p is 1 or more, LpNormalization's 1 or 2: others are refused, naming the node.
+TEST(LpOps, BadPIsRefusedByName) {
+  for (auto [op, p, want] : {std::tuple<const char*, int64_t, const char*>{"LpPool", 0, "p must be 1 or more, got 0"},
+                             {"GlobalLpPool", -2, "p must be 1 or more, got -2"},
+                             {"LpNormalization", 3, "p must be 1 or 2, got 3"}}) {
+    onnx::ModelProto m = make_model(18, 8);
+    auto& g = *m.mutable_graph();
+    add_input(g, "x", TensorProto::FLOAT, {1, 2, 4, 4});
+    auto* n = add_node(g, op, {"x"}, {"y"}, "lp");
+    set_int(n, "p", p);
+    if (std::string(op) == "LpPool") set_ints(n, "kernel_shape", {2, 2});
+    add_output(g, "y", TensorProto::FLOAT);
+    auto r = run_on_cpu(m, {Tensor::zeros(DType::kFloat32, {1, 2, 4, 4})});
+    ASSERT_FALSE(r) << op;
+    EXPECT_NE(r.status().message().find("'lp'"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find(want), std::string::npos) << r.status().message();
+  }
 }
 
 }  // namespace

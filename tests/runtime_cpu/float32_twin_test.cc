@@ -94,6 +94,13 @@ const std::vector<OpCase>& op_cases() {
        [](onnx::GraphProto& g) { set_ints(add_node(g, "MaxPool", {"in0"}, {"y"}, "pool"), "kernel_shape", {3, 2}); }},
       {"GlobalAveragePool", {{{2, 3, 4, 4}}},
        [](onnx::GraphProto& g) { add_node(g, "GlobalAveragePool", {"in0"}, {"y"}, "pool"); }},
+      {"LpPool", {{{1, 2, 5, 5}}},
+       [](onnx::GraphProto& g) {
+         auto* n = add_node(g, "LpPool", {"in0"}, {"y"}, "pool");
+         set_ints(n, "kernel_shape", {2, 2});
+         set_int(n, "p", 3);
+       }},
+      {"LpNormalization", {{{3, 6}}}, [](onnx::GraphProto& g) { add_node(g, "LpNormalization", {"in0"}, {"y"}, "lpn"); }},
       {"Softmax", {{{2, 3, 7}}}, [](onnx::GraphProto& g) { add_node(g, "Softmax", {"in0"}, {"y"}, "softmax"); }},
       {"LogSoftmax", {{{2, 7}}}, [](onnx::GraphProto& g) { add_node(g, "LogSoftmax", {"in0"}, {"y"}, "lsm"); }},
       {"ReduceMean", {{{2, 3, 5}}},

@@ -973,6 +973,36 @@ case("swish_float16",
      {"x": (floats23(2, 9) * 4).astype(np.float16)})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# LpPool (changed in 18: dilations, ceil_mode), GlobalLpPool and LpNormalization, ops of every opset that
+# tandem had no kernel for: ONNX 1.12 has no backend cases for them. Models at opset 18. Own generator.
+rng18 = np.random.default_rng(18)
+for name, attrs in [("lppool_p2_pads", dict(kernel_shape=[2, 3], pads=[1, 0, 0, 1], p=2)),
+                    ("lppool_p1_strides", dict(kernel_shape=[3, 3], strides=[2, 1], p=1)),
+                    ("lppool_p3_dilations_ceil", dict(kernel_shape=[2, 2], dilations=[2, 1], strides=[2, 2],
+                                                      ceil_mode=1, p=3))]:
+    case(name,
+         model([helper.make_node("LpPool", ["x"], ["y"], **attrs)], [vi("x", F, [1, 2, 5, 6])], [vi("y", F)],
+               opset=18),
+         {"x": rng18.standard_normal((1, 2, 5, 6)).astype(np.float32)})
+case("lppool_1d_auto_pad",
+     model([helper.make_node("LpPool", ["x"], ["y"], kernel_shape=[3], auto_pad="SAME_UPPER", strides=[2])],
+           [vi("x", F, [2, 3, 7])], [vi("y", F)], opset=18),
+     {"x": rng18.standard_normal((2, 3, 7)).astype(np.float32)})
+case("global_lp_pool",
+     model([helper.make_node("GlobalLpPool", ["x"], ["y2"]), helper.make_node("GlobalLpPool", ["x"], ["y1"], p=1)],
+           [vi("x", F, [2, 3, 4, 5])], [vi("y2", F), vi("y1", F)], opset=18),
+     {"x": rng18.standard_normal((2, 3, 4, 5)).astype(np.float32)})
+lpn_x = rng18.standard_normal((3, 4, 2)).astype(np.float32)
+lpn_x[1, :, 0] = 0  # a zero vector along axis 1: ONNX Runtime leaves it zero
+case("lp_normalization",
+     model([helper.make_node("LpNormalization", ["x"], ["l2_last"]),
+            helper.make_node("LpNormalization", ["x"], ["l1_axis1"], axis=1, p=1),
+            helper.make_node("LpNormalization", ["x"], ["l2_axis1"], axis=-2, p=2)],
+           [vi("x", F, [3, 4, 2])], [vi("l2_last", F), vi("l1_axis1", F), vi("l2_axis1", F)], opset=18),
+     {"x": lpn_x})
+
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}

@@ -86,19 +86,26 @@ double abs_pow(double v, int64_t p) {
 }
 double lp_root(double sum, int64_t p) { return p == 1 ? sum : p == 2 ? std::sqrt(sum) : std::pow(sum, 1.0 / p); }
 
+// The sum of f(v) over the window's taps inside the plane x (padding adds nothing), in double.
+template <typename T, typename F>
+double sum_taps(const T* x, const Window3& w, Taps td, Taps th, Taps tw, const std::array<int64_t, 3>& start, F f) {
+  double sum = 0.0;
+  for (int64_t kd = td.first; kd < td.last; ++kd) {
+    const int64_t id = start[0] + kd * w.dilation[0];
+    for (int64_t kh = th.first; kh < th.last; ++kh) {
+      const T* row = x + (id * w.in[1] + start[1] + kh * w.dilation[1]) * w.in[2];
+      for (int64_t kw = tw.first; kw < tw.last; ++kw) sum += f(static_cast<double>(row[start[2] + kw * w.dilation[2]]));
+    }
+  }
+  return sum;
+}
+
 template <typename T>
 void lp_pool(const T* x, int64_t planes, const Window3& w, int64_t p_norm, T* y) {
   const int64_t in_size = w.in[0] * w.in[1] * w.in[2], out_size = w.out[0] * w.out[1] * w.out[2];
   for (int64_t p = 0; p < planes; ++p, x += in_size, y += out_size) {
     for_each_window(w, [&](int64_t o, Taps td, Taps th, Taps tw, std::array<int64_t, 3> start) {
-      double sum = 0.0;
-      for (int64_t kd = td.first; kd < td.last; ++kd) {
-        const int64_t id = start[0] + kd * w.dilation[0];
-        for (int64_t kh = th.first; kh < th.last; ++kh) {
-          const T* row = x + (id * w.in[1] + start[1] + kh * w.dilation[1]) * w.in[2];
-          for (int64_t kw = tw.first; kw < tw.last; ++kw) sum += abs_pow(row[start[2] + kw * w.dilation[2]], p_norm);
-        }
-      }
+      const double sum = sum_taps(x, w, td, th, tw, start, [&](double v) { return abs_pow(v, p_norm); });
       y[o] = static_cast<T>(lp_root(sum, p_norm));
     });
   }
@@ -109,14 +116,7 @@ void average_pool(const T* x, int64_t planes, const Window3& w, bool count_inclu
   const int64_t in_size = w.in[0] * w.in[1] * w.in[2], out_size = w.out[0] * w.out[1] * w.out[2];
   for (int64_t p = 0; p < planes; ++p, x += in_size, y += out_size) {
     for_each_window(w, [&](int64_t o, Taps td, Taps th, Taps tw, std::array<int64_t, 3> start) {
-      double sum = 0.0;
-      for (int64_t kd = td.first; kd < td.last; ++kd) {
-        const int64_t id = start[0] + kd * w.dilation[0];
-        for (int64_t kh = th.first; kh < th.last; ++kh) {
-          const T* row = x + (id * w.in[1] + start[1] + kh * w.dilation[1]) * w.in[2];
-          for (int64_t kw = tw.first; kw < tw.last; ++kw) sum += row[start[2] + kw * w.dilation[2]];
-        }
-      }
+      const double sum = sum_taps(x, w, td, th, tw, start, [](double v) { return v; });
       int64_t count = td.count() * th.count() * tw.count();
       if (count_include_pad) {
         // Padding counts, but not the part of a ceil_mode window that hangs past the end padding.

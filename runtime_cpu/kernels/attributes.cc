@@ -33,6 +33,20 @@ Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& wh
   return axis < 0 ? axis + rank : axis;
 }
 
+AxisLayout layout_around(const std::vector<int64_t>& shape, int64_t axis, bool coerce_2d) {
+  AxisLayout l;
+  for (std::size_t d = 0; d < shape.size(); ++d) {
+    const auto i = static_cast<int64_t>(d);
+    if (i < axis)
+      l.outer *= shape[d];
+    else if (i == axis || coerce_2d)
+      l.n *= shape[d];
+    else
+      l.inner *= shape[d];
+  }
+  return l;
+}
+
 Result<std::vector<int64_t>> read_int_list(const Tensor& t, const std::string& what) {
   if (t.rank() > 1) return Status::error(what + " must be 1-D, got " + t.describe());
   std::vector<int64_t> out(static_cast<std::size_t>(t.numel()));

@@ -23,6 +23,13 @@ bool has_attr(const Node& n, const std::string& name);
 // An axis in [-rank, rank-1] made non-negative, or an error naming it.
 Result<int64_t> normalize_axis(int64_t axis, int64_t rank, const std::string& what);
 
+// A shape seen around one axis: the elements before it (outer), along it (n) and after it (inner).
+struct AxisLayout {
+  int64_t outer = 1, n = 1, inner = 1;
+};
+// The layout around `axis` (already non-negative); coerce_2d folds every dimension from axis on into n.
+AxisLayout layout_around(const std::vector<int64_t>& shape, int64_t axis, bool coerce_2d = false);
+
 // The int64 (or int32) elements of a small 1-D shape-like tensor (axes, shape, pads...).
 Result<std::vector<int64_t>> read_int_list(const Tensor& t, const std::string& what);
 

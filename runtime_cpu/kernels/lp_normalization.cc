@@ -21,11 +21,8 @@ class LpNormalizationKernel final : public Kernel {
     if (x->rank() == 0) return ctx.error("the input must have rank 1 or more, got " + x->describe());
     auto axis = normalize_axis(axis_, static_cast<int64_t>(x->rank()), "axis");
     if (!axis) return ctx.error(axis.status().message() + " (input " + x->describe() + ")");
-    int64_t outer = 1, n = x->dim(static_cast<std::size_t>(*axis)), inner = 1;
-    for (std::size_t d = 0; d < x->rank(); ++d) {
-      if (static_cast<int64_t>(d) < *axis) outer *= x->dim(d);
-      if (static_cast<int64_t>(d) > *axis) inner *= x->dim(d);
-    }
+    const AxisLayout l = layout_around(x->shape(), *axis);
+    const int64_t outer = l.outer, n = l.n, inner = l.inner;
     Tensor& y = ctx.allocate_output(0, x->dtype(), x->shape());
     const bool known = dispatch(x->dtype(), TypeList<float, double>{}, [&](auto tag) {
       using T = typename decltype(tag)::type;

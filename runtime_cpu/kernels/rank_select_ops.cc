@@ -26,25 +26,6 @@ bool is_nan(C v) {
     return false;
 }
 
-struct AxisLayout {
-  int64_t outer = 1, n = 1, inner = 1;
-};
-
-// The layout around `axis` (already non-negative); coerce_2d folds every dimension from axis on into n.
-AxisLayout layout_around(const std::vector<int64_t>& shape, int64_t axis, bool coerce_2d = false) {
-  AxisLayout l;
-  for (std::size_t d = 0; d < shape.size(); ++d) {
-    const auto i = static_cast<int64_t>(d);
-    if (i < axis)
-      l.outer *= shape[d];
-    else if (i == axis || coerce_2d)
-      l.n *= shape[d];
-    else
-      l.inner *= shape[d];
-  }
-  return l;
-}
-
 Result<int64_t> axis_of(const KernelContext& ctx, int64_t axis, const Tensor& x) {
   auto a = normalize_axis(axis, static_cast<int64_t>(x.rank()), "axis");
   if (!a) return ctx.error(a.status().message() + " (input " + x.describe() + ")");

@@ -25,13 +25,9 @@ bool is_float32_op(const Node& n) {
   return n.domain.empty() && std::find(kFloat32Ops.begin(), kFloat32Ops.end(), n.op_type) != kFloat32Ops.end();
 }
 
-// v's elements as float32 (exact: every float16 and bfloat16 is a float32).
-std::vector<std::byte> widened_bytes(DType from, const std::byte* bytes, int64_t count) {
-  std::vector<std::byte> out(static_cast<std::size_t>(count) * sizeof(float));
-  const auto* in = reinterpret_cast<const uint16_t*>(bytes);
-  auto* to = reinterpret_cast<float*>(out.data());
-  for (int64_t i = 0; i < count; ++i) to[i] = narrow_to_float(from, in[i]);
-  return out;
+// `count` float16 or bfloat16 elements as float32 (exact: every one is a float32).
+void widen(DType from, const uint16_t* in, int64_t count, float* out) {
+  for (int64_t i = 0; i < count; ++i) out[i] = narrow_to_float(from, in[i]);
 }
 
 // The node alone in a graph of its own, its 16-bit float values float32 and its 16-bit constants widened
@@ -57,7 +53,10 @@ std::unique_ptr<Graph> float32_twin(const Graph& g, const Node& n, std::vector<V
       auto wide = std::make_shared<TensorData>();
       wide->dtype = DType::kFloat32;
       wide->dims = from.data->dims;
-      wide->bytes = widened_bytes(from.data->dtype, from.data->bytes.data(), from.data->num_elements());
+      const int64_t count = from.data->num_elements();
+      wide->bytes.resize(static_cast<std::size_t>(count) * sizeof(float));
+      widen(from.data->dtype, reinterpret_cast<const uint16_t*>(from.data->bytes.data()), count,
+            reinterpret_cast<float*>(wide->bytes.data()));
       to.data = std::move(wide);
       widened.push_back(id);
     }
@@ -107,9 +106,7 @@ class Float32TwinKernel final : public Kernel {
         continue;
       }
       widened[i] = Tensor::empty(DType::kFloat32, t->shape());
-      const auto* from = t->data<uint16_t>();
-      float* to = widened[i].data<float>();
-      for (int64_t k = 0, n = t->numel(); k < n; ++k) to[k] = narrow_to_float(t->dtype(), from[k]);
+      widen(t->dtype(), t->data<uint16_t>(), t->numel(), widened[i].data<float>());
       inputs[i] = &widened[i];
       scratch += widened[i].nbytes();
     }

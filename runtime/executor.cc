@@ -3,6 +3,7 @@
 #include <exception>
 
 #include "graph/liveness.h"
+#include "runtime/constants_at_run.h"
 #include "graph/topo_order.h"
 
 namespace tandem {
@@ -11,14 +12,6 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
   std::shared_ptr<GraphExecutor> ex(new GraphExecutor(g, device));
   TANDEM_ASSIGN_OR_RETURN(ex->order_, topological_order(g));
 
-  ex->constants_.resize(g.num_values());
-  ex->initial_at_.assign(g.num_values(), nullptr);
-  for (std::size_t v = 0; v < g.num_values(); ++v)
-    if (g.values()[v].data) {
-      ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
-      ex->initial_at_[v] = &ex->constants_[v];
-    }
-
   ex->kernels_.resize(g.num_nodes());
   for (NodeId id : ex->order_) {
     const Support s = device.supports(g, id);
@@ -26,6 +19,13 @@ Result<std::shared_ptr<const GraphExecutor>> GraphExecutor::compile(const Graph&
     KernelInit init{g, id, [&device](const Graph& body) { return GraphExecutor::compile(body, device); }};
     TANDEM_ASSIGN_OR_RETURN(ex->kernels_[static_cast<std::size_t>(id)], device.create_kernel(init));
   }
+
+  // Constants the kernels packed are held without their elements (runtime/constants_at_run.h).
+  ex->constant_read_ = constants_read_at_run(g, ex->kernels_);
+  ex->constants_ = constants_for_runs(g, ex->constant_read_);
+  ex->initial_at_.assign(g.num_values(), nullptr);
+  for (std::size_t v = 0; v < g.num_values(); ++v)
+    if (ex->constants_[v].defined()) ex->initial_at_[v] = &ex->constants_[v];
 
   // A run keeps the tensors it produces in slots, one per node output (not one per value: after constant
   // folding most values are constants, and a run made and destroyed an empty Tensor for each).

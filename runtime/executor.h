@@ -42,6 +42,9 @@ class GraphExecutor {
                                   const RunControl* control = nullptr) const;
 
   const Graph& graph() const { return graph_; }
+  // Whether a run reads the elements of constant v (runtime/constants_at_run.h): false for an initializer
+  // every kernel reading it packed, which the executor holds as type and shape only.
+  bool reads_constant(ValueId v) const { return constant_read_[static_cast<std::size_t>(v)]; }
 
  private:
   GraphExecutor(const Graph& g, const Device& device) : graph_(g), device_(device) {}
@@ -51,6 +54,7 @@ class GraphExecutor {
   std::vector<NodeId> order_;
   std::vector<KernelPtr> kernels_;           // by NodeId
   std::vector<Tensor> constants_;            // by ValueId: initializers and input defaults
+  std::vector<bool> constant_read_;          // by ValueId: whether a run reads the constant's elements
   std::vector<const Tensor*> initial_at_;    // by ValueId: where a run starts reading each value (constants)
   std::vector<int> slot_;                    // by ValueId: a node output's slot in a run's tensors, else -1
   int num_slots_ = 0;

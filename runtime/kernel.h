@@ -126,6 +126,14 @@ class Kernel {
   // Bytes of weights the kernel keeps of its own (packed, reordered, or uploaded to its device); -1 when it
   // reads its constant inputs in place. What a node's weights cost on a device is what the profiler reports.
   virtual int64_t own_weight_bytes() const { return -1; }
+  // Whether `run` reads the elements of input i when that input is an initializer. A kernel that made a
+  // form of its own of the constant when it was created (RNN weights packed, an integer B shifted, 16-bit
+  // weights widened) reads only its type and shape: executors then hold such a constant without its
+  // elements (runtime/constants_at_run.h), and a session that owns its model frees them.
+  virtual bool reads_constant_input(std::size_t input) const {
+    (void)input;
+    return true;
+  }
   // Whether the kernel's inputs may be sequences or empty optionals (sequence ops, Identity, If, Loop):
   // run_kernel gives any other kernel tensors only, so no tensor kernel is ever handed a sequence.
   virtual bool takes_non_tensors() const { return false; }

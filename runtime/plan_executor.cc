@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "graph/memory_plan.h"
+#include "runtime/constants_at_run.h"
 
 namespace tandem {
 namespace {
@@ -132,10 +133,6 @@ Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g
   ex->placement_ = std::move(placement);
   const std::size_t num_devices = ex->devices_.size();
 
-  ex->constants_.resize(g.num_values());
-  for (std::size_t v = 0; v < g.num_values(); ++v)
-    if (g.values()[v].data) ex->constants_[v] = Tensor::from_constant(g.values()[v].data);
-
   ex->kernels_.resize(g.num_nodes());
   for (std::size_t d = 0; d < num_devices; ++d) {
     const Device& device = *ex->devices_[d];
@@ -146,6 +143,9 @@ Result<std::shared_ptr<const PlanExecutor>> PlanExecutor::compile(const Graph& g
       TANDEM_ASSIGN_OR_RETURN(ex->kernels_[static_cast<std::size_t>(id)], device.create_kernel(init));
     }
   }
+  // Constants the kernels packed are held without their elements (runtime/constants_at_run.h).
+  ex->constant_read_ = constants_read_at_run(g, ex->kernels_);
+  ex->constants_ = constants_for_runs(g, ex->constant_read_);
 
   ex->producer_device_.assign(g.num_values(), -1);
   for (std::size_t v = 0; v < g.num_values(); ++v) {

@@ -110,6 +110,9 @@ class PlanExecutor {
   Result<std::vector<Tensor>> run(std::span<const Tensor* const> inputs, const PlanRunOptions& options = {}) const;
 
   const Graph& graph() const { return graph_; }
+  // Whether a run reads the elements of constant v (runtime/constants_at_run.h): false for an initializer
+  // every kernel reading it packed, which the executor holds as type and shape only.
+  bool reads_constant(ValueId v) const { return constant_read_[static_cast<std::size_t>(v)]; }
   const Placement& placement() const { return placement_; }
   const std::vector<const Device*>& devices() const { return devices_; }
   int max_concurrent_runs() const { return max_concurrent_runs_; }  // 0: no limit
@@ -173,6 +176,7 @@ class PlanExecutor {
   Placement placement_;
   std::vector<KernelPtr> kernels_;       // by NodeId
   std::vector<Tensor> constants_;        // by ValueId: initializers and input defaults
+  std::vector<bool> constant_read_;      // by ValueId: whether a run reads the constant's elements
   std::vector<std::vector<Step>> steps_; // by device
   std::vector<Slot> slots_;
   std::vector<int> producer_device_;     // by ValueId: the device of its producer, -1 if not a node output

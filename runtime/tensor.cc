@@ -155,6 +155,14 @@ Tensor Tensor::adopt(DType dtype, std::vector<int64_t> shape, void* data, Device
   return t;
 }
 
+Tensor Tensor::shape_only(DType dtype, std::vector<int64_t> shape) {
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = std::move(shape);
+  t.constant_ = true;
+  return t;
+}
+
 Tensor Tensor::from_constant(const TensorDataPtr& data) {
   Tensor t;
   t.dtype_ = data->dtype;

@@ -46,6 +46,9 @@ class Tensor {
   static Tensor none(DType elem_dtype, bool of_sequence);
   // A constant's elements, shared (the TensorData stays alive as long as the Tensor).
   static Tensor from_constant(const TensorDataPtr& data);
+  // The type and shape of a constant without its elements (data() is null): how executors hold an
+  // initializer that every kernel reading it packed into a form of its own (Kernel::reads_constant_input).
+  static Tensor shape_only(DType dtype, std::vector<int64_t> shape);
   // Same storage, other dimensions (same element count): how Reshape, Squeeze, Flatten share memory.
   Tensor reshaped(std::vector<int64_t> shape) const;
   // Elements inside this tensor's storage, `byte_offset` bytes in, with their own type and shape (how a

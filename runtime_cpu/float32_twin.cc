@@ -136,6 +136,11 @@ class Float32TwinKernel final : public Kernel {
   int64_t own_weight_bytes() const override {
     return widened_bytes_ == 0 ? inner_->own_weight_bytes() : widened_bytes_ + std::max<int64_t>(inner_->own_weight_bytes(), 0);
   }
+  // A widened constant stands in for the model's 16-bit one; other inputs go to the inner kernel as given.
+  bool reads_constant_input(std::size_t i) const override {
+    if (i < widened_constants_.size() && widened_constants_[i].defined()) return false;
+    return inner_->reads_constant_input(i);
+  }
 
  private:
   // The inner kernel's messages name the twin's node, which is node #0 of its graph: an unnamed node is

@@ -14,6 +14,10 @@ struct Model::Impl {
   std::size_t folded_nodes = 0;     // nodes computed once at load (runtime_cpu/constant_folding.h)
   std::size_t inlined_ifs = 0;      // If nodes replaced at load by the branch their constant condition takes
   std::vector<TensorSpec> inputs, outputs;
+  // Set by a Session that held the only reference to this model, once it freed the model's copy of the
+  // weights its kernels packed (session/packed_weight_release.h): nothing else can see the model while
+  // it is set, and no Session is made from it afterwards.
+  mutable bool weights_released = false;
 };
 
 }  // namespace tandem

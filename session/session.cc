@@ -3,6 +3,10 @@
 
 #include <algorithm>
 #include <iostream>
+#include <unordered_set>
+#if __has_include(<malloc.h>)
+#include <malloc.h>  // malloc_trim (glibc)
+#endif
 
 #include "graph/rnn_direction_split.h"
 #include "graph/rnn_time_split.h"
@@ -10,6 +14,7 @@
 #include "session/host_tensor_bridge.h"
 #include "session/input_validation.h"
 #include "session/model_impl.h"
+#include "session/packed_weight_release.h"
 #include "session/session_impl.h"
 
 namespace tandem {
@@ -74,7 +79,7 @@ Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& wher
     }
     impl.plan_graph = std::move(split);
   } else {
-    impl.plan_graph = std::shared_ptr<const Graph>(impl.model.impl().ir.graph, &g);
+    impl.plan_graph = std::shared_ptr<Graph>(impl.model.impl().ir.graph, impl.model.impl().ir.graph.get());
   }
   TANDEM_ASSIGN_OR_RETURN(Placement placement, placement_from_plan(*impl.plan_graph, plan, {0, on_gpu ? 1 : 0}));
   PlanCompileOptions compile_options;
@@ -85,10 +90,38 @@ Status compile_plan(Session::Impl& impl, const Graph& g, const std::string& wher
   return Status::ok();
 }
 
-std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& options) {
+// Frees the model's copy of every constant the session's executor no longer reads (packed by its
+// kernels), in the model's graph and in the session's split copy of it (session/packed_weight_release.h).
+// Only for a session that holds the only reference to its model.
+void release_packed_weights(Session::Impl& impl) {
+  std::unordered_set<const TensorData*> read;
+  auto note_read = [&read](const Graph& g, const auto& executor) {
+    for (std::size_t v = 0; v < g.num_values(); ++v)
+      if (const TensorDataPtr& data = g.values()[v].data; data && executor.reads_constant(static_cast<ValueId>(v)))
+        read.insert(data.get());
+  };
+  if (impl.executor) note_read(impl.executor->graph(), *impl.executor);
+  if (impl.plan_executor) note_read(impl.plan_executor->graph(), *impl.plan_executor);
+  Graph& model_graph = *impl.model.impl().ir.graph;
+  int64_t bytes = release_packed_constants(model_graph, read);
+  if (impl.plan_graph && impl.plan_graph.get() != &model_graph) bytes += release_packed_constants(*impl.plan_graph, read);
+  if (bytes == 0) return;
+  impl.model.impl().weights_released = true;
+#ifdef __GLIBC__
+  // glibc keeps freed blocks below its (adaptive, up to 32 MB) mmap threshold in the heap: weights of a few
+  // MB freed in the middle of it would stay resident, free but unreturned. Hand them back to the system.
+  malloc_trim(0);
+#endif
+}
+
+std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& options, bool only_reference) {
   auto impl = std::make_shared<Session::Impl>(std::move(model), options);
   const Graph& g = *impl->model.impl().ir.graph;
   const std::string context = "model '" + impl->model.source() + "': ";
+  if (impl->model.impl().weights_released)
+    throw Error(context + "its weights were freed by the session that held its only reference, once that "
+                          "session's kernels had packed them (Session::model() describes the model but cannot "
+                          "make another session): load the model again, or keep a Model and give sessions copies of it");
   if (Status s = check_threads(options.threads, "SessionOptions::threads"); !s.is_ok()) throw Error(context + s.message());
   std::string where;
   DeviceSet devices;
@@ -110,11 +143,12 @@ std::shared_ptr<Session::Impl> make_session(Model model, const SessionOptions& o
     // single-device executor is compiled beside it.
     const Status s = compile_plan(*impl, g, where, std::move(devices));
     if (!s.is_ok()) throw Error(context + s.message());
-    return impl;
+  } else {
+    auto exec = GraphExecutor::compile(g, impl->cpu);
+    if (!exec) throw Error(context + exec.status().message());
+    impl->executor = std::move(exec).value();
   }
-  auto exec = GraphExecutor::compile(g, impl->cpu);
-  if (!exec) throw Error(context + exec.status().message());
-  impl->executor = std::move(exec).value();
+  if (only_reference) release_packed_weights(*impl);
   return impl;
 }
 
@@ -134,9 +168,12 @@ Result<std::vector<Tensor>> Session::Impl::run(const std::vector<const Tensor*>&
 }
 
 Session::Session(const std::string& model_path, const SessionOptions& options)
-    : impl_(make_session(Model::load(model_path, options.load), options)) {}
+    : impl_(make_session(Model::load(model_path, options.load), options, true)) {}
 
-Session::Session(Model model, const SessionOptions& options) : impl_(make_session(std::move(model), options)) {}
+Session::Session(Model model, const SessionOptions& options) {
+  const bool only_reference = model.impl_.use_count() == 1;
+  impl_ = make_session(std::move(model), options, only_reference);
+}
 
 const Model& Session::model() const { return impl_->model; }
 

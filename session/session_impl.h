@@ -32,7 +32,7 @@ struct Session::Impl {
   std::shared_ptr<const PlanExecutor> plan_executor;
   // The graph the plan is for: the model's, or a copy with its recurrent nodes split into the plan's time
   // chunks (the PlanExecutor refers to it, so it lives as long as the session).
-  std::shared_ptr<const Graph> plan_graph;
+  std::shared_ptr<Graph> plan_graph;
 
   // The model's main graph (its inputs and outputs are what `run` takes and returns, plan or not).
   const Graph& graph() const { return *model.impl().ir.graph; }

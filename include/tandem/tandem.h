@@ -151,6 +151,7 @@ class Model {
   const Impl& impl() const { return *impl_; }
 
  private:
+  friend class Session;  // sees whether it holds the only reference (Session's constructor)
   explicit Model(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
   std::shared_ptr<const Impl> impl_;
 };
@@ -198,6 +199,12 @@ struct RunOptions {
 
 // A model ready to run. Construction compiles every kernel once (weights packed then); `run` may be
 // called from many threads at once, each call with its own intermediate values.
+//
+// Weights are held once where the session holds the only reference to its model (made from a path, or
+// given a Model by std::move): the model's copy of each constant that the kernels packed into a form of
+// their own (recurrent weights, quantized matrices) is freed, as ONNX Runtime does. `model()` then still
+// describes the model but cannot make another Session (Error says so; load the model again). A session
+// given a Model that its caller keeps frees nothing, so one Model can make many sessions.
 class Session {
  public:
   explicit Session(const std::string& model_path, const SessionOptions& options = {});

@@ -177,6 +177,8 @@ class ConvIntegerKernel final : public Kernel {
   }
 
   int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+  // W (input 1) shifted when the kernel was made is not read again; its zero point still is.
+  bool reads_constant_input(std::size_t i) const override { return !(prepared_.ready && i == 1); }
 
  private:
   WindowAttrs attrs_;
@@ -240,6 +242,8 @@ class QLinearConvKernel final : public Kernel {
   }
 
   int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+  // w (input 3) shifted when the kernel was made is not read again; its scale and zero point still are.
+  bool reads_constant_input(std::size_t i) const override { return !(prepared_.ready && i == 3); }
 
  private:
   WindowAttrs attrs_;

@@ -217,6 +217,8 @@ class MatMulIntegerKernel final : public Kernel {
   }
 
   int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+  // B (input 1) and its zero point (input 3), shifted when the kernel was made, are not read again.
+  bool reads_constant_input(std::size_t i) const override { return !(prepared_.ready && (i == 1 || i == 3)); }
 
  private:
   PreparedB prepared_;
@@ -301,6 +303,8 @@ class QLinearMatMulKernel final : public Kernel {
   }
 
   int64_t own_weight_bytes() const override { return prepared_.bytes(); }
+  // b (input 3) shifted when the kernel was made is not read again; its scale and zero point still are.
+  bool reads_constant_input(std::size_t i) const override { return !(prepared_.ready && i == 3); }
 
  private:
   PreparedB prepared_;

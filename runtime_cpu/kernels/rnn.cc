@@ -388,6 +388,11 @@ class RnnKernel final : public Kernel {
     if (packed_double_) return static_cast<int64_t>(packed_double_->bytes());
     return -1;  // some weight is computed: packs per run, keeps nothing of its own
   }
+  // Packed, W, R, B and P are not read again (only their types, for the node's element type).
+  bool reads_constant_input(std::size_t i) const override {
+    const bool packed = packed_float_ || packed_double_;
+    return !(packed && (i == kW || i == kR || i == kB || (i == kP && a_.kind == CellKind::kLstm)));
+  }
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(kX);

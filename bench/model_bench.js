@@ -7,27 +7,9 @@
 // (little-endian elements). Prints one line: "us T1 T2 ..." (microseconds per run, each including the
 // JavaScript call into the native binding). onnxruntime-node is found through NODE_PATH.
 'use strict';
-const fs = require('fs');
-const path = require('path');
 const ort = require('onnxruntime-node');
 
-const ARRAYS = {
-  float32: Float32Array, float64: Float64Array, int64: BigInt64Array, int32: Int32Array,
-  int8: Int8Array, uint8: Uint8Array, bool: Uint8Array,
-};
-
-function readFeeds(specPath) {
-  const spec = JSON.parse(fs.readFileSync(specPath, 'utf8'));
-  const feeds = {};
-  for (const [name, s] of Object.entries(spec)) {
-    const Type = ARRAYS[s.dtype];
-    if (!Type) throw new Error(`input '${name}': element type ${s.dtype} is not handled here`);
-    const bytes = fs.readFileSync(path.resolve(path.dirname(specPath), s.file));
-    const data = new Type(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-    feeds[name] = new ort.Tensor(s.dtype, data, s.shape);
-  }
-  return feeds;
-}
+const { readFeeds } = require('./ort_feeds.js');
 
 async function main() {
   const [model, inputs, threads, warmup, runs] = process.argv.slice(2);

@@ -75,6 +75,7 @@ const KernelRegistry& cpu_kernels() {
     register_max_unpool_kernels(r);
     register_non_max_suppression_kernels(r);
     register_roi_align_kernels(r);
+    register_max_roi_pool_kernels(r);
     register_grid_sample_kernels(r);
     register_affine_grid_kernels(r);
     register_group_norm_kernels(r);

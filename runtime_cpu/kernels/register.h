@@ -35,6 +35,7 @@ void register_det_kernels(KernelRegistry& r);              // Det
 void register_max_unpool_kernels(KernelRegistry& r);       // MaxUnpool
 void register_non_max_suppression_kernels(KernelRegistry& r); // NonMaxSuppression
 void register_roi_align_kernels(KernelRegistry& r);         // RoiAlign
+void register_max_roi_pool_kernels(KernelRegistry& r);      // MaxRoiPool
 void register_grid_sample_kernels(KernelRegistry& r);       // GridSample
 void register_affine_grid_kernels(KernelRegistry& r);       // AffineGrid
 void register_group_norm_kernels(KernelRegistry& r);        // GroupNormalization

@@ -57,11 +57,11 @@ TEST(NewerOpsetCases, EveryCaseIsPresent) {
   const auto count = [&](const std::string& prefix) {
     return std::count_if(names.begin(), names.end(), [&](const std::string& n) { return n.rfind(prefix, 0) == 0; });
   };
-  EXPECT_EQ(count("opset18_"), 7);  // GroupNormalization-18, beside -21; LpPool, GlobalLpPool, LpNormalization
+  EXPECT_EQ(count("opset18_"), 10);  // GroupNormalization-18, beside -21; LpPool, GlobalLpPool, LpNormalization; MaxRoiPool
   EXPECT_EQ(count("opset19_"), 18);
   EXPECT_EQ(count("opset20_"), 27);
   EXPECT_EQ(count("opset21_"), 6);
-  EXPECT_EQ(count("opset22_"), 4);
+  EXPECT_EQ(count("opset22_"), 5);  // 4, MaxRoiPool in bfloat16
   EXPECT_EQ(count("opset23_"), 40);  // 4, Attention 20, RMSNormalization 8, RotaryEmbedding 8
   EXPECT_EQ(count("opset24_"), 16);  // 2, Attention and TensorScatter 11, Swish 3
   EXPECT_EQ(count("opset25_"), 1);

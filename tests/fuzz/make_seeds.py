@@ -177,8 +177,9 @@ def write_dag_models():
 
 
 # A few of the newer-opset cases (tests/data/newer_opsets), so the fuzzers start from every op opsets 19 to
-# 26 changed (for 19 to 21 they found Pad, AffineGrid and Resize running past the run's limit, and Resize's inference
-# converting a huge scale to int64).
+# 26 changed (for 19 to 21 they found Pad, AffineGrid and Resize running past the run's limit, and Resize's
+# inference converting a huge scale to int64), and from the older ops given kernels later (LpPool,
+# LpNormalization, MaxRoiPool).
 NEWER_OPSET_SEEDS = [
     "opset19_averagepool_dilations_ceil_1d", "opset19_control_flow_and_shapes", "opset19_equal_string_broadcast",
     "opset19_pad_wrap_axes_crop", "opset19_quantize_dequantize_float16",
@@ -193,7 +194,8 @@ NEWER_OPSET_SEEDS = [
     "opset23_rotary_embedding_3d_partial_interleaved", "opset24_attention_nonpad_kv_seqlen_causal",
     "opset24_tensor_scatter_circular_negative_index", "opset24_topk_split_to_sequence_cast",
     "opset24_swish_default_and_alpha", "opset25_shape_ops", "opset26_bitcast",
-    "opset26_cumprod_exclusive_1_reverse_1"]
+    "opset26_cumprod_exclusive_1_reverse_1", "opset18_lppool_p3_dilations_ceil", "opset18_lp_normalization",
+    "opset18_max_roi_pool_negative"]
 
 
 def copy_newer_opset_cases():

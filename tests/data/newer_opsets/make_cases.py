@@ -1003,6 +1003,74 @@ case("lp_normalization",
      {"x": lpn_x})
 
 
+# ---------------------------------------------------------------------------------------------------------
+# MaxRoiPool, the last op of opsets up to 17 that tandem had no kernel for (ONNX 1.12 has no backend case for
+# it); bfloat16 came with opset 22. Own generator.
+rng_roi = np.random.default_rng(1)
+
+
+def round_half_away(v):
+    return math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1)
+
+
+def max_roi_pool_reference(x, rois, pooled, scale):
+    """ONNX's reference semantics: coordinates and bin edges in float32 (float64 for float64 X)."""
+    c = np.float64 if x.dtype == np.float64 else np.float32
+    ph_n, pw_n = pooled
+    y = np.zeros((rois.shape[0], x.shape[1], ph_n, pw_n), dtype=x.dtype)
+    for n, roi in enumerate(rois.astype(c)):
+        b = int(roi[0])
+        sw, sh, ew, eh = (round_half_away(float(roi[k] * c(scale))) for k in (1, 2, 3, 4))
+        bin_h = c(max(eh - sh + 1, 1)) / c(ph_n)
+        bin_w = c(max(ew - sw + 1, 1)) / c(pw_n)
+
+        def span(i, size, bin_size, start):
+            lo = float(np.floor(c(i) * bin_size)) + start
+            hi = float(np.ceil(c(i + 1) * bin_size)) + start
+            return int(min(max(lo, 0), size)), int(min(max(hi, 0), size))
+
+        for i in range(ph_n):
+            h0, h1 = span(i, x.shape[2], bin_h, sh)
+            for j in range(pw_n):
+                w0, w1 = span(j, x.shape[3], bin_w, sw)
+                if h1 > h0 and w1 > w0:
+                    y[n, :, i, j] = x[b, :, h0:h1, w0:w1].max(axis=(1, 2))
+    return y
+
+
+roi_boxes = np.array([[0, 1, 1, 6, 5],        # an ordinary region
+                      [1, 0, 0, 9, 7],        # the whole of batch 1
+                      [1, 2.5, 1.5, 7.5, 6.5],  # halves: rounded away from zero
+                      [0, 6, 5, 2, 1],        # x2 < x1, y2 < y1: made 1 x 1
+                      [0, -3, -2, 12, 11]],   # beyond X on every side: clipped
+                     dtype=np.float32)
+roi_x = rng_roi.uniform(0.1, 1.0, (2, 3, 8, 10)).astype(np.float32)
+for name, attrs in [("max_roi_pool", dict(pooled_shape=[3, 2])),
+                    ("max_roi_pool_scaled", dict(pooled_shape=[2, 4], spatial_scale=0.5))]:
+    case(name,
+         model([helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], **attrs)],
+               [vi("x", F, [2, 3, 8, 10]), vi("rois", F, [5, 5])], [vi("y", F)], opset=18),
+         {"x": roi_x, "rois": roi_boxes})
+# Elements of either sign: ONNX Runtime starts each bin's max at FLT_MIN (the smallest positive float), so a
+# bin of negative elements comes out as 1.2e-38; ONNX's reference (the largest element) is used instead.
+# One more region lies wholly outside X: its bins are 0.
+roi_signed = rng_roi.standard_normal((2, 3, 8, 10)).astype(np.float32) - 0.5
+roi_boxes_out = np.vstack([roi_boxes, [[1, 20, 20, 25, 25]]]).astype(np.float32)
+case("max_roi_pool_negative",
+     model([helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], pooled_shape=[4, 3])],
+           [vi("x", F, [2, 3, 8, 10]), vi("rois", F, [6, 5])], [vi("y", F)], opset=18),
+     {"x": roi_signed, "rois": roi_boxes_out},
+     expected={"y": max_roi_pool_reference(roi_signed, roi_boxes_out, (4, 3), 1.0)})
+# bfloat16 (opset 22), which ONNX Runtime does not take: the reference on the widened values.
+roi_x16 = BFloat16Array(rng_roi.standard_normal((2, 3, 8, 10)))
+roi_boxes16 = BFloat16Array(roi_boxes_out)
+case("max_roi_pool_bfloat16",
+     model([helper.make_node("MaxRoiPool", ["x", "rois"], ["y"], pooled_shape=[3, 3], spatial_scale=0.75)],
+           [vi("x", TensorProto.BFLOAT16, [2, 3, 8, 10]), vi("rois", TensorProto.BFLOAT16, [6, 5])],
+           [vi("y", TensorProto.BFLOAT16)], opset=22),
+     {"x": roi_x16, "rois": roi_boxes16},
+     expected={"y": BFloat16Array(max_roi_pool_reference(roi_x16.widened(), roi_boxes16.widened(), (3, 3), 0.75))})
+
 def to_json(a):
     if a.dtype == object:
         return {"type": "string", "dims": list(a.shape), "data": [str(v) for v in a.ravel()]}

@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(
   cmake ninja-build g++ pkg-config
   libprotobuf-dev protobuf-compiler libonnx-dev
-  libdnnl-dev ocl-icd-opencl-dev libtbb-dev libssl-dev
+  libdnnl-dev ocl-icd-opencl-dev libssl-dev
   nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libonnx-testdata python3-onnx python3-numpy python3-torch libopenblas0-openmp

@@ -2,7 +2,9 @@
 // file's code is compiled for AVX2, and rnn_fast_path.cc calls it only on a CPU that has it. The headers
 // with inline code are included before the target region, so nothing shared with other files is compiled
 // for AVX2; rnn_fast_step.h, inside it, has internal linkage throughout.
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_isa.h"
@@ -61,6 +63,8 @@ void panel_product_avx2(const float* panels, int64_t M, int64_t K, const float* 
   panel_product<Avx2>(panels, M, K, bt, N, y, ldy);
 }
 
+void softmax_row_avx2(float* x, int64_t n) { softmax_row<Avx2>(x, n); }
+
 }  // namespace
 }  // namespace tandem::cpu::rnn
 #if defined(__clang__)
@@ -71,7 +75,7 @@ void panel_product_avx2(const float* panels, int64_t M, int64_t K, const float* 
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx2_kernels() {
-  static const IsaKernels k{Avx2::kBlock, &step_avx2, &panel_product_avx2};
+  static const IsaKernels k{Avx2::kBlock, &step_avx2, &panel_product_avx2, &softmax_row_avx2};
   return k;
 }
 }  // namespace tandem::cpu::rnn

@@ -2,7 +2,9 @@
 // Only this file's code is compiled for AVX-512, and rnn_fast_path.cc calls it only on a CPU that has it.
 // The headers with inline code are included before the target region, so nothing shared with other files
 // is compiled for AVX-512; rnn_fast_step.h, inside it, has internal linkage throughout.
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_isa.h"
@@ -73,6 +75,8 @@ void panel_product_avx512(const float* panels, int64_t M, int64_t K, const float
   panel_product<Avx512>(panels, M, K, bt, N, y, ldy);
 }
 
+void softmax_row_avx512(float* x, int64_t n) { softmax_row<Avx512>(x, n); }
+
 }  // namespace
 }  // namespace tandem::cpu::rnn
 #if defined(__clang__)
@@ -83,7 +87,7 @@ void panel_product_avx512(const float* panels, int64_t M, int64_t K, const float
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx512_kernels() {
-  static const IsaKernels k{Avx512::kBlock, &step_avx512, &panel_product_avx512};
+  static const IsaKernels k{Avx512::kBlock, &step_avx512, &panel_product_avx512, &softmax_row_avx512};
   return k;
 }
 }  // namespace tandem::cpu::rnn

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "runtime_cpu/kernels/rnn_fast_step.h"
 
@@ -38,7 +39,7 @@ struct Scalar {
 }  // namespace
 
 const IsaKernels& scalar_kernels() {
-  static const IsaKernels k{Scalar::kBlock, &step<Scalar>, &panel_product<Scalar>};
+  static const IsaKernels k{Scalar::kBlock, &step<Scalar>, &panel_product<Scalar>, &softmax_row<Scalar>};
   return k;
 }
 

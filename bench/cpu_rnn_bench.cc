@@ -15,11 +15,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
-#include <random>
 #include <sstream>
 #include <string>
 
 #include <tandem/tandem.h>
+
+#include "bench/random_host_inputs.h"
 
 namespace {
 
@@ -27,24 +28,6 @@ struct Loaded {
   std::unique_ptr<tandem::Session> fast, reference;
   std::map<std::string, tandem::HostTensor> inputs;
 };
-
-// Random float inputs of the model's declared shapes (symbolic dimensions as 1).
-std::map<std::string, tandem::HostTensor> random_inputs(const tandem::Model& model) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::map<std::string, tandem::HostTensor> out;
-  for (const tandem::TensorSpec& spec : model.inputs()) {
-    if (spec.has_default) continue;
-    if (spec.dtype != "float32")
-      throw tandem::Error("input '" + spec.name + "' is " + spec.dtype + ", not float32");
-    std::vector<int64_t> dims;
-    for (int64_t d : spec.dims) dims.push_back(d < 0 ? 1 : d);
-    tandem::HostTensor t(tandem::ElementType::kFloat32, dims);
-    for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-    out.emplace(spec.name, t);
-  }
-  return out;
-}
 
 // A session whose RNN kernels take `choice` (nullptr: the default): the choice is read when kernels are
 // created, that is, in the Session's constructor.
@@ -76,7 +59,7 @@ int main() {
         Loaded l;
         l.fast = session_with(path, threads, nullptr);
         l.reference = session_with(path, threads, "reference");
-        l.inputs = random_inputs(l.fast->model());
+        l.inputs = tandem_bench::random_inputs(l.fast->model());
         loaded[name] = std::move(l);
         std::cout << "ok" << std::endl;
       } else if (cmd == "drop") {

@@ -12,10 +12,11 @@
 #include <fstream>
 #include <iostream>
 #include <optional>
-#include <random>
 #include <string>
 
 #include <tandem/tandem.h>
+
+#include "bench/random_host_inputs.h"
 
 namespace {
 
@@ -25,29 +26,6 @@ long status_kb(const std::string& field) {
   while (std::getline(in, line))
     if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
   return -1;
-}
-
-std::map<std::string, tandem::HostTensor> random_inputs(const tandem::Model& model) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> u(-1.0f, 1.0f);
-  std::map<std::string, tandem::HostTensor> out;
-  for (const tandem::TensorSpec& spec : model.inputs()) {
-    if (spec.has_default) continue;
-    std::vector<int64_t> dims;
-    for (int64_t d : spec.dims) dims.push_back(d < 0 ? 1 : d);
-    if (spec.dtype == "float32") {
-      tandem::HostTensor t(tandem::ElementType::kFloat32, dims);
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-      out.emplace(spec.name, t);
-    } else if (spec.dtype == "uint8") {
-      tandem::HostTensor t(tandem::ElementType::kUInt8, dims);
-      for (int64_t i = 0; i < t.numel(); ++i) t.data<uint8_t>()[i] = static_cast<uint8_t>(rng() & 0xff);
-      out.emplace(spec.name, t);
-    } else {
-      throw tandem::Error("input '" + spec.name + "' is " + spec.dtype + ": only float32 and uint8 are fed here");
-    }
-  }
-  return out;
 }
 
 }  // namespace
@@ -67,7 +45,7 @@ int main(int argc, char** argv) {
     if (argc == 3) kept = model;
     const tandem::Session session(std::move(model), options);
     const long made = status_kb("VmRSS");
-    session.run(random_inputs(session.model()));
+    session.run(tandem_bench::random_inputs(session.model()));
     const long ran = status_kb("VmRSS");
     std::cout << "{\"start\": " << start << ", \"loaded\": " << loaded << ", \"session\": " << made
               << ", \"run\": " << ran << ", \"peak\": " << status_kb("VmHWM") << "}\n";

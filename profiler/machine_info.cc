@@ -1,5 +1,6 @@
 #include "profiler/machine_info.h"
 
+#include <exception>
 #include <fstream>
 
 namespace tandem::profiler {
@@ -23,6 +24,22 @@ double load_average() {
   double load = -1;
   if (!(in >> load)) return -1;
   return load;
+}
+
+ResidentMemory resident_memory() {
+  ResidentMemory m;
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    int64_t* field = line.rfind("VmRSS:", 0) == 0 ? &m.now : line.rfind("VmHWM:", 0) == 0 ? &m.peak : nullptr;
+    if (!field) continue;
+    try {
+      *field = std::stoll(line.substr(6)) * 1024;  // "VmRSS:	  163272 kB"
+    } catch (const std::exception&) {
+      *field = -1;
+    }
+  }
+  return m;
 }
 
 }  // namespace tandem::profiler

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <tandem/tandem.h>
 
+#include "profiler/machine_info.h"
 #include "profiler/timing.h"
 #include "session/device_set.h"
 #include "session/model_impl.h"
@@ -49,17 +50,27 @@ int run(const BenchArgs& args) {
       std::cerr << "\rbench: " << i + 1 << "/" << args.warmup + args.runs << " runs" << std::flush;
   }
   if (tty) std::cerr << "\n";
+  const profiler::ResidentMemory memory = profiler::resident_memory();
   std::sort(us.begin(), us.end());
   const double median = profiler::percentile(us, 0.5), p90 = profiler::percentile(us, 0.9),
                p99 = profiler::percentile(us, 0.99);
   if (args.as_json) {
     nlohmann::json j = {{"model", args.model}, {"runs", args.runs}, {"warmup", args.warmup},
                         {"threads", args.threads}, {"median_us", median}, {"p90_us", p90}, {"p99_us", p99},
-                        {"min_us", us.front()}, {"max_us", us.back()}};
+                        {"min_us", us.front()}, {"max_us", us.back()},
+                        {"resident_bytes", memory.now}, {"peak_resident_bytes", memory.peak},
+                        {"model_weights_freed", session.model().impl().weights_released}};
     std::cout << j.dump(2) << "\n";
   } else {
     std::cout << "model   " << args.model << "\nruns    " << args.runs << " (after " << args.warmup << " warm-up)\n"
               << "latency median " << median << " us, p90 " << p90 << " us, p99 " << p99 << " us\n";
+    if (memory.now >= 0) {
+      // The whole process (libraries included): what serving this model from this program holds.
+      std::cout << "memory  " << human_bytes(memory.now) << " resident after the runs, peak " << human_bytes(memory.peak)
+                << (session.model().impl().weights_released
+                        ? " (the weights the kernels packed are held once)\n"
+                        : "\n");
+    }
   }
   return kExitOk;
 }

@@ -364,6 +364,10 @@ TEST(BenchCli, ReportsPercentilesAsJson) {
   EXPECT_LE(j["median_us"].get<double>(), j["p90_us"].get<double>());
   EXPECT_LE(j["p90_us"].get<double>(), j["p99_us"].get<double>());
   EXPECT_LE(j["p99_us"].get<double>(), j["max_us"].get<double>());
+  // The process's resident memory (Linux): at least the LSTM's packed weights, and the peak at least that.
+  EXPECT_GT(j["resident_bytes"].get<int64_t>(), 1 << 20);
+  EXPECT_GE(j["peak_resident_bytes"].get<int64_t>(), j["resident_bytes"].get<int64_t>());
+  EXPECT_TRUE(j["model_weights_freed"].get<bool>());  // the session held the only reference
   EXPECT_EQ(run_cli("bench " + kLstm + " --runs 0").exit_code, 2);
 }
 

@@ -26,19 +26,18 @@ RawAllocator cuda_raw_allocator(int device) {
     std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
     Status st = cuda_status(cudaMalloc(&p, bytes), "cudaMalloc(" + std::to_string(bytes) + " bytes)");
     if (!st) {
-      cudaGetLastError();  // out-of-memory is not sticky; clear it so later calls start clean
+      (void)cudaGetLastError();  // out-of-memory is not sticky; clear it so later calls start clean
       return st;
     }
     return p;
   };
   raw.free = [device](void* p) {
-    cudaSetDevice(device);
+    TANDEM_CUDA_REPORT_IF_ERROR(cudaSetDevice(device));
     // cudaFree synchronises the device, which would invalidate a graph capture under way on another thread
     // (the pool frees when out of memory and when it goes, with its CudaDevice: another session's captures
     // go on meanwhile): wait until none is. A failure here can only be reported, not handled.
     std::unique_lock<std::shared_mutex> no_capture(device_sync_guard());
-    if (cudaError_t err = cudaFree(p); err != cudaSuccess)
-      std::fprintf(stderr, "tandem: cudaFree: %s\n", cudaGetErrorString(err));
+    TANDEM_CUDA_REPORT_IF_ERROR(cudaFree(p));
   };
   return raw;
 }

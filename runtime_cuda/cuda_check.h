@@ -6,6 +6,7 @@
 #include <cublas_v2.h>
 #include <cuda_runtime_api.h>
 
+#include <cstdio>
 #include <string>
 
 #include "graph/status.h"
@@ -32,9 +33,17 @@ inline Status launch_status(const char* kernel) {
   return cuda_status(cudaGetLastError(), std::string("launch of ") + kernel);
 }
 
+// For calls in destructors and clean-up paths, which have no Status to return: a failure is reported on
+// stderr ("tandem: cudaStreamDestroy(stream_): ..."), as the allocator reports cudaFree's, not dropped.
+inline void report_if_failed(cudaError_t err, const char* call) {
+  if (Status s = cuda_status(err, call); !s.is_ok()) std::fprintf(stderr, "tandem: %s\n", s.message().c_str());
+}
+
 }  // namespace tandem::cuda
 
 // Returns from the enclosing function (which returns Status or Result<T>) when the call fails.
 #define TANDEM_CUDA_RETURN_IF_ERROR(call) TANDEM_RETURN_IF_ERROR(::tandem::cuda::cuda_status((call), #call))
 #define TANDEM_CUBLAS_RETURN_IF_ERROR(call) \
   TANDEM_RETURN_IF_ERROR(::tandem::cuda::cublas_status((call), #call))
+// Reports on stderr when the call fails (destructors, clean-up after another error).
+#define TANDEM_CUDA_REPORT_IF_ERROR(call) ::tandem::cuda::report_if_failed((call), #call)

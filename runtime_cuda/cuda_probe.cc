@@ -10,15 +10,19 @@ CudaProbe probe_cuda() {
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
     p.reason = std::string("cudaGetDeviceCount: ") + cudaGetErrorString(err);
-    cudaGetLastError();  // clear the sticky error so later calls start clean
+    (void)cudaGetLastError();  // clear the sticky error so later calls start clean
     return p;
   }
-  cudaDriverGetVersion(&p.driver_version);
-  cudaRuntimeGetVersion(&p.runtime_version);
+  // Versions are for reports only: one that cannot be read stays 0 ("unknown"), its error cleared.
+  if (cudaDriverGetVersion(&p.driver_version) != cudaSuccess) (void)cudaGetLastError();
+  if (cudaRuntimeGetVersion(&p.runtime_version) != cudaSuccess) (void)cudaGetLastError();
   if (count == 0) p.reason = "no CUDA device found";
   for (int i = 0; i < count; ++i) {
     cudaDeviceProp prop{};
-    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) continue;
+    if (cudaGetDeviceProperties(&prop, i) != cudaSuccess) {  // a device that cannot be described is not used
+      (void)cudaGetLastError();
+      continue;
+    }
     p.gpus.push_back({i, prop.name, prop.major, prop.minor, prop.totalGlobalMem, prop.multiProcessorCount});
   }
   return p;

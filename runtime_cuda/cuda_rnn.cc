@@ -179,7 +179,7 @@ Result<std::unique_ptr<CudaRnnWorkspace>> CudaRnnWorkspace::create(CudaAllocator
 CudaRnnWorkspace::~CudaRnnWorkspace() { drop_graph(); }
 
 void CudaRnnWorkspace::drop_graph() {
-  if (graph_) cudaGraphExecDestroy(graph_);
+  if (graph_) TANDEM_CUDA_REPORT_IF_ERROR(cudaGraphExecDestroy(graph_));
   graph_ = nullptr;
   graph_rnn_ = graph_cublas_ = 0;
 }
@@ -439,14 +439,14 @@ Status CudaRnn::run(const RnnRunIo& io, CudaRnnWorkspace& ws, const CublasContex
       cudaGraph_t graph = nullptr;
       Status ended = cuda_status(cudaStreamEndCapture(capture, &graph), "cudaStreamEndCapture");  // always end it
       if (!enqueued || !ended) {
-        if (graph) cudaGraphDestroy(graph);
-        cudaGetLastError();
+        if (graph) TANDEM_CUDA_REPORT_IF_ERROR(cudaGraphDestroy(graph));
+        (void)cudaGetLastError();  // the capture's failure travels in the Status below: keep it out of later checks
         return enqueued ? ended.with_context("capturing the RNN time loop: ")
                         : enqueued.with_context("capturing the RNN time loop: ");
       }
       cudaGraphExec_t exec = nullptr;
       Status inst = cuda_status(cudaGraphInstantiate(&exec, graph, 0), "cudaGraphInstantiate (RNN time loop)");
-      cudaGraphDestroy(graph);
+      TANDEM_CUDA_REPORT_IF_ERROR(cudaGraphDestroy(graph));
       TANDEM_RETURN_IF_ERROR(inst);
       ws.graph_ = exec;
       ws.graph_rnn_ = serial_;

@@ -13,7 +13,7 @@ Result<CudaStream> CudaStream::create(int device) {
 
 CudaStream& CudaStream::operator=(CudaStream&& o) noexcept {
   if (this != &o) {
-    if (stream_) cudaStreamDestroy(stream_);
+    if (stream_) TANDEM_CUDA_REPORT_IF_ERROR(cudaStreamDestroy(stream_));
     stream_ = o.stream_;
     o.stream_ = nullptr;
   }
@@ -21,7 +21,7 @@ CudaStream& CudaStream::operator=(CudaStream&& o) noexcept {
 }
 
 CudaStream::~CudaStream() {
-  if (stream_) cudaStreamDestroy(stream_);  // returns at once; pending work still completes
+  if (stream_) TANDEM_CUDA_REPORT_IF_ERROR(cudaStreamDestroy(stream_));  // returns at once; pending work completes
 }
 
 Status CudaStream::synchronize() const { return cuda_status(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
@@ -38,7 +38,7 @@ Result<CudaEvent> CudaEvent::create(bool timing) {
 
 CudaEvent& CudaEvent::operator=(CudaEvent&& o) noexcept {
   if (this != &o) {
-    if (event_) cudaEventDestroy(event_);
+    if (event_) TANDEM_CUDA_REPORT_IF_ERROR(cudaEventDestroy(event_));
     event_ = o.event_;
     o.event_ = nullptr;
   }
@@ -46,7 +46,7 @@ CudaEvent& CudaEvent::operator=(CudaEvent&& o) noexcept {
 }
 
 CudaEvent::~CudaEvent() {
-  if (event_) cudaEventDestroy(event_);
+  if (event_) TANDEM_CUDA_REPORT_IF_ERROR(cudaEventDestroy(event_));
 }
 
 Status CudaEvent::record(cudaStream_t stream) const {

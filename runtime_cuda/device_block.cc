@@ -67,7 +67,7 @@ void DeviceBlocks::release(DeviceBlock* b) const {
     if (!f) std::fprintf(stderr, "tandem: %s\n", f.message().c_str());
     return;
   }
-  cudaGetLastError();  // "not ready" is an answer; any other error falls through to the event's ordering
+  (void)cudaGetLastError();  // "not ready" is an answer; any other error falls through to the event's ordering
   CudaEvent done;
   if (!spare_events_.empty()) {
     done = std::move(spare_events_.back());
@@ -100,12 +100,12 @@ Status DeviceBlocks::reap(bool wait) const {
     } else {
       const cudaError_t e = cudaEventQuery(p.done.get());
       if (e == cudaErrorNotReady) {
-        cudaGetLastError();  // "not ready" is an answer, not an error: keep it out of later launch checks
+        (void)cudaGetLastError();  // "not ready" is an answer, not an error: keep it out of later launch checks
         done = false;
       } else if (e != cudaSuccess) {
         // No answer is not "finished": wait for the event before the block goes. If even that fails the
         // context is broken; the block goes anyway, and the error is reported (once: the block is gone).
-        cudaGetLastError();
+        (void)cudaGetLastError();  // reported below (cuda_status(e, ...)), not by a later launch check
         Status w = p.done.synchronize();
         if (first) first = w ? cuda_status(e, "cudaEventQuery") : w;
       }

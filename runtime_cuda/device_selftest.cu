@@ -40,8 +40,8 @@ std::string run_device_selftest(int index) {
   }
   std::vector<float> out(n);
   if (err.empty()) err = check(cudaMemcpy(out.data(), dy, n * sizeof(float), cudaMemcpyDeviceToHost), "copy back");
-  cudaFree(dx);
-  cudaFree(dy);
+  for (float* p : {dx, dy})  // freed whatever happened before; the first failure is the one reported
+    if (std::string e = check(cudaFree(p), "cudaFree"); err.empty()) err = e;
   if (!err.empty()) return err;
   for (int i = 0; i < n; ++i)
     if (std::fabs(out[i] - (3.0f * x[i] + y[i])) > 1e-5f) return "wrong result at element " + std::to_string(i);

@@ -19,7 +19,7 @@ Result<PinnedBuffer> PinnedBuffer::allocate(std::size_t bytes) {
 
 PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
   if (this != &o) {
-    if (ptr_) cudaFreeHost(ptr_);
+    if (ptr_) TANDEM_CUDA_REPORT_IF_ERROR(cudaFreeHost(ptr_));
     ptr_ = o.ptr_;
     bytes_ = o.bytes_;
     o.ptr_ = nullptr;
@@ -29,7 +29,7 @@ PinnedBuffer& PinnedBuffer::operator=(PinnedBuffer&& o) noexcept {
 }
 
 PinnedBuffer::~PinnedBuffer() {
-  if (ptr_) cudaFreeHost(ptr_);
+  if (ptr_) TANDEM_CUDA_REPORT_IF_ERROR(cudaFreeHost(ptr_));
 }
 
 Status copy_to_device_async(void* device_dst, const void* pinned_src, std::size_t bytes, cudaStream_t stream) {

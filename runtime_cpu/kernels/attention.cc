@@ -24,8 +24,8 @@
 // softmax_precision asks for double: then the softmax alone). float products use oneDNN's sgemm; the
 // plain loops (TANDEM_ATTENTION_KERNEL=reference) are its reference twin. Scores are made a block of query
 // rows at a time, so scratch memory stays near 4 MiB whatever the sequence lengths. The float softmax runs
-// over whole vectors (rnn_fast_step.h's softmax_row, per instruction set): with std::exp per element it
-// was 70% of a run at 512 keys.
+// over whole vectors (vector_math.h, per instruction set): with std::exp per element it was 70% of a run
+// at 512 keys.
 #include <cmath>
 #include <cstdlib>
 #include <limits>
@@ -39,6 +39,7 @@
 #include "runtime_cpu/kernels/gemm.h"
 #include "runtime_cpu/kernels/register.h"
 #include "runtime_cpu/kernels/rnn_fast_path.h"
+#include "runtime_cpu/kernels/vector_math.h"
 #include "runtime_cpu/kernels/tensor_ops.h"
 
 namespace tandem::cpu {
@@ -61,9 +62,9 @@ struct Options {
   int mode = 0;
   bool softmax_double = false;
   bool reference = false;
-  // The float softmax over whole vectors, for the best instruction set this CPU has (rnn_fast_isa.h);
+  // The float softmax over whole vectors, for the best instruction set this CPU has (vector_math.h);
   // nullptr for the reference twin, which takes softmax_row's plain loops.
-  rnn::SoftmaxRowFn vector_softmax = nullptr;
+  AttentionSoftmaxFn vector_softmax = nullptr;
 };
 
 // Sizes of one run: batch, heads, query length, new keys, past keys, all keys, head sizes.
@@ -461,7 +462,7 @@ Result<KernelPtr> make_attention(const KernelInit& init) {
   o.reference = reference_from_env();
   if (!o.reference) {
     prepare_sgemm();
-    o.vector_softmax = rnn::kernels_for(rnn::kernel_choice_from_env().isa).softmax_row;
+    o.vector_softmax = vector_math_for(rnn::kernel_choice_from_env().isa).attention_softmax_row;
   }
   const int64_t causal = attr_int(node, "is_causal", 0);
   if (causal != 0 && causal != 1) return init.error("is_causal must be 0 or 1, got " + std::to_string(causal));

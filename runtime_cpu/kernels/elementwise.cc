@@ -379,9 +379,9 @@ void register_elementwise_kernels(KernelRegistry& r) {
   r.add("Sqrt", unary<FloatTypes>(ops::Sqrt{}));
   r.add("Exp", unary<FloatTypes>(ops::Exp{}));
   r.add("Log", unary<FloatTypes>(ops::Log{}));
-  r.add("Tanh", unary<FloatTypes>(ops::Tanh{}));
-  r.add("Sigmoid", unary<FloatTypes>(ops::Sigmoid{}));
-  r.add("Erf", unary<FloatTypes>(ops::Erf{}));
+  r.add("Tanh", unary_vector<FloatTypes>(ops::Tanh{}, &VectorMath::tanh));
+  r.add("Sigmoid", unary_vector<FloatTypes>(ops::Sigmoid{}, &VectorMath::sigmoid));
+  r.add("Erf", unary_vector<FloatTypes>(ops::Erf{}, &VectorMath::erf));
   r.add("Reciprocal", unary<FloatTypes>(ops::Reciprocal{}));
   r.add("Floor", unary<FloatTypes>(ops::Floor{}));
   r.add("Ceil", unary<FloatTypes>(ops::Ceil{}));
@@ -399,7 +399,10 @@ void register_elementwise_kernels(KernelRegistry& r) {
     const std::string approximate = attr_string(init.node(), "approximate", "none");
     if (approximate != "none" && approximate != "tanh")
       return init.error("approximate must be none or tanh, got '" + approximate + "'");
-    return KernelPtr(new UnaryKernel<ops::Gelu, FloatTypes>(ops::Gelu{approximate == "tanh"}));
+    const VectorMath* vm = vector_math();
+    const bool tanh = approximate == "tanh";
+    return KernelPtr(new UnaryKernel<ops::Gelu, FloatTypes>(
+        ops::Gelu{tanh}, vm ? (tanh ? vm->gelu_tanh : vm->gelu_erf) : nullptr));
   });
   r.add("Swish", unary_with<FloatTypes, ops::Swish>(
                     [](const Node& n) { return ops::Swish{attr_float(n, "alpha", 1.0f)}; }));

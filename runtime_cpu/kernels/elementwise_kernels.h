@@ -14,6 +14,7 @@
 #include "runtime_cpu/kernel_registry.h"
 #include "runtime_cpu/kernels/broadcast.h"
 #include "runtime_cpu/kernels/element_types.h"
+#include "runtime_cpu/kernels/vector_math.h"
 
 namespace tandem::cpu::ew {
 
@@ -115,11 +116,12 @@ void binary_broadcast(const Op& op, const Tensor& a, const Tensor& b, Tensor& y)
 
 // --- unary ----------------------------------------------------------------------------------------------
 
-// y = op(x) elementwise; the output has x's type, or bool for predicates (kBoolOut).
+// y = op(x) elementwise; the output has x's type, or bool for predicates (kBoolOut). `float_span`, when
+// given, computes float32 inputs over whole vectors (vector_math.h); op's loop is then its reference twin.
 template <typename Op, typename Types, bool kBoolOut = false>
 class UnaryKernel final : public Kernel {
  public:
-  explicit UnaryKernel(Op op) : op_(op) {}
+  explicit UnaryKernel(Op op, SpanFn float_span = nullptr) : op_(op), float_span_(float_span) {}
 
   Status run(KernelContext& ctx) const override {
     TANDEM_ASSIGN_OR_RETURN(const Tensor* x, required_input(ctx, 0));
@@ -130,6 +132,8 @@ class UnaryKernel final : public Kernel {
       const T* px = x->data<T>();
       Out* py = y.data<Out>();
       const int64_t n = x->numel();
+      if constexpr (std::is_same_v<T, float> && std::is_same_v<Out, float>)
+        if (float_span_) return float_span_(px, py, n);
       for (int64_t i = 0; i < n; ++i) py[i] = ElementTraits<Out>::store(op_(ElementTraits<T>::load(px[i])));
     });
     return known ? Status::ok() : unsupported(ctx, "input 0", *x, Types{});
@@ -137,12 +141,23 @@ class UnaryKernel final : public Kernel {
 
  private:
   const Op op_;
+  const SpanFn float_span_;
 };
 
 template <typename Types, typename Op, bool kBoolOut = false>
 KernelFactory unary(Op op) {
   return [op](const KernelInit&) -> Result<KernelPtr> {
     return KernelPtr(new UnaryKernel<Op, Types, kBoolOut>(op));
+  };
+}
+
+// The factory of an op with a vector form for float32 (`member` of vector_math.h's table), chosen when the
+// kernel is made: the plain loop under TANDEM_ELEMENTWISE_KERNEL=reference.
+template <typename Types, typename Op>
+KernelFactory unary_vector(Op op, SpanFn VectorMath::*member) {
+  return [op, member](const KernelInit&) -> Result<KernelPtr> {
+    const VectorMath* vm = vector_math();
+    return KernelPtr(new UnaryKernel<Op, Types>(op, vm ? vm->*member : nullptr));
   };
 }
 

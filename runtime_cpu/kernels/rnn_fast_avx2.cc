@@ -8,6 +8,7 @@
 
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_isa.h"
+#include "runtime_cpu/kernels/vector_math.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,6 +21,7 @@
 #pragma GCC target("avx2,fma")
 #endif
 #include "runtime_cpu/kernels/rnn_fast_step.h"
+#include "runtime_cpu/kernels/vector_math_impl.h"
 
 namespace tandem::cpu::rnn {
 namespace {
@@ -63,7 +65,7 @@ void panel_product_avx2(const float* panels, int64_t M, int64_t K, const float* 
   panel_product<Avx2>(panels, M, K, bt, N, y, ldy);
 }
 
-void softmax_row_avx2(float* x, int64_t n) { softmax_row<Avx2>(x, n); }
+VectorMath make_vector_math_avx2() { return vector_math_of<Avx2>(); }
 
 }  // namespace
 }  // namespace tandem::cpu::rnn
@@ -75,13 +77,18 @@ void softmax_row_avx2(float* x, int64_t n) { softmax_row<Avx2>(x, n); }
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx2_kernels() {
-  static const IsaKernels k{Avx2::kBlock, &step_avx2, &panel_product_avx2, &softmax_row_avx2};
+  static const IsaKernels k{Avx2::kBlock, &step_avx2, &panel_product_avx2};
   return k;
+}
+const VectorMath& avx2_vector_math() {
+  static const VectorMath m = make_vector_math_avx2();
+  return m;
 }
 }  // namespace tandem::cpu::rnn
 
 #else  // not x86: rnn_fast_path.cc never picks this instruction set
 namespace tandem::cpu::rnn {
 const IsaKernels& avx2_kernels() { return scalar_kernels(); }
+const VectorMath& avx2_vector_math() { return scalar_vector_math(); }
 }  // namespace tandem::cpu::rnn
 #endif

@@ -8,6 +8,7 @@
 
 #include "runtime_cpu/kernels/rnn_activation.h"
 #include "runtime_cpu/kernels/rnn_fast_isa.h"
+#include "runtime_cpu/kernels/vector_math.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -20,6 +21,7 @@
 #pragma GCC target("avx512f,avx2,fma")
 #endif
 #include "runtime_cpu/kernels/rnn_fast_step.h"
+#include "runtime_cpu/kernels/vector_math_impl.h"
 
 namespace tandem::cpu::rnn {
 namespace {
@@ -75,7 +77,7 @@ void panel_product_avx512(const float* panels, int64_t M, int64_t K, const float
   panel_product<Avx512>(panels, M, K, bt, N, y, ldy);
 }
 
-void softmax_row_avx512(float* x, int64_t n) { softmax_row<Avx512>(x, n); }
+VectorMath make_vector_math_avx512() { return vector_math_of<Avx512>(); }
 
 }  // namespace
 }  // namespace tandem::cpu::rnn
@@ -87,13 +89,18 @@ void softmax_row_avx512(float* x, int64_t n) { softmax_row<Avx512>(x, n); }
 
 namespace tandem::cpu::rnn {
 const IsaKernels& avx512_kernels() {
-  static const IsaKernels k{Avx512::kBlock, &step_avx512, &panel_product_avx512, &softmax_row_avx512};
+  static const IsaKernels k{Avx512::kBlock, &step_avx512, &panel_product_avx512};
   return k;
+}
+const VectorMath& avx512_vector_math() {
+  static const VectorMath m = make_vector_math_avx512();
+  return m;
 }
 }  // namespace tandem::cpu::rnn
 
 #else  // not x86: rnn_fast_path.cc never picks this instruction set
 namespace tandem::cpu::rnn {
 const IsaKernels& avx512_kernels() { return scalar_kernels(); }
+const VectorMath& avx512_vector_math() { return scalar_vector_math(); }
 }  // namespace tandem::cpu::rnn
 #endif

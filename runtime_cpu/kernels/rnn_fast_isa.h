@@ -46,16 +46,10 @@ using StepFn = void (*)(const StepArgs& s, int64_t k, int phase, int64_t first, 
 using PanelProductFn = void (*)(const float* panels, int64_t M, int64_t K, const float* bt, int64_t N, float* y,
                                 int64_t ldy);
 
-// One row of attention scores made probabilities in place (Attention's float softmax, attention.cc):
-// exp(x - max) / sum. A row with every element -inf (or none) becomes zeros, one with a NaN all NaN; an
-// element more than 87.3 below the row's max (exp below float's normal range) becomes 0.
-using SoftmaxRowFn = void (*)(float* x, int64_t n);
-
 struct IsaKernels {
   int64_t block = 0;  // hidden units per block (the panel width)
   StepFn step = nullptr;
   PanelProductFn panel_product = nullptr;
-  SoftmaxRowFn softmax_row = nullptr;
 };
 
 // Only call an ISA's kernels where the CPU has it (rnn_fast_path.cc checks).

@@ -6,6 +6,7 @@
 #include <limits>
 
 #include "runtime_cpu/kernels/rnn_fast_step.h"
+#include "runtime_cpu/kernels/vector_math_impl.h"
 
 namespace tandem::cpu::rnn {
 namespace {
@@ -39,8 +40,13 @@ struct Scalar {
 }  // namespace
 
 const IsaKernels& scalar_kernels() {
-  static const IsaKernels k{Scalar::kBlock, &step<Scalar>, &panel_product<Scalar>, &softmax_row<Scalar>};
+  static const IsaKernels k{Scalar::kBlock, &step<Scalar>, &panel_product<Scalar>};
   return k;
+}
+
+const VectorMath& scalar_vector_math() {
+  static const VectorMath m = vector_math_of<Scalar>();
+  return m;
 }
 
 }  // namespace tandem::cpu::rnn

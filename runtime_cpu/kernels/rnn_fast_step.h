@@ -119,64 +119,6 @@ void panel_product(const float* panels, int64_t M, int64_t K, const float* bt, i
   }
 }
 
-// SoftmaxRowFn (rnn_fast_isa.h): the row's max, then exp(x - max) and its sum, then the scaling, each a
-// pass of whole vectors; the last part-vector goes through a buffer padded with -inf, which neither
-// raises the max nor adds to the sum. NaN is not tracked per element: an element NaN makes its exp and so
-// the sum NaN (max returns its second operand when one is NaN, so the max itself may skip it).
-template <class V>
-void softmax_row(float* x, int64_t n) {
-  using T = typename V::T;
-  constexpr int L = V::kLanes;
-  constexpr float kNegInf = -std::numeric_limits<float>::infinity();
-  const int64_t full = n / L * L;
-  alignas(64) float part[L];
-  alignas(64) float lanes[L];
-  const auto load_part = [&](const float* p) {
-    for (int i = 0; i < L; ++i) part[i] = full + i < n ? p[i] : kNegInf;
-    return V::load(part);
-  };
-  T top = V::set1(kNegInf);
-  for (int64_t i = 0; i < full; i += L) top = V::max(top, V::load(x + i));
-  if (full < n) top = V::max(top, load_part(x + full));
-  V::store(lanes, top);
-  float m = kNegInf;
-  for (int i = 0; i < L; ++i) m = lanes[i] > m ? lanes[i] : m;
-  if (m == kNegInf) {  // every element -inf, or none, unless one is NaN (which the max may have skipped)
-    bool nan = false;
-    for (int64_t i = 0; i < n; ++i) nan = nan || std::isnan(x[i]);
-    for (int64_t i = 0; i < n; ++i) x[i] = nan ? std::numeric_limits<float>::quiet_NaN() : 0.0f;
-    return;
-  }
-  const T vm = V::set1(m), low = V::set1(-87.3365447f), zero = V::zero();  // ln of float's least normal
-  T sum = zero;
-  const auto exp_of = [&](T v) {
-    const T d = V::sub(v, vm);
-    return V::select_lt(d, low, zero, exp_v<V>(d));
-  };
-  for (int64_t i = 0; i < full; i += L) {
-    const T e = exp_of(V::load(x + i));
-    V::store(x + i, e);
-    sum = V::add(sum, e);
-  }
-  if (full < n) {
-    const T e = exp_of(load_part(x + full));
-    V::store(part, e);
-    for (int64_t i = full; i < n; ++i) x[i] = part[i - full];
-    sum = V::add(sum, e);
-  }
-  V::store(lanes, sum);
-  float s = 0;
-  for (int i = 0; i < L; ++i) s += lanes[i];
-  if (std::isnan(s)) {
-    for (int64_t i = 0; i < n; ++i) x[i] = std::numeric_limits<float>::quiet_NaN();
-    return;
-  }
-  const float inv = 1.0f / s;
-  const T vinv = V::set1(inv);
-  for (int64_t i = 0; i < full; i += L) V::store(x + i, V::mul(V::load(x + i), vinv));
-  for (int64_t i = full; i < n; ++i) x[i] *= inv;
-}
-
 template <class V>
 [[gnu::always_inline]] inline typename V::T clip_v(const StepArgs& s, typename V::T x) {
   if (!s.has_clip) return x;

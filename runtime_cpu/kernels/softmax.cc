@@ -1,7 +1,8 @@
 // Softmax and LogSoftmax. Before opset 13 the input is coerced to 2-D at `axis` ([d0*...*d(axis-1),
 // d(axis)*...*d(n-1)]) and each row is normalised; from 13 on only dimension `axis` is. Either way the data
 // is [outer, n, inner] with the normalised dimension in the middle. Each slice is shifted by its maximum so
-// exp cannot overflow, and sums accumulate in double.
+// exp cannot overflow, and sums accumulate in double. float32 rows (inner 1: the last axis, the usual case)
+// run over whole vectors (vector_math.h); these loops are their reference twin.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -10,6 +11,7 @@
 
 #include "runtime_cpu/kernels/attributes.h"
 #include "runtime_cpu/kernels/sub_families.h"
+#include "runtime_cpu/kernels/vector_math.h"
 
 namespace tandem::cpu {
 namespace {
@@ -29,10 +31,12 @@ void softmax(const T* x, int64_t outer, int64_t n, int64_t inner, bool log, T* y
         sum[i] += e;
         if (!log) y[j * inner + i] = e;
       }
+    if (log)
+      for (double& s : sum) s = std::log(s);  // once per slice, not per element
     for (int64_t j = 0; j < n; ++j)
       for (int64_t i = 0; i < inner; ++i) {
         if (log)
-          y[j * inner + i] = static_cast<T>(x[j * inner + i] - max[i] - std::log(sum[i]));
+          y[j * inner + i] = static_cast<T>(x[j * inner + i] - max[i] - sum[i]);
         else
           y[j * inner + i] = static_cast<T>(y[j * inner + i] / sum[i]);
       }
@@ -41,7 +45,8 @@ void softmax(const T* x, int64_t outer, int64_t n, int64_t inner, bool log, T* y
 
 class SoftmaxKernel final : public Kernel {
  public:
-  SoftmaxKernel(bool log, bool coerce_2d, int64_t axis) : log_(log), coerce_2d_(coerce_2d), axis_(axis) {}
+  SoftmaxKernel(bool log, bool coerce_2d, int64_t axis, SoftmaxRowsFn rows)
+      : log_(log), coerce_2d_(coerce_2d), axis_(axis), rows_(rows) {}
 
   Status run(KernelContext& ctx) const override {
     const Tensor* x = ctx.input(0);
@@ -60,8 +65,11 @@ class SoftmaxKernel final : public Kernel {
         inner *= x->dim(d);
     }
     if (x->dtype() == DType::kFloat32) {
-      softmax(x->data<float>(), outer, n, inner, log_,
-              ctx.allocate_output(0, x->dtype(), x->shape()).data<float>());
+      float* y = ctx.allocate_output(0, x->dtype(), x->shape()).data<float>();
+      if (rows_ && inner == 1)
+        rows_(x->data<float>(), y, outer, n, log_);
+      else
+        softmax(x->data<float>(), outer, n, inner, log_, y);
     } else if (x->dtype() == DType::kFloat64) {
       softmax(x->data<double>(), outer, n, inner, log_,
               ctx.allocate_output(0, x->dtype(), x->shape()).data<double>());
@@ -74,12 +82,15 @@ class SoftmaxKernel final : public Kernel {
  private:
   bool log_, coerce_2d_;
   int64_t axis_;
+  SoftmaxRowsFn rows_;  // nullptr: the loops above (TANDEM_ELEMENTWISE_KERNEL=reference)
 };
 
 KernelFactory softmax_factory(bool log) {
   return [log](const KernelInit& init) -> Result<KernelPtr> {
     const bool coerce_2d = init.node().opset < 13;
-    return KernelPtr(new SoftmaxKernel(log, coerce_2d, attr_int(init.node(), "axis", coerce_2d ? 1 : -1)));
+    const VectorMath* vm = vector_math();
+    return KernelPtr(new SoftmaxKernel(log, coerce_2d, attr_int(init.node(), "axis", coerce_2d ? 1 : -1),
+                                       vm ? vm->softmax_rows : nullptr));
   };
 }
 

@@ -1,12 +1,14 @@
 #!/usr/bin/python3
-"""Test-case folders (model.onnx, test_data_set_0/input_J.pb) of the transformer ops opset 23 added, at the
-sizes of a small encoder layer, for bench/model_bench.py to time against ONNX Runtime.
+"""Test-case folders (model.onnx, test_data_set_0/input_J.pb) of the transformer ops opset 23 added and of
+the activations around them, at the sizes of a small encoder layer, for bench/model_bench.py to time
+against ONNX Runtime.
 
     /usr/bin/python3 bench/models/make_transformer_op_cases.py OUT_DIR
 
 Writes OUT_DIR/attention_s{16,128,512} (8 heads of 64, batch 1, Q = K = V), attention_causal_s128,
 rms_norm_128x512 and layer_norm_128x512 (over the last axis; LayerNormalization at opset 17 for
-comparison) and rotary_128x8x64 (4-D input, position ids). Random inputs from a fixed seed.
+comparison) and rotary_128x8x64 (4-D input, position ids); softmax_8x128x128 and logsoftmax_8x128x128
+(last axis), and tanh, sigmoid, erf, gelu (opset 20) and exp over 128x512. Random inputs from a fixed seed.
 """
 
 import os
@@ -57,6 +59,13 @@ def main():
           "c": rng.standard_normal((128, 32)).astype(np.float32),
           "s": rng.standard_normal((128, 32)).astype(np.float32),
           "p": np.arange(128, dtype=np.int64)[None, :]})
+    scores = rng.standard_normal((1, 8, 128, 128)).astype(np.float32)
+    for op in ("Softmax", "LogSoftmax"):
+        save(out, f"{op.lower()}_8x128x128", [helper.make_node(op, ["x"], ["y"], axis=-1)],
+             [vi("x", F, [1, 8, 128, 128])], {"x": scores}, 17)
+    for op, opset in (("Tanh", 17), ("Sigmoid", 17), ("Erf", 17), ("Gelu", 20), ("Exp", 17)):
+        save(out, f"{op.lower()}_128x512", [helper.make_node(op, ["x"], ["y"])], [vi("x", F, [1, 128, 512])],
+             {"x": x}, opset)
 
 
 if __name__ == "__main__":

@@ -3,8 +3,8 @@
 // and compiled per instruction set: rnn_fast_avx512.cc, rnn_fast_avx2.cc and rnn_fast_scalar.cc include it
 // inside their target region, after <cmath> and <limits> outside it; hence internal linkage throughout.
 //
-// Accuracy against the exact values (vector_math_test): tanh and sigmoid within a few float ulps, erf and
-// Gelu within 4e-7 relative. The plain loops they stand in for use the C library per element.
+// Accuracy against the exact values (vector_math_test): exp, tanh, sigmoid and erf within 4e-7 relative,
+// Gelu within 2e-6 (erf) and 1e-5 (tanh) where its results are above 1e-12. The plain loops they stand in for use the C library per element.
 #pragma once
 
 #include "runtime_cpu/kernels/rnn_fast_math.h"
@@ -28,12 +28,25 @@ template <class V, class F>
   for (int64_t k = i; k < n; ++k) y[k] = part[k - i];
 }
 
-// e^d for d <= 0, subnormal results included (exp_v stops at float's least normal, e^-87.34): below that,
-// e^(d + 24 ln 2) scaled by 2^-24, which rounds as the exact value would (0 below about -103.97).
+// (e^(x/2))^2: e^x where exp_v alone cannot reach (it stops at e^-87.34 and e^88.38), halving exactly and
+// squaring rather than shifting x, whose rounding would cost digits: subnormal results below, inf where e^x
+// overflows above. Twice exp_v's relative error.
+template <class V>
+[[gnu::always_inline]] inline typename V::T exp_squared_half_v(typename V::T x) {
+  const typename V::T h = exp_v<V>(V::mul(x, V::set1(0.5f)));
+  return V::mul(h, h);
+}
+
+// e^d for d <= 0, subnormal results included.
 template <class V>
 [[gnu::always_inline]] inline typename V::T exp_nonpositive_v(typename V::T d) {
-  const typename V::T low = V::mul(exp_v<V>(V::add(d, V::set1(16.635532333438687f))), V::set1(5.9604644775390625e-08f));
-  return V::select_lt(d, V::set1(-87.3365447f), low, exp_v<V>(d));
+  return V::select_lt(d, V::set1(-87.3365447f), exp_squared_half_v<V>(d), exp_v<V>(d));
+}
+
+// e^x over float's whole range: inf above 88.72, subnormal results below -87.34.
+template <class V>
+[[gnu::always_inline]] inline typename V::T exp_full_v(typename V::T x) {
+  return V::select_lt(V::set1(87.0f), x, exp_squared_half_v<V>(x), exp_nonpositive_v<V>(x));
 }
 
 // 1 / (1 + e^-x) as 1 / (1 + e) for x >= 0 and e / (1 + e) below, with e = e^-|x|, which cannot overflow and
@@ -102,6 +115,10 @@ template <class V>
 template <class V>
 struct TanhOp {
   typename V::T operator()(typename V::T v) const { return tanh_v<V>(v); }
+};
+template <class V>
+struct ExpOp {
+  typename V::T operator()(typename V::T v) const { return exp_full_v<V>(v); }
 };
 template <class V>
 struct SigmoidOp {
@@ -236,9 +253,9 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
 
 template <class V>
 VectorMath vector_math_of() {
-  return VectorMath{&span_of<V, TanhOp>,     &span_of<V, SigmoidOp>,  &span_of<V, ErfOp>,
-                    &span_of<V, GeluErfOp>,  &span_of<V, GeluTanhOp>, &softmax_rows<V>,
-                    &attention_softmax_row<V>};
+  return VectorMath{&span_of<V, ExpOp>,      &span_of<V, TanhOp>,     &span_of<V, SigmoidOp>,
+                    &span_of<V, ErfOp>,      &span_of<V, GeluErfOp>,  &span_of<V, GeluTanhOp>,
+                    &softmax_rows<V>,        &attention_softmax_row<V>};
 }
 
 }  // namespace

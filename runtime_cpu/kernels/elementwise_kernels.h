@@ -117,7 +117,8 @@ void binary_broadcast(const Op& op, const Tensor& a, const Tensor& b, Tensor& y)
 // --- unary ----------------------------------------------------------------------------------------------
 
 // y = op(x) elementwise; the output has x's type, or bool for predicates (kBoolOut). `float_span`, when
-// given, computes float32 inputs over whole vectors (vector_math.h); op's loop is then its reference twin.
+// given, computes float32 (and, widened, float16 and bfloat16) inputs over whole vectors (vector_math.h);
+// op's loop is then its reference twin.
 template <typename Op, typename Types, bool kBoolOut = false>
 class UnaryKernel final : public Kernel {
  public:
@@ -134,6 +135,20 @@ class UnaryKernel final : public Kernel {
       const int64_t n = x->numel();
       if constexpr (std::is_same_v<T, float> && std::is_same_v<Out, float>)
         if (float_span_) return float_span_(px, py, n);
+      // float16 and bfloat16 as the loop below computes them (widened, computed in float, rounded once), a
+      // block of floats at a time through the vector form.
+      if constexpr (std::is_same_v<T, Out> && (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>))
+        if (float_span_) {
+          constexpr int64_t kBlock = 256;
+          float block[kBlock];
+          for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+            const int64_t m = std::min(kBlock, n - i0);
+            for (int64_t k = 0; k < m; ++k) block[k] = ElementTraits<T>::load(px[i0 + k]);
+            float_span_(block, block, m);
+            for (int64_t k = 0; k < m; ++k) py[i0 + k] = ElementTraits<T>::store(block[k]);
+          }
+          return;
+        }
       for (int64_t i = 0; i < n; ++i) py[i] = ElementTraits<Out>::store(op_(ElementTraits<T>::load(px[i])));
     });
     return known ? Status::ok() : unsupported(ctx, "input 0", *x, Types{});

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "graph/float16.h"
 #include "runtime_cpu/kernels/vector_math.h"
 #include "tests/support/single_op.h"
 
@@ -232,6 +233,28 @@ TEST(VectorMath, KernelsAndTheirReferenceTwinAgree) {
       const float f = fast.data<float>()[i], p = plain.data<float>()[i];
       // The plain Gelu loses digits where 1 + erf cancels (x < -2): there the two agree to 1e-6 absolute.
       EXPECT_NEAR(f, p, 2e-6 * std::fabs(p) + 1e-6) << op << " " << attr << " x " << x[static_cast<std::size_t>(i)];
+    }
+  }
+  // float16 through the vector form: within one float16 step of the plain loop (the two round float
+  // results that differ in their last bits).
+  Tensor h = Tensor::empty(DType::kFloat16, {11, 47});
+  for (std::size_t i = 0; i < x.size(); ++i) h.data<uint16_t>()[i] = round_to_narrow_float<5, 10>(x[i]);
+  for (const std::string op : {"Exp", "Tanh", "Sigmoid", "Erf", "Gelu"}) {
+    const auto run16 = [&](bool reference) {
+      if (reference) setenv("TANDEM_ELEMENTWISE_KERNEL", "reference", 1);
+      const Tensor y = test::SingleOp(20, op).in(h).out();
+      unsetenv("TANDEM_ELEMENTWISE_KERNEL");
+      return y;
+    };
+    const Tensor fast = run16(false), plain = run16(true);
+    ASSERT_EQ(fast.dtype(), DType::kFloat16) << op;
+    for (int64_t i = 0; i < fast.numel(); ++i) {
+      const float f = half_to_float(fast.data<uint16_t>()[i]), p = half_to_float(plain.data<uint16_t>()[i]);
+      if (std::isinf(p)) {
+        EXPECT_EQ(f, p) << op;
+        continue;
+      }
+      EXPECT_NEAR(f, p, std::fabs(p) / 1024 + 6e-8) << op << " x " << x[static_cast<std::size_t>(i)];
     }
   }
 }

@@ -8,7 +8,7 @@ against ONNX Runtime.
 Writes OUT_DIR/attention_s{16,128,512} (8 heads of 64, batch 1, Q = K = V), attention_causal_s128,
 rms_norm_128x512 and layer_norm_128x512 (over the last axis; LayerNormalization at opset 17 for
 comparison) and rotary_128x8x64 (4-D input, position ids); softmax_8x128x128 and logsoftmax_8x128x128
-(last axis), and tanh, sigmoid, erf, gelu (opset 20) and exp over 128x512. Random inputs from a fixed seed.
+(last axis), and tanh, sigmoid, erf, gelu (opset 20), exp and log over 128x512. Random inputs from a fixed seed.
 """
 
 import os
@@ -63,9 +63,10 @@ def main():
     for op in ("Softmax", "LogSoftmax"):
         save(out, f"{op.lower()}_8x128x128", [helper.make_node(op, ["x"], ["y"], axis=-1)],
              [vi("x", F, [1, 8, 128, 128])], {"x": scores}, 17)
-    for op, opset in (("Tanh", 17), ("Sigmoid", 17), ("Erf", 17), ("Gelu", 20), ("Exp", 17)):
+    for op, opset in (("Tanh", 17), ("Sigmoid", 17), ("Erf", 17), ("Gelu", 20), ("Exp", 17), ("Log", 17)):
+        feed = np.abs(x) + np.float32(1e-3) if op == "Log" else x  # Log of positive numbers (a spectrum's)
         save(out, f"{op.lower()}_128x512", [helper.make_node(op, ["x"], ["y"])], [vi("x", F, [1, 128, 512])],
-             {"x": x}, opset)
+             {"x": feed}, opset)
 
 
 if __name__ == "__main__":

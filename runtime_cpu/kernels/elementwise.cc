@@ -378,7 +378,7 @@ void register_elementwise_kernels(KernelRegistry& r) {
   r.add("Relu", unary<SignedTypes>(ops::Relu{}));
   r.add("Sqrt", unary<FloatTypes>(ops::Sqrt{}));
   r.add("Exp", unary_vector<FloatTypes>(ops::Exp{}, &VectorMath::exp));
-  r.add("Log", unary<FloatTypes>(ops::Log{}));
+  r.add("Log", unary_vector<FloatTypes>(ops::Log{}, &VectorMath::log));
   r.add("Tanh", unary_vector<FloatTypes>(ops::Tanh{}, &VectorMath::tanh));
   r.add("Sigmoid", unary_vector<FloatTypes>(ops::Sigmoid{}, &VectorMath::sigmoid));
   r.add("Erf", unary_vector<FloatTypes>(ops::Erf{}, &VectorMath::erf));

@@ -54,6 +54,16 @@ struct Avx2 {
   [[gnu::always_inline]] static inline T select_lt(T a, T b, T x, T y) {
     return _mm256_blendv_ps(y, x, _mm256_cmp_ps(a, b, _CMP_LT_OQ));
   }
+  // x's exponent field less its bias, as a float (floor(log2 x) for a normal x).
+  [[gnu::always_inline]] static inline T exponent(T x) {
+    const __m256i e = _mm256_and_si256(_mm256_srli_epi32(_mm256_castps_si256(x), 23), _mm256_set1_epi32(0xff));
+    return _mm256_cvtepi32_ps(_mm256_sub_epi32(e, _mm256_set1_epi32(127)));
+  }
+  // x with its exponent field replaced by the bias: its significand, in [1, 2) for a normal x.
+  [[gnu::always_inline]] static inline T mantissa(T x) {
+    const __m256i m = _mm256_and_si256(_mm256_castps_si256(x), _mm256_set1_epi32(0x007fffff));
+    return _mm256_castsi256_ps(_mm256_or_si256(m, _mm256_set1_epi32(0x3f800000)));
+  }
 };
 
 void step_avx2(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last) {

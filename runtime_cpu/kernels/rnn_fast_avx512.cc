@@ -66,6 +66,18 @@ struct Avx512 {
   [[gnu::always_inline]] static inline T select_lt(T a, T b, T x, T y) {
     return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(a, b, _CMP_LT_OQ), y, x);
   }
+  // x's exponent field less its bias, as a float (floor(log2 x) for a normal x).
+  [[gnu::always_inline]] static inline T exponent(T x) {
+    const __m512i b = _mm512_castps_si512(x);
+    const __m512i e = _mm512_and_epi32(_mm512_mask_srli_epi32(b, kAll, b, 23), _mm512_set1_epi32(0xff));
+    const __m512i u = _mm512_sub_epi32(e, _mm512_set1_epi32(127));
+    return _mm512_mask_cvtepi32_ps(x, kAll, u);
+  }
+  // x with its exponent field replaced by the bias: its significand, in [1, 2) for a normal x.
+  [[gnu::always_inline]] static inline T mantissa(T x) {
+    const __m512i m = _mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(0x007fffff));
+    return _mm512_castsi512_ps(_mm512_or_epi32(m, _mm512_set1_epi32(0x3f800000)));
+  }
 };
 
 void step_avx512(const StepArgs& s, int64_t k, int phase, int64_t first, int64_t last) {

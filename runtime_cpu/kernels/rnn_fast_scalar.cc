@@ -35,6 +35,8 @@ struct Scalar {
   static T abs(T x) { return std::fabs(x); }
   static T copy_sign(T mag, T sign) { return std::copysign(mag, sign); }
   static T select_lt(T a, T b, T x, T y) { return a < b ? x : y; }
+  static T exponent(T x) { return static_cast<float>(static_cast<int32_t>((std::bit_cast<uint32_t>(x) >> 23) & 0xff) - 127); }
+  static T mantissa(T x) { return std::bit_cast<float>((std::bit_cast<uint32_t>(x) & 0x007fffffu) | 0x3f800000u); }
 };
 
 }  // namespace

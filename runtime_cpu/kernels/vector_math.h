@@ -1,5 +1,5 @@
 // Elementwise float32 math over whole vectors, for the ops whose plain loops call the C library once per
-// element (Exp, Tanh, Sigmoid, Erf, Gelu, Softmax, LogSoftmax, Attention's softmax): 3 to 9 times ONNX Runtime's
+// element (Exp, Log, Tanh, Sigmoid, Erf, Gelu, Softmax, LogSoftmax, Attention's softmax): 3 to 9 times ONNX Runtime's
 // time before (docs/performance.md). Written once over a vector type (vector_math_impl.h) and compiled for
 // AVX-512, AVX2 and portable C++ in the RNN fast path's per-instruction-set files, picked at run time.
 // The plain loops stay as the reference twin: TANDEM_ELEMENTWISE_KERNEL=reference selects them.
@@ -21,6 +21,7 @@ using AttentionSoftmaxFn = void (*)(float* x, int64_t n);
 
 struct VectorMath {
   SpanFn exp = nullptr;
+  SpanFn log = nullptr;
   SpanFn tanh = nullptr;
   SpanFn sigmoid = nullptr;
   SpanFn erf = nullptr;

@@ -3,7 +3,7 @@
 // and compiled per instruction set: rnn_fast_avx512.cc, rnn_fast_avx2.cc and rnn_fast_scalar.cc include it
 // inside their target region, after <cmath> and <limits> outside it; hence internal linkage throughout.
 //
-// Accuracy against the exact values (vector_math_test): exp, tanh, sigmoid and erf within 4e-7 relative,
+// Accuracy against the exact values (vector_math_test): exp, log, tanh, sigmoid and erf within 4e-7 relative,
 // Gelu within 2e-6 (erf) and 1e-5 (tanh) where its results are above 1e-12. The plain loops they stand in for use the C library per element.
 #pragma once
 
@@ -41,6 +41,36 @@ template <class V>
 template <class V>
 [[gnu::always_inline]] inline typename V::T exp_nonpositive_v(typename V::T d) {
   return V::select_lt(d, V::set1(-87.3365447f), exp_squared_half_v<V>(d), exp_v<V>(d));
+}
+
+// ln x, Cephes' logf: x = m 2^e with m in [sqrt(1/2), sqrt 2), ln x = e ln 2 + ln(1 + f) for f = m - 1
+// (exact), ln(1 + f) = f - f^2/2 + f^3 P(f), and ln 2 in two parts. Subnormal x is scaled by 2^23 first.
+// ln of a negative number or NaN is NaN, of 0 -inf, of inf inf.
+template <class V>
+[[gnu::always_inline]] inline typename V::T log_v(typename V::T x) {
+  using T = typename V::T;
+  constexpr float kLeastNormal = 1.17549435e-38f;
+  const T xs = V::select_lt(x, V::set1(kLeastNormal), V::mul(x, V::set1(8388608.0f)), x);
+  T e = V::add(V::exponent(xs), V::select_lt(x, V::set1(kLeastNormal), V::set1(-23.0f), V::zero()));
+  T m = V::mantissa(xs);
+  const T sqrt2 = V::set1(1.41421356237f);
+  e = V::select_lt(sqrt2, m, V::add(e, V::set1(1.0f)), e);
+  m = V::select_lt(sqrt2, m, V::mul(m, V::set1(0.5f)), m);
+  const T f = V::sub(m, V::set1(1.0f));
+  const T z = V::mul(f, f);
+  T p = V::set1(7.0376836292e-2f);
+  for (float c : {-1.1514610310e-1f, 1.1676998740e-1f, -1.2420140846e-1f, 1.4249322787e-1f, -1.6668057665e-1f,
+                  2.0000714765e-1f, -2.4999993993e-1f, 3.3333331174e-1f})
+    p = V::fma(p, f, V::set1(c));
+  T y = V::mul(V::mul(p, f), z);
+  y = V::fma(e, V::set1(-2.12194440e-4f), y);
+  y = V::fnma(z, V::set1(0.5f), y);
+  T r = V::fma(e, V::set1(0.693359375f), V::add(f, y));
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  r = V::add(r, V::mul(x, V::zero()));                             // NaN for NaN and inf
+  r = V::select_lt(V::set1(3.40282347e38f), x, V::set1(kInf), r);  // inf
+  r = V::select_lt(x, V::set1(1.4e-45f), V::set1(-kInf), r);       // 0 and -0 (negatives: below)
+  return V::select_lt(x, V::zero(), V::set1(std::numeric_limits<float>::quiet_NaN()), r);
 }
 
 // e^x over float's whole range: inf above 88.72, subnormal results below -87.34.
@@ -119,6 +149,10 @@ struct TanhOp {
 template <class V>
 struct ExpOp {
   typename V::T operator()(typename V::T v) const { return exp_full_v<V>(v); }
+};
+template <class V>
+struct LogOp {
+  typename V::T operator()(typename V::T v) const { return log_v<V>(v); }
 };
 template <class V>
 struct SigmoidOp {
@@ -253,9 +287,9 @@ void softmax_rows(const float* x, float* y, int64_t rows, int64_t n, bool log) {
 
 template <class V>
 VectorMath vector_math_of() {
-  return VectorMath{&span_of<V, ExpOp>,      &span_of<V, TanhOp>,     &span_of<V, SigmoidOp>,
-                    &span_of<V, ErfOp>,      &span_of<V, GeluErfOp>,  &span_of<V, GeluTanhOp>,
-                    &softmax_rows<V>,        &attention_softmax_row<V>};
+  return VectorMath{&span_of<V, ExpOp>,      &span_of<V, LogOp>,      &span_of<V, TanhOp>,
+                    &span_of<V, SigmoidOp>,  &span_of<V, ErfOp>,      &span_of<V, GeluErfOp>,
+                    &span_of<V, GeluTanhOp>, &softmax_rows<V>,        &attention_softmax_row<V>};
 }
 
 }  // namespace

@@ -35,8 +35,13 @@ inline Status launch_status(const char* kernel) {
 
 // For calls in destructors and clean-up paths, which have no Status to return: a failure is reported on
 // stderr ("tandem: cudaStreamDestroy(stream_): ..."), as the allocator reports cudaFree's, not dropped.
-inline void report_if_failed(cudaError_t err, const char* call) {
-  if (Status s = cuda_status(err, call); !s.is_ok()) std::fprintf(stderr, "tandem: %s\n", s.message().c_str());
+inline void report_if_failed(cudaError_t err, const char* call) noexcept {
+  if (err == cudaSuccess) return;  // nothing allocated on the path every destructor takes
+  try {
+    std::fprintf(stderr, "tandem: %s\n", cuda_status(err, call).message().c_str());
+  } catch (...) {  // no memory for the message: the code alone
+    std::fprintf(stderr, "tandem: %s: CUDA error %d\n", call, static_cast<int>(err));
+  }
 }
 
 }  // namespace tandem::cuda

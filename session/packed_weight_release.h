@@ -15,8 +15,14 @@
 
 namespace tandem {
 
+struct ReleasedConstants {
+  int64_t values = 0;  // initializers whose data was dropped
+  int64_t packed = 0;  // of them, those some node reads (a kernel packed them); the others nothing reads
+};
+
 // Drops `data` from every initializer of `g` (the main graph, not nested bodies) whose constant is not in
-// `read`, the constants a run still reads the elements of. Returns the bytes the graph no longer holds.
-int64_t release_packed_constants(Graph& g, const std::unordered_set<const TensorData*>& read);
+// `read`, the constants a run still reads the elements of: those the kernels packed, and those no node
+// reads at all. A model that lost only the second kind can still make sessions.
+ReleasedConstants release_packed_constants(Graph& g, const std::unordered_set<const TensorData*>& read);
 
 }  // namespace tandem

@@ -2,6 +2,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <iostream>
 #include <unordered_set>
 #if __has_include(<malloc.h>)
@@ -103,10 +104,15 @@ void release_packed_weights(Session::Impl& impl) {
   if (impl.executor) note_read(impl.executor->graph(), *impl.executor);
   if (impl.plan_executor) note_read(impl.plan_executor->graph(), *impl.plan_executor);
   Graph& model_graph = *impl.model.impl().ir.graph;
-  int64_t bytes = release_packed_constants(model_graph, read);
-  if (impl.plan_graph && impl.plan_graph.get() != &model_graph) bytes += release_packed_constants(*impl.plan_graph, read);
-  if (bytes == 0) return;
-  impl.model.impl().weights_released = true;
+  ReleasedConstants released = release_packed_constants(model_graph, read);
+  if (impl.plan_graph && impl.plan_graph.get() != &model_graph) {
+    const ReleasedConstants split = release_packed_constants(*impl.plan_graph, read);
+    released.values += split.values;
+    released.packed += split.packed;
+  }
+  if (released.values == 0) return;
+  // Constants no node reads go without a trace; one a kernel packed makes the model unfit for more sessions.
+  if (released.packed > 0) impl.model.impl().weights_released = true;
 #ifdef __GLIBC__
   // glibc keeps freed blocks below its (adaptive, up to 32 MB) mmap threshold in the heap: weights of a few
   // MB freed in the middle of it would stay resident, free but unreturned. Hand them back to the system.
@@ -172,6 +178,9 @@ Session::Session(const std::string& model_path, const SessionOptions& options)
 
 Session::Session(Model model, const SessionOptions& options) {
   const bool only_reference = model.impl_.use_count() == 1;
+  // use_count is a relaxed read: order this thread's writes to the model (release_packed_weights) after
+  // whatever another thread did with a copy it has since dropped (the drop's decrement releases).
+  std::atomic_thread_fence(std::memory_order_acquire);
   impl_ = make_session(std::move(model), options, only_reference);
 }
 

@@ -34,18 +34,20 @@ struct Span {
 // double for float64 X) as the reference computes them.
 template <class C>
 std::vector<Span> bin_spans(C first, C last, int64_t bins, int64_t size) {
-  // Rounded coordinates are whole numbers; clamped far beyond any tensor side before the extent is taken,
-  // so huge ones neither overflow nor change which pixels the clipped bins cover.
-  constexpr C kFar = static_cast<C>(int64_t{1} << 50);
-  const C lo = std::clamp(first, -kFar, kFar), hi = std::clamp(last, -kFar, kFar);
-  const C extent = std::max<C>(hi - lo + 1, 1);  // a region of no extent is made 1 x 1
+  // Rounded coordinates are whole numbers: their difference is taken in double (exact below 2^53, as the
+  // reference's integers), made at least 1 (a region of no extent is 1 x 1), then rounded once to C.
+  const double lo = static_cast<double>(first), hi = static_cast<double>(last);
+  const C extent = static_cast<C>(std::max(hi - lo + 1.0, 1.0));
   const C bin = extent / static_cast<C>(bins);
   std::vector<Span> spans(static_cast<std::size_t>(bins));
-  const auto clip = [&](double v) { return static_cast<int64_t>(std::clamp(v, 0.0, static_cast<double>(size))); };
+  // An edge of an infinite extent (a float region wider than float's range) can be NaN: taken as 0.
+  const auto clip = [&](double v) {
+    return std::isnan(v) ? int64_t{0} : static_cast<int64_t>(std::clamp(v, 0.0, static_cast<double>(size)));
+  };
   for (int64_t i = 0; i < bins; ++i) {
     // The edges' products in C, the offset added in double, as the reference does.
-    const double start = static_cast<double>(std::floor(static_cast<C>(i) * bin)) + static_cast<double>(lo);
-    const double end = static_cast<double>(std::ceil(static_cast<C>(i + 1) * bin)) + static_cast<double>(lo);
+    const double start = static_cast<double>(std::floor(static_cast<C>(i) * bin)) + lo;
+    const double end = static_cast<double>(std::ceil(static_cast<C>(i + 1) * bin)) + lo;
     spans[static_cast<std::size_t>(i)] = {clip(start), clip(end)};
   }
   return spans;

@@ -12,7 +12,7 @@
 // V provides: T (a vector of kLanes floats); kBlock (hidden units per block, a multiple of kLanes);
 // kMaxAcc (accumulators its register file holds); load/store (unaligned); set1, zero, add, sub, mul, div,
 // min, max; fma(a, b, c) = a*b + c; fnma(a, b, c) = c - a*b; floor; pow2(n) = 2^n for whole n in
-// [-127, 128]; abs; copy_sign(magnitude, sign); select_lt(a, b, x, y) = a < b ? x : y; exponent(x) (the
+// [-126, 127] (0 at -127 and +inf at 128, which exp_v's saturation relies on); abs; copy_sign(magnitude, sign); select_lt(a, b, x, y) = a < b ? x : y; exponent(x) (the
 // unbiased exponent field, as a float) and mantissa(x) (the significand, in [1, 2)) for vector_math_impl.h. The including file
 // includes <cmath> and <limits> before its target region, so that no standard inline code is compiled here.
 #pragma once

@@ -86,6 +86,16 @@ TEST(MaxRoiPool, Float64AndFloat16AgreeWithFloat32) {
   }
 }
 
+// Coordinates far outside X, as ONNX's reference takes them: the extent is the exact difference of the
+// rounded ends, rounded once to float (2^24 + 2 here, not 2^24, which would leave the bin empty), and one
+// far end moves the bins as it would (only the last of three reaches X).
+TEST(MaxRoiPool, CoordinatesFarOutsideX) {
+  expect_f32(max_roi_pool(iota({1, 1, 4, 4}), f32({1, 5}, {0, -16777216.0f, 0, 1, 3}), {1, 1}).out(), {1, 1, 1, 1},
+             {13});
+  expect_f32(max_roi_pool(iota({1, 1, 2, 4}), f32({1, 5}, {0, -0x1p60f, 0, 0x1p59f, 1}), {1, 3}).out(), {1, 1, 1, 3},
+             {0, 0, 7});
+}
+
 TEST(MaxRoiPool, Errors) {
   const Tensor x = iota({2, 1, 4, 4});
   expect_error(max_roi_pool(x, f32({1, 5}, {2, 0, 0, 1, 1}), {1, 1}).run(),

@@ -136,6 +136,45 @@ TEST(PackedWeightRelease, AConstantAnotherNodeReadsIsKept) {
   EXPECT_NEAR(got[1].data<float>()[0], sum, 1e-4);
 }
 
+// A packed constant with no elements still counts: the model is marked and refuses another session (its B
+// is gone); a constant nothing reads is dropped without marking the model, which makes sessions as before.
+TEST(PackedWeightRelease, AnEmptyPackedConstantMarksTheModelAndAnUnreadOneDoesNot) {
+  const auto uint8_initializer = [](onnx::GraphProto& g, const std::string& name, std::vector<int64_t> dims) {
+    onnx::TensorProto* t = g.add_initializer();
+    t->set_name(name);
+    t->set_data_type(onnx::TensorProto::UINT8);
+    int64_t n = 1;
+    for (int64_t d : dims) t->add_dims(d), n *= d;
+    t->set_raw_data(std::string(static_cast<std::size_t>(n), '\x03'));
+  };
+  onnx::ModelProto empty_b = test::make_model(17);
+  auto& g = *empty_b.mutable_graph();
+  test::add_input(g, "a", onnx::TensorProto::UINT8, {2, 3});
+  uint8_initializer(g, "B", {3, 0});
+  test::add_node(g, "MatMulInteger", {"a", "B"}, {"y"}, "mm");
+  test::add_output(g, "y");
+  std::string bytes = empty_b.SerializeAsString();
+  const Session lean(Model::load_from_bytes(bytes.data(), bytes.size(), "empty_b.onnx"));
+  EXPECT_TRUE(lean.model().impl().weights_released);
+  EXPECT_THROW(Session again(lean.model()), Error);
+  EXPECT_EQ(run_random(lean, 1).at(0).shape(), (std::vector<int64_t>{2, 0}));
+
+  onnx::ModelProto unread = test::make_model(17);
+  auto& u = *unread.mutable_graph();
+  test::add_input(u, "x", onnx::TensorProto::FLOAT, {2});
+  test::add_float_initializer(u, "left_over", {1000}, std::vector<float>(1000, 1.0f));
+  test::add_node(u, "Identity", {"x"}, {"y"}, "id");
+  test::add_output(u, "y");
+  bytes = unread.SerializeAsString();
+  Model model = Model::load_from_bytes(bytes.data(), bytes.size(), "unread.onnx");
+  const auto weak = initializers_of(model);
+  const Session first(std::move(model));
+  EXPECT_TRUE(weak.at("left_over").expired());
+  EXPECT_FALSE(first.model().impl().weights_released);
+  const Session second(first.model());  // allowed: nothing it reads was dropped
+  EXPECT_EQ(run_random(second, 2).size(), 1u);
+}
+
 TEST(PackedWeightRelease, AFreedModelDescribesItselfButMakesNoOtherSession) {
   const std::string path = source_path("tests/data/pytorch/lstm_initial_state/model.onnx");
   const Session s(path);
